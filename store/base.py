@@ -1,0 +1,89 @@
+"""The storage interface: what the rest of yuqing may ask of a store.
+
+Two backends implement it — SQLite (embedded default) and Elasticsearch — and
+one contract test-suite runs against both. Keep it narrow and shaped by use.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from typing import Any
+
+from store.errors import QueryError
+from store.model import MAX_WINDOW, Facets, Item, ItemQuery, SearchResult
+from store.query import Node, ParseError, parse
+
+MAX_PAGE_SIZE = 500
+
+
+class ItemRepo(ABC):
+    """Collected pages, addressed by the id derived from their canonical URL."""
+
+    @abstractmethod
+    def upsert_many(self, items: Iterable[Item]) -> int:
+        """Insert or update items in bulk; keeps an existing ``first_seen``. Returns count."""
+
+    @abstractmethod
+    def get(self, item_id: str) -> Item | None:
+        """The item with ``item_id`` (with its ``version``), or None."""
+
+    @abstractmethod
+    def update(self, item_id: str, changes: dict[str, Any], if_version: str) -> Item:
+        """Change mutable fields if the item is still at ``if_version``.
+
+        Raises :class:`~store.errors.ConflictError` if someone wrote first and
+        :class:`~store.errors.NotFound` if there is no such item.
+        """
+
+    @abstractmethod
+    def search(self, query: ItemQuery) -> SearchResult:
+        """Items matching ``query``, one page, with highlights."""
+
+    @abstractmethod
+    def facets(self, query: ItemQuery) -> Facets:
+        """Counts per day and per source over everything ``query`` matches."""
+
+    @abstractmethod
+    def count(self) -> int:
+        """Number of stored items."""
+
+
+class Store(ABC):
+    """A backend: one object per process, safe to share between threads."""
+
+    url: str
+    items: ItemRepo
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def health(self) -> dict[str, Any]:
+        """A small status report for ``yuqing status`` and the health endpoint."""
+
+
+def check_query(query: ItemQuery) -> Node | None:
+    """Validate a query before a backend runs it; returns the parsed expression."""
+    if query.page < 1:
+        raise QueryError("page must be 1 or more", "page")
+    if not 1 <= query.size <= MAX_PAGE_SIZE:
+        raise QueryError(f"size must be between 1 and {MAX_PAGE_SIZE}", "size")
+    if query.page * query.size > MAX_WINDOW:
+        raise QueryError(
+            f"page x size may not exceed {MAX_WINDOW}: narrow the search instead", "page"
+        )
+    for name in ("since", "until"):
+        value = getattr(query, name)
+        if value is not None and value.tzinfo is None:
+            raise QueryError(f"{name} needs a time zone", name)
+    if query.since and query.until and query.since >= query.until:
+        raise QueryError("since must be earlier than until", "since")
+    if not query.q.strip():
+        if query.sort == "relevance":
+            query.sort = "first_seen"
+        return None
+    try:
+        return parse(query.q)
+    except ParseError as e:
+        raise QueryError(e.message, "q", e.position) from e

@@ -1,0 +1,54 @@
+"""Shared fixtures. The Elasticsearch tests talk to a real local node: if it cannot
+be started the tests fail; they are never skipped."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from store import Store, open_store
+from yuqing import eslocal
+
+BACKENDS = ["sqlite", "elasticsearch"]
+
+
+@pytest.fixture(scope="session")
+def es_url() -> str:
+    """URL of the test node: $YUQING_TEST_ES, else the local node (started if needed)."""
+    if url := os.environ.get("YUQING_TEST_ES"):
+        return url
+    node = eslocal.status() or eslocal.start()
+    return node.url
+
+
+@pytest.fixture
+def es_prefix(es_url: str) -> Iterator[str]:
+    """A fresh index prefix, with its indices deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}-"
+    yield prefix
+    client = Elasticsearch(es_url)
+    # Deleting by wildcard is refused by default (action.destructive_requires_name).
+    for index in client.indices.get(index=f"{prefix}*", expand_wildcards="all"):
+        client.indices.delete(index=index)
+    client.close()
+
+
+def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Store:
+    if backend == "sqlite":
+        return open_store(f"sqlite:///{tmp_path / 'yuqing.db'}")
+    url = request.getfixturevalue("es_url")
+    prefix = request.getfixturevalue("es_prefix")
+    return open_store(url, prefix=prefix, refresh=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """The same contract, once per backend."""
+    s = make_store(request.param, tmp_path, request)
+    yield s
+    s.close()

@@ -1,0 +1,292 @@
+"""The items contract: every test runs on SQLite and on the real Elasticsearch node."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from store import ConflictError, Item, ItemQuery, NotFound, QueryError, Store, item_id
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2021, 2, 5, 10, 30, tzinfo=SH)
+
+
+def make(n: int, title: str = "", body: str = "", **kw: object) -> Item:
+    fields: dict[str, object] = {
+        "url": f"http://news.example.cn/a/{n}.html",
+        "title": title or f"第{n}条新闻",
+        "body": body or "今天天气晴朗。",
+        "first_seen": T0 + timedelta(minutes=n),
+        "source_id": "news",
+    }
+    fields.update(kw)
+    return Item(**fields)  # type: ignore[arg-type]
+
+
+def ids(store: Store, q: str = "", **kw: object) -> list[str]:
+    result = store.items.search(ItemQuery(q=q, size=100, **kw))  # type: ignore[arg-type]
+    return sorted(found.item.url.rsplit("/", 1)[1].split(".")[0] for found in result.hits)
+
+
+def test_upsert_and_get_round_trip(store: Store) -> None:
+    item = make(
+        1,
+        "潼南区发布疫情防控通告",
+        "全区各镇街加强防控。",
+        author="张三",
+        site_source="潼南日报",
+        publish_time=datetime(2021, 2, 5, 9, 0, tzinfo=SH),
+        tags=["news", "gov"],
+        rules=["r1"],
+        hits=[{"word": "疫情", "start": 5, "end": 7}],
+        event_id="e1",
+    )
+    assert store.items.upsert_many([item]) == 1
+    got = store.items.get(item.id)
+    assert got is not None
+    assert (got.title, got.body, got.author, got.site_source) == (
+        item.title,
+        item.body,
+        "张三",
+        "潼南日报",
+    )
+    assert got.publish_time == item.publish_time
+    assert got.publish_time is not None and got.publish_time.utcoffset() == timedelta(hours=8)
+    assert got.first_seen == item.first_seen
+    assert (got.tags, got.rules, got.hits, got.event_id) == (
+        ["news", "gov"],
+        ["r1"],
+        item.hits,
+        "e1",
+    )
+    assert got.version
+    assert store.items.get("nope") is None
+
+
+def test_reindexing_never_duplicates_and_keeps_first_seen(store: Store) -> None:
+    first = Item(url="http://a.cn/x?b=2&a=1#top", title="旧标题", body="正文", first_seen=T0)
+    store.items.upsert_many([first])
+    again = Item(
+        url="http://a.cn/x?a=1&b=2", title="新标题", body="正文", first_seen=T0 + timedelta(days=1)
+    )
+    assert again.id == first.id == item_id("http://a.cn/x?a=1&b=2")
+    store.items.upsert_many([again, again])
+    assert store.items.count() == 1
+    got = store.items.get(first.id)
+    assert got is not None
+    assert got.title == "新标题"
+    assert got.first_seen == T0
+    assert ids(store, "旧标题") == []
+    assert len(store.items.search(ItemQuery(q="新标题")).hits) == 1
+
+
+def test_chinese_search_is_substring_search(store: Store) -> None:
+    store.items.upsert_many(
+        [make(1, body="近日潼南区发生疫情扩散。"), make(2, body="疫苗接种情况良好。")]
+    )
+    assert ids(store, "疫情") == ["1"]
+    assert ids(store, "情扩") == ["1"]
+    assert ids(store, "发生疫情扩散") == ["1"]
+    assert ids(store, "疫扩") == []
+    assert ids(store, "疫") == ["1", "2"]
+
+
+def test_latin_words_match_whole_words_case_insensitively(store: Store) -> None:
+    store.items.upsert_many([make(1, body="a new Mac arrived"), make(2, body="machine room")])
+    assert ids(store, "mac") == ["1"]
+    assert ids(store, "MAC") == ["1"]
+
+
+def test_boolean_operators_and_scope(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(1, "潼南疫情通报", "新增确诊病例一例。"),
+            make(2, "潼南火灾", "双江镇一民房起火。"),
+            make(3, "消防演练", "潼南区开展火灾演练。"),
+            make(4, "天气预报", "明天小雨，潼南气温下降。"),
+        ]
+    )
+    assert ids(store, "潼南 火灾") == ["2", "3"]
+    assert ids(store, "潼南 AND 火灾") == ["2", "3"]
+    assert ids(store, "疫情 OR 起火") == ["1", "2"]
+    assert ids(store, "潼南 火灾 NOT 演练") == ["2"]
+    assert ids(store, "title:火灾") == ["2"]
+    assert ids(store, "body:(火灾 OR 确诊)") == ["1", "3"]
+    assert ids(store, "title:潼南 NOT body:起火") == ["1"]
+    assert ids(store, "(疫情 OR 火灾) 潼南 NOT (演练 OR 天气)") == ["1", "2"]
+
+
+def test_near_counts_characters_between_at_the_boundary(store: Store) -> None:
+    store.items.upsert_many([make(1, body="潼南区双江镇火灾"), make(2, body="火灾发生在潼南")])
+    # 潼南 ... 火灾 in item 1 has four characters between (区双江镇).
+    assert ids(store, "潼南 NEAR/4 火灾") == ["1", "2"]
+    assert ids(store, "潼南 NEAR/3 火灾") == ["2"]
+    assert ids(store, "潼南 NEAR/2 (火灾 OR 疫情)") == []
+    assert ids(store, "title:(潼南 NEAR/10 火灾)") == []
+
+
+def test_highlight_marks_matches_and_escapes_markup(store: Store) -> None:
+    store.items.upsert_many(
+        [make(1, "<script>alert(1)</script>疫情", "关于疫情的通报<img src=x onerror=alert(1)>")]
+    )
+    found = store.items.search(ItemQuery(q="疫情")).hits[0]
+    assert any("<mark>疫情</mark>" in f for f in found.highlights["title"])
+    assert any("<mark>疫情</mark>" in f for f in found.highlights["body"])
+    joined = "".join(found.highlights["title"] + found.highlights["body"])
+    assert "<script>" not in joined and "<img" not in joined
+    assert "&lt;script&gt;" in joined
+    no_marks = store.items.search(ItemQuery(q="疫情", highlight=False)).hits[0]
+    assert no_marks.highlights == {}
+
+
+def test_filters(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(
+                1,
+                body="疫情",
+                source_id="gov",
+                tags=["gov"],
+                rules=["r1"],
+                event_id="e1",
+                publish_time=T0 - timedelta(days=3),
+            ),
+            make(
+                2,
+                body="疫情",
+                source_id="news",
+                tags=["news"],
+                rules=["r2"],
+                publish_time=T0 - timedelta(days=1),
+            ),
+            make(3, body="疫情", source_id="bbs", tags=["forum", "news"], event_id="e1"),
+        ]
+    )
+    assert ids(store, "疫情", sources=["gov", "bbs"]) == ["1", "3"]
+    assert ids(store, tags=["news"]) == ["2", "3"]
+    assert ids(store, rules=["r1", "r2"]) == ["1", "2"]
+    assert ids(store, event_id="e1") == ["1", "3"]
+    window = {"since": T0 - timedelta(days=2), "until": T0, "time_field": "publish_time"}
+    assert ids(store, "疫情", **window) == ["2"]
+    assert ids(store, since=T0 + timedelta(minutes=2)) == ["2", "3"]
+    assert ids(store, until=T0 + timedelta(minutes=2)) == ["1"]
+
+
+def test_sort_and_pagination(store: Store) -> None:
+    store.items.upsert_many(
+        [make(n, publish_time=T0 + timedelta(hours=n) if n % 3 else None) for n in range(1, 26)]
+    )
+    newest = store.items.search(ItemQuery(sort="first_seen", size=10))
+    assert newest.total == 25
+    assert [f.item.url for f in newest.hits][:2] == [make(25).url, make(24).url]
+    pages = [
+        store.items.search(ItemQuery(sort="publish_time", size=10, page=p)).hits for p in (1, 2, 3)
+    ]
+    urls = [f.item.url for page in pages for f in page]
+    assert len(urls) == len(set(urls)) == 25
+    times = [f.item.publish_time for page in pages for f in page]
+    dated = [t for t in times if t is not None]
+    assert dated == sorted(dated, reverse=True)
+    assert times[-8:] == [None] * 8  # items with no publish time come last
+    oldest = store.items.search(ItemQuery(sort="first_seen", descending=False, size=1))
+    assert oldest.hits[0].item.url == make(1).url
+
+
+def test_relevance_ranks_the_better_match_first(store: Store) -> None:
+    store.items.upsert_many(
+        [make(1, "天气", "晴。" * 50 + "疫情"), make(2, "疫情通报", "疫情疫情疫情，防控疫情。")]
+    )
+    result = store.items.search(ItemQuery(q="疫情"))
+    assert [f.item.url for f in result.hits] == [make(2).url, make(1).url]
+    assert result.hits[0].score is not None and result.hits[0].score > 0
+
+
+def test_counts_per_day_in_local_time_and_per_source(store: Store) -> None:
+    late = datetime(2021, 2, 5, 23, 30, tzinfo=SH)  # 15:30 UTC, still the 5th in Shanghai
+    early = datetime(2021, 2, 6, 0, 30, tzinfo=SH)  # 16:30 UTC on the 5th, the 6th here
+    store.items.upsert_many(
+        [
+            make(1, first_seen=late, source_id="gov", body="疫情"),
+            make(2, first_seen=early, source_id="news", body="疫情"),
+            make(3, first_seen=early + timedelta(hours=1), source_id="news", body="火灾"),
+        ]
+    )
+    facets = store.items.facets(ItemQuery())
+    assert facets.per_day == {"2021-02-05": 1, "2021-02-06": 2}
+    assert facets.per_source == {"news": 2, "gov": 1}
+    assert list(facets.per_source) == ["news", "gov"]
+    assert store.items.facets(ItemQuery(q="疫情")).per_source == {"gov": 1, "news": 1}
+
+
+def test_optimistic_concurrency(store: Store) -> None:
+    store.items.upsert_many([make(1)])
+    item = store.items.get(make(1).id)
+    assert item is not None and item.version is not None
+    updated = store.items.update(item.id, {"tags": ["checked"]}, item.version)
+    assert updated.tags == ["checked"] and updated.version != item.version
+    with pytest.raises(ConflictError):
+        store.items.update(item.id, {"tags": ["late"]}, item.version)
+    with pytest.raises(NotFound):
+        store.items.update(make(99).id, {"tags": ["x"]}, item.version)
+    with pytest.raises(QueryError):
+        store.items.update(item.id, {"title": "x"}, updated.version or "")
+    got = store.items.get(item.id)
+    assert got is not None and got.tags == ["checked"] and got.first_seen == item.first_seen
+
+
+def test_racing_writers_one_wins(store: Store) -> None:
+    store.items.upsert_many([make(1)])
+    item = store.items.get(make(1).id)
+    assert item is not None and item.version is not None
+    outcomes: list[str] = []
+
+    def write(tag: str) -> None:
+        try:
+            store.items.update(item.id, {"tags": [tag]}, item.version or "")
+            outcomes.append("ok")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=write, args=(f"t{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "ok"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        (ItemQuery(q="(疫情"), "q"),
+        (ItemQuery(q="NOT 疫情"), "q"),
+        (ItemQuery(q="@未知词组"), "q"),
+        (ItemQuery(q='"，。"'), "q"),
+        (ItemQuery(q="a NEAR/S b"), "q"),
+        (ItemQuery(page=0), "page"),
+        (ItemQuery(size=0), "size"),
+        (ItemQuery(page=101, size=100), "page"),
+        (ItemQuery(since=datetime(2021, 1, 1)), "since"),
+        (ItemQuery(since=T0, until=T0), "since"),
+    ],
+)
+def test_bad_queries_are_refused_with_the_field(store: Store, query: ItemQuery, field: str) -> None:
+    with pytest.raises(QueryError) as info:
+        store.items.search(query)
+    assert info.value.field == field
+
+
+def test_naive_times_are_refused_and_nothing_is_stored(store: Store) -> None:
+    with pytest.raises(QueryError):
+        store.items.upsert_many([make(1, first_seen=datetime(2021, 1, 1))])
+    assert store.items.count() == 0
+
+
+def test_bulk_upsert_of_many_items(store: Store) -> None:
+    items = [make(n, body=f"第{n}号通报：潼南区疫情防控") for n in range(2500)]
+    assert store.items.upsert_many(iter(items)) == 2500
+    assert store.items.count() == 2500
+    assert store.items.search(ItemQuery(q="第1234号")).total == 1

@@ -1,0 +1,143 @@
+"""Configuration: one TOML file, overridden by the environment.
+
+With no file and no variables everything runs on one machine (SQLite under
+``var/``). Each key can be overridden by ``YUQING_<SECTION>_<KEY>`` (for
+example ``YUQING_SMTP_PASSWORD``); ``YUQING_STORE`` is short for the store URL.
+Secrets belong in the environment, never in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_FILE = "yuqing.toml"
+
+
+class ConfigError(ValueError):
+    """The configuration is wrong; the message names each bad key and what it expects."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreConfig(_Section):
+    url: str = Field("sqlite:///var/yuqing.db", description="sqlite:///path or http(s)://host")
+    prefix: str = Field("yuqing-", pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    shards: int = Field(1, ge=1, le=64)
+    replicas: int = Field(0, ge=0, le=8)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not url.startswith(("sqlite:///", "http://", "https://")):
+            raise ValueError("must start with sqlite:///, http:// or https://")
+        return url
+
+
+class ApiConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8600, ge=1, le=65535)
+    secret_key: str = Field("", description="session signing key; set YUQING_API_SECRET_KEY")
+    public_url: str = ""
+
+
+class Config(_Section):
+    timezone: str = "Asia/Shanghai"
+    data_dir: Path = Path("var")
+    store: StoreConfig = Field(default_factory=StoreConfig)  # type: ignore[arg-type]
+    api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {name!r} (use an IANA name)") from e
+        return name
+
+    def masked(self) -> dict[str, Any]:
+        """The configuration as data with secrets hidden, for ``yuqing config check``."""
+        data = self.model_dump(mode="json")
+        for section in data.values():
+            if isinstance(section, dict):
+                for key in section:
+                    if any(s in key for s in ("password", "secret", "token")) and section[key]:
+                        section[key] = "***"
+        return data
+
+
+SECTIONS: dict[str, type[_Section]] = {"store": StoreConfig, "api": ApiConfig}
+
+
+def _env_overrides(env: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("timezone", "data_dir"):
+        if f"YUQING_{key.upper()}" in env:
+            out[key] = env[f"YUQING_{key.upper()}"]
+    for section, model in SECTIONS.items():
+        for field in model.model_fields:
+            name = f"YUQING_{section.upper()}_{field.upper()}"
+            if name in env:
+                out.setdefault(section, {})[field] = env[name]
+    if "YUQING_STORE" in env:
+        out.setdefault("store", {})["url"] = env["YUQING_STORE"]
+    return out
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load(path: str | Path | None = None, env: dict[str, str] | None = None) -> Config:
+    """Read ``path`` (or ``$YUQING_CONFIG``, or ./yuqing.toml if present) and the
+    environment. Raises :class:`ConfigError` naming every wrong key."""
+    env = dict(os.environ) if env is None else env
+    explicit = path or env.get("YUQING_CONFIG")
+    file = Path(explicit) if explicit else Path(DEFAULT_FILE)
+    data: dict[str, Any] = {}
+    if explicit and not file.is_file():
+        raise ConfigError(f"{file}: no such configuration file")
+    if file.is_file():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{file}: not valid TOML: {e}") from e
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{file}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    where = str(file) if file.is_file() else "configuration"
+    try:
+        return Config.model_validate(_merge(data, _env_overrides(env)))
+    except ValidationError as e:
+        raise ConfigError(_explain(where, e)) from e
+
+
+def _explain(where: str, error: ValidationError) -> str:
+    lines = [f"{where}: {error.error_count()} problem(s)"]
+    for problem in error.errors():
+        key = ".".join(str(p) for p in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            parent = problem["loc"][:-1]
+            model: type[BaseModel] = Config
+            for part in parent:
+                model = SECTIONS.get(str(part), model)
+            allowed = ", ".join(model.model_fields)
+            lines.append(f"  {key}: unknown key (expected one of: {allowed})")
+        else:
+            got = problem.get("input")
+            shown = "" if isinstance(got, dict) else f" (got {got!r})"
+            lines.append(f"  {key}: {problem['msg']}{shown}")
+    return "\n".join(lines)
