@@ -11,7 +11,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from store.errors import QueryError
-from store.model import MAX_WINDOW, Facets, Item, ItemQuery, SearchResult
+from store.model import (
+    MAX_WINDOW,
+    AuditEntry,
+    Facets,
+    Item,
+    ItemQuery,
+    LibraryVersion,
+    SearchResult,
+)
 from store.query import Node, ParseError, parse
 
 MAX_PAGE_SIZE = 500
@@ -49,11 +57,49 @@ class ItemRepo(ABC):
         """Number of stored items."""
 
 
+class LibraryRepo(ABC):
+    """Saved versions of the keyword library; never changed once written."""
+
+    @abstractmethod
+    def head(self) -> LibraryVersion | None:
+        """The newest version, or None before the first save."""
+
+    @abstractmethod
+    def get(self, version: int) -> LibraryVersion | None: ...
+
+    @abstractmethod
+    def history(self, limit: int = 50) -> list[LibraryVersion]:
+        """Newest first, without ``data`` (it can be large)."""
+
+    @abstractmethod
+    def commit(self, version: LibraryVersion) -> LibraryVersion:
+        """Store ``version``, which must be ``parent + 1`` of the current head.
+
+        Raises :class:`~store.errors.ConflictError` if someone saved first.
+        """
+
+
+class AuditRepo(ABC):
+    """The append-only audit log: there is no way to change or remove an entry."""
+
+    @abstractmethod
+    def append(self, entry: AuditEntry) -> AuditEntry:
+        """Record ``entry``; returns it with its id."""
+
+    @abstractmethod
+    def list(
+        self, *, target: str | None = None, actor: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Newest first."""
+
+
 class Store(ABC):
     """A backend: one object per process, safe to share between threads."""
 
     url: str
     items: ItemRepo
+    library: LibraryRepo
+    audit: AuditRepo
 
     @abstractmethod
     def close(self) -> None: ...
@@ -87,3 +133,15 @@ def check_query(query: ItemQuery) -> Node | None:
         return parse(query.q)
     except ParseError as e:
         raise QueryError(e.message, "q", e.position) from e
+
+
+def check_successor(version: LibraryVersion) -> None:
+    """A new version must follow its parent directly."""
+    expected = (version.parent or 0) + 1
+    if version.version != expected:
+        raise QueryError(
+            f"version {version.version} cannot follow {version.parent}; expected {expected}",
+            "version",
+        )
+    if version.created.tzinfo is None:
+        raise QueryError("created needs a time zone", "created")

@@ -20,9 +20,18 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError
 from elasticsearch import ConflictError as EsConflict
 
-from store.base import ItemRepo, Store, check_query
+from store.base import AuditRepo, ItemRepo, LibraryRepo, Store, check_query, check_successor
 from store.errors import ConflictError, NotFound, QueryError, SchemaMismatch, StoreUnavailable
-from store.model import MUTABLE_FIELDS, Facets, Found, Item, ItemQuery, SearchResult
+from store.model import (
+    MUTABLE_FIELDS,
+    AuditEntry,
+    Facets,
+    Found,
+    Item,
+    ItemQuery,
+    LibraryVersion,
+    SearchResult,
+)
 from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 
 SCHEMA_VERSION = 1
@@ -45,6 +54,39 @@ ITEM_MAPPING: dict[str, Any] = {
         "rules": {"type": "keyword"},
         "hits": {"type": "object", "enabled": False},
         "event_id": {"type": "keyword"},
+    },
+}
+
+
+LIBRARY_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"yuqing_schema": SCHEMA_VERSION},
+    "properties": {
+        "version": {"type": "integer"},
+        "parent": {"type": "integer"},
+        "author": {"type": "keyword"},
+        "created": {"type": "date"},
+        "message": {"type": "text"},
+        "data": {"type": "object", "enabled": False},
+        "summary": {"type": "object", "enabled": False},
+        # Searchable copies: which versions held a word, a group or a rule.
+        "words": {"type": "keyword"},
+        "groups": {"type": "keyword"},
+        "rules": {"type": "keyword"},
+    },
+}
+
+AUDIT_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"yuqing_schema": SCHEMA_VERSION},
+    "properties": {
+        "seq": {"type": "long"},
+        "time": {"type": "date"},
+        "actor": {"type": "keyword"},
+        "action": {"type": "keyword"},
+        "target": {"type": "keyword"},
+        "before": {"type": "object", "enabled": False},
+        "after": {"type": "object", "enabled": False},
     },
 }
 
@@ -77,6 +119,8 @@ class ElasticStore(Store):
         self._wait(wait_seconds)
         self.settings = {"number_of_shards": shards, "number_of_replicas": replicas}
         self.items: ElasticItems = ElasticItems(self)
+        self.library: ElasticLibrary = ElasticLibrary(self)
+        self.audit: ElasticAudit = ElasticAudit(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""
@@ -322,6 +366,134 @@ class ElasticItems(ItemRepo):
 
     def _time(self, value: str | None) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value).astimezone(self.store.tz)
+
+
+class ElasticLibrary(LibraryRepo):
+    def __init__(self, store: ElasticStore) -> None:
+        self.store = store
+        self.es = store.es
+        self.index = store.ensure_index("library", LIBRARY_MAPPING)
+
+    def head(self) -> LibraryVersion | None:
+        found = self.es.search(
+            index=self.index, size=1, sort=[{"version": "desc"}], query={"match_all": {}}
+        )["hits"]["hits"]
+        return self._version(found[0]["_source"]) if found else None
+
+    def get(self, version: int) -> LibraryVersion | None:
+        try:
+            return self._version(self.es.get(index=self.index, id=str(version))["_source"])
+        except NotFoundError:
+            return None
+
+    def history(self, limit: int = 50) -> list[LibraryVersion]:
+        found = self.es.search(
+            index=self.index,
+            size=limit,
+            sort=[{"version": "desc"}],
+            source_excludes=["data", "words", "groups", "rules"],
+            query={"match_all": {}},
+        )["hits"]["hits"]
+        return [self._version({**h["_source"], "data": {}}) for h in found]
+
+    def commit(self, version: LibraryVersion) -> LibraryVersion:
+        check_successor(version)
+        head = self.head()
+        current = head.version if head else None
+        if current != version.parent:
+            raise ConflictError(
+                f"the library is at version {current}, not {version.parent}: reload and retry"
+            )
+        groups = version.data.get("groups", [])
+        doc = {
+            "version": version.version,
+            "parent": version.parent,
+            "author": version.author,
+            "created": version.created.isoformat(),
+            "message": version.message,
+            "data": version.data,
+            "summary": version.summary,
+            "words": sorted(
+                {w if isinstance(w, str) else w["text"] for g in groups for w in g.get("words", [])}
+            ),
+            "groups": [g["name"] for g in groups],
+            "rules": [r["name"] for r in version.data.get("rules", [])],
+        }
+        try:
+            # The version number is the document id, so of two editors who saved on
+            # top of the same parent exactly one creates it.
+            self.es.create(index=self.index, id=str(version.version), document=doc, refresh=True)
+        except EsConflict as e:
+            raise ConflictError(
+                f"version {version.version} was saved by someone else first: reload and retry"
+            ) from e
+        return version
+
+    def _version(self, src: dict[str, Any]) -> LibraryVersion:
+        return LibraryVersion(
+            version=src["version"],
+            parent=src.get("parent"),
+            author=src["author"],
+            created=datetime.fromisoformat(src["created"]).astimezone(self.store.tz),
+            message=src["message"],
+            data=src["data"],
+            summary=src.get("summary") or {},
+        )
+
+
+class ElasticAudit(AuditRepo):
+    def __init__(self, store: ElasticStore) -> None:
+        self.store = store
+        self.es = store.es
+        self.index = store.ensure_index("audit", AUDIT_MAPPING)
+
+    def append(self, entry: AuditEntry) -> AuditEntry:
+        # ``seq`` orders entries written within the same millisecond.
+        seq = time.time_ns()
+        result = self.es.index(
+            index=self.index,
+            op_type="create",
+            document={
+                "seq": seq,
+                "time": entry.time.isoformat(),
+                "actor": entry.actor,
+                "action": entry.action,
+                "target": entry.target,
+                "before": _wrap(entry.before),
+                "after": _wrap(entry.after),
+            },
+            refresh=self.store.refresh,
+        )
+        entry.id = result["_id"]
+        return entry
+
+    def list(
+        self, *, target: str | None = None, actor: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        filters = [{"term": {k: v}} for k, v in (("target", target), ("actor", actor)) if v]
+        found = self.es.search(
+            index=self.index,
+            size=limit,
+            sort=[{"seq": "desc"}],
+            query={"bool": {"filter": filters}},
+        )["hits"]["hits"]
+        return [
+            AuditEntry(
+                actor=h["_source"]["actor"],
+                action=h["_source"]["action"],
+                target=h["_source"]["target"],
+                time=datetime.fromisoformat(h["_source"]["time"]).astimezone(self.store.tz),
+                before=h["_source"]["before"]["value"],
+                after=h["_source"]["after"]["value"],
+                id=h["_id"],
+            )
+            for h in found
+        ]
+
+
+def _wrap(value: Any) -> dict[str, Any]:
+    # Object fields must hold objects; before/after may be any JSON value.
+    return {"value": value}
 
 
 def _doc(item: Item) -> dict[str, Any]:

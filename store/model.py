@@ -88,3 +88,30 @@ class SearchResult:
 class Facets:
     per_day: dict[str, int]  # "YYYY-MM-DD" in the store's time zone -> count
     per_source: dict[str, int]
+
+
+@dataclass
+class LibraryVersion:
+    """One saved state of the keyword library. Versions count up from 1; each names
+    its parent, so two editors saving on top of the same version cannot both win."""
+
+    version: int
+    parent: int | None
+    author: str
+    created: datetime
+    message: str
+    data: dict[str, Any]  # the library in its export form
+    summary: dict[str, Any] = field(default_factory=dict)  # what changed, for lists
+
+
+@dataclass
+class AuditEntry:
+    """One append-only record of who changed what (before/after as data)."""
+
+    actor: str
+    action: str
+    target: str
+    time: datetime
+    before: Any = None
+    after: Any = None
+    id: str = ""

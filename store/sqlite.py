@@ -17,9 +17,18 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from store.base import ItemRepo, Store, check_query
+from store.base import AuditRepo, ItemRepo, LibraryRepo, Store, check_query, check_successor
 from store.errors import ConflictError, NotFound, QueryError, SchemaMismatch, StoreUnavailable
-from store.model import MUTABLE_FIELDS, Facets, Found, Item, ItemQuery, SearchResult
+from store.model import (
+    MUTABLE_FIELDS,
+    AuditEntry,
+    Facets,
+    Found,
+    Item,
+    ItemQuery,
+    LibraryVersion,
+    SearchResult,
+)
 from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.text import han_spaced, highlight, positive_words
 
@@ -55,7 +64,45 @@ CREATE INDEX IF NOT EXISTS items_event ON items(event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     title, body, content='', tokenize='unicode61 remove_diacritics 0'
 );
+CREATE TABLE IF NOT EXISTS library_versions (
+    version INTEGER PRIMARY KEY,
+    parent INTEGER,
+    author TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    data TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_target ON audit(target, id);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements, keeping trigger bodies whole."""
+    out: list[str] = []
+    for part in script.split(";"):
+        if (
+            out
+            and out[-1].lstrip().startswith("CREATE TRIGGER")
+            and not out[-1].rstrip().endswith("END")
+        ):
+            out[-1] += ";" + part
+        elif part.strip():
+            out.append(part)
+    return [s for s in out if s.strip()]
 
 
 def _ms(value: datetime | None) -> int | None:
@@ -76,7 +123,7 @@ class SQLiteStore(Store):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.transaction() as db:
                 # executescript() would commit on its own; keep it all in one transaction.
-                for statement in filter(str.strip, _SCHEMA.split(";")):
+                for statement in _statements(_SCHEMA):
                     db.execute(statement)
                 row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
@@ -89,6 +136,8 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as e:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {e}") from e
         self.items: SQLiteItems = SQLiteItems(self)
+        self.library: SQLiteLibrary = SQLiteLibrary(self)
+        self.audit: SQLiteAudit = SQLiteAudit(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""
@@ -311,6 +360,118 @@ class SQLiteItems(ItemRepo):
             event_id=row[12],
             version=str(row[13]),
         )
+
+
+class SQLiteLibrary(LibraryRepo):
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def head(self) -> LibraryVersion | None:
+        row = (
+            self.store.connection()
+            .execute("SELECT * FROM library_versions ORDER BY version DESC LIMIT 1")
+            .fetchone()
+        )
+        return None if row is None else self._version(row)
+
+    def get(self, version: int) -> LibraryVersion | None:
+        row = (
+            self.store.connection()
+            .execute("SELECT * FROM library_versions WHERE version = ?", (version,))
+            .fetchone()
+        )
+        return None if row is None else self._version(row)
+
+    def history(self, limit: int = 50) -> list[LibraryVersion]:
+        rows = self.store.connection().execute(
+            "SELECT version, parent, author, created, message, '{}', summary "
+            "FROM library_versions ORDER BY version DESC LIMIT ?",
+            (limit,),
+        )
+        return [self._version(row) for row in rows]
+
+    def commit(self, version: LibraryVersion) -> LibraryVersion:
+        check_successor(version)
+        with self.store.transaction() as db:
+            (head,) = db.execute("SELECT max(version) FROM library_versions").fetchone()
+            if head != version.parent:
+                raise ConflictError(
+                    f"the library is at version {head}, not {version.parent}: reload and retry"
+                )
+            db.execute(
+                "INSERT INTO library_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    version.version,
+                    version.parent,
+                    version.author,
+                    _ms(version.created),
+                    version.message,
+                    json.dumps(version.data, ensure_ascii=False),
+                    json.dumps(version.summary, ensure_ascii=False),
+                ),
+            )
+        return version
+
+    def _version(self, row: tuple[Any, ...]) -> LibraryVersion:
+        created = self.store.to_local(row[3])
+        assert created is not None
+        return LibraryVersion(
+            row[0], row[1], row[2], created, row[4], json.loads(row[5]), json.loads(row[6])
+        )
+
+
+class SQLiteAudit(AuditRepo):
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def append(self, entry: AuditEntry) -> AuditEntry:
+        with self.store.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO audit (time, actor, action, target, before, after) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    _ms(entry.time),
+                    entry.actor,
+                    entry.action,
+                    entry.target,
+                    json.dumps(entry.before, ensure_ascii=False),
+                    json.dumps(entry.after, ensure_ascii=False),
+                ),
+            )
+        entry.id = str(cur.lastrowid)
+        return entry
+
+    def list(
+        self, *, target: str | None = None, actor: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        clauses, params = ["1"], []
+        if target is not None:
+            clauses.append("target = ?")
+            params.append(target)
+        if actor is not None:
+            clauses.append("actor = ?")
+            params.append(actor)
+        rows = self.store.connection().execute(
+            "SELECT id, time, actor, action, target, before, after FROM audit "
+            f"WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
+            [*params, limit],
+        )
+        out = []
+        for row in rows:
+            time = self.store.to_local(row[1])
+            assert time is not None
+            out.append(
+                AuditEntry(
+                    row[2],
+                    row[3],
+                    row[4],
+                    time,
+                    json.loads(row[5]),
+                    json.loads(row[6]),
+                    str(row[0]),
+                )
+            )
+        return out
 
 
 def _row(item: Item) -> tuple[Any, ...]:

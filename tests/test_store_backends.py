@@ -84,3 +84,18 @@ def test_local_node_is_real_elasticsearch(es_url: str) -> None:
 
     with urllib.request.urlopen(f"{es_url}/_cluster/health") as response:
         assert response.headers["X-Elastic-Product"] == "Elasticsearch"
+
+
+def test_sqlite_audit_rows_cannot_be_changed_even_by_sql(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from store.model import AuditEntry
+
+    store = open_store(f"sqlite:///{tmp_path / 'y.db'}")
+    store.audit.append(AuditEntry("a", "x", "t", datetime.now(UTC)))
+    store.close()
+    with sqlite3.connect(tmp_path / "y.db") as db:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("UPDATE audit SET actor = 'b'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            db.execute("DELETE FROM audit")

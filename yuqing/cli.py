@@ -100,3 +100,16 @@ def run(ctx: _Context) -> None:
         waitress.serve(app, host=config.api.host, port=config.api.port, threads=8)
     finally:
         store.close()
+
+
+@main.command(
+    "demo-site",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def demo_site(args: tuple[str, ...]) -> None:
+    """Serve the local demo site on 127.0.0.1 (--port, --seed, --drip SECONDS; -h for help)."""
+    from crawler.demosite import main as serve_demo
+
+    sys.exit(serve_demo(list(args)))

@@ -1,0 +1,84 @@
+"""The keyword library: groups of words (词组) and the rules (监测方案) that combine them.
+
+A library is plain data: it round-trips through YAML/JSON exactly, and every
+saved change becomes a new version in the store (see :mod:`keywords.library`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
+
+CATEGORIES = ("region", "subject", "event", "exclusion")
+CATEGORY_LABELS = {"region": "地域词", "subject": "主体词", "event": "事件词", "exclusion": "排除词"}
+Severity = Literal["info", "warning", "critical"]
+Scope = Literal["title", "body", "both"]
+NAME_PATTERN = r'^[^\s()"@:]{1,64}$'
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Word(_Strict):
+    """One keyword. ``aliases`` match as the word itself (e.g. 新冠 for 新型冠状病毒)."""
+
+    text: str = Field(min_length=1, max_length=100)
+    weight: float = Field(1.0, ge=0, le=100)
+    level: int | None = Field(None, ge=0, le=9)
+    aliases: list[str] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: Any) -> Any:
+        # A word with nothing but its text is written as a plain string.
+        data = handler(self)
+        if self.weight == 1.0 and self.level is None and not self.aliases:
+            return self.text
+        return {k: v for k, v in data.items() if v not in (None, [])}
+
+
+class Group(_Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    category: str = Field("subject", pattern=r"^[\w-]{1,32}$")
+    words: list[Word] = Field(default_factory=list)
+    enabled: bool = True
+    description: str = ""
+
+    @field_validator("words", mode="before")
+    @classmethod
+    def _plain_strings(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"text": w} if isinstance(w, str) else w for w in value]
+        return value
+
+    def texts(self) -> list[str]:
+        """Every string this group matches: words and their aliases."""
+        return [t for w in self.words for t in (w.text, *w.aliases)]
+
+
+class Rule(_Strict):
+    name: str = Field(min_length=1, max_length=100)
+    expression: str = Field(min_length=1, max_length=10_000)
+    scope: Scope = "both"
+    severity: Severity = "warning"
+    enabled: bool = True
+    owner: str = ""
+    description: str = ""
+    must_match: list[str] = Field(default_factory=list)
+    must_not_match: list[str] = Field(default_factory=list)
+
+
+class Library(_Strict):
+    groups: list[Group] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+
+    def group(self, name: str) -> Group | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def to_data(self) -> dict[str, Any]:
+        """The export form: defaults left out, so files stay small and diff well."""
+        return self.model_dump(mode="json", exclude_defaults=True)
