@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 from elasticsearch import Elasticsearch, helpers
 
 from store import Item, open_store
-from store.elastic import ITEM_MAPPING, _doc
-from store.sqlite import _SCHEMA, _row
+from store.elastic.items import ITEM_MAPPING, _doc
+from store.sqlite.common import statements
+from store.sqlite.items import SCHEMA, _row
 from store.text import han_spaced
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -99,7 +100,7 @@ def bench_sqlite(items: list[Item], rounds: int) -> tuple[float, float, float]:
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        for statement in filter(str.strip, _SCHEMA.split(";")):
+        for statement in statements(SCHEMA):
             db.execute(statement)
         return db
 

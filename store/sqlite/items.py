@@ -1,45 +1,34 @@
-"""The embedded backend: one SQLite file, FTS5 for Chinese full-text search.
-
-Han characters are indexed one token each (see :func:`store.text.han_spaced`),
-so a phrase query of characters is a substring search, as on Elasticsearch.
-The full-text table is contentless: the originals live once, in ``items``.
-"""
+"""Items in SQLite: rows in ``items``, Han-spaced text in the contentless ``items_fts``."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from store.base import AuditRepo, ItemRepo, LibraryRepo, Store, check_query, check_successor
-from store.errors import ConflictError, NotFound, QueryError, SchemaMismatch, StoreUnavailable
+from store.base import ItemRepo, check_query
+from store.errors import ConflictError, NotFound, QueryError
 from store.model import (
     MUTABLE_FIELDS,
-    AuditEntry,
     Facets,
     Found,
     Item,
     ItemQuery,
-    LibraryVersion,
     SearchResult,
 )
 from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
+from store.sqlite.common import json_list, ms
 from store.text import han_spaced, highlight, positive_words
 
-SCHEMA_VERSION = "1"
+if TYPE_CHECKING:
+    from store.sqlite.db import SQLiteStore
+
 BATCH = 500
 _COLUMNS = (
     "id, url, title, body, source_id, author, site_source, publish_time, first_seen, "
     "tags, rules, hits, event_id, version"
 )
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -64,127 +53,7 @@ CREATE INDEX IF NOT EXISTS items_event ON items(event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     title, body, content='', tokenize='unicode61 remove_diacritics 0'
 );
-CREATE TABLE IF NOT EXISTS library_versions (
-    version INTEGER PRIMARY KEY,
-    parent INTEGER,
-    author TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    message TEXT NOT NULL,
-    data TEXT NOT NULL,
-    summary TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time INTEGER NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    before TEXT,
-    after TEXT
-);
-CREATE INDEX IF NOT EXISTS audit_target ON audit(target, id);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-
-
-def _statements(script: str) -> list[str]:
-    """Split a schema script into statements, keeping trigger bodies whole."""
-    out: list[str] = []
-    for part in script.split(";"):
-        if (
-            out
-            and out[-1].lstrip().startswith("CREATE TRIGGER")
-            and not out[-1].rstrip().endswith("END")
-        ):
-            out[-1] += ";" + part
-        elif part.strip():
-            out.append(part)
-    return [s for s in out if s.strip()]
-
-
-def _ms(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)
-
-
-class SQLiteStore(Store):
-    """The embedded store at ``path`` (created with its folder if missing)."""
-
-    def __init__(self, path: str | Path, *, tz: str = "Asia/Shanghai") -> None:
-        self.path = Path(path)
-        self.url = f"sqlite:///{self.path}"
-        self.tz = ZoneInfo(tz)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.transaction() as db:
-                # executescript() would commit on its own; keep it all in one transaction.
-                for statement in _statements(_SCHEMA):
-                    db.execute(statement)
-                row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                if row is None:
-                    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-                elif row[0] != SCHEMA_VERSION:
-                    raise SchemaMismatch(
-                        f"{self.path} holds schema version {row[0]}, this yuqing uses "
-                        f"{SCHEMA_VERSION}; refusing to change it"
-                    )
-        except sqlite3.DatabaseError as e:
-            raise StoreUnavailable(f"cannot open SQLite store {self.path}: {e}") from e
-        self.items: SQLiteItems = SQLiteItems(self)
-        self.library: SQLiteLibrary = SQLiteLibrary(self)
-        self.audit: SQLiteAudit = SQLiteAudit(self)
-
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection (SQLite connections must not cross threads)."""
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            # Each thread uses only its own connection; close() may run on another thread.
-            db = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.create_function("local_day", 1, self._local_day, deterministic=True)
-            self._local.db = db
-            with self._lock:
-                self._all.append(db)
-        return db
-
-    def _local_day(self, ms: int | None) -> str | None:
-        if ms is None:
-            return None
-        return datetime.fromtimestamp(ms / 1000, self.tz).strftime("%Y-%m-%d")
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction taken at once, so concurrent writers queue, not deadlock."""
-        db = self.connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            for db in self._all:
-                db.close()
-            self._all.clear()
-        self._local = threading.local()
-
-    def health(self) -> dict[str, Any]:
-        return {"backend": "sqlite", "url": self.url, "items": self.items.count()}
-
-    def to_local(self, ms: int | None) -> datetime | None:
-        return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.tz)
 
 
 class SQLiteItems(ItemRepo):
@@ -323,10 +192,10 @@ class SQLiteItems(ItemRepo):
         field = f"items.{query.time_field}"
         if query.since:
             clauses.append(f"{field} >= ?")
-            params.append(_ms(query.since))
+            params.append(ms(query.since))
         if query.until:
             clauses.append(f"{field} < ?")
-            params.append(_ms(query.until))
+            params.append(ms(query.until))
         if query.sources:
             clauses.append(f"items.source_id IN ({','.join('?' * len(query.sources))})")
             params.extend(query.sources)
@@ -362,118 +231,6 @@ class SQLiteItems(ItemRepo):
         )
 
 
-class SQLiteLibrary(LibraryRepo):
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
-
-    def head(self) -> LibraryVersion | None:
-        row = (
-            self.store.connection()
-            .execute("SELECT * FROM library_versions ORDER BY version DESC LIMIT 1")
-            .fetchone()
-        )
-        return None if row is None else self._version(row)
-
-    def get(self, version: int) -> LibraryVersion | None:
-        row = (
-            self.store.connection()
-            .execute("SELECT * FROM library_versions WHERE version = ?", (version,))
-            .fetchone()
-        )
-        return None if row is None else self._version(row)
-
-    def history(self, limit: int = 50) -> list[LibraryVersion]:
-        rows = self.store.connection().execute(
-            "SELECT version, parent, author, created, message, '{}', summary "
-            "FROM library_versions ORDER BY version DESC LIMIT ?",
-            (limit,),
-        )
-        return [self._version(row) for row in rows]
-
-    def commit(self, version: LibraryVersion) -> LibraryVersion:
-        check_successor(version)
-        with self.store.transaction() as db:
-            (head,) = db.execute("SELECT max(version) FROM library_versions").fetchone()
-            if head != version.parent:
-                raise ConflictError(
-                    f"the library is at version {head}, not {version.parent}: reload and retry"
-                )
-            db.execute(
-                "INSERT INTO library_versions VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    version.version,
-                    version.parent,
-                    version.author,
-                    _ms(version.created),
-                    version.message,
-                    json.dumps(version.data, ensure_ascii=False),
-                    json.dumps(version.summary, ensure_ascii=False),
-                ),
-            )
-        return version
-
-    def _version(self, row: tuple[Any, ...]) -> LibraryVersion:
-        created = self.store.to_local(row[3])
-        assert created is not None
-        return LibraryVersion(
-            row[0], row[1], row[2], created, row[4], json.loads(row[5]), json.loads(row[6])
-        )
-
-
-class SQLiteAudit(AuditRepo):
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
-
-    def append(self, entry: AuditEntry) -> AuditEntry:
-        with self.store.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO audit (time, actor, action, target, before, after) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    _ms(entry.time),
-                    entry.actor,
-                    entry.action,
-                    entry.target,
-                    json.dumps(entry.before, ensure_ascii=False),
-                    json.dumps(entry.after, ensure_ascii=False),
-                ),
-            )
-        entry.id = str(cur.lastrowid)
-        return entry
-
-    def list(
-        self, *, target: str | None = None, actor: str | None = None, limit: int = 100
-    ) -> list[AuditEntry]:
-        clauses, params = ["1"], []
-        if target is not None:
-            clauses.append("target = ?")
-            params.append(target)
-        if actor is not None:
-            clauses.append("actor = ?")
-            params.append(actor)
-        rows = self.store.connection().execute(
-            "SELECT id, time, actor, action, target, before, after FROM audit "
-            f"WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
-            [*params, limit],
-        )
-        out = []
-        for row in rows:
-            time = self.store.to_local(row[1])
-            assert time is not None
-            out.append(
-                AuditEntry(
-                    row[2],
-                    row[3],
-                    row[4],
-                    time,
-                    json.loads(row[5]),
-                    json.loads(row[6]),
-                    str(row[0]),
-                )
-            )
-        return out
-
-
 def _row(item: Item) -> tuple[Any, ...]:
     if item.first_seen.tzinfo is None or (item.publish_time and item.publish_time.tzinfo is None):
         raise QueryError(f"item {item.url}: times need a time zone", "publish_time")
@@ -485,18 +242,14 @@ def _row(item: Item) -> tuple[Any, ...]:
         item.source_id,
         item.author,
         item.site_source,
-        _ms(item.publish_time),
-        _ms(item.first_seen),
-        _json(item.tags),
-        _json(item.rules),
-        _json(item.hits),
+        ms(item.publish_time),
+        ms(item.first_seen),
+        json_list(item.tags),
+        json_list(item.rules),
+        json_list(item.hits),
         item.event_id,
         1,
     )
-
-
-def _json(value: list[Any]) -> str:
-    return json.dumps(value, ensure_ascii=False) if value else "[]"
 
 
 def _prefixed() -> str:

@@ -1,0 +1,652 @@
+"""Extract title, body, times, author and source from a crawled Chinese web page."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from crawler.dates import SHANGHAI, find_gov_dates, find_published, parse_date
+from crawler.encoding import decode_body
+
+# Real article pages, inline scripts included, stay well under 1 MB of HTML. Anything bigger is
+# an endless list or a data dump; parsing it whole costs seconds and hundreds of MB per page
+# (lxml plus the extractors' tree passes), which would stall the crawl for one useless page.
+MAX_HTML_CHARS = 2_000_000
+
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+
+_BLOCK_TAGS = frozenset(
+    "html body div p td th tr table tbody thead tfoot li ul ol dl dd dt h1 h2 h3 h4 h5 h6 "
+    "section article main header footer nav aside blockquote pre form center address figure "
+    "figcaption caption fieldset legend details summary hr".split()
+)
+_DROP_TAGS = (
+    "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed",
+    "select", "option", "button", "input", "textarea", "map", "audio", "video", "head",
+)  # fmt: skip
+_BOILER_TAGS = frozenset({"nav", "footer", "aside"})
+# Class/id words that real CMS templates use for chrome around the article.
+_BOILER_WORDS = frozenset(
+    "nav navbar navigation menu mainnav subnav topbar footer foot sidebar breadcrumb crumb "
+    "crumbs copyright share related recommend comment comments ad ads advert banner login "
+    "search toolbar pagination pager".split()
+)
+_TOKEN_SPLIT = re.compile(r"[\s_\-]+")
+_CHINESE_PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
+_SPACES = re.compile(r"\s+")
+_WRAPPED = re.compile(rf"(?<=[{CJK}，。！？；：、”）])\s*\n\s*(?=[{CJK}“（])")
+# Page furniture that carries no links: copyright, licence numbers, browser advice.
+_BOILER_TEXT = re.compile(
+    r"版权所有|ICP备|公网安备|网站标识码|(?:技术支持|主办单位|主办|承办|许可证号?)[:：]|Copyright|©"
+    r"|All Rights Reserved|建议使用.{0,12}浏览器|违法和不良信息|新闻信息服务许可",
+    re.I,
+)
+# Short lines that describe the article rather than belong to it.
+_META_LINE = re.compile(
+    r"^[\s【\[（(]*(?:来源|作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期|浏览|阅读|点击|字号"
+    r"|上一篇|下一篇|附件|标签|查看|回复)\s*[:：]"
+    r"|^[\s【\[（(]*(?:记者|通讯员)\s|^\s*(?:当前|您的|所在)?位置\s*[:：]"
+    r"|^[\s【\[]*(?:分享到?|打印|关闭|打印本页|关闭窗口)[\s】\]]*$"
+    r"|来源[:：]|发布时间|发布日期|发布于|浏览次数|点击[:：]|字号[:：]|发表于|责任编辑"
+)
+_META_LINE_MAX = 80
+
+_TITLE_SEP = re.compile(
+    rf"\s*(?:_{{1,2}}|\|{{1,2}}|｜|—{{1,2}}|–|--|\s-\s|(?<=[{CJK}）》”])-(?=[{CJK}《“]))\s*"
+)
+_SITE_WORDS = re.compile(
+    r"网$|网站|政府|新闻|日报|晚报|论坛|社区|Powered|Discuz|门户|中心|频道|官网|平台|在线|首页"
+    r"|电视台|融媒|报社|客户端"
+)
+_TITLE_CLASS = re.compile(r"title|subject|headline|biaoti|bt", re.I)
+
+_NAME = rf"([{CJK}·]{{2,12}}|[A-Za-z][A-Za-z .'\-]{{1,30}})"
+_NAME_STOP = re.compile(r"(?:通讯员|实习生|摄影|来源|编辑|责任|时间|发布时间|日期|报道|点击|浏览)")
+_AUTHOR_LABELS = (
+    ("作者", re.compile(rf"作\s*者\s*[:：]\s*{_NAME}")),
+    ("记者", re.compile(rf"记者\s*[:：]?\s*{_NAME}")),
+    ("文/", re.compile(rf"(?:^|\s)文\s*[/|｜]\s*{_NAME}")),
+)
+_EDITOR_LABEL = re.compile(rf"(?:责任编辑|编辑|责编)\s*[:：]\s*{_NAME}")
+_SOURCE_LABEL = re.compile(
+    r"(?<!图片)(?:信息|稿件|文章)?来源\s*[:：]\s*([^\s|｜,，。;；<>()（）]{2,40})"
+)
+_SOURCE_STOP = re.compile(r"作者|记者|编辑|责任|发布时间|发布日期|时间|日期|点击|浏览|字号|阅读")
+
+_META_TITLE_KEYS = ("articletitle", "og:title", "twitter:title")
+_META_TIME_KEYS = (
+    "pubdate", "publishdate", "article:published_time", "og:article:published_time",
+    "datepublished", "og:release_date", "publish_time", "publishtime", "firstpublishedtime",
+    "release_date", "dc.date.issued", "dc.date", "sailthru.date",
+)  # fmt: skip
+_META_SOURCE_KEYS = ("contentsource", "source")
+
+_FLOOR_WORDS = re.compile(
+    r"^(?:楼主|沙发|板凳|地板|地下室|\d+\s*[#楼]|#\d+|回复|引用|举报|只看该作者)$"
+)
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
+_DATE_HINT = re.compile(r"\d{1,4}[-/.年月]\d{1,2}|[前昨今]天|\d+\s*(?:分钟|小时)前")
+# Units around the title that may carry its byline, and how far to look for an unlabelled time.
+_BEFORE_TITLE, _AFTER_TITLE, _UNLABELLED_AFTER = 8, 12, 6
+# A post series needs at least this many look-alike siblings carrying text and a time.
+_MIN_POSTS = 2
+_MAX_CLIMB = 12
+# Signing lines (落款) after the prose: at most this many, each at most this long.
+_SIGNATURE_LINES, _SIGNATURE_MAX = 3, 30
+# Comment threads worth cutting have at least this many entries after this much article prose.
+_MIN_COMMENTS, _MIN_ARTICLE_BEFORE_COMMENTS = 3, 60
+
+
+@dataclass
+class Article:
+    """What could be extracted from one page; ``notes`` says how, and what was missing."""
+
+    url: str
+    title: str | None = None
+    body: str = ""
+    publish_time: datetime | None = None
+    written_time: datetime | None = None
+    author: str | None = None
+    site_source: str | None = None
+    method: str = "none"
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Unit:
+    """A run of inline text inside one block (a paragraph, a table cell, a <br> line)."""
+
+    block: lxml_html.HtmlElement
+    text: str
+    link_chars: int
+    boiler: bool
+    value: float = 0.0
+
+
+class _UnitBuilder:
+    def __init__(self) -> None:
+        self.units: list[_Unit] = []
+        self._parts: list[str] = []
+        self._link = 0
+
+    def add(self, text: str | None, in_link: bool) -> None:
+        if text:
+            self._parts.append(text)
+            if in_link:
+                self._link += len(_SPACES.sub("", text))
+
+    def flush(self, block: lxml_html.HtmlElement, boiler: bool) -> None:
+        raw = "".join(self._parts)
+        self._parts, link = [], self._link
+        self._link = 0
+        text = _SPACES.sub(" ", _WRAPPED.sub("", raw)).strip()
+        if text:
+            self.units.append(_Unit(block, text, link, boiler))
+
+
+def _tokens(el: lxml_html.HtmlElement) -> set[str]:
+    words = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    return {t for t in _TOKEN_SPLIT.split(words) if t}
+
+
+def _is_boiler(el: lxml_html.HtmlElement) -> bool:
+    return el.tag in _BOILER_TAGS or bool(_tokens(el) & _BOILER_WORDS)
+
+
+def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
+    """Split the tree into text units in document order (iteratively: pages nest deeply)."""
+    builder = _UnitBuilder()
+    blocks: list[tuple[lxml_html.HtmlElement, bool]] = [(root, False)]
+    boiler_depth = 0
+    link_depth = 0
+    for action, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if action == "start":
+            if tag in _BLOCK_TAGS or tag == "br":
+                builder.flush(blocks[-1][0], boiler_depth > 0)
+            if tag in _BLOCK_TAGS:
+                boiler = _is_boiler(el)
+                blocks.append((el, boiler))
+                boiler_depth += boiler
+            link_depth += tag == "a"
+            builder.add(el.text, link_depth > 0)
+            continue
+        link_depth -= tag == "a"
+        if tag in _BLOCK_TAGS:
+            builder.flush(el, boiler_depth > 0)
+            boiler_depth -= blocks.pop()[1]
+        builder.add(el.tail, link_depth > 0)
+    builder.flush(root, False)
+    return builder.units
+
+
+def _unit_value(unit: _Unit) -> float:
+    """Positive for article prose, negative for navigation, links and page furniture."""
+    n = len(_SPACES.sub("", unit.text))
+    if unit.boiler or unit.link_chars > n / 2:
+        return -float(n)
+    if len(unit.text) < 120 and _BOILER_TEXT.search(unit.text):
+        return -float(n)
+    if n < 20 and not _CHINESE_PUNCT.search(unit.text):
+        return -0.5 * n
+    return n - 2.0 * unit.link_chars
+
+
+def _container_scores(units: Sequence[_Unit]) -> dict[lxml_html.HtmlElement, float]:
+    scores: dict[lxml_html.HtmlElement, float] = {}
+    for unit in units:
+        node: lxml_html.HtmlElement | None = unit.block
+        while node is not None:
+            scores[node] = scores.get(node, 0.0) + unit.value
+            node = node.getparent()
+    return scores
+
+
+def _signature(el: lxml_html.HtmlElement) -> tuple[str, tuple[str, ...]]:
+    return el.tag, tuple(sorted(el.get("class", "").split()))
+
+
+def _post_series(
+    best: lxml_html.HtmlElement, scores: dict[lxml_html.HtmlElement, float]
+) -> list[lxml_html.HtmlElement] | None:
+    """Sibling records (forum posts, replies) around ``best`` that each carry text and a time.
+
+    On a thread every post matters, but the best-scoring block is often a single post because
+    the author panels between posts are link-heavy.
+    """
+    node = best
+    for _ in range(_MAX_CLIMB):
+        parent = node.getparent()
+        if parent is None:
+            return None
+        signature = _signature(node)
+        peers = [c for c in parent if isinstance(c.tag, str) and _signature(c) == signature]
+        rich = [c for c in peers if scores.get(c, 0.0) > 0 and _DATE_HINT.search(c.text_content())]
+        if len(rich) >= _MIN_POSTS and node in rich:
+            return rich
+        node = parent
+    return None
+
+
+def _record_groups(
+    container: lxml_html.HtmlElement, scores: dict[lxml_html.HtmlElement, float]
+) -> Iterable[list[lxml_html.HtmlElement]]:
+    """Runs of look-alike children that each carry text, a time and a link (an author)."""
+    for parent in container.iter():
+        groups: dict[tuple[str, tuple[str, ...]], list[lxml_html.HtmlElement]] = {}
+        for child in parent:
+            if isinstance(child.tag, str):
+                groups.setdefault(_signature(child), []).append(child)
+        for members in groups.values():
+            records = [
+                m
+                for m in members
+                if scores.get(m, 0.0) > 0
+                and _DATE_HINT.search(m.text_content())
+                and m.find(".//a") is not None
+            ]
+            if len(records) >= _MIN_COMMENTS:
+                yield records
+
+
+def _split_comments(
+    best: lxml_html.HtmlElement,
+    scores: dict[lxml_html.HtmlElement, float],
+    content: list[_Unit],
+) -> tuple[list[_Unit], list[lxml_html.HtmlElement] | None]:
+    """Remove a comment thread that follows the article inside the chosen container.
+
+    Records with their own author and time are the content when they start it (a forum
+    thread, returned second) but comments when substantial prose comes before them.
+    """
+    thread = None
+    for records in _record_groups(best, scores):
+        members = {el for record in records for el in record.iter()}
+        first = next((i for i, u in enumerate(content) if u.block in members), len(content))
+        prose = sum(len(u.text) for u in content[:first] if u.link_chars == 0)
+        if prose >= _MIN_ARTICLE_BEFORE_COMMENTS:
+            return [u for u in content if u.block not in members], None
+        thread = thread or records
+    return content, thread
+
+
+def _with_signature(
+    units: Sequence[_Unit], members: set[lxml_html.HtmlElement], content: list[_Unit]
+) -> list[_Unit]:
+    """Add the short link-free lines right after the prose: an official document's signing
+    body and date (落款), which score low because they have no punctuation."""
+    if not content:
+        return content
+    last = next(i for i, u in enumerate(units) if u is content[-1])
+    extra = []
+    for unit in units[last + 1 : last + 1 + _SIGNATURE_LINES]:
+        if (
+            unit.block not in members
+            or unit.link_chars
+            or unit.boiler
+            or len(unit.text) > _SIGNATURE_MAX
+            or _BOILER_TEXT.search(unit.text)
+        ):
+            break
+        extra.append(unit)
+    return content + extra
+
+
+def _select_content(
+    units: Sequence[_Unit],
+) -> tuple[list[lxml_html.HtmlElement] | None, list[_Unit]]:
+    """The post records when the page is a thread, and the body units."""
+    scores = _container_scores(units)
+    best = max(scores, key=lambda el: scores[el], default=None)
+    if best is None or scores[best] <= 0:
+        return None, []
+    posts = _post_series(best, scores)
+    members = {el for post in posts for el in post.iter()} if posts else set(best.iter())
+    content = [u for u in units if u.block in members and u.value > 0]
+    if posts is None:
+        content, posts = _split_comments(best, scores, content)
+        content = _with_signature(units, members, content)
+    return posts, content
+
+
+def _clean(text: str | None) -> str:
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def _metas(root: lxml_html.HtmlElement) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = meta.get("name") or meta.get("property") or meta.get("itemprop")
+        content = _clean(meta.get("content"))
+        if key and content:
+            found.setdefault(key.strip().lower(), content)
+    return found
+
+
+def clean_title(raw: str) -> str:
+    """Strip site and column names (``_潼南区人民政府``, `` - 新华网``) from a ``<title>``."""
+    parts = [p for p in _TITLE_SEP.split(_clean(raw)) if p]
+    if not parts:
+        return _clean(raw)
+    specific = [p for p in parts if not _SITE_WORDS.search(p)]
+    if _SITE_WORDS.search(parts[0]) and specific and len(max(specific, key=len)) > len(parts[0]):
+        return max(specific, key=len)
+    return parts[0]
+
+
+def _title_is_generic(raw: str) -> bool:
+    parts = [p for p in _TITLE_SEP.split(_clean(raw)) if p]
+    return all(_SITE_WORDS.search(p) for p in parts)
+
+
+def _heading_candidates(root: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
+    out = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag in ("h1", "h2", "h3") or (
+            el.tag in ("div", "p", "span", "td", "strong", "b")
+            and _TITLE_CLASS.search(f"{el.get('class', '')} {el.get('id', '')}")
+        ):
+            text = _clean(el.text_content())
+            if 4 <= len(text) <= 120:
+                out.append(el)
+    return out
+
+
+def _find_title(
+    root: lxml_html.HtmlElement, metas: dict[str, str], notes: list[str]
+) -> tuple[str | None, lxml_html.HtmlElement | None]:
+    """Title text and the page element showing it (if found)."""
+    headings = _heading_candidates(root)
+    texts = [_clean(h.text_content()) for h in headings]
+    site_name = metas.get("og:site_name") or metas.get("sitename")
+    for key in _META_TITLE_KEYS:
+        value = metas.get(key)
+        if value and value != site_name:
+            title = value if key == "articletitle" else clean_title(value)
+            notes.append(f"title from meta {key}")
+            element = next((h for h, t in zip(headings, texts, strict=True) if t == title), None)
+            return title, element
+    title_el = root.find(".//title")
+    raw_title = _clean(title_el.text_content()) if title_el is not None else ""
+    if raw_title and not _title_is_generic(raw_title):
+        wanted = clean_title(raw_title)
+        best, best_ratio = None, 0.0
+        for h, t in zip(headings, texts, strict=True):
+            ratio = 1.0 if t == wanted else difflib.SequenceMatcher(None, t, wanted).ratio()
+            if ratio > best_ratio:
+                best, best_ratio = h, ratio
+        # The visible heading wins when it is recognisably the same title: <title> is often cut.
+        if best is not None and best_ratio >= 0.6:
+            notes.append("title from heading matching <title>")
+            return _clean(best.text_content()), best
+        notes.append("title from <title>")
+        return wanted, None
+    for h, t in zip(headings, texts, strict=True):
+        if h.tag == "h1" and not _SITE_WORDS.search(t) and t not in raw_title:
+            notes.append("title from <h1>")
+            return t, h
+    if raw_title:
+        notes.append("title from generic <title>")
+        return clean_title(raw_title), None
+    return None, None
+
+
+def _anchor(
+    units: Sequence[_Unit], title: str | None, element: lxml_html.HtmlElement | None
+) -> int:
+    """Index of the unit showing the title, or -1."""
+    for i, unit in enumerate(units):
+        if element is not None and (unit.block is element or element in unit.block.iterancestors()):
+            return i
+        if element is None and title and unit.text == title:
+            return i
+    return -1
+
+
+def _window(units: Sequence[_Unit], start: int, stop: int) -> str:
+    return "\n".join(u.text for u in units[max(start, 0) : max(stop, 0)])
+
+
+def _publish_time(
+    root: lxml_html.HtmlElement,
+    metas: dict[str, str],
+    units: Sequence[_Unit],
+    anchor: int,
+    html: str,
+    now: datetime,
+    notes: list[str],
+) -> datetime | None:
+    for key in _META_TIME_KEYS:
+        value = parse_date(metas.get(key), now=now)
+        if value is not None:
+            notes.append(f"time from meta {key}")
+            return value
+    if anchor >= 0:
+        near = _window(units, anchor - _BEFORE_TITLE, anchor + _AFTER_TITLE)
+        value = find_published(near, now=now)
+        if value is None:
+            value = parse_date(_window(units, anchor, anchor + _UNLABELLED_AFTER), now=now)
+        if value is not None:
+            notes.append("time from byline near title")
+            return value
+    for time_el in root.iter("time"):
+        value = parse_date(time_el.get("datetime") or time_el.text_content(), now=now)
+        if value is not None:
+            notes.append("time from <time>")
+            return value
+    value = find_published("\n".join(u.text for u in units), now=now)
+    if value is not None:
+        notes.append("time from labelled date")
+        return value
+    return _htmldate(html, now, notes)
+
+
+def _htmldate(html: str, now: datetime, notes: list[str]) -> datetime | None:
+    from htmldate import find_date
+
+    try:
+        found = find_date(
+            html,
+            outputformat="%Y-%m-%d %H:%M:%S",
+            original_date=True,
+            min_date="1995-01-01",
+            max_date=now.astimezone(SHANGHAI).strftime("%Y-%m-%d"),
+        )
+    except Exception:  # htmldate has no documented error contract; a fallback must not raise
+        return None
+    value = parse_date(found, now=now)
+    if value is not None:
+        notes.append("time from htmldate")
+    return value
+
+
+def _name(match: re.Match[str]) -> str | None:
+    name = _NAME_STOP.split(match.group(1))[0].strip(" ·")
+    return name if len(name) >= 2 else None
+
+
+def _author(
+    texts: Iterable[str], metas: dict[str, str], site_source: str | None
+) -> tuple[str | None, str]:
+    lines = list(texts)
+    for label, pattern in _AUTHOR_LABELS:
+        for line in lines:
+            m = pattern.search(line)
+            name = _name(m) if m else None
+            if name:
+                return name, label
+    meta_author = metas.get("author")
+    if meta_author and meta_author != site_source and "://" not in meta_author:
+        return meta_author, "meta author"
+    for line in lines:
+        m = _EDITOR_LABEL.search(line)
+        name = _name(m) if m else None
+        if name:
+            return name, "编辑"
+    return None, ""
+
+
+def _source(texts: Iterable[str], metas: dict[str, str]) -> str | None:
+    for key in _META_SOURCE_KEYS:
+        if metas.get(key):
+            return metas[key]
+    for line in texts:
+        m = _SOURCE_LABEL.search(line)
+        if m:
+            value = _SOURCE_STOP.split(m.group(1))[0].strip("：:")
+            if len(value) >= 2:
+                return value
+    return None
+
+
+def _forum_author(posts: Sequence[lxml_html.HtmlElement], units: Sequence[_Unit]) -> str | None:
+    first = posts[0]
+    for unit in units:
+        if first is unit.block or first in unit.block.iterancestors():
+            text = unit.text
+            if unit.link_chars and 2 <= len(text) <= 20 and not _FLOOR_WORDS.match(text):
+                return text
+    return None
+
+
+def _is_meta_line(unit: _Unit, title: str | None) -> bool:
+    text = unit.text
+    if text == title:
+        return True
+    if len(text) > _META_LINE_MAX:
+        return False
+    if _META_LINE.search(text):
+        return True
+    # "用户名 3月3日 08:40": a byline of a post or comment, not its text. A bare date line with
+    # neither link nor clock time is kept: it is the signing date of an official document.
+    date = _DATE_HINT.search(text)
+    rest = len(text) - (len(date.group(0)) if date else 0)
+    return bool(date) and rest < 24 and bool(unit.link_chars or _CLOCK.search(text))
+
+
+def _parse(html: str) -> lxml_html.HtmlElement | None:
+    # lxml refuses str input that still carries an XML encoding declaration.
+    html = re.sub(r"^\s*<\?xml[^>]*>", "", html)
+    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, collect_ids=False)
+    try:
+        root = lxml_html.document_fromstring(html, parser=parser)
+    except (etree.ParserError, ValueError):
+        return None
+    return root
+
+
+def _drop_furniture(root: lxml_html.HtmlElement) -> None:
+    for el in list(root.iter(*_DROP_TAGS)):
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
+def extract(html: str, url: str, *, now: datetime) -> Article:
+    """Extract an :class:`Article` from decoded HTML. Never raises; see ``notes`` for why a
+    field is missing. ``now`` anchors relative and year-less dates."""
+    article = Article(url=url)
+    notes = article.notes
+    if not html or not html.strip():
+        notes.append("empty document")
+        return article
+    if len(html) > MAX_HTML_CHARS:
+        notes.append(f"input truncated to {MAX_HTML_CHARS} characters")
+        html = html[:MAX_HTML_CHARS]
+    root = _parse(html)
+    if root is None:
+        notes.append("unparseable document")
+        return article
+
+    metas = _metas(root)
+    title, title_el = _find_title(root, metas, notes)
+    article.title = title
+    scripts = [s for s in root.iter("script") if s.get("type") == "application/ld+json"]
+    jsonld = [etree.tostring(s, method="text", encoding="unicode") for s in scripts]
+    _drop_furniture(root)
+    body_root = root.find("body")
+    units = _units(body_root if body_root is not None else root)
+    for unit in units:
+        unit.value = _unit_value(unit)
+    anchor = _anchor(units, title, title_el)
+
+    posts, content_units = _select_content(units)
+    if posts:
+        article.method = "posts"
+    elif content_units:
+        article.method = "density"
+    body_lines = [u.text for u in content_units if not _is_meta_line(u, title)]
+    article.body = "\n".join(body_lines)
+    if not article.body:
+        notes.append("no body found")
+
+    article.publish_time = _publish_time(
+        root, metas | _jsonld_metas(jsonld), units, anchor, html, now, notes
+    )
+    if article.publish_time is None:
+        notes.append("no publish time found")
+    page_text = "\n".join(u.text for u in units)
+    article.written_time = find_gov_dates(page_text, now=now).written
+
+    byline = _bylines(units, anchor, content_units)
+    article.site_source = _source(byline, metas)
+    author, how = _author(byline, metas, article.site_source)
+    if posts and author is None:
+        author, how = _forum_author(posts, units), "first post"
+    article.author = author
+    if how:
+        notes.append(f"author from {how}")
+    return article
+
+
+def _jsonld_metas(blobs: Iterable[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for blob in blobs:
+        try:
+            data = json.loads(blob)
+        except ValueError:
+            continue
+        items = data if isinstance(data, list) else [data]
+        for item in items:
+            if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
+                out.setdefault("datepublished", item["datePublished"])
+    return out
+
+
+def _bylines(units: Sequence[_Unit], anchor: int, content: Sequence[_Unit]) -> list[str]:
+    """Texts that may carry the byline: around the title, then the article's last lines."""
+    lines: list[str] = []
+    if anchor >= 0:
+        lines.extend(u.text for u in units[max(anchor - _BEFORE_TITLE, 0) : anchor + _AFTER_TITLE])
+    if content:
+        last = next(i for i, u in enumerate(units) if u is content[-1])
+        lines.extend(u.text for u in units[last + 1 : last + 6])
+        lines.extend(u.text for u in content if len(u.text) <= _META_LINE_MAX)
+    return lines
+
+
+def extract_bytes(
+    body: bytes, url: str, *, now: datetime, content_type: str | None = None
+) -> Article:
+    """Decode an HTTP body (see :func:`crawler.encoding.decode_body`) and extract it."""
+    decoded = decode_body(body, content_type)
+    if not decoded.is_text:
+        return Article(url=url, notes=[f"not text ({decoded.method})"])
+    article = extract(decoded.text, url, now=now)
+    article.encoding = decoded.encoding
+    article.notes.append(
+        f"decoded as {decoded.encoding} ({decoded.method}), "
+        f"{decoded.replacement_share:.2%} replacement characters"
+    )
+    return article

@@ -1,0 +1,262 @@
+"""Items in Elasticsearch: bulk upserts that keep first_seen, search, facets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from elastic_transport import ConnectionError as TransportConnectionError
+from elasticsearch import ConflictError as EsConflict
+from elasticsearch import NotFoundError
+
+from store.base import ItemRepo, check_query
+from store.elastic.common import SCHEMA_VERSION
+from store.elastic.dsl import TEXT_FIELDS, to_dsl
+from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
+from store.model import (
+    MUTABLE_FIELDS,
+    Facets,
+    Found,
+    Item,
+    ItemQuery,
+    SearchResult,
+)
+from store.query import Node
+
+if TYPE_CHECKING:
+    from store.elastic.cluster import ElasticStore
+
+BULK_CHUNK = 1000
+
+ITEM_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"yuqing_schema": SCHEMA_VERSION},
+    "properties": {
+        "url": {"type": "keyword", "index": False},
+        "title": {"type": "text", "analyzer": "standard"},
+        "body": {"type": "text", "analyzer": "standard"},
+        "source_id": {"type": "keyword"},
+        "author": {"type": "keyword"},
+        "site_source": {"type": "keyword"},
+        "publish_time": {"type": "date"},
+        "first_seen": {"type": "date"},
+        "tags": {"type": "keyword"},
+        "rules": {"type": "keyword"},
+        "hits": {"type": "object", "enabled": False},
+        "event_id": {"type": "keyword"},
+    },
+}
+
+
+class ElasticItems(ItemRepo):
+    def __init__(self, store: ElasticStore) -> None:
+        self.store = store
+        self.es = store.es
+        self.index = store.ensure_index("items", ITEM_MAPPING)
+
+    def upsert_many(self, items: Iterable[Item]) -> int:
+        done = 0
+        batch: list[Item] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) == BULK_CHUNK:
+                done += self._upsert(batch)
+                batch = []
+        if batch:
+            done += self._upsert(batch)
+        return done
+
+    def _upsert(self, batch: list[Item]) -> int:
+        # New pages are the common case: ``create`` is as cheap as a plain index. Pages
+        # already stored answer 409 and get a partial update that keeps first_seen
+        # (no script needed, so this works without the painless module).
+        docs = {item.id: _doc(item) for item in batch}
+        ops: list[dict[str, Any]] = []
+        for doc_id, doc in docs.items():
+            ops += [{"create": {"_index": self.index, "_id": doc_id}}, doc]
+        result = self._bulk(ops)
+        again: list[dict[str, Any]] = []
+        for entry in result["items"]:
+            status = entry["create"]
+            if status["status"] == 409:
+                doc = dict(docs[status["_id"]])
+                doc.pop("first_seen")
+                again += [{"update": {"_index": self.index, "_id": status["_id"]}}, {"doc": doc}]
+            elif status["status"] >= 300:
+                raise QueryError(f"item {status['_id']} was refused: {status.get('error')}")
+        if again:
+            for entry in self._bulk(again)["items"]:
+                if entry["update"]["status"] >= 300:
+                    raise QueryError(f"item {entry['update']['_id']}: {entry['update']['error']}")
+        return len(batch)
+
+    def _bulk(self, ops: list[dict[str, Any]]) -> Any:
+        try:
+            return self.es.bulk(operations=ops, refresh=self.store.refresh)
+        except TransportConnectionError as e:
+            raise StoreUnavailable(f"Elasticsearch at {self.store.url}: {e}") from e
+
+    def get(self, item_id: str) -> Item | None:
+        try:
+            doc = self.es.get(index=self.index, id=item_id)
+        except NotFoundError:
+            return None
+        return self._item(doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}")
+
+    def update(self, item_id: str, changes: dict[str, Any], if_version: str) -> Item:
+        unknown = set(changes) - MUTABLE_FIELDS
+        if unknown:
+            raise QueryError(f"cannot change {', '.join(sorted(unknown))}", sorted(unknown)[0])
+        try:
+            seq_no, term = (int(x) for x in if_version.split(":"))
+        except ValueError as e:
+            raise QueryError(f"bad version {if_version!r}", "version") from e
+        current = self.get(item_id)
+        if current is None:
+            raise NotFound(f"no item {item_id}")
+        doc = _doc(current) | changes
+        try:
+            self.es.index(
+                index=self.index,
+                id=item_id,
+                document=doc,
+                if_seq_no=seq_no,
+                if_primary_term=term,
+                refresh=self.store.refresh,
+            )
+        except EsConflict as e:
+            raise ConflictError(f"item {item_id} changed since version {if_version}") from e
+        updated = self.get(item_id)
+        assert updated is not None
+        return updated
+
+    def count(self) -> int:
+        return int(self.es.count(index=self.index)["count"])
+
+    def search(self, query: ItemQuery) -> SearchResult:
+        node = check_query(query)
+        body: dict[str, Any] = {
+            "query": self._query(query, node),
+            "from": (query.page - 1) * query.size,
+            "size": query.size,
+            "sort": _sort(query, node),
+            "track_total_hits": True,
+            "seq_no_primary_term": True,
+        }
+        if node is not None and query.highlight:
+            body["highlight"] = {
+                "encoder": "html",
+                "pre_tags": ["<mark>"],
+                "post_tags": ["</mark>"],
+                "fragment_size": 80,
+                "number_of_fragments": 3,
+                "fields": {f: {} for f in TEXT_FIELDS},
+            }
+        result = self.es.search(index=self.index, **body)
+        found = []
+        for hit in result["hits"]["hits"]:
+            marks = {
+                # Han characters are highlighted one token at a time; join the runs.
+                f: [frag.replace("</mark><mark>", "") for frag in frags]
+                for f, frags in hit.get("highlight", {}).items()
+            }
+            version = f"{hit['_seq_no']}:{hit['_primary_term']}"
+            found.append(Found(self._item(hit["_source"], version), hit.get("_score"), marks))
+        return SearchResult(int(result["hits"]["total"]["value"]), found)
+
+    def facets(self, query: ItemQuery) -> Facets:
+        node = check_query(query)
+        result = self.es.search(
+            index=self.index,
+            query=self._query(query, node),
+            size=0,
+            aggs={
+                "per_day": {
+                    "date_histogram": {
+                        "field": query.time_field,
+                        "calendar_interval": "day",
+                        "time_zone": str(self.store.tz),
+                        "format": "yyyy-MM-dd",
+                        "min_doc_count": 1,
+                    }
+                },
+                "per_source": {"terms": {"field": "source_id", "size": 1000}},
+            },
+        )
+        aggs = result["aggregations"]
+        per_source = sorted(
+            ((b["key"], b["doc_count"]) for b in aggs["per_source"]["buckets"]),
+            key=lambda kv: (-kv[1], kv[0]),
+        )
+        return Facets(
+            {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
+            dict(per_source),
+        )
+
+    def _query(self, query: ItemQuery, node: Node | None) -> dict[str, Any]:
+        filters: list[dict[str, Any]] = []
+        span = {}
+        if query.since:
+            span["gte"] = query.since.isoformat()
+        if query.until:
+            span["lt"] = query.until.isoformat()
+        if span:
+            filters.append({"range": {query.time_field: span}})
+        if query.sources:
+            filters.append({"terms": {"source_id": query.sources}})
+        if query.tags:
+            filters.append({"terms": {"tags": query.tags}})
+        if query.rules:
+            filters.append({"terms": {"rules": query.rules}})
+        if query.event_id:
+            filters.append({"term": {"event_id": query.event_id}})
+        must = [to_dsl(node)] if node is not None else []
+        return {"bool": {"must": must, "filter": filters}}
+
+    def _item(self, src: dict[str, Any], version: str) -> Item:
+        return Item(
+            url=src["url"],
+            title=src["title"],
+            body=src["body"],
+            source_id=src["source_id"],
+            author=src["author"],
+            site_source=src["site_source"],
+            publish_time=self._time(src.get("publish_time")),
+            first_seen=datetime.fromisoformat(src["first_seen"]).astimezone(self.store.tz),
+            tags=src["tags"],
+            rules=src["rules"],
+            hits=src["hits"],
+            event_id=src.get("event_id"),
+            version=version,
+        )
+
+    def _time(self, value: str | None) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value).astimezone(self.store.tz)
+
+
+def _doc(item: Item) -> dict[str, Any]:
+    if item.first_seen.tzinfo is None or (item.publish_time and item.publish_time.tzinfo is None):
+        raise QueryError(f"item {item.url}: times need a time zone", "publish_time")
+    return {
+        "url": item.url,
+        "title": item.title,
+        "body": item.body,
+        "source_id": item.source_id,
+        "author": item.author,
+        "site_source": item.site_source,
+        "publish_time": item.publish_time.isoformat() if item.publish_time else None,
+        "first_seen": item.first_seen.isoformat(),
+        "tags": item.tags,
+        "rules": item.rules,
+        "hits": item.hits,
+        "event_id": item.event_id,
+    }
+
+
+def _sort(query: ItemQuery, node: Node | None) -> list[Any]:
+    order = "desc" if query.descending else "asc"
+    if query.sort == "relevance" and node is not None:
+        return [{"_score": order}, {"first_seen": "desc"}]
+    field = "first_seen" if query.sort == "relevance" else query.sort
+    return [{field: {"order": order, "missing": "_last"}}, {"first_seen": "desc"}]

@@ -1,0 +1,105 @@
+"""The embedded backend: one SQLite file, FTS5 for Chinese full-text search.
+
+Han characters are indexed one token each (see :func:`store.text.han_spaced`),
+so a phrase query of characters is a substring search, as on Elasticsearch.
+The full-text table is contentless: the originals live once, in ``items``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from store.base import Store
+from store.errors import SchemaMismatch, StoreUnavailable
+from store.sqlite import audit, items, library
+from store.sqlite.common import statements
+
+SCHEMA_VERSION = "1"
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class SQLiteStore(Store):
+    """The embedded store at ``path`` (created with its folder if missing)."""
+
+    def __init__(self, path: str | Path, *, tz: str = "Asia/Shanghai") -> None:
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        self.tz = ZoneInfo(tz)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.transaction() as db:
+                # executescript() would commit on its own; keep it all in one transaction.
+                db.execute(_META)
+                for module in (items, library, audit):
+                    for statement in statements(module.SCHEMA):
+                        db.execute(statement)
+                row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                if row is None:
+                    db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                elif row[0] != SCHEMA_VERSION:
+                    raise SchemaMismatch(
+                        f"{self.path} holds schema version {row[0]}, this yuqing uses "
+                        f"{SCHEMA_VERSION}; refusing to change it"
+                    )
+        except sqlite3.DatabaseError as e:
+            raise StoreUnavailable(f"cannot open SQLite store {self.path}: {e}") from e
+        self.items = items.SQLiteItems(self)
+        self.library = library.SQLiteLibrary(self)
+        self.audit = audit.SQLiteAudit(self)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections must not cross threads)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            # Each thread uses only its own connection; close() may run on another thread.
+            db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.create_function("local_day", 1, self._local_day, deterministic=True)
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    def _local_day(self, ms: int | None) -> str | None:
+        if ms is None:
+            return None
+        return datetime.fromtimestamp(ms / 1000, self.tz).strftime("%Y-%m-%d")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once, so concurrent writers queue, not deadlock."""
+        db = self.connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    def health(self) -> dict[str, Any]:
+        return {"backend": "sqlite", "url": self.url, "items": self.items.count()}
+
+    def to_local(self, ms: int | None) -> datetime | None:
+        return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.tz)
