@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from store.errors import QueryError
@@ -55,6 +56,11 @@ class ItemRepo(ABC):
     @abstractmethod
     def count(self) -> int:
         """Number of stored items."""
+
+    @abstractmethod
+    def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
+        """Items first seen at or after ``since`` sharing any of the fingerprint
+        ``keys``, those sharing the most first (candidates for one event)."""
 
 
 class LibraryRepo(ABC):

@@ -41,6 +41,11 @@ class Item:
     rules: list[str] = field(default_factory=list)
     hits: list[dict[str, Any]] = field(default_factory=list)
     event_id: str | None = None
+    # The monitor's normalised text (what rules are matched against), stored so the
+    # same rule can run as a query over stored items (backtests).
+    norm_title: str = ""
+    norm_body: str = ""
+    fingerprint: list[str] = field(default_factory=list)  # near-duplicate lookup keys
     version: str | None = None  # opaque token for optimistic concurrency, set by the store
 
     @cached_property

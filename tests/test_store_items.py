@@ -290,3 +290,28 @@ def test_bulk_upsert_of_many_items(store: Store) -> None:
     assert store.items.upsert_many(iter(items)) == 2500
     assert store.items.count() == 2500
     assert store.items.search(ItemQuery(q="第1234号")).total == 1
+
+
+def test_normalised_text_and_fingerprints_are_kept(store: Store) -> None:
+    item = make(1, "疫@情通报", norm_title="疫情通报", norm_body="正文", fingerprint=["k1", "k2"])
+    store.items.upsert_many([item])
+    got = store.items.get(item.id)
+    assert got is not None
+    assert (got.norm_title, got.norm_body, got.fingerprint) == ("疫情通报", "正文", ["k1", "k2"])
+
+
+def test_find_similar_ranks_by_shared_keys_within_the_window(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(1, fingerprint=["a", "b", "c"]),
+            make(2, fingerprint=["a"]),
+            make(3, fingerprint=["x"]),
+            make(4, fingerprint=["a", "b"], first_seen=T0 - timedelta(days=3)),
+        ]
+    )
+    found = store.items.find_similar(["a", "b", "c", "a"], since=T0 - timedelta(days=1))
+    assert [f.url for f in found] == [make(1).url, make(2).url]
+    assert store.items.find_similar([], since=T0) == []
+    # Re-storing an item replaces its keys.
+    store.items.upsert_many([make(1, fingerprint=["z"])])
+    assert [f.url for f in store.items.find_similar(["b"], since=T0)] == []

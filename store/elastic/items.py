@@ -45,6 +45,9 @@ ITEM_MAPPING: dict[str, Any] = {
         "rules": {"type": "keyword"},
         "hits": {"type": "object", "enabled": False},
         "event_id": {"type": "keyword"},
+        "norm_title": {"type": "text", "analyzer": "standard"},
+        "norm_body": {"type": "text", "analyzer": "standard"},
+        "fingerprint": {"type": "keyword"},
     },
 }
 
@@ -133,6 +136,31 @@ class ElasticItems(ItemRepo):
 
     def count(self) -> int:
         return int(self.es.count(index=self.index)["count"])
+
+    def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
+        if not keys:
+            return []
+        # One should-clause per key: the score counts shared keys (constant_score each).
+        result = self.es.search(
+            index=self.index,
+            size=limit,
+            seq_no_primary_term=True,
+            query={
+                "bool": {
+                    "should": [
+                        {"constant_score": {"filter": {"term": {"fingerprint": k}}}}
+                        for k in dict.fromkeys(keys)
+                    ],
+                    "minimum_should_match": 1,
+                    "filter": [{"range": {"first_seen": {"gte": since.isoformat()}}}],
+                }
+            },
+            sort=[{"_score": "desc"}, {"first_seen": "asc"}],
+        )
+        return [
+            self._item(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}")
+            for h in result["hits"]["hits"]
+        ]
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
@@ -228,6 +256,9 @@ class ElasticItems(ItemRepo):
             rules=src["rules"],
             hits=src["hits"],
             event_id=src.get("event_id"),
+            norm_title=src.get("norm_title", ""),
+            norm_body=src.get("norm_body", ""),
+            fingerprint=src.get("fingerprint", []),
             version=version,
         )
 
@@ -251,6 +282,9 @@ def _doc(item: Item) -> dict[str, Any]:
         "rules": item.rules,
         "hits": item.hits,
         "event_id": item.event_id,
+        "norm_title": item.norm_title,
+        "norm_body": item.norm_body,
+        "fingerprint": item.fingerprint,
     }
 
 

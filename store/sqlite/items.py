@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from store.base import ItemRepo, check_query
@@ -24,9 +25,19 @@ if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
 
 BATCH = 500
-_COLUMNS = (
-    "id, url, title, body, source_id, author, site_source, publish_time, first_seen, "
-    "tags, rules, hits, event_id, version"
+# Item fields in table order; ``id`` comes first and ``version`` last.
+_FIELDS = (
+    "url", "title", "body", "source_id", "author", "site_source", "publish_time",
+    "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
+)  # fmt: skip
+_TIMES = frozenset({"publish_time", "first_seen"})
+_JSON = frozenset({"tags", "rules", "hits", "fingerprint"})
+_COLUMNS = ", ".join(("id", *_FIELDS, "version"))
+_UPSERT = (
+    f"INSERT INTO items (rowid, {_COLUMNS}) VALUES ({','.join('?' * (len(_FIELDS) + 3))}) "
+    "ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{f}=excluded.{f}" for f in _FIELDS if f != "first_seen")
+    + ", version=items.version + 1"
 )
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -44,8 +55,17 @@ CREATE TABLE IF NOT EXISTS items (
     rules TEXT NOT NULL,
     hits TEXT NOT NULL,
     event_id TEXT,
+    norm_title TEXT NOT NULL,
+    norm_body TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
     version INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS item_keys (
+    key TEXT NOT NULL,
+    item INTEGER NOT NULL,
+    PRIMARY KEY (key, item)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS item_keys_item ON item_keys(item);
 CREATE INDEX IF NOT EXISTS items_first_seen ON items(first_seen);
 CREATE INDEX IF NOT EXISTS items_publish_time ON items(publish_time);
 CREATE INDEX IF NOT EXISTS items_source ON items(source_id);
@@ -94,13 +114,13 @@ class SQLiteItems(ItemRepo):
                     last += 1
                     rowid_of[i] = last
             db.executemany(
-                f"INSERT INTO items (rowid, {_COLUMNS}) VALUES ({','.join('?' * 15)}) "
-                "ON CONFLICT(id) DO UPDATE SET url=excluded.url, title=excluded.title, "
-                "body=excluded.body, source_id=excluded.source_id, author=excluded.author, "
-                "site_source=excluded.site_source, publish_time=excluded.publish_time, "
-                "tags=excluded.tags, rules=excluded.rules, hits=excluded.hits, "
-                "event_id=excluded.event_id, version=items.version + 1",
+                _UPSERT,
                 [(rowid_of[i], *row) for i, row in rows.items()],
+            )
+            db.executemany("DELETE FROM item_keys WHERE item = ?", [(r,) for _, r, _, _ in old])
+            db.executemany(
+                "INSERT OR IGNORE INTO item_keys (key, item) VALUES (?, ?)",
+                [(key, rowid_of[item.id]) for item in batch for key in item.fingerprint],
             )
             db.executemany(
                 "INSERT INTO items_fts(rowid, title, body) VALUES (?, ?, ?)",
@@ -212,44 +232,40 @@ class SQLiteItems(ItemRepo):
         return " AND ".join(clauses), params
 
     def _item(self, row: tuple[Any, ...]) -> Item:
-        first_seen = self.store.to_local(row[8])
-        assert first_seen is not None
-        return Item(
-            url=row[1],
-            title=row[2],
-            body=row[3],
-            source_id=row[4],
-            author=row[5],
-            site_source=row[6],
-            publish_time=self.store.to_local(row[7]),
-            first_seen=first_seen,
-            tags=json.loads(row[9]),
-            rules=json.loads(row[10]),
-            hits=json.loads(row[11]),
-            event_id=row[12],
-            version=str(row[13]),
+        values = dict(zip(("id", *_FIELDS, "version"), row, strict=True))
+        del values["id"]
+        for name in _TIMES:
+            values[name] = self.store.to_local(values[name])
+        for name in _JSON:
+            values[name] = json.loads(values[name])
+        values["version"] = str(values["version"])
+        return Item(**values)
+
+    def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
+        if not keys:
+            return []
+        rows = self.store.connection().execute(
+            f"SELECT {_prefixed()} FROM item_keys JOIN items ON items.rowid = item_keys.item "
+            f"WHERE item_keys.key IN ({','.join('?' * len(keys))}) AND items.first_seen >= ? "
+            "GROUP BY items.rowid ORDER BY count(*) DESC, items.first_seen LIMIT ?",
+            [*keys, ms(since), limit],
         )
+        return [self._item(row) for row in rows]
 
 
 def _row(item: Item) -> tuple[Any, ...]:
     if item.first_seen.tzinfo is None or (item.publish_time and item.publish_time.tzinfo is None):
         raise QueryError(f"item {item.url}: times need a time zone", "publish_time")
-    return (
-        item.id,
-        item.url,
-        item.title,
-        item.body,
-        item.source_id,
-        item.author,
-        item.site_source,
-        ms(item.publish_time),
-        ms(item.first_seen),
-        json_list(item.tags),
-        json_list(item.rules),
-        json_list(item.hits),
-        item.event_id,
-        1,
-    )
+    values: list[Any] = [item.id]
+    for name in _FIELDS:
+        value = getattr(item, name)
+        if name in _TIMES:
+            value = ms(value)
+        elif name in _JSON:
+            value = json_list(value)
+        values.append(value)
+    values.append(1)
+    return tuple(values)
 
 
 def _prefixed() -> str:
