@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch, helpers
 from store import Item, open_store
 from store.elastic.items import ITEM_MAPPING, _doc
 from store.sqlite.common import statements
-from store.sqlite.items import SCHEMA, _row
+from store.sqlite.items import _COLUMNS, _FIELDS, SCHEMA, _row
 from store.text import han_spaced
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -70,25 +70,25 @@ def bench_sqlite(items: list[Item], rounds: int) -> tuple[float, float, float]:
     """Two baselines: ``strict`` gets its rows and full-text input prepared before the
     clock starts; ``inclusive`` prepares them inside it with the same functions
     (any code that wants substring search on FTS5 must do that work)."""
-    columns = ",".join("?" * 14)
-    insert = (
-        "INSERT INTO items (id, url, title, body, source_id, author, site_source, "
-        f"publish_time, first_seen, tags, rules, hits, event_id, version) VALUES ({columns})"
-    )
+    insert = f"INSERT INTO items ({_COLUMNS}) VALUES ({','.join('?' * (len(_FIELDS) + 2))})"
 
-    def prepare() -> tuple[list[tuple[object, ...]], list[tuple[int, str, str]]]:
+    def prepare() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
         rows = [_row(Item(**{**i.__dict__})) for i in items]  # fresh objects: no cached ids
-        fts = [(n + 1, han_spaced(i.title), han_spaced(i.body)) for n, i in enumerate(items)]
+        fts = [
+            (n + 1, *(han_spaced(t) for t in (i.title, i.body, i.norm_title, i.norm_body)))
+            for n, i in enumerate(items)
+        ]
         return rows, fts
 
     def load(
-        db: sqlite3.Connection, rows: list[tuple[object, ...]], fts: list[tuple[int, str, str]]
+        db: sqlite3.Connection, rows: list[tuple[object, ...]], fts: list[tuple[object, ...]]
     ) -> None:
         for start in range(0, len(rows), 500):
             db.execute("BEGIN")
             db.executemany(insert, rows[start : start + 500])
             db.executemany(
-                "INSERT INTO items_fts(rowid, title, body) VALUES (?, ?, ?)",
+                "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
+                "VALUES (?, ?, ?, ?, ?)",
                 fts[start : start + 500],
             )
             db.execute("COMMIT")

@@ -74,6 +74,9 @@ class ItemQuery:
     page: int = 1
     size: int = 20
     highlight: bool = True
+    # Match ``q`` against the normalised copies (norm_title/norm_body) instead of the
+    # originals: how rules run over stored items. Words must be given normalised.
+    normalized: bool = False
 
 
 @dataclass

@@ -222,7 +222,7 @@ class _Parser:
                 raise ParseError(
                     f"'{tok.text}:' must be followed directly by a word or '('", tok.pos, self.expr
                 )
-            return _scope(tok.text, self.primary())  # type: ignore[arg-type]
+            return scoped(tok.text, self.primary())  # type: ignore[arg-type]
         if tok.kind in ("WORD", "QUOTED"):
             self.i += 1
             if not tok.text.strip():
@@ -301,15 +301,15 @@ def _check_exclusions(node: Node, expr: str) -> None:
             raise ParseError("NOT NOT is not allowed: drop both", 0, expr)
 
 
-def _scope(field: Field, node: Node) -> Node:
+def scoped(field: Field, node: Node) -> Node:
     """Push a field scope down to the words, so every compiler sees it on leaves only;
     an inner scope wins over an outer one."""
     if isinstance(node, Not):
-        return Not(_scope(field, node.child))
+        return Not(scoped(field, node.child))
     if isinstance(node, And):
-        return And(tuple(_scope(field, c) for c in node.children))
+        return And(tuple(scoped(field, c) for c in node.children))
     if isinstance(node, Or):
-        return Or(tuple(_scope(field, c) for c in node.children))
+        return Or(tuple(scoped(field, c) for c in node.children))
     if isinstance(node, Scoped):
         return node
     return Scoped(field, node)

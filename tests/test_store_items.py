@@ -315,3 +315,18 @@ def test_find_similar_ranks_by_shared_keys_within_the_window(store: Store) -> No
     # Re-storing an item replaces its keys.
     store.items.upsert_many([make(1, fingerprint=["z"])])
     assert [f.url for f in store.items.find_similar(["b"], since=T0)] == []
+
+
+def test_normalized_queries_run_on_the_normalised_copies(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(1, "確診通报", "潼 南区", norm_title="确诊通报", norm_body="潼南区"),
+            make(2, "确诊", "无", norm_title="x", norm_body="y"),
+        ]
+    )
+    assert ids(store, "确诊", normalized=True) == ["1"]
+    assert ids(store, "title:确诊 body:潼南", normalized=True) == ["1"]
+    assert ids(store, "潼南 NEAR/0 区", normalized=True) == ["1"]
+    assert ids(store, "确诊") == ["2"]
+    found = store.items.search(ItemQuery(q="确诊", normalized=True)).hits
+    assert found[0].highlights == {}

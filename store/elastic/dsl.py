@@ -33,16 +33,22 @@ def _interval_side(node: Node) -> dict[str, Any]:
     return {"match": {"query": node.text, "ordered": True, "max_gaps": 0}}
 
 
-def to_dsl(node: Node, fields: tuple[str, ...] = TEXT_FIELDS) -> dict[str, Any]:
+def to_dsl(node: Node, prefix: str = "") -> dict[str, Any]:
+    """Compile ``node`` over ``<prefix>title`` and ``<prefix>body`` (``norm_`` for the
+    normalised copies rules run against)."""
+    return _compile(node, tuple(prefix + f for f in TEXT_FIELDS), prefix)
+
+
+def _compile(node: Node, fields: tuple[str, ...], prefix: str) -> dict[str, Any]:
     """Compile an expression into query DSL, as data: user words are only ever values."""
     if isinstance(node, Word):
         return _phrase(node.text, fields)
     if isinstance(node, Scoped):
-        return to_dsl(node.child, (node.field,))
+        return _compile(node.child, (prefix + node.field,), prefix)
     if isinstance(node, Or):
         return {
             "bool": {
-                "should": [to_dsl(c, fields) for c in node.children],
+                "should": [_compile(c, fields, prefix) for c in node.children],
                 "minimum_should_match": 1,
             }
         }
@@ -50,8 +56,8 @@ def to_dsl(node: Node, fields: tuple[str, ...] = TEXT_FIELDS) -> dict[str, Any]:
         positive, negative = split_negatives(node.children)
         return {
             "bool": {
-                "must": [to_dsl(c, fields) for c in positive],
-                "must_not": [to_dsl(c, fields) for c in negative],
+                "must": [_compile(c, fields, prefix) for c in positive],
+                "must_not": [_compile(c, fields, prefix) for c in negative],
             }
         }
     if isinstance(node, Near):

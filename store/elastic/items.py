@@ -172,7 +172,7 @@ class ElasticItems(ItemRepo):
             "track_total_hits": True,
             "seq_no_primary_term": True,
         }
-        if node is not None and query.highlight:
+        if node is not None and query.highlight and not query.normalized:
             body["highlight"] = {
                 "encoder": "html",
                 "pre_tags": ["<mark>"],
@@ -239,7 +239,7 @@ class ElasticItems(ItemRepo):
             filters.append({"terms": {"rules": query.rules}})
         if query.event_id:
             filters.append({"term": {"event_id": query.event_id}})
-        must = [to_dsl(node)] if node is not None else []
+        must = [to_dsl(node, "norm_" if query.normalized else "")] if node is not None else []
         return {"bool": {"must": must, "filter": filters}}
 
     def _item(self, src: dict[str, Any], version: str) -> Item:

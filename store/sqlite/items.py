@@ -30,6 +30,8 @@ _FIELDS = (
     "url", "title", "body", "source_id", "author", "site_source", "publish_time",
     "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
 )  # fmt: skip
+# Positions in a row (after ``id``) of the texts the full-text index holds.
+_FTS_INPUT = tuple(1 + _FIELDS.index(f) for f in ("title", "body", "norm_title", "norm_body"))
 _TIMES = frozenset({"publish_time", "first_seen"})
 _JSON = frozenset({"tags", "rules", "hits", "fingerprint"})
 _COLUMNS = ", ".join(("id", *_FIELDS, "version"))
@@ -71,7 +73,7 @@ CREATE INDEX IF NOT EXISTS items_publish_time ON items(publish_time);
 CREATE INDEX IF NOT EXISTS items_source ON items(source_id);
 CREATE INDEX IF NOT EXISTS items_event ON items(event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
-    title, body, content='', tokenize='unicode61 remove_diacritics 0'
+    title, body, norm_title, norm_body, content='', tokenize='unicode61 remove_diacritics 0'
 );
 """
 
@@ -99,15 +101,18 @@ class SQLiteItems(ItemRepo):
         with self.store.transaction() as db:
             marks = ",".join("?" * len(ids))
             old = db.execute(
-                f"SELECT id, rowid, title, body FROM items WHERE id IN ({marks})", ids
+                "SELECT id, rowid, title, body, norm_title, norm_body FROM items "
+                f"WHERE id IN ({marks})",
+                ids,
             ).fetchall()
             db.executemany(
-                "INSERT INTO items_fts(items_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
-                [(rowid, han_spaced(t), han_spaced(b)) for _, rowid, t, b in old],
+                "INSERT INTO items_fts(items_fts, rowid, title, body, norm_title, norm_body) "
+                "VALUES ('delete', ?, ?, ?, ?, ?)",
+                [(row[1], *(han_spaced(t) for t in row[2:])) for row in old],
             )
             # Rowids are given out here rather than read back, saving a query per batch;
             # the write lock taken by transaction() makes max(rowid) safe to use.
-            rowid_of = {item: rowid for item, rowid, _, _ in old}
+            rowid_of = {row[0]: row[1] for row in old}
             (last,) = db.execute("SELECT coalesce(max(rowid), 0) FROM items").fetchone()
             for i in ids:
                 if i not in rowid_of:
@@ -117,14 +122,15 @@ class SQLiteItems(ItemRepo):
                 _UPSERT,
                 [(rowid_of[i], *row) for i, row in rows.items()],
             )
-            db.executemany("DELETE FROM item_keys WHERE item = ?", [(r,) for _, r, _, _ in old])
+            db.executemany("DELETE FROM item_keys WHERE item = ?", [(row[1],) for row in old])
             db.executemany(
                 "INSERT OR IGNORE INTO item_keys (key, item) VALUES (?, ?)",
                 [(key, rowid_of[item.id]) for item in batch for key in item.fingerprint],
             )
             db.executemany(
-                "INSERT INTO items_fts(rowid, title, body) VALUES (?, ?, ?)",
-                [(rowid_of[i], han_spaced(r[2]), han_spaced(r[3])) for i, r in rows.items()],
+                "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(rowid_of[i], *(han_spaced(r[k]) for k in _FTS_INPUT)) for i, r in rows.items()],
             )
         return len(batch)
 
@@ -178,7 +184,7 @@ class SQLiteItems(ItemRepo):
         for row in rows:
             item = self._item(row[:-1])
             marks: dict[str, list[str]] = {}
-            if node is not None and query.highlight:
+            if node is not None and query.highlight and not query.normalized:
                 for name in ("title", "body"):
                     fragments = highlight(getattr(item, name), positive_words(node, name))
                     if fragments:
@@ -208,7 +214,7 @@ class SQLiteItems(ItemRepo):
         params: list[Any] = []
         if node is not None:
             clauses.append("items_fts MATCH ?")
-            params.append(to_fts(node))
+            params.append(to_fts(node, "norm_" if query.normalized else ""))
         field = f"items.{query.time_field}"
         if query.since:
             clauses.append(f"{field} >= ?")
@@ -301,31 +307,40 @@ def _near_sides(node: Node) -> list[str]:
     return [_phrase(node.text)]
 
 
-def to_fts(node: Node) -> str:
-    """Compile an expression into an FTS5 MATCH string. Every word becomes a quoted
-    phrase, so nothing a user types can act as FTS5 syntax."""
-    if isinstance(node, Word):
-        return _phrase(node.text)
+def to_fts(node: Node, prefix: str = "") -> str:
+    """Compile an expression into an FTS5 MATCH string over ``<prefix>title`` and
+    ``<prefix>body``. Every word becomes a quoted phrase, so nothing a user types can
+    act as FTS5 syntax."""
     if isinstance(node, Scoped):
-        return f"{{{node.field}}} : ({to_fts(node.child)})"
+        return _leaf(node.child, f"{prefix}{node.field}")
+    if isinstance(node, Word | Near):
+        return _leaf(node, f"{prefix}title {prefix}body")
     if isinstance(node, Or):
-        return "(" + " OR ".join(to_fts(c) for c in node.children) + ")"
+        return "(" + " OR ".join(to_fts(c, prefix) for c in node.children) + ")"
     if isinstance(node, And):
         positive, negative = split_negatives(node.children)
-        out = "(" + " AND ".join(to_fts(c) for c in positive) + ")"
+        out = "(" + " AND ".join(to_fts(c, prefix) for c in positive) + ")"
         for child in negative:
-            out = f"({out} NOT {to_fts(child)})"
+            out = f"({out} NOT {to_fts(child, prefix)})"
         return out
-    if isinstance(node, Near):
-        if node.unit != "char":
-            raise QueryError("NEAR/S and NEAR/P work in rules, not in search", "q")
-        pairs = [
-            f"NEAR({a} {b}, {node.distance})"
-            for a in _near_sides(node.left)
-            for b in _near_sides(node.right)
-        ]
-        return "(" + " OR ".join(pairs) + ")"
     if isinstance(node, GroupRef):
         raise QueryError(f"unknown group @{node.name}", "q")
     assert isinstance(node, Not)
     raise QueryError("NOT needs words beside it", "q")
+
+
+def _leaf(node: Node, columns: str) -> str:
+    """A word or a NEAR (scopes sit on these only, see store.query.scoped)."""
+    if isinstance(node, Word):
+        return f"{{{columns}}} : {_phrase(node.text)}"
+    if isinstance(node, GroupRef):
+        raise QueryError(f"unknown group @{node.name}", "q")
+    assert isinstance(node, Near)
+    if node.unit != "char":
+        raise QueryError("NEAR/S and NEAR/P work in rules, not in search", "q")
+    pairs = [
+        f"{{{columns}}} : NEAR({a} {b}, {node.distance})"
+        for a in _near_sides(node.left)
+        for b in _near_sides(node.right)
+    ]
+    return "(" + " OR ".join(pairs) + ")"
