@@ -11,7 +11,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
 CATEGORIES = ("region", "subject", "event", "exclusion")
-CATEGORY_LABELS = {"region": "地域词", "subject": "主体词", "event": "事件词", "exclusion": "排除词"}
+CATEGORY_LABELS = {
+    "region": "地域词",
+    "subject": "主体词",
+    "event": "事件词",
+    "exclusion": "排除词",
+}
 Severity = Literal["info", "warning", "critical"]
 Scope = Literal["title", "body", "both"]
 NAME_PATTERN = r'^[^\s()"@:]{1,64}$'

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
+from keywords.cli import keywords_group, match_command
+from store import Store, StoreError
 from yuqing import eslocal
 from yuqing.config import Config, ConfigError, load
 
@@ -20,6 +21,15 @@ class _Context:
         try:
             return load(self.path)
         except ConfigError as e:
+            raise click.ClickException(str(e)) from e
+
+    def store(self) -> Store:
+        """The configured store; a clear error if it cannot be opened."""
+        from yuqing.runtime import store_for
+
+        try:
+            return store_for(self.config())
+        except StoreError as e:
             raise click.ClickException(str(e)) from e
 
 
@@ -88,12 +98,9 @@ def run(ctx: _Context) -> None:
     import waitress
 
     from api import create_app
-    from yuqing.runtime import store_for
 
     config = ctx.config()
-    if config.store.url.startswith("sqlite:///"):
-        Path(config.store.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    store = store_for(config)
+    store = ctx.store()
     app = create_app(config, store)
     click.echo(f"yuqing on {store.url}: http://{config.api.host}:{config.api.port}/api/health")
     try:
@@ -113,3 +120,7 @@ def demo_site(args: tuple[str, ...]) -> None:
     from crawler.demosite import main as serve_demo
 
     sys.exit(serve_demo(list(args)))
+
+
+main.add_command(match_command)
+main.add_command(keywords_group)

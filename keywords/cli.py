@@ -1,0 +1,213 @@
+"""``yuqing match`` and ``yuqing keywords ...``: the library from the terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from keywords.io import ImportFailed, detect_format, merge, read_library, write_library
+from keywords.library import KeywordLibrary, compile_library
+from keywords.model import Library
+from keywords.validate import InvalidLibrary
+from monitor.matcher import Matcher
+from store import ConflictError, NotFound, Store
+
+
+def _load(path: str, **options: Any) -> Library:
+    try:
+        with _progress(Path(path).stat().st_size) as progress:
+            return read_library(
+                Path(path).read_bytes(), detect_format(path), progress=progress, **options
+            )
+    except ImportFailed as e:
+        raise click.ClickException(
+            f"{path}: {len(e.problems)} problem(s), nothing imported:\n"
+            + "\n".join(f"  {p}" for p in e.problems)
+        ) from e
+    except ValueError as e:
+        raise click.ClickException(f"{path}: {e}") from e
+
+
+class _progress:
+    """A progress bar on the terminal for large files only, and only when interactive."""
+
+    def __init__(self, size: int) -> None:
+        self.bar: tqdm[Any] | None = None
+        self.show = size > 1_000_000 and sys.stderr.isatty()
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if not self.show:
+            return None
+
+        def update(done: int, total: int) -> None:
+            if self.bar is None:
+                self.bar = tqdm(total=total, unit="row", file=sys.stderr)
+            self.bar.n = done
+            self.bar.refresh()
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _compile(library: Library, source: str) -> Matcher:
+    try:
+        return compile_library(library)
+    except InvalidLibrary as e:
+        raise click.ClickException(
+            f"{source}: {len(e.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in e.problems)
+        ) from e
+
+
+@click.command("match")
+@click.option("--library", "library_path", required=True, help="Library file (YAML or JSON).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def match_command(library_path: str, as_json: bool, files: tuple[str, ...]) -> None:
+    """Match FILES (or standard input) against a keyword library.
+
+    The first line of a file is its title, the rest its body. Hit offsets are
+    character offsets into that title or body."""
+    matcher = _compile(_load(library_path), library_path)
+    inputs = [(f, Path(f).read_text(encoding="utf-8", errors="replace")) for f in files] or [
+        ("-", sys.stdin.read())
+    ]
+    for name, text in inputs:
+        title, _, body = text.partition("\n")
+        result = matcher.match(title, body)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {"input": name, "rules": result.rules, "hits": result.hits}, ensure_ascii=False
+                )
+            )
+        else:
+            click.echo(f"{name}: {', '.join(result.rules) or 'no rule matched'}")
+            for hit in result.hits:
+                click.echo(
+                    f"  {hit['rule']}: {hit['word']} ({hit['group'] or 'word'}) "
+                    f"{hit['field']} {hit['start']}-{hit['end']}"
+                )
+
+
+def _library(ctx: click.Context) -> KeywordLibrary:
+    store: Store = ctx.obj.store()
+    ctx.call_on_close(store.close)
+    return KeywordLibrary(store)
+
+
+@click.group("keywords")
+def keywords_group() -> None:
+    """Maintain the keyword library kept in the store."""
+
+
+@keywords_group.command("validate")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def validate_command(path: str) -> None:
+    """Check a library file: structure, expressions, groups, rule test sentences."""
+    library = _load(path)
+    _compile(library, path)
+    click.echo(f"{path}: {len(library.groups)} groups, {len(library.rules)} rules, all good")
+
+
+@keywords_group.command("test")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("sentence")
+def test_command(path: str, sentence: str) -> None:
+    """Show which rules of the library at PATH match SENTENCE, and where."""
+    result = _compile(_load(path), path).match(sentence, sentence)
+    click.echo(json.dumps({"rules": result.rules, "hits": result.hits}, ensure_ascii=False))
+
+
+@keywords_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--group", help="Group for a plain-text word list.")
+@click.option("--category", default="subject", show_default=True)
+@click.option("--replace", is_flag=True, help="Replace whole groups instead of adding words.")
+@click.option("--author", required=True, help="Who is importing (recorded in the history).")
+@click.option("--message", default="", help="Why (recorded in the history).")
+@click.pass_context
+def import_command(
+    ctx: click.Context,
+    path: str,
+    group: str | None,
+    category: str,
+    replace: bool,
+    author: str,
+    message: str,
+) -> None:
+    """Import a file (CSV, XLSX, TXT, YAML, JSON) into the library, all or nothing."""
+    incoming = _load(path, group=group, category=category)
+    library = _library(ctx)
+    head, current = library.current()
+    merged = merge(current, incoming, mode="replace" if replace else "add")
+    try:
+        saved = library.save(merged, author=author, message=message, parent=head)
+    except InvalidLibrary as e:
+        raise click.ClickException(
+            f"{path}: nothing imported, {len(e.problems)} problem(s):\n"
+            + "\n".join(f"  {p}" for p in e.problems)
+        ) from e
+    except ConflictError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"saved version {saved.version}: {saved.message}")
+
+
+@keywords_group.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--version", "version", type=int, help="A past version (default: current).")
+@click.option("--group", help="The group to write, for a plain-text file.")
+@click.pass_context
+def export_command(ctx: click.Context, path: str, version: int | None, group: str | None) -> None:
+    """Write the library to PATH; the format follows the file extension."""
+    library = _library(ctx)
+    try:
+        data = library.at(version) if version is not None else library.current()[1]
+    except NotFound as e:
+        raise click.ClickException(str(e)) from e
+    Path(path).write_bytes(write_library(data, detect_format(path), group=group))
+    click.echo(f"wrote {path}")
+
+
+@keywords_group.command("history")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def history_command(ctx: click.Context, limit: int) -> None:
+    """List saved versions, newest first."""
+    for v in _library(ctx).store.library.history(limit):
+        click.echo(f"{v.version:>5}  {v.created:%Y-%m-%d %H:%M}  {v.author}  {v.message}")
+
+
+@keywords_group.command("diff")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@click.pass_context
+def diff_command(ctx: click.Context, old: int, new: int) -> None:
+    """What changed from version OLD to version NEW."""
+    try:
+        changes = _library(ctx).diff(old, new)
+    except NotFound as e:
+        raise click.ClickException(str(e)) from e
+    for line in changes.lines() or ["no changes"]:
+        click.echo(line)
+
+
+@keywords_group.command("rollback")
+@click.argument("version", type=int)
+@click.option("--author", required=True)
+@click.pass_context
+def rollback_command(ctx: click.Context, version: int, author: str) -> None:
+    """Make VERSION current again, as a new version."""
+    try:
+        saved = _library(ctx).rollback(version, author=author)
+    except (NotFound, ConflictError, InvalidLibrary) as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"saved version {saved.version}: {saved.message}")

@@ -1,0 +1,118 @@
+"""The keyword library as kept in the store: versions, saves, rollback, audit.
+
+Every change is a new version (who, when, what changed); saving validates the
+whole library and runs each rule's test sentences first, and stores nothing
+if anything fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from keywords.diff import LibraryDiff, diff
+from keywords.model import Library
+from keywords.validate import InvalidLibrary, Problem, check
+from monitor.matcher import Matcher, run_rule_tests
+from store import ConflictError, NotFound, Store
+from store.model import AuditEntry, LibraryVersion
+
+
+class KeywordLibrary:
+    """The library in ``store``; ``clock`` gives aware datetimes (tests pass their own)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.clock = clock or (lambda: datetime.now(ZoneInfo("Asia/Shanghai")))
+
+    def current(self) -> tuple[int, Library]:
+        """The newest version number (0 before the first save) and its library."""
+        head = self.store.library.head()
+        if head is None:
+            return 0, Library()
+        return head.version, Library.model_validate(head.data)
+
+    def at(self, version: int) -> Library:
+        if version == 0:
+            return Library()
+        saved = self.store.library.get(version)
+        if saved is None:
+            raise NotFound(f"no library version {version}")
+        return Library.model_validate(saved.data)
+
+    def save(
+        self, library: Library, *, author: str, message: str = "", parent: int | None = None
+    ) -> LibraryVersion:
+        """Store ``library`` as the next version after ``parent`` (default: the current
+        head). Raises :class:`InvalidLibrary`, or ConflictError if someone saved first."""
+        head, before = self.current()
+        if parent is None:
+            parent = head
+        elif parent != head:
+            raise ConflictError(f"the library is at version {head}, not {parent}: reload and retry")
+        compile_library(library)
+        changes = diff(before, library)
+        saved = self.store.library.commit(
+            LibraryVersion(
+                version=parent + 1,
+                parent=parent or None,
+                author=author,
+                created=self.clock(),
+                message=message or _describe(changes),
+                data=library.to_data(),
+                summary=changes.summary(),
+            )
+        )
+        self.store.audit.append(
+            AuditEntry(
+                actor=author,
+                action="library.save",
+                target=f"library:{saved.version}",
+                time=saved.created,
+                before={"version": parent},
+                after={"version": saved.version, "changes": changes.lines()},
+            )
+        )
+        return saved
+
+    def rollback(self, to: int, *, author: str, parent: int | None = None) -> LibraryVersion:
+        """Save version ``to`` again as a new version (history is never rewritten)."""
+        return self.save(
+            self.at(to), author=author, message=f"rollback to version {to}", parent=parent
+        )
+
+    def diff(self, old: int, new: int) -> LibraryDiff:
+        return diff(self.at(old), self.at(new))
+
+
+def _describe(changes: LibraryDiff) -> str:
+    s = changes.summary()
+    parts = [
+        f"{len(s['groups_added'])} groups added" if s["groups_added"] else "",
+        f"{len(s['groups_removed'])} groups removed" if s["groups_removed"] else "",
+        f"{s['words_added']} words added" if s["words_added"] else "",
+        f"{s['words_removed']} words removed" if s["words_removed"] else "",
+        f"{len(s['rules_added'])} rules added" if s["rules_added"] else "",
+        f"{len(s['rules_removed'])} rules removed" if s["rules_removed"] else "",
+        f"{len(s['rules_changed'])} rules changed" if s["rules_changed"] else "",
+    ]
+    return ", ".join(p for p in parts if p) or "no changes"
+
+
+def compile_library(library: Library, version: int = 0) -> Matcher:
+    """Validate and compile ``library``; raises :class:`InvalidLibrary` with every
+    problem, including failing rule test sentences."""
+    problems = check(library)
+    if problems:
+        raise InvalidLibrary(problems)
+    matcher = Matcher(library, version)
+    failures = run_rule_tests(matcher)
+    if failures:
+        raise InvalidLibrary(
+            [
+                Problem(f"rule {rule}, test sentence {sentence!r}", outcome)
+                for rule, sentence, outcome in failures
+            ]
+        )
+    return matcher

@@ -1,0 +1,78 @@
+"""Checks a library must pass before it is saved; every problem names its place."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from keywords.model import Library
+from monitor.normalize import normalize
+from store.query import ParseError, Word, group_names, parse, walk
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # e.g. "group 潼南地名, word 3" or "rule 火灾监测, expression"
+    message: str
+    position: int | None = None  # in a rule expression, 0-based
+
+    def __str__(self) -> str:
+        at = f" (at character {self.position + 1})" if self.position is not None else ""
+        return f"{self.where}: {self.message}{at}"
+
+
+class InvalidLibrary(ValueError):
+    """The library has problems; nothing was saved."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def check(library: Library) -> list[Problem]:
+    """Everything wrong with ``library`` except its rules' test sentences (those need the
+    matcher: see :func:`monitor.matcher.run_rule_tests`)."""
+    problems: list[Problem] = []
+    for name, n in Counter(g.name for g in library.groups).items():
+        if n > 1:
+            problems.append(Problem(f"group {name}", f"the name is used by {n} groups"))
+    for name, n in Counter(r.name for r in library.rules).items():
+        if n > 1:
+            problems.append(Problem(f"rule {name}", f"the name is used by {n} rules"))
+    for group in library.groups:
+        if group.enabled and not group.words:
+            problems.append(Problem(f"group {group.name}", "has no words"))
+        seen: dict[str, str] = {}
+        for n, text in enumerate(group.texts(), 1):
+            key = normalize(text)
+            if not key:
+                problems.append(
+                    Problem(f"group {group.name}, word {n} {text!r}", "normalises to nothing")
+                )
+            elif key in seen:
+                problems.append(
+                    Problem(
+                        f"group {group.name}, word {n} {text!r}",
+                        f"is the same word as {seen[key]!r} after normalisation",
+                    )
+                )
+            else:
+                seen[key] = text
+    groups = {g.name: g for g in library.groups}
+    for rule in library.rules:
+        where = f"rule {rule.name}, expression"
+        try:
+            node = parse(rule.expression)
+        except ParseError as e:
+            problems.append(Problem(where, e.message, e.position))
+            continue
+        for word in (n for n in walk(node) if isinstance(n, Word)):
+            if not normalize(word.text):
+                problems.append(Problem(where, f"the word {word.text!r} normalises to nothing"))
+        for name in sorted(group_names(node)):
+            referenced = groups.get(name)
+            if referenced is None:
+                problems.append(Problem(where, f"unknown group @{name}"))
+            elif rule.enabled and not referenced.enabled:
+                problems.append(Problem(where, f"group @{name} is disabled"))
+    return problems

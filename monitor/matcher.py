@@ -1,0 +1,252 @@
+"""The keyword library compiled for matching items.
+
+All words of all enabled rules go into one :class:`~monitor.scanner.Scanner`;
+a text is normalised and scanned once per field, and only the rules that one
+of the found words belongs to are evaluated, over the hit positions.
+
+``NEAR/n`` counts the *tokens* between the two words in the normalised text —
+a Chinese character is one token, so is a run of letters or digits — which is
+how the search backends count positions, so a rule selects the same items in
+process and as a stored-item query. ``NEAR/S`` needs no sentence end
+(。!?; or a line break) between the words, ``NEAR/P`` no line break.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from keywords.model import Library, Rule
+from monitor.normalize import NormalizedText, normalize, normalize_with_offsets
+from monitor.scanner import Scanner
+from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, parse, scoped, walk
+
+FIELDS = ("title", "body")
+SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+_SENTENCE_END = frozenset("。!?;\n\r\u2028\u2029")
+_PARAGRAPH_END = frozenset("\n\r\u2028\u2029")
+_TOKEN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A word a rule needs (not one it excludes), where it looks for it."""
+
+    term: int
+    text: str
+    group: str | None
+    fields: tuple[str, ...]
+
+
+@dataclass
+class CompiledRule:
+    rule: Rule
+    node: Node
+    leaves: list[Leaf]
+
+
+@dataclass
+class MatchResult:
+    version: int
+    rules: list[str] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    severity: str | None = None
+
+
+@dataclass
+class _Field:
+    """One field of one text, scanned: term -> occurrences (normal and original spans)."""
+
+    normalized: NormalizedText
+    found: dict[int, list[tuple[int, int, int, int]]]
+    _token_starts: list[int] | None = None
+
+    def tokens_between(self, end: int, start: int) -> int:
+        if self._token_starts is None:
+            self._token_starts = [m.start() for m in _TOKEN.finditer(self.normalized.text)]
+        return bisect_left(self._token_starts, start) - bisect_left(self._token_starts, end)
+
+
+class Matcher:
+    """An immutable, thread-safe compiled library (``version`` says which one)."""
+
+    def __init__(self, library: Library, version: int = 0) -> None:
+        self.version = version
+        self.library = library
+        self._terms: dict[str, int] = {}  # normal form -> term id
+        self._texts: list[str] = []  # term id -> the library text first seen for it
+        self._groups: dict[str, list[int]] = {}
+        for group in library.groups:
+            if group.enabled:
+                self._groups[group.name] = [self._term(t) for t in group.texts()]
+        self.rules: list[CompiledRule] = []
+        self._rules_by_term: dict[int, list[int]] = {}
+        used: set[int] = set()  # every word a rule looks for, excluded ones too
+        for rule in library.rules:
+            if rule.enabled:
+                used |= self._add_rule(rule)
+        self._scanner: Scanner[int] = Scanner((t, self._texts[t]) for t in sorted(used))
+
+    def _term(self, text: str) -> int:
+        key = normalize(text)
+        if key not in self._terms:
+            self._terms[key] = len(self._texts)
+            self._texts.append(text)
+        return self._terms[key]
+
+    def _add_rule(self, rule: Rule) -> set[int]:
+        node = parse(rule.expression)
+        if rule.scope != "both":
+            node = scoped(rule.scope, node)
+        node = self._bind(node)
+        leaves = list(self._leaves(node, FIELDS))
+        index = len(self.rules)
+        self.rules.append(CompiledRule(rule, node, leaves))
+        # A rule can only match if one of the words it needs is present.
+        for term in {leaf.term for leaf in leaves}:
+            self._rules_by_term.setdefault(term, []).append(index)
+        return {t for n in walk(node) if isinstance(n, Word | GroupRef) for t in self._terms_of(n)}
+
+    def _bind(self, node: Node) -> Node:
+        """Words become term ids (kept as ``Word`` text of the id) so evaluation is
+        by integer; groups stay references, resolved through ``_groups``."""
+        if isinstance(node, Word):
+            return Word(str(self._term(node.text)))
+        if isinstance(node, GroupRef):
+            if node.name not in self._groups:
+                raise ValueError(f"unknown or disabled group @{node.name}")
+            return node
+        if isinstance(node, Not):
+            return Not(self._bind(node.child))
+        if isinstance(node, Scoped):
+            return Scoped(node.field, self._bind(node.child))
+        if isinstance(node, And):
+            return And(tuple(self._bind(c) for c in node.children))
+        if isinstance(node, Or):
+            return Or(tuple(self._bind(c) for c in node.children))
+        assert isinstance(node, Near)
+        return Near(self._bind(node.left), self._bind(node.right), node.unit, node.distance)
+
+    def _leaves(self, node: Node, fields: tuple[str, ...]) -> Iterator[Leaf]:
+        if isinstance(node, Word):
+            term = int(node.text)
+            yield Leaf(term, self._texts[term], None, fields)
+        elif isinstance(node, GroupRef):
+            for term in self._groups[node.name]:
+                yield Leaf(term, self._texts[term], node.name, fields)
+        elif isinstance(node, Scoped):
+            yield from self._leaves(node.child, (node.field,))
+        elif isinstance(node, And | Or):
+            for child in node.children:
+                yield from self._leaves(child, fields)
+        elif isinstance(node, Near):
+            yield from self._leaves(node.left, fields)
+            yield from self._leaves(node.right, fields)
+
+    def match(self, title: str, body: str) -> MatchResult:
+        """Which enabled rules ``title``/``body`` match, with every hit of their words
+        (offsets into the original strings)."""
+        scanned = {name: self._scan(text) for name, text in zip(FIELDS, (title, body), strict=True)}
+        candidates = sorted(
+            {r for f in scanned.values() for t in f.found for r in self._rules_by_term.get(t, ())}
+        )
+        result = MatchResult(self.version)
+        for index in candidates:
+            compiled = self.rules[index]
+            if not self._eval(compiled.node, FIELDS, scanned):
+                continue
+            result.rules.append(compiled.rule.name)
+            severity = compiled.rule.severity
+            if (
+                result.severity is None
+                or SEVERITY_ORDER[severity] > SEVERITY_ORDER[result.severity]
+            ):
+                result.severity = severity
+            seen: set[tuple[str, int, int]] = set()
+            for leaf in compiled.leaves:
+                for name in leaf.fields:
+                    for _, _, start, end in scanned[name].found.get(leaf.term, ()):
+                        if (name, start, end) in seen:
+                            continue
+                        seen.add((name, start, end))
+                        result.hits.append(
+                            {
+                                "word": leaf.text,
+                                "group": leaf.group,
+                                "rule": compiled.rule.name,
+                                "field": name,
+                                "start": start,
+                                "end": end,
+                            }
+                        )
+        return result
+
+    def _scan(self, text: str) -> _Field:
+        normalized = normalize_with_offsets(text)
+        found: dict[int, list[tuple[int, int, int, int]]] = {}
+        for hit in self._scanner.scan_normalized(normalized):
+            found.setdefault(hit.word_id, []).append(
+                (hit.norm_start, hit.norm_end, hit.start, hit.end)
+            )
+        return _Field(normalized, found)
+
+    def _terms_of(self, node: Node) -> list[int]:
+        if isinstance(node, Word):
+            return [int(node.text)]
+        if isinstance(node, GroupRef):
+            return self._groups[node.name]
+        assert isinstance(node, Or)
+        return [t for c in node.children for t in self._terms_of(c)]
+
+    def _eval(self, node: Node, fields: tuple[str, ...], scanned: dict[str, _Field]) -> bool:
+        if isinstance(node, Word | GroupRef):
+            return any(t in scanned[f].found for f in fields for t in self._terms_of(node))
+        if isinstance(node, Scoped):
+            return self._eval(node.child, (node.field,), scanned)
+        if isinstance(node, Not):
+            return not self._eval(node.child, fields, scanned)
+        if isinstance(node, And):
+            return all(self._eval(c, fields, scanned) for c in node.children)
+        if isinstance(node, Or):
+            return any(self._eval(c, fields, scanned) for c in node.children)
+        assert isinstance(node, Near)
+        return any(self._near(node, scanned[f]) for f in fields)
+
+    def _near(self, node: Near, scanned: _Field) -> bool:
+        left = [s for t in self._terms_of(node.left) for s in scanned.found.get(t, ())]
+        right = [s for t in self._terms_of(node.right) for s in scanned.found.get(t, ())]
+        text = scanned.normalized.text
+        for a_start, a_end, _, _ in left:
+            for b_start, b_end, _, _ in right:
+                first_end, second_start = (
+                    (a_end, b_start) if a_start <= b_start else (b_end, a_start)
+                )
+                if second_start < first_end:
+                    continue  # overlapping occurrences are one place, not two words
+                if node.unit == "char":
+                    if scanned.tokens_between(first_end, second_start) <= node.distance:
+                        return True
+                else:
+                    stops = _SENTENCE_END if node.unit == "sentence" else _PARAGRAPH_END
+                    if not stops.intersection(text[first_end:second_start]):
+                        return True
+        return False
+
+
+def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:
+    """Failing test sentences as ``(rule, sentence, "should match" | "should not match")``.
+
+    A test sentence stands for both the title and the body of an item."""
+    failures = []
+    for compiled in matcher.rules:
+        rule = compiled.rule
+        for sentence in rule.must_match:
+            if rule.name not in matcher.match(sentence, sentence).rules:
+                failures.append((rule.name, sentence, "should match"))
+        for sentence in rule.must_not_match:
+            if rule.name in matcher.match(sentence, sentence).rules:
+                failures.append((rule.name, sentence, "should not match"))
+    return failures

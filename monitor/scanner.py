@@ -1,0 +1,212 @@
+"""Multi-pattern keyword scanner over normalised text.
+
+Words and text go through the same normaliser (``monitor.normalize``), so full width, case,
+traditional characters, invisible characters and noise between CJK characters do not hide
+a word. CJK words match anywhere as substrings; a word that begins (ends) with a letter or
+digit of a space-delimited script only matches where the text has no such letter or digit
+right before (after) it, so ``mac`` does not match ``machine`` but ``covid`` matches
+``COVID-19``. Overlapping words are all reported (``潼南`` and ``潼南区``).
+
+Engines, chosen by ``bench/match.py`` and hidden behind ``Scanner``: Hyperscan up to
+``_HYPERSCAN_MAX_PATTERNS`` distinct words, where it scans several times faster than any
+Aho-Corasick; ahocorasick-rs above, where Hyperscan's compile time grows past seconds
+(about 6 s for 100k words, against 0.5 s) and its scanning is no longer faster.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
+
+import ahocorasick_rs
+import hyperscan
+
+from monitor.normalize import NormalizedText, is_word_char, normalize, normalize_with_offsets
+
+__all__ = ["EmptyWordError", "Hit", "Scanner"]
+
+P = TypeVar("P")
+
+_HYPERSCAN_MAX_PATTERNS = 30_000
+
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+
+# Which ends of a word need a word boundary in the text.
+_LEFT = 1
+_RIGHT = 2
+
+
+class EmptyWordError(ValueError):
+    """A keyword normalises to the empty string, so it could never be matched sensibly."""
+
+    def __init__(self, word: str, word_id: object) -> None:
+        super().__init__(f"keyword {word!r} (id {word_id!r}) normalises to an empty string")
+        self.word = word
+        self.word_id = word_id
+
+
+class Hit(NamedTuple, Generic[P]):
+    """One occurrence of a word: ``text[start:end]`` of the original (unnormalised) text.
+
+    ``norm_start``/``norm_end`` locate the word in the normalised text.
+    """
+
+    word_id: P
+    start: int
+    end: int
+    norm_start: int
+    norm_end: int
+
+
+# tuple.__new__ builds a Hit in C, skipping NamedTuple's Python-level constructor: at
+# 100k words a large text can have hundreds of thousands of hits.
+_make_hit = cast(
+    "Callable[[tuple[Any, int, int, int, int]], Hit[Any]]", partial(tuple.__new__, Hit)
+)
+
+
+class _Engine(Protocol):
+    def find(self, text: str) -> list[tuple[int, int]]:
+        """(end offset, pattern index) of every occurrence, overlapping ones included."""
+        ...
+
+
+class _Hyperscan:
+    def __init__(self, patterns: Sequence[str]) -> None:
+        # The text is scanned as UTF-16-LE so byte offsets halve to string offsets. Encoded
+        # patterns contain NUL bytes, which the binding's pure-literal mode cannot take, so
+        # each becomes a regex of \xHH escapes (still a plain literal to Hyperscan).
+        expressions = [
+            ("\\x" + p.encode("utf-16-le").hex(" ").replace(" ", "\\x")).encode("ascii")
+            for p in patterns
+        ]
+        self._database = hyperscan.Database()
+        self._database.compile(
+            expressions=expressions, ids=list(range(len(patterns))), elements=len(patterns)
+        )
+        # Scratch space belongs to one scan in progress, hence one per thread.
+        self._local = threading.local()
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        scratch: hyperscan.Scratch | None = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = hyperscan.Scratch(self._database)
+        data = text.encode("utf-16-le")
+        found: list[tuple[int, int]] = []
+        add = found.append
+
+        def collect(index: int, start: int, end: int, flags: int, context: object) -> None:
+            add((end, index))  # runs once per match, under the GIL: keep it minimal
+
+        self._database.scan(data, match_event_handler=collect, scratch=scratch)
+        found.sort()
+        # Odd byte offsets are matches straddling two UTF-16 code units: not real ones.
+        if len(data) == 2 * len(text):
+            return [(end >> 1, index) for end, index in found if not end & 1]
+        # Astral characters take two code units: subtract those that end before each hit.
+        unit_ends = [m.start() + k + 2 for k, m in enumerate(_ASTRAL_RE.finditer(text))]
+        return [
+            ((end >> 1) - bisect_right(unit_ends, end >> 1), index)
+            for end, index in found
+            if not end & 1
+        ]
+
+
+class _AhoCorasick:
+    def __init__(self, patterns: Sequence[str]) -> None:
+        # The contiguous NFA was the fastest of its three automata on large word sets.
+        self._automaton = ahocorasick_rs.AhoCorasick(
+            patterns, implementation=ahocorasick_rs.Implementation.ContiguousNFA
+        )
+
+    def find(self, text: str) -> list[tuple[int, int]]:
+        matches = self._automaton.find_matches_as_indexes(text, overlapping=True)
+        return sorted((end, index) for index, _, end in matches)
+
+
+class Scanner(Generic[P]):
+    """A compiled, immutable set of keyword words.
+
+    ``scan`` is safe to call from many threads at once. To change the words, build a new
+    ``Scanner`` and replace the reference to the old one (an atomic assignment).
+    """
+
+    def __init__(self, words: Iterable[tuple[P, str]]) -> None:
+        """Compile ``(word_id, word)`` pairs; ``word_id`` is an opaque payload.
+
+        Raises ``EmptyWordError`` for a word that normalises to nothing.
+        """
+        groups: dict[str, list[P]] = {}
+        count = 0
+        for word_id, word in words:
+            key = normalize(word)
+            if not key:
+                raise EmptyWordError(word, word_id)
+            groups.setdefault(key, []).append(word_id)
+            count += 1
+        patterns = list(groups)
+        self._count = count
+        self._ids = [tuple(ids) for ids in groups.values()]
+        self._one_id_each = all(len(ids) == 1 for ids in self._ids)
+        self._lengths = [len(p) for p in patterns]
+        self._edges = [
+            (_LEFT if is_word_char(p[0]) else 0) | (_RIGHT if is_word_char(p[-1]) else 0)
+            for p in patterns
+        ]
+        self._engine: _Engine | None = None
+        if patterns:
+            large = len(patterns) > _HYPERSCAN_MAX_PATTERNS
+            self._engine = _AhoCorasick(patterns) if large else _Hyperscan(patterns)
+
+    def __len__(self) -> int:
+        """Number of ``(word_id, word)`` pairs compiled."""
+        return self._count
+
+    def scan(self, text: str) -> list[Hit[P]]:
+        """Hits of all words in ``text``, ordered by end offset."""
+        return self.scan_normalized(normalize_with_offsets(text))
+
+    def scan_normalized(self, normalized: NormalizedText) -> list[Hit[P]]:
+        """Like ``scan`` for a text already normalised (to share it between scanners)."""
+        text = normalized.text
+        if not text or self._engine is None:
+            return []
+        found = self._engine.find(text)
+        if not found:
+            return []  # most short texts: skip the bookkeeping below
+        size = len(text)
+        lengths = self._lengths
+        edges = self._edges
+        indexes: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for end, index in found:
+            start = end - lengths[index]
+            edge = edges[index]
+            if edge and (
+                (edge & _LEFT and start and is_word_char(text[start - 1]))
+                or (edge & _RIGHT and end < size and is_word_char(text[end]))
+            ):
+                continue
+            indexes.append(index)
+            starts.append(start)
+            ends.append(end)
+        original_starts, original_ends = normalized.spans(starts, ends)
+        ids = self._ids
+        rows: Iterable[tuple[P, int, int, int, int]]
+        if self._one_id_each:
+            first_ids = [ids[i][0] for i in indexes]
+            rows = zip(first_ids, original_starts, original_ends, starts, ends, strict=True)
+        else:
+            rows = (
+                (word_id, a, b, c, d)
+                for i, a, b, c, d in zip(
+                    indexes, original_starts, original_ends, starts, ends, strict=True
+                )
+                for word_id in ids[i]
+            )
+        return list(map(_make_hit, rows))

@@ -1,0 +1,106 @@
+"""``yuqing match`` and ``yuqing keywords`` through the real command (SQLite store)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from yuqing.cli import main
+
+LIBRARY = """\
+groups:
+- name: 潼南地名
+  category: region
+  words: [潼南, 双江镇, {text: 梓潼, aliases: [梓潼街道]}]
+- name: 火灾词
+  category: event
+  words: [火灾, 起火]
+- name: 排除词
+  category: exclusion
+  words: [演练]
+rules:
+- name: 火灾监测
+  expression: "@潼南地名 NEAR/10 @火灾词 NOT @排除词"
+  severity: critical
+  must_match: [双江镇发生火灾]
+  must_not_match: [潼南消防火灾演练]
+"""
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YUQING_STORE", f"sqlite:///{tmp_path / 'y.db'}")
+    (tmp_path / "lib.yaml").write_text(LIBRARY, encoding="utf-8")
+    return tmp_path
+
+
+def run(*args: str, input: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), input=input)
+    return result.exit_code, result.output
+
+
+def test_match_prints_rules_and_hits_with_original_offsets(env: Path) -> None:
+    (env / "a.txt").write_text(
+        "梓潼街道一商铺起@火\n今天上午，梓潼街道一商铺起火。", encoding="utf-8"
+    )
+    (env / "b.txt").write_text("天气预报\n明天小雨。", encoding="utf-8")
+    code, out = run("match", "--library", "lib.yaml", "--json", "a.txt", "b.txt")
+    assert code == 0, out
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["rules"] == ["火灾监测"]
+    title_hits = {(h["word"], h["start"], h["end"]) for h in first["hits"] if h["field"] == "title"}
+    assert ("起火", 7, 10) in title_hits  # 起@火 in the original title
+    assert second == {"input": "b.txt", "rules": [], "hits": []}
+
+
+def test_match_reads_standard_input(env: Path) -> None:
+    code, out = run("match", "--library", "lib.yaml", "--json", input="x\n潼南起火\n")
+    assert code == 0 and json.loads(out)["rules"] == ["火灾监测"]
+
+
+def test_validate_reports_problems_with_their_place(env: Path) -> None:
+    (env / "bad.yaml").write_text(LIBRARY.replace("NOT @排除词", "NOT @没有"), encoding="utf-8")
+    code, out = run("keywords", "validate", "bad.yaml")
+    assert code == 1
+    assert "rule 火灾监测, expression: unknown group @没有" in out
+
+
+def test_import_history_diff_export_rollback(env: Path) -> None:
+    assert run("keywords", "import", "lib.yaml", "--author", "张三")[0] == 0
+    (env / "more.txt").write_text("# 新增地名\n宝龙镇\n\n梓潼\n", encoding="utf-8")
+    code, out = run(
+        "keywords",
+        "import",
+        "more.txt",
+        "--group",
+        "潼南地名",
+        "--category",
+        "region",
+        "--author",
+        "李四",
+    )
+    assert code == 0 and "saved version 2" in out
+    code, out = run("keywords", "history")
+    assert [line.split()[0] for line in out.splitlines()] == ["2", "1"]
+    assert run("keywords", "diff", "1", "2")[1].strip() == "~ group 潼南地名: + 宝龙镇"
+    assert run("keywords", "export", "out.yaml")[0] == 0
+    assert "宝龙镇" in (env / "out.yaml").read_text(encoding="utf-8")
+    code, out = run("keywords", "rollback", "1", "--author", "王五")
+    assert code == 0 and "saved version 3" in out
+    assert run("keywords", "export", "v3.yaml")[0] == 0
+    assert "宝龙镇" not in (env / "v3.yaml").read_text(encoding="utf-8")
+
+
+def test_failed_import_changes_nothing(env: Path) -> None:
+    run("keywords", "import", "lib.yaml", "--author", "a")
+    (env / "bad.csv").write_text(
+        "group,word,weight\n潼南地名,铜梁,x\n潼南地名,,1\n", encoding="utf-8"
+    )
+    code, out = run("keywords", "import", "bad.csv", "--author", "a")
+    assert code == 1
+    assert "line 2" in out and "line 3" in out
+    assert [line.split()[0] for line in run("keywords", "history")[1].splitlines()] == ["1"]
