@@ -5,10 +5,12 @@ a text is normalised and scanned once per field, and only the rules that one
 of the found words belongs to are evaluated, over the hit positions.
 
 ``NEAR/n`` counts the *tokens* between the two words in the normalised text —
-a Chinese character is one token, so is a run of letters or digits — which is
-how the search backends count positions, so a rule selects the same items in
-process and as a stored-item query. ``NEAR/S`` needs no sentence end
-(。!?; or a line break) between the words, ``NEAR/P`` no line break.
+a Chinese character is one token, so is a run of letters or digits, and so is
+a run of punctuation or a line break between Chinese characters — which is how
+the search backends count positions in :func:`index_text`, so a rule selects the
+same items in process and as a stored-item query (:func:`rule_query`).
+``NEAR/S`` needs no sentence end (。!?; or a line break) between the words,
+``NEAR/P`` no line break.
 """
 
 from __future__ import annotations
@@ -22,13 +24,36 @@ from typing import Any
 from keywords.model import Library, Rule
 from monitor.normalize import NormalizedText, normalize, normalize_with_offsets
 from monitor.scanner import Scanner
-from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, parse, scoped, walk
+from store.query import (
+    And,
+    GroupRef,
+    Near,
+    Node,
+    Not,
+    Or,
+    Scoped,
+    Word,
+    expand_groups,
+    parse,
+    scoped,
+    to_text,
+    walk,
+)
 
 FIELDS = ("title", "body")
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 _SENTENCE_END = frozenset("。!?;\n\r\u2028\u2029")
 _PARAGRAPH_END = frozenset("\n\r\u2028\u2029")
-_TOKEN = re.compile(r"[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run of punctuation, or white space left between two Chinese characters (a line
+# break; noise spaces are already gone), separates words: it is a token of its own.
+_SEPARATOR = rf"(?:[^\w\s]|_)+|(?<=[{_HAN}])\s+(?=[{_HAN}])"
+_TOKEN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+|{_SEPARATOR}")
+_SEPARATOR_RUN = re.compile(_SEPARATOR)
+# Stands for a run of punctuation in stored text: the search backends drop punctuation,
+# which would make 疫，情 look like 疫情 to a phrase query. A letter is a token to both
+# Elasticsearch's standard tokenizer and SQLite's unicode61, and this one is very rare.
+PUNCTUATION_TOKEN = "\u01c2"
 
 
 @dataclass(frozen=True)
@@ -221,11 +246,13 @@ class Matcher:
         text = scanned.normalized.text
         for a_start, a_end, _, _ in left:
             for b_start, b_end, _, _ in right:
+                if (a_start, a_end) == (b_start, b_end):
+                    continue  # one occurrence is not two words
                 first_end, second_start = (
                     (a_end, b_start) if a_start <= b_start else (b_end, a_start)
                 )
-                if second_start < first_end:
-                    continue  # overlapping occurrences are one place, not two words
+                # Overlapping words (起火 and 火灾 in 起火灾) are next to each other.
+                second_start = max(second_start, first_end)
                 if node.unit == "char":
                     if scanned.tokens_between(first_end, second_start) <= node.distance:
                         return True
@@ -234,6 +261,45 @@ class Matcher:
                     if not stops.intersection(text[first_end:second_start]):
                         return True
         return False
+
+
+def index_text(text: str) -> str:
+    """Normalised text as the search backends should store it (``Item.norm_title`` and
+    ``Item.norm_body``) so their phrase and proximity queries see what the matcher sees."""
+    return _SEPARATOR_RUN.sub(f" {PUNCTUATION_TOKEN} ", normalize(text))
+
+
+def rule_query(library: Library, rule: Rule) -> str:
+    """``rule`` as a search expression over stored normalised text (``ItemQuery(q=...,
+    normalized=True)``): groups expanded, words normalised, scope applied.
+
+    Selects the same items as :meth:`Matcher.match`, except that ``NEAR/S`` and ``NEAR/P``
+    become ``NEAR/{NEAR_WIDE}`` (a superset), so callers confirm those in process."""
+    groups = {g.name: g for g in library.groups if g.enabled}
+    node = parse(rule.expression)
+    if rule.scope != "both":
+        node = scoped(rule.scope, node)
+    node = expand_groups(node, lambda name: list(dict.fromkeys(groups[name].texts())))
+    return to_text(_for_index(node))
+
+
+NEAR_WIDE = 200
+
+
+def _for_index(node: Node) -> Node:
+    if isinstance(node, Word):
+        return Word(index_text(node.text).strip())
+    if isinstance(node, Not):
+        return Not(_for_index(node.child))
+    if isinstance(node, Scoped):
+        return Scoped(node.field, _for_index(node.child))
+    if isinstance(node, And):
+        return And(tuple(_for_index(c) for c in node.children))
+    if isinstance(node, Or):
+        return Or(tuple(_for_index(c) for c in node.children))
+    assert isinstance(node, Near)
+    distance = node.distance if node.unit == "char" else NEAR_WIDE
+    return Near(_for_index(node.left), _for_index(node.right), "char", distance)
 
 
 def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:

@@ -361,3 +361,22 @@ def split_negatives(children: tuple[Node, ...]) -> tuple[list[Node], list[Node]]
     positive: list[Node] = [c for c in children if not isinstance(c, Not)]
     negative = [c.child for c in children if isinstance(c, Not)]
     return positive, negative
+
+
+def to_text(node: Node) -> str:
+    """Write ``node`` back as an expression that parses to the same tree; every word is
+    quoted, so a word can never be read as an operator."""
+    if isinstance(node, Word):
+        return '"' + node.text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(node, GroupRef):
+        return f"@{node.name}"
+    if isinstance(node, Scoped):
+        return f"{node.field}:({to_text(node.child)})"
+    if isinstance(node, Not):
+        return f"NOT ({to_text(node.child)})"
+    if isinstance(node, And):
+        return " AND ".join(f"({to_text(c)})" for c in node.children)
+    if isinstance(node, Or):
+        return " OR ".join(f"({to_text(c)})" for c in node.children)
+    unit = {"char": str(node.distance), "sentence": "S", "paragraph": "P"}[node.unit]
+    return f"({to_text(node.left)}) NEAR/{unit} ({to_text(node.right)})"

@@ -412,11 +412,13 @@ def test_huge_page_streams_lazily(served: Served) -> None:
             while read < 4 * 1024 * 1024:
                 read += len(response.read(64 * 1024))
             # Measured before closing: afterwards werkzeug's request-body drain briefly
-            # allocates a 10 MB read buffer, which says nothing about the site.
+            # allocates a 10 MB read buffer, which says nothing about the site (and may
+            # still be happening for an earlier connection, hence the margin). Holding the
+            # 50 MB page would exceed it by far.
             peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < 8 * 1024 * 1024
+    assert peak < 24 * 1024 * 1024
 
     sized = fetch(served.url + "/bad/huge.html?size=300000&declare=1")
     assert len(sized.body) == 300000 == int(sized.headers["Content-Length"])
