@@ -137,3 +137,38 @@ def test_parser_only_ever_raises_parse_errors(expr: str) -> None:
         parse(expr)
     except ParseError as e:
         assert 0 <= e.position <= len(expr)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "潼南",
+                "疫情",
+                "AND",
+                "OR",
+                "NOT",
+                "(",
+                ")",
+                '"a b"',
+                '"C++"',
+                "NEAR/3",
+                "NEAR/S",
+                "title:",
+                "body:",
+                "@g",
+                "x",
+            ]
+        ),
+        min_size=1,
+    ).map(" ".join)
+)
+def test_to_text_round_trips(expr: str) -> None:
+    from store.query import to_text
+
+    try:
+        node = parse(expr)
+    except ParseError:
+        return
+    assert parse(to_text(node)) == node
