@@ -104,3 +104,11 @@ def test_failed_import_changes_nothing(env: Path) -> None:
     assert code == 1
     assert "line 2" in out and "line 3" in out
     assert [line.split()[0] for line in run("keywords", "history")[1].splitlines()] == ["1"]
+
+
+def test_the_sample_library_is_valid() -> None:
+    sample = Path(__file__).parents[1] / "keywords" / "samples" / "tongnan.yaml"
+    code, out = run("keywords", "validate", str(sample))
+    assert code == 0, out
+    code, out = run("keywords", "test", str(sample), "梓潼街道一民房起火，消防正在扑救")
+    assert json.loads(out)["rules"] == ["潼南火灾"]
