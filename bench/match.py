@@ -37,6 +37,8 @@ import hyperscan
 import jieba
 import snownlp
 
+from keywords.model import Group, Library, Rule
+from monitor.matcher import Matcher
 from monitor.normalize import normalize_with_offsets
 from monitor.scanner import Scanner
 
@@ -97,6 +99,25 @@ def yuqing(words: Sequence[str], text: str) -> Runner:
     return lambda: len(scanner.scan(text))
 
 
+def yuqing_rules(words: Sequence[str], text: str) -> Runner:
+    """The whole matcher: a sparse library of 300 rules over all the words (groups of
+    50; each rule a region-like group NEAR/20 an event-like group, or an AND with an
+    exclusion), run item by item over 2 KB items."""
+    groups = [
+        Group.model_validate({"name": f"g{i}", "words": list(words[start : start + 50])})
+        for i, start in enumerate(range(0, len(words), 50))
+    ]
+    rng = random.Random(7)
+    rules = []
+    for n in range(300):
+        a, b, c = (rng.randrange(len(groups)) for _ in range(3))
+        expression = f"@g{a} NEAR/20 @g{b}" if n % 2 else f"@g{a} @g{b} NOT @g{c}"
+        rules.append(Rule(name=f"r{n}", expression=expression))
+    matcher = Matcher(Library(groups=groups, rules=rules))
+    items = [text[i : i + 2_000] for i in range(0, len(text), 2_000)]
+    return lambda: sum(len(matcher.match("", item).hits) for item in items)
+
+
 def pyahocorasick(words: Sequence[str], text: str) -> Runner:
     automaton = ahocorasick.Automaton()
     for index, word in enumerate(words):
@@ -141,6 +162,7 @@ def flashtext_raw(words: Sequence[str], text: str) -> Runner:
 
 ENGINES: list[tuple[str, Callable[[Sequence[str], str], Runner]]] = [
     ("yuqing full path", yuqing),
+    ("yuqing + 300 rules", yuqing_rules),
     ("pyahocorasick raw", pyahocorasick),
     ("ahocorasick-rs raw", ahocorasick_rs_raw),
     ("hyperscan raw (UTF-8)", hyperscan_raw),

@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from functools import cache
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any, Literal, get_args
 
@@ -73,18 +73,16 @@ _MAX_TEXT = 100
 _MAX_WEIGHT = 100
 _MAX_LEVEL = 9
 # Line breaks and tabs inside a word come from Alt+Enter in Excel or pasted web text; a keyword
-# containing them can never match, so they are refused rather than imported.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# containing them can never match, so they are refused rather than imported. U+FFFE and U+FFFF
+# are not characters at all, and XML (so XLSX) cannot hold them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]")
 _NAME = re.compile(NAME_PATTERN)
-# Files that operators pick for a text import by mistake, named instead of "not decodable".
-_NOT_TEXT = (
-    (b"PK\x03\x04", "an .xlsx (zip) file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel .xls file; save it as .xlsx"),
-)
-_LIBYAML = yaml.__with_libyaml__
+# Files that operators pick by mistake, named instead of being called undecodable.
+_XLS = (b"\xd0\xcf\x11\xe0", "an old Excel .xls file; save it as .xlsx")
+_NOT_TEXT = ((b"PK\x03\x04", "an .xlsx (zip) file"), _XLS)
 # The C implementation is several times faster on libraries of 100k words.
-_Loader: Any = yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader
-_Dumper: Any = yaml.CSafeDumper if _LIBYAML else yaml.SafeDumper
+_Loader: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
+_Dumper: Any = yaml.CSafeDumper if yaml.__with_libyaml__ else yaml.SafeDumper
 
 
 @dataclass(frozen=True)
@@ -105,7 +103,7 @@ class Problem:
 class ImportFailed(ValueError):
     """An import was refused; ``problems`` lists everything found wrong, in file order."""
 
-    SHOWN = 20
+    SHOWN = 20  # in the message; ``problems`` has them all
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -160,8 +158,9 @@ def read_library(
 def merge(base: Library, incoming: Library, *, mode: Literal["add", "replace"] = "add") -> Library:
     """``base`` with ``incoming`` applied; neither argument is changed.
 
-    ``add`` appends to an existing group the words it lacks (base's version of a word wins);
-    ``replace`` swaps a whole group for the incoming one. New groups are appended in both
+    ``add`` appends to an existing group the words it lacks, keeping everything else of the
+    group (its category, and base's version of a word); ``replace`` swaps a whole group for
+    the incoming one. New groups are appended in both
     modes, and an incoming rule replaces the rule of the same name or is appended.
     """
     if mode not in ("add", "replace"):
@@ -214,36 +213,9 @@ def write_library(library: Library, fmt: Format, *, group: str | None = None) ->
         raise ValueError(f"cannot write {fmt} without changing these words:\n" + "\n".join(refused))
     if fmt == "txt":
         return "".join(f"{w.text}\n" for w in groups[0].words).encode()
-    rows = (
-        (g.name, g.category, w.text, w.weight, w.level, ALIAS_SEPARATOR.join(w.aliases))
-        for g in groups
-        for w in g.words
-    )
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
-        writer.writerows(
-            (name, cat, text, _number(weight), "" if level is None else level, aliases)
-            for name, cat, text, weight, level, aliases in rows
-        )
-        return out.getvalue().encode("utf-8-sig")
-    book = openpyxl.Workbook(write_only=True)
-    sheet = book.create_sheet("keywords")
-    # Write-only sheets lack the stored size (<dimension>), without which openpyxl's reader
-    # parses the whole sheet an extra time; its writer takes the size from this method.
-    count = sum(len(g.words) for g in groups) + 1
-    sheet.calculate_dimension = lambda: f"A1:{get_column_letter(len(COLUMNS))}{count}"
-    sheet.append(COLUMNS)
-    for name, cat, text, weight, level, aliases in rows:
-        name_cell, text_cell = _text_cell(sheet, name), _text_cell(sheet, text)
-        # openpyxl writes numbers with 16 significant digits; a weight needing 17 goes as text.
-        exact = float(f"{weight:.16g}") == weight
-        weight_cell = weight if exact else _text_cell(sheet, repr(weight))
-        sheet.append([name_cell, cat, text_cell, weight_cell, level, _text_cell(sheet, aliases)])
-    out_bytes = io.BytesIO()
-    book.save(out_bytes)
-    return out_bytes.getvalue()
+        return _csv_bytes(groups)
+    return _xlsx_bytes(groups)
 
 
 # --- reading text ---------------------------------------------------------------------------
@@ -339,8 +311,8 @@ def _csv_rows(text: str) -> tuple[_Rows, int]:
 
 
 def _xlsx_rows(data: bytes) -> tuple[_Rows, int]:
-    if data.startswith(_NOT_TEXT[1][0]):
-        raise _fail("this is an old Excel .xls file; save it as .xlsx")
+    if data.startswith(_XLS[0]):
+        raise _fail(f"this is {_XLS[1]}")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zipfile, KeyError, XML and value errors, varying by damage
@@ -354,8 +326,6 @@ def _xlsx_rows(data: bytes) -> tuple[_Rows, int]:
         try:
             for number, values in enumerate(sheet.iter_rows(values_only=True), 1):
                 yield number, [_cell_text(v) for v in values]
-        except ImportFailed:
-            raise
         except Exception as exc:  # a damaged sheet only shows while it is parsed
             raise _fail(f"not a readable .xlsx file ({exc})") from exc
         finally:
@@ -410,7 +380,7 @@ def _name_problem(name: str) -> str | None:
     return None
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: category cells are operator input
 def _category(value: str) -> str | None:
     """The category a cell or argument names (English, Chinese label or custom), else None."""
     value = _CATEGORY_BY_LABEL.get(value, value)
@@ -680,6 +650,9 @@ def _validated(
                 message = _name_problem(error["input"]) or message
             if error["type"] == "string_pattern_mismatch" and loc[::2] == ("groups", "category"):
                 message = _category_problem(error["input"])
+            # YAML reads unquoted 110, 2024-01-01 or yes in a word list as number, date, bool.
+            if error["type"] == "model_type" and not isinstance(error["input"], dict | list):
+                message = f"{error['input']!r} is not text: put the word in quotes"
             problems.append(Problem(line_of(loc), None, f"{_location(data, loc)}: {message}"))
     raise ImportFailed(problems)
 
@@ -710,7 +683,7 @@ def _label(item: object) -> str | None:
         text = item["text"]
     else:
         return None
-    return f"text {text[:20]}{'...' if len(text) > 20 else ''}"
+    return f"text {text[:20]}{'...' if len(text) > 20 else ''}" if text else None
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -765,3 +738,47 @@ def _text_cell(sheet: Any, value: str) -> WriteOnlyCell | str | None:
     cell = WriteOnlyCell(sheet, value)
     cell.data_type = "s"
     return cell
+
+
+def _rows(groups: Sequence[Group]) -> Iterator[tuple[str, str, str, float, int | None, str]]:
+    for g in groups:
+        for w in g.words:
+            yield g.name, g.category, w.text, w.weight, w.level, ALIAS_SEPARATOR.join(w.aliases)
+
+
+def _csv_bytes(groups: Sequence[Group]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    writer.writerows(
+        (name, category, text, _number(weight), "" if level is None else level, aliases)
+        for name, category, text, weight, level, aliases in _rows(groups)
+    )
+    # The BOM makes Excel read the file as UTF-8 instead of the ANSI code page.
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _xlsx_bytes(groups: Sequence[Group]) -> bytes:
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet("keywords")
+    # Write-only sheets lack the stored size (<dimension>), without which openpyxl's reader
+    # parses the whole sheet an extra time; its writer takes the size from this method.
+    count = sum(len(g.words) for g in groups) + 1
+    sheet.calculate_dimension = lambda: f"A1:{get_column_letter(len(COLUMNS))}{count}"
+    sheet.append(COLUMNS)
+    for name, category, text, weight, level, aliases in _rows(groups):
+        # openpyxl writes numbers with 16 significant digits; a weight needing 17 goes as text.
+        exact = float(f"{weight:.16g}") == weight
+        sheet.append(
+            [
+                _text_cell(sheet, name),
+                category,
+                _text_cell(sheet, text),
+                weight if exact else repr(weight),
+                level,
+                _text_cell(sheet, aliases),
+            ]
+        )
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -16,7 +16,6 @@ same items in process and as a stored-item query (:func:`rule_query`).
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,12 +86,20 @@ class _Field:
 
     normalized: NormalizedText
     found: dict[int, list[tuple[int, int, int, int]]]
-    _token_starts: list[int] | None = None
+    groups: set[str]  # groups with a word in this field
 
-    def tokens_between(self, end: int, start: int) -> int:
-        if self._token_starts is None:
-            self._token_starts = [m.start() for m in _TOKEN.finditer(self.normalized.text)]
-        return bisect_left(self._token_starts, start) - bisect_left(self._token_starts, end)
+    def within(self, end: int, start: int, limit: int) -> bool:
+        """Whether at most ``limit`` tokens lie in ``[end, start)``; reads no further
+        than ``limit + 1`` tokens, so far-apart pairs cost little."""
+        if start - end <= limit:
+            return True  # every token is at least one character
+        # No endpos: the separator's lookahead must see the character at ``start``.
+        for count, token in enumerate(_TOKEN.finditer(self.normalized.text, end), 1):
+            if token.start() >= start:
+                return True
+            if count > limit:
+                return False
+        return True
 
 
 class Matcher:
@@ -104,9 +111,15 @@ class Matcher:
         self._terms: dict[str, int] = {}  # normal form -> term id
         self._texts: list[str] = []  # term id -> the library text first seen for it
         self._groups: dict[str, list[int]] = {}
+        self._group_sets: dict[str, frozenset[int]] = {}
+        self._groups_of: dict[int, list[str]] = {}  # term -> enabled groups holding it
         for group in library.groups:
             if group.enabled:
-                self._groups[group.name] = [self._term(t) for t in group.texts()]
+                terms = [self._term(t) for t in group.texts()]
+                self._groups[group.name] = terms
+                self._group_sets[group.name] = frozenset(terms)
+                for term in self._group_sets[group.name]:
+                    self._groups_of.setdefault(term, []).append(group.name)
         self.rules: list[CompiledRule] = []
         self._rules_by_term: dict[int, list[int]] = {}
         used: set[int] = set()  # every word a rule looks for, excluded ones too
@@ -216,7 +229,8 @@ class Matcher:
             found.setdefault(hit.word_id, []).append(
                 (hit.norm_start, hit.norm_end, hit.start, hit.end)
             )
-        return _Field(normalized, found)
+        groups = {g for t in found for g in self._groups_of.get(t, ())}
+        return _Field(normalized, found, groups)
 
     def _terms_of(self, node: Node) -> list[int]:
         if isinstance(node, Word):
@@ -227,8 +241,10 @@ class Matcher:
         return [t for c in node.children for t in self._terms_of(c)]
 
     def _eval(self, node: Node, fields: tuple[str, ...], scanned: dict[str, _Field]) -> bool:
-        if isinstance(node, Word | GroupRef):
-            return any(t in scanned[f].found for f in fields for t in self._terms_of(node))
+        if isinstance(node, Word):
+            return any(int(node.text) in scanned[f].found for f in fields)
+        if isinstance(node, GroupRef):
+            return any(node.name in scanned[f].groups for f in fields)
         if isinstance(node, Scoped):
             return self._eval(node.child, (node.field,), scanned)
         if isinstance(node, Not):
@@ -240,9 +256,20 @@ class Matcher:
         assert isinstance(node, Near)
         return any(self._near(node, scanned[f]) for f in fields)
 
+    def _occurrences(self, node: Node, scanned: _Field) -> list[tuple[int, int, int, int]]:
+        """Where the words of a NEAR side occur (walking the field's few found words,
+        not a group's many words)."""
+        if isinstance(node, Word):
+            return scanned.found.get(int(node.text), [])
+        if isinstance(node, GroupRef):
+            terms = self._group_sets[node.name]
+            return [s for t, spans in scanned.found.items() if t in terms for s in spans]
+        assert isinstance(node, Or)
+        return [s for c in node.children for s in self._occurrences(c, scanned)]
+
     def _near(self, node: Near, scanned: _Field) -> bool:
-        left = [s for t in self._terms_of(node.left) for s in scanned.found.get(t, ())]
-        right = [s for t in self._terms_of(node.right) for s in scanned.found.get(t, ())]
+        left = self._occurrences(node.left, scanned)
+        right = self._occurrences(node.right, scanned)
         text = scanned.normalized.text
         for a_start, a_end, _, _ in left:
             for b_start, b_end, _, _ in right:
@@ -254,7 +281,7 @@ class Matcher:
                 # Overlapping words (起火 and 火灾 in 起火灾) are next to each other.
                 second_start = max(second_start, first_end)
                 if node.unit == "char":
-                    if scanned.tokens_between(first_end, second_start) <= node.distance:
+                    if scanned.within(first_end, second_start, node.distance):
                         return True
                 else:
                     stops = _SENTENCE_END if node.unit == "sentence" else _PARAGRAPH_END
