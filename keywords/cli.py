@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from tqdm import tqdm
@@ -15,6 +17,7 @@ from keywords.io import ImportFailed, detect_format, merge, read_library, write_
 from keywords.library import KeywordLibrary, compile_library
 from keywords.model import Library
 from keywords.validate import InvalidLibrary
+from monitor.backtest import backtest
 from monitor.matcher import Matcher
 from store import ConflictError, NotFound, Store
 
@@ -211,3 +214,28 @@ def rollback_command(ctx: click.Context, version: int, author: str) -> None:
     except (NotFound, ConflictError, InvalidLibrary) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"saved version {saved.version}: {saved.message}")
+
+
+@keywords_group.command("backtest")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--days", default=7, show_default=True, help="How far back to look.")
+@click.option("--examples", default=3, show_default=True, help="Example items per change.")
+@click.pass_context
+def backtest_command(ctx: click.Context, path: str, days: int, examples: int) -> None:
+    """What the library at PATH would add and remove, rule by rule, compared with the
+    current library, over the items stored in the last DAYS days."""
+    proposed = _load(path)
+    _compile(proposed, path)
+    library = _library(ctx)
+    version, live = library.current()
+    now = datetime.now(ZoneInfo(ctx.obj.config().timezone))
+    click.echo(f"against version {version}, items first seen in the last {days} days")
+    for impact in backtest(library.store, live, proposed, days=days, now=now, examples=examples):
+        lower = " (at least)" if impact.truncated else ""
+        click.echo(
+            f"{impact.rule}: {impact.live} -> {impact.proposed}{lower}, "
+            f"+{impact.added} -{impact.removed}"
+        )
+        for sign, items in (("+", impact.added_examples), ("-", impact.removed_examples)):
+            for item in items:
+                click.echo(f"  {sign} {item.title}  {item.url}")

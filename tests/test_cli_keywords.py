@@ -112,3 +112,33 @@ def test_the_sample_library_is_valid() -> None:
     assert code == 0, out
     code, out = run("keywords", "test", str(sample), "梓潼街道一民房起火，消防正在扑救")
     assert json.loads(out)["rules"] == ["潼南火灾"]
+
+
+def test_backtest_compares_a_file_with_the_live_library(env: Path) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from monitor.matcher import index_text
+    from store import Item, open_store
+
+    run("keywords", "import", "lib.yaml", "--author", "a")
+    store = open_store(f"sqlite:///{env / 'y.db'}")
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    for n, title in enumerate(["宝龙镇一民房起火", "双江镇发生火灾"]):
+        store.items.upsert_many(
+            [
+                Item(
+                    url=f"http://x/{n}",
+                    title=title,
+                    body="",
+                    first_seen=now,
+                    norm_title=index_text(title),
+                )
+            ]
+        )
+    store.close()
+    (env / "new.yaml").write_text(LIBRARY.replace("双江镇,", "双江镇, 宝龙镇,"), encoding="utf-8")
+    code, out = run("keywords", "backtest", "new.yaml", "--days", "1")
+    assert code == 0, out
+    assert "火灾监测: 1 -> 2, +1 -0" in out
+    assert "+ 宝龙镇一民房起火  http://x/0" in out
