@@ -384,7 +384,12 @@ def _find_title(
         wanted = clean_title(raw_title)
         best, best_ratio = None, 0.0
         for h, t in zip(headings, texts, strict=True):
-            ratio = 1.0 if t == wanted else difflib.SequenceMatcher(None, t, wanted).ratio()
+            # A heading that <title> starts with is the title even when a separator inside
+            # it ("转载｜...") made clean_title() keep only its first part.
+            whole = len(t) > len(wanted) and t.startswith(wanted) and raw_title.startswith(t)
+            ratio = (
+                1.0 if t == wanted or whole else difflib.SequenceMatcher(None, t, wanted).ratio()
+            )
             if ratio > best_ratio:
                 best, best_ratio = h, ratio
         # The visible heading wins when it is recognisably the same title: <title> is often cut.

@@ -14,12 +14,22 @@ from typing import Any
 from store.errors import QueryError
 from store.model import (
     MAX_WINDOW,
+    Alert,
+    AlertPolicy,
     AuditEntry,
+    CrawlRun,
+    EmergencySwitch,
     Facets,
+    Fetch,
+    HealthEvent,
     Item,
     ItemQuery,
     LibraryVersion,
+    OutboxMessage,
+    OutboxStatus,
     SearchResult,
+    Source,
+    TimelineEntry,
 )
 from store.query import Node, ParseError, parse
 
@@ -99,6 +109,80 @@ class AuditRepo(ABC):
         """Newest first."""
 
 
+class SourceRepo(ABC):
+    """The crawl source registry."""
+
+    @abstractmethod
+    def put(self, source: Source) -> Source:
+        """Create or replace ``source``; returns it with its new ``version``.
+
+        With ``source.version`` set the stored source must still be at that version,
+        else :class:`~store.errors.ConflictError`.
+        """
+
+    @abstractmethod
+    def get(self, source_id: str) -> Source | None: ...
+
+    @abstractmethod
+    def list(self) -> list[Source]:
+        """All sources, by id."""
+
+    @abstractmethod
+    def delete(self, source_id: str) -> bool:
+        """Remove the source; False if there was none. Its runs and items stay."""
+
+
+class RunRepo(ABC):
+    """Crawl runs. Starting a run takes the source's lease, so however many crawler
+    processes share the sources, at most one runs each source at a time."""
+
+    @abstractmethod
+    def start(self, run: CrawlRun) -> CrawlRun | None:
+        """Record ``run`` (with its id) if no other live run holds the source, else None.
+
+        A run whose ``lease_until`` has passed no longer holds it and is marked ``lost``.
+        """
+
+    @abstractmethod
+    def extend(self, run: CrawlRun, until: datetime) -> None:
+        """Keep holding the lease until ``until``; :class:`~store.errors.ConflictError` if
+        the lease was lost to another run."""
+
+    @abstractmethod
+    def finish(self, run: CrawlRun) -> CrawlRun:
+        """Record the run's outcome and counts and release the lease."""
+
+    @abstractmethod
+    def recent(self, source_id: str, limit: int = 20) -> list[CrawlRun]:
+        """The source's runs, newest first."""
+
+
+class FetchRepo(ABC):
+    """Per-URL fetch records: conditional-GET validators and what became of each page."""
+
+    @abstractmethod
+    def get_many(self, urls: Iterable[str]) -> dict[str, Fetch]:
+        """The records of those ``urls`` fetched before, by URL as given."""
+
+    @abstractmethod
+    def put_many(self, fetches: Iterable[Fetch]) -> int:
+        """Insert or replace records. Returns count."""
+
+
+class HealthRepo(ABC):
+    """Source health events (silent, broken, blocked, recovered), append-only."""
+
+    @abstractmethod
+    def append(self, event: HealthEvent) -> HealthEvent:
+        """Record ``event``; returns it with its id."""
+
+    @abstractmethod
+    def list(
+        self, *, source_id: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[HealthEvent]:
+        """Newest first."""
+
+
 class Store(ABC):
     """A backend: one object per process, safe to share between threads."""
 
@@ -106,6 +190,15 @@ class Store(ABC):
     items: ItemRepo
     library: LibraryRepo
     audit: AuditRepo
+    sources: SourceRepo
+    runs: RunRepo
+    fetches: FetchRepo
+    health_events: HealthRepo
+    alerts: AlertRepo
+    alert_timeline: TimelineRepo
+    outbox: OutboxRepo
+    alert_policies: PolicyRepo
+    emergencies: EmergencyRepo
 
     @abstractmethod
     def close(self) -> None: ...
@@ -151,3 +244,106 @@ def check_successor(version: LibraryVersion) -> None:
         )
     if version.created.tzinfo is None:
         raise QueryError("created needs a time zone", "created")
+
+
+class AlertRepo(ABC):
+    """Alerts (tickets). Every change is checked against the version it was read at."""
+
+    @abstractmethod
+    def create(self, alert: Alert) -> bool:
+        """Store a new alert (setting its ``version``); False if one with its id exists."""
+
+    @abstractmethod
+    def get(self, alert_id: str) -> Alert | None: ...
+
+    @abstractmethod
+    def update(self, alert: Alert) -> Alert:
+        """Write ``alert`` if the stored one is still at ``alert.version``; returns it with
+        its new version. :class:`~store.errors.ConflictError` if someone wrote first,
+        :class:`~store.errors.NotFound` if there is no such alert."""
+
+    @abstractmethod
+    def list(
+        self,
+        *,
+        status: Iterable[str] = (),
+        rule: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[Alert]:
+        """Newest first; ``since`` bounds ``created``."""
+
+
+class TimelineRepo(ABC):
+    """Each alert's append-only timeline."""
+
+    @abstractmethod
+    def append(self, entry: TimelineEntry) -> TimelineEntry:
+        """Record ``entry``; returns it with its id."""
+
+    @abstractmethod
+    def list(self, alert_id: str) -> list[TimelineEntry]:
+        """Oldest first."""
+
+
+class OutboxRepo(ABC):
+    """Emails waiting to be sent, being sent, sent or given up."""
+
+    @abstractmethod
+    def add(self, message: OutboxMessage) -> bool:
+        """Persist ``message``; False (and nothing changes) if its key is already there."""
+
+    @abstractmethod
+    def get(self, key: str) -> OutboxMessage | None: ...
+
+    @abstractmethod
+    def update(self, message: OutboxMessage) -> OutboxMessage:
+        """Write ``message`` if still at ``message.version``, else
+        :class:`~store.errors.ConflictError` (another sender claimed it)."""
+
+    @abstractmethod
+    def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
+        """Pending or abandoned (claim expired) messages whose ``due`` is not after
+        ``now``, earliest first."""
+
+    @abstractmethod
+    def list(self, *, status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Newest first."""
+
+    @abstractmethod
+    def counts(self) -> dict[str, int]:
+        """Messages per status."""
+
+
+class PolicyRepo(ABC):
+    """Alert policies, one per rule name."""
+
+    @abstractmethod
+    def put(self, policy: AlertPolicy) -> AlertPolicy:
+        """Create or replace; with ``policy.version`` set the stored one must still be at
+        it, else :class:`~store.errors.ConflictError`."""
+
+    @abstractmethod
+    def get(self, rule: str) -> AlertPolicy | None: ...
+
+    @abstractmethod
+    def list(self) -> list[AlertPolicy]:
+        """All policies, by rule name."""
+
+    @abstractmethod
+    def delete(self, rule: str) -> bool: ...
+
+
+class EmergencyRepo(ABC):
+    """Emergency switches, one per scope (a rule name, or ``*`` for all rules)."""
+
+    @abstractmethod
+    def put(self, switch: EmergencySwitch) -> EmergencySwitch:
+        """Create or replace (checked against ``switch.version`` when set)."""
+
+    @abstractmethod
+    def get(self, scope: str) -> EmergencySwitch | None: ...
+
+    @abstractmethod
+    def list(self) -> list[EmergencySwitch]:
+        """All switches, on or off, by scope."""

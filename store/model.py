@@ -35,6 +35,8 @@ class Item:
     first_seen: datetime
     source_id: str = ""
     publish_time: datetime | None = None
+    # 成文日期 of an official document, kept beside its 发布日期 (``publish_time``).
+    written_time: datetime | None = None
     author: str = ""
     site_source: str = ""
     tags: list[str] = field(default_factory=list)
@@ -123,3 +125,208 @@ class AuditEntry:
     before: Any = None
     after: Any = None
     id: str = ""
+
+
+SourceType = Literal["feed", "list", "sitemap", "page"]
+RobotsPolicy = Literal["obey", "ignore"]
+
+
+@dataclass
+class Source:
+    """One place the crawler watches. ``selectors`` (optional) name CSS or XPath expressions
+    for ``links``, ``next``, ``title``, ``body`` and ``time``; without them extraction is
+    automatic. While ``emergency_until`` lies ahead, ``emergency_interval`` replaces
+    ``interval``."""
+
+    id: str
+    name: str
+    type: SourceType
+    start_urls: list[str]
+    interval: int  # seconds between runs
+    tags: list[str] = field(default_factory=list)
+    region: str = ""
+    encoding: str | None = None  # overrides what the pages declare
+    selectors: dict[str, str] = field(default_factory=dict)
+    robots: RobotsPolicy = "obey"
+    enabled: bool = True
+    max_pages: int = 10  # list pages followed per run, the first included
+    emergency_interval: int | None = None
+    emergency_until: datetime | None = None
+    version: str | None = None
+
+    def effective_interval(self, now: datetime) -> int:
+        """Seconds between runs at ``now``, shortened while an emergency lasts."""
+        if self.emergency_interval and self.emergency_until and now < self.emergency_until:
+            return min(self.interval, self.emergency_interval)
+        return self.interval
+
+
+RunOutcome = Literal["running", "ok", "partial", "failed", "blocked", "lost"]
+
+
+@dataclass
+class CrawlRun:
+    """One run of one source. While ``outcome`` is ``running`` the run holds the source's
+    lease until ``lease_until``; a run whose lease ran out is ``lost`` (its process died)."""
+
+    source_id: str
+    holder: str  # host:pid of the crawling process
+    started: datetime
+    lease_until: datetime
+    id: str = ""
+    finished: datetime | None = None
+    outcome: RunOutcome = "running"
+    pages: int = 0  # responses received, 304s included
+    not_modified: int = 0
+    items: int = 0
+    new_items: int = 0
+    parse_failures: int = 0
+    replacement_share: float = 0.0  # U+FFFD share over the run's decoded pages
+    errors: list[dict[str, str]] = field(default_factory=list)  # {"url", "reason"}
+    problems: list[str] = field(default_factory=list)  # health problems after this run
+
+
+@dataclass
+class Fetch:
+    """What the crawler knows about one fetched URL: validators for conditional GET,
+    and whether it became an item (an article URL is never fetched twice)."""
+
+    url: str
+    source_id: str
+    fetched: datetime
+    status: int
+    etag: str | None = None
+    last_modified: str | None = None
+    item_id: str | None = None
+    reason: str = ""  # why no item came of it
+
+    @cached_property
+    def id(self) -> str:
+        return item_id(self.url)
+
+
+@dataclass
+class HealthEvent:
+    """A source went silent or broken (``kind``: a problem) or came back (``recovered``)."""
+
+    source_id: str
+    time: datetime
+    kind: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+
+AlertStatus = Literal["new", "acknowledged", "handling", "responded", "closed"]
+OPEN_STATUSES: tuple[AlertStatus, ...] = ("new", "acknowledged", "handling", "responded")
+
+
+@dataclass
+class Alert:
+    """One alert (a ticket): at most one per (rule, event), so its ``id`` is derived
+    from both. ``publish_time`` -> ``first_seen`` -> ``matched`` -> ``emailed`` are the
+    latency stages of its first item; ``items`` counts the event's items seen so far."""
+
+    id: str
+    rule: str
+    event_id: str
+    kind: str  # immediate, threshold, spike, health
+    severity: str
+    title: str
+    item_id: str
+    url: str
+    source_id: str
+    created: datetime
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    publish_time: datetime | None = None
+    first_seen: datetime | None = None
+    matched: datetime | None = None
+    emailed: datetime | None = None
+    status: AlertStatus = "new"
+    assignee: str = ""
+    acknowledged: datetime | None = None
+    handling: datetime | None = None
+    responded: datetime | None = None
+    closed: datetime | None = None
+    close_reason: str = ""
+    guidance: str = ""  # link or note to the authoritative information published
+    items: int = 1
+    notified_items: int = 1  # items the last notification covered
+    updates: int = 0  # update notifications sent
+    last_notified: datetime | None = None
+    escalated: list[str] = field(default_factory=list)  # deadlines already escalated
+    emergency: bool = False
+    recipients: list[str] = field(default_factory=list)
+    version: str | None = None
+
+
+@dataclass
+class TimelineEntry:
+    """One action on an alert, append-only: who did what, when (refused attempts too)."""
+
+    alert_id: str
+    time: datetime
+    actor: str
+    action: str
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+
+OutboxStatus = Literal["pending", "sending", "sent", "failed"]
+
+
+@dataclass
+class OutboxMessage:
+    """An email persisted before it is sent. ``key`` (alert, recipient, kind) makes
+    enqueueing idempotent; ``due`` is the next attempt, or while ``sending`` the end of
+    the sender's claim (a sender that died leaves it to be taken over then)."""
+
+    key: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    created: datetime
+    due: datetime
+    kind: str = "alert"
+    alert_id: str = ""
+    status: OutboxStatus = "pending"
+    attempts: int = 0
+    sent: datetime | None = None
+    error: str = ""
+    version: str | None = None
+
+    @cached_property
+    def id(self) -> str:
+        return message_id(self.key)
+
+
+def message_id(key: str) -> str:
+    """The stored id of the outbox message with idempotency key ``key``."""
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class AlertPolicy:
+    """How a rule alerts; ``settings`` are validated by ``monitor.alerts.policy``."""
+
+    rule: str
+    settings: dict[str, Any]
+    updated: datetime
+    author: str = ""
+    version: str | None = None
+
+
+@dataclass
+class EmergencySwitch:
+    """Emergency mode for one rule, or for all (``scope`` ``*``): every new event alerts
+    at once, quiet hours ignored, tagged sources crawled more often."""
+
+    scope: str
+    on: bool
+    since: datetime
+    actor: str
+    reason: str = ""
+    until: datetime | None = None
+    version: str | None = None

@@ -7,7 +7,14 @@ import sys
 
 import click
 
+from crawler.cli import crawl_command, scheduler_command, sources_command
 from keywords.cli import keywords_group, match_command
+from monitor.alerts.cli import (
+    alerts_group,
+    emergency_command,
+    outbox_command,
+    send_outbox_command,
+)
 from store import Store, StoreError
 from yuqing import eslocal
 from yuqing.config import Config, ConfigError, load
@@ -124,3 +131,10 @@ def demo_site(args: tuple[str, ...]) -> None:
 
 main.add_command(match_command)
 main.add_command(keywords_group)
+main.add_command(sources_command)
+main.add_command(crawl_command)
+main.add_command(scheduler_command)
+main.add_command(alerts_group)
+main.add_command(outbox_command)
+main.add_command(emergency_command)
+main.add_command(send_outbox_command)

@@ -17,7 +17,18 @@ from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch
 
 from store.base import Store
-from store.elastic import audit, items, library
+from store.elastic import (
+    alerts,
+    audit,
+    fetches,
+    health,
+    items,
+    library,
+    outbox,
+    policies,
+    runs,
+    sources,
+)
 from store.elastic.common import SCHEMA_VERSION
 from store.errors import SchemaMismatch, StoreUnavailable
 
@@ -52,6 +63,15 @@ class ElasticStore(Store):
         self.items = items.ElasticItems(self)
         self.library = library.ElasticLibrary(self)
         self.audit = audit.ElasticAudit(self)
+        self.sources = sources.ElasticSources(self)
+        self.runs = runs.ElasticRuns(self)
+        self.fetches = fetches.ElasticFetches(self)
+        self.health_events = health.ElasticHealth(self)
+        self.alerts = alerts.ElasticAlerts(self)
+        self.alert_timeline = alerts.ElasticTimeline(self)
+        self.outbox = outbox.ElasticOutbox(self)
+        self.alert_policies = policies.ElasticPolicies(self)
+        self.emergencies = policies.ElasticEmergencies(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""

@@ -40,6 +40,7 @@ ITEM_MAPPING: dict[str, Any] = {
         "author": {"type": "keyword"},
         "site_source": {"type": "keyword"},
         "publish_time": {"type": "date"},
+        "written_time": {"type": "date"},
         "first_seen": {"type": "date"},
         "tags": {"type": "keyword"},
         "rules": {"type": "keyword"},
@@ -251,6 +252,7 @@ class ElasticItems(ItemRepo):
             author=src["author"],
             site_source=src["site_source"],
             publish_time=self._time(src.get("publish_time")),
+            written_time=self._time(src.get("written_time")),
             first_seen=datetime.fromisoformat(src["first_seen"]).astimezone(self.store.tz),
             tags=src["tags"],
             rules=src["rules"],
@@ -267,8 +269,10 @@ class ElasticItems(ItemRepo):
 
 
 def _doc(item: Item) -> dict[str, Any]:
-    if item.first_seen.tzinfo is None or (item.publish_time and item.publish_time.tzinfo is None):
-        raise QueryError(f"item {item.url}: times need a time zone", "publish_time")
+    for name in ("first_seen", "publish_time", "written_time"):
+        value = getattr(item, name)
+        if value is not None and value.tzinfo is None:
+            raise QueryError(f"item {item.url}: times need a time zone", name)
     return {
         "url": item.url,
         "title": item.title,
@@ -277,6 +281,7 @@ def _doc(item: Item) -> dict[str, Any]:
         "author": item.author,
         "site_source": item.site_source,
         "publish_time": item.publish_time.isoformat() if item.publish_time else None,
+        "written_time": item.written_time.isoformat() if item.written_time else None,
         "first_seen": item.first_seen.isoformat(),
         "tags": item.tags,
         "rules": item.rules,

@@ -18,7 +18,18 @@ from zoneinfo import ZoneInfo
 
 from store.base import Store
 from store.errors import SchemaMismatch, StoreUnavailable
-from store.sqlite import audit, items, library
+from store.sqlite import (
+    alerts,
+    audit,
+    fetches,
+    health,
+    items,
+    library,
+    outbox,
+    policies,
+    runs,
+    sources,
+)
 from store.sqlite.common import statements
 
 SCHEMA_VERSION = "1"
@@ -40,9 +51,21 @@ class SQLiteStore(Store):
             with self.transaction() as db:
                 # executescript() would commit on its own; keep it all in one transaction.
                 db.execute(_META)
-                for module in (items, library, audit):
+                for module in (
+                    items,
+                    library,
+                    audit,
+                    sources,
+                    runs,
+                    fetches,
+                    health,
+                    alerts,
+                    outbox,
+                    policies,
+                ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)
+                items.migrate(db)
                 row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -56,6 +79,15 @@ class SQLiteStore(Store):
         self.items = items.SQLiteItems(self)
         self.library = library.SQLiteLibrary(self)
         self.audit = audit.SQLiteAudit(self)
+        self.sources = sources.SQLiteSources(self)
+        self.runs = runs.SQLiteRuns(self)
+        self.fetches = fetches.SQLiteFetches(self)
+        self.health_events = health.SQLiteHealth(self)
+        self.alerts = alerts.SQLiteAlerts(self)
+        self.alert_timeline = alerts.SQLiteTimeline(self)
+        self.outbox = outbox.SQLiteOutbox(self)
+        self.alert_policies = policies.SQLitePolicies(self)
+        self.emergencies = policies.SQLiteEmergencies(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""

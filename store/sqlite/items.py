@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -27,12 +28,12 @@ if TYPE_CHECKING:
 BATCH = 500
 # Item fields in table order; ``id`` comes first and ``version`` last.
 _FIELDS = (
-    "url", "title", "body", "source_id", "author", "site_source", "publish_time",
+    "url", "title", "body", "source_id", "author", "site_source", "publish_time", "written_time",
     "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
 )  # fmt: skip
 # Positions in a row (after ``id``) of the texts the full-text index holds.
 _FTS_INPUT = tuple(1 + _FIELDS.index(f) for f in ("title", "body", "norm_title", "norm_body"))
-_TIMES = frozenset({"publish_time", "first_seen"})
+_TIMES = frozenset({"publish_time", "written_time", "first_seen"})
 _JSON = frozenset({"tags", "rules", "hits", "fingerprint"})
 _COLUMNS = ", ".join(("id", *_FIELDS, "version"))
 _UPSERT = (
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS items (
     author TEXT NOT NULL,
     site_source TEXT NOT NULL,
     publish_time INTEGER,
+    written_time INTEGER,
     first_seen INTEGER NOT NULL,
     tags TEXT NOT NULL,
     rules TEXT NOT NULL,
@@ -76,6 +78,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     title, body, norm_title, norm_body, content='', tokenize='unicode61 remove_diacritics 0'
 );
 """
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Add columns that files written by an earlier yuqing lack (additions only)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
+    if "written_time" not in have:
+        db.execute("ALTER TABLE items ADD COLUMN written_time INTEGER")
 
 
 class SQLiteItems(ItemRepo):
@@ -260,8 +269,10 @@ class SQLiteItems(ItemRepo):
 
 
 def _row(item: Item) -> tuple[Any, ...]:
-    if item.first_seen.tzinfo is None or (item.publish_time and item.publish_time.tzinfo is None):
-        raise QueryError(f"item {item.url}: times need a time zone", "publish_time")
+    for name in _TIMES:
+        value = getattr(item, name)
+        if value is not None and value.tzinfo is None:
+            raise QueryError(f"item {item.url}: times need a time zone", name)
     values: list[Any] = [item.id]
     for name in _FIELDS:
         value = getattr(item, name)

@@ -1,0 +1,245 @@
+"""Crawl throughput: the full pipeline against a bare download spider and extraction alone.
+
+    python bench/crawl.py [--pages 5000] [--quick]
+
+A local server (its own process, pages pre-rendered in memory) serves generated Chinese news
+pages of 50-150 KB behind paged lists. Measured in the same run, on the same pages:
+
+* extraction alone: decode + extract every page in one process (one core);
+* a bare Scrapy spider that only downloads the article pages;
+* the full pipeline (``crawler.run``: extract, normalise, events, store in SQLite; no
+  matching) as one crawl process, then as two processes on two halves of the sources.
+
+Targets: full pipeline per core >= 0.8x extraction alone; two processes >= 1.6x one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Run as a script, the repository root is not on sys.path; the packages live there.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crawler.dates import SHANGHAI
+from crawler.demosite import corpus
+from crawler.encoding import decode_body
+from crawler.extract import extract
+from store import open_store
+from store.model import Source
+
+ROOT = Path(__file__).resolve().parent.parent
+PER_LIST = 50
+CITY_DAY, PROVINCE_DAY = 100_000, 5_000_000
+WORDS = (
+    "潼南区 双江镇 梓潼街道 疫情防控 核酸检测 消防救援 食品安全 信访 群众 通报 应急管理 防汛 "
+    "交通事故 区政府 新闻发布会 志愿者 社区 医院 学校 农业 柠檬 产业 项目 建设 推进 工作 会议"
+).split()
+# Text drawn from a few words repeats itself, and every page would look like a repost of
+# every other; sentences from 3,000 Han characters have no accidental near-duplicates.
+HAN = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) if rng.random() < 0.2 else "".join(rng.choices(HAN, k=2))
+             for _ in range(rng.randint(6, 14))]  # fmt: skip
+    return "".join(words) + "。"
+
+
+def article_page(n: int) -> bytes:
+    """A news article page of 50-150 KB: the article plus the navigation, sidebars and
+    footer that make real pages that heavy."""
+    rng = random.Random(n)
+    title = "".join(rng.choice(WORDS) for _ in range(4)) + f"第{n}期"
+    body = "".join(f"<p>{''.join(sentence(rng) for _ in range(rng.randint(3, 6)))}</p>\n"
+                   for _ in range(rng.randint(6, 14)))  # fmt: skip
+    links = "".join(
+        f'<li><a href="/a/{rng.randrange(10**6):07d}.html">{sentence(rng)[:18]}</a></li>'
+        for _ in range(60)
+    )
+    depts = "".join(f'<dd><a href="#d{i}">{name}</a></dd>' for i, (name, _) in
+                    enumerate(corpus.DEPARTMENTS))  # fmt: skip
+    target = rng.randint(50_000, 150_000)
+    head = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8">'
+        f"<title>{title}_潼南新闻网</title></head><body>"
+        f'<div class="nav"><dl>{depts}</dl></div><div class="main"><h1>{title}</h1>'
+        f'<div class="info">发布时间：2021-02-{1 + n % 28:02d} 10:{n % 60:02d} '
+        "来源：潼南区融媒体中心</div>"
+        f'<div class="article">{body}</div></div><div class="sidebar"><ul>{links}</ul></div>'
+    )
+    footer = '<div class="footer">'
+    filler = f'<dl><dd><a href="#f">{"".join(rng.choice(WORDS) for _ in range(3))}</a></dd></dl>'
+    pad = target - len(head.encode()) - 40
+    footer += filler * max(0, pad // len(filler.encode()))
+    return (head + footer + "</div></body></html>").encode()
+
+
+def list_page(part: str, page: int, ids: list[int]) -> bytes:
+    items = "".join(
+        f'<li><a href="/a/{i:07d}.html">潼南新闻第{i}期重要报道标题</a></li>' for i in ids
+    )
+    nxt = f'<a href="index_{page + 1}.html">下一页</a>' if ids else ""
+    return (f'<html><head><meta charset="utf-8"><title>列表</title></head><body><ul>{items}</ul>'
+            f"{nxt}</body></html>").encode()  # fmt: skip
+
+
+def site(pages: int, parts: int) -> dict[str, bytes]:
+    out: dict[str, bytes] = {"/robots.txt": b"User-agent: *\nDisallow: /private/\n"}
+    for n in range(pages):
+        out[f"/a/{n:07d}.html"] = article_page(n)
+    for p in range(parts):
+        mine = list(range(p, pages, parts))
+        for page in range(len(mine) // PER_LIST + 1):
+            name = "index.html" if page == 0 else f"index_{page}.html"
+            out[f"/p{p}/{name}"] = list_page(f"p{p}", page, mine[page * PER_LIST :][:PER_LIST])
+    return out
+
+
+def serve(pages: int, parts: int, ready: multiprocessing.Queue[int]) -> None:
+    content = site(pages, parts)
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1].decode().split("?")[0]
+                body = content.get(path)
+                status = b"200 OK" if body is not None else b"404 Not Found"
+                body = body or b"not found"
+                length = str(len(body)).encode()
+                writer.write(
+                    b"HTTP/1.1 " + status + b"\r\nContent-Type: text/html; charset=utf-8\r\n"
+                    b"Content-Length: " + length + b"\r\n\r\n" + body
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        ready.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def extraction_alone(pages: int) -> float:
+    bodies = [article_page(n) for n in range(pages)]
+    now = __import__("datetime").datetime.now(SHANGHAI)
+    start = time.perf_counter()
+    for n, body in enumerate(bodies):
+        decoded = decode_body(body, "text/html; charset=utf-8")
+        extract(decoded.text, f"http://127.0.0.1/a/{n:07d}.html", now=now)
+    return pages / (time.perf_counter() - start)
+
+
+BARE = """
+import sys, time, scrapy
+from scrapy.crawler import CrawlerProcess
+base, pages = sys.argv[1], int(sys.argv[2])
+class Bare(scrapy.Spider):
+    name = "bare"
+    async def start(self):
+        for n in range(pages):
+            yield scrapy.Request(f"{base}/a/{n:07d}.html", callback=self.parse)
+    def parse(self, response):
+        return None
+p = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 16,
+                    "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "TELNETCONSOLE_ENABLED": False})
+start = time.perf_counter(); p.crawl(Bare); p.start()
+print(pages / (time.perf_counter() - start))
+"""
+FAST = ["-s", "YUQING_MATCH=false", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
+        "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
+        "-s", "LOG_LEVEL=ERROR", "-s", "HTTPPROXY_ENABLED=false",
+        "-s", "DOWNLOAD_MAXSIZE=2000000"]  # fmt: skip
+
+
+def full_pipeline(base: str, pages: int, parts: int, workdir: Path) -> tuple[float, float]:
+    """Pages/s over all processes and the peak RSS (MB) of one crawl process."""
+    db = workdir / f"bench-{parts}.db"
+    store = open_store(f"sqlite:///{db}")
+    # The same list pages either way: all in one source, or a half in each of two.
+    lists = [f"{base}/p{p}/index.html" for p in range(2)]
+    for p in range(parts):
+        mine = lists[p::parts]
+        store.sources.put(Source(f"p{p}", f"part {p}", "list", mine, 600, max_pages=10**6))
+    store.close()
+    config = workdir / "yuqing.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    env |= {"YUQING_CONFIG": str(config), "YUQING_STORE": f"sqlite:///{db}"}
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "crawler.run", f"p{p}", *FAST],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for p in range(parts)
+    ]
+    summaries = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+    elapsed = time.perf_counter() - start
+    done = sum(s["items"] for s in summaries)
+    assert done >= pages * 0.99, summaries
+    return done / elapsed, max(s["max_rss_mb"] for s in summaries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=5000)
+    parser.add_argument("--quick", action="store_true", help="400 pages, for a smoke run")
+    args = parser.parse_args()
+    pages = 400 if args.quick else args.pages
+    ready: multiprocessing.Queue[int] = multiprocessing.Queue()
+    server = multiprocessing.Process(target=serve, args=(pages, 2, ready), daemon=True)
+    server.start()
+    base = f"http://127.0.0.1:{ready.get(timeout=600)}"
+    sizes = [len(article_page(n)) for n in range(0, pages, max(1, pages // 50))]
+    print(f"{pages} article pages, {min(sizes) // 1000}-{max(sizes) // 1000} KB, on {base}\n")
+    try:
+        extract_rate = extraction_alone(pages)
+        bare = subprocess.run([sys.executable, "-c", BARE, base, str(pages)], cwd=ROOT,
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        bare_rate = float(bare.stdout.strip().splitlines()[-1])
+        with tempfile.TemporaryDirectory() as tmp:
+            one, rss_one = full_pipeline(base, pages, 1, Path(tmp))
+            two, rss_two = full_pipeline(base, pages, 2, Path(tmp))
+    finally:
+        server.terminate()
+    rows = [
+        ("extraction alone (1 process)", extract_rate, "-"),
+        ("bare Scrapy download (1 process)", bare_rate, "-"),
+        ("full pipeline, 1 crawl process", one, f"{rss_one:.0f}"),
+        ("full pipeline, 2 crawl processes", two, f"{rss_two:.0f}"),
+    ]
+    print(f"{'':<36}{'pages/s':>10}{'peak RSS MB':>14}")
+    for name, rate, rss in rows:
+        print(f"{name:<36}{rate:>10.1f}{rss:>14}")
+    print(
+        f"\nfull pipeline per core vs extraction alone: {one / extract_rate:.2f}x (target >= 0.8)"
+    )
+    print(f"two processes vs one: {two / one:.2f}x (target >= 1.6)")
+    per_core = one
+    for name, day in (("city-level day", CITY_DAY), ("province-level day", PROVINCE_DAY)):
+        need = day / 86_400
+        print(
+            f"{name} ({day:,} pages): {need:.1f} pages/s on average, {need / per_core:.2f} "
+            f"core(s) at this rate ({need * 5 / per_core:.1f} for a 5x peak)"
+        )
+
+
+if __name__ == "__main__":
+    main()

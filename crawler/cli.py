@@ -1,0 +1,141 @@
+"""``yuqing sources``, ``yuqing crawl SOURCE_ID`` and ``yuqing scheduler``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from datetime import datetime
+from typing import Any
+
+import click
+
+from crawler import health
+from crawler.dates import SHANGHAI
+from crawler.sources import SourceError, load_sources, seed
+from store import Store, StoreError
+
+
+def _store(ctx: click.Context) -> Store:
+    from yuqing.runtime import store_for
+
+    try:
+        return store_for(ctx.obj.config())
+    except StoreError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _run_args(ctx: click.Context, settings: tuple[str, ...]) -> list[str]:
+    """Arguments every ``crawler.run`` process gets: the configuration and overrides."""
+    args = ["--config", ctx.obj.path] if ctx.obj.path else []
+    for pair in settings:
+        args += ["-s", pair]
+    return args
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(SHANGHAI).strftime("%m-%d %H:%M") if value else "-"
+
+
+@click.command("sources")
+@click.option("--seed", "seed_file", type=click.Path(dir_okay=False, exists=True),
+              help="Add the sources of this YAML file that the store lacks.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def sources_command(ctx: click.Context, seed_file: str | None, as_json: bool) -> None:
+    """List crawl sources and their health (the embedded default seeds an empty store)."""
+    store = _store(ctx)
+    try:
+        try:
+            if seed_file or not store.sources.list():
+                added = seed(store, load_sources(seed_file))
+                if added and not as_json:
+                    click.echo(f"added {len(added)} source(s) from {seed_file or 'defaults'}")
+        except SourceError as e:
+            raise click.ClickException(str(e)) from e
+        rows = []
+        for source in store.sources.list():
+            found = health.assess(source.id, store.runs.recent(source.id, 50))
+            rows.append((source, found))
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([_row(s, h) for s, h in rows], ensure_ascii=False, indent=2))
+        return
+    header = (
+        f"{'source':<16}{'type':<8}{'every':>7}  {'last run':<12}{'outcome':<9}{'last ok':<12}"
+        f"{'fails':>6}{'new':>5}{'empty':>6}{'FFFD':>7}  problems"
+    )
+    click.echo(header)
+    for source, h in rows:
+        last = h.last_run
+        every = f"{source.interval // 60}m" if source.enabled else "off"
+        started = last.started if last else None
+        click.echo(
+            f"{source.id:<16}{source.type:<8}{every:>7}  {_when(started):<12}"
+            f"{last.outcome if last else '-':<9}{_when(h.last_success):<12}"
+            f"{h.consecutive_failures:>6}{last.new_items if last else 0:>5}{h.empty_runs:>6}"
+            f"{h.replacement_share:>7.2%}  {'; '.join(h.problems.values()) or 'ok'}"
+        )
+
+
+def _row(source: Any, h: health.Health) -> dict[str, Any]:
+    last = h.last_run
+    return {
+        "id": source.id,
+        "type": source.type,
+        "enabled": source.enabled,
+        "interval": source.interval,
+        "last_run": last.started.isoformat() if last else None,
+        "outcome": last.outcome if last else None,
+        "last_success": h.last_success.isoformat() if h.last_success else None,
+        "consecutive_failures": h.consecutive_failures,
+        "empty_runs": h.empty_runs,
+        "parse_failures": h.parse_failures,
+        "replacement_share": h.replacement_share,
+        "blocked": h.blocked,
+        "problems": h.problems,
+    }
+
+
+@click.command("crawl")
+@click.argument("source_id")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting for this run.")  # fmt: skip
+@click.pass_context
+def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...]) -> None:
+    """Run one source now (in its own process, as the scheduler would)."""
+    from crawler.scheduler import launch
+
+    summary = launch(source_id, _run_args(ctx, settings))
+    click.echo(json.dumps(summary, ensure_ascii=False))
+    if summary["exit"]:
+        raise SystemExit(summary["exit"])
+
+
+@click.command("scheduler")
+@click.option("--workers", default=os.cpu_count() or 2, show_default=True,
+              help="Crawl processes at a time.")  # fmt: skip
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting for every run.")  # fmt: skip
+@click.pass_context
+def scheduler_command(ctx: click.Context, workers: int, settings: tuple[str, ...]) -> None:
+    """Run the crawl scheduler in the foreground until interrupted."""
+    from crawler.scheduler import CrawlScheduler
+
+    store = _store(ctx)
+    if not store.sources.list():
+        seed(store, load_sources())
+    scheduler = CrawlScheduler(store, workers=workers, args=_run_args(ctx, settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    scheduler.start()
+    click.echo(f"scheduling {len(scheduler.intervals)} source(s) on {store.url}; Ctrl-C stops")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        scheduler.shutdown()
+        store.close()

@@ -1,0 +1,198 @@
+"""The item pipeline: extract -> normalise -> events (crawler/events.py) -> match -> store.
+
+Each step is a Scrapy item pipeline wired in :mod:`crawler.settings`. Pages that yield no
+item travel on as :class:`~crawler.records.Crawled` with a ``failure``, so the store step
+records them too and a broken page is not fetched again and again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
+from scrapy.utils.misc import load_object
+from twisted.internet import task
+
+from crawler import report
+from crawler.dates import SHANGHAI, parse_date
+from crawler.encoding import decode_body
+from crawler.extract import extract
+from crawler.records import Crawled, Page
+from crawler.storage import store_of
+from monitor.normalize import normalize
+from store import Item, item_id
+from store.model import Fetch, Source
+
+log = logging.getLogger(__name__)
+
+
+def _stats(crawler: Crawler) -> StatsCollector:
+    assert crawler.stats is not None
+    return crawler.stats
+
+
+class ExtractPipeline:
+    """Decodes and extracts each page (crawler/extract.py); selector fields win, feed
+    titles and times fill gaps. Tallies the share of U+FFFD for the source's health."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = _stats(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_item(self, page: Page) -> Crawled:
+        source: Source = self.crawler.spider.source  # type: ignore[union-attr]
+        now = datetime.now(SHANGHAI)
+        crawled = Crawled(page, now)
+        override = f"text/html; charset={source.encoding}" if source.encoding else None
+        decoded = decode_body(page.body, override or page.content_type)
+        if not decoded.is_text:
+            return self._failed(crawled, f"not text ({decoded.method})")
+        report.count(self.stats, "decoded_chars", len(decoded.text))
+        report.count(
+            self.stats, "replaced_chars", round(decoded.replacement_share * len(decoded.text))
+        )
+        crawled.encoding = decoded.encoding
+        article = extract(decoded.text, page.url, now=now)
+        fields = page.fields
+        title = fields.get("title") or article.title or fields.get("feed_title")
+        body = fields.get("body") or article.body
+        if not title or not body:
+            missing = "title" if not title else "body"
+            return self._failed(crawled, f"no {missing} found ({'; '.join(article.notes)})")
+        picked = parse_date(fields["time"], now=now) if fields.get("time") else None
+        feed_time = parse_date(fields["feed_time"], now=now) if fields.get("feed_time") else None
+        crawled.item = Item(
+            url=page.url,
+            title=title,
+            body=body,
+            first_seen=now,
+            source_id=source.id,
+            publish_time=picked or article.publish_time or feed_time,
+            written_time=article.written_time,
+            author=article.author or "",
+            site_source=article.site_source or "",
+            tags=list(source.tags),
+        )
+        if crawled.item.publish_time is None:
+            report.note(self.stats, page.url, "no publish time found")
+        return crawled
+
+    def _failed(self, crawled: Crawled, reason: str) -> Crawled:
+        crawled.failure = reason
+        report.count(self.stats, "parse_failures")
+        report.error(self.stats, crawled.page.url, reason)
+        return crawled
+
+
+class NormalizePipeline:
+    """Fills ``norm_title``/``norm_body``: the text rules are matched against."""
+
+    def process_item(self, crawled: Crawled) -> Crawled:
+        if crawled.item is not None:
+            crawled.item.norm_title = normalize(crawled.item.title)
+            crawled.item.norm_body = normalize(crawled.item.body)
+        return crawled
+
+
+class MatchPipeline:
+    """Matches each item against the keyword library: ``monitor.matcher.match_item`` fills
+    ``rules`` and ``hits``. ``YUQING_MATCH = False`` passes items through unmatched."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.match: Callable[[Item], Item] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.settings.getbool("YUQING_MATCH", True))
+
+    def open_spider(self) -> None:
+        if self.enabled:
+            # Imported here: the matcher loads the keyword library, which a crawl without
+            # matching (tests, benchmarks) must not need.
+            from monitor.matcher import match_item  # type: ignore[attr-defined]
+
+            self.match = match_item
+
+    def process_item(self, crawled: Crawled) -> Crawled:
+        if self.match is not None and crawled.item is not None:
+            crawled.item = self.match(crawled.item)
+        return crawled
+
+
+class StorePipeline:
+    """Writes items and fetch records in batches, then hands new items that hit a rule to
+    ``YUQING_ON_NEW_HITS``. Batches are flushed every ``YUQING_STORE_BATCH`` items and at
+    least every ``YUQING_STORE_FLUSH_SECONDS``, so a hit waits seconds, not a whole run."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = _stats(crawler)
+        settings = crawler.settings
+        self.batch_size = settings.getint("YUQING_STORE_BATCH", 100)
+        self.flush_seconds = settings.getfloat("YUQING_STORE_FLUSH_SECONDS", 2.0)
+        handler = settings.get("YUQING_ON_NEW_HITS")
+        self.on_new_hits: Callable[[list[Item]], Any] | None = (
+            load_object(handler) if handler else None
+        )
+        self.pending: list[Crawled] = []
+        self.timer = task.LoopingCall(self.flush)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        self.timer.start(self.flush_seconds, now=False)
+
+    def close_spider(self) -> None:
+        if self.timer.running:
+            self.timer.stop()
+        self.flush()
+
+    def process_item(self, crawled: Crawled) -> Crawled:
+        self.pending.append(crawled)
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+        return crawled
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        store = store_of(self.crawler)
+        items = [c.item for c in batch if c.item is not None]
+        store.items.upsert_many(items)
+        store.fetches.put_many(fetch for c in batch for fetch in _fetches(c))
+        new = [c.item for c in batch if c.item is not None and not c.page.known]
+        report.count(self.stats, "items", len(items))
+        report.count(self.stats, "new_items", len(new))
+        hits = [item for item in new if item.rules]
+        if hits and self.on_new_hits is not None:
+            self.on_new_hits(hits)
+
+
+def _fetches(crawled: Crawled) -> list[Fetch]:
+    """The fetch record of the page, under its final URL and any URL that redirected to it."""
+    page, item = crawled.page, crawled.item
+    return [
+        Fetch(
+            url,
+            page.source_id,
+            crawled.fetched,
+            page.status,
+            etag=page.etag,
+            last_modified=page.last_modified,
+            item_id=item_id(page.url) if item is not None else None,
+            reason=crawled.failure,
+        )
+        for url in (page.url, *page.aliases)
+    ]

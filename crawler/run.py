@@ -1,0 +1,201 @@
+"""One run of one source, in its own process: ``python -m crawler.run SOURCE_ID``.
+
+Twisted's reactor cannot be restarted, so every run (scheduled or "run now") gets a fresh
+process. The run takes the source's lease in the store first: if another process is
+crawling the source, this one exits at once with status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from crawler import health, report
+from crawler.dates import SHANGHAI
+from crawler.settings import settings_for
+from crawler.sources import SourceError, validate
+from store import ConflictError, Store, open_store
+from store.model import CrawlRun, Source
+from yuqing.config import Config, load
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=10)
+EXIT_FAILED, EXIT_BUSY = 1, 3
+# A scheduled run is due this share of the interval after the source's last run (by any
+# process): the slack absorbs the scheduler's jitter.
+DUE_SHARE = 0.8
+
+
+def store_settings(config: Config) -> dict[str, Any]:
+    """The crawl settings naming the configured store (see :func:`crawler.storage.store_of`)."""
+    options: dict[str, Any] = {"tz": config.timezone}
+    if config.store.url.startswith(("http://", "https://")):
+        options |= {
+            "prefix": config.store.prefix,
+            "shards": config.store.shards,
+            "replicas": config.store.replicas,
+        }
+    return {"YUQING_STORE_URL": config.store.url, "YUQING_STORE_OPTIONS": options}
+
+
+class _Heartbeat(threading.Thread):
+    """Extends the run's lease while the crawl goes on."""
+
+    def __init__(self, store: Store, run: CrawlRun, lease: timedelta) -> None:
+        super().__init__(name="lease", daemon=True)
+        self.store, self.crawl_run, self.lease = store, run, lease
+        self.stop = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.stop.wait(self.lease.total_seconds() / 3):
+            try:
+                self.store.runs.extend(self.crawl_run, datetime.now(SHANGHAI) + self.lease)
+            except ConflictError:
+                log.error("lost the lease on %s to another process", self.crawl_run.source_id)
+                self.lost = True
+                return
+
+
+def crawl(source: Source, settings: dict[str, Any]) -> dict[str, Any]:
+    """Crawl ``source`` with Scrapy in this process (once per process); the stats."""
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spiders import SPIDERS
+
+    process = CrawlerProcess(settings_for(source, settings))
+    crawler = process.create_crawler(SPIDERS[source.type])
+    process.crawl(crawler, source=source)
+    process.start()
+    assert crawler.stats is not None
+    return crawler.stats.get_stats()
+
+
+def tally(run: CrawlRun, stats: dict[str, Any]) -> None:
+    """Fill ``run`` from a crawl's stats."""
+
+    def get(name: str, default: Any = 0) -> Any:
+        return stats.get(report.PREFIX + name, default)
+
+    run.pages, run.not_modified = get("pages"), get("not_modified")
+    run.items, run.new_items = get("items"), get("new_items")
+    run.parse_failures = get("parse_failures")
+    decoded = get("decoded_chars")
+    run.replacement_share = get("replaced_chars") / decoded if decoded else 0.0
+    run.errors = get("problems", [])
+    if get("blocked"):
+        run.outcome = "blocked"
+    elif run.pages == 0 or (get("errors") and not run.items and not run.not_modified):
+        run.outcome = "failed"
+    elif get("errors"):
+        run.outcome = "partial"
+    else:
+        run.outcome = "ok"
+
+
+def is_due(store: Store, source_id: str, now: datetime) -> bool:
+    """Whether the source's last run (by any process) lies far enough back."""
+    source = store.sources.get(source_id)
+    last = next(iter(store.runs.recent(source_id, 1)), None)
+    if source is None or last is None:
+        return True
+    return now - last.started >= DUE_SHARE * timedelta(seconds=source.effective_interval(now))
+
+
+def run_source(
+    store: Store,
+    source_id: str,
+    settings: dict[str, Any],
+    lease: timedelta = LEASE,
+    if_due: bool = False,
+) -> CrawlRun | None:
+    """Run ``source_id`` once if no other process is running it (and, with ``if_due``, if
+    no process ran it within its interval); the recorded run, or None."""
+    started = datetime.now(SHANGHAI)
+    if if_due and not is_due(store, source_id, started):
+        return None
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    run = store.runs.start(CrawlRun(source_id, holder, started, started + lease))
+    if run is None:
+        return None
+    previous = next(iter(store.runs.recent(source_id, 2)[1:]), None)
+    heartbeat = _Heartbeat(store, run, lease)
+    heartbeat.start()
+    try:
+        source = store.sources.get(source_id)
+        if source is None:
+            raise SourceError(source_id, "id", "no such source in the store")
+        tally(run, crawl(validate(source), settings))
+    except SourceError as e:
+        run.outcome, run.errors = "failed", [{"url": "-", "reason": str(e)}]
+    finally:
+        heartbeat.stop.set()
+        heartbeat.join()
+        run.finished = datetime.now(SHANGHAI)
+        if heartbeat.lost:
+            run.outcome = "lost"
+        found = health.assess(source_id, [run, *store.runs.recent(source_id, 50)[1:]])
+        health.record(store, run, previous, found)
+        store.runs.finish(run)
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__)
+    parser.add_argument("source_id")
+    parser.add_argument("--config", help="yuqing configuration file")
+    parser.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+        help="override a Scrapy setting (JSON values allowed), e.g. -s DOWNLOAD_DELAY=0",
+    )  # fmt: skip
+    parser.add_argument("--lease", type=float, default=LEASE.total_seconds(), help="seconds")
+    parser.add_argument(
+        "--if-due", action="store_true", help="skip if another process ran it recently"
+    )
+    args = parser.parse_args(argv)
+    config = load(args.config)
+    settings = store_settings(config)
+    for pair in args.set:
+        name, _, value = pair.partition("=")
+        try:
+            settings[name] = json.loads(value)
+        except ValueError:
+            settings[name] = value
+    store = open_store(settings["YUQING_STORE_URL"], **settings["YUQING_STORE_OPTIONS"])
+    try:
+        lease = timedelta(seconds=args.lease)
+        run = run_source(store, args.source_id, settings, lease, args.if_due)
+    finally:
+        store.close()
+    if run is None:
+        # Leased by another process, or (--if-due) run by one within its interval.
+        print(json.dumps({"source": args.source_id, "outcome": "busy"}), flush=True)
+        return EXIT_BUSY
+    summary = {
+        "source": run.source_id,
+        "run": run.id,
+        "outcome": run.outcome,
+        "pages": run.pages,
+        "not_modified": run.not_modified,
+        "items": run.items,
+        "new_items": run.new_items,
+        "errors": len(run.errors),
+        "seconds": round((run.finished or run.started).timestamp() - run.started.timestamp(), 2),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(summary, ensure_ascii=False), flush=True)
+    return EXIT_FAILED if run.outcome in ("failed", "lost") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

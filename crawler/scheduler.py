@@ -1,0 +1,145 @@
+"""Scheduling: one APScheduler per process, one interval job per enabled source.
+
+Each run is a subprocess (``python -m crawler.run``), because Twisted's reactor cannot be
+restarted; "run now" uses the same :func:`launch`. Within a process a source never runs
+twice at once (``max_instances=1``); across processes the run's lease in the store sees to
+it, so several schedulers can share the sources. The schedule survives a restart: a
+source's next run is its last recorded run plus its interval.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.dates import SHANGHAI
+from store import Store
+from store.model import Source
+
+log = logging.getLogger(__name__)
+
+SYNC_SECONDS = 30  # how soon source changes (and emergencies) reach the schedule
+MAX_JITTER = 60  # seconds; spreads sources sharing an interval
+RUN_TIMEOUT = 2 * 3600
+
+
+def launch(
+    source_id: str,
+    args: Sequence[str] = (),
+    env: dict[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT,
+) -> dict[str, Any]:
+    """Run ``source_id`` in a fresh process and wait; its one-line JSON summary (outcome
+    ``busy`` when another process holds the source)."""
+    command = [sys.executable, "-m", "crawler.run", source_id, *args]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env or dict(os.environ)
+    )
+    lines = done.stdout.strip().splitlines()
+    try:
+        summary: dict[str, Any] = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        tail = done.stderr.strip().splitlines()[-3:]
+        summary = {"source": source_id, "outcome": "crashed", "stderr": tail}
+    summary["exit"] = done.returncode
+    return summary
+
+
+class CrawlScheduler:
+    """Keeps one interval job per enabled source in step with the store.
+
+    ``args`` and ``env`` go to every ``crawler.run`` process (store, settings overrides).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        workers: int = 2,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        sync_seconds: float = SYNC_SECONDS,
+    ) -> None:
+        self.store = store
+        self.args = list(args)
+        self.env = env
+        self.sync_seconds = sync_seconds
+        self.intervals: dict[str, int] = {}
+        self.results: deque[dict[str, Any]] = deque(maxlen=100)  # latest run summaries
+        self.aps = BackgroundScheduler(
+            timezone=SHANGHAI,
+            executors={"default": ThreadPoolExecutor(workers)},
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+
+    def start(self, paused: bool = False) -> None:
+        """Schedule the sources and start (``paused``: compute the schedule, run nothing)."""
+        self.sync()
+        self.aps.add_job(
+            self.sync, IntervalTrigger(seconds=self.sync_seconds), id="sync", max_instances=1
+        )
+        self.aps.start(paused=paused)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.aps.shutdown(wait=wait)
+
+    def sync(self) -> None:
+        """Add, reschedule or drop jobs after sources changed (or an emergency began)."""
+        now = datetime.now(SHANGHAI)
+        wanted = {s.id: s for s in self.store.sources.list() if s.enabled}
+        for source_id in set(self.intervals) - set(wanted):
+            self.aps.remove_job(f"crawl:{source_id}")
+            del self.intervals[source_id]
+        for source in wanted.values():
+            interval = source.effective_interval(now)
+            if self.intervals.get(source.id) == interval:
+                continue
+            due = self.due(source, interval, now)
+            self.aps.add_job(
+                self.run,
+                IntervalTrigger(seconds=interval, start_date=due, jitter=self.jitter(interval)),
+                # Explicit, or APScheduler would push a start that is already past (it is
+                # by the time the scheduler starts) by a whole interval.
+                next_run_time=due,
+                args=[source.id],
+                id=f"crawl:{source.id}",
+                name=source.name,
+                replace_existing=True,
+            )
+            self.intervals[source.id] = interval
+            log.info("source %s every %ss", source.id, interval)
+
+    def due(self, source: Source, interval: int, now: datetime) -> datetime:
+        """The source's next run: its last recorded run plus ``interval`` (so a restart keeps
+        the rhythm), or now if it never ran or is overdue."""
+        last = next(iter(self.store.runs.recent(source.id, 1)), None)
+        return now if last is None else max(now, last.started + timedelta(seconds=interval))
+
+    @staticmethod
+    def jitter(interval: int) -> int | None:
+        return min(MAX_JITTER, interval // 10) or None
+
+    def next_runs(self) -> dict[str, datetime | None]:
+        """Next run time of each source's job."""
+        return {
+            job.id.removeprefix("crawl:"): job.next_run_time
+            for job in self.aps.get_jobs()
+            if job.id.startswith("crawl:")
+        }
+
+    def run(self, source_id: str) -> dict[str, Any]:
+        summary = launch(source_id, ["--if-due", *self.args], self.env)
+        self.results.append(summary)
+        log.info("run %s", json.dumps(summary, ensure_ascii=False))
+        return summary

@@ -1,0 +1,121 @@
+"""What every source spider shares: requests by kind, article pages, failures."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from parsel import Selector
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler import report
+from crawler.middlewares import header
+from crawler.records import Page
+from crawler.sources import select
+from store.model import Source
+
+# Request kinds: ``index`` pages (lists, feeds, sitemaps) are asked "changed since?" and
+# list links; ``article`` pages are fetched once ever; a ``watch`` page is both.
+INDEX, ARTICLE, WATCH = "index", "article", "watch"
+FIELDS = ("title", "body", "time")  # selectors applied to article pages
+
+
+class SourceSpider(Spider):
+    """Crawls one :class:`~store.model.Source`; subclasses parse its index pages."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
+        return spider
+
+    def __init__(self, source: Source, **kwargs: Any) -> None:
+        super().__init__(name=f"{source.type}:{source.id}", **kwargs)
+        self.source = source
+        self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in source.start_urls})
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.source.start_urls:
+            yield self.index_request(url, self.parse_index)
+
+    def parse_index(self, response: Response) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def index_request(
+        self, url: str, callback: Callable[..., Any], kind: str = INDEX, **meta: Any
+    ) -> Request:
+        return Request(
+            url,
+            callback=callback,
+            errback=self.failed,
+            meta={"kind": kind, "handle_httpstatus_list": [304], **meta},
+        )
+
+    def article_request(self, url: str, **fields: str) -> Request:
+        return Request(
+            url,
+            callback=self.parse_article,
+            errback=self.failed,
+            meta={"kind": ARTICLE, "fields": fields},
+        )
+
+    def parse_article(self, response: Response) -> Iterator[Page]:
+        if response.status == 304:
+            return
+        fields = dict(response.meta.get("fields", {}))
+        # Only with field selectors: building the selector parses the whole page again.
+        if isinstance(response, TextResponse) and self.source.selectors.keys() & FIELDS:
+            fields |= self.selected_fields(response.selector)
+        content_type = header(response, "Content-Type")
+        yield Page(
+            url=response.url,
+            source_id=self.source.id,
+            status=response.status,
+            body=response.body,
+            content_type=content_type,
+            etag=header(response, "ETag"),
+            last_modified=header(response, "Last-Modified"),
+            known=bool(response.meta.get("known")),
+            aliases=[u for u in response.meta.get("redirect_urls", []) if u != response.url],
+            fields=fields,
+        )
+
+    def selected_fields(self, selector: Selector) -> dict[str, str]:
+        """Title, body and time picked by the source's selectors (where it has them)."""
+        out = {}
+        for name in FIELDS:
+            expression = self.source.selectors.get(name)
+            if expression:
+                texts = select(selector, expression)
+                if texts:
+                    out[name] = "\n".join(texts) if name == "body" else texts[0]
+        return out
+
+    def failed(self, failure: Failure) -> None:
+        """Errback: the reason goes into the run's tally; a challenge marks the source blocked."""
+        reason, transient, blocked = report.explain(failure)
+        assert self.crawler.stats is not None
+        if blocked:
+            report.count(self.crawler.stats, "blocked")
+        request = getattr(failure, "request", None)
+        url = request.url if request is not None else "?"
+        report.error(self.crawler.stats, url, reason, transient=transient)
+        self.logger.info("%s: %s", url, reason)
+
+    def dropped(self, request: Request) -> None:
+        """A redirected request the scheduler dropped as already seen closes a redirect loop
+        (Scrapy cuts the loop there, before REDIRECT_MAX_TIMES)."""
+        chain = request.meta.get("redirect_urls")
+        if chain:
+            assert self.crawler.stats is not None
+            path = " -> ".join([*chain, request.url])
+            report.error(self.crawler.stats, chain[0], f"redirect loop: {path}")
+
+    def note(self, url: str, reason: str) -> None:
+        """A problem found while parsing (empty feed, bad date) recorded against the source."""
+        assert self.crawler.stats is not None
+        report.note(self.crawler.stats, url, reason)

@@ -1,0 +1,32 @@
+"""The store a crawl writes to, opened once per crawler from its settings."""
+
+from __future__ import annotations
+
+from weakref import WeakKeyDictionary
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+
+from store import Store, open_store
+
+_OPEN: WeakKeyDictionary[Crawler, Store] = WeakKeyDictionary()
+
+
+def store_of(crawler: Crawler) -> Store:
+    """The store named by ``YUQING_STORE_URL`` (and ``YUQING_STORE_OPTIONS``), shared by
+    the crawler's components and closed when its engine stops."""
+    store = _OPEN.get(crawler)
+    if store is None:
+        url = crawler.settings.get("YUQING_STORE_URL")
+        if not url:
+            raise RuntimeError("YUQING_STORE_URL is not set: a crawl needs a store")
+        store = open_store(url, **crawler.settings.getdict("YUQING_STORE_OPTIONS"))
+        _OPEN[crawler] = store
+        crawler.signals.connect(lambda: _close(crawler), signal=signals.engine_stopped)
+    return store
+
+
+def _close(crawler: Crawler) -> None:
+    store = _OPEN.pop(crawler, None)
+    if store is not None:
+        store.close()

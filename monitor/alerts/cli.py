@@ -1,0 +1,263 @@
+"""``yuqing alerts``, ``yuqing outbox``, ``yuqing emergency`` and ``yuqing send-outbox``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from monitor.alerts.emergency import GLOBAL
+from monitor.alerts.engine import Alerting
+from monitor.alerts.links import AckLinks, LinkError
+from monitor.alerts.outbox import Sender
+from monitor.alerts.policy import PolicyError, save_policy
+from monitor.alerts.stats import report
+from monitor.alerts.tickets import TicketError
+from store import Store, StoreError
+from store.model import EmergencySwitch
+from yuqing.config import Config
+
+
+def _store(ctx: click.Context) -> Store:
+    from yuqing.runtime import store_for
+
+    try:
+        return store_for(ctx.obj.config())
+    except StoreError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _clock(config: Config) -> Any:
+    zone = ZoneInfo(config.timezone)
+    return lambda: datetime.now(zone)
+
+
+def build(config: Config, store: Store) -> Alerting:
+    """The alerting intake for ``config``, its emergency hook wired to crawl scheduling."""
+
+    def crawl_hook(switch: EmergencySwitch, tags: list[str] | None, interval: int) -> None:
+        from crawler.sources import set_emergency
+
+        now = datetime.now(ZoneInfo(config.timezone))
+        # An emergency without an end still lets the crawl schedule recover after a day.
+        until = (switch.until or now + timedelta(days=1)) if switch.on else now
+        ids = [s.id for s in store.sources.list()] if tags is None else []
+        set_emergency(store, interval=interval, until=until, source_ids=ids, tags=tags or [])
+
+    try:
+        links = AckLinks(config.api.secret_key, config.alerts.link_hours * 3600)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    return Alerting(store, config.alerts, links, _clock(config), crawl_hook=crawl_hook)
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Alerts (tickets), their policies and figures."""
+
+
+@alerts_group.command("list")
+@click.option("--status", multiple=True, help="new, acknowledged, handling, responded, closed")
+@click.option("--rule")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+def alerts_list(ctx: click.Context, status: tuple[str, ...], rule: str | None, limit: int) -> None:
+    """Newest alerts first."""
+    store = _store(ctx)
+    try:
+        for a in store.alerts.list(status=status, rule=rule, limit=limit):
+            click.echo(
+                f"{a.id}  {a.created:%m-%d %H:%M}  {a.status:<12} {a.severity:<8} "
+                f"{a.rule}  {a.title}  ({a.items} items)"
+            )
+    finally:
+        store.close()
+
+
+@alerts_group.command("show")
+@click.argument("alert_id")
+@click.pass_context
+def alerts_show(ctx: click.Context, alert_id: str) -> None:
+    """One alert and its timeline."""
+    store = _store(ctx)
+    try:
+        alert = store.alerts.get(alert_id)
+        if alert is None:
+            raise click.ClickException(f"no alert {alert_id}")
+        click.echo(f"{alert.title}\n{alert.rule} {alert.severity} {alert.status} {alert.url}")
+        for e in store.alert_timeline.list(alert_id):
+            click.echo(f"  {e.time:%m-%d %H:%M:%S}  {e.actor:<16} {e.action}  {e.note}")
+    finally:
+        store.close()
+
+
+@alerts_group.command("act")
+@click.argument("alert_id")
+@click.argument("action", type=click.Choice(["acknowledge", "handle", "respond", "close"]))
+@click.option("--actor", required=True)
+@click.option("--guidance", default="", help="respond: link or note to the information given")
+@click.option("--reason", default="", help="close: handled, false_positive or duplicate")
+@click.option("--note", default="")
+@click.pass_context
+def alerts_act(
+    ctx: click.Context,
+    alert_id: str,
+    action: str,
+    actor: str,
+    guidance: str,
+    reason: str,
+    note: str,
+) -> None:
+    """Move an alert along its lifecycle."""
+    store = _store(ctx)
+    try:
+        tickets = build(ctx.obj.config(), store).tickets
+        if action == "acknowledge":
+            alert = tickets.acknowledge(alert_id, actor)
+        elif action == "handle":
+            alert = tickets.handle(alert_id, actor)
+        elif action == "respond":
+            alert = tickets.respond(alert_id, actor, guidance)
+        else:
+            alert = tickets.close(alert_id, actor, reason, note)
+        click.echo(f"{alert.id} {alert.status}")
+    except (TicketError, LinkError) as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
+
+
+@alerts_group.command("policy")
+@click.argument("rule")
+@click.argument("settings", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--author", required=True)
+@click.pass_context
+def alerts_policy(ctx: click.Context, rule: str, settings: Path, author: str) -> None:
+    """Set RULE's alert policy from a JSON file."""
+    store = _store(ctx)
+    try:
+        data = json.loads(settings.read_text("utf-8"))
+        policy = save_policy(store, rule, data, author, _clock(ctx.obj.config())())
+        click.echo(json.dumps(policy.model_dump(), ensure_ascii=False))
+    except (PolicyError, json.JSONDecodeError) as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
+
+
+@alerts_group.command("stats")
+@click.option("--days", default=30, show_default=True)
+@click.pass_context
+def alerts_stats(ctx: click.Context, days: int) -> None:
+    """Figures for reports: per rule and severity, times to act, on-time rate, latency."""
+    config = ctx.obj.config()
+    store = _store(ctx)
+    try:
+        since = _clock(config)() - timedelta(days=days)
+        click.echo(
+            json.dumps(report(store, config.alerts.deadlines, since), ensure_ascii=False, indent=2)
+        )
+    finally:
+        store.close()
+
+
+@alerts_group.command("tick")
+@click.pass_context
+def alerts_tick(ctx: click.Context) -> None:
+    """Send due throttled updates, escalate overdue alerts, build due digests (once)."""
+    store = _store(ctx)
+    try:
+        build(ctx.obj.config(), store).tick()
+    finally:
+        store.close()
+
+
+@click.command("outbox")
+@click.option("--failed", is_flag=True, help="List failed messages.")
+@click.pass_context
+def outbox_command(ctx: click.Context, failed: bool) -> None:
+    """Messages per status (pending, sending, sent, failed)."""
+    store = _store(ctx)
+    try:
+        click.echo(json.dumps(store.outbox.counts()))
+        if failed:
+            for m in store.outbox.list(status="failed"):
+                click.echo(f"{m.created:%m-%d %H:%M}  {m.recipient}  {m.subject}  {m.error}")
+    finally:
+        store.close()
+
+
+@click.command("emergency")
+@click.argument("state", type=click.Choice(["on", "off"]))
+@click.option("--rule", default=GLOBAL, show_default=True, help="A rule name, or * for all.")
+@click.option("--actor", required=True, help="Who switches (audited).")
+@click.option("--reason", default="")
+@click.option("--hours", type=float, help="Switch off by itself after this long.")
+@click.pass_context
+def emergency_command(
+    ctx: click.Context, state: str, rule: str, actor: str, reason: str, hours: float | None
+) -> None:
+    """Switch emergency mode on or off for one rule or all."""
+    config = ctx.obj.config()
+    store = _store(ctx)
+    try:
+        alerting = build(config, store)
+        until = _clock(config)() + timedelta(hours=hours) if hours else None
+        switch = alerting.emergency(rule, state == "on", actor, reason=reason, until=until)
+        click.echo(f"emergency {'on' if switch.on else 'off'} for {switch.scope}")
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
+
+
+@click.command("send-outbox")
+@click.option("--once", is_flag=True, help="Send what is due and exit.")
+@click.option("--lease", default=120.0, show_default=True, help="Seconds a claim lasts.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks.")
+@click.option("--base-delay", default=5.0, show_default=True, help="First retry delay.")
+@click.option("--workers", default=4, show_default=True, help="SMTP connections at once.")
+@click.pass_context
+def send_outbox_command(
+    ctx: click.Context, once: bool, lease: float, poll: float, base_delay: float, workers: int
+) -> None:
+    """Send the outbox over SMTP (until stopped), with updates and escalations each minute."""
+    config = ctx.obj.config()
+    store = _store(ctx)
+    sender = Sender(
+        store,
+        config.smtp,
+        _clock(config),
+        workers=workers,
+        lease_seconds=lease,
+        base_delay=base_delay,
+    )
+    try:
+        if once:
+            click.echo(f"sent {sender.run_once()}")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        alerting = build(config, store)
+        ticker = threading.Thread(target=_tick_every, args=(alerting, stop, 60.0), daemon=True)
+        ticker.start()
+        try:
+            sender.run(stop, poll)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        store.close()
+
+
+def _tick_every(alerting: Alerting, stop: threading.Event, seconds: float) -> None:
+    while not stop.wait(seconds):
+        try:
+            alerting.tick()
+        except Exception as e:
+            click.echo(f"alert tick failed: {e}", err=True)

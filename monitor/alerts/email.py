@@ -1,0 +1,164 @@
+"""Emails: zh-CN Jinja2 templates (HTML and plain text, no remote images) and the SMTP
+client. Crawled text is untrusted: the HTML templates escape everything, and matched
+words are highlighted by offsets over escaped pieces, never by inserting markup."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from store.model import OutboxMessage
+from yuqing.config import SmtpConfig
+
+SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
+EXCERPT = 80  # characters of body shown either side of the first body hit
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _spans(text: str, hits: list[dict[str, Any]], field: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_hit) by the hits' offsets in ``field``."""
+    spans = sorted(
+        (h["start"], h["end"])
+        for h in hits
+        if h.get("field") == field and 0 <= h.get("start", -1) < h.get("end", -1) <= len(text)
+    )
+    out, pos = [], 0
+    for start, end in spans:
+        if start < pos:  # overlapping hits: the first one wins
+            continue
+        out += [(text[pos:start], False), (text[start:end], True)]
+        pos = end
+    out.append((text[pos:], False))
+    return [(piece, hit) for piece, hit in out if piece]
+
+
+def highlight_html(text: str, hits: list[dict[str, Any]], field: str) -> Markup:
+    """``text`` escaped, its hits in ``field`` wrapped in <mark>."""
+    return Markup("").join(
+        Markup("<mark>{}</mark>").format(p) if hit else escape(p)
+        for p, hit in _spans(text, hits, field)
+    )
+
+
+def highlight_text(text: str, hits: list[dict[str, Any]], field: str) -> str:
+    """``text`` with its hits in ``field`` in 【】."""
+    return "".join(f"【{p}】" if hit else p for p, hit in _spans(text, hits, field))
+
+
+def excerpt(body: str, hits: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The part of ``body`` around its first hit, with the hits moved to its offsets."""
+    starts = [h["start"] for h in hits if h.get("field") == "body"]
+    first = min(starts, default=0)
+    lo, hi = max(0, first - EXCERPT), min(len(body), first + EXCERPT)
+    moved = [
+        h | {"start": h["start"] - lo, "end": h["end"] - lo}
+        for h in hits
+        if h.get("field") == "body" and lo <= h["start"] and h["end"] <= hi
+    ]
+    return body[lo:hi], moved
+
+
+def render(template: str, **context: Any) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of ``template`` (.txt and .html; the first text line
+    is the subject)."""
+    context |= {"severity_label": SEVERITY_LABELS, "hl_html": highlight_html}
+    context |= {"hl_text": highlight_text}
+    text = _env.get_template(f"{template}.txt").render(**context)
+    subject, _, body = text.partition("\n")
+    html = _env.get_template(f"{template}.html").render(subject=subject, **context)
+    return subject.strip(), body.lstrip("\n"), html
+
+
+class PermanentFailure(Exception):
+    """The server refused the message for good (bad recipient, 5xx): do not retry."""
+
+
+class TransientFailure(Exception):
+    """The server is down or said try later (4xx): retry with backoff."""
+
+
+class Mailer:
+    """An SMTP connection, opened on first use and kept for a batch (``with`` closes it)."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        context = ssl.create_default_context()
+        smtp: smtplib.SMTP
+        if c.ssl:
+            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)
+        else:
+            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+            if c.starttls:
+                smtp.starttls(context=context)
+        if c.username:
+            smtp.login(c.username, c.password)
+        return smtp
+
+    def send(self, message: OutboxMessage) -> None:
+        """Hand ``message`` to the server; returns once the server accepted it."""
+        mail = EmailMessage()
+        mail["From"] = self.config.sender
+        mail["To"] = message.recipient
+        mail["Subject"] = message.subject
+        mail["Date"] = formatdate(localtime=True)
+        # The same id on every attempt, so a copy that ever arrives twice is recognisable.
+        mail["Message-ID"] = f"<{message.id}@yuqing>"
+        mail["X-Yuqing-Key"] = message.key
+        mail.set_content(message.text)
+        mail.add_alternative(message.html, subtype="html")
+        try:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            refused = self._smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as e:
+            codes = [code for code, _ in e.recipients.values()]
+            raise (PermanentFailure if min(codes) >= 500 else TransientFailure)(str(e)) from e
+        except smtplib.SMTPAuthenticationError as e:
+            # Wrong credentials are the configuration's fault, not the message's.
+            self.close()
+            raise TransientFailure(f"SMTP login failed: {e}") from e
+        except smtplib.SMTPResponseException as e:
+            if e.smtp_code >= 500:
+                raise PermanentFailure(f"{e.smtp_code} {e.smtp_error!r}") from e
+            self.close()
+            raise TransientFailure(f"{e.smtp_code} {e.smtp_error!r}") from e
+        except (OSError, smtplib.SMTPException) as e:
+            self.close()
+            raise TransientFailure(f"SMTP server {self.config.host}:{self.config.port}: {e}") from e
+        if refused:
+            raise PermanentFailure(str(refused))
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._smtp.close()
+            self._smtp = None

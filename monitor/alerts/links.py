@@ -1,0 +1,46 @@
+"""Signed, expiring one-click acknowledge links (itsdangerous). A link names one alert
+and one recipient and carries a nonce; the ticket records the nonce when the link is
+used, so a replayed link is refused (see :meth:`Tickets.acknowledge_by_link`)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+
+class LinkError(ValueError):
+    """The link is tampered with, expired or already used."""
+
+
+@dataclass(frozen=True)
+class AckClaim:
+    alert_id: str
+    recipient: str
+    nonce: str
+
+
+class AckLinks:
+    """Makes and checks acknowledge tokens with ``secret``; they work ``max_age`` seconds."""
+
+    def __init__(self, secret: str, max_age: int) -> None:
+        if not secret:
+            raise ValueError("acknowledge links need a secret key (YUQING_API_SECRET_KEY)")
+        self._signer = URLSafeTimedSerializer(secret, salt="yuqing-alert-ack")
+        self.max_age = max_age
+
+    def token(self, alert_id: str, recipient: str) -> str:
+        return str(self._signer.dumps({"a": alert_id, "r": recipient, "n": uuid.uuid4().hex}))
+
+    def url(self, public_url: str, alert_id: str, recipient: str) -> str:
+        return f"{public_url.rstrip('/')}/alerts/{alert_id}/ack?t={self.token(alert_id, recipient)}"
+
+    def verify(self, token: str) -> AckClaim:
+        try:
+            data = self._signer.loads(token, max_age=self.max_age)
+        except SignatureExpired as e:
+            raise LinkError("this acknowledge link has expired") from e
+        except BadSignature as e:
+            raise LinkError("this acknowledge link is not valid") from e
+        return AckClaim(data["a"], data["r"], data["n"])

@@ -1,0 +1,175 @@
+"""Crawl runs and per-source leases in Elasticsearch.
+
+A lease is one document per source in ``<prefix>leases``: taken with a ``create`` op when
+there is none, and otherwise only with ``if_seq_no``/``if_primary_term`` of the expired
+lease read just before, so of two processes racing for a source exactly one wins.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import suppress
+from dataclasses import asdict
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from elasticsearch import ConflictError as EsConflict
+from elasticsearch import NotFoundError
+
+from store.base import RunRepo
+from store.elastic.common import SCHEMA_VERSION, ensure_index_racing
+from store.errors import ConflictError
+from store.model import CrawlRun
+
+if TYPE_CHECKING:
+    from store.elastic.cluster import ElasticStore
+
+RUN_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"yuqing_schema": SCHEMA_VERSION},
+    "properties": {
+        "source_id": {"type": "keyword"},
+        "holder": {"type": "keyword"},
+        "started": {"type": "date"},
+        "lease_until": {"type": "date"},
+        "finished": {"type": "date"},
+        "outcome": {"type": "keyword"},
+        "pages": {"type": "integer"},
+        "not_modified": {"type": "integer"},
+        "items": {"type": "integer"},
+        "new_items": {"type": "integer"},
+        "parse_failures": {"type": "integer"},
+        "replacement_share": {"type": "float"},
+        "errors": {"type": "object", "enabled": False},
+        "problems": {"type": "keyword"},
+    },
+}
+LEASE_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"yuqing_schema": SCHEMA_VERSION},
+    "properties": {"run_id": {"type": "keyword"}, "until": {"type": "date"}},
+}
+_TIMES = ("started", "lease_until", "finished")
+
+
+class ElasticRuns(RunRepo):
+    def __init__(self, store: ElasticStore) -> None:
+        self.store = store
+        self.es = store.es
+
+    # Both created on first use: only crawler processes and the API ever touch them.
+    @cached_property
+    def index(self) -> str:
+        return ensure_index_racing(self.store, "runs", RUN_MAPPING)
+
+    @cached_property
+    def leases(self) -> str:
+        return ensure_index_racing(self.store, "leases", LEASE_MAPPING)
+
+    def _lease(self, source_id: str) -> dict[str, Any] | None:
+        try:
+            return dict(self.es.get(index=self.leases, id=source_id))
+        except NotFoundError:
+            return None
+
+    def start(self, run: CrawlRun) -> CrawlRun | None:
+        lease = self._lease(run.source_id)
+        if lease is not None and _time(lease["_source"]["until"]) > run.started:
+            return None
+        run.id = uuid.uuid4().hex
+        doc = {"run_id": run.id, "until": run.lease_until.isoformat()}
+        try:
+            if lease is None:
+                self.es.create(index=self.leases, id=run.source_id, document=doc)
+            else:
+                self.es.index(
+                    index=self.leases,
+                    id=run.source_id,
+                    document=doc,
+                    if_seq_no=lease["_seq_no"],
+                    if_primary_term=lease["_primary_term"],
+                )
+        except EsConflict:
+            return None
+        if lease is not None:
+            self._mark_lost(lease["_source"]["run_id"])
+        self._write(run)
+        return run
+
+    def _mark_lost(self, run_id: str) -> None:
+        try:
+            old = self.es.get(index=self.index, id=run_id)
+        except NotFoundError:
+            return
+        if old["_source"]["outcome"] == "running":
+            # A conflict means its process came back to life and finished it.
+            with suppress(EsConflict):
+                self.es.index(
+                    index=self.index,
+                    id=run_id,
+                    document=old["_source"] | {"outcome": "lost"},
+                    if_seq_no=old["_seq_no"],
+                    if_primary_term=old["_primary_term"],
+                    refresh=True,
+                )
+
+    def extend(self, run: CrawlRun, until: datetime) -> None:
+        lease = self._lease(run.source_id)
+        if lease is None or lease["_source"]["run_id"] != run.id:
+            raise ConflictError(f"run {run.id} lost the lease on source {run.source_id}")
+        try:
+            self.es.index(
+                index=self.leases,
+                id=run.source_id,
+                document={"run_id": run.id, "until": until.isoformat()},
+                if_seq_no=lease["_seq_no"],
+                if_primary_term=lease["_primary_term"],
+            )
+        except EsConflict as e:
+            raise ConflictError(f"run {run.id} lost the lease on source {run.source_id}") from e
+        run.lease_until = until
+        self._write(run)
+
+    def finish(self, run: CrawlRun) -> CrawlRun:
+        self._write(run)
+        lease = self._lease(run.source_id)
+        if lease is not None and lease["_source"]["run_id"] == run.id:
+            # A conflict means it was taken over after expiry: nothing of ours to release.
+            with suppress(EsConflict, NotFoundError):
+                self.es.delete(
+                    index=self.leases,
+                    id=run.source_id,
+                    if_seq_no=lease["_seq_no"],
+                    if_primary_term=lease["_primary_term"],
+                )
+        return run
+
+    def recent(self, source_id: str, limit: int = 20) -> list[CrawlRun]:
+        found = self.es.search(
+            index=self.index,
+            size=limit,
+            sort=[{"started": "desc"}],
+            query={"bool": {"filter": [{"term": {"source_id": source_id}}]}},
+        )["hits"]["hits"]
+        return [self._run(h["_id"], h["_source"]) for h in found]
+
+    def _write(self, run: CrawlRun) -> None:
+        doc = asdict(run)
+        del doc["id"]
+        for name in _TIMES:
+            if doc[name] is not None:
+                doc[name] = doc[name].isoformat()
+        # Few writes, and the scheduler reads them back right away: refresh each.
+        self.es.index(index=self.index, id=run.id, document=doc, refresh=True)
+
+    def _run(self, run_id: str, src: dict[str, Any]) -> CrawlRun:
+        data = dict(src)
+        for name in _TIMES:
+            if data.get(name) is not None:
+                data[name] = _time(data[name]).astimezone(self.store.tz)
+        return CrawlRun(id=run_id, **data)
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value)

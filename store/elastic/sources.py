@@ -1,0 +1,106 @@
+"""The crawl source registry in Elasticsearch; the source id is the document id."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from elasticsearch import ConflictError as EsConflict
+from elasticsearch import NotFoundError
+
+from store.base import SourceRepo
+from store.elastic.common import SCHEMA_VERSION, ensure_index_racing
+from store.errors import ConflictError, QueryError
+from store.model import Source
+
+if TYPE_CHECKING:
+    from store.elastic.cluster import ElasticStore
+
+SOURCE_MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"yuqing_schema": SCHEMA_VERSION},
+    "properties": {
+        "id": {"type": "keyword"},
+        "name": {"type": "keyword"},
+        "type": {"type": "keyword"},
+        "start_urls": {"type": "keyword", "index": False},
+        "interval": {"type": "integer"},
+        "tags": {"type": "keyword"},
+        "region": {"type": "keyword"},
+        "encoding": {"type": "keyword"},
+        "selectors": {"type": "object", "enabled": False},
+        "robots": {"type": "keyword"},
+        "enabled": {"type": "boolean"},
+        "max_pages": {"type": "integer"},
+        "emergency_interval": {"type": "integer"},
+        "emergency_until": {"type": "date"},
+    },
+}
+MAX_SOURCES = 10_000
+
+
+class ElasticSources(SourceRepo):
+    def __init__(self, store: ElasticStore) -> None:
+        self.store = store
+        self.es = store.es
+
+    @cached_property
+    def index(self) -> str:
+        # Created on first use: only crawler processes and the API ever touch it.
+        return ensure_index_racing(self.store, "sources", SOURCE_MAPPING)
+
+    def put(self, source: Source) -> Source:
+        doc = asdict(source)
+        del doc["version"]
+        if source.emergency_until is not None:
+            doc["emergency_until"] = source.emergency_until.isoformat()
+        guard: dict[str, Any] = {}
+        if source.version is not None:
+            try:
+                seq_no, term = (int(x) for x in source.version.split(":"))
+            except ValueError as e:
+                raise QueryError(f"bad version {source.version!r}", "version") from e
+            guard = {"if_seq_no": seq_no, "if_primary_term": term}
+        try:
+            result = self.es.index(
+                index=self.index, id=source.id, document=doc, refresh=True, **guard
+            )
+        except (EsConflict, NotFoundError) as e:
+            raise ConflictError(f"source {source.id} changed since version {source.version}") from e
+        source.version = f"{result['_seq_no']}:{result['_primary_term']}"
+        return source
+
+    def get(self, source_id: str) -> Source | None:
+        try:
+            doc = self.es.get(index=self.index, id=source_id)
+        except NotFoundError:
+            return None
+        return self._source(doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}")
+
+    def list(self) -> list[Source]:
+        found = self.es.search(
+            index=self.index,
+            size=MAX_SOURCES,
+            sort=[{"id": "asc"}],
+            seq_no_primary_term=True,
+            query={"match_all": {}},
+        )["hits"]["hits"]
+        return [self._source(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}") for h in found]
+
+    def delete(self, source_id: str) -> bool:
+        try:
+            self.es.delete(index=self.index, id=source_id, refresh=True)
+        except NotFoundError:
+            return False
+        return True
+
+    def _source(self, src: dict[str, Any], version: str) -> Source:
+        until = src.get("emergency_until")
+        data = src | {
+            "emergency_until": None
+            if until is None
+            else datetime.fromisoformat(until).astimezone(self.store.tz)
+        }
+        return Source(**data, version=version)

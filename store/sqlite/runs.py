@@ -1,0 +1,102 @@
+"""Crawl runs and per-source leases in SQLite; ``BEGIN IMMEDIATE`` makes taking a lease atomic
+across processes sharing the file."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from store.base import RunRepo
+from store.errors import ConflictError
+from store.model import CrawlRun
+from store.sqlite.common import ms
+
+if TYPE_CHECKING:
+    from store.sqlite.db import SQLiteStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_source ON runs(source_id, started);
+CREATE TABLE IF NOT EXISTS leases (
+    source_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    until INTEGER NOT NULL
+);
+"""
+_TIMES = ("started", "lease_until", "finished")
+
+
+class SQLiteRuns(RunRepo):
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+
+    def start(self, run: CrawlRun) -> CrawlRun | None:
+        with self.store.transaction() as db:
+            lease = db.execute(
+                "SELECT run_id, until FROM leases WHERE source_id = ?", (run.source_id,)
+            ).fetchone()
+            if lease is not None:
+                if lease[1] > ms(run.started):
+                    return None
+                row = db.execute("SELECT doc FROM runs WHERE id = ?", (lease[0],)).fetchone()
+                if row is not None and json.loads(row[0])["outcome"] == "running":
+                    db.execute(
+                        "UPDATE runs SET doc = json_set(doc, '$.outcome', 'lost') WHERE id = ?",
+                        (lease[0],),
+                    )
+            run.id = uuid.uuid4().hex
+            db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?)",
+                (run.id, run.source_id, ms(run.started), _doc(run)),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
+                (run.source_id, run.id, ms(run.lease_until)),
+            )
+        return run
+
+    def extend(self, run: CrawlRun, until: datetime) -> None:
+        with self.store.transaction() as db:
+            held = db.execute(
+                "UPDATE leases SET until = ? WHERE source_id = ? AND run_id = ?",
+                (ms(until), run.source_id, run.id),
+            ).rowcount
+            if not held:
+                raise ConflictError(f"run {run.id} lost the lease on source {run.source_id}")
+            run.lease_until = until
+            db.execute("UPDATE runs SET doc = ? WHERE id = ?", (_doc(run), run.id))
+
+    def finish(self, run: CrawlRun) -> CrawlRun:
+        with self.store.transaction() as db:
+            db.execute("UPDATE runs SET doc = ? WHERE id = ?", (_doc(run), run.id))
+            db.execute(
+                "DELETE FROM leases WHERE source_id = ? AND run_id = ?", (run.source_id, run.id)
+            )
+        return run
+
+    def recent(self, source_id: str, limit: int = 20) -> list[CrawlRun]:
+        rows = self.store.connection().execute(
+            "SELECT doc FROM runs WHERE source_id = ? ORDER BY started DESC, rowid DESC LIMIT ?",
+            (source_id, limit),
+        )
+        return [self._run(json.loads(row[0])) for row in rows]
+
+    def _run(self, data: dict[str, Any]) -> CrawlRun:
+        for name in _TIMES:
+            data[name] = self.store.to_local(data[name])
+        return CrawlRun(**data)
+
+
+def _doc(run: CrawlRun) -> str:
+    data = asdict(run)
+    for name in _TIMES:
+        data[name] = ms(data[name])
+    return json.dumps(data, ensure_ascii=False)

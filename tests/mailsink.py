@@ -1,0 +1,115 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 for the alerting tests and benchmark:
+it records what it accepts, can be stopped and started on the same port, refuses chosen
+recipients for good, and can hold one message until the test lets it go."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+@dataclass
+class Received:
+    message: EmailMessage
+    recipients: list[str]
+    time: float  # time.time() when accepted
+
+    @property
+    def key(self) -> str:
+        return str(self.message["X-Yuqing-Key"])
+
+    def part(self, subtype: str) -> str:
+        body = self.message.get_body(preferencelist=(subtype,))
+        assert body is not None
+        return str(body.get_content())  # type: ignore[attr-defined]
+
+
+class _Handler:
+    def __init__(self, sink: MailSink) -> None:
+        self.sink = sink
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.sink.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        hold = self.sink.hold
+        if hold is not None and hold(len(self.sink.received) + 1):
+            # Not accepted: the test decides what happens to the client meanwhile.
+            await asyncio.get_running_loop().run_in_executor(None, self.sink.release.wait)
+            return "451 4.3.0 try again later"
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.sink.lock:
+            self.sink.received.append(Received(parsed, list(envelope.rcpt_tos), time.time()))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class MailSink:
+    """``login``: (username, password) the server requires (AUTH without TLS, for tests)."""
+
+    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None) -> None:
+        self.port = port or free_port()
+        self.login = login
+        self.received: list[Received] = []
+        self.refuse: set[str] = set()
+        self.hold: Callable[[int], bool] | None = None  # message number -> hold it?
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> MailSink:
+        options: dict[str, Any] = {}
+        if self.login:
+            options = {
+                "authenticator": self._authenticate,
+                "auth_required": True,
+                "auth_require_tls": False,
+            }
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **options
+        )
+        self._controller.start()
+        return self
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login.decode(), data.password.decode())
+        return AuthResult(success=isinstance(data, LoginPassword) and given == self.login)
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def keys(self) -> list[str]:
+        with self.lock:
+            return [r.key for r in self.received]
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(self.received)} of {count} messages arrived")
+            time.sleep(0.02)

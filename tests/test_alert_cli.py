@@ -1,0 +1,104 @@
+"""The [smtp] and [alerts] configuration and the alerting commands."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from alerting_support import RULE, SECRET, SH, Clock, add, alerting, story
+from click.testing import CliRunner
+from mailsink import MailSink
+
+from monitor.alerts.policy import save_policy
+from store import open_store
+from store.model import Source
+from yuqing.cli import main
+from yuqing.config import ConfigError, load
+
+
+def test_smtp_and_alerts_configuration(tmp_path: Path) -> None:
+    config = load(env={"YUQING_SMTP_PASSWORD": "s3cret", "YUQING_ALERTS_ADMINS": "a@x.cn, b@x.cn"})
+    assert config.smtp.password == "s3cret" and config.masked()["smtp"]["password"] == "***"
+    assert config.alerts.admins == ["a@x.cn", "b@x.cn"]
+    critical = config.alerts.deadlines["critical"]
+    assert (critical.acknowledge, critical.guidance, critical.respond) == (30, 300, 1440)
+
+    path = tmp_path / "y.toml"
+    path.write_text(
+        "[alerts.deadlines.critical]\nacknowledge = 15\nguidance = 120\nrespond = 720\n"
+    )
+    deadlines = load(path, env={}).alerts.deadlines
+    assert deadlines["critical"].acknowledge == 15 and deadlines["warning"].acknowledge == 120
+
+    path.write_text(
+        '[smtp]\nssl = true\nstarttls = true\n[alerts]\nescalation = ["领导"]\n'
+        'quiet_hours = "22:00-7:00"\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load(path, env={})
+    message = str(info.value)
+    assert "smtp: Value error, set ssl (port 465) or starttls (port 587), not both" in message
+    assert "alerts.escalation: Value error, '领导' is not an email address" in message
+    assert "alerts.quiet_hours: String should match pattern" in message
+
+
+def test_alert_commands(tmp_path: Path) -> None:
+    db = tmp_path / "y.db"
+    store = open_store(f"sqlite:///{db}")
+    [ident] = add(store, alerting(store, Clock()), [story(1)])
+    sink = MailSink().start()
+    env = {
+        "YUQING_STORE": f"sqlite:///{db}",
+        "YUQING_API_SECRET_KEY": SECRET,
+        "YUQING_SMTP_PORT": str(sink.port),
+    }
+    runner = CliRunner(env=env)
+    try:
+        listed = runner.invoke(main, ["alerts", "list"])
+        assert listed.exit_code == 0 and ident in listed.output and "(1 items)" in listed.output
+        assert runner.invoke(main, ["outbox"]).output.strip() == '{"pending": 2}'
+        sent = runner.invoke(main, ["send-outbox", "--once"])
+        assert sent.output.strip() == "sent 2" and len(sink.received) == 2
+
+        figures = json.loads(runner.invoke(main, ["alerts", "stats", "--days", "36500"]).output)
+        assert figures["alerts"] == 1 and figures["per_rule"] == {RULE: 1}
+        close = ["alerts", "act", ident, "close", "--actor", "张三", "--reason", "handled"]
+        assert runner.invoke(main, close).exit_code == 0
+        again = runner.invoke(main, close)
+        assert again.exit_code == 1 and f"cannot close alert {ident}: it is closed" in again.output
+        missing = runner.invoke(main, ["alerts", "act", "nope", "acknowledge", "--actor", "张三"])
+        assert missing.exit_code == 1 and "no alert nope" in missing.output
+
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"mode": "threshold", "window_minutes": -1}))
+        refused = runner.invoke(main, ["alerts", "policy", RULE, str(bad), "--author", "张三"])
+        assert refused.exit_code == 1 and "window_minutes" in refused.output
+        assert store.alert_policies.get(RULE) is None
+
+        policy = {"source_tags": ["government"], "emergency_interval": 30}
+        save_policy(store, RULE, policy, "张三", datetime.now(SH))
+        for ident, tags in (("gov", ["government"]), ("forum", ["forum"])):
+            store.sources.put(Source(ident, ident, "list", ["http://x.cn/"], 600, tags))
+        on = ["emergency", "on", "--rule", RULE, "--actor", "值班长", "--hours", "2"]
+        assert runner.invoke(main, on).output.strip() == f"emergency on for {RULE}"
+        switch = store.emergencies.get(RULE)
+        assert switch is not None and switch.on and switch.until is not None
+        assert [a.action for a in store.audit.list(target=f"emergency:{RULE}")] == ["emergency.on"]
+        # The tagged source is crawled every 30 s until the emergency ends, the other not.
+        gov, forum = store.sources.get("gov"), store.sources.get("forum")
+        assert gov is not None and gov.effective_interval(datetime.now(SH)) == 30
+        assert gov.emergency_until and abs(gov.emergency_until - switch.until).total_seconds() < 1
+        assert forum is not None and forum.effective_interval(datetime.now(SH)) == 600
+        assert (
+            runner.invoke(main, ["emergency", "off", "--rule", RULE, "--actor", "值班长"]).exit_code
+            == 0
+        )
+        gov = store.sources.get("gov")
+        assert gov is not None and gov.effective_interval(datetime.now(SH)) == 600
+        nobody = runner.invoke(main, ["emergency", "off", "--actor", " "])
+        assert nobody.exit_code == 1 and "actor" in nobody.output
+    finally:
+        sink.stop()
+        store.close()

@@ -1,0 +1,72 @@
+"""Crawl runs and their leases: the contract, on both backends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from store import ConflictError, Store
+from store.model import CrawlRun
+
+SH = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2021, 2, 5, 10, 30, tzinfo=SH)
+
+
+def run(at: datetime = T0, source_id: str = "s1", holder: str = "h:1") -> CrawlRun:
+    return CrawlRun(source_id, holder, at, lease_until=at + timedelta(minutes=5))
+
+
+def test_one_live_run_per_source(store: Store) -> None:
+    first = store.runs.start(run())
+    assert first is not None and first.id
+    assert store.runs.start(run(T0 + timedelta(minutes=1), holder="h:2")) is None
+    assert store.runs.start(run(T0 + timedelta(minutes=1), source_id="s2")) is not None
+    first.outcome, first.finished, first.pages, first.new_items = "ok", T0, 7, 3
+    first.errors = [{"url": "http://x/a", "reason": "timeout"}]
+    store.runs.finish(first)
+    second = store.runs.start(run(T0 + timedelta(minutes=2)))
+    assert second is not None
+    runs = store.runs.recent("s1")
+    assert [r.id for r in runs] == [second.id, first.id]
+    done = runs[1]
+    assert done.outcome == "ok" and done.finished == T0 and done.pages == 7
+    assert done.new_items == 3 and done.errors == [{"url": "http://x/a", "reason": "timeout"}]
+    assert runs[0].outcome == "running" and runs[0].started == T0 + timedelta(minutes=2)
+
+
+def test_an_expired_lease_is_taken_over_and_the_old_run_is_lost(store: Store) -> None:
+    first = store.runs.start(run())
+    assert first is not None
+    later = T0 + timedelta(minutes=6)
+    second = store.runs.start(run(later, holder="h:2"))
+    assert second is not None
+    with pytest.raises(ConflictError):
+        store.runs.extend(first, later + timedelta(minutes=5))
+    store.runs.extend(second, later + timedelta(minutes=10))
+    assert store.runs.start(run(later + timedelta(minutes=9))) is None
+    outcomes = {r.id: r.outcome for r in store.runs.recent("s1")}
+    assert outcomes == {first.id: "lost", second.id: "running"}
+    # A late finish of the lost run is recorded but does not release the new lease.
+    first.outcome = "ok"
+    store.runs.finish(first)
+    assert store.runs.start(run(later + timedelta(minutes=9))) is None
+
+
+def test_racing_processes_get_one_lease(store: Store) -> None:
+    results: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def take(n: int) -> None:
+        barrier.wait()
+        results.append(store.runs.start(run(holder=f"h:{n}")) is not None)
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    assert len(store.runs.recent("s1")) == 1
