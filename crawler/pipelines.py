@@ -23,7 +23,8 @@ from crawler.encoding import decode_body
 from crawler.extract import extract
 from crawler.records import Crawled, Page
 from crawler.storage import store_of
-from monitor.normalize import normalize
+from monitor.live import LiveMatcher
+from monitor.matcher import index_text
 from store import Item, item_id
 from store.model import Fetch, Source
 
@@ -93,34 +94,33 @@ class ExtractPipeline:
 
 
 class NormalizePipeline:
-    """Fills ``norm_title``/``norm_body``: the text rules are matched against."""
+    """Fills ``norm_title``/``norm_body``: the normalised text in the form the stores index,
+    so a rule selects the same stored items as the matcher (see monitor.matcher)."""
 
     def process_item(self, crawled: Crawled) -> Crawled:
         if crawled.item is not None:
-            crawled.item.norm_title = normalize(crawled.item.title)
-            crawled.item.norm_body = normalize(crawled.item.body)
+            crawled.item.norm_title = index_text(crawled.item.title)
+            crawled.item.norm_body = index_text(crawled.item.body)
         return crawled
 
 
 class MatchPipeline:
-    """Matches each item against the keyword library: ``monitor.matcher.match_item`` fills
-    ``rules`` and ``hits``. ``YUQING_MATCH = False`` passes items through unmatched."""
+    """Matches each item against the store's current keyword library (read once when the
+    crawl starts), filling ``rules`` and ``hits``. ``YUQING_MATCH = False`` passes items
+    through unmatched."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.enabled = crawler.settings.getbool("YUQING_MATCH", True)
         self.match: Callable[[Item], Item] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler.settings.getbool("YUQING_MATCH", True))
+        return cls(crawler)
 
     def open_spider(self) -> None:
         if self.enabled:
-            # Imported here: the matcher loads the keyword library, which a crawl without
-            # matching (tests, benchmarks) must not need.
-            from monitor.matcher import match_item  # type: ignore[attr-defined]
-
-            self.match = match_item
+            self.match = LiveMatcher(store_of(self.crawler)).match_item
 
     def process_item(self, crawled: Crawled) -> Crawled:
         if self.match is not None and crawled.item is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from elastic_transport import TransportError
-from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ApiError, BadRequestError, Elasticsearch
 
 from store.base import Store
 from store.elastic import (
@@ -94,13 +94,18 @@ class ElasticStore(Store):
         mapping agrees with ``mapping``. Never reindexes or drops anything."""
         alias = self.prefix + name
         if not self.es.indices.exists(index=alias):
-            self.es.indices.create(
-                index=f"{alias}-v{SCHEMA_VERSION}",
-                mappings=mapping,
-                settings=self.settings,
-                aliases={alias: {}},
-            )
-            return alias
+            try:
+                self.es.indices.create(
+                    index=f"{alias}-v{SCHEMA_VERSION}",
+                    mappings=mapping,
+                    settings=self.settings,
+                    aliases={alias: {}},
+                )
+                return alias
+            except BadRequestError as e:
+                # Another process (a second crawler, say) created it first: check it below.
+                if e.error != "resource_already_exists_exception":
+                    raise
         current = self.es.indices.get_mapping(index=alias)
         for index, body in current.items():
             props = body["mappings"].get("properties", {})
