@@ -39,9 +39,24 @@ MAX_PAGE_SIZE = 500
 class ItemRepo(ABC):
     """Collected pages, addressed by the id derived from their canonical URL."""
 
-    @abstractmethod
+    batch_size: int  # items written per backend round trip
+
     def upsert_many(self, items: Iterable[Item]) -> int:
         """Insert or update items in bulk; keeps an existing ``first_seen``. Returns count."""
+        done = 0
+        batch: list[Item] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) == self.batch_size:
+                done += self._upsert(batch)
+                batch = []
+        if batch:
+            done += self._upsert(batch)
+        return done
+
+    @abstractmethod
+    def _upsert(self, batch: list[Item]) -> int:
+        """Write one batch (the last copy of a URL in it wins); returns its length."""
 
     @abstractmethod
     def get(self, item_id: str) -> Item | None:

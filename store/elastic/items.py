@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,6 @@ from store.query import Node
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
 
-BULK_CHUNK = 1000
 
 ITEM_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -54,22 +52,12 @@ ITEM_MAPPING: dict[str, Any] = {
 
 
 class ElasticItems(ItemRepo):
+    batch_size = 1000
+
     def __init__(self, store: ElasticStore) -> None:
         self.store = store
         self.es = store.es
         self.index = store.ensure_index("items", ITEM_MAPPING)
-
-    def upsert_many(self, items: Iterable[Item]) -> int:
-        done = 0
-        batch: list[Item] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) == BULK_CHUNK:
-                done += self._upsert(batch)
-                batch = []
-        if batch:
-            done += self._upsert(batch)
-        return done
 
     def _upsert(self, batch: list[Item]) -> int:
         # New pages are the common case: ``create`` is as cheap as a plain index. Pages

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,6 @@ from store.text import han_spaced, highlight, positive_words
 if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
 
-BATCH = 500
 # Item fields in table order; ``id`` comes first and ``version`` last.
 _FIELDS = (
     "url", "title", "body", "source_id", "author", "site_source", "publish_time", "written_time",
@@ -88,20 +86,10 @@ def migrate(db: sqlite3.Connection) -> None:
 
 
 class SQLiteItems(ItemRepo):
+    batch_size = 500
+
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
-
-    def upsert_many(self, items: Iterable[Item]) -> int:
-        done = 0
-        batch: list[Item] = []
-        for item in items:
-            batch.append(item)
-            if len(batch) == BATCH:
-                done += self._upsert(batch)
-                batch = []
-        if batch:
-            done += self._upsert(batch)
-        return done
 
     def _upsert(self, batch: list[Item]) -> int:
         # The last copy of a URL in one batch wins, as it would on Elasticsearch.
