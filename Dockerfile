@@ -1,16 +1,44 @@
-# The same install steps as `make install`, without the dev extras.
-FROM python:3.11-slim
-RUN useradd --create-home --uid 1000 yuqing
+# One image for the service, its crawl processes and the trial mail catcher, set up by
+# the Makefile's own steps (`make assets`, then the virtualenv of `make install` without
+# the dev extras), so the image and a local install cannot drift apart
+# (tests/test_compose.py checks this file against the Makefile and pyproject.toml).
+
+# The console's browser libraries, from the npm registry (pinned by the lock file).
+FROM node:22-slim AS assets
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY Makefile ./
+COPY api/assets api/assets
+RUN make assets
+
+FROM python:3.11-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 1000 yuqing
+WORKDIR /app
+COPY pyproject.toml README.md Makefile ./
 COPY yuqing yuqing
 COPY store store
 COPY crawler crawler
 COPY monitor monitor
 COPY keywords keywords
 COPY api api
-RUN pip install --no-cache-dir . && mkdir -p var && chown yuqing var
+COPY --from=assets /app/api/static/vendor api/static/vendor
+RUN make .venv/.installed PYTHON=python EXTRAS= \
+    && rm -rf /root/.cache \
+    && mkdir -p var/mail \
+    && chown -R yuqing var
+ENV PATH=/app/.venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    YUQING_API_HOST=0.0.0.0
 USER yuqing
 EXPOSE 8600
-HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8600/api/health')"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/health' % os.environ.get('YUQING_API_PORT', '8600'), timeout=4)"
+# SIGTERM stops the service cleanly: running crawls get --grace seconds (20) and 10 more
+# to close, so allow 40 s before a kill (docker-compose.yml sets stop_grace_period).
+STOPSIGNAL SIGTERM
 CMD ["yuqing", "run"]

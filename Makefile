@@ -3,19 +3,42 @@
 # running Elasticsearch node.
 
 PYTHON ?= python3
+# The Dockerfile installs with EXTRAS= (no dev tools).
+EXTRAS ?= [dev]
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint es test demo bench clean
+.PHONY: install assets browser compose lint es test demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.$(EXTRAS)'
 	touch $(STAMP)
 
-install: $(STAMP)
+ASSETS := api/static/vendor/.copied
+
+# The console's browser libraries come from the npm registry (pinned by
+# api/assets/package-lock.json) and are served locally: no CDN.
+$(ASSETS): api/assets/package.json api/assets/package-lock.json api/assets/copy.sh
+	cd api/assets && npm ci --ignore-scripts --no-audit --no-fund --silent
+	sh api/assets/copy.sh
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+install: $(STAMP) $(ASSETS)
+
+# Browser tests drive Debian's chromium (no browser download by Playwright); the CJK font
+# makes their screenshots (and the README's docs/console.png) show Chinese, not boxes.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BROWSER_FILES := /usr/bin/chromium /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+$(BROWSER_FILES):
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk \
+	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk)
+
+browser: $(BROWSER_FILES)
 
 lint: install
 	$(BIN)/ruff check .
@@ -25,11 +48,18 @@ lint: install
 es: install
 	$(BIN)/yuqing es-local start
 
-test: lint es
+# The compose tool that validates docker-compose.yml in the tests (no Docker engine needed):
+# Debian's docker-compose, unless the docker CLI has the compose plugin.
+compose:
+	docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
+	  || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose \
+	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose)
+
+test: lint es browser compose
 	$(BIN)/pytest
 
 demo: install
-	$(BIN)/yuqing run
+	$(BIN)/yuqing demo
 
 bench: es
 	$(BIN)/python bench/ingest.py

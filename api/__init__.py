@@ -1,23 +1,98 @@
-"""The HTTP API and the operators' console (Flask app factory)."""
+"""The HTTP API (``/api/...``, OpenAPI at ``/api/openapi.json``) and the operators'
+console (server-rendered pages), built by :func:`create_app`."""
 
 from __future__ import annotations
 
-import secrets
+import re
+from datetime import timedelta
+from typing import Any
 
-from flask import Flask
+from apiflask import APIFlask
 
-from api import errors, health
+from api import auth, console, errors, resources
+from api.context import Parts
 from store import Store
 from yuqing.config import Config
+from yuqing.runtime import secret_key
+
+VERSION = "0.1.0"
 
 
-def create_app(config: Config, store: Store) -> Flask:
+def create_app(config: Config, store: Store) -> APIFlask:
     """Build the app around an open ``store``; the caller owns its lifetime."""
-    app = Flask(__name__)
-    # Without a configured key, sessions last as long as the process: safe, if forgetful.
-    app.config["SECRET_KEY"] = config.api.secret_key or secrets.token_hex(32)
-    app.config["JSON_AS_ASCII"] = False
-    app.extensions["yuqing"] = {"config": config, "store": store}
+    app = APIFlask(
+        __name__,
+        title="yuqing API",
+        version=VERSION,
+        spec_path="/api/openapi.json",
+        docs_path=None,  # the console serves the docs page with local assets
+        json_errors=False,
+    )
+    app.config.update(
+        SECRET_KEY=secret_key(config),
+        SESSION_COOKIE_NAME="yuqing_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.alerts.public_url.startswith("https://"),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        VALIDATION_ERROR_STATUS_CODE=400,
+        VALIDATION_ERROR_SCHEMA=errors.PROBLEM_SCHEMA,
+        HTTP_ERROR_SCHEMA=errors.PROBLEM_SCHEMA,
+        SECURITY_SCHEMES={
+            "token": {"type": "http", "scheme": "bearer", "description": "yuqing users token"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "yuqing_session"},
+        },
+        INFO={
+            "description": "Public-opinion monitoring: keywords, items, events, alerts, "
+            "sources. Errors are RFC 9457 problem documents."
+        },
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["yuqing"] = Parts(config, store)
+    app.extensions["yuqing.throttle"] = auth.LoginThrottle()
     errors.register(app)
-    app.register_blueprint(health.bp, url_prefix="/api")
+    app.before_request(auth.protect)
+    app.after_request(auth.security_headers)
+    app.jinja_env.globals["csrf_token"] = auth.csrf_token
+    app.jinja_env.globals["current_user"] = auth.current_user
+    resources.register(app)
+    console.register(app)
+
+    @app.spec_processor
+    def _complete(spec: dict[str, Any] | str) -> dict[str, Any] | str:
+        if isinstance(spec, dict):
+            _document_errors(spec, _public_paths(app))
+        return spec
+
     return app
+
+
+def _public_paths(app: APIFlask) -> set[str]:
+    """OpenAPI paths of views without :func:`api.auth.require` (e.g. the health check)."""
+    return {
+        re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if not hasattr(app.view_functions[rule.endpoint], "required_role")
+    }
+
+
+def _document_errors(spec: dict[str, Any], public: set[str]) -> None:
+    """Say once what holds for every operation: a token or a session is needed (except
+    on ``public`` paths), any 4xx answer is a problem document, and a view without a
+    declared answer returns JSON."""
+    spec["security"] = [{"token": []}, {"session": []}]
+    problem = {
+        "description": "Problem (RFC 9457)",
+        "content": {"application/problem+json": {"schema": errors.PROBLEM_SCHEMA}},
+    }
+    for name, path in spec.get("paths", {}).items():
+        for operation in path.values():
+            if name in public:
+                operation["security"] = []
+            responses = operation.setdefault("responses", {})
+            if not any(code.startswith("2") for code in responses):
+                responses["200"] = {"description": "OK", "content": {"application/json": {}}}
+            for code in [c for c in responses if c.startswith("4")]:
+                responses[code] = {**problem, "description": responses[code]["description"]}
+            responses.setdefault("4XX", problem)

@@ -1,44 +1,159 @@
-"""Every error as an RFC 9457 problem document, never an HTML page or a stack trace."""
+"""Every error as an RFC 9457 problem document under ``/api/``, an HTML page in the
+console; never a stack trace."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, Response, jsonify
+from apiflask import APIFlask
+from apiflask.exceptions import HTTPError
+from flask import Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from store import QueryError, StoreUnavailable
+from api.accounts import AccountError
+from monitor.alerts.tickets import TicketError
+from store import ConflictError, QueryError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "field": {"type": "string", "description": "the input that is wrong, if one is"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "location": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    503: "Service Unavailable",
+}
 
-def problem(status: int, title: str, detail: str = "", **extra: object) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, **extra}
+
+class ApiError(Exception):
+    """Raise in a view to answer with a problem document (``field`` names the bad input)."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.field, self.extra = status, detail, field, extra
+        self.headers = headers or {}
+
+
+def problem(status: int, title: str = "", detail: str = "", **extra: Any) -> Response:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or TITLES.get(status, "Error"),
+        "status": status,
+    }
     if detail:
         body["detail"] = detail
+    body |= {k: v for k, v in extra.items() if v is not None}
     response = jsonify(body)
     response.status_code = status
     response.mimetype = "application/problem+json"
     return response
 
 
-def register(app: Flask) -> None:
+def _wants_html() -> bool:
+    return not request.path.startswith("/api/")
+
+
+def _answer(status: int, detail: str, **extra: Any) -> Response:
+    if _wants_html():
+        html = render_template("error.html", status=status, title=TITLES.get(status), detail=detail)
+        return Response(html, status=status, mimetype="text/html")
+    return problem(status, detail=detail, **extra)
+
+
+def register(app: APIFlask) -> None:
+    @app.error_processor
+    def _validation(error: HTTPError) -> Response:
+        extra: dict[str, Any] = {}
+        detail = str(error.message or "")
+        if isinstance(error.detail, dict) and error.detail:
+            # {location: {field: [messages]}} from the request schemas
+            errors = [
+                {"field": field, "location": location, "message": message}
+                for location, fields in error.detail.items()
+                for field, messages in fields.items()
+                for message in messages
+            ]
+            first = errors[0]
+            extra = {"field": first["field"], "errors": errors}
+            detail = f"{first['field']}: {first['message']}"
+        response = _answer(error.status_code, detail, **extra)
+        response.headers.extend(error.headers or {})
+        return response
+
+    @app.errorhandler(ApiError)
+    def _api(e: ApiError) -> Response:
+        response = _answer(e.status, e.detail, field=e.field, **e.extra)
+        response.headers.update(e.headers)
+        return response
+
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException) -> Response:
-        return problem(e.code or 500, e.name, e.description or "")
+        response = _answer(e.code or 500, e.description or "")
+        for name, value in e.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(QueryError)
     def _query(e: QueryError) -> Response:
-        extra: dict[str, object] = {"field": e.field}
-        if e.position is not None:
-            extra["position"] = e.position
-        return problem(400, "Bad Request", e.message, **extra)
+        return _answer(400, e.message, field=e.field, position=e.position)
+
+    @app.errorhandler(TicketError)
+    def _ticket(e: TicketError) -> Response:
+        text = str(e)
+        status = 404 if text.startswith("no alert") else 409
+        field = text.split(":", 1)[0] if ":" in text and " " not in text.split(":", 1)[0] else None
+        return _answer(status, text, field=field)
+
+    @app.errorhandler(AccountError)
+    def _account(e: AccountError) -> Response:
+        return _answer(400, str(e), field=e.field)
+
+    @app.errorhandler(ConflictError)
+    def _conflict(e: ConflictError) -> Response:
+        return _answer(409, f"{e}; reload and try again")
 
     @app.errorhandler(StoreUnavailable)
     def _unavailable(e: StoreUnavailable) -> Response:
-        return problem(503, "Service Unavailable", str(e))
+        return _answer(503, str(e))
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Response:
         log.exception("unhandled error")
-        return problem(500, "Internal Server Error", "an internal error was logged")
+        return _answer(500, "an internal error was logged")

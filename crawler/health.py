@@ -41,7 +41,8 @@ class Health:
 
 def assess(source_id: str, runs: list[CrawlRun]) -> Health:
     """Health after the finished ``runs`` (newest first)."""
-    done = [r for r in runs if r.outcome != "running"]
+    # A run stopped by a shutdown says nothing about the source.
+    done = [r for r in runs if r.outcome not in ("running", "abandoned")]
     health = Health(source_id, runs=len(done), last_run=done[0] if done else None)
     if not done:
         return health

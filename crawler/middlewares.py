@@ -17,7 +17,14 @@ from store.model import Fetch
 
 
 class SeenFilterMiddleware:
-    """Drops requests for articles fetched in earlier runs (one store look-up per list page)."""
+    """Drops requests for articles fetched in earlier runs (one store look-up per list page),
+    whichever source fetched them, so two sources listing one article fetch it once.
+
+    Two processes crawling such sources at the same moment may both fetch a new article
+    before either has stored it; that is accepted rather than claimed in the store (a
+    write per article link): the copy costs one request, the item keeps its id and first
+    ``first_seen``, and alerting makes one alert per event (an event's first item handed
+    over again is not counted again)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler

@@ -1,4 +1,5 @@
-"""The item pipeline: extract -> normalise -> events (crawler/events.py) -> match -> store.
+"""The item pipeline: extract -> normalise -> events (crawler/events.py) -> match -> store
+-> hand new hits to alerting (crawler/handoff.py).
 
 Each step is a Scrapy item pipeline wired in :mod:`crawler.settings`. Pages that yield no
 item travel on as :class:`~crawler.records.Crawled` with a ``failure``, so the store step
@@ -21,6 +22,7 @@ from crawler import report
 from crawler.dates import SHANGHAI, parse_date
 from crawler.encoding import decode_body
 from crawler.extract import extract
+from crawler.handoff import FAILED
 from crawler.records import Crawled, Page
 from crawler.storage import store_of
 from monitor.live import LiveMatcher
@@ -130,8 +132,10 @@ class MatchPipeline:
 
 class StorePipeline:
     """Writes items and fetch records in batches, then hands new items that hit a rule to
-    ``YUQING_ON_NEW_HITS``. Batches are flushed every ``YUQING_STORE_BATCH`` items and at
-    least every ``YUQING_STORE_FLUSH_SECONDS``, so a hit waits seconds, not a whole run."""
+    ``YUQING_ON_NEW_HITS`` (a callable or its dotted path; a failure is logged and recorded
+    in the run, see :mod:`crawler.handoff`). Batches are flushed every
+    ``YUQING_STORE_BATCH`` items, at least every ``YUQING_STORE_FLUSH_SECONDS``, and at
+    once when a new item hit a rule."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -160,7 +164,9 @@ class StorePipeline:
 
     def process_item(self, crawled: Crawled) -> Crawled:
         self.pending.append(crawled)
-        if len(self.pending) >= self.batch_size:
+        # A new hit goes out at once (with what waits beside it): alerts are the hurry.
+        hit = crawled.item is not None and bool(crawled.item.rules) and not crawled.page.known
+        if hit or len(self.pending) >= self.batch_size:
             self.flush()
         return crawled
 
@@ -177,7 +183,12 @@ class StorePipeline:
         report.count(self.stats, "new_items", len(new))
         hits = [item for item in new if item.rules]
         if hits and self.on_new_hits is not None:
-            self.on_new_hits(hits)
+            try:
+                self.on_new_hits(hits)
+            except Exception as e:
+                # Stored already: the next run of the source hands them again (crawler.handoff).
+                log.exception("handing %d new hits to alerting failed", len(hits))
+                report.error(self.stats, hits[0].url, f"{FAILED}: {len(hits)} items ({e})")
 
 
 def _fetches(crawled: Crawled) -> list[Fetch]:

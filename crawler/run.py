@@ -2,7 +2,8 @@
 
 Twisted's reactor cannot be restarted, so every run (scheduled or "run now") gets a fresh
 process. The run takes the source's lease in the store first: if another process is
-crawling the source, this one exits at once with status 3.
+crawling the source, this one exits at once with status 3. New hits go to alerting
+(:mod:`crawler.handoff`), and so do those of earlier runs whose hand-off failed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawler import health, report
+from scrapy.utils.misc import load_object
+
+from crawler import handoff, health, report
 from crawler.dates import SHANGHAI
 from crawler.settings import settings_for
 from crawler.sources import SourceError, validate
@@ -95,6 +98,8 @@ def tally(run: CrawlRun, stats: dict[str, Any]) -> None:
     run.errors = get("problems", [])
     if get("blocked"):
         run.outcome = "blocked"
+    elif stats.get("finish_reason") == "shutdown":  # stopped by a signal, e.g. a service stopping
+        run.outcome = "abandoned"
     elif run.pages == 0 or (get("errors") and not run.items and not run.not_modified):
         run.outcome = "failed"
     elif get("errors"):
@@ -128,9 +133,12 @@ def run_source(
     run = store.runs.start(CrawlRun(source_id, holder, started, started + lease))
     if run is None:
         return None
-    previous = next(iter(store.runs.recent(source_id, 2)[1:]), None)
+    earlier = store.runs.recent(source_id, 50)[1:]
+    previous = next(iter(earlier), None)
     heartbeat = _Heartbeat(store, run, lease)
     heartbeat.start()
+    hand = settings.get("YUQING_ON_NEW_HITS")
+    redriven = handoff.redrive(store, run, earlier, load_object(hand)) if hand else []
     try:
         source = store.sources.get(source_id)
         if source is None:
@@ -138,7 +146,15 @@ def run_source(
         tally(run, crawl(validate(source), settings))
     except SourceError as e:
         run.outcome, run.errors = "failed", [{"url": "-", "reason": str(e)}]
+    except Exception as e:
+        # Recorded, then raised for the traceback (the launcher adds its last lines).
+        reason = f"{handoff.CRASHED}: {type(e).__name__}: {e}"
+        run.outcome, run.errors = "failed", [{"url": "-", "reason": reason}]
+        raise
     finally:
+        if redriven:
+            run.errors = redriven + run.errors
+            run.outcome = "partial" if run.outcome == "ok" else run.outcome
         heartbeat.stop.set()
         heartbeat.join()
         run.finished = datetime.now(SHANGHAI)
@@ -172,6 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             settings[name] = value
     store = open_store(settings["YUQING_STORE_URL"], **settings["YUQING_STORE_OPTIONS"])
+    settings["YUQING_ON_NEW_HITS"] = settings.get("YUQING_ON_NEW_HITS") or handoff.ToAlerting(
+        config, store
+    )
     try:
         lease = timedelta(seconds=args.lease)
         run = run_source(store, args.source_id, settings, lease, args.if_due)

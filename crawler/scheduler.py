@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 from collections import deque
@@ -24,14 +25,16 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.dates import SHANGHAI
+from crawler.handoff import CRASHED
 from store import Store
-from store.model import Source
+from store.model import CrawlRun, Source
 
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 30  # how soon source changes (and emergencies) reach the schedule
 MAX_JITTER = 60  # seconds; spreads sources sharing an interval
 RUN_TIMEOUT = 2 * 3600
+STDERR_LINES = 20  # of a crashed run, kept in its record
 
 
 def launch(
@@ -39,21 +42,62 @@ def launch(
     args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     timeout: float = RUN_TIMEOUT,
+    running: dict[str, subprocess.Popen[str]] | None = None,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     """Run ``source_id`` in a fresh process and wait; its one-line JSON summary (outcome
-    ``busy`` when another process holds the source)."""
+    ``busy`` when another process holds the source). ``running`` holds the process while
+    it runs, so a service shutting down can stop it. A process that crashes (no summary)
+    has the end of its stderr recorded in its run in ``store``."""
     command = [sys.executable, "-m", "crawler.run", source_id, *args]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=env or dict(os.environ)
-    )
-    lines = done.stdout.strip().splitlines()
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or dict(os.environ),
+    ) as process:
+        if running is not None:
+            running[source_id] = process
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+        finally:
+            if running is not None:
+                running.pop(source_id, None)
+    lines = stdout.strip().splitlines()
     try:
         summary: dict[str, Any] = json.loads(lines[-1])
     except (IndexError, ValueError):
-        tail = done.stderr.strip().splitlines()[-3:]
+        tail = stderr.strip().splitlines()[-STDERR_LINES:]
         summary = {"source": source_id, "outcome": "crashed", "stderr": tail}
-    summary["exit"] = done.returncode
+        if store is not None:
+            holder = f"{socket.gethostname()}:{process.pid}"
+            record_crash(store, source_id, holder, process.returncode, tail)
+    summary["exit"] = process.returncode
     return summary
+
+
+def record_crash(
+    store: Store, source_id: str, holder: str, status: int, tail: list[str]
+) -> CrawlRun | None:
+    """Put a crashed process's last stderr lines into its run: the run it recorded (left
+    ``running`` if it died hard), or a new failed run if it died before recording one
+    (unless another process holds the source by then: that is only logged)."""
+    now = datetime.now(SHANGHAI)
+    reason = f"{CRASHED} (exit {status}): " + " | ".join(tail)
+    run = next((r for r in store.runs.recent(source_id, 10) if r.holder == holder), None)
+    if run is None:
+        run = store.runs.start(CrawlRun(source_id, holder, now, now))
+        if run is None:
+            log.warning("run of %s crashed before it started: %s", source_id, reason)
+            return None
+    if run.outcome == "running":
+        run.outcome, run.finished = "failed", now
+    run.errors = [{"url": "-", "reason": reason}, *run.errors]
+    return store.runs.finish(run)
 
 
 class CrawlScheduler:
@@ -77,6 +121,7 @@ class CrawlScheduler:
         self.sync_seconds = sync_seconds
         self.intervals: dict[str, int] = {}
         self.results: deque[dict[str, Any]] = deque(maxlen=100)  # latest run summaries
+        self.running: dict[str, subprocess.Popen[str]] = {}  # source id -> its crawl process
         self.aps = BackgroundScheduler(
             timezone=SHANGHAI,
             executors={"default": ThreadPoolExecutor(workers)},
@@ -139,7 +184,9 @@ class CrawlScheduler:
         }
 
     def run(self, source_id: str) -> dict[str, Any]:
-        summary = launch(source_id, ["--if-due", *self.args], self.env)
+        summary = launch(
+            source_id, ["--if-due", *self.args], self.env, running=self.running, store=self.store
+        )
         self.results.append(summary)
         log.info("run %s", json.dumps(summary, ensure_ascii=False))
         return summary

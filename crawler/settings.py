@@ -49,7 +49,9 @@ SETTINGS: dict[str, Any] = {
     },
     # yuqing's own: match each item (needs monitor.matcher), and where to hand new hits.
     "YUQING_MATCH": True,
-    "YUQING_ON_NEW_HITS": None,  # dotted path of a callable taking list[store.Item]
+    # A callable taking list[store.Item] (or its dotted path); None: crawler.run hands them
+    # to alerting (crawler.handoff.ToAlerting).
+    "YUQING_ON_NEW_HITS": None,
     "YUQING_STORE_BATCH": 100,
     "YUQING_STORE_FLUSH_SECONDS": 2.0,
     "YUQING_EVENT_WINDOW_DAYS": 7,

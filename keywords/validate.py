@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from keywords.model import Library
+from keywords.model import Group, Library
 from monitor.normalize import normalize
 from store.query import ParseError, Word, group_names, parse, walk
 
@@ -60,19 +60,31 @@ def check(library: Library) -> list[Problem]:
                 seen[key] = text
     groups = {g.name: g for g in library.groups}
     for rule in library.rules:
-        where = f"rule {rule.name}, expression"
-        try:
-            node = parse(rule.expression)
-        except ParseError as e:
-            problems.append(Problem(where, e.message, e.position))
-            continue
-        for word in (n for n in walk(node) if isinstance(n, Word)):
-            if not normalize(word.text):
-                problems.append(Problem(where, f"the word {word.text!r} normalises to nothing"))
-        for name in sorted(group_names(node)):
-            referenced = groups.get(name)
-            if referenced is None:
-                problems.append(Problem(where, f"unknown group @{name}"))
-            elif rule.enabled and not referenced.enabled:
-                problems.append(Problem(where, f"group @{name} is disabled"))
+        problems += expression_problems(
+            rule.expression, groups, f"rule {rule.name}, expression", enabled=rule.enabled
+        )
+    return problems
+
+
+def expression_problems(
+    expression: str, groups: dict[str, Group], where: str = "expression", *, enabled: bool = True
+) -> list[Problem]:
+    """What is wrong with a rule expression over ``groups`` (by name): a parse error with its
+    position, words that normalise to nothing, unknown groups and, if the rule is
+    ``enabled``, disabled ones."""
+    try:
+        node = parse(expression)
+    except ParseError as e:
+        return [Problem(where, e.message, e.position)]
+    problems = [
+        Problem(where, f"the word {word.text!r} normalises to nothing")
+        for word in walk(node)
+        if isinstance(word, Word) and not normalize(word.text)
+    ]
+    for name in sorted(group_names(node)):
+        referenced = groups.get(name)
+        if referenced is None:
+            problems.append(Problem(where, f"unknown group @{name}"))
+        elif enabled and not referenced.enabled:
+            problems.append(Problem(where, f"group @{name} is disabled"))
     return problems

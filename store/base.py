@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,12 @@ from store.model import (
     MAX_WINDOW,
     Alert,
     AlertPolicy,
+    ApiToken,
     AuditEntry,
     CrawlRun,
     EmergencySwitch,
+    EventOrder,
+    EventSummary,
     Facets,
     Fetch,
     HealthEvent,
@@ -30,6 +34,7 @@ from store.model import (
     SearchResult,
     Source,
     TimelineEntry,
+    User,
 )
 from store.query import Node, ParseError, parse
 
@@ -76,7 +81,15 @@ class ItemRepo(ABC):
 
     @abstractmethod
     def facets(self, query: ItemQuery) -> Facets:
-        """Counts per day and per source over everything ``query`` matches."""
+        """Counts per day, per source and per rule over everything ``query`` matches."""
+
+    @abstractmethod
+    def events(
+        self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"
+    ) -> list[EventSummary]:
+        """The events of the items ``query`` matches (items without one are left out):
+        the most recently seen first, or with ``order="size"`` the most items first.
+        ``query``'s page, size and sort do not apply."""
 
     @abstractmethod
     def count(self) -> int:
@@ -214,6 +227,8 @@ class Store(ABC):
     outbox: OutboxRepo
     alert_policies: PolicyRepo
     emergencies: EmergencyRepo
+    users: UserRepo
+    tokens: TokenRepo
 
     @abstractmethod
     def close(self) -> None: ...
@@ -247,6 +262,13 @@ def check_query(query: ItemQuery) -> Node | None:
         return parse(query.q)
     except ParseError as e:
         raise QueryError(e.message, "q", e.position) from e
+
+
+def check_events(query: ItemQuery, limit: int) -> Node | None:
+    """Validate an event listing like :func:`check_query`, its page and size aside."""
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise QueryError(f"limit must be between 1 and {MAX_PAGE_SIZE}", "limit")
+    return check_query(replace(query, page=1, size=1))
 
 
 def check_successor(version: LibraryVersion) -> None:
@@ -362,3 +384,42 @@ class EmergencyRepo(ABC):
     @abstractmethod
     def list(self) -> list[EmergencySwitch]:
         """All switches, on or off, by scope."""
+
+
+class UserRepo(ABC):
+    """Users, one per name."""
+
+    @abstractmethod
+    def put(self, user: User) -> User:
+        """Create (``user.version`` None; :class:`~store.errors.ConflictError` if the name is
+        taken) or replace the stored user if it is still at ``user.version`` (else
+        :class:`~store.errors.ConflictError`); returns it with its new version."""
+
+    @abstractmethod
+    def get(self, name: str) -> User | None: ...
+
+    @abstractmethod
+    def list(self) -> list[User]:
+        """All users, by name."""
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+
+class TokenRepo(ABC):
+    """API tokens, revoked ones included."""
+
+    @abstractmethod
+    def put(self, token: ApiToken) -> ApiToken:
+        """Create or replace, checked like :meth:`UserRepo.put`."""
+
+    @abstractmethod
+    def get(self, token_id: str) -> ApiToken | None: ...
+
+    @abstractmethod
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        """The token whose secret hashes to ``token_hash``, revoked or not."""
+
+    @abstractmethod
+    def list(self, user: str | None = None) -> list[ApiToken]:
+        """All tokens, or ``user``'s, oldest first."""

@@ -98,6 +98,25 @@ class SearchResult:
 class Facets:
     per_day: dict[str, int]  # "YYYY-MM-DD" in the store's time zone -> count
     per_source: dict[str, int]
+    per_rule: dict[str, int] = field(default_factory=dict)
+
+
+EventOrder = Literal["recent", "size"]
+
+
+@dataclass
+class EventSummary:
+    """One event (a story and its reposts, see :mod:`crawler.events`) as seen through a
+    query: only the items the query matches count."""
+
+    id: str
+    items: int
+    first_seen: datetime
+    last_seen: datetime
+    sources: list[str]  # most items first
+    rules: list[str]  # most items first
+    title: str  # of its earliest matching item
+    item_id: str  # that item
 
 
 @dataclass
@@ -161,13 +180,14 @@ class Source:
         return self.interval
 
 
-RunOutcome = Literal["running", "ok", "partial", "failed", "blocked", "lost"]
+RunOutcome = Literal["running", "ok", "partial", "failed", "blocked", "lost", "abandoned"]
 
 
 @dataclass
 class CrawlRun:
     """One run of one source. While ``outcome`` is ``running`` the run holds the source's
-    lease until ``lease_until``; a run whose lease ran out is ``lost`` (its process died)."""
+    lease until ``lease_until``; a run whose lease ran out is ``lost`` (its process died); one
+    stopped by a service shutting down is ``abandoned``."""
 
     source_id: str
     holder: str  # host:pid of the crawling process
@@ -329,4 +349,34 @@ class EmergencySwitch:
     actor: str
     reason: str = ""
     until: datetime | None = None
+    version: str | None = None
+
+
+@dataclass
+class User:
+    """A console or API user. ``password_hash`` is an argon2 hash, never the password."""
+
+    name: str
+    role: str  # viewer, operator or admin
+    password_hash: str
+    created: datetime
+    updated: datetime
+    display_name: str = ""
+    email: str = ""
+    disabled: bool = False
+    version: str | None = None
+
+
+@dataclass
+class ApiToken:
+    """A script's credential for ``user``: only the SHA-256 of its secret is kept. A revoked
+    token stays, so the audit trail and listings can still name it."""
+
+    id: str
+    user: str
+    label: str
+    token_hash: str
+    created: datetime
+    last_used: datetime | None = None
+    revoked: datetime | None = None
     version: str | None = None

@@ -1,6 +1,7 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1 for the alerting tests and benchmark:
 it records what it accepts, can be stopped and started on the same port, refuses chosen
-recipients for good, and can hold one message until the test lets it go."""
+recipients for good, and can hold one message until the test lets it go. With a TLS
+context it requires STARTTLS before anything else, or speaks TLS from the first byte."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -66,11 +68,22 @@ def free_port() -> int:
 
 
 class MailSink:
-    """``login``: (username, password) the server requires (AUTH without TLS, for tests)."""
+    """``login``: (username, password) the server requires (over plain text unless ``tls``).
+    ``tls``: the server's certificate, required by STARTTLS, or from the first byte
+    (port 465 style) if ``implicit``."""
 
-    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        login: tuple[str, str] | None = None,
+        *,
+        tls: ssl.SSLContext | None = None,
+        implicit: bool = False,
+    ) -> None:
         self.port = port or free_port()
         self.login = login
+        self.tls, self.implicit = tls, implicit
+        self.logins: list[tuple[Any, str]] = []  # (client address, username) of each AUTH
         self.received: list[Received] = []
         self.refuse: set[str] = set()
         self.hold: Callable[[int], bool] | None = None  # message number -> hold it?
@@ -84,8 +97,13 @@ class MailSink:
             options = {
                 "authenticator": self._authenticate,
                 "auth_required": True,
-                "auth_require_tls": False,
+                # aiosmtpd only sees its own STARTTLS: TLS from the first byte looks clear.
+                "auth_require_tls": self.tls is not None and not self.implicit,
             }
+        if self.tls is not None and self.implicit:
+            options["ssl_context"] = self.tls
+        elif self.tls is not None:
+            options |= {"tls_context": self.tls, "require_starttls": True}
         self._controller = Controller(
             _Handler(self), hostname="127.0.0.1", port=self.port, **options
         )
@@ -96,7 +114,11 @@ class MailSink:
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
         given = (data.login.decode(), data.password.decode())
-        return AuthResult(success=isinstance(data, LoginPassword) and given == self.login)
+        with self.lock:
+            self.logins.append((session.peer, given[0]))
+        # handled=False: aiosmtpd then answers a refusal with 535 (by default it stays silent).
+        ok = isinstance(data, LoginPassword) and given == self.login
+        return AuthResult(success=ok, handled=False)
 
     def stop(self) -> None:
         if self._controller is not None:

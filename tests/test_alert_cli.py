@@ -19,7 +19,9 @@ from yuqing.config import ConfigError, load
 
 
 def test_smtp_and_alerts_configuration(tmp_path: Path) -> None:
-    config = load(env={"YUQING_SMTP_PASSWORD": "s3cret", "YUQING_ALERTS_ADMINS": "a@x.cn, b@x.cn"})
+    env = {"YUQING_SMTP_USERNAME": "yuqing", "YUQING_SMTP_PASSWORD": "s3cret"}
+    env |= {"YUQING_SMTP_STARTTLS": "true", "YUQING_ALERTS_ADMINS": "a@x.cn, b@x.cn"}
+    config = load(env=env)
     assert config.smtp.password == "s3cret" and config.masked()["smtp"]["password"] == "***"
     assert config.alerts.admins == ["a@x.cn", "b@x.cn"]
     critical = config.alerts.deadlines["critical"]

@@ -21,7 +21,7 @@ from monitor.alerts.links import AckLinks
 from monitor.alerts.outbox import Sender
 from monitor.alerts.policy import save_policy
 from store import Store, open_store
-from yuqing.config import SmtpConfig, load
+from yuqing.config import SmtpConfig
 
 
 @pytest.fixture
@@ -162,24 +162,3 @@ def test_sender_killed_mid_send_loses_and_doubles_nothing(tmp_path: Path, sink: 
     retried = [m for m in store.outbox.list(limit=100) if m.attempts == 2]
     assert len(retried) == 1
     store.close()
-
-
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_smtp_login_from_the_environment(tmp_path: Path) -> None:
-    server = MailSink(login=("yuqing", "s3cret")).start()
-    try:
-        store = open_store(f"sqlite:///{tmp_path / 'y.db'}")
-        clock = Clock()
-        add(store, alerting(store, clock), [story(1)])
-        env = {"YUQING_SMTP_PORT": str(server.port), "YUQING_SMTP_USERNAME": "yuqing"}
-        env |= {"YUQING_SMTP_TIMEOUT": "1"}
-        wrong = load(env=env | {"YUQING_SMTP_PASSWORD": "guess"}).smtp
-        assert Sender(store, wrong, clock).run_once() == 0
-        # Refused credentials are the configuration's fault: kept for a retry, not failed.
-        assert {(m.status, m.attempts) for m in store.outbox.list()} == {("pending", 1)}
-        clock.advance(minutes=1)
-        right = load(env=env | {"YUQING_SMTP_PASSWORD": "s3cret"}).smtp
-        assert Sender(store, right, clock).run_once() == 2 and len(server.received) == 2
-        store.close()
-    finally:
-        server.stop()

@@ -27,7 +27,7 @@ def entry(**changes: object) -> dict[str, object]:
         "id": "tn",
         "name": "潼南",
         "type": "list",
-        "start_urls": ["http://127.0.0.1:8600/news/"],
+        "start_urls": ["http://127.0.0.1:8610/news/"],
         "interval": 600,
     }
     return base | changes
@@ -85,14 +85,14 @@ def test_links_and_script_paging() -> None:
     <li><a href="/zwgk/202101/report.pdf">附件下载文件123</a></li></ul>
     <script>createPageHTML(4, 0, "index", "html");</script>
     <a href="index_1.html">2</a><a href="/news/index_1.html">other list</a></body></html>"""
-    base = "http://127.0.0.1:8600/zwgk/index.html"
+    base = "http://127.0.0.1:8610/zwgk/index.html"
     selector = Selector(text=html)
     assert article_links(selector, base) == [
-        "http://127.0.0.1:8600/zwgk/202102/t20210205_1001.html",
-        "http://127.0.0.1:8600/zwgk/202101/t20210131_999.html",
+        "http://127.0.0.1:8610/zwgk/202102/t20210205_1001.html",
+        "http://127.0.0.1:8610/zwgk/202101/t20210131_999.html",
     ]
     assert page_links(selector, base) == [
-        f"http://127.0.0.1:8600/zwgk/index_{n}.html" for n in (1, 2, 3)
+        f"http://127.0.0.1:8610/zwgk/index_{n}.html" for n in (1, 2, 3)
     ]
 
 

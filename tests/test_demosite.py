@@ -20,6 +20,8 @@ import pytest
 from lxml import html as lxml_html
 
 from crawler.demosite import BASE_TIME, SHANGHAI, Article, DemoSite, create_app, serve
+from crawler.sources import load_sources
+from yuqing.config import ApiConfig
 
 UA = "yuqing-test/1.0"
 
@@ -488,3 +490,9 @@ def test_request_log_records_paths_statuses_and_headers(fresh: Served) -> None:
     assert entries[1].headers["If-None-Match"] == first.headers["ETag"]
     assert log.count("/news/") == 2
     assert entries[0].at <= entries[1].at <= entries[2].at
+
+
+def test_the_bundled_sources_point_at_the_demo_sites_port_not_the_apis() -> None:
+    urls = [url for s in load_sources() for url in s.start_urls]
+    assert urls and all(url.startswith("http://127.0.0.1:8610/") for url in urls)
+    assert ApiConfig().port != 8610

@@ -330,3 +330,52 @@ def test_normalized_queries_run_on_the_normalised_copies(store: Store) -> None:
     assert ids(store, "确诊") == ["2"]
     found = store.items.search(ItemQuery(q="确诊", normalized=True)).hits
     assert found[0].highlights == {}
+
+
+def test_counts_per_rule(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(1, body="疫情", rules=["疫情", "火灾"]),
+            make(2, body="疫情", rules=["疫情"]),
+            make(3, body="火灾", rules=[]),
+        ]
+    )
+    assert list(store.items.facets(ItemQuery()).per_rule.items()) == [("疫情", 2), ("火灾", 1)]
+    assert store.items.facets(ItemQuery(q="疫情", rules=["火灾"])).per_rule == {
+        "疫情": 1,
+        "火灾": 1,
+    }
+
+
+def test_events_group_items_under_the_query(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(1, "双江镇起火", "火灾", event_id=make(1).id, rules=["火灾"], source_id="gov"),
+            make(2, "转载：双江镇起火", "火灾", event_id=make(1).id, rules=["火灾"]),
+            make(3, "再转：双江镇起火", "火灾", event_id=make(1).id, rules=["火灾", "x"]),
+            make(4, "疫情通报", "疫情", event_id=make(4).id, first_seen=T0 + timedelta(hours=5)),
+            make(5, "无事件", "疫情"),
+        ]
+    )
+    recent = store.items.events(ItemQuery())
+    assert [(e.id, e.items) for e in recent] == [(make(4).id, 1), (make(1).id, 3)]
+    fire = recent[1]
+    assert (fire.title, fire.item_id) == ("双江镇起火", make(1).id)
+    assert (fire.first_seen, fire.last_seen) == (
+        T0 + timedelta(minutes=1),
+        T0 + timedelta(minutes=3),
+    )
+    assert fire.first_seen.utcoffset() == timedelta(hours=8)
+    assert fire.sources == ["news", "gov"]
+    assert fire.rules == ["火灾", "x"]
+    assert store.items.events(ItemQuery(), order="size")[0].id == make(1).id
+    assert [e.id for e in store.items.events(ItemQuery(), limit=1)] == [make(4).id]
+    # Only the items the query matches count: the earliest matching title, its sources.
+    later = store.items.events(ItemQuery(q="转", rules=["火灾"]))
+    assert [(e.items, e.title, e.sources) for e in later] == [(2, "转载：双江镇起火", ["news"])]
+    since = ItemQuery(since=T0 + timedelta(hours=1))
+    assert [e.id for e in store.items.events(since)] == [make(4).id]
+    assert store.items.events(ItemQuery(event_id="none")) == []
+    with pytest.raises(QueryError) as refused:
+        store.items.events(ItemQuery(), limit=0)
+    assert refused.value.field == "limit"

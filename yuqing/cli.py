@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
 
 import click
 
+from api.cli import users_group
 from crawler.cli import crawl_command, scheduler_command, sources_command
 from keywords.cli import keywords_group, match_command
 from monitor.alerts.cli import (
@@ -18,6 +22,7 @@ from monitor.alerts.cli import (
 from store import Store, StoreError
 from yuqing import eslocal
 from yuqing.config import Config, ConfigError, load
+from yuqing.demo import demo_command
 
 
 class _Context:
@@ -99,21 +104,92 @@ def es_status() -> None:
 
 
 @main.command()
+@click.option("--no-crawl", is_flag=True, help="Run no crawl scheduler (e.g. an API replica).")
+@click.option("--no-mail", is_flag=True, help="Run no outbox sender nor alerting tick.")
+@click.option("--no-api", is_flag=True, help="Serve no API or console.")
+@click.option("--workers", default=os.cpu_count() or 2, show_default=True,
+              help="Crawl processes at a time.")  # fmt: skip
+@click.option("--grace", default=20.0, show_default=True,
+              help="Seconds running crawls get to finish on shutdown.")  # fmt: skip
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting for every crawl.")  # fmt: skip
 @click.pass_obj
-def run(ctx: _Context) -> None:
-    """Run the service on the configured store (the API and console for now)."""
-    import waitress
+def run(
+    ctx: _Context,
+    no_crawl: bool,
+    no_mail: bool,
+    no_api: bool,
+    workers: int,
+    grace: float,
+    settings: tuple[str, ...],
+) -> None:
+    """Run the service: crawl scheduler, outbox sender and alerting, API and console.
 
-    from api import create_app
+    Logs are JSON lines on standard error; SIGTERM or Ctrl-C stops it cleanly. Run exactly
+    one process with mail; add API replicas with --no-crawl --no-mail and crawler nodes
+    with --no-api --no-mail (see docs/scaling.md).
+    """
+    from yuqing.service import Parts, Service, ServiceError, setup_logging
+
+    parts = Parts(crawl=not no_crawl, mail=not no_mail, api=not no_api)
+    if not (parts.crawl or parts.mail or parts.api):
+        raise click.UsageError("nothing to run: leave out one of --no-crawl/--no-mail/--no-api")
+    config = ctx.config()
+    setup_logging()
+    args = ["--config", ctx.path] if ctx.path else []
+    for pair in settings:
+        args += ["-s", pair]
+    service = Service(config, ctx.store(), parts, crawl_args=args, workers=workers, grace=grace)
+    try:
+        service.run()
+    except ServiceError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(ctx: _Context, as_json: bool) -> None:
+    """The state of every part: store, API, sources and schedule, alerts, outbox, emergency."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from yuqing.status import collect, render
 
     config = ctx.config()
     store = ctx.store()
-    app = create_app(config, store)
-    click.echo(f"yuqing on {store.url}: http://{config.api.host}:{config.api.port}/api/health")
     try:
-        waitress.serve(app, host=config.api.host, port=config.api.port, threads=8)
+        state = collect(config, store, datetime.now(ZoneInfo(config.timezone)))
+    except StoreError as e:
+        raise click.ClickException(f"store {store.url}: {e}") from e
     finally:
         store.close()
+    click.echo(json.dumps(state, ensure_ascii=False, indent=2) if as_json else render(state))
+
+
+@main.command("mail-catcher")
+@click.option("--port", default=8025, show_default=True)
+@click.option("--dir", "folder", default="var/mail", show_default=True,
+              type=click.Path(file_okay=False), help="Folder of .eml files.")  # fmt: skip
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (in a container: 0.0.0.0).")  # fmt: skip
+def mail_catcher(port: int, folder: str, host: str) -> None:
+    """Accept every email over SMTP and keep it as an .eml file (demo and trials)."""
+    from yuqing.mailcatcher import MailCatcher
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        catcher = MailCatcher(folder, port=port, host=host).start()
+    except (OSError, RuntimeError) as e:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e}") from e
+    click.echo(f"mail catcher on {host}:{port}, keeping messages in {folder}/")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        catcher.stop()
 
 
 @main.command(
@@ -138,3 +214,5 @@ main.add_command(alerts_group)
 main.add_command(outbox_command)
 main.add_command(emergency_command)
 main.add_command(send_outbox_command)
+main.add_command(users_group)
+main.add_command(demo_command)

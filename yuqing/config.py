@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -66,11 +67,27 @@ class SmtpConfig(_Section):
     ssl: bool = Field(False, description="TLS from the first byte (port 465)")
     sender: str = Field("yuqing@localhost.localdomain", pattern=EMAIL_PATTERN)
     timeout: float = Field(30.0, gt=0, le=600)
+    ca_file: str = Field("", description="PEM CAs to trust for the server; empty: the system's")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_cas(cls, path: str) -> str:
+        if path:
+            try:
+                ssl.create_default_context(cafile=path)
+            except OSError as e:  # ssl.SSLError included: not PEM certificates
+                raise ValueError(f"cannot use {path!r} as CA certificates: {e}") from e
+        return path
 
     @model_validator(mode="after")
     def _one_tls(self) -> SmtpConfig:
         if self.ssl and self.starttls:
             raise ValueError("set ssl (port 465) or starttls (port 587), not both")
+        if self.password and not self.username:
+            raise ValueError("password is set but username is empty")
+        # Credentials never cross the network in clear, whatever the server offers.
+        if self.username and not (self.ssl or self.starttls):
+            raise ValueError("username needs an encrypted connection: set starttls or ssl")
         return self
 
 

@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m crawler.demosite",
         description="Serve the fictional 潼南 demo news site and government portal on 127.0.0.1.",
     )
-    parser.add_argument("--port", type=int, default=8600, help="port (0 picks a free one)")
+    parser.add_argument("--port", type=int, default=8610, help="port (0 picks a free one)")
     parser.add_argument("--seed", type=int, default=0, help="content seed")
     parser.add_argument(
         "--drip", type=float, metavar="SECONDS", help="publish a new story every SECONDS"

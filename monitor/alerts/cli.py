@@ -22,6 +22,7 @@ from monitor.alerts.tickets import TicketError
 from store import Store, StoreError
 from store.model import EmergencySwitch
 from yuqing.config import Config
+from yuqing.runtime import secret_key
 
 
 def _store(ctx: click.Context) -> Store:
@@ -51,7 +52,7 @@ def build(config: Config, store: Store) -> Alerting:
         set_emergency(store, interval=interval, until=until, source_ids=ids, tags=tags or [])
 
     try:
-        links = AckLinks(config.api.secret_key, config.alerts.link_hours * 3600)
+        links = AckLinks(secret_key(config), config.alerts.link_hours * 3600)
     except ValueError as e:
         raise click.ClickException(str(e)) from e
     return Alerting(store, config.alerts, links, _clock(config), crawl_hook=crawl_hook)

@@ -92,12 +92,20 @@ class TransientFailure(Exception):
     """The server is down or said try later (4xx): retry with backoff."""
 
 
+# Replies meaning "log in or encrypt first": the configuration's fault, not the message's.
+NEEDS_LOGIN_OR_TLS = {530, 534, 535, 538}
+
+
 class Mailer:
-    """An SMTP connection, opened on first use and kept for a batch (``with`` closes it)."""
+    """An SMTP connection, opened on first use and kept for a batch (``with`` closes it).
+    The server's certificate is verified (against ``ca_file`` if set); a connection that
+    cannot be opened, encrypted or logged in fails the rest of the batch without retrying,
+    so a wrong password is tried once per batch, not once per message."""
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
         self._smtp: smtplib.SMTP | None = None
+        self._broken = ""  # why the connection could not be opened, for the whole batch
 
     def __enter__(self) -> Mailer:
         return self
@@ -109,17 +117,42 @@ class Mailer:
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=c.ca_file or None)
         smtp: smtplib.SMTP
         if c.ssl:
             smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)
         else:
             smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
-            if c.starttls:
+        try:
+            if c.starttls:  # never falls back to clear text: no STARTTLS offered raises
                 smtp.starttls(context=context)
-        if c.username:
-            smtp.login(c.username, c.password)
+            if c.username:
+                smtp.login(c.username, c.password)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
+
+    def _session(self) -> smtplib.SMTP:
+        if self._broken:
+            raise TransientFailure(self._broken)
+        if self._smtp is None:
+            try:
+                self._smtp = self._connect()
+            except (OSError, smtplib.SMTPException) as e:
+                self._broken = self._why(e)
+                raise TransientFailure(self._broken) from e
+        return self._smtp
+
+    def _why(self, e: OSError | smtplib.SMTPException) -> str:
+        where = f"SMTP server {self.config.host}:{self.config.port}"
+        if isinstance(e, ssl.SSLCertVerificationError):
+            hint = "smtp.host must be named in it; smtp.ca_file names the CA to trust"
+            return f"{where}: certificate not accepted: {e.verify_message} ({hint})"
+        if isinstance(e, smtplib.SMTPAuthenticationError):
+            hint = "check smtp.username and YUQING_SMTP_PASSWORD"
+            return f"{where}: login as {self.config.username!r} refused: {_reply(e)} ({hint})"
+        return f"{where}: {e}"
 
     def send(self, message: OutboxMessage) -> None:
         """Hand ``message`` to the server; returns once the server accepted it."""
@@ -133,22 +166,17 @@ class Mailer:
         mail["X-Yuqing-Key"] = message.key
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")
+        smtp = self._session()
         try:
-            if self._smtp is None:
-                self._smtp = self._connect()
-            refused = self._smtp.send_message(mail)
+            refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as e:
             codes = [code for code, _ in e.recipients.values()]
             raise (PermanentFailure if min(codes) >= 500 else TransientFailure)(str(e)) from e
-        except smtplib.SMTPAuthenticationError as e:
-            # Wrong credentials are the configuration's fault, not the message's.
-            self.close()
-            raise TransientFailure(f"SMTP login failed: {e}") from e
         except smtplib.SMTPResponseException as e:
-            if e.smtp_code >= 500:
-                raise PermanentFailure(f"{e.smtp_code} {e.smtp_error!r}") from e
+            if e.smtp_code >= 500 and e.smtp_code not in NEEDS_LOGIN_OR_TLS:
+                raise PermanentFailure(_reply(e)) from e
             self.close()
-            raise TransientFailure(f"{e.smtp_code} {e.smtp_error!r}") from e
+            raise TransientFailure(_reply(e)) from e
         except (OSError, smtplib.SMTPException) as e:
             self.close()
             raise TransientFailure(f"SMTP server {self.config.host}:{self.config.port}: {e}") from e
@@ -162,3 +190,9 @@ class Mailer:
             except (OSError, smtplib.SMTPException):
                 self._smtp.close()
             self._smtp = None
+
+
+def _reply(e: smtplib.SMTPResponseException) -> str:
+    """The server's reply as text, e.g. ``535 5.7.8 Authentication credentials invalid``."""
+    error = e.smtp_error
+    return f"{e.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"

@@ -188,7 +188,8 @@ class Alerting:
         if this call created it."""
         now = self.clock()
         ident = alert_id(rule, key)
-        if self.store.alerts.get(ident) is None:
+        current = self.store.alerts.get(ident)
+        if current is None:
             first = min(items, key=lambda i: (i.first_seen, i.id))
             alert = Alert(
                 id=ident,
@@ -218,7 +219,11 @@ class Alerting:
             if self._create(alert):
                 return alert
             # Another process created it first: these items are its update.
-        self._update(ident, len(items), now, policy)
+            current = self.store.alerts.get(ident)
+        # The alert's own first item handed over again (two crawlers fetched it at once, or
+        # a run re-drove a failed hand-off) is not one more item.
+        more = [i for i in items if current is None or i.id != current.item_id]
+        self._update(ident, len(more), now, policy)
         return None
 
     def _create(self, alert: Alert) -> bool:

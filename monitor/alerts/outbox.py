@@ -74,7 +74,8 @@ class Sender:
         while not stop.is_set():
             self.wake.clear()  # before looking, so a message queued meanwhile wakes the wait
             try:
-                while self.run_once():
+                # A burst is sent batch by batch, so a stop waits for one batch at most.
+                while not stop.is_set() and self.run_once():
                     pass
             except Exception:
                 log.exception("sending the outbox failed; will retry")

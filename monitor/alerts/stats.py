@@ -47,9 +47,19 @@ def on_time(alert: Alert, deadlines: dict[str, Deadlines]) -> bool:
     )
 
 
-def report(store: Store, deadlines: dict[str, Deadlines], since: datetime) -> dict[str, Any]:
-    """The figures over alerts created since ``since`` (times in seconds)."""
-    alerts = [a for a in store.alerts.list(since=since, limit=MAX_ALERTS) if a.kind != "health"]
+def report(
+    store: Store,
+    deadlines: dict[str, Deadlines],
+    since: datetime,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """The figures over alerts created since ``since`` (and before ``until``; times in
+    seconds)."""
+    alerts = [
+        a
+        for a in store.alerts.list(since=since, limit=MAX_ALERTS)
+        if a.kind != "health" and (until is None or a.created < until)
+    ]
     handled = [a for a in alerts if a.status == "closed" and a.close_reason == "handled"]
     return {
         "alerts": len(alerts),

@@ -92,6 +92,16 @@ class Tickets:
             raise TicketError(f"reason: must be one of {', '.join(CLOSE_REASONS)}, not {reason!r}")
         return self._act(alert_id, actor, "close", {"reason": reason}, note)
 
+    def note(self, alert_id: str, actor: str, note: str) -> Alert:
+        """Add a note to the timeline, in any status; the alert itself is unchanged."""
+        if not note.strip():
+            raise TicketError("note: write the note")
+        alert = self.store.alerts.get(alert_id)
+        if alert is None:
+            raise TicketError(f"no alert {alert_id}")
+        self.store.alert_timeline.append(TimelineEntry(alert_id, self.clock(), actor, "note", note))
+        return alert
+
     def _act(
         self, alert_id: str, actor: str, action: str, details: dict[str, Any], note: str = ""
     ) -> Alert:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from store.base import AuditRepo
-from store.elastic.common import SCHEMA_VERSION
-from store.model import (
-    AuditEntry,
-)
-
-if TYPE_CHECKING:
-    from store.elastic.cluster import ElasticStore
+from store.elastic.common import SCHEMA_VERSION, AppendLog
+from store.model import AuditEntry
 
 AUDIT_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -30,56 +23,37 @@ AUDIT_MAPPING: dict[str, Any] = {
 }
 
 
-class ElasticAudit(AuditRepo):
-    def __init__(self, store: ElasticStore) -> None:
-        self.store = store
-        self.es = store.es
-        self.index = store.ensure_index("audit", AUDIT_MAPPING)
+class ElasticAudit(AppendLog[AuditEntry], AuditRepo):
+    name = "audit"
+    mapping = AUDIT_MAPPING
 
     def append(self, entry: AuditEntry) -> AuditEntry:
-        # ``seq`` orders entries written within the same millisecond.
-        seq = time.time_ns()
-        result = self.es.index(
-            index=self.index,
-            op_type="create",
-            document={
-                "seq": seq,
-                "time": entry.time.isoformat(),
-                "actor": entry.actor,
-                "action": entry.action,
-                "target": entry.target,
-                "before": _wrap(entry.before),
-                "after": _wrap(entry.after),
-            },
-            refresh=self.store.refresh,
-        )
-        entry.id = result["_id"]
-        return entry
+        return self._append(entry)
 
     def list(
         self, *, target: str | None = None, actor: str | None = None, limit: int = 100
     ) -> list[AuditEntry]:
         filters = [{"term": {k: v}} for k, v in (("target", target), ("actor", actor)) if v]
-        found = self.es.search(
-            index=self.index,
-            size=limit,
-            sort=[{"seq": "desc"}],
-            query={"bool": {"filter": filters}},
-        )["hits"]["hits"]
-        return [
-            AuditEntry(
-                actor=h["_source"]["actor"],
-                action=h["_source"]["action"],
-                target=h["_source"]["target"],
-                time=datetime.fromisoformat(h["_source"]["time"]).astimezone(self.store.tz),
-                before=h["_source"]["before"]["value"],
-                after=h["_source"]["after"]["value"],
-                id=h["_id"],
-            )
-            for h in found
-        ]
+        return self._list(filters, limit)
 
+    def _document(self, entry: AuditEntry) -> dict[str, Any]:
+        return {
+            "time": entry.time.isoformat(),
+            "actor": entry.actor,
+            "action": entry.action,
+            "target": entry.target,
+            # Object fields must hold objects; before/after may be any JSON value.
+            "before": {"value": entry.before},
+            "after": {"value": entry.after},
+        }
 
-def _wrap(value: Any) -> dict[str, Any]:
-    # Object fields must hold objects; before/after may be any JSON value.
-    return {"value": value}
+    def _record(self, source: dict[str, Any], doc_id: str) -> AuditEntry:
+        return AuditEntry(
+            actor=source["actor"],
+            action=source["action"],
+            target=source["target"],
+            time=self._time(source["time"]),
+            before=source["before"]["value"],
+            after=source["after"]["value"],
+            id=doc_id,
+        )

@@ -28,6 +28,7 @@ from store.elastic import (
     policies,
     runs,
     sources,
+    users,
 )
 from store.elastic.common import SCHEMA_VERSION
 from store.errors import SchemaMismatch, StoreUnavailable
@@ -72,6 +73,8 @@ class ElasticStore(Store):
         self.outbox = outbox.ElasticOutbox(self)
         self.alert_policies = policies.ElasticPolicies(self)
         self.emergencies = policies.ElasticEmergencies(self)
+        self.users = users.ElasticUsers(self)
+        self.tokens = users.ElasticTokens(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""
@@ -106,6 +109,7 @@ class ElasticStore(Store):
                 # Another process (a second crawler, say) created it first: check it below.
                 if e.error != "resource_already_exists_exception":
                     raise
+        self._wait_started(alias)
         current = self.es.indices.get_mapping(index=alias)
         for index, body in current.items():
             props = body["mappings"].get("properties", {})
@@ -123,6 +127,20 @@ class ElasticStore(Store):
             if missing:
                 self.es.indices.put_mapping(index=index, properties=missing)
         return alias
+
+    def _wait_started(self, alias: str, seconds: float = 30.0) -> None:
+        """Wait until ``alias`` serves documents. An index another process created a moment
+        ago may still be starting its primary shard, and until then every read or write of
+        it fails with 503 no_shard_available; cluster health may already call it yellow."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self.es.options(ignore_status=404).get(index=alias, id="-")
+                return
+            except ApiError as e:
+                if e.meta.status != 503 or time.monotonic() >= deadline:
+                    raise
+            time.sleep(0.05)
 
     def close(self) -> None:
         self.es.close()

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from store.base import HealthRepo
-from store.elastic.common import SCHEMA_VERSION, ensure_index_racing
+from store.elastic.common import SCHEMA_VERSION, AppendLog
 from store.model import HealthEvent
-
-if TYPE_CHECKING:
-    from store.elastic.cluster import ElasticStore
 
 HEALTH_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -28,34 +23,13 @@ HEALTH_MAPPING: dict[str, Any] = {
 }
 
 
-class ElasticHealth(HealthRepo):
-    def __init__(self, store: ElasticStore) -> None:
-        self.store = store
-        self.es = store.es
-
-    @cached_property
-    def index(self) -> str:
-        # Created on first use: only crawler processes and the API ever touch it.
-        return ensure_index_racing(self.store, "health", HEALTH_MAPPING)
+class ElasticHealth(AppendLog[HealthEvent], HealthRepo):
+    name = "health"
+    mapping = HEALTH_MAPPING
+    refresh_each = True  # operators and the alerting job look for these right away
 
     def append(self, event: HealthEvent) -> HealthEvent:
-        result = self.es.index(
-            index=self.index,
-            op_type="create",
-            document={
-                # ``seq`` orders events written within the same millisecond.
-                "seq": time.time_ns(),
-                "time": event.time.isoformat(),
-                "source_id": event.source_id,
-                "kind": event.kind,
-                "message": event.message,
-                "details": event.details,
-            },
-            # Rare writes that operators and the alerting job look for right away.
-            refresh=True,
-        )
-        event.id = result["_id"]
-        return event
+        return self._append(event)
 
     def list(
         self, *, source_id: str | None = None, since: datetime | None = None, limit: int = 100
@@ -65,20 +39,23 @@ class ElasticHealth(HealthRepo):
             filters.append({"term": {"source_id": source_id}})
         if since is not None:
             filters.append({"range": {"time": {"gte": since.isoformat()}}})
-        found = self.es.search(
-            index=self.index,
-            size=limit,
-            sort=[{"seq": "desc"}],
-            query={"bool": {"filter": filters}},
-        )["hits"]["hits"]
-        return [
-            HealthEvent(
-                source_id=h["_source"]["source_id"],
-                time=datetime.fromisoformat(h["_source"]["time"]).astimezone(self.store.tz),
-                kind=h["_source"]["kind"],
-                message=h["_source"]["message"],
-                details=h["_source"]["details"],
-                id=h["_id"],
-            )
-            for h in found
-        ]
+        return self._list(filters, limit)
+
+    def _document(self, event: HealthEvent) -> dict[str, Any]:
+        return {
+            "time": event.time.isoformat(),
+            "source_id": event.source_id,
+            "kind": event.kind,
+            "message": event.message,
+            "details": event.details,
+        }
+
+    def _record(self, source: dict[str, Any], doc_id: str) -> HealthEvent:
+        return HealthEvent(
+            source_id=source["source_id"],
+            time=self._time(source["time"]),
+            kind=source["kind"],
+            message=source["message"],
+            details=source["details"],
+            id=doc_id,
+        )

@@ -9,12 +9,14 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
 from elasticsearch import NotFoundError
 
-from store.base import ItemRepo, check_query
+from store.base import ItemRepo, check_events, check_query
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import TEXT_FIELDS, to_dsl
 from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
 from store.model import (
     MUTABLE_FIELDS,
+    EventOrder,
+    EventSummary,
     Facets,
     Found,
     Item,
@@ -199,17 +201,63 @@ class ElasticItems(ItemRepo):
                     }
                 },
                 "per_source": {"terms": {"field": "source_id", "size": 1000}},
+                "per_rule": {"terms": {"field": "rules", "size": 1000}},
             },
         )
         aggs = result["aggregations"]
-        per_source = sorted(
-            ((b["key"], b["doc_count"]) for b in aggs["per_source"]["buckets"]),
-            key=lambda kv: (-kv[1], kv[0]),
-        )
         return Facets(
             {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
-            dict(per_source),
+            _counts(aggs["per_source"]),
+            _counts(aggs["per_rule"]),
         )
+
+    def events(
+        self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"
+    ) -> list[EventSummary]:
+        node = check_events(query, limit)
+        by = {"last": "desc"} if order == "recent" else {"_count": "desc"}
+        result = self.es.search(
+            index=self.index,
+            query=self._query(query, node),
+            size=0,
+            aggs={
+                "events": {
+                    "terms": {"field": "event_id", "size": limit, "order": [by, {"_key": "asc"}]},
+                    "aggs": {
+                        "first": {"min": {"field": "first_seen"}},
+                        "last": {"max": {"field": "first_seen"}},
+                        "sources": {"terms": {"field": "source_id", "size": 100}},
+                        "rules": {"terms": {"field": "rules", "size": 100}},
+                        "top": {
+                            "top_hits": {
+                                "size": 1,
+                                "sort": [{"first_seen": "asc"}],
+                                "_source": ["title"],
+                            }
+                        },
+                    },
+                }
+            },
+        )
+        out = []
+        for b in result["aggregations"]["events"]["buckets"]:
+            top = b["top"]["hits"]["hits"][0]
+            out.append(
+                EventSummary(
+                    id=b["key"],
+                    items=b["doc_count"],
+                    first_seen=self._epoch(b["first"]["value"]),
+                    last_seen=self._epoch(b["last"]["value"]),
+                    sources=list(_counts(b["sources"])),
+                    rules=list(_counts(b["rules"])),
+                    title=top["_source"]["title"],
+                    item_id=top["_id"],
+                )
+            )
+        return out
+
+    def _epoch(self, millis: float) -> datetime:
+        return datetime.fromtimestamp(millis / 1000, self.store.tz)
 
     def _query(self, query: ItemQuery, node: Node | None) -> dict[str, Any]:
         filters: list[dict[str, Any]] = []
@@ -279,6 +327,14 @@ def _doc(item: Item) -> dict[str, Any]:
         "norm_body": item.norm_body,
         "fingerprint": item.fingerprint,
     }
+
+
+def _counts(agg: dict[str, Any]) -> dict[str, int]:
+    """A terms aggregation's buckets, most first and then by key (as SQLite orders them)."""
+    pairs = sorted(
+        ((b["key"], b["doc_count"]) for b in agg["buckets"]), key=lambda kv: (-kv[1], kv[0])
+    )
+    return dict(pairs)
 
 
 def _sort(query: ItemQuery, node: Node | None) -> list[Any]:

@@ -13,7 +13,7 @@ from store.codec import from_doc, to_doc
 from store.elastic.alerts import guard, version_of
 from store.elastic.common import SCHEMA_VERSION, ensure_index_racing
 from store.errors import ConflictError
-from store.model import AlertPolicy, EmergencySwitch
+from store.model import AlertPolicy, ApiToken, EmergencySwitch, User
 
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
@@ -41,11 +41,15 @@ EMERGENCY_MAPPING: dict[str, Any] = {
     },
 }
 MAX_KEYS = 10_000
-R = TypeVar("R", AlertPolicy, EmergencySwitch)
+R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken)
 
 
-class _Keyed(Generic[R]):
-    """Documents of ``cls`` in the index ``name``, keyed by the field ``key``."""
+class Keyed(Generic[R]):
+    """Documents of ``cls`` in the index ``name``, keyed by the field ``key``. With
+    ``exclusive`` a record without a version only creates: it never replaces one of the
+    same key."""
+
+    exclusive = False
 
     def __init__(
         self, store: ElasticStore, name: str, mapping: dict[str, Any], cls: type[R], key: str
@@ -61,12 +65,18 @@ class _Keyed(Generic[R]):
 
     def _put(self, record: R) -> R:
         key = getattr(record, self.key)
-        extra = guard(record.version) if record.version is not None else {}
+        extra: dict[str, Any] = {}
+        if record.version is not None:
+            extra = guard(record.version)
+        elif self.exclusive:
+            extra = {"op_type": "create"}
         try:
             result = self.es.index(
                 index=self.index, id=key, document=to_doc(record), refresh=True, **extra
             )
         except (EsConflict, NotFoundError) as e:
+            if record.version is None:
+                raise ConflictError(f"{key} exists already") from e
             raise ConflictError(f"{key} changed since version {record.version}") from e
         record.version = version_of(result)
         return record
@@ -78,18 +88,18 @@ class _Keyed(Generic[R]):
             return None
         return from_doc(self.cls, doc["_source"], self.store.tz, version_of(doc))
 
-    def _list(self) -> list[R]:
+    def _list(self, query: dict[str, Any] | None = None) -> list[R]:
         found = self.es.search(
             index=self.index,
             size=MAX_KEYS,
             sort=[{self.key: "asc"}],
             seq_no_primary_term=True,
-            query={"match_all": {}},
+            query=query or {"match_all": {}},
         )["hits"]["hits"]
         return [from_doc(self.cls, h["_source"], self.store.tz, version_of(h)) for h in found]
 
 
-class ElasticPolicies(_Keyed[AlertPolicy], PolicyRepo):
+class ElasticPolicies(Keyed[AlertPolicy], PolicyRepo):
     def __init__(self, store: ElasticStore) -> None:
         super().__init__(store, "alert-policies", POLICY_MAPPING, AlertPolicy, "rule")
 
@@ -110,7 +120,7 @@ class ElasticPolicies(_Keyed[AlertPolicy], PolicyRepo):
         return True
 
 
-class ElasticEmergencies(_Keyed[EmergencySwitch], EmergencyRepo):
+class ElasticEmergencies(Keyed[EmergencySwitch], EmergencyRepo):
     def __init__(self, store: ElasticStore) -> None:
         super().__init__(store, "emergencies", EMERGENCY_MAPPING, EmergencySwitch, "scope")
 

@@ -29,6 +29,7 @@ from store.sqlite import (
     policies,
     runs,
     sources,
+    users,
 )
 from store.sqlite.common import statements
 
@@ -62,6 +63,7 @@ class SQLiteStore(Store):
                     alerts,
                     outbox,
                     policies,
+                    users,
                 ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)
@@ -88,6 +90,8 @@ class SQLiteStore(Store):
         self.outbox = outbox.SQLiteOutbox(self)
         self.alert_policies = policies.SQLitePolicies(self)
         self.emergencies = policies.SQLiteEmergencies(self)
+        self.users = users.SQLiteUsers(self)
+        self.tokens = users.SQLiteTokens(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""

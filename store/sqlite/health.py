@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from store.base import HealthRepo
 from store.model import HealthEvent
-from store.sqlite.common import ms
-
-if TYPE_CHECKING:
-    from store.sqlite.db import SQLiteStore
+from store.sqlite.common import AppendLog, ms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS health_events (
@@ -26,44 +23,22 @@ CREATE INDEX IF NOT EXISTS health_events_source ON health_events(source_id, id);
 """
 
 
-class SQLiteHealth(HealthRepo):
-    def __init__(self, store: SQLiteStore) -> None:
-        self.store = store
+class SQLiteHealth(AppendLog[HealthEvent], HealthRepo):
+    table = "health_events"
+    columns = ("time", "source_id", "kind", "message", "details")
 
     def append(self, event: HealthEvent) -> HealthEvent:
-        with self.store.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO health_events (time, source_id, kind, message, details) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (
-                    ms(event.time),
-                    event.source_id,
-                    event.kind,
-                    event.message,
-                    json.dumps(event.details, ensure_ascii=False),
-                ),
-            )
-        event.id = str(cur.lastrowid)
-        return event
+        return self._append(event)
 
     def list(
         self, *, source_id: str | None = None, since: datetime | None = None, limit: int = 100
     ) -> list[HealthEvent]:
-        clauses, params = ["1"], list[Any]()
-        if source_id is not None:
-            clauses.append("source_id = ?")
-            params.append(source_id)
-        if since is not None:
-            clauses.append("time >= ?")
-            params.append(ms(since))
-        rows = self.store.connection().execute(
-            "SELECT id, time, source_id, kind, message, details FROM health_events "
-            f"WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT ?",
-            [*params, limit],
-        )
-        out = []
-        for row in rows:
-            time = self.store.to_local(row[1])
-            assert time is not None
-            out.append(HealthEvent(row[2], time, row[3], row[4], json.loads(row[5]), str(row[0])))
-        return out
+        return self._list([("source_id = ?", source_id), ("time >= ?", ms(since))], limit)
+
+    def _values(self, event: HealthEvent) -> tuple[Any, ...]:
+        details = json.dumps(event.details, ensure_ascii=False)
+        return (ms(event.time), event.source_id, event.kind, event.message, details)
+
+    def _record(self, row: tuple[Any, ...]) -> HealthEvent:
+        time = self._time(row[1])
+        return HealthEvent(row[2], time, row[3], row[4], json.loads(row[5]), str(row[0]))

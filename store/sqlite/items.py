@@ -7,10 +7,12 @@ import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from store.base import ItemRepo, check_query
+from store.base import ItemRepo, check_events, check_query
 from store.errors import ConflictError, NotFound, QueryError
 from store.model import (
     MUTABLE_FIELDS,
+    EventOrder,
+    EventSummary,
     Facets,
     Found,
     Item,
@@ -204,7 +206,67 @@ class SQLiteItems(ItemRepo):
             "GROUP BY items.source_id ORDER BY n DESC, items.source_id",
             params,
         ).fetchall()
-        return Facets(dict(per_day), dict(per_source))
+        per_rule = db.execute(
+            f"SELECT j.value, count(*) AS n FROM {_from(node)}, json_each(items.rules) AS j "
+            f"WHERE {where} GROUP BY j.value ORDER BY n DESC, j.value",
+            params,
+        ).fetchall()
+        return Facets(dict(per_day), dict(per_source), dict(per_rule))
+
+    def events(
+        self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"
+    ) -> list[EventSummary]:
+        node = check_events(query, limit)
+        where, params = self._where(query, node)
+        where += " AND items.event_id IS NOT NULL"
+        db = self.store.connection()
+        by = "max(items.first_seen) DESC" if order == "recent" else "count(*) DESC"
+        groups = db.execute(
+            f"SELECT items.event_id, count(*), min(items.first_seen), max(items.first_seen) "
+            f"FROM {_from(node)} WHERE {where} GROUP BY items.event_id "
+            f"ORDER BY {by}, items.event_id LIMIT ?",
+            [*params, limit],
+        ).fetchall()
+        if not groups:
+            return []
+        ids = [g[0] for g in groups]
+        where += f" AND items.event_id IN ({','.join('?' * len(ids))})"
+        params = [*params, *ids]
+        first = {
+            row[0]: row[1:]
+            for row in db.execute(
+                "SELECT event_id, id, title FROM (SELECT items.event_id, items.id, items.title, "
+                "row_number() OVER (PARTITION BY items.event_id "
+                "ORDER BY items.first_seen, items.id) AS n "
+                f"FROM {_from(node)} WHERE {where}) WHERE n = 1",
+                params,
+            )
+        }
+        sources: dict[str, list[str]] = {i: [] for i in ids}
+        for event, source in db.execute(
+            f"SELECT items.event_id, items.source_id FROM {_from(node)} WHERE {where} "
+            "GROUP BY 1, 2 ORDER BY count(*) DESC, 2",
+            params,
+        ):
+            sources[event].append(source)
+        rules: dict[str, list[str]] = {i: [] for i in ids}
+        for event, rule in db.execute(
+            f"SELECT items.event_id, j.value FROM {_from(node)}, json_each(items.rules) AS j "
+            f"WHERE {where} GROUP BY 1, 2 ORDER BY count(*) DESC, 2",
+            params,
+        ):
+            rules[event].append(rule)
+        out = []
+        for event, count, earliest, latest in groups:
+            item, title = first[event]
+            seen = self.store.to_local(earliest), self.store.to_local(latest)
+            assert seen[0] is not None and seen[1] is not None
+            out.append(
+                EventSummary(
+                    event, count, seen[0], seen[1], sources[event], rules[event], title, item
+                )
+            )
+        return out
 
     def _where(self, query: ItemQuery, node: Node | None) -> tuple[str, list[Any]]:
         clauses: list[str] = ["1"]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from store.base import EmergencyRepo, PolicyRepo
 from store.codec import from_doc, to_doc
 from store.errors import ConflictError
-from store.model import AlertPolicy, EmergencySwitch
+from store.model import AlertPolicy, ApiToken, EmergencySwitch, User
 
 if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
@@ -26,11 +26,14 @@ CREATE TABLE IF NOT EXISTS emergencies (
 );
 """
 
-R = TypeVar("R", AlertPolicy, EmergencySwitch)
+R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken)
 
 
-class _Keyed(Generic[R]):
-    """Documents of ``cls`` in ``table``, keyed by the field ``key``."""
+class Keyed(Generic[R]):
+    """Documents of ``cls`` in ``table``, keyed by the field ``key``. With ``exclusive``
+    a record without a version only creates: it never replaces one of the same key."""
+
+    exclusive = False
 
     def __init__(self, store: SQLiteStore, table: str, cls: type[R], key: str) -> None:
         self.store = store
@@ -43,6 +46,8 @@ class _Keyed(Generic[R]):
         with self.store.transaction() as db:
             row = db.execute(f"SELECT version FROM {self.table} WHERE key = ?", (key,)).fetchone()
             current = None if row is None else str(row[0])
+            if record.version is None and current is not None and self.exclusive:
+                raise ConflictError(f"{key} exists already")
             if record.version is not None and record.version != current:
                 raise ConflictError(f"{key} changed since version {record.version}")
             version = 1 if row is None else row[0] + 1
@@ -62,9 +67,9 @@ class _Keyed(Generic[R]):
         )
         return None if row is None else self._record(row)
 
-    def _list(self) -> list[R]:
+    def _list(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[R]:
         rows = self.store.connection().execute(
-            f"SELECT doc, version FROM {self.table} ORDER BY key"
+            f"SELECT doc, version FROM {self.table} WHERE {where} ORDER BY key", params
         )
         return [self._record(row) for row in rows]
 
@@ -72,7 +77,7 @@ class _Keyed(Generic[R]):
         return from_doc(self.cls, json.loads(row[0]), self.store.tz, str(row[1]))
 
 
-class SQLitePolicies(_Keyed[AlertPolicy], PolicyRepo):
+class SQLitePolicies(Keyed[AlertPolicy], PolicyRepo):
     def __init__(self, store: SQLiteStore) -> None:
         super().__init__(store, "alert_policies", AlertPolicy, "rule")
 
@@ -90,7 +95,7 @@ class SQLitePolicies(_Keyed[AlertPolicy], PolicyRepo):
             return db.execute("DELETE FROM alert_policies WHERE key = ?", (rule,)).rowcount > 0
 
 
-class SQLiteEmergencies(_Keyed[EmergencySwitch], EmergencyRepo):
+class SQLiteEmergencies(Keyed[EmergencySwitch], EmergencyRepo):
     def __init__(self, store: SQLiteStore) -> None:
         super().__init__(store, "emergencies", EmergencySwitch, "scope")
 

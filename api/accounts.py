@@ -1,0 +1,251 @@
+"""User accounts and API tokens: the rules, without HTTP.
+
+Passwords are hashed with argon2; an API token's secret is shown once and only its
+SHA-256 is kept (the secret is random enough that a slow hash would add nothing). Every
+change is written to the audit log, never with a hash in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from store import ConflictError, Store
+from store.codec import to_doc
+from store.model import ApiToken, AuditEntry, User
+
+ROLES = ("viewer", "operator", "admin")  # each role may do what those before it may
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
+MIN_PASSWORD = 10
+MAX_LABEL = 100
+TOKEN_PREFIX = "yq_"
+_TOKEN = re.compile(r"^yq_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$")
+# A token used again within this time keeps its recorded last use: no write per request.
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+class AccountError(ValueError):
+    """Bad input for an account operation; ``field`` names the offending input."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def has_role(user: User, role: str) -> bool:
+    """Whether ``user`` may act as ``role`` (admins may do what operators may, and so on).
+    A disabled user has no role."""
+    return not user.disabled and ROLES.index(user.role) >= ROLES.index(role)
+
+
+@cache
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(secrets.token_urlsafe(16))
+
+
+class Accounts:
+    """Users and tokens in ``store``; ``clock`` gives the (time zone aware) time."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.clock = clock
+        self.hasher = PasswordHasher()
+
+    def create(
+        self,
+        name: str,
+        role: str,
+        password: str,
+        *,
+        actor: str,
+        display_name: str = "",
+        email: str = "",
+    ) -> User:
+        """A new user; :class:`AccountError` if the name is taken or an input is bad."""
+        if not NAME.match(name):
+            raise AccountError(
+                "name must be 2-32 characters of a-z, 0-9, '_', '.' or '-', "
+                "starting with a letter or digit",
+                "name",
+            )
+        _check_role(role)
+        self._check_password(name, password)
+        now = self.clock()
+        user = User(
+            name=name,
+            role=role,
+            password_hash=self.hasher.hash(password),
+            created=now,
+            updated=now,
+            display_name=display_name.strip(),
+            email=email.strip(),
+        )
+        try:
+            self.store.users.put(user)
+        except ConflictError as e:
+            raise AccountError(f"a user named {name} exists already", "name") from e
+        self._audit(actor, "user.create", f"user:{name}", None, public(user))
+        return user
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user if ``password`` is theirs and they are enabled, else None. Takes as
+        long for an unknown name as for a wrong password."""
+        user = self.store.users.get(name) if NAME.match(name) else None
+        if user is None:
+            self._verify(_dummy_hash(self.hasher), password)
+            return None
+        if not self._verify(user.password_hash, password) or user.disabled:
+            return None
+        if self.hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = self.hasher.hash(password)
+            # If it changed meanwhile, the next login rehashes.
+            with suppress(ConflictError):
+                self.store.users.put(user)
+        return user
+
+    def set_role(self, name: str, role: str, *, actor: str) -> User:
+        """Give ``name`` the role ``role``; the last admin cannot be demoted."""
+        _check_role(role)
+        user = self._user(name)
+        if user.role == "admin" and role != "admin":
+            self._keep_an_admin(user, "role")
+        return self._change(user, actor, "user.role", role=role)
+
+    def set_disabled(self, name: str, disabled: bool, *, actor: str) -> User:
+        """Disable (which also revokes the user's tokens) or enable ``name``."""
+        user = self._user(name)
+        if disabled and user.role == "admin":
+            self._keep_an_admin(user, "disabled")
+        changed = self._change(
+            user, actor, "user.disable" if disabled else "user.enable", disabled=disabled
+        )
+        if disabled:
+            for token in self.store.tokens.list(name):
+                if token.revoked is None:
+                    self._revoke(token, actor)
+        return changed
+
+    def set_password(self, name: str, password: str, *, actor: str) -> User:
+        """Replace ``name``'s password."""
+        user = self._user(name)
+        self._check_password(name, password)
+        return self._change(user, actor, "user.password", password_hash=self.hasher.hash(password))
+
+    def issue_token(self, user: str, label: str, *, actor: str) -> tuple[ApiToken, str]:
+        """A new token for ``user`` and its secret, which is not kept and cannot be
+        shown again."""
+        owner = self._user(user, field="user")
+        if owner.disabled:
+            raise AccountError(f"user {user} is disabled", "user")
+        label = label.strip()
+        if not label or len(label) > MAX_LABEL:
+            raise AccountError(f"label must be 1-{MAX_LABEL} characters", "label")
+        token_id = secrets.token_hex(8)
+        secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+        token = ApiToken(
+            id=token_id,
+            user=user,
+            label=label,
+            token_hash=_digest(secret),
+            created=self.clock(),
+        )
+        self.store.tokens.put(token)
+        self._audit(actor, "token.issue", f"token:{token_id}", None, public(token))
+        return token, secret
+
+    def by_token(self, secret: str) -> User | None:
+        """The enabled user whose live token ``secret`` is, else None."""
+        match = _TOKEN.match(secret)
+        token = self.store.tokens.get(match.group(1)) if match else None
+        if (
+            token is None
+            or token.revoked is not None
+            or not hmac.compare_digest(token.token_hash, _digest(secret))
+        ):
+            return None
+        user = self.store.users.get(token.user)
+        if user is None or user.disabled:
+            return None
+        now = self.clock()
+        if token.last_used is None or now - token.last_used >= LAST_USED_EVERY:
+            token.last_used = now
+            with suppress(ConflictError):  # a concurrent request recorded the use
+                self.store.tokens.put(token)
+        return user
+
+    def revoke_token(self, token_id: str, *, actor: str) -> ApiToken:
+        """Revoke the token (it stays listed); revoking it again changes nothing."""
+        token = self.store.tokens.get(token_id)
+        if token is None:
+            raise AccountError(f"no token with id {token_id}", "token_id")
+        return token if token.revoked is not None else self._revoke(token, actor)
+
+    def _revoke(self, token: ApiToken, actor: str) -> ApiToken:
+        before = public(token)
+        token.revoked = self.clock()
+        self.store.tokens.put(token)
+        self._audit(actor, "token.revoke", f"token:{token.id}", before, public(token))
+        return token
+
+    def _user(self, name: str, field: str = "name") -> User:
+        user = self.store.users.get(name)
+        if user is None:
+            raise AccountError(f"no user named {name}", field)
+        return user
+
+    def _change(self, user: User, actor: str, action: str, **changes: Any) -> User:
+        before = public(user)
+        for key, value in changes.items():
+            setattr(user, key, value)
+        user.updated = self.clock()
+        self.store.users.put(user)
+        self._audit(actor, action, f"user:{user.name}", before, public(user))
+        return user
+
+    def _keep_an_admin(self, user: User, field: str) -> None:
+        others = [u for u in self.store.users.list() if u.role == "admin" and not u.disabled]
+        if [u.name for u in others] == [user.name]:
+            raise AccountError(f"{user.name} is the last enabled admin", field)
+
+    def _check_password(self, name: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise AccountError(f"password must have at least {MIN_PASSWORD} characters", "password")
+        if password == name:
+            raise AccountError("password must not be the user name", "password")
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def _audit(self, actor: str, action: str, target: str, before: Any, after: Any) -> None:
+        self.store.audit.append(AuditEntry(actor, action, target, self.clock(), before, after))
+
+
+def public(record: User | ApiToken) -> dict[str, Any]:
+    """``record`` as data fit for the audit log and the API: without its hash."""
+    doc = to_doc(record)
+    doc.pop("password_hash", None)
+    doc.pop("token_hash", None)
+    return doc
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -1,0 +1,195 @@
+"""Who is asking and what they may do.
+
+Two ways in: the console's session cookie (signed, HttpOnly, SameSite=Lax; every
+unsafe request also carries the session's CSRF token) and API tokens for scripts
+(``Authorization: Bearer yq_...``, hashed at rest). Roles are ordered
+viewer < operator < admin; :func:`require` guards each view.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import current_app, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from api.accounts import ROLES, has_role
+from api.context import parts
+from api.errors import ApiError
+from store.model import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request, or None (checked once per request)."""
+    if "user" not in g:
+        g.user, g.via = _identify()
+    return cast(User | None, g.user)
+
+
+def actor() -> str:
+    """The name recorded in audit entries and alert timelines for this request."""
+    user = current_user()
+    return user.name if user else "anonymous"
+
+
+def _identify() -> tuple[User | None, str]:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return parts().accounts.by_token(header[7:].strip()), "token"
+    name = session.get("user")
+    if not name:
+        return None, "none"
+    user = parts().store.users.get(name)
+    # A changed password, a disabled account or a role change ends other sessions.
+    if user is None or user.disabled or session.get("seal") != _seal(user):
+        session.clear()
+        return None, "none"
+    return user, "session"
+
+
+def _seal(user: User) -> str:
+    return hashlib.sha256(f"{user.password_hash}|{user.role}".encode()).hexdigest()[:16]
+
+
+def require(role: str) -> Callable[[F], F]:
+    """Let the view run only for a signed-in user with at least ``role``.
+
+    The check also runs in :func:`protect` before the request body is validated, so
+    an anonymous or under-privileged caller learns nothing about the endpoint."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            refusal = _authorize(role)
+            return refusal if refusal is not None else view(*args, **kwargs)
+
+        guarded.required_role = role  # type: ignore[attr-defined]  # read by protect()
+        return cast(F, guarded)
+
+    return decorate
+
+
+def _authorize(role: str) -> Response | None:
+    user = current_user()
+    if user is None:
+        if not request.path.startswith("/api/"):
+            return redirect(url_for("login.login", next=request.full_path.rstrip("?")))
+        raise ApiError(
+            401,
+            "sign in, or send an API token as 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": 'Bearer realm="yuqing"'},
+        )
+    if not has_role(user, role):
+        raise ApiError(403, f"this needs the {role} role; you are {user.role}")
+    return None
+
+
+def csrf_token() -> str:
+    """This session's CSRF token (made on first use); forms and htmx send it back."""
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return cast(str, token)
+
+
+def check_csrf() -> None:
+    """Refuse an unsafe request whose CSRF token is missing or not this session's."""
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
+    expected = session.get("csrf", "")
+    if not sent or not expected or not hmac.compare_digest(sent, expected):
+        raise ApiError(403, "the form has expired or did not come from this site; reload it")
+
+
+def protect() -> Response | None:
+    """Before every request: the view's role (see :func:`require`), then the CSRF
+    token of a session-authenticated unsafe request."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    role = getattr(view, "required_role", None)
+    if role is not None:
+        refusal = _authorize(role)
+        if refusal is not None:
+            return refusal
+    if request.method not in SAFE_METHODS:
+        current_user()
+        if g.via == "session":
+            check_csrf()
+    return None
+
+
+def sign_in(user: User) -> None:
+    """Start a fresh session for ``user`` (a new id and CSRF token: no fixation)."""
+    session.clear()
+    session.permanent = True
+    session["user"] = user.name
+    session["seal"] = _seal(user)
+    session["csrf"] = secrets.token_urlsafe(32)
+    g.user, g.via = user, "session"
+
+
+def sign_out() -> None:
+    session.clear()
+    g.user, g.via = None, "none"
+
+
+class LoginThrottle:
+    """Failed sign-ins per client address and per account: after ``limit`` failures in
+    ``window`` seconds further attempts wait. Kept in the process: behind several API
+    replicas each counts its own share, which still bounds guessing."""
+
+    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
+        self.limit, self.window = limit, window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def wait(self, address: str, name: str) -> int:
+        """Seconds until another attempt is allowed (0: go ahead)."""
+        now = time.monotonic()
+        longest = 0.0
+        with self._lock:
+            for key in (f"ip:{address}", f"user:{name}"):
+                failures = self._failures[key]
+                while failures and failures[0] <= now - self.window:
+                    failures.popleft()
+                if len(failures) >= self.limit:
+                    longest = max(longest, failures[0] + self.window - now)
+        return int(longest) + 1 if longest else 0
+
+    def failed(self, address: str, name: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in (f"ip:{address}", f"user:{name}"):
+                self._failures[key].append(now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(f"user:{name}", None)
+
+
+def security_headers(response: Response) -> Response:
+    """No inline scripts, no framing, no referrer leaking acknowledge tokens."""
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if "user" in g and g.user is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

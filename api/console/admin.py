@@ -1,0 +1,151 @@
+"""Console: user administration (``/admin/users``, admins) and one's own API tokens
+(``/account/tokens``, everyone). The work is :mod:`api.resources.users`'s, as in the API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request
+from werkzeug.wrappers import Response
+
+from api.accounts import ROLES, AccountError, has_role
+from api.auth import actor, current_user, require
+from api.context import parts
+from api.errors import ApiError
+from api.resources import users as api
+
+bp = Blueprint("console_admin", __name__)
+ENGLISH: dict[str, str] = {
+    "用户管理": "Users",
+    "用户名": "User name",
+    "显示名": "Display name",
+    "邮箱": "Email",
+    "角色": "Role",
+    "状态": "Status",
+    "已停用": "disabled",
+    "创建时间": "Created",
+    "添加用户": "Add user",
+    "初始密码（至少 10 位）": "Initial password (at least 10 characters)",
+    "添加": "Add",
+    "修改角色": "Change role",
+    "停用此用户": "Disable",
+    "启用此用户": "Enable",
+    "重置密码": "Reset password",
+    "新密码": "New password",
+    "确定停用该用户？其 API 令牌将被吊销。": "Disable this user? Their API tokens are revoked.",
+    "我的 API 令牌": "My API tokens",
+    "全部 API 令牌": "All API tokens",
+    "用途": "Label",
+    "所有者": "Owner",
+    "最近使用": "Last used",
+    "已吊销": "Revoked",
+    "有效": "active",
+    "创建令牌": "Create token",
+    "吊销": "Revoke",
+    "确定吊销该令牌？": "Revoke this token?",
+    "令牌只显示这一次，请立即复制保存：": "The token is shown only this once; copy it now:",
+    "用法": "Usage",
+    "已保存。": "Saved.",
+    "查看全部": "Show all",
+    "只看我的": "Only mine",
+}
+
+
+def _is_admin() -> bool:
+    user = current_user()
+    return user is not None and has_role(user, "admin")
+
+
+def _users_page(error: ApiError | AccountError | None = None, status: int = 200) -> tuple[str, int]:
+    page = render_template(
+        "admin/users.html",
+        users=api.users(),
+        roles=ROLES,
+        error=error,
+        saved=bool(request.args.get("saved")),
+    )
+    return page, status
+
+
+@bp.get("/admin/users")
+@require("admin")
+def users() -> tuple[str, int]:
+    return _users_page()
+
+
+@bp.post("/admin/users")
+@require("admin")
+def create_user() -> Response | tuple[str, int]:
+    form = request.form
+    try:
+        parts().accounts.create(
+            form.get("name", "").strip().lower(),
+            form.get("role", ""),
+            form.get("password", ""),
+            actor=actor(),
+            display_name=form.get("display_name", ""),
+            email=form.get("email", ""),
+        )
+    except AccountError as e:
+        return _users_page(e, 400)
+    return redirect("/admin/users?saved=1")
+
+
+@bp.post("/admin/users/<name>")
+@require("admin")
+def change_user(name: str) -> Response | tuple[str, int]:
+    """One change per form: ``role``, ``disabled`` (``1``/``0``) or ``password``."""
+    form = request.form
+    change = api.UserChange.model_validate(
+        {
+            "role": form["role"] if form.get("role") in ROLES else None,
+            "disabled": {"1": True, "0": False}.get(form.get("disabled", "")),
+            "password": form.get("password") or None,
+        }
+    )
+    try:
+        api.change(name, change)
+    except AccountError as e:
+        return _users_page(e, 400)
+    return redirect("/admin/users?saved=1")
+
+
+@bp.get("/account/tokens")
+@require("viewer")
+def tokens() -> str:
+    every = bool(request.args.get("all")) and _is_admin()
+    return render_template(
+        "admin/tokens.html", tokens=api.tokens(every), every=every, admin=_is_admin(), secret=None
+    )
+
+
+@bp.post("/account/tokens")
+@require("viewer")
+def create_token() -> str | tuple[str, int]:
+    try:
+        token, secret = api.issue(request.form.get("label", ""))
+    except AccountError as e:
+        page = render_template(
+            "admin/tokens.html",
+            tokens=api.tokens(),
+            every=False,
+            admin=_is_admin(),
+            secret=None,
+            error=e,
+        )
+        return page, 400
+    # Rendered, never redirected: the secret is shown in this one response only.
+    return render_template(
+        "admin/tokens.html",
+        tokens=api.tokens(),
+        every=False,
+        admin=_is_admin(),
+        secret=secret,
+        created=token,
+    )
+
+
+@bp.post("/account/tokens/<token_id>/revoke")
+@require("viewer")
+def revoke_token(token_id: str) -> Response:
+    api.revoke(token_id)
+    back = "/account/tokens?all=1" if request.form.get("all") else "/account/tokens"
+    return redirect(back)

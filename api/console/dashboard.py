@@ -1,0 +1,130 @@
+"""Console: the dashboard (``/``): item volume per rule, open alerts by severity with
+their deadlines, the biggest events, source health, and the emergency switch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from pydantic import ValidationError
+from werkzeug.wrappers import Response
+
+from api.auth import require
+from api.console.alerts import labels
+from api.console.i18n import gettext as _
+from api.context import parts
+from api.errors import ApiError
+from api.resources.alerts import (
+    EmergencyIn,
+    active_emergencies,
+    rule_names,
+    summary,
+    switch_emergency,
+)
+from crawler.health import assess
+from monitor.alerts.emergency import GLOBAL
+from store import ItemQuery
+from store.model import OPEN_STATUSES
+
+bp = Blueprint("console_dashboard", __name__)
+ENGLISH: dict[str, str] = {
+    "信息量趋势": "Volume per rule",
+    "近 %(days)s 天各规则命中信息数": "Matched items per rule and day, last %(days)s days",
+    "未关闭预警": "Open alerts",
+    "即将到期": "Next deadlines",
+    "热点事件": "Top events",
+    "近 7 天": "last 7 days",
+    "信息源状态": "Source health",
+    "运行正常": "Healthy",
+    "存在异常": "In trouble",
+    "从未运行": "Never run",
+    "最近事件": "Recent health events",
+    "紧急模式": "Emergency mode",
+    "范围": "Scope",
+    "全部规则": "All rules",
+    "原因": "Reason",
+    "持续小时数（可选）": "Hours (optional)",
+    "开启紧急模式": "Switch on",
+    "关闭紧急模式": "Switch off",
+    "紧急模式已切换": "Emergency mode switched",
+    "暂无": "None",
+}
+OPEN_LIMIT = 2_000  # open alerts counted on the dashboard
+TOP_EVENTS = 10
+VOLUME_DAYS = 14
+
+
+@bp.get("/")
+@require("viewer")
+def dashboard() -> str:
+    p = parts()
+    now = p.now()
+    open_alerts = p.store.alerts.list(status=OPEN_STATUSES, limit=OPEN_LIMIT)
+    tickets = [summary(a, now) for a in open_alerts if a.kind != "health"]
+    upcoming = sorted((t for t in tickets if t["next_due"]), key=lambda t: t["next_due"])
+    recent = p.store.alerts.list(since=now - timedelta(days=7), limit=OPEN_LIMIT)
+    top = sorted((a for a in recent if a.kind != "health"), key=lambda a: -a.items)
+    sources = [(s, assess(s.id, p.store.runs.recent(s.id, 20))) for s in p.store.sources.list()]
+    return render_template(
+        "dashboard/index.html",
+        days=VOLUME_DAYS,
+        by_severity=Counter(a.severity for a in open_alerts),
+        open_total=len(open_alerts),
+        upcoming=upcoming[:10],
+        top=[summary(a, now) for a in top[:TOP_EVENTS]],
+        sources=sources,
+        troubled=sum(1 for _, health in sources if health.problems),
+        health_events=p.store.health_events.list(since=now - timedelta(days=1), limit=10),
+        switches=active_emergencies(),
+        rules=rule_names(),
+        global_scope=GLOBAL,
+        **labels(),
+    )
+
+
+@bp.get("/dashboard/volume.json")
+@require("viewer")
+def volume() -> Response:
+    """Items matched per rule and day (the store's facets), for the chart."""
+    days = min(max(request.args.get("days", VOLUME_DAYS, type=int) or VOLUME_DAYS, 1), 90)
+    p = parts()
+    today = p.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=days - 1)
+    dates = [(since + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
+    series = []
+    for rule in rule_names():
+        query = ItemQuery(rules=[rule], since=since, size=1, highlight=False)
+        per_day = p.store.items.facets(query).per_day
+        series.append({"name": rule, "data": [per_day.get(d, 0) for d in dates]})
+    return jsonify(days=dates, series=series)
+
+
+@bp.post("/emergency")
+@require("operator")
+def emergency() -> Response:
+    """The dashboard's switch; audited by the engine (see switch_emergency)."""
+    form = request.form
+    try:
+        hours = float(form["hours"]) if form.get("hours", "").strip() else None
+        until = parts().now() + timedelta(hours=hours) if hours else None
+        data = EmergencyIn(
+            scope=form.get("scope") or GLOBAL,
+            on=form.get("on") == "1",
+            reason=form.get("reason", ""),
+            until=until,
+        )
+        switch_emergency(data)
+        flash(_("紧急模式已切换"))
+    except ValueError as e:  # a bad number of hours, or a refused setting
+        flash(_message(e), "error")
+    except ApiError as e:
+        flash(e.detail, "error")
+    return redirect(url_for(".dashboard"))
+
+
+def _message(e: ValueError) -> str:
+    if isinstance(e, ValidationError):
+        problem = e.errors()[0]
+        return f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+    return f"hours: {e}"

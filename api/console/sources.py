@@ -1,0 +1,207 @@
+"""Console: sources with their health, add/edit with the "test this source" preview, run
+now and run history. The work is :mod:`api.resources.sources`'s, as in the API."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from flask import Blueprint, redirect, render_template, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.wrappers import Response
+
+from api.accounts import has_role
+from api.auth import current_user, require
+from api.errors import ApiError
+from api.resources import sources as api
+from crawler.sources import SELECTOR_FIELDS
+
+bp = Blueprint("console_sources", __name__)
+ENGLISH: dict[str, str] = {
+    "信息源": "Sources",
+    "添加信息源": "Add a source",
+    "编辑信息源": "Edit source",
+    "名称": "Name",
+    "类型": "Type",
+    "间隔": "Interval",
+    "最近运行": "Last run",
+    "最近成功": "Last success",
+    "连续失败": "Failures in a row",
+    "无新信息的运行": "Runs without new items",
+    "通常每几次运行有新信息": "usually new items every n runs",
+    "解析失败": "Parse failures",
+    "乱码比例": "Replacement characters",
+    "被拦截": "Blocked",
+    "状态": "Status",
+    "正常": "OK",
+    "立即运行": "Run now",
+    "已开始运行，稍后刷新查看结果。": "The run has started; reload to see its result.",
+    "运行记录": "Run history",
+    "开始": "Started",
+    "结束": "Finished",
+    "结果": "Outcome",
+    "页面": "Pages",
+    "未变化": "Not modified",
+    "信息": "Items",
+    "新信息": "New items",
+    "错误": "Errors",
+    "运行中": "running",
+    "编辑": "Edit",
+    "删除": "Delete",
+    "确定删除该信息源？采集的信息会保留。": "Delete this source? Its items stay.",
+    "起始地址（每行一个）": "Start URLs (one per line)",
+    "间隔（秒，至少 60）": "Interval (seconds, at least 60)",
+    "标签（逗号分隔）": "Tags (comma-separated)",
+    "地域": "Region",
+    "编码（留空自动识别）": "Encoding (empty: detect)",
+    "选择器（CSS 或 XPath，可留空自动抽取）": "Selectors (CSS or XPath; empty: automatic)",
+    "遵守 robots.txt": "Obey robots.txt",
+    "启用": "Enabled",
+    "每次最多列表页": "List pages per run",
+    "允许内网地址（如演示站 127.0.0.1），将记入审计": (
+        "Allow private addresses (e.g. the demo site on 127.0.0.1); recorded in the audit"
+    ),
+    "保存": "Save",
+    "测试此信息源": "Test this source",
+    "正在抓取…": "Fetching…",
+    "起始页": "Start page",
+    "找到链接": "Links found",
+    "标题": "Title",
+    "发布时间": "Published",
+    "正文摘要": "Body excerpt",
+    "作者": "Author",
+    "仅预览，不会保存任何内容。": "A preview only; nothing is stored.",
+    "是": "yes",
+    "否": "no",
+}
+TYPES = ("list", "feed", "sitemap", "page")
+M = TypeVar("M", bound=BaseModel)
+
+
+def _form_data(form: Any, source_id: str | None = None) -> dict[str, Any]:
+    """The form's fields in the API's shape."""
+    selectors = {
+        name: form.get(f"selector_{name}", "").strip()
+        for name in SELECTOR_FIELDS
+        if form.get(f"selector_{name}", "").strip()
+    }
+    interval, max_pages = form.get("interval", ""), form.get("max_pages", "")
+    return {
+        "id": source_id or form.get("id", "").strip(),
+        "name": form.get("name", "").strip(),
+        "type": form.get("type", ""),
+        "start_urls": [u.strip() for u in form.get("start_urls", "").splitlines() if u.strip()],
+        "interval": int(interval) if interval.strip().isdigit() else interval,
+        "tags": [t.strip() for t in form.get("tags", "").replace("，", ",").split(",")],
+        "region": form.get("region", "").strip(),
+        "encoding": form.get("encoding", "").strip() or None,
+        "selectors": selectors,
+        "robots": "obey" if form.get("robots") else "ignore",
+        "enabled": bool(form.get("enabled")),
+        "max_pages": int(max_pages) if max_pages.strip().isdigit() else max_pages,
+        "allow_private": bool(form.get("allow_private")),
+        "version": form.get("version") or None,
+    }
+
+
+def _parse(model: type[M], data: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ApiError(400, f"{field}: {first['msg']}", field=field) from e
+
+
+def _may(role: str) -> bool:
+    user = current_user()
+    return user is not None and has_role(user, role)
+
+
+def _choices() -> dict[str, Any]:
+    return {"types": TYPES, "selector_fields": SELECTOR_FIELDS}
+
+
+def _form_values(source: dict[str, Any] | None) -> dict[str, Any]:
+    """What the form shows: a stored source, or what was sent."""
+    if source is None:
+        return {"type": "list", "interval": 600, "robots": "obey", "enabled": True, "max_pages": 10}
+    return source
+
+
+@bp.get("/sources")
+@require("viewer")
+def index() -> str:
+    return render_template("sources/index.html", sources=api.listing(), can_edit=_may("admin"))
+
+
+@bp.get("/sources/<source_id>")
+@require("viewer")
+def show(source_id: str) -> str:
+    found = api.detail(source_id)
+    return render_template(
+        "sources/show.html",
+        s=found,
+        started=bool(request.args.get("started")),
+        can_run=_may("operator"),
+        can_edit=_may("admin"),
+    )
+
+
+@bp.route("/sources/new", methods=["GET", "POST"])
+@require("admin")
+def new() -> str | Response | tuple[str, int]:
+    return _edit(None)
+
+
+@bp.route("/sources/<source_id>/edit", methods=["GET", "POST"])
+@require("admin")
+def edit(source_id: str) -> str | Response | tuple[str, int]:
+    return _edit(source_id)
+
+
+def _edit(source_id: str | None) -> str | Response | tuple[str, int]:
+    stored = api.detail(source_id)["source"] if source_id else None
+    if request.method == "GET":
+        return render_template(
+            "sources/edit.html",
+            values=_form_values(stored),
+            source_id=source_id,
+            error=None,
+            **_choices(),
+        )
+    data = _form_data(request.form, source_id)
+    try:
+        parsed = _parse(api.SourceIn, data)
+        saved = api.update(source_id, parsed) if source_id else api.create(parsed)
+    except ApiError as e:
+        page = render_template(
+            "sources/edit.html", values=data, source_id=source_id, error=e, **_choices()
+        )
+        return page, e.status
+    return redirect(f"/sources/{saved.id}")
+
+
+@bp.post("/sources/preview")
+@require("admin")
+def preview() -> str | tuple[str, int]:
+    """The preview panel (htmx swaps it into the form)."""
+    data = _form_data(request.form, request.form.get("id") or "preview")
+    try:
+        found = api.test_source(_parse(api.PreviewIn, data))
+    except ApiError as e:
+        return render_template("sources/_preview.html", found=None, error=e), 200
+    return render_template("sources/_preview.html", found=found, error=None)
+
+
+@bp.post("/sources/<source_id>/run")
+@require("operator")
+def run(source_id: str) -> Response:
+    api.run_now(source_id)
+    return redirect(f"/sources/{source_id}?started=1")
+
+
+@bp.post("/sources/<source_id>/delete")
+@require("admin")
+def delete(source_id: str) -> Response:
+    api.delete(source_id)
+    return redirect("/sources")

@@ -1,0 +1,836 @@
+"""``/api/keywords``: groups, rules, versions, import/export, live test and backtest.
+
+Every change saves a new library version on top of the version the client read
+(``parent``): if someone saved in between, the change is refused with 409 instead of
+overwriting theirs. The functions below the views are what the console calls too.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from apiflask import APIBlueprint
+from apiflask.fields import UploadFile
+from flask import Response, current_app, g, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.audit import record
+from api.auth import actor, current_user, require
+from api.context import parts
+from api.errors import ApiError
+from api.jobs import Job, jobs_of
+from keywords.diff import LibraryDiff, diff
+from keywords.io import Format, ImportFailed, detect_format, merge, read_library
+from keywords.io import write_library as write_file
+from keywords.library import compile_library
+from keywords.model import Group, Library, Rule, Scope, Word
+from keywords.validate import InvalidLibrary, Problem, expression_problems
+from monitor.backtest import RuleImpact, backtest
+from monitor.live import LiveMatcher
+from monitor.matcher import Matcher, run_rule_tests
+from store import Item, NotFound
+from store.model import LibraryVersion
+from store.query import group_names, parse
+
+bp = APIBlueprint("keywords", __name__, tag="keywords")
+
+# Larger uploads are read in a background job the client polls for progress.
+BACKGROUND_BYTES = 256 * 1024
+MAX_TEST_TEXT = 10_000
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "txt": "text/plain",
+    "yaml": "application/yaml",
+    "json": "application/json",
+}
+DRAFT = "(draft)"  # the name a rule being edited is tested under
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+MAX_VERSION = 2**31 - 1  # beyond what a store can hold; keeps SQLite from overflowing
+Version = Annotated[
+    int, Field(ge=0, le=MAX_VERSION, description="the library version this change builds on")
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Parent(BaseModel):
+    parent: Version
+
+
+class GroupCreate(Group):
+    parent: Version
+
+
+class GroupUpdate(_In):
+    parent: Version
+    category: str | None = Field(None, pattern=r"^[\w-]{1,32}$")
+    enabled: bool | None = None
+    description: str | None = None
+    add: list[Word | str] = Field(default_factory=list, description="words to add")
+    remove: list[str] = Field(default_factory=list, description="texts of words to remove")
+    paste: str = Field("", description="many words, one per line (a pasted list)")
+
+
+class RuleCreate(Rule):
+    parent: Version
+
+
+class RuleUpdate(_In):
+    parent: Version
+    name: str | None = Field(None, min_length=1, max_length=100)
+    expression: str | None = Field(None, min_length=1, max_length=10_000)
+    scope: Scope | None = None
+    severity: Literal["info", "warning", "critical"] | None = None
+    enabled: bool | None = None
+    owner: str | None = None
+    description: str | None = None
+    must_match: list[str] | None = None
+    must_not_match: list[str] | None = None
+
+
+class ExpressionIn(_In):
+    expression: str = Field(max_length=10_000)
+
+
+class LiveTestIn(_In):
+    text: str = Field(min_length=1, max_length=MAX_TEST_TEXT, description="title and body")
+    expression: str | None = Field(
+        None, max_length=10_000, description="test this draft rule instead of the library"
+    )
+    scope: Scope = "both"
+
+
+class HistoryQuery(BaseModel):
+    limit: int = Field(50, ge=1, le=500)
+
+
+class DiffQuery(BaseModel):
+    old: int = Field(ge=0, le=MAX_VERSION)
+    new: int = Field(ge=0, le=MAX_VERSION)
+
+
+class ImportForm(BaseModel):
+    file: UploadFile
+    parent: Version
+    mode: Literal["add", "replace"] = "add"
+    dry_run: bool = False
+    group: str | None = Field(None, description="target group of a .txt word list")
+    category: str = "subject"
+
+
+class ExportQuery(BaseModel):
+    format: Format = "yaml"
+    group: str | None = None
+    version: int | None = Field(None, ge=0, le=MAX_VERSION)
+
+
+class BacktestIn(_In):
+    days: int = Field(7, ge=1, le=90)
+    examples: int = Field(3, ge=0, le=20)
+    rule: Rule | None = Field(None, description="a changed or new rule, in the current library")
+    replaces: str | None = Field(None, description="the rule's name before a rename")
+    library: Library | None = Field(None, description="a whole proposed library")
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+@bp.get("/keywords/groups")
+@bp.doc(summary="List keyword groups (without their words)")
+@require("viewer")
+def list_groups() -> Response:
+    version, library = parts().library.current()
+    groups = [{**_group_data(x, words=False), "word_count": len(x.words)} for x in library.groups]
+    return jsonify(version=version, groups=groups)
+
+
+@bp.get("/keywords/groups/<name>")
+@bp.doc(summary="A keyword group with its words", responses=[404])
+@require("viewer")
+def get_group(name: str) -> Response:
+    version, library = parts().library.current()
+    return jsonify(version=version, group=_group_data(find_group(library, name)))
+
+
+@bp.post("/keywords/groups")
+@bp.input(GroupCreate, location="json")
+@bp.doc(summary="Create a group (a new library version)", responses=[400, 409])
+@require("operator")
+def create_group(json_data: GroupCreate) -> tuple[Response, int]:
+    saved, group = add_group(json_data)
+    return jsonify(version=saved.version, group=group), 201
+
+
+@bp.patch("/keywords/groups/<name>")
+@bp.input(GroupUpdate, location="json")
+@bp.doc(
+    summary="Change a group: settings, add/remove words, paste a word list",
+    responses=[400, 404, 409],
+)
+@require("operator")
+def update_group(name: str, json_data: GroupUpdate) -> Response:
+    saved, group = change_group(name, json_data)
+    return jsonify(version=saved.version, group=group)
+
+
+@bp.delete("/keywords/groups/<name>")
+@bp.input(Parent, location="query")
+@bp.doc(summary="Delete a group (refused while a rule uses it)", responses=[400, 404, 409])
+@require("operator")
+def delete_group(name: str, query_data: Parent) -> Response:
+    saved = remove_group(name, query_data.parent)
+    return jsonify(version=saved.version)
+
+
+# --- rules ------------------------------------------------------------------------------------
+
+
+@bp.get("/keywords/rules")
+@bp.doc(summary="List rules")
+@require("viewer")
+def list_rules() -> Response:
+    version, library = parts().library.current()
+    return jsonify(version=version, rules=[_rule_data(r) for r in library.rules])
+
+
+@bp.get("/keywords/rules/<name>")
+@bp.doc(summary="A rule", responses=[404])
+@require("viewer")
+def get_rule(name: str) -> Response:
+    version, library = parts().library.current()
+    return jsonify(version=version, rule=_rule_data(find_rule(library, name)))
+
+
+@bp.post("/keywords/rules")
+@bp.input(RuleCreate, location="json")
+@bp.doc(
+    summary="Create a rule; a bad expression is a 400 naming its position", responses=[400, 409]
+)
+@require("operator")
+def create_rule(json_data: RuleCreate) -> tuple[Response, int]:
+    saved, rule = add_rule(json_data)
+    return jsonify(version=saved.version, rule=rule), 201
+
+
+@bp.patch("/keywords/rules/<name>")
+@bp.input(RuleUpdate, location="json")
+@bp.doc(summary="Change a rule (fields left out stay as they are)", responses=[400, 404, 409])
+@require("operator")
+def update_rule(name: str, json_data: RuleUpdate) -> Response:
+    saved, rule = change_rule(name, json_data)
+    return jsonify(version=saved.version, rule=rule)
+
+
+@bp.delete("/keywords/rules/<name>")
+@bp.input(Parent, location="query")
+@bp.doc(summary="Delete a rule", responses=[404, 409])
+@require("operator")
+def delete_rule(name: str, query_data: Parent) -> Response:
+    saved = remove_rule(name, query_data.parent)
+    return jsonify(version=saved.version)
+
+
+@bp.get("/keywords/rules/<name>/tests")
+@bp.doc(summary="Run a rule's test sentences", responses=[404])
+@require("viewer")
+def rule_tests(name: str) -> Response:
+    version, library = parts().library.current()
+    return jsonify(version=version, rule=name, results=rule_test_results(library, name))
+
+
+# --- checking and testing ---------------------------------------------------------------------
+
+
+@bp.post("/keywords/validate-expression")
+@bp.input(ExpressionIn, location="json")
+@bp.doc(summary="Check a rule expression against the current groups (for inline errors)")
+@require("viewer")
+def validate_expression(json_data: ExpressionIn) -> Response:
+    return jsonify(check_expression(json_data.expression))
+
+
+@bp.post("/keywords/test")
+@bp.input(LiveTestIn, location="json")
+@bp.doc(summary="Which rules a text matches, and where (hits and escaped <mark> HTML)")
+@require("viewer")
+def live_test(json_data: LiveTestIn) -> Response:
+    return jsonify(run_live_test(json_data))
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+@bp.get("/keywords/versions")
+@bp.input(HistoryQuery, location="query")
+@bp.doc(summary="Saved library versions, newest first")
+@require("viewer")
+def list_versions(query_data: HistoryQuery) -> Response:
+    history = parts().store.library.history(query_data.limit)
+    return jsonify(versions=[_version_data(v) for v in history])
+
+
+@bp.get(f"/keywords/versions/<int(max={MAX_VERSION}):version>")
+@bp.doc(summary="One saved version with its library", responses=[404])
+@require("viewer")
+def get_version(version: int) -> Response:
+    saved = parts().store.library.get(version)
+    if saved is None:
+        raise ApiError(404, f"no library version {version}", field="version")
+    return jsonify(_version_data(saved) | {"library": saved.data})
+
+
+@bp.get("/keywords/diff")
+@bp.input(DiffQuery, location="query")
+@bp.doc(summary="What changed from version old to version new", responses=[404])
+@require("viewer")
+def diff_versions(query_data: DiffQuery) -> Response:
+    return jsonify(version_diff(query_data.old, query_data.new))
+
+
+@bp.post(f"/keywords/versions/<int(max={MAX_VERSION}):version>/rollback")
+@bp.input(Parent, location="json")
+@bp.doc(summary="Make a past version current again, as a new version", responses=[404, 409])
+@require("operator")
+def rollback(version: int, json_data: Parent) -> tuple[Response, int]:
+    saved = restore_version(version, json_data.parent)
+    return jsonify(_version_data(saved)), 201
+
+
+# --- import, export, backtest -----------------------------------------------------------------
+
+
+@bp.post("/keywords/import")
+@bp.input(ImportForm, location="form_and_files")
+@bp.doc(
+    summary="Import a CSV/XLSX/TXT/YAML/JSON file (dry_run: only show the diff)",
+    description="Small files answer at once (400 lists every bad line); larger ones start "
+    "a background job (202, poll the Location).",
+    responses=[200, 201, 202, 400, 409],
+)
+@require("operator")
+def import_file(form_and_files_data: ImportForm) -> tuple[Response, int]:
+    outcome = start_import(form_and_files_data)
+    if isinstance(outcome, Job):
+        return job_response(outcome)
+    return jsonify(outcome), 200 if form_and_files_data.dry_run else 201
+
+
+@bp.get("/keywords/export")
+@bp.input(ExportQuery, location="query")
+@bp.doc(
+    summary="Download the library (or one group) as a file",
+    responses={
+        200: {
+            "description": "the file, in the requested format",
+            "content": {mime: {} for mime in MIME.values()},
+        },
+        400: "Bad request",
+        404: "Unknown group or version",
+    },
+)
+@require("viewer")
+def export(query_data: ExportQuery) -> Response:
+    filename, data = export_file(query_data)
+    disposition = f"attachment; filename*=UTF-8''{quote(filename, safe='')}"
+    return Response(
+        data, mimetype=MIME[query_data.format], headers={"Content-Disposition": disposition}
+    )
+
+
+@bp.post("/keywords/backtest")
+@bp.input(BacktestIn, location="json")
+@bp.doc(
+    summary="What a changed rule or library would add and remove over the last days",
+    description="A background job (202, poll the Location); its result lists each rule.",
+    responses=[202, 400],
+)
+@require("operator")
+def start_backtest(json_data: BacktestIn) -> tuple[Response, int]:
+    return job_response(backtest_job(json_data))
+
+
+def job_response(job: Job) -> tuple[Response, int]:
+    response = jsonify(job.public())
+    response.headers["Location"] = f"/api/jobs/{job.id}"
+    return response, 202
+
+
+# --- the operations (the console calls these too) ---------------------------------------------
+
+
+def add_group(data: GroupCreate) -> tuple[LibraryVersion, dict[str, Any]]:
+    group = Group.model_validate(data.model_dump(exclude={"parent"}))
+
+    def edit(library: Library) -> tuple[Any, Any]:
+        if library.group(group.name) is not None:
+            raise ApiError(409, f"there is already a group {group.name}", field="name")
+        library.groups.append(group)
+        return None, _group_data(group)
+
+    return save_change(data.parent, "keywords.group.create", f"group:{group.name}", edit)
+
+
+def change_group(name: str, data: GroupUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
+    def edit(library: Library) -> tuple[Any, Any]:
+        group = find_group(library, name)
+        before = _group_data(group)
+        for key in ("category", "enabled", "description"):
+            if getattr(data, key) is not None:
+                setattr(group, key, getattr(data, key))
+        removed = set(data.remove)
+        if missing := removed - {w.text for w in group.words}:
+            raise ApiError(400, f"group {name} has no word {min(missing)!r}", field="remove")
+        group.words = [w for w in group.words if w.text not in removed]
+        added = Group.model_validate({"name": name, "words": data.add})
+        if data.paste.strip():
+            added.words += pasted_words(data.paste, name)
+        # Words the group already has are left as they are.
+        group.words = merge(Library(groups=[group]), Library(groups=[added])).groups[0].words
+        return before, _group_data(group)
+
+    return save_change(data.parent, "keywords.group.update", f"group:{name}", edit)
+
+
+def pasted_words(text: str, group: str) -> list[Word]:
+    """Words pasted one per line; 400 naming every bad line."""
+    try:
+        return read_library(text.encode(), "txt", group=group).groups[0].words
+    except ImportFailed as e:
+        raise _import_error(e, "paste") from e
+
+
+def remove_group(name: str, parent: int) -> LibraryVersion:
+    def edit(library: Library) -> tuple[Any, Any]:
+        group = find_group(library, name)
+        library.groups.remove(group)
+        return _group_data(group), None
+
+    return save_change(parent, "keywords.group.delete", f"group:{name}", edit)[0]
+
+
+def add_rule(data: RuleCreate) -> tuple[LibraryVersion, dict[str, Any]]:
+    rule = Rule.model_validate(data.model_dump(exclude={"parent"}))
+
+    def edit(library: Library) -> tuple[Any, Any]:
+        if library.rule(rule.name) is not None:
+            raise ApiError(409, f"there is already a rule {rule.name}", field="name")
+        library.rules.append(rule)
+        return None, _rule_data(rule)
+
+    return save_change(data.parent, "keywords.rule.create", f"rule:{rule.name}", edit)
+
+
+def change_rule(name: str, data: RuleUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
+    def edit(library: Library) -> tuple[Any, Any]:
+        rule = find_rule(library, name)
+        fields = data.model_dump(exclude={"parent"}, exclude_none=True)
+        if fields.get("name", name) != name and library.rule(fields["name"]) is not None:
+            raise ApiError(409, f"there is already a rule {fields['name']}", field="name")
+        changed = Rule.model_validate(rule.model_dump() | fields)
+        library.rules[library.rules.index(rule)] = changed
+        return _rule_data(rule), _rule_data(changed)
+
+    return save_change(data.parent, "keywords.rule.update", f"rule:{name}", edit)
+
+
+def remove_rule(name: str, parent: int) -> LibraryVersion:
+    def edit(library: Library) -> tuple[Any, Any]:
+        rule = find_rule(library, name)
+        library.rules.remove(rule)
+        return _rule_data(rule), None
+
+    return save_change(parent, "keywords.rule.delete", f"rule:{name}", edit)[0]
+
+
+def restore_version(version: int, parent: int) -> LibraryVersion:
+    library = parts().library
+    try:
+        saved = library.rollback(version, author=actor(), parent=parent)
+    except NotFound as e:
+        raise ApiError(404, str(e), field="version") from e
+    except InvalidLibrary as e:
+        raise _invalid(e) from e
+    record(
+        "keywords.rollback",
+        f"library:{saved.version}",
+        {"version": parent},
+        {"version": saved.version, "restored": version},
+    )
+    return saved
+
+
+def save_change(
+    parent: int, action: str, target: str, edit: Callable[[Library], tuple[Any, Any]]
+) -> tuple[LibraryVersion, Any]:
+    """Apply ``edit`` to the library at ``parent`` and save it as the next version (409 if
+    that is no longer the newest); ``edit`` returns what it changed, before and after."""
+    library = parts().library
+    head, current = library.current()
+    if parent != head:
+        raise ApiError(
+            409, f"the library is at version {head}, not {parent}: reload and retry", field="parent"
+        )
+    before, after = edit(current)
+    try:
+        saved = library.save(current, author=actor(), parent=parent)
+    except InvalidLibrary as e:
+        raise _invalid(e) from e
+    record(action, target, before, {"version": saved.version, "data": after})
+    return saved, after
+
+
+def check_expression(expression: str) -> dict[str, Any]:
+    """Problems of ``expression`` over the current groups, the first one's position, and
+    the groups it uses."""
+    version, library = parts().library.current()
+    problems = expression_problems(expression, {x.name: x for x in library.groups})
+    first = problems[0] if problems else None
+    try:
+        groups = sorted(group_names(parse(expression)))
+    except ValueError:
+        groups = []
+    return {
+        "version": version,
+        "valid": not problems,
+        "detail": first.message if first else "",
+        "position": first.position if first else None,
+        "problems": [_problem_data(p) for p in problems],
+        "groups": groups,
+    }
+
+
+def run_live_test(data: LiveTestIn) -> dict[str, Any]:
+    """Match ``data.text`` (as title and body) against the library, or a draft rule."""
+    version, library = parts().library.current()
+    if data.expression is None:
+        matcher = _live_matcher()
+    else:
+        problems = expression_problems(data.expression, {x.name: x for x in library.groups})
+        if problems:
+            p = problems[0]
+            raise ApiError(400, p.message, field="expression", position=p.position)
+        draft = Rule(name=DRAFT, expression=data.expression, scope=data.scope)
+        matcher = Matcher(_rule_library(library, draft), version)
+    result = matcher.match(data.text, data.text)
+    return {
+        "version": matcher.version,
+        "rules": result.rules,
+        "severity": result.severity,
+        "hits": result.hits,
+        "marked": marked(data.text, [(h["start"], h["end"]) for h in result.hits]),
+    }
+
+
+def marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` as escaped HTML with each span in ``<mark>`` (overlapping spans merged)."""
+    out, pos = [], 0
+    for start, end in _merged(spans):
+        out += [html.escape(text[pos:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        pos = end
+    out.append(html.escape(text[pos:]))
+    return "".join(out)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    result: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if result and start <= result[-1][1]:
+            result[-1] = (result[-1][0], max(end, result[-1][1]))
+        else:
+            result.append((start, end))
+    return result
+
+
+def rule_test_results(library: Library, name: str) -> list[dict[str, Any]]:
+    """Each test sentence of rule ``name``: what it should do and whether it does."""
+    rule = find_rule(library, name).model_copy(update={"enabled": True})
+    failures = {(s, o) for _, s, o in run_rule_tests(Matcher(_rule_library(library, rule)))}
+    return [
+        {"sentence": s, "expected": outcome, "ok": (s, outcome) not in failures}
+        for sentences, outcome in (
+            (rule.must_match, "should match"),
+            (rule.must_not_match, "should not match"),
+        )
+        for s in sentences
+    ]
+
+
+def version_diff(old: int, new: int) -> dict[str, Any]:
+    try:
+        changes = parts().library.diff(old, new)
+    except NotFound as e:
+        raise ApiError(404, str(e)) from e
+    return {"old": old, "new": new} | diff_data(changes)
+
+
+def diff_data(changes: LibraryDiff) -> dict[str, Any]:
+    return {"lines": changes.lines(), "summary": changes.summary(), "changes": asdict(changes)}
+
+
+def start_import(form: ImportForm) -> dict[str, Any] | Job:
+    """Import the uploaded file, or a job doing it if the file is large."""
+    try:
+        fmt = detect_format(form.file.filename or "")
+    except ValueError as e:
+        raise ApiError(400, str(e), field="file") from e
+    if fmt != "txt" and form.group:
+        raise ApiError(400, "only a .txt word list is imported into a named group", field="group")
+    data = form.file.read()
+    if len(data) <= BACKGROUND_BYTES:
+        return import_data(data, fmt, form, None)
+    user = current_user()
+
+    def work(job: Job) -> dict[str, Any]:
+        g.user, g.via = user, "job"  # audit entries name the user who started the job
+        return import_data(data, fmt, form, job.progress)
+
+    return jobs_of(current_app).start("keywords.import", actor(), work)
+
+
+def import_data(
+    data: bytes, fmt: Format, form: ImportForm, progress: Callable[[int, int], object] | None
+) -> dict[str, Any]:
+    try:
+        incoming = read_library(
+            data,
+            fmt,
+            group=form.group if fmt == "txt" else None,
+            category=form.category,
+            progress=progress,
+        )
+    except ImportFailed as e:
+        raise _import_error(e, "file") from e
+    except ValueError as e:
+        raise ApiError(400, str(e), field="file") from e
+    library = parts().library
+    head, current = library.current()
+    if form.parent != head:
+        raise ApiError(
+            409, f"the library is at version {head}, not {form.parent}: reload", field="parent"
+        )
+    merged = merge(current, incoming, mode=form.mode)
+    changes = diff(current, merged)
+    summary = {
+        "filename": form.file.filename,
+        "mode": form.mode,
+        "groups": len(incoming.groups),
+        "words": sum(len(x.words) for x in incoming.groups),
+        "rules": len(incoming.rules),
+    }
+    if form.dry_run:
+        try:
+            compile_library(merged)
+        except InvalidLibrary as e:
+            raise _invalid(e, "file") from e
+        return {"dry_run": True, "parent": head, "import": summary} | diff_data(changes)
+    try:
+        saved = library.save(merged, author=actor(), parent=head)
+    except InvalidLibrary as e:
+        raise _invalid(e, "file") from e
+    record(
+        "keywords.import",
+        f"library:{saved.version}",
+        {"version": head},
+        {"version": saved.version, "import": summary, "changes": changes.lines()},
+    )
+    return {"dry_run": False, "version": saved.version, "import": summary} | diff_data(changes)
+
+
+def export_file(query: ExportQuery) -> tuple[str, bytes]:
+    """The file name and content of an export."""
+    library = parts().library
+    try:
+        if query.version is None:
+            version, data = library.current()
+        else:
+            version, data = query.version, library.at(query.version)
+    except NotFound as e:
+        raise ApiError(404, str(e), field="version") from e
+    try:
+        content = write_file(data, query.format, group=query.group or None)
+    except ValueError as e:
+        raise ApiError(400, str(e), field="group" if query.group else "format") from e
+    stem = f"keywords-v{version}" + (f"-{query.group}" if query.group else "")
+    return f"{stem}.{query.format}", content
+
+
+def proposed_library(data: BacktestIn, current: Library) -> Library:
+    """The library a backtest compares with ``current``."""
+    if (data.rule is None) == (data.library is None):
+        raise ApiError(400, "send either a rule or a whole library", field="rule")
+    if data.library is not None:
+        proposed = data.library
+    else:
+        assert data.rule is not None
+        proposed = current.model_copy(deep=True)
+        old = proposed.rule(data.replaces or data.rule.name)
+        if old is None:
+            proposed.rules.append(data.rule)
+        else:
+            proposed.rules[proposed.rules.index(old)] = data.rule
+    try:
+        compile_library(proposed)
+    except InvalidLibrary as e:
+        raise _invalid(e, "library" if data.library is not None else None) from e
+    return proposed
+
+
+def backtest_job(data: BacktestIn) -> Job:
+    version, current = parts().library.current()
+    proposed = proposed_library(data, current)
+    store, now = parts().store, parts().now()
+
+    def work(job: Job) -> dict[str, Any]:
+        # Rule by rule, so the job can say how far it is.
+        names = list(dict.fromkeys([r.name for r in current.rules + proposed.rules]))
+        impacts: list[RuleImpact] = []
+        for done, name in enumerate(names):
+            job.progress(done, len(names))
+            impacts += backtest(
+                store,
+                _only_rule(current, name),
+                _only_rule(proposed, name),
+                days=data.days,
+                now=now,
+                examples=data.examples,
+            )
+        job.progress(len(names), len(names))
+        return {
+            "version": version,
+            "days": data.days,
+            "since": (now - timedelta(days=data.days)).isoformat(),
+            "rules": [_impact_data(i) for i in impacts],
+        }
+
+    return jobs_of(current_app).start("keywords.backtest", actor(), work)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _live_matcher() -> Matcher:
+    """The current version compiled, kept per app and recompiled only when it changes."""
+    live = current_app.extensions.get("yuqing.keywords.live")
+    if live is None:
+        live = current_app.extensions["yuqing.keywords.live"] = LiveMatcher(parts().store)
+    else:
+        live.refresh()
+    matcher: Matcher = live.matcher
+    return matcher
+
+
+def _rule_library(library: Library, rule: Rule) -> Library:
+    """Only ``rule`` and the groups it uses, quick to compile for one test. The groups are
+    enabled: a disabled rule may use disabled groups, and its tests still run."""
+    used = group_names(parse(rule.expression))
+    groups = [x.model_copy(update={"enabled": True}) for x in library.groups if x.name in used]
+    return Library(groups=groups, rules=[rule])
+
+
+def _only_rule(library: Library, name: str) -> Library:
+    rule = library.rule(name)
+    return _rule_library(library, rule) if rule is not None else Library()
+
+
+def find_group(library: Library, name: str) -> Group:
+    """The group ``name``, or 404."""
+    group = library.group(name)
+    if group is None:
+        raise ApiError(404, f"no group {name}", field="name")
+    return group
+
+
+def find_rule(library: Library, name: str) -> Rule:
+    """The rule ``name``, or 404."""
+    rule = library.rule(name)
+    if rule is None:
+        raise ApiError(404, f"no rule {name}", field="name")
+    return rule
+
+
+def _group_data(group: Group, *, words: bool = True) -> dict[str, Any]:
+    data = group.model_dump(mode="json", exclude={"words"})
+    if words:
+        # Every word as an object (the export form writes plain words as strings).
+        data["words"] = [
+            {"text": w.text, "weight": w.weight, "level": w.level, "aliases": w.aliases}
+            for w in group.words
+        ]
+    return data
+
+
+def _rule_data(rule: Rule) -> dict[str, Any]:
+    return rule.model_dump(mode="json")
+
+
+def _version_data(v: LibraryVersion) -> dict[str, Any]:
+    return {
+        "version": v.version,
+        "parent": v.parent,
+        "author": v.author,
+        "created": v.created.isoformat(),
+        "message": v.message,
+        "summary": v.summary,
+    }
+
+
+def _item_data(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "title": item.title,
+        "url": item.url,
+        "first_seen": item.first_seen.isoformat(),
+    }
+
+
+def _impact_data(impact: RuleImpact) -> dict[str, Any]:
+    data = asdict(impact)
+    data["added_examples"] = [_item_data(i) for i in impact.added_examples]
+    data["removed_examples"] = [_item_data(i) for i in impact.removed_examples]
+    return data
+
+
+def _problem_data(p: Problem) -> dict[str, Any]:
+    return {"where": p.where, "message": p.message, "position": p.position}
+
+
+def _problem_field(p: Problem) -> str | None:
+    """The input of a rule or group edit a library problem is about."""
+    if p.where.endswith(", expression"):
+        return "expression"
+    if p.message in ("should match", "should not match"):
+        return "must_match" if p.message == "should match" else "must_not_match"
+    if p.where.startswith("group "):
+        return "words"
+    if p.message.startswith("the name is used"):
+        return "name"
+    return None
+
+
+def _invalid(e: InvalidLibrary, field: str | None = None) -> ApiError:
+    first = e.problems[0]
+    more = f" (and {len(e.problems) - 1} more problems)" if len(e.problems) > 1 else ""
+    return ApiError(
+        400,
+        f"{first}{more}",
+        field=field or _problem_field(first),
+        position=first.position,
+        problems=[_problem_data(p) for p in e.problems],
+    )
+
+
+def _import_error(e: ImportFailed, field: str) -> ApiError:
+    problems = [{"line": p.line, "column": p.column, "message": p.message} for p in e.problems]
+    return ApiError(400, str(e), field=field, problems=problems)

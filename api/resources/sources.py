@@ -1,0 +1,252 @@
+"""``/api/sources``: the crawl source registry with each source's health, "run now", run
+history and "test this source".
+
+URLs people add are checked (:mod:`crawler.preview`): http(s) only, and no private,
+loopback or link-local host unless an admin sets ``allow_private`` for that source (which
+the audit records). A URL already accepted for the source is not checked again on edit.
+The console's source pages call the functions here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any, Literal
+
+from apiflask import APIBlueprint
+from flask import Flask, Response, current_app, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.audit import record
+from api.auth import require
+from api.context import parts
+from api.errors import ApiError
+from crawler.now import RunNow
+from crawler.preview import UrlRefused, check_url, preview
+from crawler.sources import SourceError, validate
+from monitor.reports import HEALTH_RUNS, health_row, run_row
+from store.codec import to_doc
+from store.model import Source
+
+bp = APIBlueprint("sources", __name__, tag="sources")
+
+HISTORY = 50
+PREVIEW_MAX = 10
+
+
+class SourceIn(BaseModel):
+    """A source as an admin writes it (see the README for the fields)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    type: Literal["feed", "list", "sitemap", "page"]
+    start_urls: list[str] = Field(min_length=1, max_length=50)
+    interval: int = Field(description="seconds between runs, at least 60")
+    tags: list[str] = Field(default_factory=list)
+    region: str = Field("", max_length=100)
+    encoding: str | None = None
+    selectors: dict[str, str] = Field(default_factory=dict)
+    robots: Literal["obey", "ignore"] = "obey"
+    enabled: bool = True
+    max_pages: int = 10
+    allow_private: bool = Field(
+        False, description="allow private, loopback and link-local hosts (e.g. the demo site)"
+    )
+    version: str | None = Field(None, description="on update: the version read (conflict check)")
+
+
+class PreviewIn(SourceIn):
+    id: str = Field("preview", min_length=1, max_length=64)
+    limit: int = Field(3, ge=1, le=PREVIEW_MAX, description="articles to extract")
+
+
+def _source(data: SourceIn) -> Source:
+    values = data.model_dump(exclude={"allow_private", "version", "limit"})
+    values["start_urls"] = [u.strip() for u in values["start_urls"]]
+    values["tags"] = [t.strip() for t in values["tags"] if t.strip()]
+    values["encoding"] = (values["encoding"] or "").strip() or None
+    try:
+        return validate(Source(**values))
+    except SourceError as e:
+        raise ApiError(400, str(e), field=e.field) from e
+
+
+def checked(data: SourceIn, stored: Source | None = None) -> Source:
+    """The validated source of ``data``, its new URLs checked."""
+    source = _source(data)
+    known = set(stored.start_urls) if stored else set()
+    for n, url in enumerate(source.start_urls):
+        if url in known:
+            continue
+        try:
+            check_url(url, f"start_urls[{n}]", allow_private=data.allow_private)
+        except UrlRefused as e:
+            raise ApiError(400, str(e), field=e.field) from e
+    return source
+
+
+def _audited(source: Source, allow_private: bool) -> dict[str, Any]:
+    doc = to_doc(source)
+    if allow_private:
+        doc["allow_private"] = True
+    return doc
+
+
+def find(source_id: str) -> Source:
+    source = parts().store.sources.get(source_id)
+    if source is None:
+        raise ApiError(404, f"no source {source_id!r}", field="id")
+    return source
+
+
+def listing() -> list[dict[str, Any]]:
+    """Every source with its health, by id."""
+    store = parts().store
+    return [health_row(s, store.runs.recent(s.id, HEALTH_RUNS)) for s in store.sources.list()]
+
+
+def detail(source_id: str) -> dict[str, Any]:
+    """One source: its settings, health and recent runs."""
+    source = find(source_id)
+    runs = parts().store.runs.recent(source.id, HISTORY)
+    row = health_row(source, runs)
+    row["source"] = to_doc(source) | {"version": source.version}
+    row["history"] = [run_row(r) for r in runs]
+    return row
+
+
+def create(data: SourceIn) -> Source:
+    store = parts().store
+    if store.sources.get(data.id) is not None:
+        raise ApiError(409, f"a source {data.id!r} exists already", field="id")
+    source = store.sources.put(checked(data))
+    record("source.create", f"source:{source.id}", None, _audited(source, data.allow_private))
+    return source
+
+
+def update(source_id: str, data: SourceIn) -> Source:
+    stored = find(source_id)
+    if data.id != source_id:
+        raise ApiError(400, "id cannot change; add a new source instead", field="id")
+    source = checked(data, stored)
+    # Emergency crawling set by alerting stays as it is.
+    source.emergency_interval = stored.emergency_interval
+    source.emergency_until = stored.emergency_until
+    source.version = data.version or stored.version
+    saved = parts().store.sources.put(source)
+    record(
+        "source.update",
+        f"source:{source_id}",
+        _audited(stored, False),
+        _audited(saved, data.allow_private),
+    )
+    return saved
+
+
+def delete(source_id: str) -> None:
+    stored = find(source_id)
+    parts().store.sources.delete(source_id)
+    record("source.delete", f"source:{source_id}", _audited(stored, False), None)
+
+
+def runner(app: Flask) -> RunNow:
+    """The app's :class:`~crawler.now.RunNow` (``YUQING_CRAWL_ARGS`` in the app's config go
+    to every run process, e.g. ``--config`` or ``-s`` settings)."""
+    found = app.extensions.get("yuqing.run_now")
+    if found is None:
+        args = app.config.get("YUQING_CRAWL_ARGS", [])
+        found = app.extensions["yuqing.run_now"] = RunNow(parts().store, args)
+    return found
+
+
+def run_now(source_id: str) -> None:
+    """Start a run of the source now, the scheduler's way; 409 if one is in progress."""
+    find(source_id)
+    if not runner(current_app).start(source_id, parts().now()):
+        raise ApiError(409, f"source {source_id!r} is being crawled; wait for that run")
+    record("source.run", f"source:{source_id}", None, {"requested": parts().now().isoformat()})
+
+
+def test_source(data: PreviewIn) -> dict[str, Any]:
+    """What the source would yield now; nothing is stored."""
+    source = _source(data)
+    try:
+        found = preview(source, parts().now(), allow_private=data.allow_private, limit=data.limit)
+    except UrlRefused as e:
+        raise ApiError(400, str(e), field=e.field) from e
+    result = asdict(found)
+    for article in result["articles"]:
+        when = article["publish_time"]
+        article["publish_time"] = when.isoformat() if when else None
+    return result
+
+
+# -- endpoints -----------------------------------------------------------------------
+
+
+@bp.get("/sources")
+@bp.doc(summary="Sources with their health (last success, failures, yield, parse, blocked)")
+@require("viewer")
+def list_sources() -> Response:
+    return jsonify(sources=listing())
+
+
+@bp.post("/sources")
+@bp.input(SourceIn, location="json")
+@bp.doc(summary="Add a source", responses=[201, 400, 409])
+@require("admin")
+def create_source(json_data: SourceIn) -> tuple[Response, int]:
+    source = create(json_data)
+    return jsonify(detail(source.id)), 201
+
+
+@bp.post("/sources/preview")
+@bp.input(PreviewIn, location="json")
+@bp.doc(summary="Test a source: fetch its start URL and extract the first articles, store nothing")
+@require("admin")
+def preview_source(json_data: PreviewIn) -> Response:
+    return jsonify(test_source(json_data))
+
+
+@bp.get("/sources/<source_id>")
+@bp.doc(summary="A source, its health and its recent runs", responses=[404])
+@require("viewer")
+def show_source(source_id: str) -> Response:
+    return jsonify(detail(source_id))
+
+
+@bp.put("/sources/<source_id>")
+@bp.input(SourceIn, location="json")
+@bp.doc(summary="Replace a source's settings", responses=[400, 404, 409])
+@require("admin")
+def update_source(source_id: str, json_data: SourceIn) -> Response:
+    update(source_id, json_data)
+    return jsonify(detail(source_id))
+
+
+@bp.delete("/sources/<source_id>")
+@bp.doc(summary="Remove a source (its runs and items stay)", responses=[204, 404])
+@require("admin")
+def delete_source(source_id: str) -> tuple[str, int]:
+    delete(source_id)
+    return "", 204
+
+
+@bp.post("/sources/<source_id>/run")
+@bp.doc(summary="Run the source now, as the scheduler would", responses=[202, 404, 409])
+@require("operator")
+def run_source(source_id: str) -> tuple[Response, int, dict[str, str]]:
+    run_now(source_id)
+    location = f"/api/sources/{source_id}/runs"
+    return jsonify(source=source_id, state="started", runs=location), 202, {"Location": location}
+
+
+@bp.get("/sources/<source_id>/runs")
+@bp.doc(summary="The source's runs, newest first", responses=[404])
+@require("viewer")
+def source_runs(source_id: str) -> Response:
+    find(source_id)
+    runs = parts().store.runs.recent(source_id, HISTORY)
+    running = runner(current_app).busy(source_id, parts().now())
+    return jsonify(source=source_id, running=running, runs=[run_row(r) for r in runs])

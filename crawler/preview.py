@@ -1,0 +1,225 @@
+"""Checking source URLs people type in, and "test this source": what a source would yield,
+fetched and extracted here and now, nothing stored.
+
+A URL must be http(s); a host that resolves to a private, loopback, link-local or otherwise
+internal address is refused unless the caller allows it for that source (an admin's
+explicit choice: the demo site on 127.0.0.1 is added that way). The preview checks every
+URL it fetches, redirects included, the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.client import HTTPMessage
+from typing import IO
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from parsel import Selector
+from scrapy.utils.sitemap import Sitemap
+
+from crawler.dates import parse_date
+from crawler.encoding import decode_body
+from crawler.extract import extract
+from crawler.links import article_links
+from crawler.settings import USER_AGENT
+from crawler.sources import select
+from store.model import Source
+
+TIMEOUT = 15.0
+MAX_BYTES = 8 * 1024 * 1024
+EXCERPT = 200  # characters of body shown per article
+
+
+class UrlRefused(ValueError):
+    """A URL that may not be crawled; ``field`` names the input."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field, self.problem = field, problem
+
+
+def _internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def check_url(url: str, field: str, *, allow_private: bool = False) -> None:
+    """Raise :class:`UrlRefused` unless ``url`` is http(s) with a host that resolves, and
+    (unless ``allow_private``) only to public addresses."""
+    parts = urlsplit(url.strip()) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("http", "https"):
+        raise UrlRefused(field, f"{url!r}: only http and https URLs can be crawled")
+    host = parts.hostname
+    if not host:
+        raise UrlRefused(field, f"{url!r} has no host")
+    if allow_private:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    except (OSError, ValueError) as e:
+        raise UrlRefused(field, f"cannot resolve {host!r}: {e}") from e
+    internal = sorted(str(a) for a in found if _internal(str(a)))
+    if internal:
+        raise UrlRefused(
+            field,
+            f"{host} is a private, loopback or link-local address ({', '.join(internal)}); "
+            "an admin may allow it for this source with allow_private",
+        )
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int
+    body: bytes
+    content_type: str | None
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        check_url(newurl, "redirect", allow_private=self.allow_private)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def fetch(url: str, *, allow_private: bool) -> Fetched:
+    """GET ``url`` (at most :data:`MAX_BYTES`), checking it and every redirect."""
+    check_url(url, "url", allow_private=allow_private)
+    # An empty ProxyHandler: the preview goes straight to the site, like the check assumed.
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _CheckedRedirects(allow_private)
+    )
+    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    try:
+        with opener.open(request, timeout=TIMEOUT) as response:
+            body = response.read(MAX_BYTES)
+            return Fetched(response.url, response.status, body, response.headers["Content-Type"])
+    except urllib.error.HTTPError as e:
+        return Fetched(url, e.code, b"", e.headers.get("Content-Type"))
+
+
+@dataclass
+class PreviewArticle:
+    url: str
+    status: int
+    title: str = ""
+    publish_time: datetime | None = None
+    excerpt: str = ""
+    author: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    """The start page's links and the first articles as the crawler would extract them."""
+
+    start_url: str
+    status: int
+    links: list[str] = field(default_factory=list)
+    articles: list[PreviewArticle] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _links(source: Source, page: Fetched) -> tuple[list[str], dict[str, dict[str, str]]]:
+    """Article URLs on the start page (and per URL the fields a feed gives)."""
+    extra: dict[str, dict[str, str]] = {}
+    if source.type == "page":
+        return [page.url], extra
+    if source.type == "feed":
+        links = []
+        for entry in feedparser.parse(page.body).entries:
+            if entry.get("link"):
+                url = urljoin(page.url, entry["link"])
+                links.append(url)
+                extra[url] = {"title": entry.get("title", ""), "time": entry.get("published", "")}
+        return links, extra
+    if source.type == "sitemap":
+        try:
+            return [e["loc"] for e in Sitemap(page.body) if e.get("loc")], extra
+        except Exception:  # lxml raises several types on garbage
+            return [], extra
+    text = decode_body(page.body, _content_type(source, page)).text
+    selector = Selector(text=text, base_url=page.url)
+    if "links" in source.selectors:
+        return [urljoin(page.url, u) for u in select(selector, source.selectors["links"])], extra
+    return article_links(selector, page.url), extra
+
+
+def _content_type(source: Source, page: Fetched) -> str | None:
+    return f"text/html; charset={source.encoding}" if source.encoding else page.content_type
+
+
+def _article(
+    source: Source, url: str, given: dict[str, str], now: datetime, allow_private: bool
+) -> PreviewArticle:
+    try:
+        page = fetch(url, allow_private=allow_private)
+    except (UrlRefused, OSError) as e:
+        return PreviewArticle(url, 0, problems=[str(e)])
+    shown = PreviewArticle(page.url, page.status)
+    if page.status >= 400:
+        shown.problems.append(f"HTTP {page.status}")
+        return shown
+    decoded = decode_body(page.body, _content_type(source, page))
+    if not decoded.is_text:
+        shown.problems.append(f"not text ({decoded.method})")
+        return shown
+    article = extract(decoded.text, page.url, now=now)
+    chosen = dict(given)
+    if source.selectors.keys() & {"title", "body", "time"}:
+        selector = Selector(text=decoded.text, base_url=page.url)
+        for name in ("title", "body", "time"):
+            expression = source.selectors.get(name)
+            texts = select(selector, expression) if expression else []
+            if texts:
+                chosen[name] = "\n".join(texts) if name == "body" else texts[0]
+    shown.title = chosen.get("title") or article.title or ""
+    body = chosen.get("body") or article.body
+    shown.excerpt = body[:EXCERPT]
+    picked = parse_date(chosen["time"], now=now) if chosen.get("time") else None
+    shown.publish_time = picked or article.publish_time
+    shown.author = article.author or ""
+    shown.problems = [n for n in article.notes if n.startswith("no ")]
+    return shown
+
+
+def preview(
+    source: Source, now: datetime, *, allow_private: bool = False, limit: int = 3
+) -> Preview:
+    """Fetch ``source``'s first start URL and extract its first ``limit`` articles."""
+    start = source.start_urls[0]
+    check_url(start, "start_urls[0]", allow_private=allow_private)
+    try:
+        page = fetch(start, allow_private=allow_private)
+    except OSError as e:
+        return Preview(start, 0, problems=[f"cannot fetch {start}: {e}"])
+    result = Preview(page.url, page.status)
+    if page.status >= 400:
+        result.problems.append(f"HTTP {page.status}")
+        return result
+    links, given = _links(source, page)
+    result.links = links
+    if not links:
+        result.problems.append("no article links found on the start page")
+    for url in links[:limit]:
+        result.articles.append(_article(source, url, given.get(url, {}), now, allow_private))
+    return result

@@ -1,0 +1,323 @@
+"""Statistics and the daily and weekly 舆情 reports, built from store queries when asked
+(nothing new is stored). The API and the console render the same data.
+
+Every figure carries ``link``: the console page (search, alerts, source) that shows the
+items or alerts behind it, so each sentence of a report can be checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from crawler import health
+from keywords.library import KeywordLibrary
+from monitor.alerts import stats as alert_stats
+from store import ItemQuery, Store
+from store.model import Alert, CrawlRun, Item, Source
+from yuqing.config import Deadlines
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def _rank(severity: str) -> int:
+    return SEVERITY_ORDER.get(severity, len(SEVERITY_ORDER))
+
+
+MAIN_EVENTS = 10
+HEALTH_RUNS = 50  # recent runs a source's health is judged on
+ITEMS_PER_EVENT = 5
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class PeriodError(ValueError):
+    """A date or week that cannot be read; ``field`` names the parameter."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+
+
+@dataclass
+class Period:
+    kind: str  # daily, weekly or range
+    label: str
+    since: datetime
+    until: datetime
+
+    def public(self) -> dict[str, str]:
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+        }
+
+
+def day(text: str, zone: tzinfo | None) -> Period:
+    """The day ``YYYY-MM-DD`` in ``zone``."""
+    try:
+        first = date.fromisoformat(text)
+    except ValueError as e:
+        raise PeriodError("date", f"{text!r} is not a date like 2026-11-25") from e
+    since = datetime.combine(first, time(), zone)
+    return Period("daily", first.isoformat(), since, since + timedelta(days=1))
+
+
+def week(text: str, zone: tzinfo | None) -> Period:
+    """The ISO week ``YYYY-Www`` (Monday to Sunday) in ``zone``."""
+    found = _WEEK.match(text)
+    try:
+        if not found:
+            raise ValueError(text)
+        monday = date.fromisocalendar(int(found.group(1)), int(found.group(2)), 1)
+    except ValueError as e:
+        raise PeriodError("week", f"{text!r} is not an ISO week like 2026-W48") from e
+    since = datetime.combine(monday, time(), zone)
+    return Period("weekly", text, since, since + timedelta(days=7))
+
+
+def current_week(now: datetime) -> str:
+    year, number, _ = now.isocalendar()
+    return f"{year}-W{number:02d}"
+
+
+def search_link(period: Period, **filters: str | list[str]) -> str:
+    """The console search for items first seen in ``period`` with ``filters`` (several
+    values of one filter are comma-separated: any of them)."""
+    params = {"since": period.since.isoformat(), "until": period.until.isoformat()}
+    for name, value in filters.items():
+        params[name] = value if isinstance(value, str) else ",".join(value)
+    return "/search?" + urlencode(params)
+
+
+def alerts_link(period: Period, **filters: str) -> str:
+    """The console alert list for alerts created in ``period``."""
+    params = {"since": period.since.isoformat(), "until": period.until.isoformat(), **filters}
+    return "/alerts?" + urlencode(params)
+
+
+def source_link(source_id: str) -> str:
+    return f"/sources/{quote(source_id, safe='')}"
+
+
+def _count(store: Store, period: Period, **filters: Any) -> int:
+    query = ItemQuery(since=period.since, until=period.until, size=1, highlight=False, **filters)
+    return store.items.search(query).total
+
+
+def _figure(value: Any, link: str, **more: Any) -> dict[str, Any]:
+    return {"value": value, "link": link, **more}
+
+
+def rule_names(store: Store) -> list[str]:
+    """Rules of the current library, in its order."""
+    _, library = KeywordLibrary(store).current()
+    return [r.name for r in library.rules]
+
+
+def statistics(store: Store, period: Period) -> dict[str, Any]:
+    """Items first seen in ``period``: in total, per rule, tag, region, source and day."""
+    facets = store.items.facets(ItemQuery(since=period.since, until=period.until, size=1))
+    sources = {s.id: s for s in store.sources.list()}
+    names = rule_names(store)
+    tags = sorted({t for s in sources.values() for t in s.tags})
+    regions: dict[str, list[str]] = {}
+    for source in sources.values():
+        if source.region:
+            regions.setdefault(source.region, []).append(source.id)
+    per_source = sorted(facets.per_source.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {
+        "period": period.public(),
+        "total": _figure(_count(store, period), search_link(period)),
+        "per_rule": [
+            _figure(_count(store, period, rules=[n]), search_link(period, rule=n), name=n)
+            for n in names
+        ],
+        "per_tag": [
+            _figure(_count(store, period, tags=[t]), search_link(period, tag=t), name=t)
+            for t in tags
+        ],
+        "per_region": [
+            _figure(
+                sum(facets.per_source.get(s, 0) for s in ids),
+                search_link(period, source=sorted(ids)),
+                name=region,
+            )
+            for region, ids in sorted(regions.items())
+        ],
+        "per_source": [
+            _figure(
+                n,
+                search_link(period, source=sid),
+                id=sid,
+                name=sources[sid].name if sid in sources else sid,
+                source_link=source_link(sid) if sid in sources else None,
+            )
+            for sid, n in per_source
+        ],
+        "per_day": [
+            _figure(n, search_link(_within(day(d, period.since.tzinfo), period)), day=d)
+            for d, n in sorted(facets.per_day.items())
+        ],
+    }
+
+
+def _within(part: Period, whole: Period) -> Period:
+    """``part`` cut to ``whole`` (a range may start or end within a day)."""
+    since, until = max(part.since, whole.since), min(part.until, whole.until)
+    return Period(part.kind, part.label, since, until)
+
+
+def _item(item: Item) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "link": f"/items/{item.id}",
+        "title": item.title,
+        "url": item.url,
+        "source_id": item.source_id,
+        "publish_time": item.publish_time.isoformat() if item.publish_time else None,
+        "first_seen": item.first_seen.isoformat(),
+    }
+
+
+def main_events(store: Store, period: Period, alerts: list[Alert]) -> list[dict[str, Any]]:
+    """The events alerted in ``period``, most severe and largest first, with their items."""
+    by_event: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        by_event.setdefault(alert.event_id, []).append(alert)
+    ranked = sorted(
+        by_event.values(),
+        key=lambda group: (
+            min(_rank(a.severity) for a in group),
+            -max(a.items for a in group),
+            min(a.created for a in group),
+        ),
+    )
+    out = []
+    for group in ranked[:MAIN_EVENTS]:
+        first = min(group, key=lambda a: a.created)
+        query = ItemQuery(
+            event_id=first.event_id,
+            size=ITEMS_PER_EVENT,
+            sort="first_seen",
+            descending=False,
+            highlight=False,
+        )
+        found = store.items.search(query)
+        severity: str = min((a.severity for a in group), key=_rank)
+        out.append(
+            {
+                "event_id": first.event_id,
+                "title": first.title,
+                "severity": severity,
+                "rules": sorted({a.rule for a in group}),
+                "alerts": [{"id": a.id, "rule": a.rule, "status": a.status} for a in group],
+                "items": _figure(found.total, f"/events/{quote(first.event_id, safe='')}"),
+                "first_items": [_item(f.item) for f in found.hits],
+            }
+        )
+    return out
+
+
+def _spread(figures: dict[str, float | None], link: str) -> dict[str, Any]:
+    return {name: _figure(value, link) for name, value in figures.items()}
+
+
+def handling(
+    store: Store, period: Period, deadlines: dict[str, Deadlines]
+) -> tuple[dict[str, Any], list[Alert]]:
+    """Alert handling figures over alerts created in ``period``, and those alerts."""
+    figures = alert_stats.report(store, deadlines, period.since, period.until)
+    link = alerts_link(period)
+    alerts = [
+        a
+        for a in store.alerts.list(since=period.since, limit=alert_stats.MAX_ALERTS)
+        if a.kind != "health" and a.created < period.until
+    ]
+    closed = alerts_link(period, status="closed")
+    return {
+        "total": _figure(figures["alerts"], link),
+        "per_rule": [
+            _figure(n, alerts_link(period, rule=rule), name=rule)
+            for rule, n in sorted(figures["per_rule"].items())
+        ],
+        "per_severity": [
+            _figure(n, alerts_link(period, severity=severity), name=severity)
+            for severity, n in sorted(figures["per_severity"].items(), key=lambda kv: _rank(kv[0]))
+        ],
+        "time_to_acknowledge": _spread(figures["time_to_acknowledge"], link),
+        "time_to_respond": _spread(figures["time_to_respond"], link),
+        "on_time_rate": _figure(figures["on_time_rate"], closed),
+        "latency": {stage: _spread(values, link) for stage, values in figures["latency"].items()},
+    }, alerts
+
+
+def health_row(source: Source, runs: list[CrawlRun]) -> dict[str, Any]:
+    """``source`` and its health after ``runs`` (newest first), as data."""
+    found = health.assess(source.id, runs)
+    last = found.last_run
+    link = source_link(source.id)
+    return {
+        "id": source.id,
+        "name": source.name,
+        "type": source.type,
+        "enabled": source.enabled,
+        "interval": source.interval,
+        "region": source.region,
+        "tags": source.tags,
+        "link": link,
+        "last_run": run_row(last) if last else None,
+        "last_success": found.last_success.isoformat() if found.last_success else None,
+        "runs": _figure(found.runs, link),
+        "consecutive_failures": _figure(found.consecutive_failures, link),
+        # yield against the usual: runs since the last new item, and usually how many apart
+        "empty_runs": found.empty_runs,
+        "usual_gap": found.usual_gap,
+        "parse_failures": found.parse_failures,
+        "replacement_share": found.replacement_share,
+        "blocked": found.blocked,
+        "problems": found.problems,
+    }
+
+
+def run_row(run: CrawlRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "started": run.started.isoformat(),
+        "finished": run.finished.isoformat() if run.finished else None,
+        "outcome": run.outcome,
+        "pages": run.pages,
+        "not_modified": run.not_modified,
+        "items": run.items,
+        "new_items": run.new_items,
+        "parse_failures": run.parse_failures,
+        "replacement_share": run.replacement_share,
+        "errors": run.errors,
+        "problems": run.problems,
+    }
+
+
+def source_health(store: Store) -> list[dict[str, Any]]:
+    """Every source with its health, troubled sources first."""
+    out = [health_row(s, store.runs.recent(s.id, HEALTH_RUNS)) for s in store.sources.list()]
+    out.sort(key=lambda s: (not s["problems"], s["id"]))
+    return out
+
+
+def report(store: Store, period: Period, deadlines: dict[str, Deadlines]) -> dict[str, Any]:
+    """The daily or weekly report over ``period``."""
+    alerts, alerted = handling(store, period, deadlines)
+    sources = source_health(store)
+    troubled = [s for s in sources if s["problems"]]
+    return {
+        "period": period.public(),
+        "counts": statistics(store, period),
+        "events": main_events(store, period, alerted),
+        "alerts": alerts,
+        "sources": sources,
+        "troubled_sources": _figure(len(troubled), "/sources"),
+    }

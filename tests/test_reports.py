@@ -1,0 +1,264 @@
+"""Statistics and the daily/weekly reports: figures match the stored data, every figure
+links to the page that shows it, crawled titles are escaped."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_support import Browser, make_app, signed_in
+from apiflask import APIFlask
+
+from api.context import parts
+from keywords.model import Library
+from monitor.alerts import stats as alert_stats
+from store import Item, ItemQuery, Store
+from store.model import Alert, Source
+
+ZONE = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 11, 20, tzinfo=ZONE)
+XSS = "<script>alert(1)</script>潼南疫情"
+RULE = "潼南疫情"
+
+
+def item(url: str, title: str, at: datetime, source: str, tags: list[str], **more: Any) -> Item:
+    return Item(
+        url=url,
+        title=title,
+        body="正文",
+        first_seen=at,
+        source_id=source,
+        tags=tags,
+        publish_time=at - timedelta(minutes=30),
+        **more,
+    )
+
+
+@pytest.fixture
+def app(store: Store, tmp_path: Path) -> APIFlask:
+    app = make_app(store, tmp_path)
+    with app.app_context():
+        library = Library.model_validate(
+            {
+                "groups": [
+                    {"name": "地名", "category": "region", "words": ["潼南"]},
+                    {"name": "疫情词", "category": "event", "words": ["疫情"]},
+                ],
+                "rules": [
+                    {"name": RULE, "expression": "@地名 @疫情词"},
+                    {"name": "空方案", "expression": "潼南 火灾"},
+                ],
+            }
+        )
+        parts().library.save(library, author="test")
+    store.sources.put(
+        Source("tn", "潼南新闻", "list", ["http://a.example/"], 600, ["news"], "潼南区")
+    )
+    store.sources.put(
+        Source("hc", "合川论坛", "list", ["http://b.example/"], 600, ["forum"], "合川区")
+    )
+    first = item(
+        "http://a.example/1.html", XSS, DAY + timedelta(hours=9), "tn", ["news"], rules=[RULE]
+    )
+    first.event_id = first.id
+    store.items.upsert_many(
+        [
+            first,
+            item(
+                "http://a.example/2.html",
+                "潼南疫情通报",
+                DAY + timedelta(hours=10),
+                "tn",
+                ["news"],
+                rules=[RULE],
+                event_id=first.id,
+            ),
+            item("http://a.example/3.html", "潼南天气", DAY + timedelta(hours=11), "tn", ["news"]),
+            item("http://b.example/4.html", "合川帖子", DAY + timedelta(hours=12), "hc", ["forum"]),
+            # the next day: in the weekly report, not in the daily one
+            item(
+                "http://b.example/5.html",
+                "合川帖子二",
+                DAY + timedelta(days=1, hours=1),
+                "hc",
+                ["forum"],
+            ),
+        ]
+    )
+    created = DAY + timedelta(hours=9, minutes=5)
+    store.alerts.create(
+        Alert(
+            "a1",
+            RULE,
+            first.id,
+            "immediate",
+            "critical",
+            XSS,
+            first.id,
+            first.url,
+            "tn",
+            created,
+            acknowledged=created + timedelta(seconds=600),
+            handling=created + timedelta(seconds=700),
+            responded=created + timedelta(hours=1),
+            closed=created + timedelta(hours=2),
+            status="closed",
+            close_reason="handled",
+        )
+    )
+    store.alerts.create(
+        Alert(
+            "a2",
+            RULE,
+            "other",
+            "immediate",
+            "warning",
+            "潼南疫情通报",
+            "x",
+            "http://a.example/9",
+            "tn",
+            created + timedelta(hours=1),
+            acknowledged=created + timedelta(hours=1, seconds=1200),
+            status="acknowledged",
+        )
+    )
+    return app
+
+
+@pytest.fixture
+def viewer(app: APIFlask) -> Browser:
+    return signed_in(app, "viewer")
+
+
+def by_name(rows: list[dict[str, object]], key: str = "name") -> dict[object, object]:
+    return {row[key]: row["value"] for row in rows}
+
+
+def query_of(link: str) -> ItemQuery:
+    """The item search a report link opens (the console search's parameters)."""
+    params = parse_qs(urlsplit(link).query)
+    assert urlsplit(link).path == "/search", link
+    return ItemQuery(
+        since=datetime.fromisoformat(params["since"][0]),
+        until=datetime.fromisoformat(params["until"][0]),
+        rules=params["rule"][0].split(",") if "rule" in params else [],
+        tags=params["tag"][0].split(",") if "tag" in params else [],
+        sources=params["source"][0].split(",") if "source" in params else [],
+        size=1,
+    )
+
+
+def test_daily_report_figures_match_the_store(app: APIFlask, store: Store, viewer: Browser) -> None:
+    response = viewer.get("/api/reports/daily?date=2026-11-20")
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    counts = report["counts"]
+    assert report["period"]["since"] == DAY.isoformat()
+    assert counts["total"]["value"] == 4
+    assert by_name(counts["per_rule"]) == {RULE: 2, "空方案": 0}
+    assert by_name(counts["per_source"], "id") == {"tn": 3, "hc": 1}
+    assert by_name(counts["per_tag"]) == {"news": 3, "forum": 1}
+    assert by_name(counts["per_region"]) == {"潼南区": 3, "合川区": 1}
+    assert by_name(counts["per_day"], "day") == {"2026-11-20": 4}
+    # Each count's link opens a search that finds exactly that many items.
+    for key in ("per_rule", "per_source", "per_tag", "per_region", "per_day"):
+        for row in counts[key]:
+            assert store.items.search(query_of(row["link"])).total == row["value"], row
+    assert store.items.search(query_of(counts["total"]["link"])).total == 4
+
+    alerts = report["alerts"]
+    assert alerts["total"]["value"] == 2
+    assert alerts["total"]["link"].startswith("/alerts?")
+    assert by_name(alerts["per_severity"]) == {"critical": 1, "warning": 1}
+    assert alerts["time_to_acknowledge"]["p50"]["value"] == 600
+    assert alerts["time_to_acknowledge"]["p95"]["value"] == 1200
+    assert alerts["time_to_respond"]["p50"]["value"] == 3600
+    figures = alert_stats.report(
+        store, app.extensions["yuqing"].config.alerts.deadlines, DAY, DAY + timedelta(days=1)
+    )
+    assert alerts["on_time_rate"]["value"] == figures["on_time_rate"] is not None
+    assert alerts["latency"]["publish_to_first_seen"]["p50"]["value"] is None  # not recorded
+
+    events = report["events"]
+    assert [e["title"] for e in events] == [XSS, "潼南疫情通报"]  # critical first
+    assert events[0]["items"]["value"] == 2
+    assert events[0]["items"]["link"] == f"/events/{events[0]['event_id']}"
+    assert [i["title"] for i in events[0]["first_items"]] == [XSS, "潼南疫情通报"]
+    assert {s["id"] for s in report["sources"]} == {"tn", "hc"}
+
+
+def test_weekly_report_and_stats(viewer: Browser) -> None:
+    weekly = viewer.get("/api/reports/weekly?week=2026-W47").get_json()
+    assert weekly["period"]["label"] == "2026-W47"
+    assert weekly["counts"]["total"]["value"] == 5
+    assert by_name(weekly["counts"]["per_day"], "day") == {"2026-11-20": 4, "2026-11-21": 1}
+    stats = viewer.get(
+        "/api/stats", query_string={"since": DAY.isoformat(), "until": "2026-11-22T00:00:00"}
+    ).get_json()
+    assert stats["total"]["value"] == 5
+    assert by_name(stats["per_source"], "id") == {"tn": 3, "hc": 2}
+
+
+def test_bad_periods_name_the_field(viewer: Browser) -> None:
+    for url, field in [
+        ("/api/reports/daily?date=2026-13-01", "date"),
+        ("/api/reports/weekly?week=2026-W60", "week"),
+        ("/api/reports/weekly?week=last", "week"),
+        ("/api/stats?since=2026-11-22T00:00:00%2B08:00&until=2026-11-20T00:00:00%2B08:00", "since"),
+    ]:
+        response = viewer.get(url)
+        assert response.status_code == 400, url
+        assert response.get_json()["field"] == field, url
+    assert viewer.get("/reports/daily?date=yesterday").status_code == 400
+
+
+def test_anonymous_is_refused(app: APIFlask) -> None:
+    client = app.test_client()
+    assert client.get("/api/reports/daily?date=2026-11-20").status_code == 401
+    assert client.get("/api/stats").status_code == 401
+    assert client.get("/reports/daily?date=2026-11-20").status_code == 302
+
+
+def _report_html(page: str) -> str:
+    found = re.search(r'<article id="report".*?</article>', page, re.S)
+    assert found
+    return found.group(0)
+
+
+def test_report_page_links_every_number_and_escapes_titles(viewer: Browser) -> None:
+    response = viewer.get("/reports/daily?date=2026-11-20")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'id="report-download"' in page and "@media print" not in page
+    html = _report_html(page)
+    # Take away links, labels (row and column headings), times and markup: no figure is left.
+    bare = re.sub(r"<a\b[^>]*>.*?</a>", "", html, flags=re.S)
+    bare = re.sub(r"<(th|time|caption|h1)\b[^>]*>.*?</\1>", "", bare, flags=re.S)
+    bare = re.sub(r"<[^>]+>", "", bare)
+    assert not re.search(r"\d", bare), re.findall(r".{0,30}\d.{0,30}", bare)
+    # ... and the linked figures are the report's.
+    figures = re.findall(r"<a data-figure[^>]*>([^<]*)</a>", html)
+    assert "4" in figures and "10 秒" not in figures and "600 秒" not in figures
+    assert "10 分钟" in figures  # time to acknowledge, p50
+    assert re.search(r'<a data-figure href="/events/[0-9a-f]+">2</a>', html)  # the event's items
+
+
+def test_download_is_a_standalone_html_file(viewer: Browser) -> None:
+    response = viewer.get("/reports/weekly?week=2026-W47&download=1")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert "yuqing-weekly-2026-W47.html" in response.headers["Content-Disposition"]
+    page = response.get_data(as_text=True)
+    assert (
+        "<style>" in page
+        and "@media print" in page
+        and "<script" not in page.replace("&lt;script", "")
+    )
+    assert 'href="http://127.0.0.1:8600/search?' in page

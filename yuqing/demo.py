@@ -1,0 +1,302 @@
+"""``yuqing demo``: the whole service on one machine, with news arriving to watch.
+
+On 127.0.0.1 it starts the demo site (a fictional 潼南 news site, government portal and
+forum) publishing a new article every :data:`DRIP_SECONDS`, a mail catcher keeping every
+email as an ``.eml`` file in ``var/demo/mail`` (the console lists them at ``/mail``), and
+``yuqing run`` on the data directory ``var/demo``. Before that it fills an empty store:
+the sample keyword library for 潼南区, the demo site's sources crawled every minute, and
+the operator login ``demo``, whose password is printed once.
+
+The demo's settings are defaults given to every part as ``YUQING_*`` variables: one set
+already wins (``YUQING_STORE=http://127.0.0.1:9200 yuqing demo`` runs on Elasticsearch).
+Ctrl-C or SIGTERM stops the service first (running crawls finish, pending emails stay in
+the outbox), then the catcher and the site.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any, cast
+from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import click
+
+from api.accounts import Accounts
+from crawler.demosite import DemoSite, create_app, serve, start_drip
+from crawler.sources import load_sources, seed
+from keywords.io import read_library
+from keywords.library import KeywordLibrary
+from store import Store, StoreError
+from store.model import Source
+from yuqing.config import Config, ConfigError, load
+from yuqing.mailcatcher import MailCatcher
+from yuqing.runtime import store_for
+
+DATA_DIR = "var/demo"
+SITE_PORT = 8610
+DRIP_SECONDS = 20.0  # a new article on the demo site this often
+INTERVAL = 60  # seconds between crawls of each demo source (the shortest allowed)
+USER = "demo"
+GRACE = 5  # seconds running crawls get to finish when the demo stops
+DEFAULTS = {
+    "YUQING_DATA_DIR": DATA_DIR,
+    "YUQING_STORE": f"sqlite:///{DATA_DIR}/yuqing.db",
+    "YUQING_API_HOST": "127.0.0.1",
+    "YUQING_API_PORT": "8600",
+    "YUQING_SMTP_HOST": "127.0.0.1",
+    "YUQING_SMTP_PORT": "8025",
+    "YUQING_ALERTS_RECIPIENTS": "duty@tongnan.example",
+}
+# Events of ``yuqing run`` shown on the terminal, with the fields shown; the log file in
+# the data directory has every line.
+SHOWN = {
+    "started": ("store", "api"),
+    "crawl": ("source", "outcome", "new_items", "hits"),
+    "alert": ("severity", "rule", "title"),
+    "emails": ("sent", "failed", "pending"),
+    "stopping": ("signal",),
+    "stopped": (),
+}
+
+
+def environment(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with the demo's settings added where it has none."""
+    out = {**DEFAULTS, **env}
+    out.setdefault(
+        "YUQING_ALERTS_PUBLIC_URL", f"http://{out['YUQING_API_HOST']}:{out['YUQING_API_PORT']}"
+    )
+    return out
+
+
+def demo_sources(site_url: str) -> list[Source]:
+    """The bundled sources (``crawler/sources.yaml``) pointed at the demo site on
+    ``site_url`` and crawled every :data:`INTERVAL` seconds."""
+    base = urlsplit(site_url)
+
+    def moved(url: str) -> str:
+        return urlunsplit(urlsplit(url)._replace(scheme=base.scheme, netloc=base.netloc))
+
+    return [
+        replace(s, start_urls=[moved(u) for u in s.start_urls], interval=INTERVAL)
+        for s in load_sources()
+    ]
+
+
+def prepare(config: Config, store: Store, site_url: str) -> str | None:
+    """Fill what the store lacks: the sample library, the demo sources, the demo login.
+    Returns the login's password if it was created now."""
+    library = KeywordLibrary(store)
+    if library.current()[0] == 0:
+        sample = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
+        library.save(read_library(sample, "yaml"), author=USER, message="潼南区示例词库")
+        click.echo("loaded the sample keyword library for 潼南区 (keywords/samples/tongnan.yaml)")
+    if not store.sources.list():
+        added = seed(store, demo_sources(site_url))
+        click.echo(f"registered {len(added)} demo sources, crawled every {INTERVAL} s")
+    if store.users.get(USER) is not None:
+        return None
+    zone = ZoneInfo(config.timezone)
+    password = secrets.token_urlsafe(12)
+    Accounts(store, lambda: datetime.now(zone)).create(
+        USER, "operator", password, actor=USER, display_name="演示值班员"
+    )
+    click.echo(f"created the login {USER} (operator), password: {password}")
+    click.echo("Note it now: it is not stored and is not shown again.")
+    return password
+
+
+def _interrupt(number: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+class Demo:
+    """The parts of a running demo; :meth:`stop` ends them, the service first."""
+
+    def __init__(self, config: Config, env: dict[str, str], config_path: str | None) -> None:
+        self.config, self.env, self.config_path = config, env, config_path
+        self.stopping = threading.Event()
+        self.log_path = config.data_dir / "yuqing.log"
+        self.site_server: Any = None
+        self.catcher: MailCatcher | None = None
+        self.service: subprocess.Popen[str] | None = None
+
+    def start_site(self) -> str:
+        app = create_app()
+        try:
+            self.site_server, url = serve(port=SITE_PORT, app=app)
+        except OSError as e:
+            raise click.ClickException(
+                f"demo site: cannot listen on 127.0.0.1:{SITE_PORT}: {e}"
+            ) from e
+        start_drip(cast(DemoSite, app.extensions["demosite"]), DRIP_SECONDS, self.stopping)
+        return str(url)
+
+    def start_catcher(self) -> Path:
+        smtp = self.config.smtp
+        folder = self.config.data_dir / "mail"
+        try:
+            self.catcher = MailCatcher(folder, port=smtp.port, host=smtp.host).start()
+        except (OSError, RuntimeError) as e:
+            raise click.ClickException(f"mail catcher: cannot listen on {smtp.port}: {e}") from e
+        return folder
+
+    def start_service(self) -> None:
+        command = [str(Path(sys.executable).with_name("yuqing"))]
+        if self.config_path:
+            command += ["--config", self.config_path]
+        # Its own session: Ctrl-C reaches only the demo, which stops the parts in order.
+        self.service = subprocess.Popen(
+            [*command, "run", "--grace", str(GRACE)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        assert self.service.stderr is not None
+        threading.Thread(target=self._relay, args=(self.service.stderr,), daemon=True).start()
+
+    def _relay(self, lines: IO[str]) -> None:
+        """Keep the service's JSON log in the data directory; show the main events."""
+        with self.log_path.open("a", encoding="utf-8") as log:
+            for line in lines:
+                log.write(line)
+                log.flush()
+                shown = _short(line)
+                if shown:
+                    click.echo(shown)
+
+    def wait_until_up(self, timeout: float = 60.0) -> bool:
+        """Whether the API answers before ``timeout`` (False if the service ended)."""
+        api = self.config.api
+        url = f"http://{api.host}:{api.port}/api/health"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.service is not None
+            if self.service.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return True
+            except OSError:
+                time.sleep(0.3)
+        return False
+
+    def stop(self) -> int:
+        """Stop the service (a second Ctrl-C kills it), then the catcher and the site."""
+        code = 0
+        if self.service is not None and self.service.poll() is None:
+            click.echo("stopping: the service first (running crawls finish)...")
+            self.service.send_signal(signal.SIGTERM)
+            try:
+                code = self.service.wait()
+            except KeyboardInterrupt:
+                os.killpg(self.service.pid, signal.SIGKILL)
+                code = self.service.wait()
+        elif self.service is not None:
+            code = self.service.returncode
+        if self.catcher is not None:
+            self.catcher.stop()
+        self.stopping.set()
+        if self.site_server is not None:
+            self.site_server.shutdown()
+            self.site_server.server_close()
+        return code
+
+
+def _short(line: str) -> str | None:
+    """A terminal line for one of the service's log events, or None to leave it out."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return line.rstrip()
+    name = data.get("event", "log")
+    if name in SHOWN:
+        keys = SHOWN[name]
+    elif data.get("level") in ("error", "critical"):
+        keys = ("message", "error")
+    else:
+        return None
+    fields = " ".join(f"{k}={data[k]}" for k in keys if data.get(k) not in (None, ""))
+    return f"{str(data.get('time', ''))[11:19]} {name} {fields}".rstrip()
+
+
+def instructions(config: Config, site_url: str, mail: Path, password: str | None) -> str:
+    console = f"http://{config.api.host}:{config.api.port}/"
+    if password:
+        login = f"sign in as {USER} / {password}   (shown this once: note it)"
+    else:
+        login = (
+            f"sign in as {USER}: its password was printed by the first run. Lost it? Set a new"
+            f" one: YUQING_STORE={config.store.url} yuqing users password {USER} --generate"
+        )
+    return "\n".join(
+        (
+            "",
+            f"yuqing demo is running: open {console}",
+            f"  {login}",
+            "What to click:",
+            "  1. 总览 (dashboard): items, events and alerts as the crawls come in",
+            "  2. 预警 (inbox): open an alert, read its items, 签收 (acknowledge) it",
+            "  3. 检索 (search): e.g. 潼南 火灾",
+            "  4. 关键词库 (keywords): live-test a sentence, e.g. 双江镇一商铺起火",
+            f"  5. the emails: 邮件 ({console}mail) or the files {mail}/*.eml;"
+            " their acknowledge link works",
+            f"The demo site {site_url}/ publishes an article every {DRIP_SECONDS:g} s;"
+            f" sources are crawled every {INTERVAL} s. Ctrl-C stops everything.",
+            "",
+        )
+    )
+
+
+@click.command("demo")
+@click.pass_context
+def demo_command(ctx: click.Context) -> None:
+    """Run the demo: demo site, mail catcher, sample library, a login, and the service."""
+    env = environment(os.environ)
+    try:
+        config = load(ctx.obj.path, env)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from e
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    demo = Demo(config, env, ctx.obj.path)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        site_url = demo.start_site()
+        mail = demo.start_catcher()
+        try:
+            store = store_for(config)
+        except StoreError as e:
+            raise click.ClickException(str(e)) from e
+        try:
+            password = prepare(config, store, site_url)
+        finally:
+            store.close()
+        demo.start_service()
+        if not demo.wait_until_up():
+            raise click.ClickException(f"the service did not start: see {demo.log_path}")
+        click.echo(instructions(config, site_url, mail, password))
+        assert demo.service is not None
+        demo.service.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        code = demo.stop()
+        signal.signal(signal.SIGTERM, previous)
+    click.echo("demo stopped")
+    sys.exit(code)

@@ -1,0 +1,343 @@
+"""``yuqing run``: the whole service in one process.
+
+The parts, each of which can be left out to scale out (exactly one process that mails,
+API replicas and crawler nodes beside it; see docs/scaling.md):
+
+- crawl: the APScheduler crawl scheduler; every run is its own process, which matches the
+  items and hands new hits to alerting (:mod:`crawler.run`);
+- mail: the outbox sender and the alerting tick (updates, escalations, digests), threads;
+- api: the API and console served by waitress (threads).
+
+Logs are JSON lines on standard error, one object per event: ``time``, ``level``,
+``event`` and the event's fields (``crawl``, ``alert``, ``emails``, ``started``,
+``stopping``, ``stopped``...; other libraries' lines come as ``event: "log"``).
+
+SIGTERM or SIGINT stops it cleanly: the API stops taking requests, no crawl starts, running
+crawls get ``grace`` seconds to finish and are then stopped (their runs are recorded as
+``abandoned``, and the source's next run hands their hits to alerting again), the sender
+stops after its current batch (the rest stays in the outbox) and the store is closed. A
+restart resumes the schedule (each source's last run plus its interval) and the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
+
+from crawler.handoff import CRASHED, stored_hits
+from crawler.scheduler import CrawlScheduler
+from crawler.sources import load_sources, seed
+from monitor.alerts.cli import _tick_every, build
+from monitor.alerts.outbox import Sender
+from store import Store
+from yuqing.config import Config
+
+log = logging.getLogger("yuqing.service")
+
+TICK_SECONDS = 60.0  # alerting: throttled updates, escalations, digests
+REPORT_SECONDS = 5.0  # how often new alerts and sent emails are logged
+KILL_SECONDS = 10.0  # after SIGTERM, before a crawl process is killed
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per log record; :func:`event` records carry their fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created)
+            .astimezone()
+            .isoformat("T", "milliseconds"),
+            "level": record.levelname.lower(),
+        }
+        name = getattr(record, "event", None)
+        if name:
+            data["event"] = name
+            data |= getattr(record, "fields", {})
+        else:
+            data |= {"event": "log", "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            data["error"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Route every logger to standard error as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Each run is logged as a ``crawl`` event; the scheduler's own line would repeat it.
+    logging.getLogger("crawler.scheduler").addFilter(lambda r: not str(r.msg).startswith("run "))
+    # Job starts and ends, and every Elasticsearch request: the events say what matters.
+    for chatty in ("apscheduler", "elastic_transport"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one structured event."""
+    log.log(level, name, extra={"event": name, "fields": fields})
+
+
+@dataclass
+class Parts:
+    """Which parts this process runs."""
+
+    crawl: bool = True
+    mail: bool = True
+    api: bool = True
+
+
+class ServiceError(Exception):
+    """A part cannot start (e.g. the API port is taken)."""
+
+
+class _Stop(SystemExit):
+    """Raised in the main thread by SIGTERM/SIGINT (waitress ends its loop on SystemExit)."""
+
+
+class Service:
+    """The parts of :class:`Parts` on one open ``store``; :meth:`run` blocks until a signal.
+    ``crawl_args`` go to every ``crawler.run`` process (``--config``, ``-s`` settings)."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        parts: Parts,
+        *,
+        crawl_args: list[str] | None = None,
+        workers: int = 2,
+        grace: float = 20.0,
+    ) -> None:
+        self.config, self.store, self.parts, self.grace = config, store, parts, grace
+        self.crawl_args = crawl_args or []
+        self.zone = ZoneInfo(config.timezone)
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.scheduler: CrawlScheduler | None = None
+        self.sender: Sender | None = None
+        self.server: Any = None
+        self.progress: Progress | None = None
+        if parts.crawl:
+            self.scheduler = CrawlScheduler(store, workers=workers, args=self.crawl_args)
+        if parts.mail:
+            self.sender = Sender(store, config.smtp, self.now)
+
+    def now(self) -> datetime:
+        return datetime.now(self.zone)
+
+    def run(self) -> None:
+        """Start the parts, serve until SIGTERM or SIGINT, then stop them cleanly."""
+        previous = {s: signal.signal(s, self._signalled) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            self._start()
+            if self.server is not None:
+                self.server.run()  # returns on _Stop, after in-flight requests are done
+            else:
+                self.stop.wait()
+        except _Stop:
+            pass
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+            self._shutdown()
+
+    def _signalled(self, number: int, frame: FrameType | None) -> None:
+        if self.stop.is_set():
+            return  # already stopping; a second signal must not cut the clean-up short
+        event("stopping", signal=signal.Signals(number).name)
+        self.stop.set()
+        raise _Stop(0)
+
+    def _start(self) -> None:
+        config = self.config
+        if self.parts.api:
+            import waitress
+
+            from api import create_app
+
+            app = create_app(config, self.store)
+            # "Run now" from the console starts crawls the way the scheduler does.
+            app.config["YUQING_CRAWL_ARGS"] = self.crawl_args
+            # Bound before anything else starts, so a busy port fails at once.
+            try:
+                self.server = waitress.create_server(
+                    app,
+                    host=config.api.host,
+                    port=config.api.port,
+                    threads=8,
+                    ident="yuqing",
+                )
+            except OSError as e:
+                raise ServiceError(
+                    f"cannot serve on {config.api.host}:{config.api.port}: {e}"
+                ) from e
+        if self.scheduler is not None:
+            if not self.store.sources.list():
+                seed(self.store, load_sources())
+            self.scheduler.aps.add_listener(self._crawled, EVENT_JOB_EXECUTED)
+            self.scheduler.start()
+            for source_id, due in sorted(self.scheduler.next_runs().items()):
+                event(
+                    "scheduled",
+                    source=source_id,
+                    next_run=due,
+                    interval=self.scheduler.intervals.get(source_id),
+                )
+        if self.sender is not None:
+            alerting = build(config, self.store)
+            self._thread("sender", self.sender.run, self.stop)
+            self._thread("tick", _tick_every, alerting, self.stop, TICK_SECONDS)
+            self.progress = Progress(self.store, self.now)
+            self._thread("report", self._report, self.progress)
+        event(
+            "started",
+            store=self.store.url,
+            parts=[name for name in ("crawl", "mail", "api") if getattr(self.parts, name)],
+            api=f"http://{config.api.host}:{config.api.port}/api/health"
+            if self.parts.api
+            else None,
+        )
+
+    def _thread(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _shutdown(self) -> None:
+        self.stop.set()
+        if self.server is not None:
+            self.server.close()  # the listening socket
+        if self.scheduler is not None:
+            self._stop_crawls(self.scheduler)
+        if self.sender is not None:
+            self.sender.wake.set()
+        for thread in self.threads:
+            thread.join(timeout=self.config.smtp.timeout + 5)
+        if self.progress is not None:
+            self.progress.report()  # what happened since the last look
+        self.store.close()
+        event("stopped")
+
+    def _stop_crawls(self, scheduler: CrawlScheduler) -> None:
+        """No new runs; running crawls finish within ``grace`` seconds or are stopped."""
+        if not scheduler.aps.running:
+            return
+        scheduler.aps.pause()
+        deadline = time.monotonic() + self.grace
+        while scheduler.running and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stopped = dict(scheduler.running)
+        for process in stopped.values():
+            process.terminate()  # Scrapy closes the crawl and records the run
+        deadline = time.monotonic() + KILL_SECONDS
+        for process in stopped.values():
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        scheduler.shutdown(wait=True)
+        for source_id, process in stopped.items():
+            self._abandon(source_id, process.pid)
+
+    def _abandon(self, source_id: str, pid: int) -> None:
+        """Mark the run of a crawl process this shutdown stopped ``abandoned``: left
+        ``running`` by the kill, or recorded as a crash by :func:`crawler.scheduler.launch`."""
+        holder = f"{socket.gethostname()}:{pid}"
+        for run in self.store.runs.recent(source_id, 5):
+            crashed = any(e["reason"].startswith(CRASHED) for e in run.errors)
+            if run.holder != holder or not (run.outcome == "running" or crashed):
+                continue
+            run.outcome, run.finished = "abandoned", run.finished or self.now()
+            run.errors.insert(0, {"url": "-", "reason": "stopped by the service shutting down"})
+            self.store.runs.finish(run)
+            event("crawl", logging.WARNING, source=source_id, run=run.id, outcome="abandoned")
+
+    def _crawled(self, job: JobExecutionEvent) -> None:
+        if not job.job_id.startswith("crawl:") or not isinstance(job.retval, dict):
+            return
+        summary = dict(job.retval)
+        if summary.get("outcome") == "crashed" and self.stop.is_set():
+            return  # killed by the shutdown: logged as abandoned
+        summary["hits"] = self._hits(summary)
+        failed = summary.get("outcome") in ("failed", "lost", "crashed", "blocked")
+        event("crawl", logging.WARNING if failed else logging.INFO, **summary)
+
+    def _hits(self, summary: dict[str, Any]) -> int | None:
+        """New items of the run that hit a rule (None for a run that did not happen)."""
+        source_id, run_id = summary.get("source"), summary.get("run")
+        if not source_id or not run_id:
+            return None
+        for run in self.store.runs.recent(source_id, 5):
+            if run.id == run_id and run.finished is not None:
+                # Items of the run are first seen between its start and its end.
+                until = run.finished + timedelta(seconds=1)
+                return sum(
+                    len(batch) for batch in stored_hits(self.store, source_id, run.started, until)
+                )
+        return None
+
+    def _report(self, progress: Progress) -> None:
+        while not self.stop.wait(REPORT_SECONDS):
+            progress.report()
+
+
+class Progress:
+    """Logs new alerts (written by crawl processes) and the outbox's progress."""
+
+    # Look back further than the last look, for an alert written just after it with an
+    # earlier creation time.
+    OVERLAP = timedelta(seconds=60)
+
+    def __init__(self, store: Store, now: Callable[[], datetime]) -> None:
+        self.store, self.now = store, now
+        self.since = now()
+        # Alerts from before the start are not news.
+        recent = store.alerts.list(since=self.since - self.OVERLAP, limit=1000)
+        self.seen = {a.id: a.created for a in recent}
+        self.counts = store.outbox.counts()
+
+    def report(self) -> None:
+        try:
+            now = self.now()
+            for alert in reversed(
+                self.store.alerts.list(since=self.since - self.OVERLAP, limit=1000)
+            ):
+                if alert.id not in self.seen:
+                    self.seen[alert.id] = alert.created
+                    event(
+                        "alert",
+                        id=alert.id,
+                        rule=alert.rule,
+                        severity=alert.severity,
+                        items=alert.items,
+                        title=alert.title,
+                        source=alert.source_id,
+                    )
+            self.seen = {k: t for k, t in self.seen.items() if t >= now - 2 * self.OVERLAP}
+            self.since = now
+            latest = self.store.outbox.counts()
+            sent = latest.get("sent", 0) - self.counts.get("sent", 0)
+            failed = latest.get("failed", 0) - self.counts.get("failed", 0)
+            if sent or failed:
+                level = logging.WARNING if failed else logging.INFO
+                event("emails", level, sent=sent, failed=failed, pending=latest.get("pending", 0))
+            self.counts = latest
+        except Exception:
+            log.exception("reporting the service's progress failed")

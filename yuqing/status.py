@@ -1,0 +1,136 @@
+"""``yuqing status``: the state of every part, read from the store (and the API's health
+URL when it answers), so it works from any machine that reaches the store."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from datetime import datetime
+from typing import Any
+
+from crawler import health
+from crawler.scheduler import CrawlScheduler
+from store import Store, StoreError
+from store.model import AlertStatus
+from yuqing.config import Config
+
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("new", "acknowledged", "handling", "responded", "closed")
+COUNT_CAP = 10_000  # alerts counted per status; more shows as this figure and "+"
+
+
+def api_url(config: Config) -> str:
+    host = config.api.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{host}:{config.api.port}/api/health"
+
+
+def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
+    """Everything ``yuqing status`` shows, as data."""
+    try:
+        store_health: dict[str, Any] = {"ok": True, **store.health()}
+    except StoreError as e:
+        store_health = {"ok": False, "error": str(e)}
+    return {
+        "time": now.isoformat(),
+        "store": store_health,
+        "api": _api(api_url(config)),
+        "sources": _sources(store, now),
+        "alerts": {s: len(store.alerts.list(status=[s], limit=COUNT_CAP)) for s in ALERT_STATUSES},
+        "outbox": {"pending": 0, "sending": 0, "sent": 0, "failed": 0} | store.outbox.counts(),
+        "emergency": [
+            {
+                "scope": s.scope,
+                "since": s.since.isoformat(),
+                "until": s.until.isoformat() if s.until else None,
+                "actor": s.actor,
+                "reason": s.reason,
+            }
+            for s in store.emergencies.list()
+            if s.on and (s.until is None or now < s.until)
+        ],
+    }
+
+
+def _api(url: str) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:
+            return {"url": url, "up": True, "health": json.load(answer)}
+    except (OSError, ValueError) as e:
+        reason = e.reason if isinstance(e, urllib.error.URLError) else e
+        return {"url": url, "up": False, "error": str(reason)}
+
+
+def _sources(store: Store, now: datetime) -> list[dict[str, Any]]:
+    # The scheduler's own rule (last run plus interval), so this is what a running or
+    # restarted scheduler does next.
+    schedule = CrawlScheduler(store)
+    rows = []
+    for source in store.sources.list():
+        found = health.assess(source.id, store.runs.recent(source.id, 50))
+        last = next(iter(store.runs.recent(source.id, 1)), None)  # running or abandoned too
+        interval = source.effective_interval(now)
+        rows.append(
+            {
+                "id": source.id,
+                "enabled": source.enabled,
+                "interval": interval,
+                "last_run": last.started.isoformat() if last else None,
+                "outcome": last.outcome if last else None,
+                "last_success": found.last_success.isoformat() if found.last_success else None,
+                "next_run": (
+                    schedule.due(source, interval, now).isoformat() if source.enabled else None
+                ),
+                "problems": found.problems,
+            }
+        )
+    return rows
+
+
+def render(state: dict[str, Any]) -> str:
+    """The state as text for a terminal."""
+    store, api = state["store"], state["api"]
+    lines = [
+        "store     "
+        + (
+            f"ok  {store.get('backend')} {store.get('url')}  {store.get('items')} items"
+            + (
+                f"  cluster {store['status']}, {store['nodes']} node(s)"
+                if "status" in store
+                else ""
+            )
+            if store["ok"]
+            else f"DOWN  {store['error']}"
+        ),
+        f"api       {'up' if api['up'] else 'not answering'}  {api['url']}"
+        + ("" if api["up"] else f"  ({api['error']})"),
+        "alerts    " + "  ".join(f"{k} {_count(v)}" for k, v in state["alerts"].items()),
+        "outbox    " + "  ".join(f"{k} {v}" for k, v in state["outbox"].items()),
+        "emergency "
+        + (
+            "; ".join(
+                f"{e['scope']} since {e['since'][:16]} by {e['actor']}"
+                + (f" until {e['until'][:16]}" if e["until"] else "")
+                for e in state["emergency"]
+            )
+            or "off"
+        ),
+        "",
+        f"{'source':<18}{'every':>6}  {'last run':<17}{'outcome':<10}{'next run':<17}health",
+    ]
+    for s in state["sources"]:
+        every = f"{s['interval'] // 60}m" if s["enabled"] else "off"
+        outcome = s["outcome"] or "-"
+        lines.append(
+            f"{s['id']:<18}{every:>6}  {_when(s['last_run']):<17}{outcome:<10}"
+            f"{_when(s['next_run']):<17}{'; '.join(s['problems'].values()) or 'ok'}"
+        )
+    return "\n".join(lines)
+
+
+def _count(n: int) -> str:
+    return f"{n}+" if n >= COUNT_CAP else str(n)
+
+
+def _when(iso: str | None) -> str:
+    return iso[:16].replace("T", " ") if iso else "-"
