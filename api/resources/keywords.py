@@ -49,6 +49,14 @@ MIME = {
     "yaml": "application/yaml",
     "json": "application/json",
 }
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the file, in the requested format",
+        "content": {m: {} for m in MIME.values()},
+    },
+    400: {"description": "Bad request"},
+    404: {"description": "Unknown group or version"},
+}
 DRAFT = "(draft)"  # the name a rule being edited is tested under
 
 
@@ -329,17 +337,7 @@ def import_file(form_and_files_data: ImportForm) -> tuple[Response, int]:
 
 @bp.get("/keywords/export")
 @bp.input(ExportQuery, location="query")
-@bp.doc(
-    summary="Download the library (or one group) as a file",
-    responses={
-        200: {
-            "description": "the file, in the requested format",
-            "content": {mime: {} for mime in MIME.values()},
-        },
-        400: "Bad request",
-        404: "Unknown group or version",
-    },
-)
+@bp.doc(summary="Download the library (or one group) as a file", responses=EXPORT_RESPONSES)
 @require("viewer")
 def export(query_data: ExportQuery) -> Response:
     filename, data = export_file(query_data)
