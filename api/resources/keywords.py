@@ -174,7 +174,7 @@ def get_group(name: str) -> Response:
 
 @bp.post("/keywords/groups")
 @bp.input(GroupCreate, location="json")
-@bp.doc(summary="Create a group (a new library version)", responses=[400, 409])
+@bp.doc(summary="Create a group (a new library version)", responses=[201, 400, 409])
 @require("operator")
 def create_group(json_data: GroupCreate) -> tuple[Response, int]:
     saved, group = add_group(json_data)
@@ -224,7 +224,8 @@ def get_rule(name: str) -> Response:
 @bp.post("/keywords/rules")
 @bp.input(RuleCreate, location="json")
 @bp.doc(
-    summary="Create a rule; a bad expression is a 400 naming its position", responses=[400, 409]
+    summary="Create a rule; a bad expression is a 400 naming its position",
+    responses=[201, 400, 409],
 )
 @require("operator")
 def create_rule(json_data: RuleCreate) -> tuple[Response, int]:
@@ -309,7 +310,7 @@ def diff_versions(query_data: DiffQuery) -> Response:
 
 @bp.post(f"/keywords/versions/<int(max={MAX_VERSION}):version>/rollback")
 @bp.input(Parent, location="json")
-@bp.doc(summary="Make a past version current again, as a new version", responses=[404, 409])
+@bp.doc(summary="Make a past version current again, as a new version", responses=[201, 404, 409])
 @require("operator")
 def rollback(version: int, json_data: Parent) -> tuple[Response, int]:
     saved = restore_version(version, json_data.parent)
