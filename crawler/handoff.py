@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from store import Item, ItemQuery, Store
-from store.model import CrawlRun
+from store.model import CrawlRun, HealthEvent
 from yuqing.config import Config
 
 if TYPE_CHECKING:
@@ -41,15 +41,33 @@ class ToAlerting:
         self.alerting: Alerting | None = None
 
     def __call__(self, items: list[Item]) -> None:
+        self._alerting().ingest(items)
+
+    def health(self, events: list[HealthEvent]) -> None:
+        """Source health events -> administrators' alerts (one per source and problem)."""
+        alerting = self._alerting()
+        for e in events:
+            alerting.health_event(e.source_id, e.kind, e.message, e.time)
+
+    def _alerting(self) -> Alerting:
         if self.alerting is None:
             from monitor.alerts.cli import build
 
             self.alerting = build(self.config, self.store)
-        self.alerting.ingest(items)
+        return self.alerting
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ToAlerting:
         # Scrapy deep-copies its settings; this holds the process's open store, to share.
         return self
+
+
+def report_health(handler: Callable[[list[HealthEvent]], Any], events: list[HealthEvent]) -> None:
+    """Hand the run's health events to ``handler``. They are stored already; a failing
+    handler is logged and the crawl's outcome stands."""
+    try:
+        handler(events)
+    except Exception:
+        log.exception("health events of %s not handed to alerting", events[0].source_id)
 
 
 def failed(run: CrawlRun) -> bool:

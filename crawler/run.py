@@ -161,8 +161,11 @@ def run_source(
         if heartbeat.lost:
             run.outcome = "lost"
         found = health.assess(source_id, [run, *store.runs.recent(source_id, 50)[1:]])
-        health.record(store, run, previous, found)
+        events = health.record(store, run, previous, found)
         store.runs.finish(run)
+        on_health = settings.get("YUQING_ON_HEALTH_EVENTS")
+        if events and on_health:
+            handoff.report_health(load_object(on_health), events)
     return run
 
 
@@ -188,8 +191,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             settings[name] = value
     store = open_store(settings["YUQING_STORE_URL"], **settings["YUQING_STORE_OPTIONS"])
-    settings["YUQING_ON_NEW_HITS"] = settings.get("YUQING_ON_NEW_HITS") or handoff.ToAlerting(
-        config, store
+    to_alerting = handoff.ToAlerting(config, store)
+    settings["YUQING_ON_NEW_HITS"] = settings.get("YUQING_ON_NEW_HITS") or to_alerting
+    settings["YUQING_ON_HEALTH_EVENTS"] = (
+        settings.get("YUQING_ON_HEALTH_EVENTS") or to_alerting.health
     )
     try:
         lease = timedelta(seconds=args.lease)

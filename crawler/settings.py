@@ -52,6 +52,8 @@ SETTINGS: dict[str, Any] = {
     # A callable taking list[store.Item] (or its dotted path); None: crawler.run hands them
     # to alerting (crawler.handoff.ToAlerting).
     "YUQING_ON_NEW_HITS": None,
+    # Likewise for the run's source health events (list[store.model.HealthEvent]).
+    "YUQING_ON_HEALTH_EVENTS": None,
     "YUQING_STORE_BATCH": 100,
     "YUQING_STORE_FLUSH_SECONDS": 2.0,
     "YUQING_EVENT_WINDOW_DAYS": 7,

@@ -140,11 +140,22 @@ def _classify(text: str, pos: int, expr: str) -> _Token:
     return _Token("WORD", text, pos)
 
 
+MAX_DEPTH = 32  # nested parentheses, NOTs and fields; deeper would exhaust the stack
+
+
 class _Parser:
     def __init__(self, expr: str) -> None:
         self.expr = expr
         self.tokens = [*_tokenize(expr), _Token("END", "", len(expr))]
         self.i = 0
+        self.depth = 0
+
+    def descend(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ParseError(
+                f"the expression nests more than {MAX_DEPTH} levels deep", self.tok.pos, self.expr
+            )
 
     @property
     def tok(self) -> _Token:
@@ -189,8 +200,11 @@ class _Parser:
 
     def not_expr(self) -> Node:
         if self.tok.kind == "NOT":
+            self.descend()
             self.i += 1
-            return Not(self.not_expr())
+            node = Not(self.not_expr())
+            self.depth -= 1
+            return node
         return self.near_expr()
 
     def near_expr(self) -> Node:
@@ -210,11 +224,13 @@ class _Parser:
     def primary(self) -> Node:
         tok = self.tok
         if tok.kind == "LPAREN":
+            self.descend()
             self.i += 1
             node = self.or_expr()
             if self.tok.kind != "RPAREN":
                 raise self.fail("')'")
             self.i += 1
+            self.depth -= 1
             return node
         if tok.kind == "FIELD":
             self.i += 1
@@ -222,7 +238,10 @@ class _Parser:
                 raise ParseError(
                     f"'{tok.text}:' must be followed directly by a word or '('", tok.pos, self.expr
                 )
-            return scoped(tok.text, self.primary())  # type: ignore[arg-type]
+            self.descend()
+            node = scoped(tok.text, self.primary())  # type: ignore[arg-type]
+            self.depth -= 1
+            return node
         if tok.kind in ("WORD", "QUOTED"):
             self.i += 1
             if not tok.text.strip():

@@ -195,3 +195,19 @@ def test_a_failed_hand_off_is_retried_by_the_next_run(
     crawl(env, "news")
     assert send(store, sink) == 0
     assert len(sink.keys()) == len(set(sink.keys())) == len(alerts) * len(RECIPIENTS)
+
+
+def test_a_blocked_source_alerts_the_administrators_once(
+    store: Store, demo: Demo, sink: MailSink, env: dict[str, str]
+) -> None:
+    config = Path(env["YUQING_CONFIG"])
+    config.write_text(config.read_text() + 'admins = ["ops@example.cn"]\n')
+    store.sources.put(source("bad", "page", [f"{demo.url}/bad/521.html"]))
+    for _ in range(2):
+        summary = launch("bad", MATCHING, env, timeout=120)
+        assert summary["outcome"] == "blocked", summary
+    health = store.alerts.list(rule="source:bad")
+    assert len(health) == 1, health
+    assert health[0].kind == "health" and "blocked" in health[0].title
+    send(store, sink)
+    assert [r.recipients for r in sink.received] == [["ops@example.cn"]]

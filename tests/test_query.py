@@ -172,3 +172,13 @@ def test_to_text_round_trips(expr: str) -> None:
     except ParseError:
         return
     assert parse(to_text(node)) == node
+
+
+@pytest.mark.parametrize("opening", ["(", "NOT ", "title:("])
+def test_deep_nesting_is_refused_with_a_position(opening: str) -> None:
+    expr = opening * 200 + "疫情" + (")" * 200 if "(" in opening else "")
+    with pytest.raises(ParseError) as caught:
+        parse(expr)
+    assert "levels deep" in caught.value.message
+    assert 0 < caught.value.position < len(expr)
+    assert parse("(" * 32 + "疫情" + ")" * 32) == Word("疫情")

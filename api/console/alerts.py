@@ -240,14 +240,14 @@ def alert_action(alert_id: str, action: str) -> Response | tuple[str, int]:
 # alert, because mail scanners open links; acknowledging needs the POST of its form.
 
 _LINK_PROBLEMS = {
-    "this acknowledge link is not valid": (403, "签收链接无效或已被篡改"),
-    "this acknowledge link has expired": (410, "签收链接已过期"),
-    "this acknowledge link has already been used": (410, "该签收链接已使用过"),
+    "invalid": (403, "签收链接无效或已被篡改"),
+    "expired": (410, "签收链接已过期"),
+    "used": (410, "该签收链接已使用过"),
 }
 
 
 def _link_refused(e: LinkError) -> tuple[str, int]:
-    status, message = _LINK_PROBLEMS.get(str(e), (403, "签收链接无效或已被篡改"))
+    status, message = _LINK_PROBLEMS[e.kind]
     page = render_template("alerts/ack_link.html", state="refused", message=_(message))
     return page, status
 
@@ -257,16 +257,10 @@ def ack_link(alert_id: str) -> str | tuple[str, int]:
     token = request.args.get("t", "")
     tickets = parts().tickets
     try:
-        claim = tickets.links.verify(token)
+        claim = tickets.check_link(token)
         if claim.alert_id != alert_id:
-            raise LinkError("this acknowledge link is not valid")
+            raise LinkError("this acknowledge link is for another alert", "invalid")
         if request.method == "GET":
-            used = any(
-                e.details.get("link") == claim.nonce
-                for e in parts().store.alert_timeline.list(alert_id)
-            )
-            if used:
-                raise LinkError("this acknowledge link has already been used")
             alert = get_alert(alert_id)
             return render_template(
                 "alerts/ack_link.html",

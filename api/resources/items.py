@@ -28,13 +28,7 @@ from api.jobs import Download, Job, jobs_of
 from store import Item, ItemQuery, QueryError, SearchResult
 from store.model import MAX_WINDOW, Facets, Found
 from store.query import (
-    And,
-    Near,
-    Node,
-    Not,
-    Or,
     ParseError,
-    Scoped,
     expand_groups,
     group_names,
     parse,
@@ -51,7 +45,6 @@ EXPORT_COLUMNS = (
 # Spreadsheets run a cell starting with one of these as a formula (CSV injection).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32_000  # Excel refuses cells over 32,767 characters
-MAX_DEPTH = 32  # nesting of an expression (deeper ones exhaust the parser's stack)
 
 
 def _csv(value: str) -> list[str]:
@@ -94,33 +87,16 @@ def _local(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=parts().zone)
 
 
-def _depth(node: Node) -> int:
-    children: tuple[Node, ...] = ()
-    if isinstance(node, And | Or):
-        children = node.children
-    elif isinstance(node, Not | Scoped):
-        children = (node.child,)
-    elif isinstance(node, Near):
-        children = (node.left, node.right)
-    return 1 + max((_depth(c) for c in children), default=0)
-
-
 def expand_query(q: str) -> str:
     """``q`` with each ``@group`` replaced by the words of the live library's group.
 
-    Raises :class:`QueryError` at the position of an unknown or empty group, or for an
-    expression nested too deeply to run."""
+    Raises :class:`QueryError` at the position of an unknown or empty group."""
     if not q.strip():
         return q
     try:
         node = parse(q)
-        too_deep = _depth(node) > MAX_DEPTH
     except ParseError as e:
         raise QueryError(e.message, "q", e.position) from e
-    except RecursionError:
-        too_deep = True
-    if too_deep:
-        raise QueryError(f"the expression nests more than {MAX_DEPTH} levels deep", "q")
     names = group_names(node)
     if not names:
         return q

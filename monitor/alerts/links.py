@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 
 class LinkError(ValueError):
-    """The link is tampered with, expired or already used."""
+    """The link is tampered with (``kind`` ``invalid``), ``expired`` or already ``used``."""
+
+    def __init__(self, message: str, kind: Literal["invalid", "expired", "used"]) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,7 @@ class AckLinks:
         try:
             data = self._signer.loads(token, max_age=self.max_age)
         except SignatureExpired as e:
-            raise LinkError("this acknowledge link has expired") from e
+            raise LinkError("this acknowledge link has expired", "expired") from e
         except BadSignature as e:
-            raise LinkError("this acknowledge link is not valid") from e
+            raise LinkError("this acknowledge link is not valid", "invalid") from e
         return AckClaim(data["a"], data["r"], data["n"])

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.alerts.links import AckLinks, LinkError
+from monitor.alerts.links import AckClaim, AckLinks, LinkError
 from store import ConflictError, Store
 from store.model import Alert, TimelineEntry
 from yuqing.config import Deadlines
@@ -61,13 +61,19 @@ class Tickets:
     def acknowledge(self, alert_id: str, actor: str, *, via: str = "console") -> Alert:
         return self._act(alert_id, actor, "acknowledge", {"via": via})
 
-    def acknowledge_by_link(self, token: str) -> Alert:
-        """Acknowledge as the recipient the emailed link was made for. A tampered, expired
-        or already used link raises :class:`~monitor.alerts.links.LinkError`."""
+    def check_link(self, token: str) -> AckClaim:
+        """What an emailed acknowledge link claims, if it can still be used; a tampered,
+        expired or already used link raises :class:`~monitor.alerts.links.LinkError`."""
         claim = self.links.verify(token)
         entries = self.store.alert_timeline.list(claim.alert_id)
         if any(e.details.get("link") == claim.nonce for e in entries):
-            raise LinkError("this acknowledge link has already been used")
+            raise LinkError("this acknowledge link has already been used", "used")
+        return claim
+
+    def acknowledge_by_link(self, token: str) -> Alert:
+        """Acknowledge as the recipient the emailed link was made for (see
+        :meth:`check_link`)."""
+        claim = self.check_link(token)
         return self._act(
             claim.alert_id, claim.recipient, "acknowledge", {"via": "email", "link": claim.nonce}
         )
