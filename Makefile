@@ -56,7 +56,7 @@ compose:
 	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose)
 
 test: lint es browser compose
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 demo: install
 	$(BIN)/yuqing demo

@@ -478,7 +478,7 @@ def test_100k_line_csv_imports_with_progress() -> None:
     library = read_library(data, "csv", progress=lambda done, total: calls.append((done, total)))
     elapsed = time.perf_counter() - started
     assert sum(len(g.words) for g in library.groups) == lines
-    assert elapsed < 15  # about 3 s here: the bound catches quadratic slips, not jitter
+    assert elapsed < 60  # about 3 s here: the bound catches quadratic slips, not load
     total = lines + 1
     assert calls[-1] == (total, total)
     assert all(t == total for _, t in calls)
