@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from store import Store
 from store.elastic import ElasticStore
-from store.model import Source
+from store.model import CrawlRun, Source
 from yuqing.cli import main
 from yuqing.mailcatcher import MailCatcher
 
@@ -215,3 +215,34 @@ def test_a_busy_api_port_is_a_clear_error(tmp_path: Path) -> None:
         )  # fmt: skip
     assert done.returncode == 1
     assert f"cannot serve on 127.0.0.1:{port}" in done.stderr
+
+
+def test_runs_of_dead_processes_on_this_host_are_released_at_start(
+    store: Store, tmp_path: Path
+) -> None:
+    from yuqing.config import Config
+    from yuqing.service import Parts, Service
+
+    now = datetime.now().astimezone()
+    host = socket.gethostname()
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is free now
+    holders = {
+        "dead": f"{host}:{dead.pid}",
+        "alive": f"{host}:{os.getpid()}",
+        "elsewhere": f"another-host:{dead.pid}",
+    }
+    for ident, holder in holders.items():
+        store.sources.put(Source(ident, ident, "feed", ["http://127.0.0.1:1/"], interval=600))
+        started = store.runs.start(
+            CrawlRun(ident, holder, now - timedelta(minutes=1), now + timedelta(minutes=9))
+        )
+        assert started is not None
+    config = Config.model_validate({"data_dir": str(tmp_path / "var")})
+    service = Service(config, store, Parts(crawl=True, mail=False, api=False))
+    service._reclaim()
+    outcome = {i: store.runs.recent(i, 1)[0].outcome for i in holders}
+    assert outcome == {"dead": "lost", "alive": "running", "elsewhere": "running"}
+    # The released source can be run again at once; the others keep their leases.
+    assert store.runs.start(CrawlRun("dead", f"{host}:1", now, now + timedelta(minutes=9)))
+    assert store.runs.start(CrawlRun("alive", f"{host}:1", now, now + timedelta(minutes=9))) is None

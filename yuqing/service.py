@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -110,6 +111,18 @@ class _Stop(SystemExit):
     """Raised in the main thread by SIGTERM/SIGINT (waitress ends its loop on SystemExit)."""
 
 
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 class Service:
     """The parts of :class:`Parts` on one open ``store``; :meth:`run` blocks until a signal.
     ``crawl_args`` go to every ``crawler.run`` process (``--config``, ``-s`` settings)."""
@@ -190,6 +203,7 @@ class Service:
         if self.scheduler is not None:
             if not self.store.sources.list():
                 seed(self.store, load_sources())
+            self._reclaim()
             self.scheduler.aps.add_listener(self._crawled, EVENT_JOB_EXECUTED)
             self.scheduler.start()
             for source_id, due in sorted(self.scheduler.next_runs().items()):
@@ -255,6 +269,22 @@ class Service:
         scheduler.shutdown(wait=True)
         for source_id, process in stopped.items():
             self._abandon(source_id, process.pid)
+
+    def _reclaim(self) -> None:
+        """Release the sources whose runs died with an earlier service on this host (killed
+        with its crawls, e.g. out of memory): their leases would otherwise keep the
+        sources from being crawled until they run out. Runs of live processes, and of
+        other hosts, are left to their leases."""
+        host = socket.gethostname()
+        for source in self.store.sources.list():
+            for run in self.store.runs.recent(source.id, 1):
+                name, _, pid = run.holder.rpartition(":")
+                if run.outcome != "running" or name != host or _alive(int(pid or 0)):
+                    continue
+                run.outcome, run.finished = "lost", self.now()
+                run.errors.insert(0, {"url": "-", "reason": "its process was gone at start-up"})
+                self.store.runs.finish(run)
+                event("crawl", logging.WARNING, source=source.id, run=run.id, outcome="lost")
 
     def _abandon(self, source_id: str, pid: int) -> None:
         """Mark the run of a crawl process this shutdown stopped ``abandoned``: left
