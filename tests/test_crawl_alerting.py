@@ -188,7 +188,7 @@ def test_a_failed_hand_off_is_retried_by_the_next_run(
     second = crawl(env, "news")
     assert second["outcome"] == "ok" and second["new_items"] == 0, second
     alerts = store.alerts.list(limit=100)
-    assert {a.item_id for a in alerts} == {it.event_id for it in hits}
+    assert {a.event_id for a in alerts} == {it.event_id for it in hits}
     assert send(store, sink) == len(alerts) * len(RECIPIENTS)
 
     # The streak is over: a third run hands nothing again.

@@ -190,7 +190,9 @@ class Alerting:
         ident = alert_id(rule, key)
         current = self.store.alerts.get(ident)
         if current is None:
-            first = min(items, key=lambda i: (i.first_seen, i.id))
+            # The story as first published stands for the event: list pages often show a
+            # repost before its original, so the first seen item is not always the source.
+            first = min(items, key=lambda i: (i.publish_time or i.first_seen, i.first_seen, i.id))
             alert = Alert(
                 id=ident,
                 rule=rule,
