@@ -4,11 +4,12 @@ console; never a stack trace."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, jsonify, render_template, request
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from api.accounts import AccountError
@@ -52,6 +53,28 @@ TITLES = {
     429: "Too Many Requests",
     503: "Service Unavailable",
 }
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def first_problem(e: ValidationError) -> tuple[str, str]:
+    """The field (dotted path) and message of a validation error's first problem."""
+    first = e.errors()[0]
+    return ".".join(str(x) for x in first["loc"]), first["msg"]
+
+
+def describe(e: ValidationError) -> str:
+    """``field: message`` of a validation error's first problem, for a form's error line."""
+    return "{}: {}".format(*first_problem(e))
+
+
+def validated(model: type[M], data: dict[str, Any]) -> M:
+    """``model`` from form ``data``; a 400 naming the first bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise ApiError(400, describe(e), field=first_problem(e)[0]) from e
 
 
 class ApiError(Exception):

@@ -7,8 +7,10 @@ import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apiflask import APIFlask
 from elasticsearch import Elasticsearch
@@ -17,11 +19,26 @@ from werkzeug.test import TestResponse
 
 from api import create_app
 from api.context import parts
-from store import Store, open_store
+from store import Item, Store, open_store
 from yuqing.config import Config
 
 PASSWORD = "correct horse battery"
+T0 = datetime(2021, 2, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+XSS_TITLE = "<script>alert(1)</script>潼南"
+XSS_BODY = "<img src=x onerror=alert(1)> 潼南警报"
 ROLES = ("viewer", "operator", "admin")
+
+
+def make_item(n: int, title: str, body: str, **fields: Any) -> Item:
+    """Item ``n`` of news.example.cn, first seen ``n`` hours after :data:`T0`."""
+    made: dict[str, Any] = {
+        "url": f"http://news.example.cn/a/{n}.html",
+        "title": title,
+        "body": body,
+        "first_seen": T0 + timedelta(hours=n),
+        "source_id": "news",
+    }
+    return Item(**(made | fields))
 
 
 def make_app(store: Store, tmp_path: Path, **settings: Any) -> APIFlask:

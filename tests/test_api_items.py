@@ -8,48 +8,39 @@ import io
 import re
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html import unescape
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from api_support import Browser, make_app, module_store, signed_in
+from api_support import (
+    T0,
+    XSS_BODY,
+    XSS_TITLE,
+    Browser,
+    make_app,
+    make_item,
+    module_store,
+    signed_in,
+)
 from apiflask import APIFlask
 from conftest import BACKENDS
 from openpyxl import load_workbook
 
 from api.context import parts
 from keywords.model import Library
-from store import Item, Store
-
-SH = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2021, 2, 5, 10, 0, tzinfo=SH)
-XSS_TITLE = "<script>alert(1)</script>潼南"
-XSS_BODY = "<img src=x onerror=alert(1)> 潼南警报"
-
-
-def make(n: int, title: str, body: str, **kw: Any) -> Item:
-    fields: dict[str, Any] = {
-        "url": f"http://news.example.cn/a/{n}.html",
-        "title": title,
-        "body": body,
-        "first_seen": T0 + timedelta(hours=n),
-        "source_id": "news",
-    }
-    return Item(**(fields | kw))
-
+from store import Store
 
 ITEMS = [
-    make(1, "双江镇一民房起火", "潼南区双江镇发生火灾，无人员伤亡。", rules=["潼南火灾"],
-         tags=["news"], event_id=make(1, "", "").id, source_id="gov",
+    make_item(1, "双江镇一民房起火", "潼南区双江镇发生火灾，无人员伤亡。", rules=["潼南火灾"],
+         tags=["news"], event_id=make_item(1, "", "").id, source_id="gov",
          publish_time=T0 - timedelta(days=1)),
-    make(2, "转载：双江镇民房起火", "潼南区双江镇发生火灾。", rules=["潼南火灾"],
-         event_id=make(1, "", "").id),
-    make(3, "潼南疫情通报", "新增确诊病例一例。", rules=["潼南疫情"], tags=["gov"],
-         event_id=make(3, "", "").id, first_seen=T0 + timedelta(days=2)),
-    make(4, XSS_TITLE, XSS_BODY, site_source="=HYPERLINK(\"http://evil\")", author="@me"),
-    make(5, "天气晴朗", "今日无事。", url="javascript:alert(1)"),
+    make_item(2, "转载：双江镇民房起火", "潼南区双江镇发生火灾。", rules=["潼南火灾"],
+         event_id=make_item(1, "", "").id),
+    make_item(3, "潼南疫情通报", "新增确诊病例一例。", rules=["潼南疫情"], tags=["gov"],
+         event_id=make_item(3, "", "").id, first_seen=T0 + timedelta(days=2)),
+    make_item(4, XSS_TITLE, XSS_BODY, site_source="=HYPERLINK(\"http://evil\")", author="@me"),
+    make_item(5, "天气晴朗", "今日无事。", url="javascript:alert(1)"),
 ]  # fmt: skip
 
 

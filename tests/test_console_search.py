@@ -5,46 +5,37 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import lxml.html
 import pytest
-from api_support import Browser, make_app, module_store, signed_in
+from api_support import (
+    T0,
+    XSS_BODY,
+    XSS_TITLE,
+    Browser,
+    make_app,
+    make_item,
+    module_store,
+    signed_in,
+)
 from apiflask import APIFlask
 from conftest import BACKENDS
 
-from store import Item, Store
+from store import Store
 
-SH = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2021, 2, 5, 10, 0, tzinfo=SH)
-XSS_TITLE = "<script>alert(1)</script>潼南"
-XSS_BODY = "<img src=x onerror=alert(1)> 潼南警报"
-
-
-def make(n: int, title: str, body: str, **kw: Any) -> Item:
-    fields: dict[str, Any] = {
-        "url": f"http://news.example.cn/a/{n}.html",
-        "title": title,
-        "body": body,
-        "first_seen": T0 + timedelta(hours=n),
-        "source_id": "news",
-    }
-    return Item(**(fields | kw))
-
-
-FIRE = make(1, "", "").id
+FIRE = make_item(1, "", "").id
 ITEMS = [
-    make(1, "双江镇一民房起火", "潼南区双江镇发生火灾，无人员伤亡。", rules=["潼南火灾"],
+    make_item(1, "双江镇一民房起火", "潼南区双江镇发生火灾，无人员伤亡。", rules=["潼南火灾"],
          event_id=FIRE, source_id="gov", author="张三", site_source="潼南日报",
          publish_time=T0 - timedelta(hours=2),
          hits=[{"word": "火灾", "group": "火灾词", "rule": "潼南火灾", "field": "body",
                 "start": 8, "end": 10}]),
-    make(2, XSS_TITLE, XSS_BODY, rules=["潼南火灾"], event_id=FIRE, url="javascript:alert(1)"),
-    make(3, "潼南疫情通报", "新增确诊病例一例。", rules=["潼南疫情"],
+    make_item(2, XSS_TITLE, XSS_BODY, rules=["潼南火灾"], event_id=FIRE, url="javascript:alert(1)"),
+    make_item(3, "潼南疫情通报", "新增确诊病例一例。", rules=["潼南疫情"],
          first_seen=T0 + timedelta(days=2)),
-    *[make(10 + n, f"潼南天气{n}", "晴。") for n in range(25)],
+    *[make_item(10 + n, f"潼南天气{n}", "晴。") for n in range(25)],
 ]  # fmt: skip
 
 

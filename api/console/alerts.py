@@ -16,7 +16,7 @@ from api.auth import check_csrf, current_user, require
 from api.console.i18n import gettext as _
 from api.console.login import local_path
 from api.context import parts
-from api.errors import ApiError
+from api.errors import ApiError, describe
 from api.resources.alerts import (
     SEVERITIES,
     STATUSES,
@@ -152,12 +152,6 @@ def labels() -> dict[str, Any]:
     }
 
 
-def _validation_message(e: ValidationError) -> str:
-    problem = e.errors()[0]
-    field = ".".join(str(p) for p in problem["loc"])
-    return f"{field}: {problem['msg']}"
-
-
 @bp.get("/alerts")
 @require("viewer")
 def inbox_page() -> str | tuple[str, int]:
@@ -168,7 +162,7 @@ def inbox_page() -> str | tuple[str, int]:
         query = InboxQuery.model_validate(given)
         total, page = inbox(query)
     except (ValidationError, ApiError) as e:
-        error = _validation_message(e) if isinstance(e, ValidationError) else e.detail
+        error = describe(e) if isinstance(e, ValidationError) else e.detail
         query, total, page, status = InboxQuery.model_validate({}), 0, [], 400
     now = parts().now()
     html = render_template(
@@ -227,7 +221,7 @@ def alert_action(alert_id: str, action: str) -> Response | tuple[str, int]:
         data = form.model_validate(request.form.to_dict()) if form else None
         act(alert_id, action, data)
     except ValidationError as e:
-        return _detail_page(alert_id, _validation_message(e)), 400
+        return _detail_page(alert_id, describe(e)), 400
     except TicketError as e:
         get_alert(alert_id)  # unknown: 404
         return _detail_page(alert_id, str(e)), 409

@@ -14,7 +14,7 @@ from api.auth import require
 from api.console.alerts import labels
 from api.console.i18n import gettext as _
 from api.context import parts
-from api.errors import ApiError
+from api.errors import ApiError, describe
 from api.resources.alerts import (
     EmergencyIn,
     active_emergencies,
@@ -125,6 +125,5 @@ def emergency() -> Response:
 
 def _message(e: ValueError) -> str:
     if isinstance(e, ValidationError):
-        problem = e.errors()[0]
-        return f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}"
+        return describe(e)
     return f"hours: {e}"

@@ -7,17 +7,16 @@ an operation's error is shown on the page it came from.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
-from pydantic import BaseModel, ValidationError
 from werkzeug.wrappers import Response
 
 from api.accounts import has_role
 from api.auth import actor, current_user, require
 from api.console.i18n import gettext as _
 from api.context import parts
-from api.errors import ApiError
+from api.errors import ApiError, validated
 from api.jobs import Job, jobs_of
 from api.resources import keywords as ops
 from keywords.io import FORMATS
@@ -26,7 +25,6 @@ from store.model import LibraryVersion
 from store.query import group_names, parse
 
 bp = Blueprint("console_keywords", __name__)
-M = TypeVar("M", bound=BaseModel)
 WORDS_SHOWN = 1000  # a group page lists this many words; the rest are found by filtering
 
 ENGLISH: dict[str, str] = {
@@ -154,7 +152,7 @@ def index() -> str:
 def create_group() -> Response | tuple[str, int]:
     form = request.form
     try:
-        data = _model(
+        data = validated(
             ops.GroupCreate,
             {
                 "parent": form.get("parent", ""),
@@ -187,7 +185,7 @@ def change_group(name: str) -> Response | tuple[str, int]:
     form = request.form
     action = form.get("action", "")
     try:
-        parent = _model(ops.Parent, {"parent": form.get("parent", "")}).parent
+        parent = validated(ops.Parent, {"parent": form.get("parent", "")}).parent
         if action == "delete":
             ops.remove_group(name, parent)
             return redirect(url_for(".index"))
@@ -204,7 +202,7 @@ def change_group(name: str) -> Response | tuple[str, int]:
             }
         else:
             raise ApiError(400, f"unknown action {action!r}", field="action")
-        ops.change_group(name, _model(ops.GroupUpdate, fields))
+        ops.change_group(name, validated(ops.GroupUpdate, fields))
     except ApiError as e:
         return _group_page(name, e), e.status
     return redirect(url_for(".group", name=name))
@@ -254,14 +252,16 @@ def save_rule(name: str | None = None) -> Response | tuple[str, int]:
     form = request.form
     fields = _rule_fields(form)
     try:
-        parent = _model(ops.Parent, {"parent": form.get("parent", "")}).parent
+        parent = validated(ops.Parent, {"parent": form.get("parent", "")}).parent
         if name is None:
-            saved, rule = ops.add_rule(_model(ops.RuleCreate, fields | {"parent": parent}))
+            saved, rule = ops.add_rule(validated(ops.RuleCreate, fields | {"parent": parent}))
         elif form.get("action") == "delete":
             ops.remove_rule(name, parent)
             return redirect(url_for(".index"))
         else:
-            saved, rule = ops.change_rule(name, _model(ops.RuleUpdate, fields | {"parent": parent}))
+            saved, rule = ops.change_rule(
+                name, validated(ops.RuleUpdate, fields | {"parent": parent})
+            )
     except ApiError as e:
         version, library = parts().library.current()
         return _rule_page(_kept(version), library, name, fields, e), e.status
@@ -325,7 +325,7 @@ def live_test() -> str:
         return render_template("keywords/_test_result.html", result=None, error=None)
     draft = form.get("expression") if form.get("draft") else None
     try:
-        data = _model(
+        data = validated(
             ops.LiveTestIn, {"text": text, "expression": draft, "scope": form.get("scope", "both")}
         )
         result = ops.run_live_test(data)
@@ -339,7 +339,7 @@ def live_test() -> str:
 def backtest() -> str:
     form = request.form
     try:
-        data = _model(
+        data = validated(
             ops.BacktestIn,
             {
                 "days": form.get("days", "7"),
@@ -388,7 +388,7 @@ def version_page(number: int) -> str:
 @require("operator")
 def rollback(number: int) -> Response | tuple[str, int]:
     try:
-        parent = _model(ops.Parent, {"parent": request.form.get("parent", "")}).parent
+        parent = validated(ops.Parent, {"parent": request.form.get("parent", "")}).parent
         saved = ops.restore_version(number, parent)
     except ApiError as e:
         return _version_page(number, e), e.status
@@ -437,7 +437,7 @@ def import_file() -> str:
     try:
         if upload is None or not upload.filename:
             raise ApiError(400, _("请选择文件"), field="file")
-        outcome = ops.start_import(_model(ops.ImportForm, fields))
+        outcome = ops.start_import(validated(ops.ImportForm, fields))
     except ApiError as e:
         return render_template("keywords/_import.html", result=None, error=e, job=None)
     if isinstance(outcome, Job):
@@ -466,13 +466,3 @@ def _kept(current: int) -> int:
     refused after a conflict until the page is reloaded, so nobody overwrites unseen changes."""
     parent = request.form.get("parent", "")
     return int(parent) if parent.isdigit() else current
-
-
-def _model(model: type[M], data: dict[str, Any]) -> M:
-    """``model`` validated from form ``data``; a 400 naming the first bad field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(x) for x in first["loc"])
-        raise ApiError(400, f"{field}: {first['msg']}", field=field) from e

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.auth import require
 from api.context import parts
-from api.errors import ApiError
+from api.errors import ApiError, describe
 from api.resources.events import EventList, event_detail, list_events
 from api.resources.items import (
     ExportQuery,
@@ -137,8 +137,7 @@ def _parsed(model: type[BaseModel]) -> tuple[Any, str]:
     try:
         return model.model_validate(args), ""
     except ValidationError as e:
-        first = e.errors()[0]
-        message = f"{'.'.join(str(x) for x in first['loc'])}: {first['msg']}"
+        message = describe(e)
         bad = {str(error["loc"][0]) for error in e.errors() if error["loc"]}
         kept = {k: v for k, v in args.items() if k not in bad}
     try:  # keep what was right (the query typed) beside the message

@@ -3,15 +3,14 @@ now and run history. The work is :mod:`api.resources.sources`'s, as in the API."
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
-from pydantic import BaseModel, ValidationError
 from werkzeug.wrappers import Response
 
 from api.accounts import has_role
 from api.auth import current_user, require
-from api.errors import ApiError
+from api.errors import ApiError, validated
 from api.resources import sources as api
 from crawler.sources import SELECTOR_FIELDS
 
@@ -74,7 +73,6 @@ ENGLISH: dict[str, str] = {
     "否": "no",
 }
 TYPES = ("list", "feed", "sitemap", "page")
-M = TypeVar("M", bound=BaseModel)
 
 
 def _form_data(form: Any, source_id: str | None = None) -> dict[str, Any]:
@@ -101,15 +99,6 @@ def _form_data(form: Any, source_id: str | None = None) -> dict[str, Any]:
         "allow_private": bool(form.get("allow_private")),
         "version": form.get("version") or None,
     }
-
-
-def _parse(model: type[M], data: dict[str, Any]) -> M:
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ApiError(400, f"{field}: {first['msg']}", field=field) from e
 
 
 def _may(role: str) -> bool:
@@ -171,7 +160,7 @@ def _edit(source_id: str | None) -> str | Response | tuple[str, int]:
         )
     data = _form_data(request.form, source_id)
     try:
-        parsed = _parse(api.SourceIn, data)
+        parsed = validated(api.SourceIn, data)
         saved = api.update(source_id, parsed) if source_id else api.create(parsed)
     except ApiError as e:
         page = render_template(
@@ -187,7 +176,7 @@ def preview() -> str | tuple[str, int]:
     """The preview panel (htmx swaps it into the form)."""
     data = _form_data(request.form, request.form.get("id") or "preview")
     try:
-        found = api.test_source(_parse(api.PreviewIn, data))
+        found = api.test_source(validated(api.PreviewIn, data))
     except ApiError as e:
         return render_template("sources/_preview.html", found=None, error=e), 200
     return render_template("sources/_preview.html", found=found, error=None)
