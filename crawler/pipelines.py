@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
@@ -19,14 +18,14 @@ from scrapy.utils.misc import load_object
 from twisted.internet import task
 
 from crawler import report
-from crawler.dates import SHANGHAI, parse_date
+from crawler.dates import parse_date
 from crawler.encoding import decode_body
 from crawler.extract import extract
 from crawler.handoff import FAILED
 from crawler.records import Crawled, Page
+from crawler.settings import clock_of
 from crawler.storage import store_of
-from monitor.live import LiveMatcher
-from monitor.matcher import index_text
+from rules.tokens import index_text
 from store import Item, item_id
 from store.model import Fetch, Source
 
@@ -45,6 +44,7 @@ class ExtractPipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = _stats(crawler)
+        self.clock = clock_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -52,7 +52,7 @@ class ExtractPipeline:
 
     def process_item(self, page: Page) -> Crawled:
         source: Source = self.crawler.spider.source  # type: ignore[union-attr]
-        now = datetime.now(SHANGHAI)
+        now = self.clock.now()
         crawled = Crawled(page, now)
         override = f"text/html; charset={source.encoding}" if source.encoding else None
         decoded = decode_body(page.body, override or page.content_type)
@@ -97,7 +97,7 @@ class ExtractPipeline:
 
 class NormalizePipeline:
     """Fills ``norm_title``/``norm_body``: the normalised text in the form the stores index,
-    so a rule selects the same stored items as the matcher (see monitor.matcher)."""
+    so a rule selects the same stored items as the matcher (see keywords.matcher)."""
 
     def process_item(self, crawled: Crawled) -> Crawled:
         if crawled.item is not None:
@@ -106,27 +106,40 @@ class NormalizePipeline:
         return crawled
 
 
+class ItemMatcher(Protocol):
+    """What ``YUQING_MATCHER`` gives: a keyword library that may change between crawls."""
+
+    def refresh(self) -> object:
+        """Take up the library's newest version, if there is one."""
+        ...
+
+    def match_item(self, item: Item) -> Item:
+        """Fill ``item.rules`` and ``item.hits``."""
+        ...
+
+
 class MatchPipeline:
-    """Matches each item against the store's current keyword library (read once when the
-    crawl starts), filling ``rules`` and ``hits``. ``YUQING_MATCH = False`` passes items
+    """Matches each item with ``YUQING_MATCHER`` (brought up to the library's newest
+    version when the crawl starts), filling ``rules`` and ``hits``; without one, items pass
     through unmatched."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.enabled = crawler.settings.getbool("YUQING_MATCH", True)
-        self.match: Callable[[Item], Item] | None = None
+        matcher = crawler.settings.get("YUQING_MATCHER")
+        self.matcher: ItemMatcher | None = (
+            load_object(matcher) if isinstance(matcher, str) else matcher
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        if self.enabled:
-            self.match = LiveMatcher(store_of(self.crawler)).match_item
+        if self.matcher is not None:
+            self.matcher.refresh()
 
     def process_item(self, crawled: Crawled) -> Crawled:
-        if self.match is not None and crawled.item is not None:
-            crawled.item = self.match(crawled.item)
+        if self.matcher is not None and crawled.item is not None:
+            crawled.item = self.matcher.match_item(crawled.item)
         return crawled
 
 

@@ -61,7 +61,7 @@ MUTABLE_FIELDS = frozenset({"tags", "rules", "hits", "event_id"})
 
 @dataclass
 class ItemQuery:
-    """A search over items. ``q`` uses the expression language of :mod:`store.query`."""
+    """A search over items. ``q`` uses the expression language of :mod:`rules.syntax`."""
 
     q: str = ""
     since: datetime | None = None

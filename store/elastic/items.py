@@ -9,9 +9,11 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
 from elasticsearch import NotFoundError
 
+from rules.highlight import search_fragments
+from rules.syntax import Node
 from store.base import ItemRepo, check_events, check_query
 from store.elastic.common import SCHEMA_VERSION
-from store.elastic.dsl import TEXT_FIELDS, to_dsl
+from store.elastic.dsl import to_dsl
 from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
 from store.model import (
     MUTABLE_FIELDS,
@@ -23,7 +25,6 @@ from store.model import (
     ItemQuery,
     SearchResult,
 )
-from store.query import Node
 
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
@@ -163,25 +164,19 @@ class ElasticItems(ItemRepo):
             "track_total_hits": True,
             "seq_no_primary_term": True,
         }
-        if node is not None and query.highlight and not query.normalized:
-            body["highlight"] = {
-                "encoder": "html",
-                "pre_tags": ["<mark>"],
-                "post_tags": ["</mark>"],
-                "fragment_size": 80,
-                "number_of_fragments": 3,
-                "fields": {f: {} for f in TEXT_FIELDS},
-            }
         result = self.es.search(index=self.index, **body)
         found = []
         for hit in result["hits"]["hits"]:
-            marks = {
-                # Han characters are highlighted one token at a time; join the runs.
-                f: [frag.replace("</mark><mark>", "") for frag in frags]
-                for f, frags in hit.get("highlight", {}).items()
-            }
-            version = f"{hit['_seq_no']}:{hit['_primary_term']}"
-            found.append(Found(self._item(hit["_source"], version), hit.get("_score"), marks))
+            item = self._item(hit["_source"], f"{hit['_seq_no']}:{hit['_primary_term']}")
+            marks: dict[str, list[str]] = {}
+            # Marked here, as on SQLite, rather than by Elasticsearch's highlighter: one
+            # function escapes crawled text for every page (rules.highlight).
+            if node is not None and query.highlight and not query.normalized:
+                for name in ("title", "body"):
+                    fragments = search_fragments(getattr(item, name), node, name)
+                    if fragments:
+                        marks[name] = [str(f) for f in fragments]
+            found.append(Found(item, hit.get("_score"), marks))
         return SearchResult(int(result["hits"]["total"]["value"]), found)
 
     def facets(self, query: ItemQuery) -> Facets:

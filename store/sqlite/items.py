@@ -7,6 +7,8 @@ import sqlite3
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rules.highlight import search_fragments
+from rules.syntax import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.base import ItemRepo, check_events, check_query
 from store.errors import ConflictError, NotFound, QueryError
 from store.model import (
@@ -19,9 +21,8 @@ from store.model import (
     ItemQuery,
     SearchResult,
 )
-from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.sqlite.common import json_list, ms
-from store.text import han_spaced, highlight, positive_words
+from store.text import han_spaced
 
 if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
@@ -185,9 +186,9 @@ class SQLiteItems(ItemRepo):
             marks: dict[str, list[str]] = {}
             if node is not None and query.highlight and not query.normalized:
                 for name in ("title", "body"):
-                    fragments = highlight(getattr(item, name), positive_words(node, name))
+                    fragments = search_fragments(getattr(item, name), node, name)
                     if fragments:
-                        marks[name] = fragments
+                        marks[name] = [str(f) for f in fragments]
             found.append(Found(item, None if row[-1] is None else -row[-1], marks))
         return SearchResult(int(total[0]), found)
 
@@ -391,7 +392,7 @@ def to_fts(node: Node, prefix: str = "") -> str:
 
 
 def _leaf(node: Node, columns: str) -> str:
-    """A word or a NEAR (scopes sit on these only, see store.query.scoped)."""
+    """A word or a NEAR (scopes sit on these only, see rules.syntax.scoped)."""
     if isinstance(node, Word):
         return f"{{{columns}}} : {_phrase(node.text)}"
     if isinstance(node, GroupRef):
