@@ -20,6 +20,7 @@ from store.model import (
     AlertPolicy,
     ApiToken,
     AuditEntry,
+    ChannelConfig,
     CrawlRun,
     EmergencySwitch,
     EventOrder,
@@ -32,6 +33,7 @@ from store.model import (
     LibraryVersion,
     OutboxMessage,
     OutboxStatus,
+    RoutingTable,
     SearchResult,
     Source,
     TimelineEntry,
@@ -229,6 +231,8 @@ class Store(ABC):
     emergencies: EmergencyRepo
     users: UserRepo
     tokens: TokenRepo
+    channels: ChannelRepo
+    routing: RoutingRepo
 
     @abstractmethod
     def close(self) -> None: ...
@@ -324,7 +328,8 @@ class TimelineRepo(ABC):
 
 
 class OutboxRepo(ABC):
-    """Emails waiting to be sent, being sent, sent or given up."""
+    """Deliveries (emails, chat messages, SMS, webhook calls) waiting to be sent, being
+    sent, sent, merged into another or given up."""
 
     @abstractmethod
     def add(self, message: OutboxMessage) -> bool:
@@ -344,12 +349,60 @@ class OutboxRepo(ABC):
         ``now``, earliest first."""
 
     @abstractmethod
-    def list(self, *, status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """Newest first."""
+    def list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        alert_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxMessage]:
+        """Newest first; every filter given must hold."""
 
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Messages per status."""
+
+    @abstractmethod
+    def find(self, message_id: str) -> OutboxMessage | None:
+        """The message stored under ``message_id`` (:func:`~store.model.message_id` of
+        its key), for links that must not show the key."""
+
+    @abstractmethod
+    def by_link(self, code: str) -> OutboxMessage | None:
+        """The message whose short acknowledge code is ``code``."""
+
+
+class ChannelRepo(ABC):
+    """Configured notification channels, one per id."""
+
+    @abstractmethod
+    def put(self, channel: ChannelConfig) -> ChannelConfig:
+        """Create (``channel.version`` None; :class:`~store.errors.ConflictError` if the id
+        is taken) or replace the stored channel if still at ``channel.version``."""
+
+    @abstractmethod
+    def get(self, channel_id: str) -> ChannelConfig | None: ...
+
+    @abstractmethod
+    def list(self) -> list[ChannelConfig]:
+        """All channels, by id."""
+
+    @abstractmethod
+    def delete(self, channel_id: str) -> bool:
+        """Remove the channel; False if there was none. Its deliveries stay."""
+
+
+class RoutingRepo(ABC):
+    """The one routing table, versioned like a policy."""
+
+    @abstractmethod
+    def get(self) -> RoutingTable | None: ...
+
+    @abstractmethod
+    def put(self, table: RoutingTable) -> RoutingTable:
+        """Create (``table.version`` None; :class:`~store.errors.ConflictError` if one
+        exists) or replace the stored table if still at ``table.version``."""
 
 
 class PolicyRepo(ABC):

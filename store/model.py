@@ -293,14 +293,24 @@ class TimelineEntry:
     id: str = ""
 
 
-OutboxStatus = Literal["pending", "sending", "sent", "failed"]
+# ``merged``: carried by another delivery of the same alert to the same destination
+# (``merged_into``), which a rate limit held back with it.
+OutboxStatus = Literal["pending", "sending", "sent", "failed", "merged"]
+OUTBOX_STATUSES: tuple[OutboxStatus, ...] = ("pending", "sending", "sent", "failed", "merged")
 
 
 @dataclass
 class OutboxMessage:
-    """An email persisted before it is sent. ``key`` (alert, recipient, kind) makes
-    enqueueing idempotent; ``due`` is the next attempt, or while ``sending`` the end of
-    the sender's claim (a sender that died leaves it to be taken over then)."""
+    """One delivery (an email, a chat message, an SMS, a webhook call) persisted before it
+    is sent. ``key`` (alert, destination, kind) makes enqueueing idempotent; ``due`` is
+    the next attempt, or while ``sending`` the end of the sender's claim (a sender that
+    died leaves it to be taken over then).
+
+    ``channel`` names the channel that delivers it (``email``, or a configured channel's
+    id) and ``notice`` holds the channel-neutral message the channel renders when sending
+    (see :mod:`monitor.alerts.notice`). Emails queued before channels existed have no
+    ``notice``: their ``subject``, ``text`` and ``html`` were rendered when queued and are
+    sent as they are. ``subject`` is always a one-line summary, for lists."""
 
     key: str
     recipient: str
@@ -316,6 +326,11 @@ class OutboxMessage:
     sent: datetime | None = None
     error: str = ""
     version: str | None = None
+    channel: str = "email"
+    notice: dict[str, Any] = field(default_factory=dict)
+    link: str = ""  # the short acknowledge code (chat and SMS), see monitor.alerts.links
+    ack_token: str = ""  # the signed acknowledge token the short code stands for
+    merged_into: str = ""
 
     @cached_property
     def id(self) -> str:
@@ -379,4 +394,33 @@ class ApiToken:
     created: datetime
     last_used: datetime | None = None
     revoked: datetime | None = None
+    version: str | None = None
+
+
+@dataclass
+class ChannelConfig:
+    """One configured notification channel (a chat group's robot, an SMS account, a
+    webhook endpoint), validated by ``monitor.alerts.channels``. ``secrets`` (webhook
+    keys, signing secrets, access key secrets) are write-only outside the store."""
+
+    id: str
+    kind: str
+    name: str
+    settings: dict[str, Any]
+    secrets: dict[str, str]
+    updated: datetime
+    author: str = ""
+    enabled: bool = True
+    version: str | None = None
+
+
+@dataclass
+class RoutingTable:
+    """Where alerts go beyond their email recipients: routes, quiet hours' exceptions,
+    the emergency list and escalation chains, validated by ``monitor.alerts.routing``."""
+
+    settings: dict[str, Any]
+    updated: datetime
+    author: str = ""
+    name: str = "default"  # there is one table; the name keys it in the store
     version: str | None = None

@@ -20,6 +20,7 @@ from store.base import Store
 from store.elastic import (
     alerts,
     audit,
+    channels,
     fetches,
     health,
     items,
@@ -75,6 +76,8 @@ class ElasticStore(Store):
         self.emergencies = policies.ElasticEmergencies(self)
         self.users = users.ElasticUsers(self)
         self.tokens = users.ElasticTokens(self)
+        self.channels = channels.ElasticChannels(self)
+        self.routing = channels.ElasticRouting(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""

@@ -1,9 +1,10 @@
-"""The email outbox in Elasticsearch: the idempotency key's hash is the document id
-(created with ``op_type=create``); claims and outcomes are conditional writes."""
+"""The outbox in Elasticsearch: the idempotency key's hash is the document id (created
+with ``op_type=create``); claims and outcomes are conditional writes. Fields added with
+channels (``channel``, ``notice``, ...) are added to an older index's mapping on start."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,11 @@ OUTBOX_MAPPING: dict[str, Any] = {
         "attempts": {"type": "integer"},
         "sent": {"type": "date"},
         "error": {"type": "text"},
+        "channel": {"type": "keyword"},
+        "notice": {"type": "object", "enabled": False},
+        "link": {"type": "keyword"},
+        "ack_token": {"type": "keyword", "index": False},
+        "merged_into": {"type": "keyword"},
     },
 }
 
@@ -64,11 +70,20 @@ class ElasticOutbox(OutboxRepo):
         return True
 
     def get(self, key: str) -> OutboxMessage | None:
+        return self.find(message_id(key))
+
+    def find(self, message_id: str) -> OutboxMessage | None:
         try:
-            doc = self.es.get(index=self.index, id=message_id(key))
+            doc = self.es.get(index=self.index, id=message_id)
         except NotFoundError:
             return None
-        return from_doc(OutboxMessage, doc["_source"], self.store.tz, version_of(doc))
+        return _message(doc["_source"], self.store.tz, version_of(doc))
+
+    def by_link(self, code: str) -> OutboxMessage | None:
+        if not code:
+            return None
+        found = self._search({"term": {"link": code}}, [{"created": "desc"}], 1)
+        return found[0] if found else None
 
     def update(self, message: OutboxMessage) -> OutboxMessage:
         try:
@@ -92,7 +107,7 @@ class ElasticOutbox(OutboxRepo):
         found = self.es.search(
             index=self.index, size=limit, sort=sort, seq_no_primary_term=True, query=query
         )["hits"]["hits"]
-        return [from_doc(OutboxMessage, h["_source"], self.store.tz, version_of(h)) for h in found]
+        return [_message(h["_source"], self.store.tz, version_of(h)) for h in found]
 
     def due(self, now: datetime, limit: int = 100) -> list[OutboxMessage]:
         return self._search(
@@ -108,9 +123,34 @@ class ElasticOutbox(OutboxRepo):
             limit,
         )
 
-    def list(self, *, status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxMessage]:
-        query = {"term": {"status": status}} if status else {"match_all": {}}
-        return self._search(query, [{"created": "desc"}], limit)
+    def list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        alert_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxMessage]:
+        given = {"status": status, "alert_id": alert_id, "channel": channel}
+        filters: list[dict[str, Any]] = []
+        for name, value in given.items():
+            if value is None:
+                continue
+            if name == "channel" and value == "email":
+                # Emails queued before channels have no channel field.
+                filters.append(
+                    {
+                        "bool": {
+                            "should": [
+                                {"term": {"channel": value}},
+                                {"bool": {"must_not": {"exists": {"field": "channel"}}}},
+                            ]
+                        }
+                    }
+                )
+            else:
+                filters.append({"term": {name: value}})
+        return self._search({"bool": {"filter": filters}}, [{"created": "desc"}], limit)
 
     def counts(self) -> dict[str, int]:
         refresh(self.es, self.index)
@@ -118,3 +158,7 @@ class ElasticOutbox(OutboxRepo):
             index=self.index, size=0, aggs={"s": {"terms": {"field": "status", "size": 10}}}
         )
         return {b["key"]: b["doc_count"] for b in result["aggregations"]["s"]["buckets"]}
+
+
+def _message(doc: dict[str, Any], tz: tzinfo, version: str) -> OutboxMessage:
+    return from_doc(OutboxMessage, doc, tz, version)

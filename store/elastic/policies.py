@@ -13,7 +13,14 @@ from store.codec import from_doc, to_doc
 from store.elastic.alerts import guard, version_of
 from store.elastic.common import SCHEMA_VERSION, ensure_index_racing
 from store.errors import ConflictError
-from store.model import AlertPolicy, ApiToken, EmergencySwitch, User
+from store.model import (
+    AlertPolicy,
+    ApiToken,
+    ChannelConfig,
+    EmergencySwitch,
+    RoutingTable,
+    User,
+)
 
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
@@ -41,7 +48,7 @@ EMERGENCY_MAPPING: dict[str, Any] = {
     },
 }
 MAX_KEYS = 10_000
-R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken)
+R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken, ChannelConfig, RoutingTable)
 
 
 class Keyed(Generic[R]):

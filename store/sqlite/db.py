@@ -21,6 +21,7 @@ from store.errors import SchemaMismatch, StoreUnavailable
 from store.sqlite import (
     alerts,
     audit,
+    channels,
     fetches,
     health,
     items,
@@ -64,10 +65,12 @@ class SQLiteStore(Store):
                     outbox,
                     policies,
                     users,
+                    channels,
                 ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)
                 items.migrate(db)
+                outbox.migrate(db)
                 row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
@@ -92,6 +95,8 @@ class SQLiteStore(Store):
         self.emergencies = policies.SQLiteEmergencies(self)
         self.users = users.SQLiteUsers(self)
         self.tokens = users.SQLiteTokens(self)
+        self.channels = channels.SQLiteChannels(self)
+        self.routing = channels.SQLiteRouting(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""

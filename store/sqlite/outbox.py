@@ -1,11 +1,14 @@
-"""The email outbox in SQLite; ``due`` and ``status`` are columns so senders find work
-with an index, and every write is checked against the version it was read at."""
+"""The outbox in SQLite; ``due`` and ``status`` are columns so senders find work with an
+index, ``alert_id``, ``channel`` and ``link`` so an alert's deliveries and a short
+acknowledge link are found without a scan; every write is checked against the version
+it was read at."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from store.base import OutboxRepo
 from store.codec import from_doc, to_doc
@@ -23,11 +26,30 @@ CREATE TABLE IF NOT EXISTS outbox (
     due INTEGER NOT NULL,
     created INTEGER NOT NULL,
     doc TEXT NOT NULL,
-    version INTEGER NOT NULL
+    version INTEGER NOT NULL,
+    alert_id TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL DEFAULT 'email',
+    link TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(status, due);
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox(created);
 """
+_COLUMNS = "id, status, due, created, doc, version, alert_id, channel, link"
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Give an outbox written before channels its ``alert_id``, ``channel`` and ``link``
+    columns (its rows are emails; their alert ids come from their documents)."""
+    have = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+    if "alert_id" not in have:
+        db.execute("ALTER TABLE outbox ADD COLUMN alert_id TEXT NOT NULL DEFAULT ''")
+        db.execute("UPDATE outbox SET alert_id = coalesce(json_extract(doc, '$.alert_id'), '')")
+    if "channel" not in have:
+        db.execute("ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email'")
+    if "link" not in have:
+        db.execute("ALTER TABLE outbox ADD COLUMN link TEXT NOT NULL DEFAULT ''")
+    db.execute("CREATE INDEX IF NOT EXISTS outbox_alert ON outbox(alert_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS outbox_link ON outbox(link) WHERE link != ''")
 
 
 class SQLiteOutbox(OutboxRepo):
@@ -37,13 +59,16 @@ class SQLiteOutbox(OutboxRepo):
     def add(self, message: OutboxMessage) -> bool:
         with self.store.transaction() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO outbox VALUES (?, ?, ?, ?, ?, 1)",
+                f"INSERT OR IGNORE INTO outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
                 (
                     message.id,
                     message.status,
                     ms(message.due),
                     ms(message.created),
                     json.dumps(to_doc(message), ensure_ascii=False),
+                    message.alert_id,
+                    message.channel,
+                    message.link,
                 ),
             )
         if cur.rowcount == 0:
@@ -52,9 +77,18 @@ class SQLiteOutbox(OutboxRepo):
         return True
 
     def get(self, key: str) -> OutboxMessage | None:
+        return self.find(message_id(key))
+
+    def find(self, message_id: str) -> OutboxMessage | None:
+        return self._one("id = ?", message_id)
+
+    def by_link(self, code: str) -> OutboxMessage | None:
+        return self._one("link = ? AND link != ''", code) if code else None
+
+    def _one(self, where: str, value: str) -> OutboxMessage | None:
         row = (
             self.store.connection()
-            .execute("SELECT doc, version FROM outbox WHERE id = ?", (message_id(key),))
+            .execute(f"SELECT doc, version FROM outbox WHERE {where}", (value,))
             .fetchone()
         )
         return None if row is None else self._message(row)
@@ -85,8 +119,18 @@ class SQLiteOutbox(OutboxRepo):
         )
         return [self._message(row) for row in rows]
 
-    def list(self, *, status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxMessage]:
-        where, params = ("status = ?", [status]) if status else ("1", [])
+    def list(
+        self,
+        *,
+        status: OutboxStatus | None = None,
+        alert_id: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+    ) -> list[OutboxMessage]:
+        given = [("status", status), ("alert_id", alert_id), ("channel", channel)]
+        used = [(column, value) for column, value in given if value is not None]
+        where = " AND ".join(f"{column} = ?" for column, _ in used) or "1"
+        params: list[Any] = [value for _, value in used]
         rows = self.store.connection().execute(
             f"SELECT doc, version FROM outbox WHERE {where} ORDER BY created DESC LIMIT ?",
             [*params, limit],

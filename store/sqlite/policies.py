@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from store.base import EmergencyRepo, PolicyRepo
 from store.codec import from_doc, to_doc
 from store.errors import ConflictError
-from store.model import AlertPolicy, ApiToken, EmergencySwitch, User
+from store.model import (
+    AlertPolicy,
+    ApiToken,
+    ChannelConfig,
+    EmergencySwitch,
+    RoutingTable,
+    User,
+)
 
 if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
@@ -26,7 +33,7 @@ CREATE TABLE IF NOT EXISTS emergencies (
 );
 """
 
-R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken)
+R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken, ChannelConfig, RoutingTable)
 
 
 class Keyed(Generic[R]):
