@@ -4,7 +4,8 @@ Crawled titles and bodies are untrusted. Every piece of them shown as HTML (sear
 fragments, alert pages, emails, chat cards, the live test box) goes through
 :func:`mark`: the text is escaped piece by piece and only ``<mark>`` is added, by
 offsets, never by inserting markup into the text. Plain-text channels use
-:func:`bracket`.
+:func:`bracket`; chat markdown (WeCom, DingTalk, Feishu) uses :func:`chat`, and links
+taken from crawled pages go into chat messages only through :func:`chat_url`.
 """
 
 from __future__ import annotations
@@ -53,6 +54,34 @@ def bracket(text: str, spans: Iterable[Span]) -> str:
         pos = end
     out.append(text[pos:])
     return "".join(out)
+
+
+# Characters that mean something in the chat platforms' markdown dialects, replaced by
+# their full-width forms: a crawled title reads the same on a phone and cannot become a
+# link, a heading, emphasis or a <font> tag. Line breaks would start new blocks.
+_CHAT = str.maketrans(
+    {
+        "[": "［", "]": "］", "(": "（", ")": "）", "<": "＜", ">": "＞", "*": "＊",
+        "_": "＿", "`": "｀", "#": "＃", "~": "～", "|": "｜", "!": "！", "&": "＆",
+        "\\": "＼", "\n": " ", "\r": " ", "\t": " ",
+    }
+)  # fmt: skip
+_URL_SAFE = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?#@!$&'*+,;=%"
+)
+
+
+def chat(text: str, spans: Iterable[Span]) -> str:
+    """``text`` for a chat message's markdown: inert (see ``_CHAT``), each span in 【】."""
+    return bracket(text, spans).translate(_CHAT)
+
+
+def chat_url(url: str) -> str:
+    """``url`` if it is http(s), with every character that could end a markdown link or
+    break out of it percent-encoded; empty otherwise."""
+    if not url.lower().startswith(("http://", "https://")):
+        return ""
+    return "".join(c if c in _URL_SAFE else "".join(f"%{b:02X}" for b in c.encode()) for c in url)
 
 
 def hit_spans(hits: Iterable[Mapping[str, Any]], field: str) -> list[Span]:

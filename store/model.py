@@ -278,6 +278,9 @@ class Alert:
     emergency: bool = False
     recipients: list[str] = field(default_factory=list)
     version: str | None = None
+    # Where routing sent it beyond its email recipients (``monitor.alerts.routing.Target``
+    # keys): its updates follow it there.
+    targets: list[str] = field(default_factory=list)
 
 
 @dataclass

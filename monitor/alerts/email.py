@@ -1,25 +1,20 @@
-"""Emails: zh-CN Jinja2 templates (HTML and plain text, no remote images) and the SMTP
-client. Crawled text is untrusted: the HTML templates escape everything, and matched
-words are highlighted by offsets over escaped pieces, never by inserting markup."""
+"""Email templates: zh-CN Jinja2 (HTML and plain text, no remote images), apart from the
+transport (:mod:`monitor.alerts.channels.email`). Crawled text is untrusted: the HTML
+templates escape everything, and matched words are highlighted by offsets over escaped
+pieces (:mod:`rules.highlight`), never by inserting markup."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
-from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
-from types import TracebackType
+from types import SimpleNamespace
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from monitor.alerts.settings import SmtpConfig
+from monitor.alerts.notice import SEVERITY_LABELS, Notice
 from rules.highlight import bracket, hit_spans, mark
-from store.model import OutboxMessage
 
-SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
 EXCERPT = 80  # characters of body shown either side of the first body hit
 
 _env = Environment(
@@ -65,115 +60,32 @@ def render(template: str, **context: Any) -> tuple[str, str, str]:
     return subject.strip(), body.lstrip("\n"), html
 
 
-class PermanentFailure(Exception):
-    """The server refused the message for good (bad recipient, 5xx): do not retry."""
-
-
-class TransientFailure(Exception):
-    """The server is down or said try later (4xx): retry with backoff."""
-
-
-# Replies meaning "log in or encrypt first": the configuration's fault, not the message's.
-NEEDS_LOGIN_OR_TLS = {530, 534, 535, 538}
-
-
-class Mailer:
-    """An SMTP connection, opened on first use and kept for a batch (``with`` closes it).
-    The server's certificate is verified (against ``ca_file`` if set); a connection that
-    cannot be opened, encrypted or logged in fails the rest of the batch without retrying,
-    so a wrong password is tried once per batch, not once per message."""
-
-    def __init__(self, config: SmtpConfig) -> None:
-        self.config = config
-        self._smtp: smtplib.SMTP | None = None
-        self._broken = ""  # why the connection could not be opened, for the whole batch
-
-    def __enter__(self) -> Mailer:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def _connect(self) -> smtplib.SMTP:
-        c = self.config
-        context = ssl.create_default_context(cafile=c.ca_file or None)
-        smtp: smtplib.SMTP
-        if c.ssl:
-            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
-        try:
-            if c.starttls:  # never falls back to clear text: no STARTTLS offered raises
-                smtp.starttls(context=context)
-            if c.username:
-                smtp.login(c.username, c.password)
-        except BaseException:
-            smtp.close()
-            raise
-        return smtp
-
-    def _session(self) -> smtplib.SMTP:
-        if self._broken:
-            raise TransientFailure(self._broken)
-        if self._smtp is None:
-            try:
-                self._smtp = self._connect()
-            except (OSError, smtplib.SMTPException) as e:
-                self._broken = self._why(e)
-                raise TransientFailure(self._broken) from e
-        return self._smtp
-
-    def _why(self, e: OSError | smtplib.SMTPException) -> str:
-        where = f"SMTP server {self.config.host}:{self.config.port}"
-        if isinstance(e, ssl.SSLCertVerificationError):
-            hint = "smtp.host must be named in it; smtp.ca_file names the CA to trust"
-            return f"{where}: certificate not accepted: {e.verify_message} ({hint})"
-        if isinstance(e, smtplib.SMTPAuthenticationError):
-            hint = "check smtp.username and YUQING_SMTP_PASSWORD"
-            return f"{where}: login as {self.config.username!r} refused: {_reply(e)} ({hint})"
-        return f"{where}: {e}"
-
-    def send(self, message: OutboxMessage) -> None:
-        """Hand ``message`` to the server; returns once the server accepted it."""
-        mail = EmailMessage()
-        mail["From"] = self.config.sender
-        mail["To"] = message.recipient
-        mail["Subject"] = message.subject
-        mail["Date"] = formatdate(localtime=True)
-        # The same id on every attempt, so a copy that ever arrives twice is recognisable.
-        mail["Message-ID"] = f"<{message.id}@yuqing>"
-        mail["X-Yuqing-Key"] = message.key
-        mail.set_content(message.text)
-        mail.add_alternative(message.html, subtype="html")
-        smtp = self._session()
-        try:
-            refused = smtp.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as e:
-            codes = [code for code, _ in e.recipients.values()]
-            raise (PermanentFailure if min(codes) >= 500 else TransientFailure)(str(e)) from e
-        except smtplib.SMTPResponseException as e:
-            if e.smtp_code >= 500 and e.smtp_code not in NEEDS_LOGIN_OR_TLS:
-                raise PermanentFailure(_reply(e)) from e
-            self.close()
-            raise TransientFailure(_reply(e)) from e
-        except (OSError, smtplib.SMTPException) as e:
-            self.close()
-            raise TransientFailure(f"SMTP server {self.config.host}:{self.config.port}: {e}") from e
-        if refused:
-            raise PermanentFailure(str(refused))
-
-    def close(self) -> None:
-        if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except (OSError, smtplib.SMTPException):
-                self._smtp.close()
-            self._smtp = None
-
-
-def _reply(e: smtplib.SMTPResponseException) -> str:
-    """The server's reply as text, e.g. ``535 5.7.8 Authentication credentials invalid``."""
-    error = e.smtp_error
-    return f"{e.smtp_code} {error.decode(errors='replace') if isinstance(error, bytes) else error}"
+def render_notice(notice: Notice, ack_url: str) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the alert email for ``notice``."""
+    # The templates were written against the alert; the notice carries what they use.
+    alert = SimpleNamespace(
+        title=notice.title,
+        hits=notice.hits,
+        rule=notice.rule,
+        severity=notice.severity,
+        source_id=notice.source,
+        items=notice.items,
+        url=notice.url,
+    )
+    return render(
+        "alert",
+        alert=alert,
+        kind=notice.kind,
+        emergency=notice.emergency,
+        publish_time=notice.published,
+        first_seen=notice.first_seen,
+        similar=notice.items - 1,
+        body=notice.body,
+        body_hits=notice.body_hits,
+        console_url=notice.console_url,
+        ack_url=ack_url,
+        more=notice.more,
+        step_label=notice.step_label,
+        deadline=notice.deadline,
+        zone=notice.zone,
+    )

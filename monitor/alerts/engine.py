@@ -1,11 +1,12 @@
 """The alerting intake: matched items (and source health events) in, alerts and queued
-emails out.
+deliveries out (emails, chat messages, SMS, webhook calls; see :mod:`.notify`).
 
 Hand it items after they are stored, with ``rules``, ``hits`` and ``event_id`` filled
 (:meth:`Alerting.ingest`); call :meth:`Alerting.tick` every minute or so for throttled
-updates, escalations and digests. Every decision is re-derived from the store and every
-write is idempotent, so a batch handed twice or a restarted process never alerts twice:
-one alert per (rule, event), its id derived from both.
+updates, escalation chains, deadline reminders and escalations, and digests. Every
+decision is re-derived from the store and every write is idempotent, so a batch handed
+twice or a restarted process never alerts twice: one alert per (rule, event), its id
+derived from both.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.alerts import emergency
-from monitor.alerts.email import excerpt, render
+from monitor.alerts.channels import EMAIL
+from monitor.alerts.email import render
 from monitor.alerts.links import AckLinks
 from monitor.alerts.modes import mode_for
+from monitor.alerts.notify import Notifier
 from monitor.alerts.outbox import message_key
 from monitor.alerts.policy import Policy, PolicyError, parse_policy, policy_for
+from monitor.alerts.routing import Routing, Target
 from monitor.alerts.settings import AlertsConfig, clock_time
-from monitor.alerts.tickets import STEP_LABELS, Tickets, due_at, overdue
+from monitor.alerts.tickets import STEP_LABELS, Tickets, due_at, overdue, step_done
 from store import ConflictError, Item, ItemQuery, Store
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
 
@@ -43,7 +47,7 @@ def alert_id(rule: str, event_key: str) -> str:
 class Alerting:
     """Alert policies applied to matched items, on ``store``.
 
-    ``on_enqueue`` is called after emails were queued (e.g. to wake a sender thread);
+    ``on_enqueue`` is called after deliveries were queued (e.g. to wake a sender thread);
     ``crawl_hook`` is told when emergency mode changes (see :mod:`.emergency`).
     """
 
@@ -60,6 +64,7 @@ class Alerting:
         self.store, self.config, self.links, self.clock = store, config, links, clock
         self.on_enqueue, self.crawl_hook = on_enqueue, crawl_hook
         self.tickets = Tickets(store, links, clock)
+        self.notify = Notifier(store, config, links, clock)
 
     # -- intake ------------------------------------------------------------------------
 
@@ -104,7 +109,7 @@ class Alerting:
         if kind == "recovered":
             for alert in current:
                 closed = self.tickets.close(alert.id, ACTOR, "handled", message)
-                self._enqueue([self._mail(closed, "recovered", r) for r in closed.recipients])
+                self._enqueue(self.notify.notify(closed, "recovered"))
             return None
         if current:
             self._update(current[0].id, 1, now, None)
@@ -126,14 +131,17 @@ class Alerting:
             last_notified=now,
             recipients=list(self.config.admins),
         )
-        self._enqueue([self._mail(alert, "new", r) for r in alert.recipients])
+        alert.targets = self.notify.route(alert)
+        self._enqueue(self.notify.notify(alert, "new"))
         return alert if self._create(alert) else self.store.alerts.get(alert.id)
 
     # -- scheduled work ----------------------------------------------------------------
 
     def tick(self) -> None:
-        """Send due throttled updates, escalate overdue alerts, build due digests."""
+        """Send due throttled updates, walk escalation chains of unacknowledged alerts,
+        remind of and escalate deadlines, build due digests."""
         now = self.clock()
+        routing = self.notify.routing()
         policies: dict[str, Policy] = {}
         open_alerts = self.store.alerts.list(status=OPEN_STATUSES, limit=MAX_OPEN)
         if len(open_alerts) == MAX_OPEN:
@@ -148,7 +156,11 @@ class Alerting:
             # Source health alerts have no handling deadlines: they close on recovery.
             steps = [] if alert.kind == "health" else overdue(alert, self.config.deadlines, now)
             if any(s not in alert.escalated for s in steps):
-                self._escalate(alert.id, now)
+                self._escalate(alert.id, now, routing)
+            if alert.kind != "health" and self._chain_due(alert, routing, now):
+                self._chain(alert.id, now, routing)
+            if alert.kind != "health" and self._reminders_due(alert, routing, now):
+                self._remind(alert.id, now, routing)
         self._digests(now)
 
     def emergency(
@@ -214,10 +226,11 @@ class Alerting:
                 emergency=urgent,
                 recipients=list(policy.recipients),
             )
+            alert.targets = self.notify.route(alert)
             due = None if urgent or not policy.quiet else self.quiet_until(now)
             # Queued before the alert is written, under keys the alert fixes: a crash in
             # between loses nothing, and a racing process queues the same keys (no-ops).
-            self._enqueue([self._mail(alert, "new", r, first, due) for r in alert.recipients])
+            self._enqueue(self.notify.notify(alert, "new", None, due, item=first, items=items))
             if self._create(alert):
                 return alert
             # Another process created it first: these items are its update.
@@ -271,9 +284,7 @@ class Alerting:
                 kind = f"update-{alert.updates}"
                 hold = policy is not None and policy.quiet and not alert.emergency
                 due = self.quiet_until(now) if hold else None
-                messages = [
-                    self._mail(alert, kind, r, None, due, more=more) for r in alert.recipients
-                ]
+                messages = self.notify.notify(alert, kind, None, due, more=more)
             self._enqueue(messages)
             try:
                 self.store.alerts.update(alert)
@@ -282,7 +293,9 @@ class Alerting:
                 continue
         log.warning("alert %s kept changing; %s items not counted", ident, new_items)
 
-    def _escalate(self, ident: str, now: datetime) -> None:
+    def _escalate(self, ident: str, now: datetime, routing: Routing) -> None:
+        """Tell ``[alerts] escalation`` and the top of the alert's escalation chain of
+        each handling deadline it missed."""
         for _ in range(_RETRIES):
             alert = self.store.alerts.get(ident)
             if alert is None:
@@ -293,25 +306,119 @@ class Alerting:
             if not missed:
                 return
             alert.escalated += missed
-            self._enqueue(
-                [
-                    self._mail(
-                        alert,
-                        f"escalate-{step}",
-                        r,
-                        step_label=STEP_LABELS[step],
-                        deadline=self._fmt(due_at(alert, step, self.config.deadlines)),
+            chain = routing.escalation.get(alert.severity)  # type: ignore[call-overload]
+            targets = [Target(EMAIL, r) for r in self.config.escalation]
+            if chain:
+                targets += [t for d in chain[-1].to for t in d.targets()]
+            for step in missed:
+                due = self._fmt(due_at(alert, step, self.config.deadlines))
+                label = f"未在时限内{STEP_LABELS[step]}（截止 {due}）"
+                self._enqueue(
+                    self.notify.notify(
+                        alert, f"escalate-{step}", list(dict.fromkeys(targets)), step_label=label
                     )
-                    for step in missed
-                    for r in self.config.escalation
-                ]
-            )
+                )
             try:
                 self.store.alerts.update(alert)
             except ConflictError:
                 continue
             self.store.alert_timeline.append(
                 TimelineEntry(ident, now, ACTOR, "escalated", details={"steps": missed})
+            )
+            return
+
+    def _chain_due(self, alert: Alert, routing: Routing, now: datetime) -> bool:
+        steps = routing.escalation.get(alert.severity, [])  # type: ignore[call-overload]
+        return alert.status == "new" and any(
+            f"chain-{n}" not in alert.escalated
+            and now >= alert.created + timedelta(minutes=s.after_minutes)
+            for n, s in enumerate(steps, 1)
+        )
+
+    def _chain(self, ident: str, now: datetime, routing: Routing) -> None:
+        """Send a still unacknowledged alert to each step of its severity's escalation
+        chain whose time has come, once per step, each step on the timeline."""
+        for _ in range(_RETRIES):
+            alert = self.store.alerts.get(ident)
+            if alert is None or alert.status != "new":
+                return  # acknowledging stops the chain
+            steps = routing.escalation.get(alert.severity, [])  # type: ignore[call-overload]
+            due = [
+                (n, s)
+                for n, s in enumerate(steps, 1)
+                if f"chain-{n}" not in alert.escalated
+                and now >= alert.created + timedelta(minutes=s.after_minutes)
+            ]
+            if not due:
+                return
+            alert.escalated += [f"chain-{n}" for n, _ in due]
+            messages = []
+            for n, step in due:
+                targets = [t for d in step.to for t in d.targets()]
+                label = f"第 {n} 级升级：{step.after_minutes} 分钟内无人签收"
+                messages += self.notify.notify(
+                    alert, f"chain-{n}", targets, notice_kind="escalate", step_label=label
+                )
+            self._enqueue(messages)
+            try:
+                self.store.alerts.update(alert)
+            except ConflictError:
+                continue
+            for n, step in due:
+                self.store.alert_timeline.append(
+                    TimelineEntry(
+                        ident,
+                        now,
+                        ACTOR,
+                        "escalated",
+                        details={
+                            "chain": n,
+                            "to": [t.key for d in step.to for t in d.targets()],
+                        },
+                    )
+                )
+            return
+
+    def _reminders_due(self, alert: Alert, routing: Routing, now: datetime) -> bool:
+        return bool(self._reminders(alert, routing, now))
+
+    def _reminders(self, alert: Alert, routing: Routing, now: datetime) -> list[str]:
+        """The deadlines (guidance, respond) of ``alert`` less than ``remind_minutes``
+        away and not yet reminded of."""
+        if not routing.remind_minutes or alert.status == "closed":
+            return []
+        if alert.severity not in self.config.deadlines:
+            return []
+        ahead = timedelta(minutes=routing.remind_minutes)
+        return [
+            step
+            for step in ("guidance", "respond")
+            if f"remind-{step}" not in alert.escalated
+            and step_done(alert, step) is None
+            and now < due_at(alert, step, self.config.deadlines) <= now + ahead
+        ]
+
+    def _remind(self, ident: str, now: datetime, routing: Routing) -> None:
+        """Remind the alert's own destinations of deadlines coming up."""
+        for _ in range(_RETRIES):
+            alert = self.store.alerts.get(ident)
+            if alert is None:
+                return
+            steps = self._reminders(alert, routing, now)
+            if not steps:
+                return
+            alert.escalated += [f"remind-{step}" for step in steps]
+            for step in steps:
+                due = due_at(alert, step, self.config.deadlines)
+                minutes = max(1, round((due - now).total_seconds() / 60))
+                label = f"距{STEP_LABELS[step]}时限还有 {minutes} 分钟（截止 {self._fmt(due)}）"
+                self._enqueue(self.notify.notify(alert, f"remind-{step}", step_label=label))
+            try:
+                self.store.alerts.update(alert)
+            except ConflictError:
+                continue
+            self.store.alert_timeline.append(
+                TimelineEntry(ident, now, ACTOR, "reminded", details={"steps": steps})
             )
             return
 
@@ -367,46 +474,6 @@ class Alerting:
                     for r in recipients
                 ]
             )
-
-    def _mail(
-        self,
-        alert: Alert,
-        kind: str,
-        recipient: str,
-        item: Item | None = None,
-        due: datetime | None = None,
-        **extra: Any,
-    ) -> OutboxMessage:
-        now = self.clock()
-        if item is None and alert.item_id:
-            item = self.store.items.get(alert.item_id)
-        body, body_hits = excerpt(item.body, item.hits) if item else ("", [])
-        base = self.config.public_url.rstrip("/")
-        subject, text, html = render(
-            "alert",
-            alert=alert,
-            kind=kind.split("-")[0],
-            emergency=alert.emergency,
-            publish_time=self._fmt(alert.publish_time),
-            first_seen=self._fmt(alert.first_seen),
-            similar=alert.items - 1,
-            body=body,
-            body_hits=body_hits,
-            console_url=f"{base}/alerts/{alert.id}",
-            ack_url=self.links.url(base, alert.id, recipient) if alert.status == "new" else "",
-            **({"more": 0, "step_label": "", "deadline": ""} | extra),
-        )
-        return OutboxMessage(
-            message_key(alert.id, recipient, kind),
-            recipient,
-            subject,
-            text,
-            html,
-            now,
-            due or now,
-            kind.split("-")[0],
-            alert.id,
-        )
 
     def _enqueue(self, messages: list[OutboxMessage]) -> None:
         if any([self.store.outbox.add(m) for m in messages]):

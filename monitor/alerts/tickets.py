@@ -75,7 +75,7 @@ class Tickets:
         :meth:`check_link`)."""
         claim = self.check_link(token)
         return self._act(
-            claim.alert_id, claim.recipient, "acknowledge", {"via": "email", "link": claim.nonce}
+            claim.alert_id, claim.recipient, "acknowledge", {"via": claim.via, "link": claim.nonce}
         )
 
     def handle(self, alert_id: str, actor: str, assignee: str = "") -> Alert:

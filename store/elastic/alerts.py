@@ -32,7 +32,7 @@ ALERT_MAPPING: dict[str, Any] = {
             f: _KEYWORD
             for f in (
                 "id rule event_id kind severity item_id source_id status assignee "
-                "close_reason escalated recipients"
+                "close_reason escalated recipients targets"
             ).split()
         },
         **{

@@ -1,0 +1,69 @@
+"""企业微信 (WeCom) group robot: a markdown message to the group's webhook.
+
+The webhook URL carries the robot's key, so the whole URL is the secret. The platform
+takes at most 20 messages a minute per robot and 4096 bytes of markdown; it answers
+HTTP 200 with ``errcode`` 0, or an error code (45009 rate limited, 93000 a removed
+robot or a wrong key, ...). 政务微信 and private deployments answer the same API on
+their own hosts: any http(s) URL with a ``key`` parameter is accepted.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from monitor.alerts.channels.base import (
+    Channel,
+    Limit,
+    Outgoing,
+    PermanentFailure,
+    RateLimited,
+    TransientFailure,
+    check_url,
+)
+from monitor.alerts.channels.text import markdown
+
+MAX_BYTES = 4096
+ERRORS = {
+    45009: "调用频率超过限制（每个机器人每分钟最多 20 条）",
+    93000: "webhook 地址无效：机器人可能已被移出群聊，或 key 有误",
+    93004: "机器人已被停用",
+    93008: "机器人不在该群中",
+    40008: "不支持的消息类型",
+    44004: "消息内容为空",
+    40058: "消息内容超过长度限制",
+    -1: "企业微信系统繁忙",
+}
+
+
+class Secrets(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook: str  # https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...
+
+    @field_validator("webhook")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return check_url(value, query="key")
+
+
+class WeComRobot(Channel):
+    kind = "wecom"
+    label = "企业微信群机器人"
+    limits = (Limit(20, 60.0),)
+    Secrets = Secrets
+
+    def send(self, out: Outgoing) -> None:
+        body = {
+            "msgtype": "markdown",
+            "markdown": {"content": markdown(out.notice, out.ack_url, MAX_BYTES)},
+        }
+        answer = self.answer_json(self.post(self.secrets.webhook, json_body=body))
+        code = int(answer.get("errcode", -2))
+        if code == 0:
+            return
+        text = f"企业微信 {code}：{ERRORS.get(code, '未知错误')}（{answer.get('errmsg', '')}）"
+        if code == 45009:
+            raise RateLimited(text, 60.0, str(code))
+        if code == -1:
+            raise TransientFailure(text, str(code))
+        raise PermanentFailure(text, str(code))
