@@ -255,7 +255,9 @@ class Sender:
             if carrier.notice:
                 notice = Notice.from_dict(carrier.notice)
             else:  # queued before channels
-                notice = Notice(carrier.kind, carrier.alert_id, "", "", carrier.subject, *[""] * 4)
+                notice = Notice(
+                    carrier.kind, carrier.alert_id, "", "", carrier.subject, "", "", "", ""
+                )
             return Outgoing(notice, carrier.recipient, "", carrier.key, carrier.id, 1, rendered)
         notices = [Notice.from_dict(m.notice) for m in batch]
         notice = merge(notices) if len(notices) > 1 else notices[0]

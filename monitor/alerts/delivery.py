@@ -1,0 +1,330 @@
+"""Operations on notification channels, the routing table and deliveries: each
+validates, writes and appends one audit entry (who, when, before and after, secrets
+masked), whether called from the API, the console or the ``yuqing`` command.
+
+Also what the console and API show of them: :func:`channel_doc` (secrets masked),
+:func:`preview` (where an alert would go) and :func:`test_send` (a real message through
+a channel, with the platform's answer).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from monitor.alerts.channels import EMAIL, ChannelError, EmailChannel, build, check, masked
+from monitor.alerts.channels.base import Channel, Clock, DeliveryError, Outgoing
+from monitor.alerts.notice import Notice
+from monitor.alerts.routing import (
+    Facts,
+    Routing,
+    RoutingError,
+    Target,
+    in_window,
+    load,
+    parse_routing,
+    route,
+)
+from monitor.alerts.settings import SmtpConfig
+from store import ConflictError, Store
+from store.codec import to_doc
+from store.model import AuditEntry, ChannelConfig, OutboxMessage, RoutingTable, TimelineEntry
+
+CHANNEL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def channel_doc(config: ChannelConfig) -> dict[str, Any]:
+    """A channel as shown anywhere outside the store: secrets masked."""
+    return to_doc(config) | {"secrets": masked(config)}
+
+
+def _audit(
+    store: Store, actor: str, action: str, target: str, now: datetime, before: Any, after: Any
+) -> None:
+    store.audit.append(AuditEntry(actor, action, target, now, before, after))
+
+
+def save_channel(
+    store: Store,
+    ident: str,
+    kind: str,
+    name: str,
+    settings: dict[str, Any],
+    secrets: dict[str, str],
+    *,
+    actor: str,
+    now: datetime,
+    enabled: bool = True,
+) -> ChannelConfig:
+    """Create the channel ``ident`` or change it. Secrets are write-only: one left out
+    or empty keeps its stored value. :class:`ChannelError` names a wrong field; nothing
+    is written then."""
+    if not CHANNEL_ID.match(ident) or ident == EMAIL:
+        raise ChannelError(
+            "id: 用小写字母、数字、- 或 _，以字母或数字开头，至多 40 个字符（email 已被占用）",
+            "id",
+        )
+    if not name.strip():
+        raise ChannelError("name: 请填写渠道名称，如“区值班群”", "name")
+    before = store.channels.get(ident)
+    if before is not None and before.kind != kind:
+        raise ChannelError(f"kind: 渠道 {ident} 是 {before.kind}，不能改为 {kind}", "kind")
+    given = {k: v for k, v in secrets.items() if v}
+    merged = (before.secrets if before else {}) | given
+    good_settings, good_secrets = check(kind, settings, merged)
+    after = ChannelConfig(
+        id=ident,
+        kind=kind,
+        name=name.strip(),
+        settings=good_settings.model_dump(exclude_defaults=True),
+        secrets={k: v for k, v in good_secrets.model_dump().items() if v},
+        updated=now,
+        author=actor,
+        enabled=enabled,
+        version=before.version if before else None,
+    )
+    store.channels.put(after)
+    _audit(
+        store,
+        actor,
+        "channel.update" if before else "channel.create",
+        f"channel:{ident}",
+        now,
+        channel_doc(before) if before else None,
+        channel_doc(after),
+    )
+    return after
+
+
+def delete_channel(store: Store, ident: str, *, actor: str, now: datetime) -> None:
+    """Remove a channel no route names (its deliveries stay, for the record)."""
+    before = store.channels.get(ident)
+    if before is None:
+        raise ChannelError(f"id: 没有渠道 {ident}", "id")
+    users = _routes_naming(load(store), ident)
+    if users:
+        raise ChannelError(f"id: 渠道 {ident} 仍在路由表中使用（{users[0]}），请先修改路由", "id")
+    store.channels.delete(ident)
+    _audit(store, actor, "channel.delete", f"channel:{ident}", now, channel_doc(before), None)
+
+
+def _routes_naming(routing: Routing, ident: str) -> list[str]:
+    found = [
+        f"routes.{i} {r.name}"
+        for i, r in enumerate(routing.routes)
+        if any(d.channel == ident for d in r.to)
+    ]
+    if any(d.channel == ident for d in routing.emergency):
+        found.append("emergency")
+    for severity, steps in routing.escalation.items():
+        found += [
+            f"escalation.{severity}.{i}"
+            for i, s in enumerate(steps)
+            if any(d.channel == ident for d in s.to)
+        ]
+    return found
+
+
+def routing_doc(store: Store) -> dict[str, Any]:
+    table = store.routing.get()
+    return {
+        "settings": table.settings if table else {},
+        "updated": table.updated.isoformat() if table else None,
+        "author": table.author if table else "",
+        "version": table.version if table else None,
+    }
+
+
+def save_routing(
+    store: Store,
+    settings: dict[str, Any],
+    *,
+    actor: str,
+    now: datetime,
+    version: str | None = None,
+) -> Routing:
+    """Validate and store the routing table (against the channels as they are now);
+    :class:`RoutingError` names the first wrong field. With ``version`` the stored table
+    must still be at it (else :class:`~store.errors.ConflictError`)."""
+    channels = {c.id: c for c in store.channels.list()}
+    routing = parse_routing(settings, channels)
+    before = store.routing.get()
+    if version is not None and before is not None and before.version != version:
+        raise ConflictError(f"the routing table changed since version {version}")
+    clean = routing.model_dump(exclude_defaults=True)
+    store.routing.put(RoutingTable(clean, now, actor, version=before.version if before else None))
+    _audit(
+        store,
+        actor,
+        "routing.update",
+        "routing",
+        now,
+        before.settings if before else None,
+        clean,
+    )
+    return routing
+
+
+def resend(store: Store, delivery_id: str, *, actor: str, now: datetime) -> OutboxMessage:
+    """Put a dead letter (a failed delivery) back in the queue, to be sent at once."""
+    message = store.outbox.find(delivery_id)
+    if message is None:
+        raise ChannelError(f"id: 没有投递 {delivery_id}", "id")
+    if message.status != "failed":
+        raise ChannelError(
+            f"id: 投递 {delivery_id} 的状态是 {message.status}，只有失败的投递可以重发", "id"
+        )
+    before = {"status": message.status, "attempts": message.attempts, "error": message.error}
+    message.status, message.attempts, message.due, message.error = "pending", 0, now, ""
+    store.outbox.update(message)
+    _audit(
+        store,
+        actor,
+        "delivery.resend",
+        f"delivery:{delivery_id}",
+        now,
+        before,
+        {"status": "pending", "key": message.key, "channel": message.channel},
+    )
+    if message.alert_id:
+        store.alert_timeline.append(
+            TimelineEntry(
+                message.alert_id,
+                now,
+                actor,
+                "resend",
+                details={"channel": message.channel, "to": message.recipient, "kind": message.kind},
+            )
+        )
+    return message
+
+
+@dataclass
+class Trial:
+    ok: bool
+    message: str  # the platform's answer in words, or 已送达
+
+
+def try_channel(
+    store: Store,
+    ident: str,
+    to: str,
+    *,
+    actor: str,
+    clock: Clock,
+    smtp: SmtpConfig,
+    public_url: str,
+    http: httpx.Client | None = None,
+) -> Trial:
+    """Send a test message through channel ``ident`` (``email`` too) now, to ``to`` if
+    the channel needs an address; the result says what the platform answered. Audited:
+    a test message reaches real people."""
+    now = clock()
+    channel: Channel
+    client = http or httpx.Client(timeout=10.0)
+    try:
+        if ident == EMAIL:
+            channel = EmailChannel(smtp)
+        else:
+            config = store.channels.get(ident)
+            if config is None:
+                raise ChannelError(f"id: 没有渠道 {ident}", "id")
+            channel = build(config, client, clock)
+        try:
+            type(channel).check_to(to)
+        except ValueError as e:
+            raise ChannelError(f"to: {e}", "to") from e
+        base = public_url.rstrip("/")
+        notice = Notice(
+            kind="test",
+            alert_id="",
+            rule="渠道测试",
+            severity="info",
+            title=f"测试消息：{channel.name}",
+            console_url=f"{base}/channels",
+            base_url=base,
+            zone=str(getattr(now.tzinfo, "key", now.tzinfo)),
+            created=now.isoformat(),
+            published=now.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M"),
+            source="yuqing",
+        )
+        key = f"test/{ident}/{now.isoformat()}"
+        try:
+            channel.send(Outgoing(notice, to, "", key, key.replace("/", "-")))
+            result = Trial(True, "已送达")
+        except DeliveryError as e:
+            result = Trial(False, e.message)
+        finally:
+            channel.close()
+    finally:
+        if http is None:
+            client.close()
+    _audit(
+        store,
+        actor,
+        "channel.test",
+        f"channel:{ident}",
+        now,
+        None,
+        {"to": to, "ok": result.ok, "message": result.message},
+    )
+    return result
+
+
+@dataclass
+class Preview:
+    """Where an alert would go, and why."""
+
+    targets: list[dict[str, Any]]  # channel, name, kind, to, held (quiet hours until)
+    routes: list[str]  # the routes that matched
+
+
+def preview(store: Store, facts: Facts, at: datetime, recipients: list[str]) -> Preview:
+    """Where an alert with ``facts`` raised at ``at`` would go: its email ``recipients``
+    and the routed destinations, each with whether quiet hours would hold it."""
+    routing = load(store)
+    found, names = route(routing, facts, at)
+    channels = {c.id: c for c in store.channels.list()}
+    out = []
+    for target in [*(Target(EMAIL, r) for r in recipients), *found]:
+        config = channels.get(target.channel)
+        quiet = str(config.settings.get("quiet_hours", "")) if config else ""
+        held = (
+            bool(quiet)
+            and facts.severity != "critical"
+            and not facts.emergency
+            and in_window(quiet, at)
+        )
+        out.append(
+            {
+                "channel": target.channel,
+                "name": config.name
+                if config
+                else ("电子邮件" if target.channel == EMAIL else target.channel),
+                "kind": config.kind
+                if config
+                else ("email" if target.channel == EMAIL else "missing"),
+                "to": target.to,
+                "held": quiet if held else "",
+                "missing": target.channel != EMAIL and config is None,
+            }
+        )
+    return Preview(list({(t["channel"], t["to"]): t for t in out}.values()), names)
+
+
+__all__ = [
+    "ChannelError",
+    "RoutingError",
+    "channel_doc",
+    "delete_channel",
+    "preview",
+    "resend",
+    "routing_doc",
+    "save_channel",
+    "save_routing",
+    "try_channel",
+]

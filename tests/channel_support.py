@@ -1,0 +1,103 @@
+"""What the channel tests share: the fake platforms (real HTTP servers on 127.0.0.1),
+one configured channel of each kind pointing at them, and a routing table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerting_support import T0, Clock
+
+from devtools.fakeplatforms import FakePlatforms
+from monitor.alerts.delivery import save_channel, save_routing
+from monitor.alerts.outbox import Sender
+from store import Store
+from yuqing.config import SmtpConfig
+
+DING_SECRET = "SEC5f3c2a9d0e1b4c7a8f6e2d1c0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a0f9e8"
+FEISHU_SECRET = "fs8Kd02nQvX3bLmP9wTz"
+HOOK_SECRET = "whsec-7d2f9c1e5a8b3d6f0e4c2a1b9d8e7f6a"
+ALI_ID, ALI_SECRET = "LTAI5tFakeKeyForTests", "aliFakeSecret0123456789abcdef"
+GATEWAY_KEY = "gw-api-key-1234567890"
+PHONE = "13800000001"
+# channel id -> kind, for the parametrised tests
+KINDS = {
+    "duty-wecom": "wecom",
+    "duty-ding": "dingtalk",
+    "duty-feishu": "feishu",
+    "ops-hook": "webhook",
+    "sms-gw": "sms_gateway",
+    "sms-ali": "sms_aliyun",
+}
+PLATFORM = {  # channel id -> what the fake records it as
+    "duty-wecom": "wecom",
+    "duty-ding": "dingtalk",
+    "duty-feishu": "feishu",
+    "ops-hook": "webhook",
+    "sms-gw": "sms",
+    "sms-ali": "aliyun",
+}
+
+
+def channel_settings(fakes: FakePlatforms) -> dict[str, tuple[str, dict[str, Any], dict[str, str]]]:
+    """id -> (kind, settings, secrets) of one channel per kind, at ``fakes``."""
+    return {
+        "duty-wecom": ("wecom", {}, {"webhook": fakes.add_wecom("wk-duty")}),
+        "duty-ding": (
+            "dingtalk",
+            {"keywords": ["舆情"]},
+            {"webhook": fakes.add_dingtalk("dt-duty", DING_SECRET, ["舆情"]), "secret": DING_SECRET},
+        ),
+        "duty-feishu": (
+            "feishu",
+            {"keywords": ["舆情"]},
+            {"webhook": fakes.add_feishu("fs-duty", FEISHU_SECRET, ["舆情"]), "secret": FEISHU_SECRET},
+        ),
+        "ops-hook": (
+            "webhook",
+            {"url": fakes.add_webhook("ops", HOOK_SECRET)},
+            {"secret": HOOK_SECRET},
+        ),
+        "sms-gw": (
+            "sms_gateway",
+            {
+                "url": fakes.add_gateway(GATEWAY_KEY),
+                "headers": {"Authorization": "Bearer {secret}"},
+                "ok_field": "code",
+                "ok_value": "0",
+            },
+            {"secret": GATEWAY_KEY},
+        ),
+        "sms-ali": (
+            "sms_aliyun",
+            {
+                "access_key_id": ALI_ID,
+                "sign_name": "舆情监测",
+                "template_code": "SMS_460725001",
+                "endpoint": fakes.add_aliyun(ALI_ID, ALI_SECRET),
+            },
+            {"access_key_secret": ALI_SECRET},
+        ),
+    }
+
+
+def add_channels(
+    store: Store, fakes: FakePlatforms, only: list[str] | None = None, phones: list[str] | None = None
+) -> list[str]:
+    """Configure the channels (``only`` those ids) and route every alert to them; the
+    SMS channels to ``phones``. Returns the channel ids."""
+    chosen = []
+    for ident, (kind, settings, secrets) in channel_settings(fakes).items():
+        if only is not None and ident not in only:
+            continue
+        save_channel(store, ident, kind, f"测试{kind}", settings, secrets, actor="test", now=T0)
+        chosen.append(ident)
+    to = [
+        {"channel": c, "to": phones or [PHONE]} if KINDS[c].startswith("sms") else {"channel": c}
+        for c in chosen
+    ]
+    save_routing(store, {"routes": [{"name": "全部", "to": to}]}, actor="test", now=T0)
+    return chosen
+
+
+def sender(store: Store, clock: Clock, **options: Any) -> Sender:
+    return Sender(store, SmtpConfig(port=1, timeout=2), clock, base_delay=5, **options)
