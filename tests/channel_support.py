@@ -45,12 +45,18 @@ def channel_settings(fakes: FakePlatforms) -> dict[str, tuple[str, dict[str, Any
         "duty-ding": (
             "dingtalk",
             {"keywords": ["舆情"]},
-            {"webhook": fakes.add_dingtalk("dt-duty", DING_SECRET, ["舆情"]), "secret": DING_SECRET},
+            {
+                "webhook": fakes.add_dingtalk("dt-duty", DING_SECRET, ["舆情"]),
+                "secret": DING_SECRET,
+            },
         ),
         "duty-feishu": (
             "feishu",
             {"keywords": ["舆情"]},
-            {"webhook": fakes.add_feishu("fs-duty", FEISHU_SECRET, ["舆情"]), "secret": FEISHU_SECRET},
+            {
+                "webhook": fakes.add_feishu("fs-duty", FEISHU_SECRET, ["舆情"]),
+                "secret": FEISHU_SECRET,
+            },
         ),
         "ops-hook": (
             "webhook",
@@ -81,7 +87,10 @@ def channel_settings(fakes: FakePlatforms) -> dict[str, tuple[str, dict[str, Any
 
 
 def add_channels(
-    store: Store, fakes: FakePlatforms, only: list[str] | None = None, phones: list[str] | None = None
+    store: Store,
+    fakes: FakePlatforms,
+    only: list[str] | None = None,
+    phones: list[str] | None = None,
 ) -> list[str]:
     """Configure the channels (``only`` those ids) and route every alert to them; the
     SMS channels to ``phones``. Returns the channel ids."""

@@ -6,13 +6,21 @@ delivery exactly once."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
-from alerting_support import RECIPIENTS, Clock, add, alerting, story
+from alerting_support import RECIPIENTS, SECRET, Clock, add, alerting, story
 from channel_support import (
     DING_SECRET,
     FEISHU_SECRET,
@@ -29,7 +37,7 @@ from devtools.fakeplatforms import FakePlatforms
 from monitor.alerts.channels import dingtalk, feishu, webhook
 from monitor.alerts.channels.sms import rpc_signature
 from monitor.alerts.delivery import save_channel
-from store import Store
+from store import Store, open_store
 
 
 @pytest.fixture
@@ -103,7 +111,9 @@ def test_webhook_signature_checks_body_secret_and_replay_window() -> None:
 # -- what each channel says ---------------------------------------------------------------
 
 
-def test_each_channel_delivers_each_alert_once_in_chinese(store: Store, fakes: FakePlatforms) -> None:
+def test_each_channel_delivers_each_alert_once_in_chinese(
+    store: Store, fakes: FakePlatforms
+) -> None:
     clock = Clock()
     ids = add_channels(store, fakes)
     alerts = alerting(store, clock)
@@ -121,8 +131,11 @@ def test_each_channel_delivers_each_alert_once_in_chinese(store: Store, fakes: F
 
     md = got["wecom"].body["markdown"]["content"]
     assert md.startswith("### 【舆情严重】") and "**方案**：潼南火灾（严重）" in md
-    assert "［【起火】］（http://evil.example/x） ＜font color=\"red\"＞＊" in md  # inert
-    assert "[签收](https://yq.example.cn/k/" in md and f"[查看](https://yq.example.cn/alerts/{ident})" in md
+    assert '［【起火】］（http://evil.example/x） ＜font color="red"＞＊' in md  # inert
+    assert (
+        "[签收](https://yq.example.cn/k/" in md
+        and f"[查看](https://yq.example.cn/alerts/{ident})" in md
+    )
     assert "（时间为 Asia/Shanghai）" in md and "**时限**：签收截止 02-05 11:00" in md
 
     card = got["dingtalk"].body["actionCard"]
@@ -151,3 +164,297 @@ def test_each_channel_delivers_each_alert_once_in_chinese(store: Store, fakes: F
     assert actions["notified"] == len(ids) and not actions["notify_failed"]
     assert {m.recipient for m in store.outbox.list(channel="email")} == set(RECIPIENTS)
     assert chat_keys(store) == {"sent": len(ids)}
+
+
+# -- refusals, outages, rate limits -----------------------------------------------------
+
+
+def test_refusals_are_dead_letters_with_the_reason_in_chinese(
+    store: Store, fakes: FakePlatforms
+) -> None:
+    """A wrong signing secret, a keyword the robot wants and the message lacks, a
+    removed robot, a wrong AccessKey secret: recorded, not retried."""
+    clock = Clock()
+    settings = channel_settings(fakes)
+    kind, ding, secrets = settings["duty-ding"]
+    save_channel(
+        store,
+        "duty-ding",
+        kind,
+        "区值班群",
+        ding,
+        secrets | {"secret": "SECwrong"},
+        actor="t",
+        now=clock(),
+    )
+    fakes.add_feishu("fs-strict", keywords=["舆情告警"])  # wants a word the message lacks
+    save_channel(
+        store,
+        "duty-feishu",
+        "feishu",
+        "飞书群",
+        {},
+        {"webhook": f"{fakes.url}/open-apis/bot/v2/hook/fs-strict"},
+        actor="t",
+        now=clock(),
+    )
+    save_channel(
+        store,
+        "duty-wecom",
+        "wecom",
+        "企业微信群",
+        {},
+        {"webhook": f"{fakes.url}/cgi-bin/webhook/send?key=removed"},
+        actor="t",
+        now=clock(),
+    )
+    kind, ali, secrets = settings["sms-ali"]
+    save_channel(
+        store,
+        "sms-ali",
+        kind,
+        "阿里云短信",
+        ali,
+        {"access_key_secret": "wrong"},
+        actor="t",
+        now=clock(),
+    )
+    kind, hook, secrets = settings["ops-hook"]
+    save_channel(
+        store, "ops-hook", kind, "Webhook", hook, {"secret": "x" * 32}, actor="t", now=clock()
+    )
+    from monitor.alerts.delivery import save_routing
+
+    to = [{"channel": c} for c in ("duty-ding", "duty-feishu", "duty-wecom", "ops-hook")]
+    save_routing(
+        store,
+        {"routes": [{"name": "全部", "to": [*to, {"channel": "sms-ali", "to": [PHONE]}]}]},
+        actor="t",
+        now=clock(),
+    )
+    [ident] = add(store, alerting(store, clock), [story(1)])
+    send = sender(store, clock)
+    assert send.run_once() == 0
+    clock.advance(hours=1)
+    assert send.run_once() == 0  # nothing retried
+    failed = {m.channel: m for m in store.outbox.list(status="failed")}
+    assert sorted(failed) == ["duty-ding", "duty-feishu", "duty-wecom", "ops-hook", "sms-ali"]
+    assert "钉钉 310000：签名不匹配" in failed["duty-ding"].error
+    assert "飞书 19024：消息不含机器人设置的自定义关键词" in failed["duty-feishu"].error
+    assert "企业微信 93000：webhook 地址无效" in failed["duty-wecom"].error
+    assert "阿里云短信 SignatureDoesNotMatch：签名不匹配" in failed["sms-ali"].error
+    assert "接收方拒绝（HTTP 401）" in failed["ops-hook"].error
+    assert {m.attempts for m in failed.values()} == {1} and not fakes.received
+    assert len(fakes.refused) == 5
+    actions = Counter(e.action for e in store.alert_timeline.list(ident))
+    assert actions["notify_failed"] == 5
+
+
+def test_platforms_down_then_up_every_message_once(store: Store, fakes: FakePlatforms) -> None:
+    clock = Clock()
+    ids = add_channels(store, fakes, phones=["13800000001", "13800000002"])
+    fakes.clock = lambda: clock().timestamp()  # the platforms count in the test's time
+    alerts = alerting(store, clock)
+    add(store, alerts, [story(n) for n in range(3)])
+    fakes.stop()  # every platform down
+    send = sender(store, clock)
+    assert send.run_once() == 0
+    waiting = [m for m in store.outbox.list(limit=100) if m.channel != "email"]
+    expected = len(waiting)
+    assert expected == 3 * (len(ids) + 2) - 0  # each SMS channel: two numbers
+    assert {(m.status, m.attempts) for m in waiting} == {("pending", 1)}
+    assert all("无法连接 127.0.0.1" in m.error for m in waiting)
+    clock.advance(seconds=5)
+    assert send.run_once() == 0
+    fakes.start()  # up again, same port
+    clock.advance(seconds=10)
+    sent = 0
+    for _ in range(20):  # SMS numbers take one message a minute: let the minutes pass
+        sent += send.run_once()
+        clock.advance(seconds=61)
+    keys = [
+        m.key for m in store.outbox.list(limit=100) if m.channel != "email" and m.status == "sent"
+    ]
+    assert len(keys) == expected == sent
+    per = Counter((r.platform, r.robot) for r in fakes.received)
+    assert len(fakes.received) == expected and not fakes.refused
+    assert per[("dingtalk", "dt-duty")] == 3 and per[("aliyun", "13800000002")] == 3
+    hooks = [r.key for r in fakes.received if r.platform == "webhook"]
+    assert len(hooks) == len(set(hooks)) == 3
+
+
+def test_rate_limit_queues_and_merges_a_burst_never_drops(
+    store: Store, fakes: FakePlatforms
+) -> None:
+    """25 alerts and their updates for one DingTalk robot (20 a minute): 20 go at once,
+    the rest wait their turn; an alert's queued updates go as one message."""
+    clock = Clock()
+    add_channels(store, fakes, only=["duty-ding"])
+    fakes.clock = lambda: clock().timestamp()  # the platform counts in the test's time
+    alerts = alerting(store, clock)
+    firsts = [story(n) for n in range(25)]
+    idents = add(store, alerts, firsts)
+    send = sender(store, clock)
+    assert send.run_once() == 20
+    assert len(fakes.received) == 20 and not fakes.refused  # never over the limit
+    held = [
+        m
+        for m in store.outbox.list(limit=100)
+        if m.channel == "duty-ding" and m.status == "pending"
+    ]
+    assert len(held) == 5 and {m.attempts for m in held} == {0}
+    # Meanwhile the held alerts grow: their updates queue behind them.
+    late = {m.alert_id for m in held}
+    stories = {s.id: s for s in firsts}
+    for n, ident in enumerate(sorted(late)):
+        first = stories[store.alerts.get(ident).item_id]  # type: ignore[union-attr]
+        clock.advance(minutes=31)
+        add(store, alerts, [story(100 + n, event=first.id)])
+        alerts.tick()
+    queued = [
+        m
+        for m in store.outbox.list(limit=200)
+        if m.channel == "duty-ding" and m.status == "pending"
+    ]
+    assert Counter(m.kind for m in queued) == {"new": 5, "update": 5}
+    clock.advance(minutes=1)
+    assert send.run_once() == 5  # five messages for ten deliveries
+    merged = [m for m in store.outbox.list(limit=200) if m.status == "merged"]
+    assert len(merged) == 5 and all(m.merged_into.endswith("/new") for m in merged)
+    texts = [r.body["actionCard"]["text"] for r in fakes.received[20:]]
+    assert all("**规模**：共 2 条相关信息" in t for t in texts)
+    assert len(fakes.received) == 25 and not fakes.refused
+    assert {
+        m.alert_id for m in store.outbox.list(limit=200) if m.status in ("sent", "merged")
+    } == set(idents)
+
+
+def test_a_platforms_rate_limit_answer_waits_and_costs_no_attempt(
+    store: Store, fakes: FakePlatforms
+) -> None:
+    """Another sender (or a restart) used the robot's minute: the platform says 130101,
+    the delivery waits the ten minutes DingTalk blocks a robot for, then goes."""
+    clock = Clock()
+    add_channels(store, fakes, only=["duty-ding"])
+    fakes.clock = lambda: clock().timestamp()
+    for _ in range(20):  # someone else's messages this minute
+        assert not fakes.over_limit("dingtalk:dt-duty", [(20, 60.0)], block=600.0)
+    add(store, alerting(store, clock), [story(1)])
+    send = sender(store, clock)
+    assert send.run_once() == 0
+    [waiting] = store.outbox.list(channel="duty-ding")
+    assert waiting.status == "pending" and waiting.attempts == 0
+    assert "钉钉 130101" in waiting.error and waiting.due == clock() + timedelta(seconds=600)
+    clock.advance(minutes=5)
+    assert send.run_once() == 0 and len(fakes.refused) == 1  # not asked again meanwhile
+    clock.advance(minutes=6)
+    assert send.run_once() == 1 and len(fakes.received) == 1
+
+
+def test_long_events_fit_the_platforms_limits_with_a_count_of_the_rest(
+    store: Store, fakes: FakePlatforms
+) -> None:
+    from monitor.alerts.channels.base import Outgoing
+    from monitor.alerts.channels.text import markdown
+    from monitor.alerts.notice import Entry, Notice
+
+    entries = [
+        Entry("潼南区" + "很长的标题" * 60 + str(n), "tn-news", "2021-02-05 10:30", "http://a.cn/x")
+        for n in range(5)
+    ]
+    notice = Notice(
+        "new",
+        "a1",
+        "潼南火灾",
+        "critical",
+        "标题" * 400,
+        "https://yq.example.cn/alerts/a1",
+        "https://yq.example.cn",
+        "Asia/Shanghai",
+        "2021-02-05T10:30:00+08:00",
+        items=57,
+        entries=entries,
+    )
+    text = markdown(notice, "https://yq.example.cn/k/abc", 4096)
+    assert len(text.encode()) <= 4096 and "等 52 条" in text  # 5 listed of 57
+    assert (
+        text.endswith("（时间为 Asia/Shanghai）") and "[签收](https://yq.example.cn/k/abc)" in text
+    )
+    assert "标题" * 59 + "标…" in text  # the title shortened for a phone
+    short = markdown(notice, "https://yq.example.cn/k/abc", 600)
+    assert len(short.encode()) <= 600 and short.endswith("（时间为 Asia/Shanghai）")
+    assert "[签收](https://yq.example.cn/k/abc)" in short  # the links survive any cut
+    # Through a real channel: WeCom takes it (its 4096-byte limit is checked).
+    add_channels(store, fakes, only=["duty-wecom"])
+    from monitor.alerts.channels import build
+
+    config = store.channels.get("duty-wecom")
+    assert config is not None
+    with httpx.Client() as http:
+        build(config, http, Clock()).send(
+            Outgoing(notice, "", "https://yq.example.cn/k/abc", "k", "d")
+        )
+    assert len(fakes.received) == 1 and not fakes.refused
+
+
+# -- a sender killed mid-send ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("channel", list(KINDS))
+def test_sender_killed_mid_send_loses_and_doubles_nothing(
+    channel: str, tmp_path: Path, fakes: FakePlatforms
+) -> None:
+    """As tests/test_alert_email.py does for email, for every channel: the platform holds
+    the third request unanswered, the sending process is SIGKILLed, a second one takes
+    over when the claim runs out, and every delivery reached the platform exactly once."""
+    path = tmp_path / "yuqing.db"
+    store = open_store(f"sqlite:///{path}")
+    sms = KINDS[channel].startswith("sms")
+    # An SMS number takes one message a minute: one alert to six numbers instead.
+    phones = [f"1380000000{n}" for n in range(1, 7)]
+    add_channels(store, fakes, only=[channel], phones=phones)
+    alerts = alerting(store, Clock(), recipients=[])
+    add(store, alerts, [story(1)] if sms else [story(n) for n in range(6)])
+    expected = sorted(m.key for m in store.outbox.list(limit=100))
+    assert len(expected) == 6 and {m.channel for m in store.outbox.list(limit=100)} == {channel}
+    held = threading.Event()
+
+    def hold(number: int) -> bool:
+        if number == 3 and not held.is_set():
+            held.set()
+            return True
+        return False
+
+    fakes.hold = hold
+    env = os.environ | {"YUQING_STORE": f"sqlite:///{path}", "YUQING_API_SECRET_KEY": SECRET}
+    env |= {"YUQING_CONFIG": str(tmp_path / "none.toml"), "YUQING_DATA_DIR": str(tmp_path)}
+    (tmp_path / "none.toml").write_text("")
+    command = [str(Path(sys.executable).parent / "yuqing"), "send-outbox", "--lease", "2"]
+    command += ["--poll", "0.2", "--workers", "1"]
+    first = subprocess.Popen(command, env=env, cwd=tmp_path)
+    try:
+        assert held.wait(30), "the sender never reached the third message"
+        first.send_signal(signal.SIGKILL)  # while the platform has not answered it
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    fakes.release.set()
+    assert len(fakes.received) == 2
+    second = subprocess.Popen(command, env=env, cwd=tmp_path)
+    try:
+        fakes.wait_for(6)
+        deadline = time.monotonic() + 30
+        while store.outbox.counts() != {"sent": 6} and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        second.terminate()
+        second.wait(10)
+    assert store.outbox.counts() == {"sent": 6}
+    # Past the claim: nothing more arrived, nothing twice.
+    assert len(fakes.received) == 6 and not [r for r in fakes.refused if r[0] != "webhook"]
+    robots = Counter(r.robot for r in fakes.received)
+    assert robots == (Counter(phones) if sms else Counter({next(iter(robots)): 6}))
+    retried = [m for m in store.outbox.list(limit=100) if m.attempts == 2]
+    assert len(retried) == 1
+    store.close()

@@ -191,9 +191,10 @@ class Sender:
             claimed = [m for m in batch if self._claim(m)]
             if not claimed:
                 continue
+            taken = self.clock().timestamp()
             if limits:
-                self.limiter.take(where, self.clock().timestamp())
-            sent += self._send(channel, claimed, where)
+                self.limiter.take(where, taken)
+            sent += self._send(channel, claimed, where, taken)
         return sent
 
     def _batches(
@@ -264,11 +265,12 @@ class Sender:
         link = ack_url(carrier, notice.base_url)
         return Outgoing(notice, carrier.recipient, link, carrier.key, carrier.id, len(batch))
 
-    def _send(self, channel: Channel, batch: list[OutboxMessage], where: str) -> int:
+    def _send(self, channel: Channel, batch: list[OutboxMessage], where: str, taken: float) -> int:
         carrier = batch[0]
         try:
             channel.send(self._outgoing(batch))
         except RateLimited as e:
+            self.limiter.give_back(where, taken)  # refused, so not counted
             self.limiter.block(where, self.clock().timestamp() + e.retry_after)
             for message in batch:
                 message.attempts -= 1  # the platform's limit is no failure of the message
@@ -279,6 +281,8 @@ class Sender:
                 self._finish(message, "failed", str(e))
             return 0
         except DeliveryError as e:
+            # Unreachable or failing: the platform did not take it, nor count it.
+            self.limiter.give_back(where, taken)
             for message in batch:
                 self._retry(message, e)
             return 0

@@ -61,6 +61,13 @@ class Limiter:
         with self._lock:
             self._sent.setdefault(destination, deque()).append(now)
 
+    def give_back(self, destination: str, at: float) -> None:
+        """Undo :meth:`take` of ``at``: the message never reached the platform."""
+        with self._lock:
+            sent = self._sent.get(destination)
+            if sent and at in sent:
+                sent.remove(at)
+
     def block(self, destination: str, until: float) -> None:
         """The platform refused for its rate limit: nothing more until ``until``."""
         with self._lock:

@@ -29,12 +29,20 @@ def action_line(notice: Notice) -> str:
     return template.format(more=notice.more, items=notice.items, step=notice.step_label)
 
 
+TITLE_CHARS = 120  # of the alert's title on a phone
+ENTRY_CHARS = 60  # of each listed item's title
+
+
+def clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1] + "…"
+
+
 def title_md(notice: Notice) -> str:
-    return chat(notice.title, hit_spans(notice.hits, "title"))
+    return chat(clip(notice.title, TITLE_CHARS), hit_spans(notice.hits, "title"))
 
 
 def entry_md(n: int, entry: Entry) -> str:
-    title = chat(entry.title, hit_spans(entry.hits, "title"))
+    title = chat(clip(entry.title, ENTRY_CHARS), hit_spans(entry.hits, "title"))
     link = chat_url(entry.url)
     shown = f"[{title}]({link})" if link else title
     return f"{n}. {shown} — {chat(entry.source, [])} · {short_time(entry.time)}"
@@ -58,7 +66,7 @@ def markdown(notice: Notice, ack_url: str, limit: int, *, heading: str = "### ")
     """The message in the markdown the chat platforms share, at most ``limit`` bytes of
     UTF-8. ``heading`` starts the title line ("" where the platform shows a title of
     its own, as a Feishu card's header)."""
-    head = [f"{heading}{chat(notice.headline, [])}"] if heading else []
+    head = [f"{heading}{chat(clip(notice.headline, TITLE_CHARS + 20), [])}"] if heading else []
     if notice.emergency:
         head.append("> **应急模式**")
     if action := action_line(notice):
@@ -90,7 +98,9 @@ def fit(head: list[str], entries: list[str], tail: list[str], total: int, limit:
         text = "\n".join([*lines, *tail])
         if len(text.encode("utf-8")) <= limit:
             return text
-    return cut("\n".join([*head, *tail]), limit)
+    # Not even the facts fit: cut them short, never the links at the end.
+    end = "\n".join(tail)
+    return cut("\n".join(head), limit - len(end.encode("utf-8")) - 1) + "\n" + end
 
 
 def cut(text: str, limit: int) -> str:
