@@ -123,15 +123,6 @@ class Routing(BaseModel):
     escalation: dict[Severity, list[Step]] = Field(default_factory=dict)
     remind_minutes: int = Field(60, ge=0, le=24 * 60)
 
-    @field_validator("escalation")
-    @classmethod
-    def _ascending(cls, value: dict[str, list[Step]]) -> dict[str, list[Step]]:
-        for severity, steps in value.items():
-            waits = [s.after_minutes for s in steps]
-            if waits != sorted(set(waits)):
-                raise ValueError(f"{severity}: after_minutes must increase from step to step")
-        return value
-
 
 @dataclass
 class Facts:
@@ -152,7 +143,13 @@ def parse_routing(data: dict[str, Any], channels: dict[str, ChannelConfig]) -> R
     except ValidationError as e:
         problem = e.errors()[0]
         where = ".".join(str(p) for p in problem["loc"]) or "routing"
-        raise RoutingError(f"{where}: {problem['msg']}", where) from e
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise RoutingError(f"{where}: {message}", where) from e
+    for severity, steps in routing.escalation.items():
+        waits = [s.after_minutes for s in steps]
+        if waits != sorted(set(waits)):
+            where = f"escalation.{severity}"
+            raise RoutingError(f"{where}: after_minutes 须逐级增加", where)
     places: list[tuple[str, list[Destination]]] = [
         (f"routes.{i}.to", r.to) for i, r in enumerate(routing.routes)
     ]
