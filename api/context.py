@@ -14,7 +14,7 @@ from api.accounts import Accounts
 from crawler.now import RunNow
 from keywords.library import KeywordLibrary
 from monitor.alerts.engine import Alerting
-from monitor.alerts.settings import AlertsConfig
+from monitor.alerts.settings import AlertsConfig, SmtpConfig
 from monitor.alerts.tickets import Tickets
 from store import Store
 from store.clock import Clock
@@ -34,8 +34,10 @@ class Parts:
         alerting: Callable[[], Alerting],
         run_now: Callable[[], RunNow],
         mail_dir: Path,
+        smtp: SmtpConfig | None = None,
     ) -> None:
         self.store, self.clock, self.alerts, self.mail_dir = store, clock, alerts, mail_dir
+        self.smtp = smtp or SmtpConfig.model_validate({})  # for test emails
         self._alerting, self._run_now = alerting, run_now
 
     @property

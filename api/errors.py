@@ -13,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from api.accounts import AccountError
+from monitor.alerts.channels import ChannelError
+from monitor.alerts.routing import RoutingError
 from monitor.alerts.tickets import TicketError
 from store import ConflictError, QueryError, StoreUnavailable
 
@@ -163,6 +165,11 @@ def register(app: APIFlask) -> None:
         status = 404 if text.startswith("no alert") else 409
         field = text.split(":", 1)[0] if ":" in text and " " not in text.split(":", 1)[0] else None
         return _answer(status, text, field=field)
+
+    @app.errorhandler(ChannelError)
+    @app.errorhandler(RoutingError)
+    def _notify(e: ChannelError | RoutingError) -> Response:
+        return _answer(400, e.message, field=e.field)
 
     @app.errorhandler(AccountError)
     def _account(e: AccountError) -> Response:

@@ -22,8 +22,9 @@ PUBLIC = {
     "login.login",
     "login.logout",  # ends a session; needs the session's CSRF token
 }
-# The emailed acknowledge link carries its own signed credential.
-LINK_ENDPOINTS = {"console_alerts.ack_link"}
+# The emailed acknowledge link carries its own signed credential; the short link of chat
+# messages and SMS stands for one.
+LINK_ENDPOINTS = {"console_alerts.ack_link", "console_channels.short_link"}
 
 
 @pytest.fixture(scope="module")

@@ -244,6 +244,8 @@ class Service:
             self.sender.wake.set()
         for thread in self.threads:
             thread.join(timeout=self.config.smtp.timeout + 5)
+        if self.sender is not None:
+            self.sender.close()
         if self.progress is not None:
             self.progress.report()  # what happened since the last look
         self.store.close()

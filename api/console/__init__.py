@@ -8,6 +8,7 @@ from apiflask import APIFlask
 from api.console import (
     admin,
     alerts,
+    channels,
     dashboard,
     docs,
     i18n,
@@ -22,7 +23,7 @@ from api.context import parts
 from store.model import EmergencySwitch
 
 # Each area module has a blueprint ``bp`` and may have ``ENGLISH``: its strings' English.
-AREAS = (login, docs, dashboard, alerts, search, keywords, sources, reports, admin, mail)
+AREAS = (login, docs, dashboard, alerts, channels, search, keywords, sources, reports, admin, mail)
 
 
 def emergencies() -> list[EmergencySwitch]:
@@ -37,6 +38,7 @@ def register(app: APIFlask) -> None:
     app.jinja_env.globals["_"] = i18n.gettext
     app.jinja_env.globals["lang"] = i18n.language
     app.jinja_env.globals["emergencies"] = emergencies
+    channels.register_globals(app)
     for module in AREAS:
         i18n.AREA_ENGLISH[module.bp.name] = getattr(module, "ENGLISH", {})
         app.register_blueprint(module.bp)

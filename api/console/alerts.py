@@ -110,6 +110,12 @@ ENGLISH: dict[str, str] = {
     "生成": "Created",
     "升级通知": "Escalated",
     "未执行": "refused",
+    "时限提醒": "Deadline reminder",
+    "邮件已送达": "Emailed",
+    "邮件发送失败": "Email failed",
+    "消息已送达": "Message delivered",
+    "消息发送失败": "Message failed",
+    "重发": "Resent",
 }
 STATUS_LABELS = {
     "new": "新预警",
@@ -128,6 +134,12 @@ ACTION_LABELS = {
     "respond": "回应",
     "close": "关闭",
     "escalated": "升级通知",
+    "reminded": "时限提醒",
+    "emailed": "邮件已送达",
+    "email_failed": "邮件发送失败",
+    "notified": "消息已送达",
+    "notify_failed": "消息发送失败",
+    "resend": "重发",
 }
 CLOSE_LABELS = {"handled": "已处置", "false_positive": "误报", "duplicate": "重复"}
 FORMS: dict[str, type[BaseModel] | None] = {

@@ -26,6 +26,7 @@ ENGLISH: dict[str, str] = {
     "信息源": "Sources",
     "报告": "Reports",
     "邮件": "Mail",
+    "通知渠道": "Channels",
     "接口文档": "API docs",
     "用户": "Users",
     "接口令牌": "API tokens",

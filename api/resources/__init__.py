@@ -6,6 +6,7 @@ from apiflask import APIFlask
 
 from api.resources import (
     alerts,
+    channels,
     events,
     health,
     items,
@@ -17,7 +18,9 @@ from api.resources import (
     users,
 )
 
-BLUEPRINTS = (health, jobs, keywords, items, events, alerts, sources, stats, reports, users)
+BLUEPRINTS = (
+    health, jobs, keywords, items, events, alerts, channels, sources, stats, reports, users,
+)  # fmt: skip
 
 
 def register(app: APIFlask) -> None:

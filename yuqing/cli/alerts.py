@@ -184,12 +184,13 @@ def emergency_command(
 @click.option("--lease", default=120.0, show_default=True, help="Seconds a claim lasts.")
 @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks.")
 @click.option("--base-delay", default=5.0, show_default=True, help="First retry delay.")
-@click.option("--workers", default=4, show_default=True, help="SMTP connections at once.")
+@click.option("--workers", default=4, show_default=True, help="Destinations sent to at once.")
 @click.pass_context
 def send_outbox_command(
     ctx: click.Context, once: bool, lease: float, poll: float, base_delay: float, workers: int
 ) -> None:
-    """Send the outbox over SMTP (until stopped), with updates and escalations each minute."""
+    """Send the outbox (email, chat, SMS, webhooks) until stopped, with updates,
+    escalations and reminders each minute."""
     config = ctx.obj.config()
     store = ctx.obj.store()
     sender = Sender(
@@ -214,4 +215,5 @@ def send_outbox_command(
         except KeyboardInterrupt:
             stop.set()
     finally:
+        sender.close()
         store.close()
