@@ -19,6 +19,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 import uuid
@@ -82,6 +83,7 @@ class FakePlatforms:
         self._sent: dict[str, deque[float]] = {}
         self._blocked: dict[str, float] = {}
         self._nonces: set[str] = set()
+        self.enforce_limits = True  # False: accept any rate (a benchmark of the pipeline)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -146,6 +148,8 @@ class FakePlatforms:
     def over_limit(self, name: str, limits: list[tuple[int, float]], block: float = 0.0) -> bool:
         """Count one message to ``name``; True if it is over one of ``limits`` (then
         ``name`` stays refused for ``block`` seconds, as DingTalk does)."""
+        if not self.enforce_limits:
+            return False
         now = self.clock()
         with self.lock:
             if self._blocked.get(name, 0.0) > now:
@@ -401,12 +405,45 @@ class FakePlatforms:
         }
 
 
+def demo_channels(fakes: FakePlatforms, phone: str = "13800000001") -> list[dict[str, Any]]:
+    """One channel of each kind at ``fakes``, as ``yuqing channels put`` takes them, with
+    the route sending every alert to all of them (the benchmark and trials use these)."""
+    ding, feishu, hook = "SECdemo0123456789abcdef", "feishu-demo-secret", "whsec-demo-0123456789"
+    ali_id, ali_secret, gateway = "LTAIdemo", "ali-demo-secret", "gw-demo-key"
+    return [
+        {"id": "demo-wecom", "kind": "wecom", "name": "企业微信值班群",
+         "secrets": {"webhook": fakes.add_wecom("demo")}},
+        {"id": "demo-ding", "kind": "dingtalk", "name": "钉钉值班群",
+         "settings": {"keywords": ["舆情"]},
+         "secrets": {"webhook": fakes.add_dingtalk("demo", ding, ["舆情"]), "secret": ding}},
+        {"id": "demo-feishu", "kind": "feishu", "name": "飞书值班群",
+         "secrets": {"webhook": fakes.add_feishu("demo", feishu), "secret": feishu}},
+        {"id": "demo-hook", "kind": "webhook", "name": "指挥平台",
+         "settings": {"url": fakes.add_webhook("demo", hook)}, "secrets": {"secret": hook}},
+        {"id": "demo-sms", "kind": "sms_gateway", "name": "短信网关", "to": [phone],
+         "settings": {"url": fakes.add_gateway(gateway), "ok_field": "code", "ok_value": "0",
+                      "headers": {"Authorization": "Bearer {secret}"}},
+         "secrets": {"secret": gateway}},
+        {"id": "demo-aliyun", "kind": "sms_aliyun", "name": "阿里云短信", "to": [phone],
+         "settings": {"access_key_id": ali_id, "sign_name": "舆情监测",
+                      "template_code": "SMS_460725001",
+                      "endpoint": fakes.add_aliyun(ali_id, ali_secret)},
+         "secrets": {"access_key_secret": ali_secret}},
+    ]  # fmt: skip
+
+
 def _pct(text: str) -> str:
     return quote(text, safe="~")
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's algorithm and
+        # the client's delayed ACK add 40 ms to every answer on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass

@@ -49,21 +49,24 @@ class Mailer:
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
-        context = ssl.create_default_context(cafile=c.ca_file or None)
         smtp: smtplib.SMTP
         if c.ssl:
-            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=self._tls())
         else:
             smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
         try:
             if c.starttls:  # never falls back to clear text: no STARTTLS offered raises
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._tls())
             if c.username:
                 smtp.login(c.username, c.password)
         except BaseException:
             smtp.close()
             raise
         return smtp
+
+    def _tls(self) -> ssl.SSLContext:
+        # Made only for a TLS connection: loading the CAs takes a tenth of a second.
+        return ssl.create_default_context(cafile=self.config.ca_file or None)
 
     def _session(self) -> smtplib.SMTP:
         if self._broken:
