@@ -1,5 +1,6 @@
-"""``yuqing-dev``: the demo, the mail catcher, the demo site and the local Elasticsearch
-node. Tools for trying and developing yuqing; the service never needs them."""
+"""``yuqing-dev``: the demo, the mail catcher, the fake chat and SMS platforms, the demo
+site and the local Elasticsearch node. Tools for trying and developing yuqing; the
+service never needs them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import click
 from devtools import eslocal
 from devtools.demo import demo_command
 from devtools.demosite import main as serve_demo
+from devtools.fakeplatforms import FakePlatforms, demo_channels
 from devtools.mailcatcher import MailCatcher
 
 
@@ -82,6 +84,55 @@ def mail_catcher(port: int, folder: str, host: str) -> None:
         pass
     finally:
         catcher.stop()
+
+
+@main.command("fake-platforms")
+@click.option("--port", default=8640, show_default=True)
+@click.option("--configure", is_flag=True,
+              help="Add one channel of each kind at them to the configured store, and route "
+              "every alert there.")  # fmt: skip
+@click.pass_obj
+def fake_platforms(config_path: str | None, port: int, configure: bool) -> None:
+    """Local stand-ins for 企业微信, 钉钉, 飞书, 阿里云短信, an SMS gateway and a webhook
+    receiver on 127.0.0.1 (trials without the real platforms); prints what they accept."""
+    from monitor.alerts.delivery import save_channel, save_routing
+    from yuqing.config import ConfigError, load
+    from yuqing.wiring import clock_for, store_for
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        fakes = FakePlatforms(port).start()
+    except OSError as e:
+        raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {e}") from e
+    channels = demo_channels(fakes)
+    if configure:
+        try:
+            config = load(config_path)
+        except ConfigError as e:
+            raise click.ClickException(str(e)) from e
+        store, now = store_for(config), clock_for(config).now()
+        try:
+            for c in channels:
+                save_channel(store, c["id"], c["kind"], c["name"], c.get("settings", {}),
+                             c["secrets"], actor="yuqing-dev", now=now)  # fmt: skip
+            to = [{"channel": c["id"], **({"to": c["to"]} if "to" in c else {})} for c in channels]
+            save_routing(store, {"routes": [{"name": "演示：全部渠道", "to": to}]},
+                         actor="yuqing-dev", now=now)  # fmt: skip
+        finally:
+            store.close()
+        click.echo(f"configured {len(channels)} channels in {config.store.url}")
+    click.echo(f"fake platforms on {fakes.url}")
+    seen = 0
+    try:
+        while not stop.wait(0.5):
+            for got in fakes.received[seen:]:
+                click.echo(f"{got.platform:<9} {got.robot:<14} {str(got.body)[:160]}")
+            seen = len(fakes.received)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fakes.stop()
 
 
 @main.command(
