@@ -35,9 +35,13 @@ _BOILER_TAGS = frozenset({"nav", "footer", "aside"})
 # Class/id words that real CMS templates use for chrome around the article.
 _BOILER_WORDS = frozenset(
     "nav navbar navigation menu mainnav subnav topbar footer foot sidebar breadcrumb crumb "
-    "crumbs copyright share related recommend comment comments ad ads advert banner login "
-    "search toolbar pagination pager".split()
+    "crumbs copyright comment comments login toolbar pagination pager".split()
 )
+# Words that name chrome on some sites but wrap the article on others ("js_img_share_area",
+# "related-content"): such a block is chrome only when it is not mostly prose.
+_SOFT_BOILER_WORDS = frozenset("share related recommend ad ads advert banner search".split())
+# A soft-flagged block holding this much prose, at least half its text, is the article.
+_SOFT_PROSE_CHARS, _SOFT_PROSE_SHARE = 200, 0.5
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _CHINESE_PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
 _SPACES = re.compile(r"\s+")
@@ -57,6 +61,8 @@ _META_LINE = re.compile(
     r"|来源[:：]|发布时间|发布日期|发布于|浏览次数|点击[:：]|字号[:：]|发表于|责任编辑"
 )
 _META_LINE_MAX = 80
+# A unit this long needs a punctuation mark per this many characters to count as prose.
+_UNPUNCTUATED_MIN, _PUNCT_EVERY = 80, 80
 
 _TITLE_SEP = re.compile(
     rf"\s*(?:_{{1,2}}|\|{{1,2}}|｜|—{{1,2}}|–|--|\s-\s|(?<=[{CJK}）》”])-(?=[{CJK}《“]))\s*"
@@ -98,6 +104,11 @@ _BEFORE_TITLE, _AFTER_TITLE, _UNLABELLED_AFTER = 8, 12, 6
 # A post series needs at least this many look-alike siblings carrying text and a time.
 _MIN_POSTS = 2
 _MAX_CLIMB = 12
+# A sibling of the best block continues the article when it scores this much (and at least
+# this share of the best block's score) with at most this share of link text.
+_SIBLING_MIN_SCORE, _SIBLING_SHARE, _SIBLING_MAX_LINKS = 20.0, 0.2, 0.3
+# Lines between paragraphs shorter than this are labels and buttons, not subheadings.
+_INTERIOR_MIN = 4
 # Signing lines (落款) after the prose: at most this many, each at most this long.
 _SIGNATURE_LINES, _SIGNATURE_MAX = 3, 30
 # Comment threads worth cutting have at least this many entries after this much article prose.
@@ -128,6 +139,7 @@ class _Unit:
     text: str
     link_chars: int
     boiler: bool
+    soft: lxml_html.HtmlElement | None = None  # outermost soft-chrome block around it
     value: float = 0.0
 
 
@@ -143,13 +155,18 @@ class _UnitBuilder:
             if in_link:
                 self._link += len(_SPACES.sub("", text))
 
-    def flush(self, block: lxml_html.HtmlElement, boiler: bool) -> None:
+    def flush(
+        self,
+        block: lxml_html.HtmlElement,
+        boiler: bool,
+        soft: lxml_html.HtmlElement | None = None,
+    ) -> None:
         raw = "".join(self._parts)
         self._parts, link = [], self._link
         self._link = 0
         text = _SPACES.sub(" ", _WRAPPED.sub("", raw)).strip()
         if text:
-            self.units.append(_Unit(block, text, link, boiler))
+            self.units.append(_Unit(block, text, link, boiler, soft))
 
 
 def _tokens(el: lxml_html.HtmlElement) -> set[str]:
@@ -157,15 +174,22 @@ def _tokens(el: lxml_html.HtmlElement) -> set[str]:
     return {t for t in _TOKEN_SPLIT.split(words) if t}
 
 
-def _is_boiler(el: lxml_html.HtmlElement) -> bool:
-    return el.tag in _BOILER_TAGS or bool(_tokens(el) & _BOILER_WORDS)
+def _boiler_level(el: lxml_html.HtmlElement) -> int:
+    """2 for certain chrome (nav, footer, comments), 1 for maybe-chrome, 0 otherwise."""
+    if el.tag in _BOILER_TAGS:
+        return 2
+    tokens = _tokens(el)
+    if tokens & _BOILER_WORDS:
+        return 2
+    return 1 if tokens & _SOFT_BOILER_WORDS or _is_hidden(el) else 0
 
 
 def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
     """Split the tree into text units in document order (iteratively: pages nest deeply)."""
     builder = _UnitBuilder()
-    blocks: list[tuple[lxml_html.HtmlElement, bool]] = [(root, False)]
-    boiler_depth = 0
+    blocks: list[tuple[lxml_html.HtmlElement, int]] = [(root, 0)]
+    hard_depth = 0
+    softs: list[lxml_html.HtmlElement] = []
     link_depth = 0
     for action, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
@@ -173,21 +197,42 @@ def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
             continue
         if action == "start":
             if tag in _BLOCK_TAGS or tag == "br":
-                builder.flush(blocks[-1][0], boiler_depth > 0)
+                builder.flush(blocks[-1][0], hard_depth > 0, softs[0] if softs else None)
             if tag in _BLOCK_TAGS:
-                boiler = _is_boiler(el)
-                blocks.append((el, boiler))
-                boiler_depth += boiler
+                level = _boiler_level(el)
+                blocks.append((el, level))
+                hard_depth += level == 2
+                if level == 1:
+                    softs.append(el)
             link_depth += tag == "a"
             builder.add(el.text, link_depth > 0)
             continue
         link_depth -= tag == "a"
         if tag in _BLOCK_TAGS:
-            builder.flush(el, boiler_depth > 0)
-            boiler_depth -= blocks.pop()[1]
+            builder.flush(el, hard_depth > 0, softs[0] if softs else None)
+            _, level = blocks.pop()
+            hard_depth -= level == 2
+            if level == 1:
+                softs.pop()
         builder.add(el.tail, link_depth > 0)
     builder.flush(root, False)
+    _settle_soft_chrome(builder.units)
     return builder.units
+
+
+def _settle_soft_chrome(units: Sequence[_Unit]) -> None:
+    """A maybe-chrome block is chrome unless it is mostly link-free punctuated prose."""
+    totals: dict[lxml_html.HtmlElement, list[int]] = {}
+    for unit in units:
+        if unit.soft is not None:
+            total = totals.setdefault(unit.soft, [0, 0])
+            total[0] += len(unit.text)
+            if not unit.link_chars and _CHINESE_PUNCT.search(unit.text):
+                total[1] += len(unit.text)
+    for unit in units:
+        if unit.soft is not None and not unit.boiler:
+            size, prose = totals[unit.soft]
+            unit.boiler = prose < _SOFT_PROSE_CHARS or prose < _SOFT_PROSE_SHARE * size
 
 
 def _unit_value(unit: _Unit) -> float:
@@ -198,6 +243,9 @@ def _unit_value(unit: _Unit) -> float:
     if len(unit.text) < 120 and _BOILER_TEXT.search(unit.text):
         return -float(n)
     if n < 20 and not _CHINESE_PUNCT.search(unit.text):
+        return -0.5 * n
+    if n >= _UNPUNCTUATED_MIN and len(_CHINESE_PUNCT.findall(unit.text)) * _PUNCT_EVERY < n:
+        # Prose has a mark every sentence; a long run without any is a tag cloud or a list.
         return -0.5 * n
     return n - 2.0 * unit.link_chars
 
@@ -302,6 +350,71 @@ def _with_signature(
     return content + extra
 
 
+def _with_siblings(
+    best: lxml_html.HtmlElement,
+    scores: dict[lxml_html.HtmlElement, float],
+    units: Sequence[_Unit],
+) -> list[lxml_html.HtmlElement]:
+    """``best`` and the siblings that continue its article.
+
+    An article is often split over sibling containers (paragraph groups, script-paged parts,
+    text broken by a figure or table); a sibling joins when it carries prose of its own, as
+    a share of the best block's score, and is not a link list.
+    """
+    parent = best.getparent()
+    if parent is None:
+        return [best]
+    threshold = max(_SIBLING_MIN_SCORE, _SIBLING_SHARE * scores[best])
+    link, size = _link_stats(units)
+    parts = []
+    for sibling in parent:
+        if sibling is best:
+            parts.append(best)
+            continue
+        score = scores.get(sibling, 0.0)
+        chars = size.get(sibling, 0)
+        if score >= threshold and chars and link.get(sibling, 0) < _SIBLING_MAX_LINKS * chars:
+            parts.append(sibling)
+    return parts
+
+
+def _link_stats(
+    units: Sequence[_Unit],
+) -> tuple[dict[lxml_html.HtmlElement, int], dict[lxml_html.HtmlElement, int]]:
+    """Link characters and all characters under each element (ancestors included)."""
+    link: dict[lxml_html.HtmlElement, int] = {}
+    size: dict[lxml_html.HtmlElement, int] = {}
+    for unit in units:
+        n = len(unit.text)
+        node: lxml_html.HtmlElement | None = unit.block
+        while node is not None:
+            size[node] = size.get(node, 0) + n
+            link[node] = link.get(node, 0) + unit.link_chars
+            node = node.getparent()
+    return link, size
+
+
+def _interior(candidates: list[_Unit]) -> list[_Unit]:
+    """The prose units, and the short lines between them that are the article's own
+    (subheadings, verse, code, captions): furniture only scores them negative."""
+    prose = [i for i, u in enumerate(candidates) if u.value > 0]
+    if not prose:
+        return []
+    first, last = prose[0], prose[-1]
+    return [
+        u
+        for i, u in enumerate(candidates)
+        if u.value > 0
+        or (
+            first < i < last
+            and len(u.text) >= _INTERIOR_MIN
+            and not u.boiler
+            and u.link_chars * 2 < len(u.text)
+            and not _BOILER_TEXT.search(u.text)
+        )
+    ]
+
+
 def _select_content(
     units: Sequence[_Unit],
 ) -> tuple[list[lxml_html.HtmlElement] | None, list[_Unit]]:
@@ -311,9 +424,15 @@ def _select_content(
     if best is None or scores[best] <= 0:
         return None, []
     posts = _post_series(best, scores)
-    members = {el for post in posts for el in post.iter()} if posts else set(best.iter())
-    content = [u for u in units if u.block in members and u.value > 0]
-    if posts is None:
+    if posts:
+        members = {el for post in posts for el in post.iter()}
+    else:
+        members = {el for part in _with_siblings(best, scores, units) for el in part.iter()}
+    content = [u for u in units if u.block in members]
+    if posts:
+        content = [u for u in content if u.value > 0]
+    else:
+        content = _interior(content)
         content, posts = _split_comments(best, scores, content)
         content = _with_signature(units, members, content)
     return posts, content
@@ -550,6 +669,18 @@ def _parse(html: str) -> lxml_html.HtmlElement | None:
     except (etree.ParserError, ValueError):
         return None
     return root
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _is_hidden(el: lxml_html.HtmlElement) -> bool:
+    # Hidden blocks hold SEO keyword dumps and closed pop-ups, but also the later pages of an
+    # article paged by script: chrome unless they are prose (see _settle_soft_chrome).
+    style = el.get("style")
+    return (style is not None and bool(_HIDDEN_STYLE.search(style))) or (
+        el.get("hidden") is not None or el.get("aria-hidden") == "true"
+    )
 
 
 def _drop_furniture(root: lxml_html.HtmlElement) -> None:
