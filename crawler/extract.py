@@ -42,6 +42,9 @@ _BOILER_WORDS = frozenset(
 _SOFT_BOILER_WORDS = frozenset("share related recommend ad ads advert banner search".split())
 # A soft-flagged block holding this much prose, at least half its text, is the article.
 _SOFT_PROSE_CHARS, _SOFT_PROSE_SHARE = 200, 0.5
+# A certain-chrome block ("nav", "footer") holding this share of the page's text is a
+# wrapper of the whole page that a template misnamed.
+_WRAPPER_SHARE = 0.7
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _CHINESE_PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
 _SPACES = re.compile(r"\s+")
@@ -72,6 +75,19 @@ _SITE_WORDS = re.compile(
     r"|电视台|融媒|报社|客户端"
 )
 _TITLE_CLASS = re.compile(r"title|subject|headline|biaoti|bt", re.I)
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_NOT_WORD = re.compile(r"[\s\W_]+")
+# What a longer copy of the headline adds when it is not the headline: a site or column
+# name, a byline ("来源于：..."), a date.
+_SEPARATED = re.compile(r"\s*(?:_|\||｜|—|–|-|::|·|>)")
+_NOT_EXTENSION = re.compile(
+    _SITE_WORDS.pattern + r"|[:：]|\d{1,4}[-/.年月]\d{1,2}|来源|作者|编辑|发布|浏览|点击"
+)
+# Title texts, in characters; a shorter text held in a longer one agrees with it only when
+# it is this share of it (a headline cut at punctuation, not a single word of it).
+_TITLE_MIN, _TITLE_MAX, _AGREE_SHARE = 4, 80, 0.4
+# Lines above the body searched for its heading.
+_HEADING_LOOKBACK = 10
 
 _NAME = rf"([{CJK}·]{{2,12}}|[A-Za-z][A-Za-z .'\-]{{1,30}})"
 _NAME_STOP = re.compile(r"(?:通讯员|实习生|摄影|来源|编辑|责任|时间|发布时间|日期|报道|点击|浏览)")
@@ -138,8 +154,9 @@ class _Unit:
     block: lxml_html.HtmlElement
     text: str
     link_chars: int
-    boiler: bool
-    soft: lxml_html.HtmlElement | None = None  # outermost soft-chrome block around it
+    # Chrome-looking blocks around it, with 2 for certain and 1 for maybe (_boiler_level).
+    flags: tuple[tuple[lxml_html.HtmlElement, int], ...] = ()
+    boiler: bool = False
     value: float = 0.0
 
 
@@ -156,17 +173,14 @@ class _UnitBuilder:
                 self._link += len(_SPACES.sub("", text))
 
     def flush(
-        self,
-        block: lxml_html.HtmlElement,
-        boiler: bool,
-        soft: lxml_html.HtmlElement | None = None,
+        self, block: lxml_html.HtmlElement, flags: tuple[tuple[lxml_html.HtmlElement, int], ...]
     ) -> None:
         raw = "".join(self._parts)
         self._parts, link = [], self._link
         self._link = 0
         text = _SPACES.sub(" ", _WRAPPED.sub("", raw)).strip()
         if text:
-            self.units.append(_Unit(block, text, link, boiler, soft))
+            self.units.append(_Unit(block, text, link, flags))
 
 
 def _tokens(el: lxml_html.HtmlElement) -> set[str]:
@@ -187,9 +201,8 @@ def _boiler_level(el: lxml_html.HtmlElement) -> int:
 def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
     """Split the tree into text units in document order (iteratively: pages nest deeply)."""
     builder = _UnitBuilder()
-    blocks: list[tuple[lxml_html.HtmlElement, int]] = [(root, 0)]
-    hard_depth = 0
-    softs: list[lxml_html.HtmlElement] = []
+    blocks: list[lxml_html.HtmlElement] = [root]
+    flagged: list[tuple[lxml_html.HtmlElement, int]] = []  # chrome-looking blocks open now
     link_depth = 0
     for action, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
@@ -197,42 +210,60 @@ def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
             continue
         if action == "start":
             if tag in _BLOCK_TAGS or tag == "br":
-                builder.flush(blocks[-1][0], hard_depth > 0, softs[0] if softs else None)
+                builder.flush(blocks[-1], tuple(flagged))
             if tag in _BLOCK_TAGS:
+                blocks.append(el)
                 level = _boiler_level(el)
-                blocks.append((el, level))
-                hard_depth += level == 2
-                if level == 1:
-                    softs.append(el)
+                if level:
+                    flagged.append((el, level))
             link_depth += tag == "a"
             builder.add(el.text, link_depth > 0)
             continue
         link_depth -= tag == "a"
         if tag in _BLOCK_TAGS:
-            builder.flush(el, hard_depth > 0, softs[0] if softs else None)
-            _, level = blocks.pop()
-            hard_depth -= level == 2
-            if level == 1:
-                softs.pop()
+            builder.flush(el, tuple(flagged))
+            blocks.pop()
+            if flagged and flagged[-1][0] is el:
+                flagged.pop()
         builder.add(el.tail, link_depth > 0)
-    builder.flush(root, False)
-    _settle_soft_chrome(builder.units)
+    builder.flush(root, ())
+    _settle_chrome(builder.units)
     return builder.units
 
 
-def _settle_soft_chrome(units: Sequence[_Unit]) -> None:
-    """A maybe-chrome block is chrome unless it is mostly link-free punctuated prose."""
-    totals: dict[lxml_html.HtmlElement, list[int]] = {}
+def _is_prose(unit: _Unit) -> bool:
+    return not unit.link_chars and bool(_CHINESE_PUNCT.search(unit.text))
+
+
+def _settle_chrome(units: Sequence[_Unit]) -> None:
+    """Decide which chrome-looking blocks are chrome, by what they hold.
+
+    Class words mislead both ways: "share" wraps the article on some sites, and a template
+    may put "nav" on a wrapper of the whole page. A maybe-chrome block is chrome unless it
+    is mostly prose; a certain one unless it holds prose and most of the page's text.
+    """
+    size: dict[lxml_html.HtmlElement, int] = {}
+    prose: dict[lxml_html.HtmlElement, int] = {}
+    page_size = 0
     for unit in units:
-        if unit.soft is not None:
-            total = totals.setdefault(unit.soft, [0, 0])
-            total[0] += len(unit.text)
-            if not unit.link_chars and _CHINESE_PUNCT.search(unit.text):
-                total[1] += len(unit.text)
+        n = len(unit.text)
+        is_prose = _is_prose(unit)
+        page_size += n
+        for el, _ in unit.flags:
+            size[el] = size.get(el, 0) + n
+            prose[el] = prose.get(el, 0) + n * is_prose
+
+    def chrome(el: lxml_html.HtmlElement, level: int) -> bool:
+        if level == 2:
+            return prose[el] < _SOFT_PROSE_CHARS or size[el] < _WRAPPER_SHARE * page_size
+        return prose[el] < _SOFT_PROSE_CHARS or prose[el] < _SOFT_PROSE_SHARE * size[el]
+
+    verdict: dict[lxml_html.HtmlElement, bool] = {}
     for unit in units:
-        if unit.soft is not None and not unit.boiler:
-            size, prose = totals[unit.soft]
-            unit.boiler = prose < _SOFT_PROSE_CHARS or prose < _SOFT_PROSE_SHARE * size
+        for el, level in unit.flags:
+            if el not in verdict:
+                verdict[el] = chrome(el, level)
+        unit.boiler = any(verdict[el] for el, _ in unit.flags)
 
 
 def _unit_value(unit: _Unit) -> float:
@@ -483,48 +514,152 @@ def _heading_candidates(root: lxml_html.HtmlElement) -> list[lxml_html.HtmlEleme
     return out
 
 
-def _find_title(
-    root: lxml_html.HtmlElement, metas: dict[str, str], notes: list[str]
-) -> tuple[str | None, lxml_html.HtmlElement | None]:
-    """Title text and the page element showing it (if found)."""
-    headings = _heading_candidates(root)
-    texts = [_clean(h.text_content()) for h in headings]
+@dataclass
+class _TitleCandidate:
+    text: str
+    source: str  # meta, <title>, h1, heading, near body
+    element: lxml_html.HtmlElement | None = None
+
+
+def _squash(text: str) -> str:
+    return _NOT_WORD.sub("", text)
+
+
+def _agrees(a: str, b: str) -> bool:
+    """Two title texts name the same headline: equal, or one holds the other (a cut or a
+    site-suffixed copy) and the shorter is not a mere word of it."""
+    x, y = _squash(a), _squash(b)
+    if not x or not y:
+        return False
+    short, long = (x, y) if len(x) <= len(y) else (y, x)
+    return short == long or (short in long and len(short) >= _AGREE_SHARE * len(long))
+
+
+def _near_body_heading(
+    units: Sequence[_Unit], content: Sequence[_Unit]
+) -> lxml_html.HtmlElement | None:
+    """The heading just above the article: the closest short, link-free line before the
+    body set as a heading (h1-h6, bold, or a title-named block)."""
+    if not content:
+        return None
+    first = next(i for i, u in enumerate(units) if u is content[0])
+    for i in range(first, max(first - _HEADING_LOOKBACK, 0) - 1, -1):
+        unit, text = units[i], units[i].text
+        if unit.link_chars or not _TITLE_MIN <= len(text) <= _TITLE_MAX or unit.boiler:
+            continue
+        if _DATE_HINT.search(text) or _META_LINE.search(text) or text.endswith(("。", "：", ":")):
+            continue
+        block = unit.block
+        named = block.tag in _HEADING_TAGS or _TITLE_CLASS.search(
+            f"{block.get('class', '')} {block.get('id', '')}"
+        )
+        # The body's own first line counts only when marked as a heading: a bold lead
+        # ("（原标题：...）") is not the headline.
+        bold = i < first and (block.find(".//b") is not None or block.find(".//strong") is not None)
+        if named or (bold and len(text) < _TITLE_MAX // 2):
+            return block
+    return None
+
+
+def _title_candidates(
+    root: lxml_html.HtmlElement,
+    metas: dict[str, str],
+    raw: str,
+    near: lxml_html.HtmlElement | None,
+) -> list[_TitleCandidate]:
+    found: list[_TitleCandidate] = []
     site_name = metas.get("og:site_name") or metas.get("sitename")
     for key in _META_TITLE_KEYS:
         value = metas.get(key)
         if value and value != site_name:
-            title = value if key == "articletitle" else clean_title(value)
-            notes.append(f"title from meta {key}")
-            element = next((h for h, t in zip(headings, texts, strict=True) if t == title), None)
-            return title, element
-    title_el = root.find(".//title")
-    raw_title = _clean(title_el.text_content()) if title_el is not None else ""
-    if raw_title and not _title_is_generic(raw_title):
-        wanted = clean_title(raw_title)
-        best, best_ratio = None, 0.0
-        for h, t in zip(headings, texts, strict=True):
-            # A heading that <title> starts with is the title even when a separator inside
-            # it ("转载｜...") made clean_title() keep only its first part.
-            whole = len(t) > len(wanted) and t.startswith(wanted) and raw_title.startswith(t)
-            ratio = (
-                1.0 if t == wanted or whole else difflib.SequenceMatcher(None, t, wanted).ratio()
-            )
-            if ratio > best_ratio:
-                best, best_ratio = h, ratio
-        # The visible heading wins when it is recognisably the same title: <title> is often cut.
-        if best is not None and best_ratio >= 0.6:
-            notes.append("title from heading matching <title>")
-            return _clean(best.text_content()), best
-        notes.append("title from <title>")
-        return wanted, None
-    for h, t in zip(headings, texts, strict=True):
-        if h.tag == "h1" and not _SITE_WORDS.search(t) and t not in raw_title:
-            notes.append("title from <h1>")
-            return t, h
-    if raw_title:
-        notes.append("title from generic <title>")
-        return clean_title(raw_title), None
-    return None, None
+            text = value if key == "articletitle" else clean_title(value)
+            found.append(_TitleCandidate(text, "meta"))
+    if raw and not _title_is_generic(raw):
+        found.append(_TitleCandidate(clean_title(raw), "<title>"))
+        # A headline holding a separator ("转载｜...") is cut by clean_title: the raw
+        # <title> lets a heading that it starts with agree in full.
+        found.append(_TitleCandidate(raw, "raw <title>"))
+    for el in _heading_candidates(root):
+        text = _clean(el.text_content())
+        source = "h1" if el.tag == "h1" else "heading"
+        if not (source == "h1" and _SITE_WORDS.search(text) and _squash(text) in _squash(raw)):
+            found.append(_TitleCandidate(text, source, el))
+    if near is not None:
+        found.append(_TitleCandidate(_clean(near.text_content()), "near body", near))
+    return [c for c in found if _TITLE_MIN <= len(c.text) <= _TITLE_MAX * 2]
+
+
+_ALONE_PRIORITY = {"<title>": 5, "meta": 4, "h1": 3, "near body": 2, "heading": 1, "raw <title>": 0}
+_SOURCE_PRIORITY = {
+    "near body": 5,
+    "h1": 4,
+    "meta": 3,
+    "heading": 2,
+    "<title>": 1,
+    "raw <title>": 0,
+}
+
+
+def _find_title(
+    root: lxml_html.HtmlElement,
+    metas: dict[str, str],
+    raw: str,
+    near: lxml_html.HtmlElement | None,
+    notes: list[str],
+) -> tuple[str | None, lxml_html.HtmlElement | None]:
+    """Title text and the page element showing it (if found), chosen by agreement.
+
+    Each of <title>, og:title, the <h1>s, title-named headings and the heading just above
+    the body votes for the candidates it agrees with (see _agrees); the best supported
+    wins. Of agreeing texts the fullest is kept (metas and <title> are often cut at
+    punctuation) unless what it adds is a site or column name.
+    """
+    candidates = _title_candidates(root, metas, raw, near)
+    if not candidates:
+        if raw:
+            notes.append("title from generic <title>")
+            return clean_title(raw), None
+        return None, None
+
+    def support(c: _TitleCandidate) -> tuple[int, int]:
+        # Other sources only: a heading is not evidence for itself under another name.
+        sources = {
+            o.source.removeprefix("raw ")
+            for o in candidates
+            if o.source.removeprefix("raw ") != c.source.removeprefix("raw ")
+            and (o.element is None or o.element is not c.element)
+            and _agrees(c.text, o.text)
+        }
+        if not sources:  # nothing agrees: trust the page's own <title> first
+            return 0, _ALONE_PRIORITY[c.source]
+        return len(sources), _SOURCE_PRIORITY[c.source]
+
+    best = max((c for c in candidates if c.source != "raw <title>"), key=support, default=None)
+    if best is None:
+        return None, None
+    chosen = best
+    for other in candidates:
+        at = other.text.find(chosen.text)
+        extra = other.text[at + len(chosen.text) :] if at >= 0 else other.text
+        if (
+            len(_squash(other.text)) > len(_squash(chosen.text))
+            and _agrees(other.text, best.text)
+            and not _NOT_EXTENSION.search(extra)
+            and not _SEPARATED.match(extra)
+        ):
+            chosen = other
+    notes.append(f"title from {chosen.source} ({support(best)[0]} sources agree)")
+    element = chosen.element if chosen.element is not None else best.element
+    if element is None:
+        element = next(
+            (
+                c.element
+                for c in candidates
+                if c.element is not None and _agrees(c.text, chosen.text)
+            ),
+            None,
+        )
+    return chosen.text, element
 
 
 def _anchor(
@@ -706,8 +841,8 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
         return article
 
     metas = _metas(root)
-    title, title_el = _find_title(root, metas, notes)
-    article.title = title
+    title_el = root.find(".//title")
+    raw_title = _clean(title_el.text_content()) if title_el is not None else ""
     scripts = [s for s in root.iter("script") if s.get("type") == "application/ld+json"]
     jsonld = [etree.tostring(s, method="text", encoding="unicode") for s in scripts]
     _drop_furniture(root)
@@ -715,9 +850,11 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
     units = _units(body_root if body_root is not None else root)
     for unit in units:
         unit.value = _unit_value(unit)
-    anchor = _anchor(units, title, title_el)
-
     posts, content_units = _select_content(units)
+    near = None if posts else _near_body_heading(units, content_units)
+    title, title_el = _find_title(root, metas, raw_title, near, notes)
+    article.title = title
+    anchor = _anchor(units, title, title_el)
     if posts:
         article.method = "posts"
     elif content_units:
