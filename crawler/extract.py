@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -12,8 +11,9 @@ from datetime import datetime
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.dates import SHANGHAI, find_gov_dates, find_published, parse_date
+from crawler.dates import SHANGHAI, find_gov_dates, parse_date
 from crawler.encoding import decode_body
+from crawler.extraction.published import PageDates, Published, choose_published
 
 # Real article pages, inline scripts included, stay well under 1 MB of HTML. Anything bigger is
 # an endless list or a data dump; parsing it whole costs seconds and hundreds of MB per page
@@ -139,6 +139,10 @@ class Article:
     title: str | None = None
     body: str = ""
     publish_time: datetime | None = None
+    # How precisely publish_time is known (year/month/day/minute/second; a coarser one
+    # holds the start of its period) and where it came from (see crawler.extraction.published).
+    published_precision: str | None = None
+    published_source: str | None = None
     written_time: datetime | None = None
     author: str | None = None
     site_source: str | None = None
@@ -678,57 +682,63 @@ def _window(units: Sequence[_Unit], start: int, stop: int) -> str:
     return "\n".join(u.text for u in units[max(start, 0) : max(stop, 0)])
 
 
-def _publish_time(
-    root: lxml_html.HtmlElement,
+def _page_dates(
     metas: dict[str, str],
+    jsonld: Sequence[str],
+    times: Sequence[str],
+    scripts: Sequence[str],
     units: Sequence[_Unit],
     anchor: int,
-    html: str,
-    now: datetime,
-    notes: list[str],
-) -> datetime | None:
-    for key in _META_TIME_KEYS:
-        value = parse_date(metas.get(key), now=now)
-        if value is not None:
-            notes.append(f"time from meta {key}")
-            return value
+    url: str,
+) -> PageDates:
+    byline: list[str] = []
+    after: list[str] = []
     if anchor >= 0:
-        near = _window(units, anchor - _BEFORE_TITLE, anchor + _AFTER_TITLE)
-        value = find_published(near, now=now)
-        if value is None:
-            value = parse_date(_window(units, anchor, anchor + _UNLABELLED_AFTER), now=now)
-        if value is not None:
-            notes.append("time from byline near title")
-            return value
-    for time_el in root.iter("time"):
-        value = parse_date(time_el.get("datetime") or time_el.text_content(), now=now)
-        if value is not None:
-            notes.append("time from <time>")
-            return value
-    value = find_published("\n".join(u.text for u in units), now=now)
-    if value is not None:
-        notes.append("time from labelled date")
-        return value
-    return _htmldate(html, now, notes)
+        # The title line itself is left out: "...今天成立了" in a headline is not its date.
+        byline = [u.text for u in units[max(anchor - _BEFORE_TITLE, 0) : anchor]]
+        byline += [u.text for u in units[anchor + 1 : anchor + _AFTER_TITLE]]
+        after = [u.text for u in units[anchor + 1 : anchor + _UNLABELLED_AFTER]]
+    return PageDates(
+        byline=byline,
+        after_title=after,
+        meta=[metas[key] for key in _META_TIME_KEYS if metas.get(key)],
+        jsonld=_jsonld_dates(jsonld),
+        time_elements=times,
+        page_text="\n".join(u.text for u in units),
+        url=url,
+        scripts=scripts,
+    )
 
 
-def _htmldate(html: str, now: datetime, notes: list[str]) -> datetime | None:
+def _publish_time(dates: PageDates, html: str, now: datetime, notes: list[str]) -> Published | None:
+    chosen = choose_published(dates, now=now)
+    relative = chosen is not None and chosen.unconfirmed
+    if chosen is None or relative:
+        # Nothing on the page, or only a relative date ("昨天") that was relative to when
+        # the page was rendered: htmldate reads dates from markup and scripts.
+        found = _htmldate(html, now, extensive=relative)
+        if found is not None:
+            chosen = Published(found, "day", "htmldate")
+    if chosen is not None:
+        notes.append(f"time from {chosen.source} ({chosen.precision})")
+    return chosen
+
+
+def _htmldate(html: str, now: datetime, *, extensive: bool) -> datetime | None:
     from htmldate import find_date
 
     try:
         found = find_date(
             html,
-            outputformat="%Y-%m-%d %H:%M:%S",
+            outputformat="%Y-%m-%d",
             original_date=True,
+            extensive_search=extensive,  # without a hint, its text search is a guess
             min_date="1995-01-01",
             max_date=now.astimezone(SHANGHAI).strftime("%Y-%m-%d"),
         )
     except Exception:  # htmldate has no documented error contract; a fallback must not raise
         return None
-    value = parse_date(found, now=now)
-    if value is not None:
-        notes.append("time from htmldate")
-    return value
+    return parse_date(found, now=now)
 
 
 def _name(match: re.Match[str]) -> str | None:
@@ -845,6 +855,8 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
     raw_title = _clean(title_el.text_content()) if title_el is not None else ""
     scripts = [s for s in root.iter("script") if s.get("type") == "application/ld+json"]
     jsonld = [etree.tostring(s, method="text", encoding="unicode") for s in scripts]
+    script_texts = [s.text for s in root.iter("script") if s.text and s not in scripts]
+    times = [t.get("datetime") or t.text_content() for t in root.iter("time")]
     _drop_furniture(root)
     body_root = root.find("body")
     units = _units(body_root if body_root is not None else root)
@@ -864,11 +876,14 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
     if not article.body:
         notes.append("no body found")
 
-    article.publish_time = _publish_time(
-        root, metas | _jsonld_metas(jsonld), units, anchor, html, now, notes
-    )
-    if article.publish_time is None:
+    dates = _page_dates(metas, jsonld, times, script_texts, units, anchor, url)
+    published = _publish_time(dates, html, now, notes)
+    if published is None:
         notes.append("no publish time found")
+    else:
+        article.publish_time = published.value
+        article.published_precision = published.precision
+        article.published_source = published.source
     page_text = "\n".join(u.text for u in units)
     article.written_time = find_gov_dates(page_text, now=now).written
 
@@ -883,8 +898,8 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
     return article
 
 
-def _jsonld_metas(blobs: Iterable[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _jsonld_dates(blobs: Iterable[str]) -> list[str]:
+    out: list[str] = []
     for blob in blobs:
         try:
             data = json.loads(blob)
@@ -893,7 +908,7 @@ def _jsonld_metas(blobs: Iterable[str]) -> dict[str, str]:
         items = data if isinstance(data, list) else [data]
         for item in items:
             if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
-                out.setdefault("datepublished", item["datePublished"])
+                out.append(item["datePublished"])
     return out
 
 
