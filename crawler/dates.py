@@ -339,17 +339,28 @@ def _info_candidates(
     ):
         out.append(_relative_info(pattern, text, build, now, tz))
     if coarse:
-        out.append(
-            _match_info(
-                _YEAR_MONTH, text, lambda m: _coarse(m, now, tz), lambda m: "month", "absolute"
-            )
-        )
-        out.append(
-            _match_info(
-                _YEAR_ONLY, text, lambda m: _coarse(m, now, tz), lambda m: "year", "absolute"
-            )
-        )
+        out.append(_coarse_info(_YEAR_MONTH, text, now, tz, "month"))
+        out.append(_coarse_info(_YEAR_ONLY, text, now, tz, "year"))
     return out
+
+
+def _relative_info(
+    pattern: re.Pattern[str],
+    text: str,
+    build: Callable[[re.Match[str], datetime, tzinfo], datetime | None],
+    now: datetime,
+    tz: tzinfo,
+) -> tuple[int, DateInfo] | None:
+    return _match_info(pattern, text, lambda m: build(m, now, tz), _relative_precision, "relative")
+
+
+def _coarse_info(
+    pattern: re.Pattern[str], text: str, now: datetime, tz: tzinfo, level: Precision
+) -> tuple[int, DateInfo] | None:
+    def precision(m: re.Match[str]) -> Precision:
+        return level
+
+    return _match_info(pattern, text, lambda m: _coarse(m, now, tz), precision, "absolute")
 
 
 def url_date(url: str, *, now: datetime, tz: tzinfo = SHANGHAI) -> datetime | None:
