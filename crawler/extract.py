@@ -64,6 +64,10 @@ _META_LINE = re.compile(
     r"|来源[:：]|发布时间|发布日期|发布于|浏览次数|点击[:：]|字号[:：]|发表于|责任编辑"
 )
 _META_LINE_MAX = 80
+# Lines shorter than this need a punctuation mark to count as prose. (Blogs that write in
+# short lines with spaces for commas still add up: their lines are longer than this.)
+_SHORT_LINE = 20
+_LETTER = re.compile(r"[^\W\d_]")
 # A unit this long needs a punctuation mark per this many characters to count as prose.
 _UNPUNCTUATED_MIN, _PUNCT_EVERY = 80, 80
 
@@ -277,7 +281,11 @@ def _unit_value(unit: _Unit) -> float:
         return -float(n)
     if len(unit.text) < 120 and _BOILER_TEXT.search(unit.text):
         return -float(n)
-    if n < 20 and not _CHINESE_PUNCT.search(unit.text):
+    if n < _SHORT_LINE and not _CHINESE_PUNCT.search(unit.text):
+        return -0.5 * n
+    label = unit.text.endswith((":", "：")) and not _CHINESE_PUNCT.search(unit.text[:-1])
+    if label or not _LETTER.search(unit.text):
+        # A field label ("索引号：") or a value without a letter of any script (an ID, a date).
         return -0.5 * n
     if n >= _UNPUNCTUATED_MIN and len(_CHINESE_PUNCT.findall(unit.text)) * _PUNCT_EVERY < n:
         # Prose has a mark every sentence; a long run without any is a tag cloud or a list.
