@@ -66,7 +66,7 @@ class ExtractPipeline:
         article = extract(decoded.text, page.url, now=now)
         fields = page.fields
         title = fields.get("title") or article.title or fields.get("feed_title")
-        body = fields.get("body") or article.body
+        body = fields.get("body") or _joined(article.body, page, override, now)
         if not title:
             return self._failed(crawled, f"no title found ({'; '.join(article.notes)})")
         when, precision, origin = _publish_time(fields, article, now)
@@ -194,6 +194,18 @@ class StorePipeline:
                 # Stored already: the next run of the source hands them again (crawler.handoff).
                 log.exception("handing %d new hits to alerting failed", len(hits))
                 report.error(self.stats, hits[0].url, f"{FAILED}: {len(hits)} items ({e})")
+
+
+def _joined(body: str, page: Page, override: str | None, now: datetime) -> str:
+    """The first page's body and the bodies of the article's further pages, in order
+    (a part repeating text already kept, as some sites repeat the lead, adds nothing)."""
+    bodies = [body] if body else []
+    for part in page.parts:
+        decoded = decode_body(part.body, override or part.content_type)
+        text = extract(decoded.text, part.url, now=now).body if decoded.is_text else ""
+        if text and text not in bodies:
+            bodies.append(text)
+    return "\n".join(bodies)
 
 
 def _publish_time(
