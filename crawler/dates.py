@@ -46,7 +46,7 @@ _FULL = re.compile(
 _MONTH_DAY = re.compile(r"(?<![\d年/.\-])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + _TIME)
 # Forum and microblog style "02-05 10:30"; the time is required so ranges and IDs don't match.
 _DASH_MONTH_DAY = re.compile(
-    r"(?<![\d/.\-:])(?P<m>\d{1,2})-(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?!\d)"
+    r"(?<![\d/.\-])(?<!\d:)(?P<m>\d{1,2})-(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?!\d)"
 )
 # No "5日前"/"3月前": notices say "请于5日前报名" (before the 5th), not five days ago.
 _AGO = re.compile(r"(?P<n>\d+|半)\s*(?P<unit>秒|分钟|个?小时|天|周|星期|个月|年)\s*(?:之)?前")

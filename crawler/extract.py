@@ -55,6 +55,13 @@ _BOILER_TEXT = re.compile(
     r"|All Rights Reserved|建议使用.{0,12}浏览器|违法和不良信息|新闻信息服务许可",
     re.I,
 )
+# Paragraphs that open as the site's statements, whatever their length: disclaimers,
+# copyright and reprint notices, share and QR-code prompts, related-reading lists.
+_NOTICE_START = re.compile(
+    r"^[\s【\[（(]*(?:免责声明|版权声明|特别声明|郑重声明|声明[:：]|版权所有|转载声明|"
+    r"(?:本网|本站|本文)(?:所载|转载|刊载|声明|仅代表)|扫一扫|扫描二维码|分享到|相关阅读|相关新闻"
+    r"|延伸阅读|推荐阅读|上一篇|下一篇)"
+)
 # Short lines that describe the article rather than belong to it.
 _META_LINE = re.compile(
     r"^[\s【\[（(]*(?:来源|作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期|浏览|阅读|点击|字号"
@@ -124,6 +131,11 @@ _BEFORE_TITLE, _AFTER_TITLE, _UNLABELLED_AFTER = 8, 12, 6
 # A post series needs at least this many look-alike siblings carrying text and a time.
 _MIN_POSTS = 2
 _MAX_CLIMB = 12
+# Teaser lists: at least this many look-alike items, this share opening with a headline link
+# of at least this many characters.
+_MIN_TEASERS, _TEASER_SHARE, _MIN_TITLE_CHARS = 3, 0.75, 6
+_TEASER_PARENTS = ("div", "ul", "ol", "section", "td", "dl")
+_INLINE_TEASER_TAGS = frozenset({"a", "span", "br", "img", "b", "strong", "em", "i", "font"})
 # A sibling of the best block continues the article when it scores this much (and at least
 # this share of the best block's score) with at most this share of link text.
 _SIBLING_MIN_SCORE, _SIBLING_SHARE, _SIBLING_MAX_LINKS = 20.0, 0.2, 0.3
@@ -206,8 +218,38 @@ def _boiler_level(el: lxml_html.HtmlElement) -> int:
     return 1 if tokens & _SOFT_BOILER_WORDS or _is_hidden(el) else 0
 
 
+def _teasers(root: lxml_html.HtmlElement) -> set[lxml_html.HtmlElement]:
+    """Items of teaser lists: three or more look-alike siblings that each open with a
+    headline link (a title, then maybe a blurb) — "图片新闻", "相关阅读", recommendation
+    boxes. Their blurbs read like prose, so only their shape gives them away."""
+    found: set[lxml_html.HtmlElement] = set()
+    for parent in root.iter(*_TEASER_PARENTS):
+        groups: dict[tuple[str, tuple[str, ...]], list[lxml_html.HtmlElement]] = {}
+        for child in parent:
+            if isinstance(child.tag, str) and child.tag not in _INLINE_TEASER_TAGS:
+                groups.setdefault(_signature(child), []).append(child)
+        for members in groups.values():
+            if len(members) >= _MIN_TEASERS:
+                teasers = [m for m in members if _opens_with_headline(m)]
+                if len(teasers) >= _TEASER_SHARE * len(members):
+                    found.update(teasers)
+    return found
+
+
+def _opens_with_headline(el: lxml_html.HtmlElement) -> bool:
+    link = el.find(".//a")
+    if link is None:
+        return False
+    headline = _clean(link.text_content())
+    if len(headline) < _MIN_TITLE_CHARS:
+        return False
+    before = _clean(el.text).strip() if el.text else ""
+    return not before and _clean(el.text_content()).startswith(headline)
+
+
 def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
     """Split the tree into text units in document order (iteratively: pages nest deeply)."""
+    teasers = _teasers(root)
     builder = _UnitBuilder()
     blocks: list[lxml_html.HtmlElement] = [root]
     flagged: list[tuple[lxml_html.HtmlElement, int]] = []  # chrome-looking blocks open now
@@ -221,7 +263,7 @@ def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
                 builder.flush(blocks[-1], tuple(flagged))
             if tag in _BLOCK_TAGS:
                 blocks.append(el)
-                level = _boiler_level(el)
+                level = 2 if el in teasers else _boiler_level(el)
                 if level:
                     flagged.append((el, level))
             link_depth += tag == "a"
@@ -279,7 +321,7 @@ def _unit_value(unit: _Unit) -> float:
     n = len(_SPACES.sub("", unit.text))
     if unit.boiler or unit.link_chars > n / 2:
         return -float(n)
-    if len(unit.text) < 120 and _BOILER_TEXT.search(unit.text):
+    if (len(unit.text) < 120 and _BOILER_TEXT.search(unit.text)) or _NOTICE_START.match(unit.text):
         return -float(n)
     if n < _SHORT_LINE and not _CHINESE_PUNCT.search(unit.text):
         return -0.5 * n
