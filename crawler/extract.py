@@ -62,6 +62,11 @@ _NOTICE_START = re.compile(
     r"(?:本网|本站|本文)(?:所载|转载|刊载|声明|仅代表)|扫一扫|扫描二维码|分享到|相关阅读|相关新闻"
     r"|延伸阅读|推荐阅读|上一篇|下一篇)"
 )
+# Headings that open the furniture after an article.
+_CLOSING_HEADING = re.compile(
+    r"^[\s【\[]*(?:相关|推荐|热门|热点|猜你|为你|更多|延伸|精彩)\S{0,4}(?:推荐|阅读|新闻|文章|喜欢|资讯|专题|内容|视频)?[\s】\]]*$"
+)
+_CLOSING_AFTER_SHARE = 0.6
 # Short lines that describe the article rather than belong to it.
 _META_LINE = re.compile(
     r"^[\s【\[（(]*(?:来源|作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期|浏览|阅读|点击|字号"
@@ -134,6 +139,8 @@ _MAX_CLIMB = 12
 # Teaser lists: at least this many look-alike items, this share opening with a headline link
 # of at least this many characters.
 _MIN_TEASERS, _TEASER_SHARE, _MIN_TITLE_CHARS = 3, 0.75, 6
+# A teaser is a headline and a blurb; an item longer than this is an article's section.
+_MAX_TEASER_CHARS = 300
 _TEASER_PARENTS = ("div", "ul", "ol", "section", "td", "dl")
 _INLINE_TEASER_TAGS = frozenset({"a", "span", "br", "img", "b", "strong", "em", "i", "font"})
 # A sibling of the best block continues the article when it scores this much (and at least
@@ -237,14 +244,14 @@ def _teasers(root: lxml_html.HtmlElement) -> set[lxml_html.HtmlElement]:
 
 
 def _opens_with_headline(el: lxml_html.HtmlElement) -> bool:
-    link = el.find(".//a")
-    if link is None:
+    """A short item whose text starts with a link or a heading of title length."""
+    text = _clean(el.text_content())
+    if len(text) > _MAX_TEASER_CHARS or (el.text and el.text.strip()):
         return False
-    headline = _clean(link.text_content())
-    if len(headline) < _MIN_TITLE_CHARS:
-        return False
-    before = _clean(el.text).strip() if el.text else ""
-    return not before and _clean(el.text_content()).startswith(headline)
+    for head in el.iter("a", "h2", "h3", "h4", "h5", "h6"):
+        headline = _clean(head.text_content())
+        return len(headline) >= _MIN_TITLE_CHARS and text.startswith(headline)
+    return False
 
 
 def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
@@ -500,6 +507,22 @@ def _interior(candidates: list[_Unit]) -> list[_Unit]:
     ]
 
 
+def _until_closing(content: list[_Unit]) -> list[_Unit]:
+    """Cut what follows the article inside its block: a "相关推荐" heading or the site's
+    statement starts the page's furniture, once most of the prose is behind it."""
+    total = sum(len(u.text) for u in content if u.value > 0)
+    seen = 0
+    for i, unit in enumerate(content):
+        closing = _CLOSING_HEADING.match(unit.text) or _NOTICE_START.match(unit.text)
+        # A "延伸阅读" box in the middle of an article has the article's prose after it.
+        if closing and seen >= _CLOSING_AFTER_SHARE * total:
+            tail = content[i + 1 :]
+            if not any(u.value > 0 and u.link_chars * 2 < len(u.text) for u in tail[:3]):
+                return content[:i]
+        seen += len(unit.text) if unit.value > 0 else 0
+    return content
+
+
 def _select_content(
     units: Sequence[_Unit],
 ) -> tuple[list[lxml_html.HtmlElement] | None, list[_Unit]]:
@@ -517,7 +540,7 @@ def _select_content(
     if posts:
         content = [u for u in content if u.value > 0]
     else:
-        content = _interior(content)
+        content = _until_closing(_interior(content))
         content, posts = _split_comments(best, scores, content)
         content = _with_signature(units, members, content)
     return posts, content
