@@ -76,6 +76,8 @@ _META_LINE = re.compile(
     r"|来源[:：]|发布时间|发布日期|发布于|浏览次数|点击[:：]|字号[:：]|发表于|责任编辑"
 )
 _META_LINE_MAX = 80
+# A body shorter than this gets a second opinion (see _second_opinion).
+_FALLBACK_BELOW = 20
 # Lines shorter than this need a punctuation mark to count as prose. (Blogs that write in
 # short lines with spaces for commas still add up: their lines are longer than this.)
 _SHORT_LINE = 20
@@ -946,6 +948,8 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
         article.method = "density"
     body_lines = [u.text for u in content_units if not _is_meta_line(u, title)]
     article.body = "\n".join(body_lines)
+    if len(article.body) < _FALLBACK_BELOW and not posts:
+        _second_opinion(article, units, html, title)
     if not article.body:
         notes.append("no body found")
 
@@ -969,6 +973,64 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
     if how:
         notes.append(f"author from {how}")
     return article
+
+
+def _body_quality(text: str, title: str | None) -> float:
+    """How much a candidate body reads like an article: punctuated lines count, the site's
+    statements, labels and the title count against it."""
+    score = 0.0
+    for line in text.split("\n"):
+        n = len(_SPACES.sub("", line))
+        if line == title or _NOTICE_START.match(line) or _BOILER_TEXT.search(line):
+            score -= n
+        elif _CHINESE_PUNCT.search(line) and n >= _SHORT_LINE // 2:
+            score += n
+    return score
+
+
+def _class_blind_body(units: Sequence[_Unit], title: str | None) -> str:
+    """Density scoring again with class names and chrome tags ignored: for an article that
+    a template wrapped in a block named like furniture ("comment-box", "footer-text")."""
+    blind = [_Unit(u.block, u.text, u.link_chars) for u in units]
+    for unit in blind:
+        unit.value = _unit_value(unit)
+    _, content = _select_content(blind)
+    return "\n".join(u.text for u in content if not _is_meta_line(u, title))
+
+
+def _readability_body(html: str, title: str | None) -> str:
+    from readability import Document
+
+    try:
+        summary = Document(html).summary(html_partial=True)
+    except Exception:  # readability raises bare Unparseable/ValueError on junk input
+        return ""
+    fragment = _parse(f"<html><body>{summary}</body></html>")
+    if fragment is None:
+        return ""
+    units = _units(fragment.find("body"))
+    return "\n".join(u.text for u in units if u.text != title and not _NOTICE_START.match(u.text))
+
+
+def _second_opinion(article: Article, units: Sequence[_Unit], html: str, title: str | None) -> None:
+    """When density scoring found nothing or next to nothing, two other readings get a say:
+    density blind to class names, and readability-lxml (paragraph scoring); the body that
+    reads most like an article wins (see _body_quality), ours on a tie. Only on such
+    pages: readability costs several times our own pass."""
+    best, best_score = article.body, max(_body_quality(article.body, title), 0.0)
+    for method, read in (
+        ("class-blind density", lambda: _class_blind_body(units, title)),
+        ("readability-lxml", lambda: _readability_body(html, title)),
+    ):
+        other = read()
+        score = _body_quality(other, title)
+        if score > best_score:
+            best, best_score = other, score
+            article.method = method
+            article.notes.append(f"body from {method} (density found too little)")
+        if len(best) >= _FALLBACK_BELOW:
+            break
+    article.body = best
 
 
 def _jsonld_dates(blobs: Iterable[str]) -> list[str]:

@@ -54,6 +54,13 @@ def test_large_page_whose_article_block_is_named_like_chrome() -> None:
     assert "房产" not in article.body  # the hidden keyword dump
 
 
+def test_article_in_a_block_named_like_comments_gets_a_second_opinion() -> None:
+    name = "article_in_block_named_comment.html"
+    article = run(name)
+    assert article.body.split("\n") == paragraphs(name)
+    assert article.method == "class-blind density"
+
+
 def test_disclaimer_longer_than_the_article_is_not_the_body() -> None:
     article = run("disclaimer_longer_than_article.html")
     assert article.body.split("\n") == paragraphs("disclaimer_longer_than_article.html")[:2]
