@@ -502,11 +502,16 @@ def _interior(candidates: list[_Unit]) -> list[_Unit]:
         or (
             first < i < last
             and len(u.text) >= _INTERIOR_MIN
+            and _LETTER.search(u.text) is not None
             and not u.boiler
             and u.link_chars * 2 < len(u.text)
             and not _BOILER_TEXT.search(u.text)
         )
     ]
+
+
+def _is_closing(unit: _Unit) -> bool:
+    return bool(_CLOSING_HEADING.match(unit.text) or _NOTICE_START.match(unit.text))
 
 
 def _until_closing(content: list[_Unit]) -> list[_Unit]:
@@ -515,11 +520,12 @@ def _until_closing(content: list[_Unit]) -> list[_Unit]:
     total = sum(len(u.text) for u in content if u.value > 0)
     seen = 0
     for i, unit in enumerate(content):
-        closing = _CLOSING_HEADING.match(unit.text) or _NOTICE_START.match(unit.text)
+        closing = _is_closing(unit)
         # A "延伸阅读" box in the middle of an article has the article's prose after it.
         if closing and seen >= _CLOSING_AFTER_SHARE * total:
-            tail = content[i + 1 :]
-            if not any(u.value > 0 and u.link_chars * 2 < len(u.text) for u in tail[:3]):
+            tail = content[i + 1 : i + 4]
+            again = bool(tail) and _is_closing(tail[0])  # 免责声明 then 相关推荐: the end
+            if again or not any(u.value > 0 and u.link_chars * 2 < len(u.text) for u in tail):
                 return content[:i]
         seen += len(unit.text) if unit.value > 0 else 0
     return content
