@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,7 @@ _SOFT_PROSE_CHARS, _SOFT_PROSE_SHARE = 200, 0.5
 _WRAPPER_SHARE = 0.7
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _CHINESE_PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
+_SENTENCE_PUNCT = re.compile(r"[，。！？；、,!?;]")  # inside sentences: not a label's colon
 _SPACES = re.compile(r"\s+")
 _WRAPPED = re.compile(rf"(?<=[{CJK}，。！？；：、”）])\s*\n\s*(?=[{CJK}“（])")
 # Page furniture that carries no links: copyright, licence numbers, browser advice.
@@ -606,7 +608,9 @@ class _TitleCandidate:
     element: lxml_html.HtmlElement | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def _squash(text: str) -> str:
+    # Cached: every title candidate is compared with every other one.
     return _NOT_WORD.sub("", text)
 
 
@@ -989,7 +993,9 @@ def _body_quality(text: str, title: str | None) -> float:
         n = len(_SPACES.sub("", line))
         if line == title or _NOTICE_START.match(line) or _BOILER_TEXT.search(line):
             score -= n
-        elif _CHINESE_PUNCT.search(line) and n >= _SHORT_LINE // 2:
+        elif len(line) <= _META_LINE_MAX and _META_LINE.search(line):
+            score -= n  # a byline or a label ("发布时间：..."), not the article
+        elif _SENTENCE_PUNCT.search(line) and n >= _SHORT_LINE // 2:
             score += n
     return score
 
@@ -1015,7 +1021,8 @@ def _readability_body(html: str, title: str | None) -> str:
     if fragment is None:
         return ""
     units = _units(fragment.find("body"))
-    return "\n".join(u.text for u in units if u.text != title and not _NOTICE_START.match(u.text))
+    kept = [u for u in units if not _is_meta_line(u, title) and not _NOTICE_START.match(u.text)]
+    return "\n".join(u.text for u in kept)
 
 
 def _second_opinion(article: Article, units: Sequence[_Unit], html: str, title: str | None) -> None:
