@@ -53,6 +53,16 @@ def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
     }
 
 
+def collect_without_store(config: Config, error: str, now: datetime) -> dict[str, Any]:
+    """What ``yuqing status`` can still tell when the store cannot be opened: which part is
+    down, and whether the API answers."""
+    return {
+        "time": now.isoformat(),
+        "store": {"ok": False, "url": config.store.url, "error": error},
+        "api": _api(api_url(config)),
+    }
+
+
 def _api(url: str) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(url, timeout=2) as answer:
@@ -105,6 +115,10 @@ def render(state: dict[str, Any]) -> str:
         ),
         f"api       {'up' if api['up'] else 'not answering'}  {api['url']}"
         + ("" if api["up"] else f"  ({api['error']})"),
+    ]
+    if "alerts" not in state:  # the store is down: nothing more to read
+        return "\n".join(lines)
+    lines += [
         "alerts    " + "  ".join(f"{k} {_count(v)}" for k, v in state["alerts"].items()),
         "outbox    " + "  ".join(f"{k} {v}" for k, v in state["outbox"].items()),
         "emergency "
