@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
+from store.secrets import MASK, redact_url
 
 DEFAULT_FILE = "yuqing.toml"
 
@@ -73,15 +75,39 @@ class Config(_Section):
             raise ValueError(f"unknown time zone {name!r} (use an IANA name)") from e
         return name
 
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds (for :class:`store.secrets.Redactor`):
+        settings named like a password, secret or token, and passwords in the store URL."""
+        found = [
+            str(value)
+            for section in self.model_dump().values()
+            if isinstance(section, dict)
+            for key, value in section.items()
+            if _is_secret(key) and value
+        ]
+        for url in self.store.url.split(","):
+            try:
+                password = urlsplit(url).password
+            except ValueError:
+                continue
+            if password:
+                found.append(password)
+        return found
+
     def masked(self) -> dict[str, Any]:
         """The configuration as data with secrets hidden, for ``yuqing config check``."""
         data = self.model_dump(mode="json")
         for section in data.values():
             if isinstance(section, dict):
                 for key in section:
-                    if any(s in key for s in ("password", "secret", "token")) and section[key]:
-                        section[key] = "***"
+                    if _is_secret(key) and section[key]:
+                        section[key] = MASK
+        data["store"]["url"] = redact_url(self.store.url)
         return data
+
+
+def _is_secret(key: str) -> bool:
+    return any(word in key for word in ("password", "secret", "token"))
 
 
 SECTIONS: dict[str, type[BaseModel]] = {

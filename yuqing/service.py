@@ -45,6 +45,7 @@ from monitor.alerts.engine import Alerting
 from monitor.alerts.outbox import Sender
 from store import Store, StoreUnavailable
 from store.clock import Clock
+from store.secrets import Redactor, redact_url
 from yuqing.config import Config
 from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for, secret_key
 
@@ -56,7 +57,12 @@ KILL_SECONDS = 10.0  # after SIGTERM, before a crawl process is killed
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per log record; :func:`event` records carry their fields."""
+    """One JSON object per log record; :func:`event` records carry their fields. Every
+    line passes ``redact``, so no secret of the configuration reaches a log."""
+
+    def __init__(self, redact: Redactor | None = None) -> None:
+        super().__init__()
+        self.redact = redact or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -73,13 +79,13 @@ class JsonLines(logging.Formatter):
             data |= {"event": "log", "logger": record.name, "message": record.getMessage()}
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return self.redact(json.dumps(data, ensure_ascii=False, default=str))
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Route every logger to standard error as JSON lines."""
+def setup_logging(level: int = logging.INFO, redact: Redactor | None = None) -> None:
+    """Route every logger to standard error as JSON lines, secrets hidden."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines())
+    handler.setFormatter(JsonLines(redact))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -209,7 +215,7 @@ class Service:
 
         config = self.config
         waiting = create_waiting_app(
-            lambda: self.outage or f"connecting to the store at {config.store.url}",
+            lambda: self.outage or f"connecting to the store at {redact_url(config.store.url)}",
             secret_key=secret_key(config),
         )
         self.switch = Switch(waiting)
@@ -231,7 +237,7 @@ class Service:
                 event(
                     "store_unavailable",
                     logging.WARNING,
-                    url=self.config.store.url,
+                    url=redact_url(self.config.store.url),
                     error=str(e),
                     retry_in=self.retry_seconds,
                 )
@@ -248,7 +254,7 @@ class Service:
             return
         self.store = store
         if self.outage:
-            event("store_available", url=config.store.url)
+            event("store_available", url=redact_url(config.store.url))
             self.outage = ""
         if self.parts.crawl:
             self.scheduler = CrawlScheduler(
@@ -278,7 +284,7 @@ class Service:
             self.switch.app = app_for(config, store, clock=self.clock, crawl_args=self.crawl_args)
         event(
             "started",
-            store=store.url,
+            store=store.display_url,
             parts=[name for name in ("crawl", "mail", "api") if getattr(self.parts, name)],
             api=f"http://{config.api.host}:{config.api.port}/api/health"
             if self.parts.api

@@ -13,6 +13,7 @@ from crawler import health
 from crawler.scheduler import CrawlScheduler
 from store import Store, StoreError
 from store.model import AlertStatus
+from store.secrets import redact_url
 from yuqing.config import Config
 from yuqing.wiring import CRAWL_COMMAND
 
@@ -58,7 +59,7 @@ def collect_without_store(config: Config, error: str, now: datetime) -> dict[str
     down, and whether the API answers."""
     return {
         "time": now.isoformat(),
-        "store": {"ok": False, "url": config.store.url, "error": error},
+        "store": {"ok": False, "url": redact_url(config.store.url), "error": error},
         "api": _api(api_url(config)),
     }
 

@@ -9,6 +9,7 @@ import sys
 import click
 
 from store import StoreError
+from store.secrets import Redactor
 from yuqing.cli.alerts import (
     alerts_group,
     emergency_command,
@@ -82,7 +83,7 @@ def run(
     if not (parts.crawl or parts.mail or parts.api):
         raise click.UsageError("nothing to run: leave out one of --no-crawl/--no-mail/--no-api")
     config = ctx.config()
-    setup_logging()
+    setup_logging(redact=Redactor(config.secret_values()))
     args = crawl_args(ctx.path, settings)
     service = Service(
         config,
