@@ -27,11 +27,11 @@ from typing import Any, Literal, get_args
 
 import openpyxl
 import yaml
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from keywords.model import CATEGORY_LABELS, NAME_PATTERN, Group, Library
+from store.export import cell, uncell
 
 __all__ = [
     "ALIAS_SEPARATOR",
@@ -454,7 +454,8 @@ class _Table:
         for i, value in enumerate(cells):
             if (i >= self.width or i in self.unnamed) and value.strip():
                 found.append(Problem(line, str(i + 1), "value in a column without a header"))
-        name, text = cell("group"), cell("word")
+        # A cell the export defused (store.export) reads back as what was exported.
+        name, text = uncell(cell("group")), uncell(cell("word"))
         draft = self.drafts.get(name)
         if draft is None:
             if message := _name_problem(name):
@@ -481,7 +482,7 @@ class _Table:
                 problem("level", message)
             else:
                 level = int(number)
-        aliases = [a.strip() for a in cell("aliases").split(ALIAS_SEPARATOR) if a.strip()]
+        aliases = [a.strip() for a in uncell(cell("aliases")).split(ALIAS_SEPARATOR) if a.strip()]
         for alias in aliases:
             if message := _text_problem(alias, "alias"):
                 problem("aliases", f"{message}: {alias[:20]!r}")
@@ -731,15 +732,6 @@ def _unexportable(groups: Sequence[Group], fmt: Format) -> list[str]:
     return refused
 
 
-def _text_cell(sheet: Any, value: str) -> WriteOnlyCell | str | None:
-    if not value.startswith("="):
-        return value or None
-    # openpyxl would store a string starting with "=" as a formula.
-    cell = WriteOnlyCell(sheet, value)
-    cell.data_type = "s"
-    return cell
-
-
 def _rows(groups: Sequence[Group]) -> Iterator[tuple[str, str, str, float, int | None, str]]:
     for g in groups:
         for w in g.words:
@@ -751,7 +743,14 @@ def _csv_bytes(groups: Sequence[Group]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     writer.writerows(
-        (name, category, text, _number(weight), "" if level is None else level, aliases)
+        (
+            cell(name),
+            category,
+            cell(text),
+            _number(weight),
+            "" if level is None else level,
+            cell(aliases),
+        )
         for name, category, text, weight, level, aliases in _rows(groups)
     )
     # The BOM makes Excel read the file as UTF-8 instead of the ANSI code page.
@@ -771,12 +770,12 @@ def _xlsx_bytes(groups: Sequence[Group]) -> bytes:
         exact = float(f"{weight:.16g}") == weight
         sheet.append(
             [
-                _text_cell(sheet, name),
+                cell(name) or None,
                 category,
-                _text_cell(sheet, text),
+                cell(text) or None,
                 weight if exact else repr(weight),
                 level,
-                _text_cell(sheet, aliases),
+                cell(aliases) or None,
             ]
         )
     out = io.BytesIO()
