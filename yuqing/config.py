@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
 )
 
+from keywords.io import ImportLimits
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
 from store.secrets import MASK, redact_url
 
@@ -58,6 +59,24 @@ class ApiConfig(_Section):
     public_url: str = ""
 
 
+class ImportsConfig(_Section):
+    """Limits on imported files (keywords, places, users): what a file may be before it is
+    refused, with a message naming the limit."""
+
+    max_mb: float = Field(20, gt=0, le=1024, description="the uploaded file")
+    max_unpacked_mb: float = Field(64, gt=0, le=4096, description="an .xlsx unpacked")
+    max_rows: int = Field(200_000, ge=1, le=10_000_000)
+    max_cell_chars: int = Field(1_000, ge=10, le=1_000_000)
+
+    def limits(self) -> ImportLimits:
+        return ImportLimits(
+            max_bytes=int(self.max_mb * 1024 * 1024),
+            max_unpacked_bytes=int(self.max_unpacked_mb * 1024 * 1024),
+            max_rows=self.max_rows,
+            max_cell_chars=self.max_cell_chars,
+        )
+
+
 class Config(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("var")
@@ -65,6 +84,7 @@ class Config(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # type: ignore[arg-type]
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
+    imports: ImportsConfig = Field(default_factory=ImportsConfig)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod
@@ -115,6 +135,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiConfig,
     "smtp": SmtpConfig,
     "alerts": AlertsConfig,
+    "imports": ImportsConfig,
 }
 
 

@@ -120,6 +120,7 @@ def app_for(
         alerting=lambda: build_alerting(config, store, clock),
         run_now=lambda: RunNow(store, CRAWL_COMMAND, crawl_args or []),
         mail_dir=config.data_dir / "mail",
+        import_limits=config.imports.limits(),
     )
     return create_app(
         parts,
