@@ -20,12 +20,13 @@ from devtools import eslocal
 from store import Store, open_store
 
 BACKENDS = ["sqlite", "elasticsearch"]
-BROWSER = {"test_console_browser"}
+BROWSER = {"test_console_browser", "test_channels_browser"}
 SLOW = {
     "test_api_schema",
     "test_crawl",
     "test_crawl_alerting",
     "test_crawl_pages",
+    "test_channels_kill",
     "test_e2e",
     "test_service",
     "test_service_outage",
