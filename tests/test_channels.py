@@ -388,3 +388,27 @@ def test_long_events_fit_the_platforms_limits_with_a_count_of_the_rest(
             Outgoing(notice, "", "https://yq.example.cn/k/abc", "k", "d")
         )
     assert len(fakes.received) == 1 and not fakes.refused
+
+
+def test_recorded_errors_never_carry_a_channels_secret(store: Store) -> None:
+    """A proxy's error page may echo the request: the key in a webhook address, a
+    signing secret and a gateway's API key are masked before anything is recorded."""
+    from monitor.alerts.channels import build
+
+    hook = "https://oapi.dingtalk.com/robot/send?access_token=tok3n-0f-the-robot"
+    save_channel(
+        store,
+        "d",
+        "dingtalk",
+        "群",
+        {},
+        {"webhook": hook, "secret": DING_SECRET},
+        actor="t",
+        now=Clock()(),
+    )
+    config = store.channels.get("d")
+    assert config is not None
+    with httpx.Client() as http:
+        channel = build(config, http, Clock())
+    said = channel.redact(f"502 from proxy for {hook}: token tok3n-0f-the-robot, key {DING_SECRET}")
+    assert "tok3n-0f-the-robot" not in said and DING_SECRET not in said and said.count("***") >= 2

@@ -257,7 +257,7 @@ def try_channel(
             channel.send(Outgoing(notice, to, "", key, key.replace("/", "-")))
             result = Trial(True, "已送达")
         except DeliveryError as e:
-            result = Trial(False, e.message)
+            result = Trial(False, channel.redact(e.message))
         finally:
             channel.close()
     finally:

@@ -10,6 +10,7 @@ and the destinations the routing table gives (:mod:`.routing`), which the alert 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,8 @@ from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, step_done
 from store import Item, ItemQuery, Store
 from store.model import Alert, ChannelConfig, OutboxMessage
 
+LIBRARY_SECONDS = 10.0  # how stale the region groups may be (a library edit is rare)
+
 
 class Notifier:
     """Builds notices and deliveries for the alerts on ``store``."""
@@ -33,6 +36,7 @@ class Notifier:
         self, store: Store, config: AlertsConfig, links: AckLinks, clock: Callable[[], datetime]
     ) -> None:
         self.store, self.config, self.links, self.clock = store, config, links, clock
+        self._regions: tuple[float, set[str]] | None = None
 
     # -- where ------------------------------------------------------------------------
 
@@ -54,9 +58,14 @@ class Notifier:
         return Facts(alert.rule, alert.severity, groups, regions, alert.emergency)
 
     def _region_groups(self) -> set[str]:
-        head = self.store.library.head()
-        groups = head.data.get("groups", []) if head else []
-        return {g["name"] for g in groups if g.get("category") == "region"}
+        """The keyword groups of category region, read from the library at most every
+        :data:`LIBRARY_SECONDS` (the whole library is read to learn them)."""
+        now = time.monotonic()
+        if self._regions is None or now - self._regions[0] > LIBRARY_SECONDS:
+            head = self.store.library.head()
+            groups = head.data.get("groups", []) if head else []
+            self._regions = (now, {g["name"] for g in groups if g.get("category") == "region"})
+        return self._regions[1]
 
     def route(self, alert: Alert, routing: Routing | None = None) -> list[str]:
         """The destination keys routing gives ``alert`` now (for ``Alert.targets``)."""

@@ -269,33 +269,41 @@ class Sender:
         carrier = batch[0]
         try:
             channel.send(self._outgoing(batch))
-        except RateLimited as e:
-            self.limiter.give_back(where, taken)  # refused, so not counted
-            self.limiter.block(where, self.clock().timestamp() + e.retry_after)
-            for message in batch:
-                message.attempts -= 1  # the platform's limit is no failure of the message
-                self._retry(message, e, e.retry_after)
-            return 0
-        except PermanentFailure as e:
-            for message in batch:
-                self._finish(message, "failed", str(e))
-            return 0
         except DeliveryError as e:
-            # Unreachable or failing: the platform did not take it, nor count it.
-            self.limiter.give_back(where, taken)
-            for message in batch:
-                self._retry(message, e)
-            return 0
+            e.message = channel.redact(e.message)  # recorded errors never carry a secret
+            e.args = (e.message,)
+            return self._failed(e, batch, where, taken)
         except Exception as e:  # a bug in a channel must not stop the others
             log.exception("sending %s failed unexpectedly", carrier.key)
             for message in batch:
-                self._retry(message, TransientFailure(f"内部错误：{e!r}"))
+                self._retry(message, TransientFailure(channel.redact(f"内部错误：{e!r}")))
             return 0
         self._finish(carrier, "sent", "", merged=len(batch))
         for message in batch[1:]:
             message.merged_into = carrier.key
             self._finish(message, "merged", "")
         return 1
+
+    def _failed(
+        self, e: DeliveryError, batch: list[OutboxMessage], where: str, taken: float
+    ) -> int:
+        """Record why ``batch`` did not go: wait out a rate limit, give up on a refusal,
+        back off on anything else."""
+        if isinstance(e, RateLimited):
+            self.limiter.give_back(where, taken)  # refused, so not counted
+            self.limiter.block(where, self.clock().timestamp() + e.retry_after)
+            for message in batch:
+                message.attempts -= 1  # the platform's limit is no failure of the message
+                self._retry(message, e, e.retry_after)
+        elif isinstance(e, PermanentFailure):
+            for message in batch:
+                self._finish(message, "failed", str(e))
+        else:
+            # Unreachable or failing: the platform did not take it, nor count it.
+            self.limiter.give_back(where, taken)
+            for message in batch:
+                self._retry(message, e)
+        return 0
 
     def _retry(self, message: OutboxMessage, e: DeliveryError, after: float | None = None) -> None:
         if after is None and message.attempts >= self.max_attempts:

@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from monitor.alerts.notice import Notice
 from monitor.alerts.settings import clock_time
+from store.secrets import Redactor
 
 Clock = Callable[[], datetime]
 PHONE = re.compile(r"^\+?\d{5,20}$")
@@ -130,6 +131,15 @@ class Channel(ABC):
         if cls.addressed and not to:
             raise ValueError(f"{cls.label} 需要收件人")
         return to
+
+    def redact(self, text: str) -> str:
+        """``text`` without this channel's secrets (also the keys and tokens inside its
+        webhook addresses): what a delivery's recorded error may say."""
+        values = [str(v) for v in (self.secrets.model_dump().values() if self.secrets else [])]
+        for value in list(values):
+            values += [v for _, v in parse_qsl(urlsplit(value).query)]
+            values.append(urlsplit(value).path.rsplit("/", 1)[-1])
+        return Redactor(values)(text)
 
     def rate_limits(self) -> tuple[Limit, ...]:
         mine = self.settings.per_minute
