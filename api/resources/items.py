@@ -29,7 +29,7 @@ from rules.syntax import (
     ParseError,
     expand_groups,
     group_names,
-    parse,
+    parse_input,
     to_text,
 )
 from store import Item, ItemQuery, QueryError, SearchResult
@@ -93,7 +93,7 @@ def expand_query(q: str) -> str:
     if not q.strip():
         return q
     try:
-        node = parse(q)
+        node = parse_input(q)
     except ParseError as e:
         raise QueryError(e.message, "q", e.position) from e
     names = group_names(node)
