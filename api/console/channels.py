@@ -439,7 +439,7 @@ def routing_preview() -> str | tuple[str, int]:
     if form.get("at"):
         data["at"] = form["at"]
     try:
-        shown = api.route_preview(api.PreviewIn.model_validate(data))
+        shown = api.route_preview(api.RoutePreviewIn.model_validate(data))
     except ValidationError as e:
         return _routing_page(_routing_text(), describe(e)), 400
     except ApiError as e:

@@ -62,7 +62,7 @@ class RoutingIn(BaseModel):
     version: str | None = Field(None, description="the version read (conflict check)")
 
 
-class PreviewIn(BaseModel):
+class RoutePreviewIn(BaseModel):
     """An alert to route: an existing one by id, or one described."""
 
     model_config = ConfigDict(extra="forbid")
@@ -155,7 +155,7 @@ def set_routing(data: RoutingIn) -> dict[str, Any]:
     return delivery.routing_doc(p.store)
 
 
-def route_preview(data: PreviewIn) -> dict[str, Any]:
+def route_preview(data: RoutePreviewIn) -> dict[str, Any]:
     p = parts()
     recipients: list[str] = []
     if data.alert_id:
@@ -280,10 +280,10 @@ def put_routing(json_data: RoutingIn) -> Response:
 
 
 @bp.post("/routing/preview")
-@bp.input(PreviewIn, location="json")
+@bp.input(RoutePreviewIn, location="json")
 @bp.doc(summary="Where an alert would go, and which routes say so", responses=[400, 404])
 @require("operator")
-def preview_routing(json_data: PreviewIn) -> Response:
+def preview_routing(json_data: RoutePreviewIn) -> Response:
     return jsonify(route_preview(json_data))
 
 
