@@ -43,11 +43,7 @@ def store_settings(config: Config) -> dict[str, Any]:
     """The crawl settings naming the configured store (see :func:`crawler.storage.store_of`)."""
     options: dict[str, Any] = {"tz": config.timezone}
     if config.store.url.startswith(("http://", "https://")):
-        options |= {
-            "prefix": config.store.prefix,
-            "shards": config.store.shards,
-            "replicas": config.store.replicas,
-        }
+        options |= config.store.elastic_options()
     return {"YUQING_STORE_URL": config.store.url, "YUQING_STORE_OPTIONS": options}
 
 

@@ -13,11 +13,7 @@ def store_for(config: Config, **overrides: object) -> Store:
     """Open the configured store (SQLite by default, Elasticsearch by URL)."""
     options: dict[str, object] = {"tz": config.timezone}
     if config.store.url.startswith(("http://", "https://")):
-        options |= {
-            "prefix": config.store.prefix,
-            "shards": config.store.shards,
-            "replicas": config.store.replicas,
-        }
+        options |= config.store.elastic_options()
     return open_store(config.store.url, **(options | overrides))
 
 

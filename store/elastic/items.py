@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
-from elasticsearch import NotFoundError
 
 from store.base import ItemRepo, check_events, check_query
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import TEXT_FIELDS, to_dsl
+from store.elastic.generations import Generations
 from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
 from store.model import (
     MUTABLE_FIELDS,
@@ -59,24 +59,30 @@ class ElasticItems(ItemRepo):
     def __init__(self, store: ElasticStore) -> None:
         self.store = store
         self.es = store.es
-        self.index = store.ensure_index("items", ITEM_MAPPING)
+        self.generations = Generations(store, "items", ITEM_MAPPING, store.lifecycle)
+        self.index = self.generations.ensure()  # the alias over every generation
 
     def _upsert(self, batch: list[Item]) -> int:
         # New pages are the common case: ``create`` is as cheap as a plain index. Pages
         # already stored answer 409 and get a partial update that keeps first_seen
-        # (no script needed, so this works without the painless module).
+        # (no script needed, so this works without the painless module). A page stored
+        # in an older generation is updated where it is, so rollover never doubles it.
+        self.generations.maybe_maintain()
         docs = {item.id: _doc(item) for item in batch}
+        members = self.generations.members()
+        homes = self.generations.locate(docs, members)
         ops: list[dict[str, Any]] = []
-        for doc_id, doc in docs.items():
-            ops += [{"create": {"_index": self.index, "_id": doc_id}}, doc]
-        result = self._bulk(ops)
         again: list[dict[str, Any]] = []
+        for doc_id, doc in docs.items():
+            if doc_id in homes:
+                again += _partial(doc_id, doc, homes[doc_id])
+            else:
+                ops += [{"create": {"_index": members.write, "_id": doc_id}}, doc]
+        result = self._bulk(ops) if ops else {"items": []}
         for entry in result["items"]:
             status = entry["create"]
             if status["status"] == 409:
-                doc = dict(docs[status["_id"]])
-                doc.pop("first_seen")
-                again += [{"update": {"_index": self.index, "_id": status["_id"]}}, {"doc": doc}]
+                again += _partial(status["_id"], docs[status["_id"]], [members.write])
             elif status["status"] >= 300:
                 raise QueryError(f"item {status['_id']} was refused: {status.get('error')}")
         if again:
@@ -92,11 +98,18 @@ class ElasticItems(ItemRepo):
             raise StoreUnavailable(f"Elasticsearch at {self.store.url}: {e}") from e
 
     def get(self, item_id: str) -> Item | None:
-        try:
-            doc = self.es.get(index=self.index, id=item_id)
-        except NotFoundError:
-            return None
-        return self._item(doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}")
+        found = self._get(item_id)
+        return None if found is None else self._item(found[1], found[2])
+
+    def _get(self, item_id: str) -> tuple[str, dict[str, Any], str] | None:
+        """The item's index, source and version: a real-time read of every generation
+        (a search would miss what was written within the last refresh interval)."""
+        names = self.generations.members().all
+        docs = self.es.mget(docs=[{"_index": n, "_id": item_id} for n in names])["docs"]
+        for doc in docs:
+            if doc.get("found"):
+                return doc["_index"], doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}"
+        return None
 
     def update(self, item_id: str, changes: dict[str, Any], if_version: str) -> Item:
         unknown = set(changes) - MUTABLE_FIELDS
@@ -106,13 +119,14 @@ class ElasticItems(ItemRepo):
             seq_no, term = (int(x) for x in if_version.split(":"))
         except ValueError as e:
             raise QueryError(f"bad version {if_version!r}", "version") from e
-        current = self.get(item_id)
-        if current is None:
+        found = self._get(item_id)
+        if found is None:
             raise NotFound(f"no item {item_id}")
-        doc = _doc(current) | changes
+        home, source, _ = found
+        doc = _doc(self._item(source, "")) | changes
         try:
             self.es.index(
-                index=self.index,
+                index=home,
                 id=item_id,
                 document=doc,
                 if_seq_no=seq_no,
@@ -327,6 +341,15 @@ def _doc(item: Item) -> dict[str, Any]:
         "norm_body": item.norm_body,
         "fingerprint": item.fingerprint,
     }
+
+
+def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[str, Any]]:
+    """Bulk updates of a stored item wherever it is, keeping its first_seen."""
+    changes = {k: v for k, v in doc.items() if k != "first_seen"}
+    ops: list[dict[str, Any]] = []
+    for home in homes:
+        ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]
+    return ops
 
 
 def _counts(agg: dict[str, Any]) -> dict[str, int]:
