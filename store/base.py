@@ -83,6 +83,11 @@ class ItemRepo(ABC):
     def facets(self, query: ItemQuery) -> Facets:
         """Counts per day, per source and per rule over everything ``query`` matches."""
 
+    def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
+        """:meth:`search` and :meth:`facets` of one query (the console's search page),
+        in one round trip where the backend can."""
+        return self.search(query), self.facets(query)
+
     @abstractmethod
     def events(
         self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"

@@ -219,6 +219,15 @@ def test_counts_per_day_in_local_time_and_per_source(store: Store) -> None:
     assert facets.per_source == {"news": 2, "gov": 1}
     assert list(facets.per_source) == ["news", "gov"]
     assert store.items.facets(ItemQuery(q="疫情")).per_source == {"gov": 1, "news": 1}
+    for query in (ItemQuery(), ItemQuery(q="疫情", size=1), ItemQuery(q="疫情", page=2, size=1)):
+        result, together = store.items.search_with_facets(query)
+        alone = store.items.search(query)
+        assert (result.total, [f.item.id for f in result.hits]) == (
+            alone.total,
+            [f.item.id for f in alone.hits],
+        )
+        assert [f.highlights for f in result.hits] == [f.highlights for f in alone.hits]
+        assert together == store.items.facets(query)
 
 
 def test_optimistic_concurrency(store: Store) -> None:

@@ -169,6 +169,26 @@ class ElasticItems(ItemRepo):
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
+        return self._found(self.es.search(index=self.index, **self._search_body(query, node)))
+
+    def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
+        # One request: the hits and the aggregations share the query's matching.
+        node = check_query(query)
+        body = self._search_body(query, node) | {"aggs": self._facet_aggs(query)}
+        result = self.es.search(index=self.index, **body)
+        return self._found(result), _facets(result["aggregations"])
+
+    def facets(self, query: ItemQuery) -> Facets:
+        node = check_query(query)
+        result = self.es.search(
+            index=self.index,
+            query=self._query(query, node),
+            size=0,
+            aggs=self._facet_aggs(query),
+        )
+        return _facets(result["aggregations"])
+
+    def _search_body(self, query: ItemQuery, node: Node | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "query": self._query(query, node),
             "from": (query.page - 1) * query.size,
@@ -186,7 +206,9 @@ class ElasticItems(ItemRepo):
                 "number_of_fragments": 3,
                 "fields": {f: {} for f in TEXT_FIELDS},
             }
-        result = self.es.search(index=self.index, **body)
+        return body
+
+    def _found(self, result: Any) -> SearchResult:
         found = []
         for hit in result["hits"]["hits"]:
             marks = {
@@ -198,32 +220,20 @@ class ElasticItems(ItemRepo):
             found.append(Found(self._item(hit["_source"], version), hit.get("_score"), marks))
         return SearchResult(int(result["hits"]["total"]["value"]), found)
 
-    def facets(self, query: ItemQuery) -> Facets:
-        node = check_query(query)
-        result = self.es.search(
-            index=self.index,
-            query=self._query(query, node),
-            size=0,
-            aggs={
-                "per_day": {
-                    "date_histogram": {
-                        "field": query.time_field,
-                        "calendar_interval": "day",
-                        "time_zone": str(self.store.tz),
-                        "format": "yyyy-MM-dd",
-                        "min_doc_count": 1,
-                    }
-                },
-                "per_source": {"terms": {"field": "source_id", "size": 1000}},
-                "per_rule": {"terms": {"field": "rules", "size": 1000}},
+    def _facet_aggs(self, query: ItemQuery) -> dict[str, Any]:
+        return {
+            "per_day": {
+                "date_histogram": {
+                    "field": query.time_field,
+                    "calendar_interval": "day",
+                    "time_zone": str(self.store.tz),
+                    "format": "yyyy-MM-dd",
+                    "min_doc_count": 1,
+                }
             },
-        )
-        aggs = result["aggregations"]
-        return Facets(
-            {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
-            _counts(aggs["per_source"]),
-            _counts(aggs["per_rule"]),
-        )
+            "per_source": {"terms": {"field": "source_id", "size": 1000}},
+            "per_rule": {"terms": {"field": "rules", "size": 1000}},
+        }
 
     def events(
         self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"
@@ -350,6 +360,14 @@ def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[st
     for home in homes:
         ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]
     return ops
+
+
+def _facets(aggs: dict[str, Any]) -> Facets:
+    return Facets(
+        {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
+        _counts(aggs["per_source"]),
+        _counts(aggs["per_rule"]),
+    )
 
 
 def _counts(agg: dict[str, Any]) -> dict[str, int]:
