@@ -56,6 +56,13 @@ class Item:
         return item_id(self.url)
 
 
+def with_id(item: Item, stored_id: str) -> Item:
+    """``item`` with the id its store keeps for it, so reading many items (a page of
+    search results) does not canonicalise each URL again."""
+    item.__dict__["id"] = stored_id
+    return item
+
+
 MUTABLE_FIELDS = frozenset({"tags", "rules", "hits", "event_id"})
 
 

@@ -22,6 +22,7 @@ from store.model import (
     Item,
     ItemQuery,
     SearchResult,
+    with_id,
 )
 from store.query import Node
 
@@ -99,7 +100,7 @@ class ElasticItems(ItemRepo):
 
     def get(self, item_id: str) -> Item | None:
         found = self._get(item_id)
-        return None if found is None else self._item(found[1], found[2])
+        return None if found is None else self._item(found[1], found[2], item_id)
 
     def _get(self, item_id: str) -> tuple[str, dict[str, Any], str] | None:
         """The item's index, source and version: a real-time read of every generation
@@ -163,7 +164,7 @@ class ElasticItems(ItemRepo):
             sort=[{"_score": "desc"}, {"first_seen": "asc"}],
         )
         return [
-            self._item(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}")
+            self._item(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}", h["_id"])
             for h in result["hits"]["hits"]
         ]
 
@@ -217,7 +218,8 @@ class ElasticItems(ItemRepo):
                 for f, frags in hit.get("highlight", {}).items()
             }
             version = f"{hit['_seq_no']}:{hit['_primary_term']}"
-            found.append(Found(self._item(hit["_source"], version), hit.get("_score"), marks))
+            item = self._item(hit["_source"], version, hit["_id"])
+            found.append(Found(item, hit.get("_score"), marks))
         return SearchResult(int(result["hits"]["total"]["value"]), found)
 
     def _facet_aggs(self, query: ItemQuery) -> dict[str, Any]:
@@ -303,8 +305,8 @@ class ElasticItems(ItemRepo):
         must = [to_dsl(node, "norm_" if query.normalized else "")] if node is not None else []
         return {"bool": {"must": must, "filter": filters}}
 
-    def _item(self, src: dict[str, Any], version: str) -> Item:
-        return Item(
+    def _item(self, src: dict[str, Any], version: str, doc_id: str | None = None) -> Item:
+        item = Item(
             url=src["url"],
             title=src["title"],
             body=src["body"],
@@ -323,6 +325,7 @@ class ElasticItems(ItemRepo):
             fingerprint=src.get("fingerprint", []),
             version=version,
         )
+        return item if doc_id is None else with_id(item, doc_id)
 
     def _time(self, value: str | None) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value).astimezone(self.store.tz)
