@@ -63,6 +63,17 @@ def with_id(item: Item, stored_id: str) -> Item:
     return item
 
 
+@dataclass
+class Lease:
+    """A named lease: ``holder`` (a process id of the caller's choosing) holds ``name``
+    until ``until`` unless it renews it; after that anyone may take it."""
+
+    name: str
+    holder: str
+    until: datetime
+    acquired: datetime  # when this holder took it (renewals keep it)
+
+
 MUTABLE_FIELDS = frozenset({"tags", "rules", "hits", "event_id"})
 
 

@@ -23,6 +23,7 @@ from store.elastic import (
     fetches,
     health,
     items,
+    leases,
     library,
     outbox,
     policies,
@@ -86,6 +87,7 @@ class ElasticStore(Store):
         self.emergencies = policies.ElasticEmergencies(self)
         self.users = users.ElasticUsers(self)
         self.tokens = users.ElasticTokens(self)
+        self.leases = leases.ElasticLeases(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""

@@ -25,6 +25,7 @@ from store.sqlite import (
     fetches,
     health,
     items,
+    leases,
     library,
     outbox,
     policies,
@@ -65,6 +66,7 @@ class SQLiteStore(Store):
                     outbox,
                     policies,
                     users,
+                    leases,
                 ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)
@@ -93,6 +95,7 @@ class SQLiteStore(Store):
         self.emergencies = policies.SQLiteEmergencies(self)
         self.users = users.SQLiteUsers(self)
         self.tokens = users.SQLiteTokens(self)
+        self.leases = leases.SQLiteLeases(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""
