@@ -9,6 +9,7 @@ Production uses the full image (see docker-compose.yml), same major version.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -184,8 +185,24 @@ def status(base: Path | None = None) -> Node | None:
     return None
 
 
-def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m") -> Node:
-    """Start the node (or return the one already running) and wait until it answers."""
+@dataclass(frozen=True)
+class Membership:
+    """A node's place in a local cluster of several nodes (tests of node loss)."""
+
+    name: str
+    transport_port: int
+    seeds: list[str]  # host:transport_port of every node
+    masters: list[str]  # node names that elect the first master
+
+
+def start(
+    port: int = DEFAULT_PORT,
+    base: Path | None = None,
+    heap: str = "512m",
+    member: Membership | None = None,
+) -> Node:
+    """Start the node (or return the one already running) and wait until it answers.
+    With ``member`` it joins a cluster of several nodes instead of running alone."""
     base = base or base_dir()
     if running := status(base):
         return running
@@ -206,7 +223,7 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
         "\n".join(
             [
                 "cluster.name: yuqing-local",
-                "discovery.type: single-node",
+                *_discovery(member),
                 "network.host: 127.0.0.1",
                 f"http.port: {port}",
                 "xpack.security.enabled: false",
@@ -255,6 +272,31 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
         time.sleep(1)
     proc.kill()
     raise EsLocalError(f"Elasticsearch did not answer on {url} within {START_TIMEOUT:.0f} s")
+
+
+def _discovery(member: Membership | None) -> list[str]:
+    if member is None:
+        return ["discovery.type: single-node"]
+    return [
+        f"node.name: {member.name}",
+        f"transport.port: {member.transport_port}",
+        f"discovery.seed_hosts: [{', '.join(member.seeds)}]",
+        f"cluster.initial_master_nodes: [{', '.join(member.masters)}]",
+    ]
+
+
+def kill(base: Path) -> None:
+    """End the node at once with all its processes (SIGKILL: as if its machine died)."""
+    node = status(base)
+    if node is None:
+        return
+    os.killpg(node.pid, signal.SIGKILL)  # the launcher and the server JVM it started
+    while True:
+        with contextlib.suppress(ChildProcessError):  # reap it if this process started it
+            os.waitpid(node.pid, os.WNOHANG)
+        if not _alive(node.pid):
+            return
+        time.sleep(0.05)
 
 
 def stop(base: Path | None = None) -> bool:
