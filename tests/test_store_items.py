@@ -388,3 +388,18 @@ def test_events_group_items_under_the_query(store: Store) -> None:
     with pytest.raises(QueryError) as refused:
         store.items.events(ItemQuery(), limit=0)
     assert refused.value.field == "limit"
+
+
+def test_pages_of_equally_relevant_items_neither_skip_nor_repeat(store: Store) -> None:
+    store.items.upsert_many([make(n, "同题报道", "潼南区召开会议。") for n in range(7)])
+    store.items.upsert_many([make(10, "潼南潼南", "潼南区潼南镇。")])  # more relevant
+    whole = [f.item.id for f in store.items.search(ItemQuery(q="潼南", size=10)).hits]
+    paged = [
+        f.item.id
+        for page in (1, 2, 3)
+        for f in store.items.search(ItemQuery(q="潼南", size=3, page=page)).hits
+    ]
+    assert paged == whole and len(set(whole)) == 8
+    assert whole[0] == make(10).id
+    backwards = store.items.search(ItemQuery(q="潼南", size=10, descending=False)).hits
+    assert backwards[-1].item.id == make(10).id

@@ -247,9 +247,11 @@ class SQLiteItems(ItemRepo):
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
         where, params = self._where(query, node)
+        # Words alone are counted in the full-text index, without item_facts.
+        source = "items_fts" if node is not None and not _filtered(query) else _from(node)
         total = (
             self.store.connection()
-            .execute(f"SELECT count(*) FROM {_from(node)} WHERE {where}", params)
+            .execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
             .fetchone()
         )
         return SearchResult(int(total[0]), self._page(query, node, where, params))
@@ -267,11 +269,13 @@ class SQLiteItems(ItemRepo):
     ) -> list[Found]:
         """The page of matches: ranked over the narrow tables, then only its rows read."""
         db = self.store.connection()
-        ranked = db.execute(
-            f"SELECT f.rowid, {'bm25(items_fts)' if node else 'NULL'} "
-            f"FROM {_from(node)} WHERE {where} ORDER BY {_order(query, node)} LIMIT ? OFFSET ?",
-            [*params, query.size, (query.page - 1) * query.size],
-        ).fetchall()
+        ranked = self._best(query, node, where, params)
+        if ranked is None:
+            ranked = db.execute(
+                f"SELECT f.rowid, {'bm25(items_fts)' if node else 'NULL'} FROM {_from(node)} "
+                f"WHERE {where} ORDER BY {_order(query, node)} LIMIT ? OFFSET ?",
+                [*params, query.size, (query.page - 1) * query.size],
+            ).fetchall()
         if not ranked:
             return []
         marks_sql = ",".join("?" * len(ranked))
@@ -293,6 +297,37 @@ class SQLiteItems(ItemRepo):
                         marks[name] = fragments
             found.append(Found(item, None if rank is None else -rank, marks))
         return found
+
+    def _best(
+        self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
+    ) -> list[tuple[int, float]] | None:
+        """The page of a relevance search for words alone, ranked in the full-text index
+        without joining item_facts for every match (most of the cost for a common word);
+        ties are broken by id as in the general query. None when that does not apply,
+        or when a tie straddles the end of the page."""
+        if node is None or query.sort != "relevance" or _filtered(query):
+            return None
+        n, db = query.page * query.size, self.store.connection()
+        direction = "ASC" if query.descending else "DESC"  # bm25() is lower for better
+        best = db.execute(
+            f"SELECT rowid, bm25(items_fts) AS r FROM items_fts WHERE {where} "
+            f"ORDER BY r {direction} LIMIT ?",
+            [*params, n + 1],
+        ).fetchall()
+        if len(best) > n and best[n][1] == best[n - 1][1]:
+            return None
+        best = best[:n]
+        if not best:
+            return best
+        ids = dict(
+            db.execute(
+                f"SELECT rowid, id FROM item_facts WHERE rowid IN ({','.join('?' * len(best))})",
+                [r[0] for r in best],
+            ).fetchall()
+        )
+        sign = 1 if query.descending else -1
+        best.sort(key=lambda r: (sign * r[1], ids[r[0]]))
+        return best[n - query.size :]
 
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
@@ -464,6 +499,13 @@ def _order(query: ItemQuery, node: Node | None) -> str:
         return f"bm25(items_fts) {'ASC' if query.descending else 'DESC'}, f.id"
     field = "f.first_seen" if query.sort == "relevance" else f"f.{query.sort}"
     return f"{field} IS NULL, {field} {direction}, f.id"
+
+
+def _filtered(query: ItemQuery) -> bool:
+    """Whether ``query`` narrows the items by anything but its words."""
+    return bool(
+        query.since or query.until or query.sources or query.tags or query.rules or query.event_id
+    )
 
 
 def _most(counts: Counter[str]) -> dict[str, int]:
