@@ -283,8 +283,15 @@ def fill(name: str, store: Store, corpus: Corpus, want: int, cache: Cache) -> da
     return now
 
 
+def cache_name(name: str, args: argparse.Namespace) -> str:
+    """One cache note per backend and Elasticsearch node."""
+    if name != "elasticsearch":
+        return name
+    return f"{name}-{re.sub(r'[^0-9A-Za-z.]+', '-', args.es.split(',')[0].split('://')[-1])}"
+
+
 def run_backend(name: str, store: Store, corpus: Corpus, args: argparse.Namespace) -> None:
-    cache = Cache(args.cache, name)
+    cache = Cache(args.cache, cache_name(name, args))
     now = fill(name, store, corpus, args.items, cache)
     bench = Bench(store, args.cache / f"{name}-data", now)
     print(
@@ -323,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
             for index in client.indices.get(index=f"{ES_PREFIX}*", expand_wildcards="all"):
                 client.indices.delete(index=index)
             client.close()
-            Cache(args.cache, "elasticsearch").note.unlink(missing_ok=True)
+            Cache(args.cache, cache_name("elasticsearch", args)).note.unlink(missing_ok=True)
         store = open_store(args.es, prefix=ES_PREFIX)
         try:
             run_backend("elasticsearch", store, corpus, args)
