@@ -44,9 +44,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 es: install
-	$(BIN)/yuqing es-local start
+	$(BIN)/yuqing-dev es-local start
 
 # The compose tool that validates docker-compose.yml in the tests (no Docker engine needed):
 # Debian's docker-compose, unless the docker CLI has the compose plugin.
@@ -59,11 +60,11 @@ test: lint es browser compose
 	$(BIN)/pytest -n 3 --dist loadfile
 
 demo: install
-	$(BIN)/yuqing demo
+	$(BIN)/yuqing-dev demo
 
 bench: es
 	$(BIN)/python bench/ingest.py
 
 clean:
-	-$(BIN)/yuqing es-local stop
+	-$(BIN)/yuqing-dev es-local stop
 	rm -rf $(VENV) var

@@ -11,15 +11,13 @@ from apiflask import APIFlask
 
 from api import auth, console, errors, resources
 from api.context import Parts
-from store import Store
-from yuqing.config import Config
-from yuqing.runtime import secret_key
 
 VERSION = "0.1.0"
 
 
-def create_app(config: Config, store: Store) -> APIFlask:
-    """Build the app around an open ``store``; the caller owns its lifetime."""
+def create_app(parts: Parts, *, secret_key: str, secure_cookies: bool = False) -> APIFlask:
+    """Build the app around ``parts`` (see :func:`yuqing.wiring.app_for`); sessions and
+    links are signed with ``secret_key``; ``secure_cookies`` when served over https."""
     app = APIFlask(
         __name__,
         title="yuqing API",
@@ -29,11 +27,11 @@ def create_app(config: Config, store: Store) -> APIFlask:
         json_errors=False,
     )
     app.config.update(
-        SECRET_KEY=secret_key(config),
+        SECRET_KEY=secret_key,
         SESSION_COOKIE_NAME="yuqing_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=config.alerts.public_url.startswith("https://"),
+        SESSION_COOKIE_SECURE=secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=400,
@@ -49,7 +47,7 @@ def create_app(config: Config, store: Store) -> APIFlask:
         },
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.extensions["yuqing"] = Parts(config, store)
+    app.extensions["yuqing"] = parts
     app.extensions["yuqing.throttle"] = auth.LoginThrottle()
     errors.register(app)
     app.before_request(auth.protect)

@@ -1,48 +1,69 @@
-"""The parts a request works with, built once per app from its configuration."""
+"""The parts a request works with, given to the app by the composition root."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from functools import cached_property
+from pathlib import Path
 from typing import cast
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 
 from api.accounts import Accounts
+from crawler.now import RunNow
 from keywords.library import KeywordLibrary
-from monitor.alerts.cli import build as build_alerting
 from monitor.alerts.engine import Alerting
+from monitor.alerts.settings import AlertsConfig
 from monitor.alerts.tickets import Tickets
 from store import Store
-from yuqing.config import Config
+from store.clock import Clock
 
 
 class Parts:
-    """What views share: the store and the services over it (one of each per app)."""
+    """What views share: the store, the clock and the services over them (one of each per
+    app). Services that are costly or may fail to build (alerting, run now) are built on
+    first use from the factories given."""
 
-    def __init__(self, config: Config, store: Store) -> None:
-        self.config, self.store = config, store
-        self.zone = ZoneInfo(config.timezone)
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        alerts: AlertsConfig,
+        alerting: Callable[[], Alerting],
+        run_now: Callable[[], RunNow],
+        mail_dir: Path,
+    ) -> None:
+        self.store, self.clock, self.alerts, self.mail_dir = store, clock, alerts, mail_dir
+        self._alerting, self._run_now = alerting, run_now
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.clock.zone
 
     def now(self) -> datetime:
-        return datetime.now(self.zone)
+        return self.clock.now()
 
     @cached_property
     def accounts(self) -> Accounts:
-        return Accounts(self.store, self.now)
+        return Accounts(self.store, self.clock)
 
     @cached_property
     def library(self) -> KeywordLibrary:
-        return KeywordLibrary(self.store, self.now)
+        return KeywordLibrary(self.store, self.clock)
 
     @cached_property
     def alerting(self) -> Alerting:
-        return build_alerting(self.config, self.store)
+        return self._alerting()
 
     @property
     def tickets(self) -> Tickets:
         return self.alerting.tickets
+
+    @cached_property
+    def run_now(self) -> RunNow:
+        return self._run_now()
 
 
 def parts() -> Parts:

@@ -44,22 +44,23 @@ from aiosmtpd.controller import Controller
 # Run as a script, the repository root is not on sys.path; the packages live there.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.demosite import DemoSite, create_app, serve
-from crawler.demosite.content import Filler
-from crawler.demosite.corpus import TOWNS
 from crawler.scheduler import CrawlScheduler, launch
 from crawler.sources import set_emergency
+from devtools.demosite import DemoSite, create_app, serve
+from devtools.demosite.content import Filler
+from devtools.demosite.corpus import TOWNS
 from keywords.library import KeywordLibrary
+from keywords.matcher import Matcher
 from keywords.model import Library
 from monitor.alerts.engine import Alerting
 from monitor.alerts.links import AckLinks
 from monitor.alerts.outbox import Sender
 from monitor.alerts.stats import percentiles
-from monitor.matcher import Matcher
 from store import Item, Store, open_store
 from store.elastic import ElasticStore
 from store.model import Source
 from yuqing.config import AlertsConfig, SmtpConfig
+from yuqing.wiring import CRAWL_COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
 SH = ZoneInfo("Asia/Shanghai")
@@ -173,12 +174,12 @@ def crawl_run(
     sender = Sender(store, SmtpConfig.model_validate({"port": port}), clock)
     stop = threading.Event()
     thread = threading.Thread(target=sender.run, args=(stop, send_poll), daemon=True)
-    scheduler = CrawlScheduler(store, workers=1, args=crawl_args, env=env)
+    scheduler = CrawlScheduler(store, CRAWL_COMMAND, workers=1, args=crawl_args, env=env)
     published: dict[str, float] = {}  # story URL -> wall time of publication
     filler_of = Filler(random.Random(5))
     try:
         # The first run takes in the site as it is; only stories published later count.
-        launch("news", crawl_args, env)
+        launch(CRAWL_COMMAND, "news", crawl_args, env)
         thread.start()
         scheduler.start()
         for n in range(articles):

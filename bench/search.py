@@ -15,7 +15,7 @@ the store calls alone, in the same process, and printed with their ratio:
 * keyword: ``GET /api/items?q=WORD&facets=1`` (one search with its facets);
 * filtered: the same with a three-day ``since``/``until`` window and one source;
 * backtest: ``POST /api/keywords/backtest`` of one rule changed over 7 days, polled until
-  the job is done, against ``monitor.backtest.backtest`` called directly.
+  the job is done, against ``keywords.backtest.backtest`` called directly.
 
 Targets on Elasticsearch: searches p95 < 150 ms; the backtest < 2 s.
 """
@@ -43,15 +43,16 @@ from flask.testing import FlaskClient
 # Run as a script, the repository root is not on sys.path; the packages live there.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api import create_app
+
 from api.context import parts
 from api.resources.items import ItemSearch, item_query
+from keywords.backtest import backtest
 from keywords.model import Library
-from monitor.backtest import backtest
-from monitor.matcher import index_text
+from rules.tokens import index_text
 from store import Item, ItemQuery, Store, open_store
 from store.elastic import ElasticStore
 from yuqing.config import Config
+from yuqing.wiring import app_for
 
 SH = ZoneInfo("Asia/Shanghai")
 ES_PREFIX = "bench-search-"  # kept between runs: the generated corpus is reused
@@ -146,7 +147,7 @@ class Bench:
 
     def __init__(self, store: Store, data_dir: Path, now: datetime) -> None:
         self.store, self.now = store, now
-        self.app = create_app(Config.model_validate({"data_dir": str(data_dir)}), store)
+        self.app = app_for(Config.model_validate({"data_dir": str(data_dir)}), store)
         with self.app.app_context():
             if store.users.get("bench") is None:  # a reused corpus has the account
                 parts().accounts.create("bench", "operator", "bench password 123", actor="bench")

@@ -15,14 +15,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from store import Item, ItemQuery, Store
 from store.model import CrawlRun, HealthEvent
-from yuqing.config import Config
-
-if TYPE_CHECKING:
-    from monitor.alerts.engine import Alerting
 
 log = logging.getLogger(__name__)
 
@@ -30,35 +26,6 @@ FAILED = "alerting failed"
 CRASHED = "crashed"  # the reason recorded for a run whose process died with an exception
 Handoff = Callable[[list[Item]], Any]
 _PAGE = 500
-
-
-class ToAlerting:
-    """``monitor.alerts.cli.build(config, store).ingest``, built on first use: a broken
-    alerting configuration then fails the hand-off (recorded, re-driven), not the crawl."""
-
-    def __init__(self, config: Config, store: Store) -> None:
-        self.config, self.store = config, store
-        self.alerting: Alerting | None = None
-
-    def __call__(self, items: list[Item]) -> None:
-        self._alerting().ingest(items)
-
-    def health(self, events: list[HealthEvent]) -> None:
-        """Source health events -> administrators' alerts (one per source and problem)."""
-        alerting = self._alerting()
-        for e in events:
-            alerting.health_event(e.source_id, e.kind, e.message, e.time)
-
-    def _alerting(self) -> Alerting:
-        if self.alerting is None:
-            from monitor.alerts.cli import build
-
-            self.alerting = build(self.config, self.store)
-        return self.alerting
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> ToAlerting:
-        # Scrapy deep-copies its settings; this holds the process's open store, to share.
-        return self
 
 
 def report_health(handler: Callable[[list[HealthEvent]], Any], events: list[HealthEvent]) -> None:

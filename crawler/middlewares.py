@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any, Self
 
 from scrapy import Request, signals
@@ -11,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 
 from crawler import report
-from crawler.dates import SHANGHAI
+from crawler.settings import clock_of
 from crawler.storage import store_of
 from store.model import Fetch
 
@@ -88,7 +87,7 @@ class ConditionalGetMiddleware:
             fetch = Fetch(
                 request.url,
                 self.crawler.spider.source.id,  # type: ignore[union-attr]
-                datetime.now(SHANGHAI),
+                clock_of(self.crawler).now(),
                 response.status,
                 etag=header(response, "ETag"),
                 last_modified=header(response, "Last-Modified"),

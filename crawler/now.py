@@ -1,7 +1,7 @@
 """ "Run now": a run of one source outside its schedule, started by the API.
 
-It goes the scheduler's way (:func:`crawler.scheduler.launch`, a ``crawler.run`` process
-that takes the source's lease), in a background thread so the caller need not wait.
+It goes the scheduler's way (:func:`crawler.scheduler.launch`, a crawl process that takes
+the source's lease), in a background thread so the caller need not wait.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def store_env(store: Store) -> dict[str, str]:
-    """Environment that makes a ``crawler.run`` process open ``store`` (whatever the
+    """Environment that makes a crawl process open ``store`` (whatever the
     configuration file says)."""
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env["YUQING_STORE"] = store.url
@@ -39,8 +39,8 @@ class RunNow:
     """Starts runs on demand, at most one per source from this process at a time (the
     store's lease keeps other processes out)."""
 
-    def __init__(self, store: Store, args: Sequence[str] = ()) -> None:
-        self.store, self.args = store, list(args)
+    def __init__(self, store: Store, command: Sequence[str], args: Sequence[str] = ()) -> None:
+        self.store, self.command, self.args = store, list(command), list(args)
         self.starting: set[str] = set()  # launched, until their process has finished
         self._lock = threading.Lock()
 
@@ -64,7 +64,7 @@ class RunNow:
 
     def _run(self, source_id: str) -> None:
         try:
-            summary = launch(source_id, self.args, store_env(self.store))
+            summary = launch(self.command, source_id, self.args, store_env(self.store))
             log.info("run now %s: %s", source_id, summary.get("outcome"))
         except Exception:  # logged; the run's record in the store says the rest
             log.exception("run now of %s failed", source_id)

@@ -1,34 +1,29 @@
-"""One run of one source, in its own process: ``python -m crawler.run SOURCE_ID``.
+"""One run of one source: :func:`run_source`, called in a process of its own.
 
 Twisted's reactor cannot be restarted, so every run (scheduled or "run now") gets a fresh
-process. The run takes the source's lease in the store first: if another process is
-crawling the source, this one exits at once with status 3. New hits go to alerting
-(:mod:`crawler.handoff`), and so do those of earlier runs whose hand-off failed.
+process (``yuqing.crawl`` builds its parts and calls this). The run takes the source's
+lease in the store first: if another process is crawling the source, it returns None. New
+hits go to ``YUQING_ON_NEW_HITS`` (:mod:`crawler.handoff`), and so do those of earlier runs
+whose hand-off failed.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
-import resource
 import socket
-import sys
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from scrapy.utils.misc import load_object
 
 from crawler import handoff, health, report
-from crawler.dates import SHANGHAI
 from crawler.settings import settings_for
 from crawler.sources import SourceError, validate
-from store import ConflictError, Store, open_store
+from store import ConflictError, Store
+from store.clock import Clock
 from store.model import CrawlRun, Source
-from yuqing.config import Config, load
 
 log = logging.getLogger(__name__)
 
@@ -39,27 +34,19 @@ EXIT_FAILED, EXIT_BUSY = 1, 3
 DUE_SHARE = 0.8
 
 
-def store_settings(config: Config) -> dict[str, Any]:
-    """The crawl settings naming the configured store (see :func:`crawler.storage.store_of`)."""
-    options: dict[str, Any] = {"tz": config.timezone}
-    if config.store.url.startswith(("http://", "https://")):
-        options |= config.store.elastic_options()
-    return {"YUQING_STORE_URL": config.store.url, "YUQING_STORE_OPTIONS": options}
-
-
 class _Heartbeat(threading.Thread):
     """Extends the run's lease while the crawl goes on."""
 
-    def __init__(self, store: Store, run: CrawlRun, lease: timedelta) -> None:
+    def __init__(self, store: Store, run: CrawlRun, lease: timedelta, clock: Clock) -> None:
         super().__init__(name="lease", daemon=True)
-        self.store, self.crawl_run, self.lease = store, run, lease
+        self.store, self.crawl_run, self.lease, self.clock = store, run, lease, clock
         self.stop = threading.Event()
         self.lost = False
 
     def run(self) -> None:
         while not self.stop.wait(self.lease.total_seconds() / 3):
             try:
-                self.store.runs.extend(self.crawl_run, datetime.now(SHANGHAI) + self.lease)
+                self.store.runs.extend(self.crawl_run, self.clock.now() + self.lease)
             except ConflictError:
                 log.error("lost the lease on %s to another process", self.crawl_run.source_id)
                 self.lost = True
@@ -119,10 +106,14 @@ def run_source(
     settings: dict[str, Any],
     lease: timedelta = LEASE,
     if_due: bool = False,
+    clock: Clock | None = None,
 ) -> CrawlRun | None:
     """Run ``source_id`` once if no other process is running it (and, with ``if_due``, if
-    no process ran it within its interval); the recorded run, or None."""
-    started = datetime.now(SHANGHAI)
+    no process ran it within its interval); the recorded run, or None. ``settings`` are
+    Scrapy's, with yuqing's own (see :mod:`crawler.settings`)."""
+    clock = clock or Clock()
+    settings = settings | {"YUQING_CLOCK": clock}
+    started = clock.now()
     if if_due and not is_due(store, source_id, started):
         return None
     holder = f"{socket.gethostname()}:{os.getpid()}"
@@ -131,7 +122,7 @@ def run_source(
         return None
     earlier = store.runs.recent(source_id, 50)[1:]
     previous = next(iter(earlier), None)
-    heartbeat = _Heartbeat(store, run, lease)
+    heartbeat = _Heartbeat(store, run, lease, clock)
     heartbeat.start()
     hand = settings.get("YUQING_ON_NEW_HITS")
     redriven = handoff.redrive(store, run, earlier, load_object(hand)) if hand else []
@@ -153,7 +144,7 @@ def run_source(
             run.outcome = "partial" if run.outcome == "ok" else run.outcome
         heartbeat.stop.set()
         heartbeat.join()
-        run.finished = datetime.now(SHANGHAI)
+        run.finished = clock.now()
         if heartbeat.lost:
             run.outcome = "lost"
         found = health.assess(source_id, [run, *store.runs.recent(source_id, 50)[1:]])
@@ -163,59 +154,3 @@ def run_source(
         if events and on_health:
             handoff.report_health(load_object(on_health), events)
     return run
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__)
-    parser.add_argument("source_id")
-    parser.add_argument("--config", help="yuqing configuration file")
-    parser.add_argument(
-        "-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-        help="override a Scrapy setting (JSON values allowed), e.g. -s DOWNLOAD_DELAY=0",
-    )  # fmt: skip
-    parser.add_argument("--lease", type=float, default=LEASE.total_seconds(), help="seconds")
-    parser.add_argument(
-        "--if-due", action="store_true", help="skip if another process ran it recently"
-    )
-    args = parser.parse_args(argv)
-    config = load(args.config)
-    settings = store_settings(config)
-    for pair in args.set:
-        name, _, value = pair.partition("=")
-        try:
-            settings[name] = json.loads(value)
-        except ValueError:
-            settings[name] = value
-    store = open_store(settings["YUQING_STORE_URL"], **settings["YUQING_STORE_OPTIONS"])
-    to_alerting = handoff.ToAlerting(config, store)
-    settings["YUQING_ON_NEW_HITS"] = settings.get("YUQING_ON_NEW_HITS") or to_alerting
-    settings["YUQING_ON_HEALTH_EVENTS"] = (
-        settings.get("YUQING_ON_HEALTH_EVENTS") or to_alerting.health
-    )
-    try:
-        lease = timedelta(seconds=args.lease)
-        run = run_source(store, args.source_id, settings, lease, args.if_due)
-    finally:
-        store.close()
-    if run is None:
-        # Leased by another process, or (--if-due) run by one within its interval.
-        print(json.dumps({"source": args.source_id, "outcome": "busy"}), flush=True)
-        return EXIT_BUSY
-    summary = {
-        "source": run.source_id,
-        "run": run.id,
-        "outcome": run.outcome,
-        "pages": run.pages,
-        "not_modified": run.not_modified,
-        "items": run.items,
-        "new_items": run.new_items,
-        "errors": len(run.errors),
-        "seconds": round((run.finished or run.started).timestamp() - run.started.timestamp(), 2),
-        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }
-    print(json.dumps(summary, ensure_ascii=False), flush=True)
-    return EXIT_FAILED if run.outcome in ("failed", "lost") else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,8 @@
 """Scheduling: one APScheduler per process, one interval job per enabled source.
 
-Each run is a subprocess (``python -m crawler.run``), because Twisted's reactor cannot be
-restarted; "run now" uses the same :func:`launch`. Within a process a source never runs
+Each run is a subprocess (the ``command`` the composition root gives, which calls
+:func:`crawler.run.run_source`), because Twisted's reactor cannot be restarted; "run now"
+uses the same :func:`launch`. Within a process a source never runs
 twice at once (``max_instances=1``); across processes the run's lease in the store sees to
 it, so several schedulers can share the sources. The schedule survives a restart: a
 source's next run is its last recorded run plus its interval.
@@ -14,7 +15,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -24,9 +24,9 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from crawler.dates import SHANGHAI
 from crawler.handoff import CRASHED
 from store import Store
+from store.clock import Clock
 from store.model import CrawlRun, Source
 
 log = logging.getLogger(__name__)
@@ -38,20 +38,22 @@ STDERR_LINES = 20  # of a crashed run, kept in its record
 
 
 def launch(
+    command: Sequence[str],
     source_id: str,
     args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     timeout: float = RUN_TIMEOUT,
     running: dict[str, subprocess.Popen[str]] | None = None,
     store: Store | None = None,
+    clock: Clock | None = None,
 ) -> dict[str, Any]:
-    """Run ``source_id`` in a fresh process and wait; its one-line JSON summary (outcome
+    """Run ``source_id`` in a fresh process (``command`` followed by the source id and
+    ``args``) and wait; its one-line JSON summary (outcome
     ``busy`` when another process holds the source). ``running`` holds the process while
     it runs, so a service shutting down can stop it. A process that crashes (no summary)
     has the end of its stderr recorded in its run in ``store``."""
-    command = [sys.executable, "-m", "crawler.run", source_id, *args]
     with subprocess.Popen(
-        command,
+        [*command, source_id, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -75,18 +77,23 @@ def launch(
         summary = {"source": source_id, "outcome": "crashed", "stderr": tail}
         if store is not None:
             holder = f"{socket.gethostname()}:{process.pid}"
-            record_crash(store, source_id, holder, process.returncode, tail)
+            record_crash(store, source_id, holder, process.returncode, tail, clock)
     summary["exit"] = process.returncode
     return summary
 
 
 def record_crash(
-    store: Store, source_id: str, holder: str, status: int, tail: list[str]
+    store: Store,
+    source_id: str,
+    holder: str,
+    status: int,
+    tail: list[str],
+    clock: Clock | None = None,
 ) -> CrawlRun | None:
     """Put a crashed process's last stderr lines into its run: the run it recorded (left
     ``running`` if it died hard), or a new failed run if it died before recording one
     (unless another process holds the source by then: that is only logged)."""
-    now = datetime.now(SHANGHAI)
+    now = (clock or Clock()).now()
     reason = f"{CRASHED} (exit {status}): " + " | ".join(tail)
     run = next((r for r in store.runs.recent(source_id, 10) if r.holder == holder), None)
     if run is None:
@@ -103,19 +110,23 @@ def record_crash(
 class CrawlScheduler:
     """Keeps one interval job per enabled source in step with the store.
 
-    ``args`` and ``env`` go to every ``crawler.run`` process (store, settings overrides).
+    Each run is ``command`` (see :func:`launch`); ``args`` and ``env`` go to every crawl
+    process (store, settings overrides).
     """
 
     def __init__(
         self,
         store: Store,
+        command: Sequence[str],
         *,
         workers: int = 2,
         args: Sequence[str] = (),
         env: dict[str, str] | None = None,
         sync_seconds: float = SYNC_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
-        self.store = store
+        self.store, self.command = store, list(command)
+        self.clock = clock or Clock()
         self.args = list(args)
         self.env = env
         self.sync_seconds = sync_seconds
@@ -123,7 +134,7 @@ class CrawlScheduler:
         self.results: deque[dict[str, Any]] = deque(maxlen=100)  # latest run summaries
         self.running: dict[str, subprocess.Popen[str]] = {}  # source id -> its crawl process
         self.aps = BackgroundScheduler(
-            timezone=SHANGHAI,
+            timezone=self.clock.zone,
             executors={"default": ThreadPoolExecutor(workers)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
@@ -141,7 +152,7 @@ class CrawlScheduler:
 
     def sync(self) -> None:
         """Add, reschedule or drop jobs after sources changed (or an emergency began)."""
-        now = datetime.now(SHANGHAI)
+        now = self.clock.now()
         wanted = {s.id: s for s in self.store.sources.list() if s.enabled}
         for source_id in set(self.intervals) - set(wanted):
             self.aps.remove_job(f"crawl:{source_id}")
@@ -185,7 +196,13 @@ class CrawlScheduler:
 
     def run(self, source_id: str) -> dict[str, Any]:
         summary = launch(
-            source_id, ["--if-due", *self.args], self.env, running=self.running, store=self.store
+            self.command,
+            source_id,
+            ["--if-due", *self.args],
+            self.env,
+            running=self.running,
+            store=self.store,
+            clock=self.clock,
         )
         self.results.append(summary)
         log.info("run %s", json.dumps(summary, ensure_ascii=False))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from scrapy.crawler import Crawler
+
+from store.clock import Clock
 from store.model import Source
 
 VERSION = "0.1"
@@ -47,10 +50,13 @@ SETTINGS: dict[str, Any] = {
         "crawler.pipelines.MatchPipeline": 400,
         "crawler.pipelines.StorePipeline": 500,
     },
-    # yuqing's own: match each item (needs monitor.matcher), and where to hand new hits.
-    "YUQING_MATCH": True,
-    # A callable taking list[store.Item] (or its dotted path); None: crawler.run hands them
-    # to alerting (crawler.handoff.ToAlerting).
+    # yuqing's own, given by the composition root (yuqing.crawl) or a test:
+    # business time (a store.clock.Clock; None: the real time in Asia/Shanghai);
+    "YUQING_CLOCK": None,
+    # what matches each item (crawler.pipelines.ItemMatcher); None: items are not matched;
+    "YUQING_MATCHER": None,
+    # where new hits go: a callable taking list[store.Item] (or its dotted path); None:
+    # nowhere (they are stored, and re-driven by a later run that has a hand-off).
     "YUQING_ON_NEW_HITS": None,
     # Likewise for the run's source health events (list[store.model.HealthEvent]).
     "YUQING_ON_HEALTH_EVENTS": None,
@@ -63,3 +69,9 @@ SETTINGS: dict[str, Any] = {
 def settings_for(source: Source, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settings of a run of ``source``: the defaults, its robots policy, ``overrides``."""
     return SETTINGS | {"ROBOTSTXT_OBEY": source.robots == "obey"} | (overrides or {})
+
+
+def clock_of(crawler: Crawler) -> Clock:
+    """The crawl's clock (``YUQING_CLOCK``)."""
+    clock = crawler.settings.get("YUQING_CLOCK")
+    return clock if isinstance(clock, Clock) else Clock()

@@ -12,9 +12,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from keywords.diff import LibraryDiff, diff
+from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Library
 from keywords.validate import InvalidLibrary, Problem, check
-from monitor.matcher import Matcher, run_rule_tests
 from store import ConflictError, NotFound, Store
 from store.model import AuditEntry, LibraryVersion
 

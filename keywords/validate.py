@@ -6,8 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from keywords.model import Group, Library
-from monitor.normalize import normalize
-from store.query import ParseError, Word, group_names, parse, walk
+from rules.normalize import normalize
+from rules.syntax import ParseError, Word, group_names, parse, walk
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class InvalidLibrary(ValueError):
 
 def check(library: Library) -> list[Problem]:
     """Everything wrong with ``library`` except its rules' test sentences (those need the
-    matcher: see :func:`monitor.matcher.run_rule_tests`)."""
+    matcher: see :func:`keywords.matcher.run_rule_tests`)."""
     problems: list[Problem] = []
     for name, n in Counter(g.name for g in library.groups).items():
         if n > 1:

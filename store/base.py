@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from rules.syntax import Node, ParseError, parse
 from store.errors import QueryError
 from store.model import (
     MAX_WINDOW,
@@ -37,7 +38,6 @@ from store.model import (
     TimelineEntry,
     User,
 )
-from store.query import Node, ParseError, parse
 
 MAX_PAGE_SIZE = 500
 

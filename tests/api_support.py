@@ -17,10 +17,10 @@ from elasticsearch import Elasticsearch
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from api import create_app
 from api.context import parts
 from store import Item, Store, open_store
 from yuqing.config import Config
+from yuqing.wiring import app_for
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2021, 2, 5, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -41,9 +41,11 @@ def make_item(n: int, title: str, body: str, **fields: Any) -> Item:
     return Item(**(made | fields))
 
 
-def make_app(store: Store, tmp_path: Path, **settings: Any) -> APIFlask:
+def make_app(
+    store: Store, tmp_path: Path, *, crawl_args: list[str] | None = None, **settings: Any
+) -> APIFlask:
     config = Config.model_validate({"data_dir": str(tmp_path / "var"), **settings})
-    app = create_app(config, store)
+    app = app_for(config, store, crawl_args=crawl_args)
     app.config["TESTING"] = True
     return app
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from elasticsearch import Elasticsearch
 
+from devtools import eslocal
 from store import Store, open_store
-from yuqing import eslocal
 
 BACKENDS = ["sqlite", "elasticsearch"]
 

@@ -20,7 +20,6 @@ from werkzeug.test import TestResponse
 
 from api.context import parts
 from store import Store
-from yuqing.runtime import secret_key
 
 OTHER_RULE = "潼南疫情"
 
@@ -359,7 +358,7 @@ def test_stats_and_outbox(store: Store, app: APIFlask, operator: Browser) -> Non
 def ack_url(app: APIFlask, alert_id: str, recipient: str = "duty@example.cn") -> str:
     with app.app_context():
         p = parts()
-        full = p.alerting.links.url(p.config.alerts.public_url, alert_id, recipient)
+        full = p.alerting.links.url(p.alerts.public_url, alert_id, recipient)
     split = urlsplit(full)
     return f"{split.path}?{split.query}"
 
@@ -431,8 +430,7 @@ def test_tampered_and_expired_links_are_refused(store: Store, app: APIFlask) -> 
         def get_timestamp(self) -> int:
             return int(time.time()) - 73 * 3600  # links work 72 hours by default
 
-    with app.app_context():
-        key = secret_key(parts().config)
+    key = app.config["SECRET_KEY"]
     old = URLSafeTimedSerializer(key, salt="yuqing-alert-ack", signer=LongAgo)
     expired = f"/alerts/{first}/ack?t={old.dumps({'a': first, 'r': 'duty@example.cn', 'n': 'x'})}"
     response = client.get(expired)

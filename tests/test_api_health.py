@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from api import create_app
 from store import Store
 from yuqing.config import Config
+from yuqing.wiring import app_for
 
 
 def test_health_reports_the_store(store: Store) -> None:
-    client = create_app(Config(), store).test_client()
+    client = app_for(Config(), store).test_client()
     response = client.get("/api/health")
     assert response.status_code == 200
     body = response.get_json()
@@ -16,7 +16,7 @@ def test_health_reports_the_store(store: Store) -> None:
 
 
 def test_unknown_path_is_a_problem_document(store: Store) -> None:
-    response = create_app(Config(), store).test_client().get("/api/nope")
+    response = app_for(Config(), store).test_client().get("/api/nope")
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["status"] == 404

@@ -15,7 +15,7 @@ from apiflask import APIFlask
 from api.context import parts
 from keywords.io import read_library
 from keywords.model import Library
-from monitor.matcher import index_text
+from rules.tokens import index_text
 from store import Item, Store
 
 GROUPS = [

@@ -1,4 +1,4 @@
-"""``/api/sources``: CRUD with validation, URL checks, run now (a real ``crawler.run``
+"""``/api/sources``: CRUD with validation, URL checks, run now (a real ``yuqing.crawl``
 process against the demo site on 127.0.0.1), run history and the extraction preview."""
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from api_support import Browser, add_user, make_app, signed_in, token_for
 from apiflask import APIFlask
 from elasticsearch import Elasticsearch
 
-from crawler.demosite import BASE_TIME, DemoSite, create_app, serve
+from devtools.demosite import BASE_TIME, DemoSite, create_app, serve
 from store import ItemQuery, Store
 from store.elastic import ElasticStore
 
 # Fast and quiet crawl processes (as in tests/test_crawl.py).
 CRAWL_SETTINGS = [
-    "-s", "YUQING_MATCH=false", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
+    "-s", "YUQING_MATCHER=null", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
     "-s", "LOG_LEVEL=WARNING", "-s", "HTTPPROXY_ENABLED=false",
     "-s", "YUQING_STORE_FLUSH_SECONDS=0.5",
 ]  # fmt: skip
@@ -40,11 +40,9 @@ def demo() -> Iterator[tuple[str, DemoSite]]:
 
 @pytest.fixture
 def app(store: Store, tmp_path: Path) -> APIFlask:
-    app = make_app(store, tmp_path)
     config = tmp_path / "yuqing.toml"
     config.write_text("")
-    app.config["YUQING_CRAWL_ARGS"] = ["--config", str(config), *CRAWL_SETTINGS]
-    return app
+    return make_app(store, tmp_path, crawl_args=["--config", str(config), *CRAWL_SETTINGS])
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from keywords.backtest import backtest
 from keywords.model import Library
-from monitor.backtest import backtest
-from monitor.matcher import index_text
+from rules.tokens import index_text
 from store import Item, Store
 
 NOW = datetime(2021, 2, 10, 12, 0, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -118,7 +118,7 @@ def test_backtest_compares_a_file_with_the_live_library(env: Path) -> None:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from monitor.matcher import index_text
+    from rules.tokens import index_text
     from store import Item, open_store
 
     run("keywords", "import", "lib.yaml", "--author", "a")

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from yuqing import eslocal
+from devtools import eslocal
 
 ROOT = Path(__file__).parent.parent
 SINGLE = ROOT / "docker-compose.yml"
@@ -93,7 +93,7 @@ def test_single_node_by_default_and_the_mail_catcher_in_the_trial_profile() -> N
     assert plain["elasticsearch"]["environment"]["discovery.type"] == "single-node"
     trial = config(SINGLE, "--profile", "trial", key_only=True)["services"]
     assert trial["mailcatcher"]["profiles"] == ["trial"]
-    assert trial["mailcatcher"]["command"][:2] == ["yuqing", "mail-catcher"]
+    assert trial["mailcatcher"]["command"][:2] == ["yuqing-dev", "mail-catcher"]
     assert trial["yuqing"]["environment"]["YUQING_SMTP_HOST"] == "mailcatcher"
     cluster = config(CLUSTER)["services"]
     nodes = [s for s in cluster.values() if "elasticsearch" in s.get("image", "")]

@@ -15,8 +15,8 @@ from api_support import Browser, make_app, signed_in
 from apiflask import APIFlask
 
 from api.context import parts
+from devtools.mailcatcher import MailCatcher
 from store import Store
-from yuqing.mailcatcher import MailCatcher
 
 XSS = "<script>alert(1)</script>"
 
@@ -129,7 +129,7 @@ def test_mail_page_lists_caught_messages(app: APIFlask) -> None:
     admin = signed_in(app, "admin")
     html = page(admin, "/mail")
     with app.app_context():
-        folder = parts().config.data_dir / "mail"
+        folder = parts().mail_dir
     assert "mail-catcher" in html and str(folder) in html
     assert signed_in(app, "viewer").get("/mail").status_code == 403
 

@@ -20,15 +20,16 @@ from api_support import PASSWORD, add_user, make_app
 from apiflask import APIFlask
 from browser_support import DOCS, chromium, serving, shot, sign_in
 from playwright.sync_api import Browser, Dialog, Page, StorageState
-from test_crawl import ARGS, source
+from test_crawl import MATCHING, source
 
 from api.context import parts
-from crawler.demosite import DemoSite, Draft, create_app, serve
 from crawler.scheduler import launch
+from devtools.demosite import DemoSite, Draft, create_app, serve
 from keywords.io import read_library
 from keywords.library import KeywordLibrary
 from store import Store, open_store
 from store.model import Alert
+from yuqing.wiring import CRAWL_COMMAND
 
 SCRIPT_TITLE = "<script>alert(1)</script>"
 IMG_TAG = "<img src=x onerror=alert(1)>"
@@ -82,9 +83,9 @@ class Demo:
     env: dict[str, str]
 
     def crawl(self, source_id: str) -> None:
-        """One run of ``source_id`` by a real ``crawler.run`` process, which matches the
+        """One run of ``source_id`` by a real ``yuqing.crawl`` process, which matches the
         library and hands new hits to alerting."""
-        summary = launch(source_id, [*ARGS, "-s", "YUQING_MATCH=true"], self.env, timeout=120)
+        summary = launch(CRAWL_COMMAND, source_id, MATCHING, self.env, timeout=120)
         assert summary["outcome"] == "ok", summary
 
 

@@ -14,7 +14,7 @@ from api_support import Browser, make_app, signed_in
 from apiflask import APIFlask
 
 from api.context import parts
-from monitor.matcher import index_text
+from rules.tokens import index_text
 from store import Item, Store
 
 

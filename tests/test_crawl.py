@@ -1,4 +1,4 @@
-"""The crawler end to end: the demo site on 127.0.0.1 crawled by real ``crawler.run``
+"""The crawler end to end: the demo site on 127.0.0.1 crawled by real ``yuqing.crawl``
 processes into both stores, then checked against the site's ground truth and request log."""
 
 from __future__ import annotations
@@ -20,19 +20,22 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
-from crawler.demosite import BASE_TIME, SHANGHAI, DemoSite, Draft, create_app, serve
 from crawler.scheduler import CrawlScheduler, launch
 from crawler.sources import set_emergency
+from devtools.demosite import BASE_TIME, SHANGHAI, DemoSite, Draft, create_app, serve
 from store import Item, ItemQuery, Store
 from store.elastic import ElasticStore
 from store.model import Source
+from yuqing.wiring import CRAWL_COMMAND
 
 # Fast and quiet for tests; politeness defaults are exercised in tests/test_crawl_units.py.
-ARGS = [
-    "-s", "YUQING_MATCH=false", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
+MATCHING = [
+    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false",
     "-s", "LOG_LEVEL=WARNING", "-s", "HTTPPROXY_ENABLED=false",
     "-s", "YUQING_STORE_FLUSH_SECONDS=0.5",
 ]  # fmt: skip
+# The crawl mechanics, without matching the items against the library.
+ARGS = [*MATCHING, "-s", "YUQING_MATCHER=null"]
 
 
 @dataclass
@@ -64,7 +67,7 @@ def demo() -> Iterator[Demo]:
 
 @pytest.fixture
 def env(store: Store, tmp_path: Path) -> dict[str, str]:
-    """Environment that makes ``crawler.run`` open the test's store."""
+    """Environment that makes ``yuqing.crawl`` open the test's store."""
     config = tmp_path / "yuqing.toml"
     config.write_text("")
     out = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -82,7 +85,7 @@ def source(ident: str, kind: str, urls: list[str], **more: Any) -> Source:
 def crawl(env: dict[str, str], *source_ids: str, parallel: int = 1) -> dict[str, dict[str, Any]]:
     """Run the sources, each in its own process, ``parallel`` at a time."""
     with ThreadPoolExecutor(parallel) as pool:
-        done = pool.map(lambda s: launch(s, ARGS, env, timeout=120), source_ids)
+        done = pool.map(lambda s: launch(CRAWL_COMMAND, s, ARGS, env, timeout=120), source_ids)
     return {summary["source"]: summary for summary in done}
 
 
@@ -222,7 +225,7 @@ def test_two_scheduler_processes_share_sources(
     assert items(store)
 
     # Restart: the next run of each source follows its recorded run by its interval.
-    scheduler = CrawlScheduler(store, args=ARGS, env=env)
+    scheduler = CrawlScheduler(store, CRAWL_COMMAND, args=ARGS, env=env)
     scheduler.start(paused=True)
     try:
         nexts = scheduler.next_runs()
@@ -306,7 +309,13 @@ def test_a_crashed_run_keeps_its_stderr_in_the_run_record(
     does not exist) is recorded as failed with the end of its stderr, and the next run
     goes on as usual."""
     store.sources.put(source("news", "list", [f"{demo.url}/news/"]))
-    summary = launch("news", [*ARGS, "-s", "YUQING_ON_NEW_HITS=nowhere.hand_off"], env, store=store)
+    summary = launch(
+        CRAWL_COMMAND,
+        "news",
+        [*ARGS, "-s", "YUQING_ON_NEW_HITS=nowhere.hand_off"],
+        env,
+        store=store,
+    )
     assert summary["outcome"] == "crashed" and summary["exit"] == 1, summary
     [run] = store.runs.recent("news")
     assert run.outcome == "failed" and run.finished is not None

@@ -1,4 +1,4 @@
-"""Crawl to inbox: the demo site crawled by real ``crawler.run`` processes with the sample
+"""Crawl to inbox: the demo site crawled by real ``yuqing.crawl`` processes with the sample
 keyword library saved in the store, alerts created by the crawl, and the outbox sent to a
 real SMTP server (aiosmtpd), on both stores."""
 
@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 from mailsink import MailSink
-from test_crawl import ARGS, Demo, items, source
+from test_crawl import MATCHING, Demo, items, source
 
-from crawler.demosite import SHANGHAI, Article, Draft, create_app, serve
 from crawler.handoff import FAILED
 from crawler.scheduler import launch
+from devtools.demosite import SHANGHAI, Article, Draft, create_app, serve
 from keywords.io import read_library
 from keywords.library import KeywordLibrary
 from monitor.alerts.outbox import Sender
@@ -26,9 +26,9 @@ from store import Store
 from store.elastic import ElasticStore
 from store.model import Alert
 from yuqing.config import SmtpConfig
+from yuqing.wiring import CRAWL_COMMAND
 
 RECIPIENTS = ["duty@example.cn", "chief@example.cn"]
-MATCHING = [*ARGS, "-s", "YUQING_MATCH=true"]  # the crawl's default; a later -s wins
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def save_sample_library(store: Store) -> None:
 
 
 def crawl(env: dict[str, str], source_id: str) -> dict[str, Any]:
-    summary = launch(source_id, MATCHING, env, timeout=120)
+    summary = launch(CRAWL_COMMAND, source_id, MATCHING, env, timeout=120)
     assert summary["outcome"] in ("ok", "partial"), summary
     return summary
 
@@ -204,7 +204,7 @@ def test_a_blocked_source_alerts_the_administrators_once(
     config.write_text(config.read_text() + 'admins = ["ops@example.cn"]\n')
     store.sources.put(source("bad", "page", [f"{demo.url}/bad/521.html"]))
     for _ in range(2):
-        summary = launch("bad", MATCHING, env, timeout=120)
+        summary = launch(CRAWL_COMMAND, "bad", MATCHING, env, timeout=120)
         assert summary["outcome"] == "blocked", summary
     health = store.alerts.list(rule="source:bad")
     assert len(health) == 1, health

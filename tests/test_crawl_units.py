@@ -10,11 +10,11 @@ import pytest
 from parsel import Selector
 
 from crawler import events, health
-from crawler.demosite import DemoSite
 from crawler.links import article_links, page_links
 from crawler.settings import SETTINGS, settings_for
 from crawler.sources import SourceError, load_sources, parse_sources, seed, set_emergency, validate
-from monitor.normalize import normalize
+from devtools.demosite import DemoSite
+from rules.normalize import normalize
 from store import Item, Store
 from store.model import CrawlRun, Source
 

@@ -19,8 +19,8 @@ from email.utils import parsedate_to_datetime
 import pytest
 from lxml import html as lxml_html
 
-from crawler.demosite import BASE_TIME, SHANGHAI, Article, DemoSite, create_app, serve
 from crawler.sources import load_sources
+from devtools.demosite import BASE_TIME, SHANGHAI, Article, DemoSite, create_app, serve
 from yuqing.config import ApiConfig
 
 UA = "yuqing-test/1.0"

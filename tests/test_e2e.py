@@ -36,12 +36,12 @@ from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from mailsink import free_port
 
-from crawler.demosite import SHANGHAI, Article, DemoSite, Draft, create_app, serve
+from devtools.demosite import SHANGHAI, Article, DemoSite, Draft, create_app, serve
+from devtools.mailcatcher import MailCatcher
 from store import Item, ItemQuery, Store
 from store.elastic import ElasticStore
 from store.model import Alert, Source
 from yuqing.cli import main
-from yuqing.mailcatcher import MailCatcher
 
 YUQING = str(Path(sys.executable).with_name("yuqing"))
 LIBRARY = Path(__file__).parent.parent / "keywords" / "samples" / "tongnan.yaml"

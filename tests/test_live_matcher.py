@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 from keywords.library import KeywordLibrary
+from keywords.live import LiveMatcher
 from keywords.model import Library
-from monitor.live import LiveMatcher
 from store import Item, open_store
 from store.model import LibraryVersion
 
@@ -25,7 +25,7 @@ def test_swap_under_concurrent_matching(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'y.db'}")
     library = KeywordLibrary(store)
     library.save(lib(["潼南"]), author="t")
-    live = LiveMatcher(store, poll_seconds=0.01)
+    live = LiveMatcher(store)
     assert live.matcher.version == 1
     # Version n matches exactly the words w0..w(n-1): a result tells which version made it.
     words = [f"词{i}" for i in range(8)]
@@ -42,12 +42,14 @@ def test_swap_under_concurrent_matching(tmp_path: Path) -> None:
     threads = [threading.Thread(target=worker) for _ in range(3)]
     for t in threads:
         t.start()
-    live.start()
     for n in range(2, 9):
         library.save(lib(words[: n - 1]), author="t")
-        while live.matcher.version != n:
-            stop.wait(0.005)
-    live.stop()
+        assert live.refresh() is True  # while the workers match
+        assert live.matcher.version == n
+        assert live.refresh() is False  # compiled once per version
+    seen_after = len(seen)
+    while len(seen) < seen_after + 10:  # the workers have matched with the last version
+        threading.Event().wait(0.001)
     stop.set()
     for t in threads:
         t.join()

@@ -13,9 +13,9 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from yuqing.mailcatcher import MailCatcher
+from devtools.mailcatcher import MailCatcher
 
-YUQING = str(Path(sys.executable).parent / "yuqing")
+YUQING = str(Path(sys.executable).parent / "yuqing-dev")
 
 
 def free_port() -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Library
-from monitor.matcher import Matcher, run_rule_tests
 
 GROUPS = [
     {

@@ -1,4 +1,4 @@
-"""Behaviour of monitor.normalize: each rule with original offsets, and the fast path against
+"""Behaviour of rules.normalize: each rule with original offsets, and the fast path against
 a slow reference written straight from the rules (sharing no tables with the module)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.normalize import (
+from rules.normalize import (
     BOUNDARY_PUNCTUATION,
     MAX_NOISE_RUN,
     is_cjk,

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from store.query import (
+from rules.syntax import (
     And,
     GroupRef,
     Near,
@@ -165,7 +165,7 @@ def test_parser_only_ever_raises_parse_errors(expr: str) -> None:
     ).map(" ".join)
 )
 def test_to_text_round_trips(expr: str) -> None:
-    from store.query import to_text
+    from rules.syntax import to_text
 
     try:
         node = parse(expr)

@@ -179,7 +179,7 @@ def test_daily_report_figures_match_the_store(app: APIFlask, store: Store, viewe
     assert alerts["time_to_acknowledge"]["p95"]["value"] == 1200
     assert alerts["time_to_respond"]["p50"]["value"] == 3600
     figures = alert_stats.report(
-        store, app.extensions["yuqing"].config.alerts.deadlines, DAY, DAY + timedelta(days=1)
+        store, app.extensions["yuqing"].alerts.deadlines, DAY, DAY + timedelta(days=1)
     )
     assert alerts["on_time_rate"]["value"] == figures["on_time_rate"] is not None
     assert alerts["latency"]["publish_to_first_seen"]["p50"]["value"] is None  # not recorded

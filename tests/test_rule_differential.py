@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from keywords.matcher import Matcher, rule_query
 from keywords.model import Library, Rule
-from monitor.matcher import Matcher, index_text, rule_query
+from rules.tokens import index_text
 from store import Item, ItemQuery, Store
 
 WORDS = ["潼南", "火灾", "疫情", "区", "ab", "起火"]

@@ -1,4 +1,4 @@
-"""Behaviour of monitor.scanner: evasion-robust CJK substrings, whole Latin words, overlaps,
+"""Behaviour of rules.scanner: evasion-robust CJK substrings, whole Latin words, overlaps,
 original offsets, errors, thread safety; hits checked against a brute-force search."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import monitor.scanner
-from monitor.normalize import is_word_char, normalize, normalize_with_offsets
-from monitor.scanner import EmptyWordError, Hit, Scanner
+import rules.scanner
+from rules.normalize import is_word_char, normalize, normalize_with_offsets
+from rules.scanner import EmptyWordError, Hit, Scanner
 
 T = TypeVar("T")
 
@@ -29,7 +29,7 @@ ENGINES = {"hyperscan": 10**9, "aho-corasick": 0}  # value: _HYPERSCAN_MAX_PATTE
 def build(words: Iterable[tuple[T, str]], engine: str) -> Scanner[T]:
     """A scanner on the given engine (Hyperscan unless there are many words)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(monitor.scanner, "_HYPERSCAN_MAX_PATTERNS", ENGINES[engine])
+        patch.setattr(rules.scanner, "_HYPERSCAN_MAX_PATTERNS", ENGINES[engine])
         return Scanner(words)
 
 

@@ -1,4 +1,4 @@
-"""``yuqing run`` as a real process: the demo site (``yuqing demo-site``), the mail catcher
+"""``yuqing run`` as a real process: the demo site (``yuqing-dev demo-site``), the mail catcher
 and the service on a fresh store, stopped with SIGTERM and started again."""
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from devtools.mailcatcher import MailCatcher
 from store import Store
 from store.elastic import ElasticStore
 from store.model import CrawlRun, Source
 from yuqing.cli import main
-from yuqing.mailcatcher import MailCatcher
 
 YUQING = [str(Path(sys.executable).parent / "yuqing")]
 LIBRARY = Path(__file__).parent.parent / "keywords" / "samples" / "tongnan.yaml"
@@ -100,7 +100,7 @@ def setup(store: Store, tmp_path: Path) -> Iterator[Setup]:
         f'[api]\nport = {api}\n[smtp]\nport = {smtp}\n[alerts]\nrecipients = ["duty@example.cn"]\n'
     )
     demo = subprocess.Popen(
-        [*YUQING, "demo-site", "--port", str(demo_port)],
+        [str(Path(sys.executable).parent / "yuqing-dev"), "demo-site", "--port", str(demo_port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -9,8 +9,6 @@ Secrets belong in the environment, never in the file.
 from __future__ import annotations
 
 import os
-import re
-import ssl
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -22,11 +20,11 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
+from monitor.alerts.settings import AlertsConfig, SmtpConfig
+
 DEFAULT_FILE = "yuqing.toml"
-EMAIL_PATTERN = r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$"
 
 
 class ConfigError(ValueError):
@@ -83,99 +81,6 @@ class ApiConfig(_Section):
     public_url: str = ""
 
 
-class SmtpConfig(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(25, ge=1, le=65535)
-    username: str = ""
-    password: str = Field("", description="set YUQING_SMTP_PASSWORD")
-    starttls: bool = False
-    ssl: bool = Field(False, description="TLS from the first byte (port 465)")
-    sender: str = Field("yuqing@localhost.localdomain", pattern=EMAIL_PATTERN)
-    timeout: float = Field(30.0, gt=0, le=600)
-    ca_file: str = Field("", description="PEM CAs to trust for the server; empty: the system's")
-
-    @field_validator("ca_file")
-    @classmethod
-    def _readable_cas(cls, path: str) -> str:
-        if path:
-            try:
-                ssl.create_default_context(cafile=path)
-            except OSError as e:  # ssl.SSLError included: not PEM certificates
-                raise ValueError(f"cannot use {path!r} as CA certificates: {e}") from e
-        return path
-
-    @model_validator(mode="after")
-    def _one_tls(self) -> SmtpConfig:
-        if self.ssl and self.starttls:
-            raise ValueError("set ssl (port 465) or starttls (port 587), not both")
-        if self.password and not self.username:
-            raise ValueError("password is set but username is empty")
-        # Credentials never cross the network in clear, whatever the server offers.
-        if self.username and not (self.ssl or self.starttls):
-            raise ValueError("username needs an encrypted connection: set starttls or ssl")
-        return self
-
-
-class Deadlines(_Section):
-    """Minutes allowed from an alert to each step of handling it."""
-
-    acknowledge: int = Field(ge=1)
-    guidance: int = Field(ge=1, description="authoritative information published")
-    respond: int = Field(ge=1)
-
-
-def _default_deadlines() -> dict[str, Deadlines]:
-    return {
-        "critical": Deadlines(acknowledge=30, guidance=300, respond=1440),
-        "warning": Deadlines(acknowledge=120, guidance=1440, respond=4320),
-        "info": Deadlines(acknowledge=1440, guidance=4320, respond=10080),
-    }
-
-
-class AlertsConfig(_Section):
-    public_url: str = Field("http://127.0.0.1:8600", description="console base URL for links")
-    recipients: list[str] = Field(default_factory=list, description="rules without a policy")
-    admins: list[str] = Field(default_factory=list, description="source health events")
-    escalation: list[str] = Field(default_factory=list, description="overdue alerts")
-    quiet_hours: str = Field("", pattern=r"^$|^\d{2}:\d{2}-\d{2}:\d{2}$", examples=["22:00-07:00"])
-    quiet_weekends: bool = False
-    link_hours: int = Field(72, ge=1, le=720, description="how long acknowledge links work")
-    deadlines: dict[str, Deadlines] = Field(default_factory=_default_deadlines)
-
-    @field_validator("recipients", "admins", "escalation", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        # From the environment a list comes as comma-separated text.
-        if isinstance(value, str):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
-
-    @field_validator("recipients", "admins", "escalation")
-    @classmethod
-    def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not re.fullmatch(EMAIL_PATTERN, address):
-                raise ValueError(f"{address!r} is not an email address")
-        return value
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _clock(cls, value: str) -> str:
-        for part in filter(None, value.split("-")):
-            hour, minute = (int(x) for x in part.split(":"))
-            if hour > 23 or minute > 59:
-                raise ValueError(f"{part} is not a time of day (00:00-23:59)")
-        return value
-
-    @field_validator("deadlines")
-    @classmethod
-    def _severities(cls, value: dict[str, Deadlines]) -> dict[str, Deadlines]:
-        unknown = set(value) - {"info", "warning", "critical"}
-        if unknown:
-            raise ValueError(f"unknown severity {sorted(unknown)} (info, warning, critical)")
-        return _default_deadlines() | value
-
-
 class Config(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("var")
@@ -204,7 +109,7 @@ class Config(_Section):
         return data
 
 
-SECTIONS: dict[str, type[_Section]] = {
+SECTIONS: dict[str, type[BaseModel]] = {
     "store": StoreConfig,
     "api": ApiConfig,
     "smtp": SmtpConfig,

@@ -4,7 +4,7 @@ The parts, each of which can be left out to scale out (exactly one process that 
 API replicas and crawler nodes beside it; see docs/scaling.md):
 
 - crawl: the APScheduler crawl scheduler; every run is its own process, which matches the
-  items and hands new hits to alerting (:mod:`crawler.run`);
+  items and hands new hits to alerting (:mod:`yuqing.crawl`);
 - mail: the outbox sender and the alerting tick (updates, escalations, digests), threads;
 - api: the API and console served by waitress (threads).
 
@@ -35,17 +35,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from crawler.handoff import CRASHED, stored_hits
 from crawler.scheduler import CrawlScheduler
 from crawler.sources import load_sources, seed
-from monitor.alerts.cli import _tick_every, build
+from monitor.alerts.engine import Alerting
 from monitor.alerts.outbox import Sender
 from store import Store
+from store.clock import Clock
 from yuqing.config import Config
+from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for
 
 log = logging.getLogger("yuqing.service")
 
@@ -125,7 +126,7 @@ def _alive(pid: int) -> bool:
 
 class Service:
     """The parts of :class:`Parts` on one open ``store``; :meth:`run` blocks until a signal.
-    ``crawl_args`` go to every ``crawler.run`` process (``--config``, ``-s`` settings)."""
+    ``crawl_args`` go to every crawl process (``--config``, ``-s`` settings)."""
 
     def __init__(
         self,
@@ -136,10 +137,11 @@ class Service:
         crawl_args: list[str] | None = None,
         workers: int = 2,
         grace: float = 20.0,
+        clock: Clock | None = None,
     ) -> None:
         self.config, self.store, self.parts, self.grace = config, store, parts, grace
         self.crawl_args = crawl_args or []
-        self.zone = ZoneInfo(config.timezone)
+        self.clock = clock or clock_for(config)
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
         self.scheduler: CrawlScheduler | None = None
@@ -147,12 +149,14 @@ class Service:
         self.server: Any = None
         self.progress: Progress | None = None
         if parts.crawl:
-            self.scheduler = CrawlScheduler(store, workers=workers, args=self.crawl_args)
+            self.scheduler = CrawlScheduler(
+                store, CRAWL_COMMAND, workers=workers, args=self.crawl_args, clock=self.clock
+            )
         if parts.mail:
-            self.sender = Sender(store, config.smtp, self.now)
+            self.sender = Sender(store, config.smtp, self.clock)
 
     def now(self) -> datetime:
-        return datetime.now(self.zone)
+        return self.clock.now()
 
     def run(self) -> None:
         """Start the parts, serve until SIGTERM or SIGINT, then stop them cleanly."""
@@ -182,11 +186,8 @@ class Service:
         if self.parts.api:
             import waitress
 
-            from api import create_app
-
-            app = create_app(config, self.store)
             # "Run now" from the console starts crawls the way the scheduler does.
-            app.config["YUQING_CRAWL_ARGS"] = self.crawl_args
+            app = app_for(config, self.store, clock=self.clock, crawl_args=self.crawl_args)
             # Bound before anything else starts, so a busy port fails at once.
             try:
                 self.server = waitress.create_server(
@@ -214,9 +215,9 @@ class Service:
                     interval=self.scheduler.intervals.get(source_id),
                 )
         if self.sender is not None:
-            alerting = build(config, self.store)
+            alerting = build_alerting(config, self.store, self.clock)
             self._thread("sender", self.sender.run, self.stop)
-            self._thread("tick", _tick_every, alerting, self.stop, TICK_SECONDS)
+            self._thread("tick", tick_every, alerting, self.stop, TICK_SECONDS)
             self.progress = Progress(self.store, self.now)
             self._thread("report", self._report, self.progress)
         event(
@@ -371,3 +372,12 @@ class Progress:
             self.counts = latest
         except Exception:
             log.exception("reporting the service's progress failed")
+
+
+def tick_every(alerting: Alerting, stop: threading.Event, seconds: float) -> None:
+    """Alerting's periodic work (throttled updates, escalations, digests) until ``stop``."""
+    while not stop.wait(seconds):
+        try:
+            alerting.tick()
+        except Exception:
+            log.exception("alert tick failed")

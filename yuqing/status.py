@@ -14,6 +14,7 @@ from crawler.scheduler import CrawlScheduler
 from store import Store, StoreError
 from store.model import AlertStatus
 from yuqing.config import Config
+from yuqing.wiring import CRAWL_COMMAND
 
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("new", "acknowledged", "handling", "responded", "closed")
 COUNT_CAP = 10_000  # alerts counted per status; more shows as this figure and "+"
@@ -64,7 +65,7 @@ def _api(url: str) -> dict[str, Any]:
 def _sources(store: Store, now: datetime) -> list[dict[str, Any]]:
     # The scheduler's own rule (last run plus interval), so this is what a running or
     # restarted scheduler does next.
-    schedule = CrawlScheduler(store)
+    schedule = CrawlScheduler(store, CRAWL_COMMAND)
     rows = []
     for source in store.sources.list():
         found = health.assess(source.id, store.runs.recent(source.id, 50))

@@ -21,8 +21,8 @@ from api.jobs import Job, jobs_of
 from api.resources import keywords as ops
 from keywords.io import FORMATS
 from keywords.model import CATEGORIES, CATEGORY_LABELS, Library
+from rules.syntax import group_names, parse
 from store.model import LibraryVersion
-from store.query import group_names, parse
 
 bp = Blueprint("console_keywords", __name__)
 WORDS_SHOWN = 1000  # a group page lists this many words; the rest are found by filtering

@@ -1,4 +1,4 @@
-"""Console: the messages the local mail catcher kept (``yuqing mail-catcher``), for
+"""Console: the messages the local mail catcher kept (``yuqing-dev mail-catcher``), for
 demos and trials without a mail server. Read only; the text is shown escaped."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ ENGLISH: dict[str, str] = {
     "收件人": "To",
     "日期": "Date",
     "目录 %(folder)s 不存在。": "The folder %(folder)s does not exist.",
-    "启动 yuqing mail-catcher 后，发往它的邮件会保存在这里并在此列出。": (
-        "Start yuqing mail-catcher: the messages sent to it are kept there and listed here."
+    "启动 yuqing-dev mail-catcher 后，发往它的邮件会保存在这里并在此列出。": (
+        "Start yuqing-dev mail-catcher: the messages sent to it are kept there and listed here."
     ),
     "还没有邮件": "No messages yet",
     "纯文本正文": "Plain text",
@@ -38,8 +38,8 @@ _NAME = re.compile(r"^[\w.-]+\.eml$")
 
 
 def folder() -> Path:
-    """Where ``yuqing mail-catcher`` keeps messages by default."""
-    return parts().config.data_dir / "mail"
+    """Where ``yuqing-dev mail-catcher`` keeps messages by default."""
+    return parts().mail_dir
 
 
 def _headers(message: Any) -> dict[str, str]:

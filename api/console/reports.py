@@ -12,8 +12,8 @@ from flask import Blueprint, Response, current_app, render_template, request
 from api.auth import require
 from api.console.i18n import gettext as _
 from api.context import parts
+from api.reports import Period, current_week
 from api.resources.reports import build, daily_period, weekly_period
-from monitor.reports import Period, current_week
 
 bp = Blueprint("console_reports", __name__)
 ENGLISH: dict[str, str] = {
@@ -106,7 +106,7 @@ def _render(period: Period, title: str) -> str | Response:
         # A file read away from the console: absolute links and the styles inline.
         html = render_template(
             "reports/download.html",
-            base=parts().config.alerts.public_url.rstrip("/"),
+            base=parts().alerts.public_url.rstrip("/"),
             styles=_styles(),
             **values,
         )

@@ -132,13 +132,13 @@ def _aware(t: datetime | None) -> datetime | None:
 
 def _steps(alert: Alert) -> tuple[str, ...]:
     # Source health alerts have no handling deadlines (they close on recovery).
-    deadlines = parts().config.alerts.deadlines
+    deadlines = parts().alerts.deadlines
     return () if alert.kind == "health" or alert.severity not in deadlines else STEPS
 
 
 def deadlines(alert: Alert, now: datetime) -> list[dict[str, Any]]:
     """Each handling step: when it is due, when it was done, whether it is overdue."""
-    limits = parts().config.alerts.deadlines
+    limits = parts().alerts.deadlines
     out = []
     for step in _steps(alert):
         due, done = due_at(alert, step, limits), step_done(alert, step)
@@ -319,7 +319,7 @@ def policy_doc(rule: str) -> dict[str, Any]:
     stored = p.store.alert_policies.get(rule)
     try:
         effective: dict[str, Any] | None = policy_for(
-            p.store, rule, p.config.alerts.recipients
+            p.store, rule, p.alerts.recipients
         ).model_dump()
         problem = ""
     except PolicyError as e:
@@ -408,7 +408,7 @@ def list_alerts(query_data: InboxQuery) -> Response:
 def alert_stats(query_data: StatsQuery) -> Response:
     p = parts()
     since = p.now() - timedelta(days=query_data.days)
-    return jsonify(days=query_data.days, **report(p.store, p.config.alerts.deadlines, since))
+    return jsonify(days=query_data.days, **report(p.store, p.alerts.deadlines, since))
 
 
 @bp.post("/alerts/acknowledge")

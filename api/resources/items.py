@@ -1,4 +1,4 @@
-"""``/api/items``: search with the query language of :mod:`store.query`, one item, export.
+"""``/api/items``: search with the query language of :mod:`rules.syntax`, one item, export.
 
 The console's search pages call the functions here (:func:`search`, :func:`item_query`,
 :func:`export_rows`, ...), so a page and its endpoint never disagree.
@@ -25,15 +25,15 @@ from api.auth import actor, require
 from api.context import parts
 from api.errors import ApiError
 from api.jobs import Download, Job, jobs_of
-from store import Item, ItemQuery, QueryError, SearchResult
-from store.model import MAX_WINDOW, Facets, Found
-from store.query import (
+from rules.syntax import (
     ParseError,
     expand_groups,
     group_names,
     parse,
     to_text,
 )
+from store import Item, ItemQuery, QueryError, SearchResult
+from store.model import MAX_WINDOW, Facets, Found
 
 bp = APIBlueprint("items", __name__, tag="items")
 

@@ -7,7 +7,6 @@ overwriting theirs. The functions below the views are what the console calls too
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
@@ -24,18 +23,19 @@ from api.auth import actor, current_user, require
 from api.context import parts
 from api.errors import ApiError
 from api.jobs import Job, jobs_of
+from keywords.backtest import RuleImpact, backtest
 from keywords.diff import LibraryDiff, diff
 from keywords.io import Format, ImportFailed, detect_format, merge, read_library
 from keywords.io import write_library as write_file
 from keywords.library import compile_library
+from keywords.live import LiveMatcher
+from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Group, Library, Rule, Scope, Word
 from keywords.validate import InvalidLibrary, Problem, expression_problems
-from monitor.backtest import RuleImpact, backtest
-from monitor.live import LiveMatcher
-from monitor.matcher import Matcher, run_rule_tests
+from rules.highlight import mark
+from rules.syntax import group_names, parse
 from store import Item, NotFound
 from store.model import LibraryVersion
-from store.query import group_names, parse
 
 bp = APIBlueprint("keywords", __name__, tag="keywords")
 
@@ -528,28 +528,8 @@ def run_live_test(data: LiveTestIn) -> dict[str, Any]:
         "rules": result.rules,
         "severity": result.severity,
         "hits": result.hits,
-        "marked": marked(data.text, [(h["start"], h["end"]) for h in result.hits]),
+        "marked": str(mark(data.text, [(h["start"], h["end"]) for h in result.hits])),
     }
-
-
-def marked(text: str, spans: list[tuple[int, int]]) -> str:
-    """``text`` as escaped HTML with each span in ``<mark>`` (overlapping spans merged)."""
-    out, pos = [], 0
-    for start, end in _merged(spans):
-        out += [html.escape(text[pos:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
-        pos = end
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
-
-
-def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    result: list[tuple[int, int]] = []
-    for start, end in sorted(set(spans)):
-        if result and start <= result[-1][1]:
-            result[-1] = (result[-1][0], max(end, result[-1][1]))
-        else:
-            result.append((start, end))
-    return result
 
 
 def rule_test_results(library: Library, name: str) -> list[dict[str, Any]]:

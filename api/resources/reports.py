@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import require
 from api.context import parts
 from api.errors import ApiError
-from monitor.reports import Period, PeriodError, current_week, day, report, week
+from api.reports import Period, PeriodError, current_week, day, report, week
 
 bp = APIBlueprint("reports", __name__, tag="reports")
 
@@ -48,7 +48,7 @@ def weekly_period(text: str) -> Period:
 
 def build(period: Period) -> dict[str, Any]:
     p = parts()
-    return report(p.store, period, p.config.alerts.deadlines)
+    return report(p.store, period, p.alerts.deadlines)
 
 
 @bp.get("/reports/daily")

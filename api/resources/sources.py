@@ -13,17 +13,16 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 from apiflask import APIBlueprint
-from flask import Flask, Response, current_app, jsonify
+from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.audit import record
 from api.auth import require
 from api.context import parts
 from api.errors import ApiError
-from crawler.now import RunNow
+from api.reports import HEALTH_RUNS, health_row, run_row
 from crawler.preview import UrlRefused, check_url, preview
 from crawler.sources import SourceError, validate
-from monitor.reports import HEALTH_RUNS, health_row, run_row
 from store.codec import to_doc
 from store.model import Source
 
@@ -150,20 +149,10 @@ def delete(source_id: str) -> None:
     record("source.delete", f"source:{source_id}", _audited(stored, False), None)
 
 
-def runner(app: Flask) -> RunNow:
-    """The app's :class:`~crawler.now.RunNow` (``YUQING_CRAWL_ARGS`` in the app's config go
-    to every run process, e.g. ``--config`` or ``-s`` settings)."""
-    found = app.extensions.get("yuqing.run_now")
-    if found is None:
-        args = app.config.get("YUQING_CRAWL_ARGS", [])
-        found = app.extensions["yuqing.run_now"] = RunNow(parts().store, args)
-    return found
-
-
 def run_now(source_id: str) -> None:
     """Start a run of the source now, the scheduler's way; 409 if one is in progress."""
     find(source_id)
-    if not runner(current_app).start(source_id, parts().now()):
+    if not parts().run_now.start(source_id, parts().now()):
         raise ApiError(409, f"source {source_id!r} is being crawled; wait for that run")
     record("source.run", f"source:{source_id}", None, {"requested": parts().now().isoformat()})
 
@@ -248,5 +237,5 @@ def run_source(source_id: str) -> tuple[Response, int, dict[str, str]]:
 def source_runs(source_id: str) -> Response:
     find(source_id)
     runs = parts().store.runs.recent(source_id, HISTORY)
-    running = runner(current_app).busy(source_id, parts().now())
+    running = parts().run_now.busy(source_id, parts().now())
     return jsonify(source=source_id, running=running, runs=[run_row(r) for r in runs])

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import require
 from api.context import parts
 from api.errors import ApiError
-from monitor.reports import Period, statistics
+from api.reports import Period, statistics
 
 bp = APIBlueprint("stats", __name__, tag="stats")
 

@@ -13,10 +13,11 @@ from types import TracebackType
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from monitor.alerts.settings import SmtpConfig
+from rules.highlight import bracket, hit_spans, mark
 from store.model import OutboxMessage
-from yuqing.config import SmtpConfig
 
 SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
 EXCERPT = 80  # characters of body shown either side of the first body hit
@@ -30,34 +31,14 @@ _env = Environment(
 )
 
 
-def _spans(text: str, hits: list[dict[str, Any]], field: str) -> list[tuple[str, bool]]:
-    """``text`` cut into (piece, is_hit) by the hits' offsets in ``field``."""
-    spans = sorted(
-        (h["start"], h["end"])
-        for h in hits
-        if h.get("field") == field and 0 <= h.get("start", -1) < h.get("end", -1) <= len(text)
-    )
-    out, pos = [], 0
-    for start, end in spans:
-        if start < pos:  # overlapping hits: the first one wins
-            continue
-        out += [(text[pos:start], False), (text[start:end], True)]
-        pos = end
-    out.append((text[pos:], False))
-    return [(piece, hit) for piece, hit in out if piece]
-
-
 def highlight_html(text: str, hits: list[dict[str, Any]], field: str) -> Markup:
     """``text`` escaped, its hits in ``field`` wrapped in <mark>."""
-    return Markup("").join(
-        Markup("<mark>{}</mark>").format(p) if hit else escape(p)
-        for p, hit in _spans(text, hits, field)
-    )
+    return mark(text, hit_spans(hits, field))
 
 
 def highlight_text(text: str, hits: list[dict[str, Any]], field: str) -> str:
     """``text`` with its hits in ``field`` in 【】."""
-    return "".join(f"【{p}】" if hit else p for p, hit in _spans(text, hits, field))
+    return bracket(text, hit_spans(hits, field))
 
 
 def excerpt(body: str, hits: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:

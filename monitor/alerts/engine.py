@@ -21,11 +21,11 @@ from monitor.alerts.email import excerpt, render
 from monitor.alerts.links import AckLinks
 from monitor.alerts.modes import mode_for
 from monitor.alerts.outbox import message_key
-from monitor.alerts.policy import Policy, PolicyError, clock_time, parse_policy, policy_for
+from monitor.alerts.policy import Policy, PolicyError, parse_policy, policy_for
+from monitor.alerts.settings import AlertsConfig, clock_time
 from monitor.alerts.tickets import STEP_LABELS, Tickets, due_at, overdue
 from store import ConflictError, Item, ItemQuery, Store
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
-from yuqing.config import AlertsConfig
 
 log = logging.getLogger(__name__)
 ACTOR = "yuqing"

@@ -17,9 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from monitor.alerts.email import Mailer, PermanentFailure, TransientFailure
+from monitor.alerts.settings import SmtpConfig
 from store import ConflictError, Store
 from store.model import OutboxMessage, TimelineEntry
-from yuqing.config import SmtpConfig
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]

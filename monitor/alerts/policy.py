@@ -4,18 +4,16 @@ version. A rule without a policy alerts immediately to the configured recipients
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from monitor.alerts.settings import check_addresses, clock_time
 from store import Store
 from store.model import AlertPolicy
-from yuqing.config import EMAIL_PATTERN
 
 Mode = Literal["immediate", "threshold", "spike", "digest"]
-_CLOCK = re.compile(r"^(\d{2}):(\d{2})$")
 
 
 class PolicyError(ValueError):
@@ -24,14 +22,6 @@ class PolicyError(ValueError):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def clock_time(text: str) -> tuple[int, int]:
-    """``HH:MM`` as (hour, minute); ValueError unless it is a time of day."""
-    m = _CLOCK.match(text)
-    if not m or int(m[1]) > 23 or int(m[2]) > 59:
-        raise ValueError(f"{text!r} is not a time of day (HH:MM, 00:00-23:59)")
-    return int(m[1]), int(m[2])
 
 
 class Policy(BaseModel):
@@ -58,10 +48,7 @@ class Policy(BaseModel):
     @field_validator("recipients")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not re.fullmatch(EMAIL_PATTERN, address):
-                raise ValueError(f"{address!r} is not an email address")
-        return value
+        return check_addresses(value)
 
     @field_validator("digest_times")
     @classmethod

@@ -9,10 +9,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from monitor.alerts.settings import Deadlines
 from monitor.alerts.tickets import STEPS, due_at, step_done
 from store import Store
 from store.model import Alert
-from yuqing.config import Deadlines
 
 MAX_ALERTS = 10_000
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")

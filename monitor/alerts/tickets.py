@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.alerts.links import AckClaim, AckLinks, LinkError
+from monitor.alerts.settings import Deadlines
 from store import ConflictError, Store
 from store.model import Alert, TimelineEntry
-from yuqing.config import Deadlines
 
 CLOSE_REASONS = ("handled", "false_positive", "duplicate")
 STEPS = ("acknowledge", "guidance", "respond")  # deadline names, see yuqing.config.Deadlines

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rules.syntax import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.errors import QueryError
-from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 
 if TYPE_CHECKING:
     pass

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
 
+from rules.highlight import search_fragments
+from rules.syntax import Node
 from store.base import ItemRepo, check_events, check_query
 from store.elastic.common import SCHEMA_VERSION
-from store.elastic.dsl import TEXT_FIELDS, to_dsl
+from store.elastic.dsl import to_dsl
 from store.elastic.generations import Generations
 from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
 from store.model import (
@@ -24,7 +26,6 @@ from store.model import (
     SearchResult,
     with_id,
 )
-from store.query import Node
 
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
@@ -50,6 +51,9 @@ ITEM_MAPPING: dict[str, Any] = {
         "norm_title": {"type": "text", "analyzer": "standard"},
         "norm_body": {"type": "text", "analyzer": "standard"},
         "fingerprint": {"type": "keyword"},
+        "published_precision": {"type": "keyword"},
+        "published_source": {"type": "keyword"},
+        "body_missing": {"type": "boolean"},
     },
 }
 
@@ -170,14 +174,16 @@ class ElasticItems(ItemRepo):
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
-        return self._found(self.es.search(index=self.index, **self._search_body(query, node)))
+        return self._found(
+            self.es.search(index=self.index, **self._search_body(query, node)), query, node
+        )
 
     def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
         # One request: the hits and the aggregations share the query's matching.
         node = check_query(query)
         body = self._search_body(query, node) | {"aggs": self._facet_aggs(query)}
         result = self.es.search(index=self.index, **body)
-        return self._found(result), _facets(result["aggregations"])
+        return self._found(result, query, node), _facets(result["aggregations"])
 
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
@@ -198,27 +204,21 @@ class ElasticItems(ItemRepo):
             "track_total_hits": True,
             "seq_no_primary_term": True,
         }
-        if node is not None and query.highlight and not query.normalized:
-            body["highlight"] = {
-                "encoder": "html",
-                "pre_tags": ["<mark>"],
-                "post_tags": ["</mark>"],
-                "fragment_size": 80,
-                "number_of_fragments": 3,
-                "fields": {f: {} for f in TEXT_FIELDS},
-            }
         return body
 
-    def _found(self, result: Any) -> SearchResult:
+    def _found(self, result: Any, query: ItemQuery, node: Node | None) -> SearchResult:
         found = []
         for hit in result["hits"]["hits"]:
-            marks = {
-                # Han characters are highlighted one token at a time; join the runs.
-                f: [frag.replace("</mark><mark>", "") for frag in frags]
-                for f, frags in hit.get("highlight", {}).items()
-            }
             version = f"{hit['_seq_no']}:{hit['_primary_term']}"
             item = self._item(hit["_source"], version, hit["_id"])
+            marks: dict[str, list[str]] = {}
+            # Marked here, as on SQLite, rather than by Elasticsearch's highlighter: one
+            # function escapes crawled text for every page (rules.highlight).
+            if node is not None and query.highlight and not query.normalized:
+                for name in ("title", "body"):
+                    fragments = search_fragments(getattr(item, name), node, name)
+                    if fragments:
+                        marks[name] = [str(f) for f in fragments]
             found.append(Found(item, hit.get("_score"), marks))
         return SearchResult(int(result["hits"]["total"]["value"]), found)
 
@@ -323,6 +323,9 @@ class ElasticItems(ItemRepo):
             norm_title=src.get("norm_title", ""),
             norm_body=src.get("norm_body", ""),
             fingerprint=src.get("fingerprint", []),
+            published_precision=src.get("published_precision") or "",
+            published_source=src.get("published_source") or "",
+            body_missing=bool(src.get("body_missing", False)),
             version=version,
         )
         return item if doc_id is None else with_id(item, doc_id)
@@ -353,6 +356,9 @@ def _doc(item: Item) -> dict[str, Any]:
         "norm_title": item.norm_title,
         "norm_body": item.norm_body,
         "fingerprint": item.fingerprint,
+        "published_precision": item.published_precision,
+        "published_source": item.published_source,
+        "body_missing": item.body_missing,
     }
 
 

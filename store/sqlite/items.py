@@ -16,6 +16,8 @@ from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rules.highlight import search_fragments
+from rules.syntax import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.base import ItemRepo, check_events, check_query
 from store.errors import ConflictError, NotFound, QueryError
 from store.model import (
@@ -29,9 +31,8 @@ from store.model import (
     SearchResult,
     with_id,
 )
-from store.query import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.sqlite.common import json_list, ms
-from store.text import han_bigrams, highlight, phrase_tokens, positive_words
+from store.text import han_bigrams, phrase_tokens
 
 if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
@@ -46,6 +47,7 @@ REBUILD_BATCH = 2000
 _FIELDS = (
     "url", "title", "body", "source_id", "author", "site_source", "publish_time", "written_time",
     "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
+    "published_precision", "published_source", "body_missing",
 )  # fmt: skip
 # Positions in a row (after ``id``) of the texts the full-text index holds.
 _FTS_INPUT = tuple(1 + _FIELDS.index(f) for f in ("title", "body", "norm_title", "norm_body"))
@@ -78,6 +80,9 @@ CREATE TABLE IF NOT EXISTS items (
     norm_title TEXT NOT NULL,
     norm_body TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
+    published_precision TEXT NOT NULL DEFAULT '',
+    published_source TEXT NOT NULL DEFAULT '',
+    body_missing INTEGER NOT NULL DEFAULT 0,
     version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS item_keys (
@@ -120,12 +125,23 @@ END;
 """
 
 
+# Columns added after the first release, with the definition that fills old rows.
+_ADDED_COLUMNS = (
+    ("published_precision", "TEXT NOT NULL DEFAULT ''"),
+    ("published_source", "TEXT NOT NULL DEFAULT ''"),
+    ("body_missing", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Bring a file written by an earlier yuqing up to date (additions and rebuilt
     indexes only: items are never lost)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
     if "written_time" not in have:
         db.execute("ALTER TABLE items ADD COLUMN written_time INTEGER")
+    for column, kind in _ADDED_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
     (facts,) = db.execute("SELECT count(*) FROM item_facts").fetchone()
     (items,) = db.execute("SELECT count(*) FROM items").fetchone()
     if facts != items:
@@ -292,9 +308,9 @@ class SQLiteItems(ItemRepo):
             marks: dict[str, list[str]] = {}
             if node is not None and query.highlight and not query.normalized:
                 for name in ("title", "body"):
-                    fragments = highlight(getattr(item, name), positive_words(node, name))
+                    fragments = search_fragments(getattr(item, name), node, name)
                     if fragments:
-                        marks[name] = fragments
+                        marks[name] = [str(f) for f in fragments]
             found.append(Found(item, None if rank is None else -rank, marks))
         return found
 
@@ -451,6 +467,7 @@ class SQLiteItems(ItemRepo):
         for name in _JSON:
             values[name] = json.loads(values[name])
         values["version"] = str(values["version"])
+        values["body_missing"] = bool(values["body_missing"])
         return with_id(Item(**values), stored_id)
 
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
@@ -475,6 +492,8 @@ def _row(item: Item) -> tuple[Any, ...]:
         value = getattr(item, name)
         if name in _TIMES:
             value = ms(value)
+        elif name == "body_missing":
+            value = int(value)
         elif name in _JSON:
             value = json_list(value)
         values.append(value)
@@ -566,7 +585,7 @@ def to_fts(node: Node, prefix: str = "") -> str:
 
 
 def _leaf(node: Node, columns: str) -> str:
-    """A word or a NEAR (scopes sit on these only, see store.query.scoped)."""
+    """A word or a NEAR (scopes sit on these only, see rules.syntax.scoped)."""
     if isinstance(node, Word):
         return f"{{{columns}}} : {_phrase(node.text)}"
     if isinstance(node, GroupRef):

@@ -1,7 +1,7 @@
 """Backtest: what a proposed library would add and remove over recently stored items.
 
 Each rule runs as a query over the stored normalised text (see
-:func:`monitor.matcher.rule_query`), and every candidate is confirmed by the
+:func:`keywords.matcher.rule_query`), and every candidate is confirmed by the
 in-process matcher, so the figures are exactly what the matcher would have done.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from keywords.matcher import Matcher, rule_query
 from keywords.model import Library
-from monitor.matcher import Matcher, rule_query
 from store import Item, ItemQuery, Store
 from store.model import MAX_WINDOW
 

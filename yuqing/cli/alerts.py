@@ -5,57 +5,18 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
 from monitor.alerts.emergency import GLOBAL
-from monitor.alerts.engine import Alerting
-from monitor.alerts.links import AckLinks, LinkError
+from monitor.alerts.links import LinkError
 from monitor.alerts.outbox import Sender
 from monitor.alerts.policy import PolicyError, save_policy
 from monitor.alerts.stats import report
 from monitor.alerts.tickets import TicketError
-from store import Store, StoreError
-from store.model import EmergencySwitch
-from yuqing.config import Config
-from yuqing.runtime import secret_key
-
-
-def _store(ctx: click.Context) -> Store:
-    from yuqing.runtime import store_for
-
-    try:
-        return store_for(ctx.obj.config())
-    except StoreError as e:
-        raise click.ClickException(str(e)) from e
-
-
-def _clock(config: Config) -> Any:
-    zone = ZoneInfo(config.timezone)
-    return lambda: datetime.now(zone)
-
-
-def build(config: Config, store: Store) -> Alerting:
-    """The alerting intake for ``config``, its emergency hook wired to crawl scheduling."""
-
-    def crawl_hook(switch: EmergencySwitch, tags: list[str] | None, interval: int) -> None:
-        from crawler.sources import set_emergency
-
-        now = datetime.now(ZoneInfo(config.timezone))
-        # An emergency without an end still lets the crawl schedule recover after a day.
-        until = (switch.until or now + timedelta(days=1)) if switch.on else now
-        ids = [s.id for s in store.sources.list()] if tags is None else []
-        set_emergency(store, interval=interval, until=until, source_ids=ids, tags=tags or [])
-
-    try:
-        links = AckLinks(secret_key(config), config.alerts.link_hours * 3600)
-    except ValueError as e:
-        raise click.ClickException(str(e)) from e
-    return Alerting(store, config.alerts, links, _clock(config), crawl_hook=crawl_hook)
+from yuqing.service import tick_every
 
 
 @click.group("alerts")
@@ -70,7 +31,7 @@ def alerts_group() -> None:
 @click.pass_context
 def alerts_list(ctx: click.Context, status: tuple[str, ...], rule: str | None, limit: int) -> None:
     """Newest alerts first."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
         for a in store.alerts.list(status=status, rule=rule, limit=limit):
             click.echo(
@@ -86,7 +47,7 @@ def alerts_list(ctx: click.Context, status: tuple[str, ...], rule: str | None, l
 @click.pass_context
 def alerts_show(ctx: click.Context, alert_id: str) -> None:
     """One alert and its timeline."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
         alert = store.alerts.get(alert_id)
         if alert is None:
@@ -116,9 +77,9 @@ def alerts_act(
     note: str,
 ) -> None:
     """Move an alert along its lifecycle."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
-        tickets = build(ctx.obj.config(), store).tickets
+        tickets = ctx.obj.alerting(store).tickets
         if action == "acknowledge":
             alert = tickets.acknowledge(alert_id, actor)
         elif action == "handle":
@@ -141,10 +102,10 @@ def alerts_act(
 @click.pass_context
 def alerts_policy(ctx: click.Context, rule: str, settings: Path, author: str) -> None:
     """Set RULE's alert policy from a JSON file."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
         data = json.loads(settings.read_text("utf-8"))
-        policy = save_policy(store, rule, data, author, _clock(ctx.obj.config())())
+        policy = save_policy(store, rule, data, author, ctx.obj.clock().now())
         click.echo(json.dumps(policy.model_dump(), ensure_ascii=False))
     except (PolicyError, json.JSONDecodeError) as e:
         raise click.ClickException(str(e)) from e
@@ -158,9 +119,9 @@ def alerts_policy(ctx: click.Context, rule: str, settings: Path, author: str) ->
 def alerts_stats(ctx: click.Context, days: int) -> None:
     """Figures for reports: per rule and severity, times to act, on-time rate, latency."""
     config = ctx.obj.config()
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
-        since = _clock(config)() - timedelta(days=days)
+        since = ctx.obj.clock().now() - timedelta(days=days)
         click.echo(
             json.dumps(report(store, config.alerts.deadlines, since), ensure_ascii=False, indent=2)
         )
@@ -172,9 +133,9 @@ def alerts_stats(ctx: click.Context, days: int) -> None:
 @click.pass_context
 def alerts_tick(ctx: click.Context) -> None:
     """Send due throttled updates, escalate overdue alerts, build due digests (once)."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
-        build(ctx.obj.config(), store).tick()
+        ctx.obj.alerting(store).tick()
     finally:
         store.close()
 
@@ -184,7 +145,7 @@ def alerts_tick(ctx: click.Context) -> None:
 @click.pass_context
 def outbox_command(ctx: click.Context, failed: bool) -> None:
     """Messages per status (pending, sending, sent, failed)."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
         click.echo(json.dumps(store.outbox.counts()))
         if failed:
@@ -205,11 +166,11 @@ def emergency_command(
     ctx: click.Context, state: str, rule: str, actor: str, reason: str, hours: float | None
 ) -> None:
     """Switch emergency mode on or off for one rule or all."""
-    config = ctx.obj.config()
-    store = _store(ctx)
+    ctx.obj.config()
+    store = ctx.obj.store()
     try:
-        alerting = build(config, store)
-        until = _clock(config)() + timedelta(hours=hours) if hours else None
+        alerting = ctx.obj.alerting(store)
+        until = ctx.obj.clock().now() + timedelta(hours=hours) if hours else None
         switch = alerting.emergency(rule, state == "on", actor, reason=reason, until=until)
         click.echo(f"emergency {'on' if switch.on else 'off'} for {switch.scope}")
     except ValueError as e:
@@ -230,11 +191,11 @@ def send_outbox_command(
 ) -> None:
     """Send the outbox over SMTP (until stopped), with updates and escalations each minute."""
     config = ctx.obj.config()
-    store = _store(ctx)
+    store = ctx.obj.store()
     sender = Sender(
         store,
         config.smtp,
-        _clock(config),
+        ctx.obj.clock(),
         workers=workers,
         lease_seconds=lease,
         base_delay=base_delay,
@@ -245,8 +206,8 @@ def send_outbox_command(
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        alerting = build(config, store)
-        ticker = threading.Thread(target=_tick_every, args=(alerting, stop, 60.0), daemon=True)
+        alerting = ctx.obj.alerting(store)
+        ticker = threading.Thread(target=tick_every, args=(alerting, stop, 60.0), daemon=True)
         ticker.start()
         try:
             sender.run(stop, poll)
@@ -254,11 +215,3 @@ def send_outbox_command(
             stop.set()
     finally:
         store.close()
-
-
-def _tick_every(alerting: Alerting, stop: threading.Event, seconds: float) -> None:
-    while not stop.wait(seconds):
-        try:
-            alerting.tick()
-        except Exception as e:
-            click.echo(f"alert tick failed: {e}", err=True)

@@ -8,8 +8,6 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -28,11 +26,9 @@ def _actor() -> str:
 def _accounts(ctx: click.Context) -> Iterator[Accounts]:
     """Accounts on the configured store; account errors become usage errors naming the
     input, and the store is closed afterwards."""
-    config = ctx.obj.config()
     store = ctx.obj.store()
-    zone = ZoneInfo(config.timezone)
     try:
-        yield Accounts(store, lambda: datetime.now(zone))
+        yield Accounts(store, ctx.obj.clock())
     except AccountError as e:
         raise click.BadParameter(e.message, param_hint=e.field) from e
     except StoreError as e:

@@ -1,4 +1,4 @@
-"""``yuqing demo``: the whole service on one machine, with news arriving to watch.
+"""``yuqing-dev demo``: the whole service on one machine, with news arriving to watch.
 
 On 127.0.0.1 it starts the demo site (a fictional 潼南 news site, government portal and
 forum) publishing a new article every :data:`DRIP_SECONDS`, a mail catcher keeping every
@@ -8,7 +8,7 @@ the sample keyword library for 潼南区, the demo site's sources crawled every 
 the operator login ``demo``, whose password is printed once.
 
 The demo's settings are defaults given to every part as ``YUQING_*`` variables: one set
-already wins (``YUQING_STORE=http://127.0.0.1:9200 yuqing demo`` runs on Elasticsearch).
+already wins (``YUQING_STORE=http://127.0.0.1:9200 yuqing-dev demo`` runs on Elasticsearch).
 Ctrl-C or SIGTERM stops the service first (running crawls finish, pending emails stay in
 the outbox), then the catcher and the site.
 """
@@ -37,15 +37,15 @@ from zoneinfo import ZoneInfo
 import click
 
 from api.accounts import Accounts
-from crawler.demosite import DemoSite, create_app, serve, start_drip
 from crawler.sources import load_sources, seed
+from devtools.demosite import DemoSite, create_app, serve, start_drip
+from devtools.mailcatcher import MailCatcher
 from keywords.io import read_library
 from keywords.library import KeywordLibrary
 from store import Store, StoreError
 from store.model import Source
 from yuqing.config import Config, ConfigError, load
-from yuqing.mailcatcher import MailCatcher
-from yuqing.runtime import store_for
+from yuqing.wiring import store_for
 
 DATA_DIR = "var/demo"
 SITE_PORT = 8610
@@ -270,11 +270,11 @@ def demo_command(ctx: click.Context) -> None:
     """Run the demo: demo site, mail catcher, sample library, a login, and the service."""
     env = environment(os.environ)
     try:
-        config = load(ctx.obj.path, env)
+        config = load(ctx.obj, env)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    demo = Demo(config, env, ctx.obj.path)
+    demo = Demo(config, env, ctx.obj)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         site_url = demo.start_site()

@@ -14,24 +14,7 @@ import click
 from crawler import health
 from crawler.dates import SHANGHAI
 from crawler.sources import SourceError, load_sources, seed
-from store import Store, StoreError
-
-
-def _store(ctx: click.Context) -> Store:
-    from yuqing.runtime import store_for
-
-    try:
-        return store_for(ctx.obj.config())
-    except StoreError as e:
-        raise click.ClickException(str(e)) from e
-
-
-def _run_args(ctx: click.Context, settings: tuple[str, ...]) -> list[str]:
-    """Arguments every ``crawler.run`` process gets: the configuration and overrides."""
-    args = ["--config", ctx.obj.path] if ctx.obj.path else []
-    for pair in settings:
-        args += ["-s", pair]
-    return args
+from yuqing.wiring import CRAWL_COMMAND, crawl_args
 
 
 def _when(value: datetime | None) -> str:
@@ -45,7 +28,7 @@ def _when(value: datetime | None) -> str:
 @click.pass_context
 def sources_command(ctx: click.Context, seed_file: str | None, as_json: bool) -> None:
     """List crawl sources and their health (the embedded default seeds an empty store)."""
-    store = _store(ctx)
+    store = ctx.obj.store()
     try:
         try:
             if seed_file or not store.sources.list():
@@ -108,7 +91,7 @@ def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...])
     """Run one source now (in its own process, as the scheduler would)."""
     from crawler.scheduler import launch
 
-    summary = launch(source_id, _run_args(ctx, settings))
+    summary = launch(CRAWL_COMMAND, source_id, crawl_args(ctx.obj.path, settings))
     click.echo(json.dumps(summary, ensure_ascii=False))
     if summary["exit"]:
         raise SystemExit(summary["exit"])
@@ -124,10 +107,16 @@ def scheduler_command(ctx: click.Context, workers: int, settings: tuple[str, ...
     """Run the crawl scheduler in the foreground until interrupted."""
     from crawler.scheduler import CrawlScheduler
 
-    store = _store(ctx)
+    store = ctx.obj.store()
     if not store.sources.list():
         seed(store, load_sources())
-    scheduler = CrawlScheduler(store, workers=workers, args=_run_args(ctx, settings))
+    scheduler = CrawlScheduler(
+        store,
+        CRAWL_COMMAND,
+        workers=workers,
+        args=crawl_args(ctx.obj.path, settings),
+        clock=ctx.obj.clock(),
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()

@@ -1,31 +1,31 @@
 """The matcher for the library's current version, swapped when a new one is saved.
 
-A new version is compiled off to the side (in the polling thread) and replaces
-the old matcher with one reference assignment, so every item is matched against
-exactly one complete library — the old or the new — and none waits or is skipped.
+Compiled matchers are kept by library version: :meth:`LiveMatcher.refresh` (one read of
+the library's head) compiles only when a new version was saved. A crawl refreshes when it
+starts, so a keyword change is live from the next crawl on without a restart; the API's
+live test refreshes per request. The new matcher is compiled off to the side and replaces
+the old one with one reference assignment, so every item is matched against exactly one
+complete library — the old or the new — and none waits or is skipped.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 
+from keywords.matcher import Matcher
 from keywords.model import Library
-from monitor.matcher import Matcher
 from store import Item, Store
 
 log = logging.getLogger(__name__)
 
 
 class LiveMatcher:
-    """Follows ``store``'s keyword library; ``poll_seconds`` is how often it looks."""
+    """Follows ``store``'s keyword library (its newest version when made, then at each
+    :meth:`refresh`)."""
 
-    def __init__(self, store: Store, poll_seconds: float = 5.0) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.poll_seconds = poll_seconds
         self._matcher = Matcher(Library(), 0)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.refresh()
 
     @property
@@ -53,24 +53,9 @@ class LiveMatcher:
         log.info("keyword library version %s in use (%s rules)", head.version, len(matcher.rules))
         return True
 
-    def start(self) -> None:
-        """Poll for new versions in a background thread until :meth:`stop`."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._poll, name="library-poll", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-
-    def _poll(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            try:
-                self.refresh()
-            except Exception:
-                log.exception("checking the keyword library failed; will retry")
+    def __deepcopy__(self, memo: dict[int, object]) -> LiveMatcher:
+        # Shared, never copied: Scrapy deep-copies its settings, which hold it.
+        return self
 
     def match_item(self, item: Item) -> Item:
         """Fill ``item.rules`` and ``item.hits`` from the current library."""

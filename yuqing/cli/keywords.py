@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from tqdm import tqdm
 
+from keywords.backtest import backtest
 from keywords.io import ImportFailed, detect_format, merge, read_library, write_library
 from keywords.library import KeywordLibrary, compile_library
+from keywords.matcher import Matcher
 from keywords.model import Library
 from keywords.validate import InvalidLibrary
-from monitor.backtest import backtest
-from monitor.matcher import Matcher
 from store import ConflictError, NotFound, Store
 
 
@@ -228,7 +226,7 @@ def backtest_command(ctx: click.Context, path: str, days: int, examples: int) ->
     _compile(proposed, path)
     library = _library(ctx)
     version, live = library.current()
-    now = datetime.now(ZoneInfo(ctx.obj.config().timezone))
+    now = ctx.obj.clock().now()
     click.echo(f"against version {version}, items first seen in the last {days} days")
     for impact in backtest(library.store, live, proposed, days=days, now=now, examples=examples):
         lower = " (at least)" if impact.truncated else ""

@@ -1,29 +1,24 @@
 """The keyword library compiled for matching items.
 
-All words of all enabled rules go into one :class:`~monitor.scanner.Scanner`;
+All words of all enabled rules go into one :class:`~rules.scanner.Scanner`;
 a text is normalised and scanned once per field, and only the rules that one
-of the found words belongs to are evaluated, over the hit positions.
-
-``NEAR/n`` counts the *tokens* between the two words in the normalised text —
-a Chinese character is one token, so is a run of letters or digits, and so is
-a run of punctuation or a line break between Chinese characters — which is how
-the search backends count positions in :func:`index_text`, so a rule selects the
-same items in process and as a stored-item query (:func:`rule_query`).
-``NEAR/S`` needs no sentence end (。!?; or a line break) between the words,
-``NEAR/P`` no line break.
+of the found words belongs to are evaluated (:mod:`rules.evaluate`), over the hit
+positions. The same rule as a stored-item query is :func:`rule_query`: it selects the
+same items, because the stores index :func:`rules.tokens.index_text`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from keywords.model import Library, Rule
-from monitor.normalize import NormalizedText, normalize, normalize_with_offsets
-from monitor.scanner import Scanner
-from store.query import (
+from rules.evaluate import Span, evaluate
+from rules.normalize import NormalizedText, normalize, normalize_with_offsets
+from rules.scanner import Scanner
+from rules.syntax import (
+    FIELDS,
     And,
     GroupRef,
     Near,
@@ -38,21 +33,9 @@ from store.query import (
     to_text,
     walk,
 )
+from rules.tokens import index_form
 
-FIELDS = ("title", "body")
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
-_SENTENCE_END = frozenset("。!?;\n\r\u2028\u2029")
-_PARAGRAPH_END = frozenset("\n\r\u2028\u2029")
-_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-# A run of punctuation, or white space left between two Chinese characters (a line
-# break; noise spaces are already gone), separates words: it is a token of its own.
-_SEPARATOR = rf"(?:[^\w\s]|_)+|(?<=[{_HAN}])\s+(?=[{_HAN}])"
-_TOKEN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+|{_SEPARATOR}")
-_SEPARATOR_RUN = re.compile(_SEPARATOR)
-# Stands for a run of punctuation in stored text: the search backends drop punctuation,
-# which would make 疫，情 look like 疫情 to a phrase query. A letter is a token to both
-# Elasticsearch's standard tokenizer and SQLite's unicode61, and this one is very rare.
-PUNCTUATION_TOKEN = "\u01c2"
 
 
 @dataclass(frozen=True)
@@ -87,19 +70,23 @@ class _Field:
     normalized: NormalizedText
     found: dict[int, list[tuple[int, int, int, int]]]
     groups: set[str]  # groups with a word in this field
+    group_terms: dict[str, frozenset[int]]
 
-    def within(self, end: int, start: int, limit: int) -> bool:
-        """Whether at most ``limit`` tokens lie in ``[end, start)``; reads no further
-        than ``limit + 1`` tokens, so far-apart pairs cost little."""
-        if start - end <= limit:
-            return True  # every token is at least one character
-        # No endpos: the separator's lookahead must see the character at ``start``.
-        for count, token in enumerate(_TOKEN.finditer(self.normalized.text, end), 1):
-            if token.start() >= start:
-                return True
-            if count > limit:
-                return False
-        return True
+    @property
+    def text(self) -> str:
+        return self.normalized.text
+
+    def has(self, leaf: Word | GroupRef) -> bool:
+        if isinstance(leaf, Word):
+            return int(leaf.text) in self.found
+        return leaf.name in self.groups
+
+    def spans(self, leaf: Word | GroupRef) -> Sequence[Span]:
+        # Walks the field's few found words, not a group's many words.
+        if isinstance(leaf, Word):
+            return [(s, e) for s, e, _, _ in self.found.get(int(leaf.text), ())]
+        terms = self.group_terms[leaf.name]
+        return [(s, e) for t, found in self.found.items() if t in terms for s, e, _, _ in found]
 
 
 class Matcher:
@@ -194,7 +181,7 @@ class Matcher:
         result = MatchResult(self.version)
         for index in candidates:
             compiled = self.rules[index]
-            if not self._eval(compiled.node, FIELDS, scanned):
+            if not evaluate(compiled.node, scanned):
                 continue
             result.rules.append(compiled.rule.name)
             severity = compiled.rule.severity
@@ -230,7 +217,7 @@ class Matcher:
                 (hit.norm_start, hit.norm_end, hit.start, hit.end)
             )
         groups = {g for t in found for g in self._groups_of.get(t, ())}
-        return _Field(normalized, found, groups)
+        return _Field(normalized, found, groups, self._group_sets)
 
     def _terms_of(self, node: Node) -> list[int]:
         if isinstance(node, Word):
@@ -240,93 +227,19 @@ class Matcher:
         assert isinstance(node, Or)
         return [t for c in node.children for t in self._terms_of(c)]
 
-    def _eval(self, node: Node, fields: tuple[str, ...], scanned: dict[str, _Field]) -> bool:
-        if isinstance(node, Word):
-            return any(int(node.text) in scanned[f].found for f in fields)
-        if isinstance(node, GroupRef):
-            return any(node.name in scanned[f].groups for f in fields)
-        if isinstance(node, Scoped):
-            return self._eval(node.child, (node.field,), scanned)
-        if isinstance(node, Not):
-            return not self._eval(node.child, fields, scanned)
-        if isinstance(node, And):
-            return all(self._eval(c, fields, scanned) for c in node.children)
-        if isinstance(node, Or):
-            return any(self._eval(c, fields, scanned) for c in node.children)
-        assert isinstance(node, Near)
-        return any(self._near(node, scanned[f]) for f in fields)
-
-    def _occurrences(self, node: Node, scanned: _Field) -> list[tuple[int, int, int, int]]:
-        """Where the words of a NEAR side occur (walking the field's few found words,
-        not a group's many words)."""
-        if isinstance(node, Word):
-            return scanned.found.get(int(node.text), [])
-        if isinstance(node, GroupRef):
-            terms = self._group_sets[node.name]
-            return [s for t, spans in scanned.found.items() if t in terms for s in spans]
-        assert isinstance(node, Or)
-        return [s for c in node.children for s in self._occurrences(c, scanned)]
-
-    def _near(self, node: Near, scanned: _Field) -> bool:
-        left = self._occurrences(node.left, scanned)
-        right = self._occurrences(node.right, scanned)
-        text = scanned.normalized.text
-        for a_start, a_end, _, _ in left:
-            for b_start, b_end, _, _ in right:
-                if (a_start, a_end) == (b_start, b_end):
-                    continue  # one occurrence is not two words
-                first_end, second_start = (
-                    (a_end, b_start) if a_start <= b_start else (b_end, a_start)
-                )
-                # Overlapping words (起火 and 火灾 in 起火灾) are next to each other.
-                second_start = max(second_start, first_end)
-                if node.unit == "char":
-                    if scanned.within(first_end, second_start, node.distance):
-                        return True
-                else:
-                    stops = _SENTENCE_END if node.unit == "sentence" else _PARAGRAPH_END
-                    if not stops.intersection(text[first_end:second_start]):
-                        return True
-        return False
-
-
-def index_text(text: str) -> str:
-    """Normalised text as the search backends should store it (``Item.norm_title`` and
-    ``Item.norm_body``) so their phrase and proximity queries see what the matcher sees."""
-    return _SEPARATOR_RUN.sub(f" {PUNCTUATION_TOKEN} ", normalize(text))
-
 
 def rule_query(library: Library, rule: Rule) -> str:
     """``rule`` as a search expression over stored normalised text (``ItemQuery(q=...,
     normalized=True)``): groups expanded, words normalised, scope applied.
 
     Selects the same items as :meth:`Matcher.match`, except that ``NEAR/S`` and ``NEAR/P``
-    become ``NEAR/{NEAR_WIDE}`` (a superset), so callers confirm those in process."""
+    become a wide ``NEAR/n`` (a superset), so callers confirm those in process."""
     groups = {g.name: g for g in library.groups if g.enabled}
     node = parse(rule.expression)
     if rule.scope != "both":
         node = scoped(rule.scope, node)
     node = expand_groups(node, lambda name: list(dict.fromkeys(groups[name].texts())))
-    return to_text(_for_index(node))
-
-
-NEAR_WIDE = 200
-
-
-def _for_index(node: Node) -> Node:
-    if isinstance(node, Word):
-        return Word(index_text(node.text).strip())
-    if isinstance(node, Not):
-        return Not(_for_index(node.child))
-    if isinstance(node, Scoped):
-        return Scoped(node.field, _for_index(node.child))
-    if isinstance(node, And):
-        return And(tuple(_for_index(c) for c in node.children))
-    if isinstance(node, Or):
-        return Or(tuple(_for_index(c) for c in node.children))
-    assert isinstance(node, Near)
-    distance = node.distance if node.unit == "char" else NEAR_WIDE
-    return Near(_for_index(node.left), _for_index(node.right), "char", distance)
+    return to_text(index_form(node))
 
 
 def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:

@@ -1,5 +1,7 @@
-"""Statistics and the daily and weekly 舆情 reports, built from store queries when asked
-(nothing new is stored). The API and the console render the same data.
+"""Daily and weekly reports: figures over items, events, alerts and source health, each
+with a link to the data behind it (read-only, over the store; built for the API and
+console, which is why it sits in the API layer: it draws on alerting and crawling both;
+nothing new is stored). The API and the console render the same data.
 
 Every figure carries ``link``: the console page (search, alerts, source) that shows the
 items or alerts behind it, so each sentence of a report can be checked.
@@ -16,9 +18,9 @@ from urllib.parse import quote, urlencode
 from crawler import health
 from keywords.library import KeywordLibrary
 from monitor.alerts import stats as alert_stats
+from monitor.alerts.settings import Deadlines
 from store import ItemQuery, Store
 from store.model import Alert, CrawlRun, Item, Source
-from yuqing.config import Deadlines
 
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 

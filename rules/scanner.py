@@ -1,6 +1,6 @@
 """Multi-pattern keyword scanner over normalised text.
 
-Words and text go through the same normaliser (``monitor.normalize``), so full width, case,
+Words and text go through the same normaliser (``rules.normalize``), so full width, case,
 traditional characters, invisible characters and noise between CJK characters do not hide
 a word. CJK words match anywhere as substrings; a word that begins (ends) with a letter or
 digit of a space-delimited script only matches where the text has no such letter or digit
@@ -25,7 +25,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 import ahocorasick_rs
 import hyperscan
 
-from monitor.normalize import NormalizedText, is_word_char, normalize, normalize_with_offsets
+from rules.normalize import NormalizedText, is_word_char, normalize, normalize_with_offsets
 
 __all__ = ["EmptyWordError", "Hit", "Scanner"]
 

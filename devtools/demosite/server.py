@@ -52,9 +52,9 @@ def start_drip(site: DemoSite, interval: float, stop: threading.Event) -> thread
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m crawler.demosite`` / ``yuqing demo-site``: serve until interrupted."""
+    """``python -m devtools.demosite`` / ``yuqing-dev demo-site``: serve until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m crawler.demosite",
+        prog="python -m devtools.demosite",
         description="Serve the fictional 潼南 demo news site and government portal on 127.0.0.1.",
     )
     parser.add_argument("--port", type=int, default=8610, help="port (0 picks a free one)")

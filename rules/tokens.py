@@ -1,0 +1,69 @@
+"""Tokens of the normal form: how ``NEAR/n`` counts, and the form stored items are indexed in.
+
+``NEAR/n`` counts the *tokens* between two words in the normalised text: a Chinese
+character is one token, so is a run of letters or digits, and so is a run of punctuation
+or a line break between Chinese characters. The search backends count positions in the
+text :func:`index_text` gives them the same way, so a rule selects the same items in
+process and as a stored-item query (:func:`index_form`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rules.normalize import normalize
+from rules.syntax import And, Near, Node, Not, Or, Scoped, Word
+
+SENTENCE_END = frozenset("。!?;\n\r\u2028\u2029")
+PARAGRAPH_END = frozenset("\n\r\u2028\u2029")
+_HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# A run of punctuation, or white space left between two Chinese characters (a line
+# break; noise spaces are already gone), separates words: it is a token of its own.
+_SEPARATOR = rf"(?:[^\w\s]|_)+|(?<=[{_HAN}])\s+(?=[{_HAN}])"
+_TOKEN = re.compile(rf"[{_HAN}]|[^\W_{_HAN}]+|{_SEPARATOR}")
+_SEPARATOR_RUN = re.compile(_SEPARATOR)
+# Stands for a run of punctuation in stored text: the search backends drop punctuation,
+# which would make 疫，情 look like 疫情 to a phrase query. A letter is a token to both
+# Elasticsearch's standard tokenizer and SQLite's unicode61, and this one is very rare.
+PUNCTUATION_TOKEN = "\u01c2"
+# NEAR/S and NEAR/P become NEAR/NEAR_WIDE in stored-item queries (a superset that callers
+# confirm in process): the indexes know no sentences.
+NEAR_WIDE = 200
+
+
+def within(text: str, end: int, start: int, limit: int) -> bool:
+    """Whether at most ``limit`` tokens of normalised ``text`` lie in ``[end, start)``;
+    reads no further than ``limit + 1`` tokens, so far-apart pairs cost little."""
+    if start - end <= limit:
+        return True  # every token is at least one character
+    # No endpos: the separator's lookahead must see the character at ``start``.
+    for count, token in enumerate(_TOKEN.finditer(text, end), 1):
+        if token.start() >= start:
+            return True
+        if count > limit:
+            return False
+    return True
+
+
+def index_text(text: str) -> str:
+    """Normalised text as the search backends should store it (``Item.norm_title`` and
+    ``Item.norm_body``) so their phrase and proximity queries see what the matcher sees."""
+    return _SEPARATOR_RUN.sub(f" {PUNCTUATION_TOKEN} ", normalize(text))
+
+
+def index_form(node: Node) -> Node:
+    """``node`` (groups already expanded) as a query over :func:`index_text`: words
+    normalised, ``NEAR/S`` and ``NEAR/P`` widened to ``NEAR/NEAR_WIDE``."""
+    if isinstance(node, Word):
+        return Word(index_text(node.text).strip())
+    if isinstance(node, Not):
+        return Not(index_form(node.child))
+    if isinstance(node, Scoped):
+        return Scoped(node.field, index_form(node.child))
+    if isinstance(node, And):
+        return And(tuple(index_form(c) for c in node.children))
+    if isinstance(node, Or):
+        return Or(tuple(index_form(c) for c in node.children))
+    assert isinstance(node, Near), node
+    distance = node.distance if node.unit == "char" else NEAR_WIDE
+    return Near(index_form(node.left), index_form(node.right), "char", distance)

@@ -1,0 +1,122 @@
+"""The ``yuqing`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from store import StoreError
+from yuqing.cli.alerts import (
+    alerts_group,
+    emergency_command,
+    outbox_command,
+    send_outbox_command,
+)
+from yuqing.cli.context import CliContext
+from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
+from yuqing.cli.keywords import keywords_group, match_command
+from yuqing.cli.store import store_group
+from yuqing.cli.users import users_group
+from yuqing.wiring import crawl_args
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="Configuration file (default: $YUQING_CONFIG or ./yuqing.toml if present).",
+)
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """yuqing (舆情): crawl, match a sensitive-keyword library, alert operators."""
+    ctx.obj = CliContext(config_path)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect the configuration."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def config_check(ctx: CliContext) -> None:
+    """Validate the configuration and print it (secrets hidden)."""
+    click.echo(json.dumps(ctx.config().masked(), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--no-crawl", is_flag=True, help="Run no crawl scheduler (e.g. an API replica).")
+@click.option("--no-mail", is_flag=True, help="Run no outbox sender nor alerting tick.")
+@click.option("--no-api", is_flag=True, help="Serve no API or console.")
+@click.option("--workers", default=os.cpu_count() or 2, show_default=True,
+              help="Crawl processes at a time.")  # fmt: skip
+@click.option("--grace", default=20.0, show_default=True,
+              help="Seconds running crawls get to finish on shutdown.")  # fmt: skip
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting for every crawl.")  # fmt: skip
+@click.pass_obj
+def run(
+    ctx: CliContext,
+    no_crawl: bool,
+    no_mail: bool,
+    no_api: bool,
+    workers: int,
+    grace: float,
+    settings: tuple[str, ...],
+) -> None:
+    """Run the service: crawl scheduler, outbox sender and alerting, API and console.
+
+    Logs are JSON lines on standard error; SIGTERM or Ctrl-C stops it cleanly. Run exactly
+    one process with mail; add API replicas with --no-crawl --no-mail and crawler nodes
+    with --no-api --no-mail (see docs/scaling.md).
+    """
+    from yuqing.service import Parts, Service, ServiceError, setup_logging
+
+    parts = Parts(crawl=not no_crawl, mail=not no_mail, api=not no_api)
+    if not (parts.crawl or parts.mail or parts.api):
+        raise click.UsageError("nothing to run: leave out one of --no-crawl/--no-mail/--no-api")
+    config = ctx.config()
+    setup_logging()
+    args = crawl_args(ctx.path, settings)
+    service = Service(config, ctx.store(), parts, crawl_args=args, workers=workers, grace=grace)
+    try:
+        service.run()
+    except ServiceError as e:
+        raise click.ClickException(str(e)) from e
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(ctx: CliContext, as_json: bool) -> None:
+    """The state of every part: store, API, sources and schedule, alerts, outbox, emergency."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from yuqing.status import collect, render
+
+    config = ctx.config()
+    store = ctx.store()
+    try:
+        state = collect(config, store, datetime.now(ZoneInfo(config.timezone)))
+    except StoreError as e:
+        raise click.ClickException(f"store {store.url}: {e}") from e
+    finally:
+        store.close()
+    click.echo(json.dumps(state, ensure_ascii=False, indent=2) if as_json else render(state))
+
+
+main.add_command(match_command)
+main.add_command(keywords_group)
+main.add_command(sources_command)
+main.add_command(crawl_command)
+main.add_command(scheduler_command)
+main.add_command(alerts_group)
+main.add_command(outbox_command)
+main.add_command(emergency_command)
+main.add_command(send_outbox_command)
+main.add_command(users_group)
+main.add_command(store_group)

@@ -1,0 +1,120 @@
+"""The composition root: builds the parts from the configuration and wires them together.
+
+Nothing below ``yuqing/`` reads the configuration: each part gets its settings, its clock
+and its collaborators here (the alert engine's emergency hook into crawl scheduling, the
+crawl's matcher and alert hand-off, the API's services).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from datetime import timedelta
+from typing import Any
+
+from apiflask import APIFlask
+
+from api import create_app
+from api.context import Parts
+from crawler.now import RunNow
+from crawler.sources import set_emergency
+from monitor.alerts.engine import Alerting
+from monitor.alerts.links import AckLinks
+from store import Store, open_store
+from store.clock import Clock
+from store.model import EmergencySwitch
+from yuqing.config import Config
+
+# How a crawl process is started. ``-P``: the working directory is not put on sys.path, so
+# a file named like one of the project's packages where ``yuqing run`` was started cannot
+# replace it in the crawl.
+CRAWL_COMMAND = (sys.executable, "-P", "-m", "yuqing.crawl")
+
+
+def clock_for(config: Config) -> Clock:
+    """The process's clock, in the configured zone."""
+    return Clock(config.timezone)
+
+
+def store_options(config: Config) -> dict[str, Any]:
+    """The options :func:`store.open_store` takes for the configured store."""
+    options: dict[str, Any] = {"tz": config.timezone}
+    if config.store.url.startswith(("http://", "https://")):
+        options |= config.store.elastic_options()
+    return options
+
+
+def store_for(config: Config, **overrides: Any) -> Store:
+    """Open the configured store (SQLite by default, Elasticsearch by URL)."""
+    return open_store(config.store.url, **(store_options(config) | overrides))
+
+
+def secret_key(config: Config) -> str:
+    """The key signing sessions and acknowledge links: ``api.secret_key`` (from
+    ``YUQING_API_SECRET_KEY``) or, on one machine, a random key kept in the data
+    directory (mode 0600) so links and logins survive a restart."""
+    if config.api.secret_key:
+        return config.api.secret_key
+    path = config.data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this service wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def build_alerting(config: Config, store: Store, clock: Clock | None = None) -> Alerting:
+    """The alert engine for ``config``, its emergency hook wired to crawl scheduling.
+    ValueError if the configuration cannot sign acknowledge links."""
+    clock = clock or clock_for(config)
+
+    def crawl_hook(switch: EmergencySwitch, tags: list[str] | None, interval: int) -> None:
+        now = clock.now()
+        # An emergency without an end still lets the crawl schedule recover after a day.
+        until = (switch.until or now + timedelta(days=1)) if switch.on else now
+        ids = [s.id for s in store.sources.list()] if tags is None else []
+        set_emergency(store, interval=interval, until=until, source_ids=ids, tags=tags or [])
+
+    links = AckLinks(secret_key(config), config.alerts.link_hours * 3600)
+    return Alerting(store, config.alerts, links, clock, crawl_hook=crawl_hook)
+
+
+def crawl_args(config_path: str | None, settings: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """Arguments every crawl process gets: the configuration file and Scrapy overrides."""
+    args = ["--config", config_path] if config_path else []
+    for pair in settings:
+        args += ["-s", pair]
+    return args
+
+
+def app_for(
+    config: Config,
+    store: Store,
+    *,
+    clock: Clock | None = None,
+    crawl_args: list[str] | None = None,
+) -> APIFlask:
+    """The API and console app over an open ``store`` (the caller owns its lifetime)."""
+    clock = clock or clock_for(config)
+    parts = Parts(
+        store=store,
+        clock=clock,
+        alerts=config.alerts,
+        alerting=lambda: build_alerting(config, store, clock),
+        run_now=lambda: RunNow(store, CRAWL_COMMAND, crawl_args or []),
+        mail_dir=config.data_dir / "mail",
+    )
+    return create_app(
+        parts,
+        secret_key=secret_key(config),
+        secure_cookies=config.alerts.public_url.startswith("https://"),
+    )
