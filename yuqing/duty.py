@@ -46,11 +46,12 @@ class Duty:
         ttl: float = 20.0,
         every: float = 5.0,
         on_change: Callable[[str, str], None] | None = None,
+        join_seconds: float = 60.0,
     ) -> None:
         if every * 2 >= ttl:
             raise ValueError("renew at least twice per lease (every < ttl / 2)")
         self.store, self.name, self.start, self.now = store, name, start, now
-        self.ttl, self.every = ttl, every
+        self.ttl, self.every, self.join_seconds = ttl, every, join_seconds
         self.holder = holder_id()
         self.on_change = on_change or (lambda state, holder: None)
         self.held = threading.Event()
@@ -98,10 +99,10 @@ class Duty:
         self._threads = self.start(self._work_stop)
         self.on_change("taken", self.holder)
 
-    def _end(self, why: str, join_seconds: float = 60.0) -> None:
+    def _end(self, why: str) -> None:
         self._work_stop.set()
         for thread in self._threads:
-            thread.join(join_seconds)
+            thread.join(self.join_seconds)
         self._threads = []
         self.held.clear()
         self.on_change(why, self.holder)
