@@ -23,6 +23,9 @@ def test_store_migrate_command(es_url: str, es_prefix: str, tmp_path: Path) -> N
     legacy = _legacy(es_url, es_prefix, items)
     runner = CliRunner()
     env = _env(es_url, es_prefix)
+    status = runner.invoke(main, ["status"], env=env)
+    assert status.exit_code == 0, status.output
+    assert "warning   items are in one index" in status.output
     result = runner.invoke(main, ["store", "migrate", "--batch", "10"], env=env)
     assert result.exit_code == 0, result.output
     assert "已迁移 10 条，剩余 15 条" in result.output
