@@ -288,7 +288,8 @@ def cache_name(name: str, args: argparse.Namespace) -> str:
     """One cache note per backend and Elasticsearch node."""
     if name != "elasticsearch":
         return name
-    return f"{name}-{re.sub(r'[^0-9A-Za-z.]+', '-', args.es.split(',')[0].split('://')[-1])}"
+    node = re.sub(r"[^0-9A-Za-z.]+", "-", args.es.split(",")[0].split("://")[-1])
+    return f"{name}-{node}-{args.prefix.rstrip('-')}"
 
 
 def run_backend(name: str, store: Store, corpus: Corpus, args: argparse.Namespace) -> None:
@@ -318,6 +319,9 @@ def main(argv: list[str] | None = None) -> int:
         "--cache", type=Path, default=Path("var/bench/search"), help="generated corpora"
     )
     parser.add_argument("--fresh", action="store_true", help="drop the cached corpora first")
+    parser.add_argument(
+        "--prefix", default=ES_PREFIX, help="Elasticsearch index prefix of the kept corpus"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -328,11 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.es:
         if args.fresh:
             client = Elasticsearch(args.es)
-            for index in client.indices.get(index=f"{ES_PREFIX}*", expand_wildcards="all"):
+            for index in client.indices.get(index=f"{args.prefix}*", expand_wildcards="all"):
                 client.indices.delete(index=index)
             client.close()
             Cache(args.cache, cache_name("elasticsearch", args)).note.unlink(missing_ok=True)
-        store = open_store(args.es, prefix=ES_PREFIX)
+        store = open_store(args.es, prefix=args.prefix)
         try:
             run_backend("elasticsearch", store, corpus, args)
         finally:
