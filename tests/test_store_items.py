@@ -244,6 +244,12 @@ def test_optimistic_concurrency(store: Store) -> None:
         store.items.update(item.id, {"title": "x"}, updated.version or "")
     got = store.items.get(item.id)
     assert got is not None and got.tags == ["checked"] and got.first_seen == item.first_seen
+    # Filters and facets see the change at once (SQLite keeps them in item_facts).
+    moved = store.items.update(item.id, {"rules": ["r9"], "event_id": "e9"}, got.version or "")
+    assert ids(store, tags=["checked"]) == ids(store, rules=["r9"]) == ["1"]
+    assert store.items.facets(ItemQuery()).per_rule == {"r9": 1}
+    assert [e.id for e in store.items.events(ItemQuery())] == ["e9"]
+    assert moved.rules == ["r9"]
 
 
 def test_racing_writers_one_wins(store: Store) -> None:
