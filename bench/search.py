@@ -263,6 +263,12 @@ def fill(name: str, store: Store, corpus: Corpus, want: int, cache: Cache) -> da
         print(f"{name}: reusing {have} items generated at {now:%Y-%m-%d %H:%M}", flush=True)
         return now
     started = time.perf_counter()
+    # Generation writes big SQLite transactions (fewer full-text segments to merge; an
+    # Elasticsearch bulk request of that size would be refused); the store's own batch
+    # size stays for everything timed.
+    batch_size = store.items.batch_size
+    if not isinstance(store, ElasticStore):
+        store.items.batch_size = 20_000
     items = corpus.items(want, now)
     for _ in range(have):  # the items the cache has: same seed, same sequence
         next(items)
@@ -273,6 +279,7 @@ def fill(name: str, store: Store, corpus: Corpus, want: int, cache: Cache) -> da
         added += len(batch)
         cache.write(have + added, now)  # an interrupted generation resumes from here
         print(f"{name}: {have + added} items", end="\r", flush=True)
+    store.items.batch_size = batch_size
     if isinstance(store, ElasticStore):
         store.es.indices.refresh(index=store.items.index)
     elapsed = time.perf_counter() - started
