@@ -38,6 +38,7 @@ from store.model import (
     TimelineEntry,
     User,
 )
+from store.secrets import redact_url
 
 MAX_PAGE_SIZE = 500
 
@@ -247,7 +248,8 @@ def check_lease(name: str, holder: str, until: datetime, now: datetime) -> None:
 
 
 class Store(ABC):
-    """A backend: one object per process, safe to share between threads."""
+    """A backend: one object per process, safe to share between threads. ``url`` is what
+    opens it (it may hold a password); show ``display_url``, with the password hidden."""
 
     url: str
     items: ItemRepo
@@ -265,6 +267,10 @@ class Store(ABC):
     users: UserRepo
     tokens: TokenRepo
     leases: LeaseRepo
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
 
     @abstractmethod
     def close(self) -> None: ...

@@ -101,7 +101,9 @@ class ElasticStore(Store):
             except (TransportError, ApiError) as e:
                 last = str(e)
             if time.monotonic() >= deadline:
-                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: {last}")
+                raise StoreUnavailable(
+                    f"Elasticsearch at {self.display_url} is not reachable: {last}"
+                )
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
 
@@ -177,7 +179,7 @@ class ElasticStore(Store):
         health = self.es.cluster.health()
         out: dict[str, Any] = {
             "backend": "elasticsearch",
-            "url": self.url,
+            "url": self.display_url,
             "status": health["status"],
             "nodes": health["number_of_nodes"],
             "items": self.items.count(),

@@ -100,7 +100,7 @@ class ElasticItems(ItemRepo):
         try:
             return self.es.bulk(operations=ops, refresh=self.store.refresh)
         except TransportConnectionError as e:
-            raise StoreUnavailable(f"Elasticsearch at {self.store.url}: {e}") from e
+            raise StoreUnavailable(f"Elasticsearch at {self.store.display_url}: {e}") from e
 
     def get(self, item_id: str) -> Item | None:
         found = self._get(item_id)
