@@ -51,8 +51,10 @@ def test_one_runs_the_work_and_a_standby_takes_over(store: Store) -> None:
             "mail",
             worker.start,
             lambda: datetime.now(UTC),
-            ttl=2.0,
-            every=0.2,
+            # A lease far longer than any stall of a loaded machine: only the holder's
+            # clean stop hands it over here, never its running out.
+            ttl=60.0,
+            every=0.1,
             on_change=lambda state, holder: changes.append((state, holder)),
         )
 
