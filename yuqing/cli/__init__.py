@@ -20,6 +20,7 @@ from yuqing.cli.channels import channels_group, routing_group
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.keywords import keywords_group, match_command
+from yuqing.cli.store import store_group
 from yuqing.cli.users import users_group
 from yuqing.wiring import crawl_args, store_for
 
@@ -138,3 +139,4 @@ main.add_command(send_outbox_command)
 main.add_command(users_group)
 main.add_command(channels_group)
 main.add_command(routing_group)
+main.add_command(store_group)
