@@ -1,22 +1,28 @@
 """The keyword library compiled for matching items.
 
-All words of all enabled rules go into one :class:`~rules.scanner.Scanner`;
-a text is normalised and scanned once per field, and only the rules that one
-of the found words belongs to are evaluated (:mod:`rules.evaluate`), over the hit
-positions. The same rule as a stored-item query is :func:`rule_query`: it selects the
-same items, because the stores index :func:`rules.tokens.index_text`.
+Compiling resolves everything a text does not change into tables, so matching a text costs
+per hit, not per word of a group: each distinct pattern knows the *leaves* (a group, or a
+word written in a rule) it stands for, each leaf the rules that need it, each rule the
+leaves whose hits it reports. A text is normalised and scanned once per field and *view*
+(groups whose options ask for the same text-side normal form share one), plus the
+homophone and pinyin forms where a group asks for them; only the rules one of the found
+leaves belongs to are evaluated (:mod:`rules.evaluate`), over the hit positions.
+
+The same rule as a stored-item query is :func:`rule_query`: it selects the same items for
+groups with the default options, because the stores index :func:`rules.tokens.index_text`;
+for other options it selects a superset that callers confirm in process (see the README).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from keywords.model import Library, Rule
+from keywords.model import Library, Options, Rule
 from rules.evaluate import Span, evaluate
-from rules.normalize import NormalizedText, normalize, normalize_with_offsets
-from rules.scanner import Scanner
+from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
+from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
     FIELDS,
     And,
@@ -31,28 +37,31 @@ from rules.syntax import (
     parse,
     scoped,
     to_text,
-    walk,
 )
 from rules.tokens import index_form
+from rules.variants import (
+    PinyinForm,
+    Spelling,
+    Variants,
+    homophone_form,
+    homophone_patterns,
+    pinyin_form,
+    pinyin_spellings,
+    split_spellings,
+)
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """A word a rule needs (not one it excludes), where it looks for it."""
-
-    term: int
-    text: str
-    group: str | None
-    fields: tuple[str, ...]
+Overlaps = Literal["all", "longest"]
+# Hit kinds found by the text-side options (named by explain=True).
+TEXT_KINDS = ("enclosed", "noise", "lookalikes", "repeats")
 
 
 @dataclass
 class CompiledRule:
     rule: Rule
     node: Node
-    leaves: list[Leaf]
+    # (leaf, fields, group name or None): the leaves whose hits the rule reports.
+    reports: list[tuple[int, tuple[str, ...], str | None]]
 
 
 @dataclass
@@ -63,30 +72,92 @@ class MatchResult:
     severity: str | None = None
 
 
-@dataclass
-class _Field:
-    """One field of one text, scanned: term -> occurrences (normal and original spans)."""
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A pattern's meaning: which leaf, which library text, and how it was spelt."""
 
-    normalized: NormalizedText
-    found: dict[int, list[tuple[int, int, int, int]]]
-    groups: set[str]  # groups with a word in this field
-    group_terms: dict[str, frozenset[int]]
+    leaf: int
+    word: str  # the library text (word or alias) the hit reports
+    norm: str  # that text in its leaf's view
+    kind: str | None  # None: the word itself (in its view); else a rules.variants kind
+    spelling: Spelling | None = None
+
+
+# One occurrence: view span, original span, entry.
+_Occurrence = tuple[int, int, int, int, _Entry]
+
+
+class _View:
+    """The scanners of one text-side view: words (and split spellings), homophone
+    patterns, pinyin spellings; the entries each pattern stands for."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.plain: list[tuple[str, _Entry]] = []
+        self.homophones: list[tuple[str, _Entry]] = []
+        self.pinyin: list[tuple[str, _Entry]] = []
+        self.homophone_leaves: set[int] = set()  # leaves whose CJK words go by sound
+        self.reach = 0  # longest pinyin word, in characters
+
+    def compile(self) -> None:
+        self.scanner = _scanner(self.plain, self.view)
+        self.sound = _scanner(self.homophones, self.view, prepared=True)
+        self.spelt = _scanner(self.pinyin, self.view, prepared=True, whole_words=False)
+
+
+def _scanner(
+    patterns: list[tuple[str, _Entry]],
+    view: View,
+    *,
+    prepared: bool = False,
+    whole_words: bool = True,
+) -> tuple[Scanner[_Entry], list[tuple[_Entry, ...]]] | None:
+    if not patterns:
+        return None
+    scanner: Scanner[_Entry] = Scanner(
+        ((entry, text) for text, entry in patterns),
+        view,
+        normalized=prepared,
+        whole_words=whole_words,
+    )
+    return scanner, scanner.payloads
+
+
+class _Field:
+    """One field of one text, scanned: leaf -> occurrences; the default normal form for
+    NEAR, made when first needed."""
+
+    __slots__ = ("_default_leaves", "_reference", "found", "original", "views")
+
+    def __init__(self, original: str, default_leaves: frozenset[int]) -> None:
+        self.original = original
+        self.found: dict[int, list[_Occurrence]] = {}
+        self.views: dict[View, NormalizedText] = {}
+        self._default_leaves = default_leaves
+        self._reference: NormalizedText | None = None
+
+    @property
+    def reference(self) -> NormalizedText:
+        """The field in the default normal form, in whose positions NEAR counts."""
+        if self._reference is None:
+            self._reference = self.views.get(DEFAULT_VIEW) or normalize_with_offsets(self.original)
+        return self._reference
 
     @property
     def text(self) -> str:
-        return self.normalized.text
+        return self.reference.text
 
     def has(self, leaf: Word | GroupRef) -> bool:
-        if isinstance(leaf, Word):
-            return int(leaf.text) in self.found
-        return leaf.name in self.groups
+        return int(leaf.text if isinstance(leaf, Word) else leaf.name) in self.found
 
     def spans(self, leaf: Word | GroupRef) -> Sequence[Span]:
-        # Walks the field's few found words, not a group's many words.
-        if isinstance(leaf, Word):
-            return [(s, e) for s, e, _, _ in self.found.get(int(leaf.text), ())]
-        terms = self.group_terms[leaf.name]
-        return [(s, e) for t, found in self.found.items() if t in terms for s, e, _, _ in found]
+        # The leaf's few found occurrences, not a group's many words.
+        key = int(leaf.text if isinstance(leaf, Word) else leaf.name)
+        occurrences = self.found.get(key, ())
+        if key in self._default_leaves:
+            return [(s, e) for s, e, _, _, _ in occurrences]
+        reference = self.reference
+        return [reference.locate(a, b) for _, _, a, b, _ in occurrences]
 
 
 class Matcher:
@@ -95,55 +166,91 @@ class Matcher:
     def __init__(self, library: Library, version: int = 0) -> None:
         self.version = version
         self.library = library
-        self._terms: dict[str, int] = {}  # normal form -> term id
-        self._texts: list[str] = []  # term id -> the library text first seen for it
-        self._groups: dict[str, list[int]] = {}
-        self._group_sets: dict[str, frozenset[int]] = {}
-        self._groups_of: dict[int, list[str]] = {}  # term -> enabled groups holding it
-        for group in library.groups:
-            if group.enabled:
-                terms = [self._term(t) for t in group.texts()]
-                self._groups[group.name] = terms
-                self._group_sets[group.name] = frozenset(terms)
-                for term in self._group_sets[group.name]:
-                    self._groups_of.setdefault(term, []).append(group.name)
+        self._leaves: dict[tuple[str, str], int] = {}  # ("group"|"word", name) -> leaf
+        self._leaf_variants: list[Variants] = []
+        self._groups = {g.name: g for g in library.groups if g.enabled}
         self.rules: list[CompiledRule] = []
-        self._rules_by_term: dict[int, list[int]] = {}
-        used: set[int] = set()  # every word a rule looks for, excluded ones too
+        self._rules_by_leaf: dict[int, list[int]] = {}
         for rule in library.rules:
             if rule.enabled:
-                used |= self._add_rule(rule)
-        self._scanner: Scanner[int] = Scanner((t, self._texts[t]) for t in sorted(used))
+                self._add_rule(rule)
+        self._views: dict[View, _View] = {}
+        self._leaf_view: list[View] = []
+        for (kind, name), leaf in sorted(self._leaves.items(), key=lambda x: x[1]):
+            variants = self._leaf_variants[leaf]
+            texts = self._groups[name].texts() if kind == "group" else [name]
+            self._add_words(leaf, variants, texts)
+        for view in self._views.values():
+            view.compile()
+        # Leaves whose view is the default one: their spans are already in the positions
+        # NEAR counts in.
+        self._default_leaves = frozenset(
+            leaf for leaf, view in enumerate(self._leaf_view) if view == DEFAULT_VIEW
+        )
 
-    def _term(self, text: str) -> int:
-        key = normalize(text)
-        if key not in self._terms:
-            self._terms[key] = len(self._texts)
-            self._texts.append(text)
-        return self._terms[key]
+    # --- compiling ----------------------------------------------------------------------------
 
-    def _add_rule(self, rule: Rule) -> set[int]:
+    def _leaf(self, kind: str, name: str) -> int:
+        key = (kind, name)
+        if key not in self._leaves:
+            self._leaves[key] = len(self._leaf_variants)
+            options = self._groups[name].options if kind == "group" else Options()
+            self._leaf_variants.append(options.variants())
+        return self._leaves[key]
+
+    def _add_words(self, leaf: int, variants: Variants, texts: list[str]) -> None:
+        view = variants.view
+        self._leaf_view.append(view)
+        compiled = self._views.get(view)
+        if compiled is None:
+            compiled = self._views[view] = _View(view)
+        # One pass of the normaliser over all the leaf's words (much faster than one each).
+        forms = _normal_forms(texts, view)
+        for text, norm in zip(texts, forms, strict=True):
+            if not norm:
+                raise ValueError(f"keyword {text!r} normalises to nothing")
+            entry = _Entry(leaf, text, norm, None)
+            if variants.homophones and (patterns := homophone_patterns(norm))[0] != norm:
+                compiled.homophone_leaves.add(leaf)
+                for pattern in patterns:
+                    compiled.homophones.append((pattern, entry))
+            else:
+                compiled.plain.append((text, entry))
+            if variants.split:
+                for spelling in split_spellings(norm):
+                    compiled.plain.append(
+                        (spelling.text, _Entry(leaf, text, norm, "split", spelling))
+                    )
+            if variants.pinyin:
+                spellings = pinyin_spellings(norm)
+                if spellings:
+                    compiled.reach = max(compiled.reach, len(norm))
+                for spelling in spellings:
+                    compiled.pinyin.append(
+                        (spelling.text, _Entry(leaf, text, norm, spelling.kind, spelling))
+                    )
+
+    def _add_rule(self, rule: Rule) -> None:
         node = parse(rule.expression)
         if rule.scope != "both":
             node = scoped(rule.scope, node)
         node = self._bind(node)
-        leaves = list(self._leaves(node, FIELDS))
+        reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
-        self.rules.append(CompiledRule(rule, node, leaves))
-        # A rule can only match if one of the words it needs is present.
-        for term in {leaf.term for leaf in leaves}:
-            self._rules_by_term.setdefault(term, []).append(index)
-        return {t for n in walk(node) if isinstance(n, Word | GroupRef) for t in self._terms_of(n)}
+        self.rules.append(CompiledRule(rule, node, reports))
+        # A rule can only match if one of the leaves it needs is present.
+        for leaf in {leaf for leaf, _, _ in reports}:
+            self._rules_by_leaf.setdefault(leaf, []).append(index)
 
     def _bind(self, node: Node) -> Node:
-        """Words become term ids (kept as ``Word`` text of the id) so evaluation is
-        by integer; groups stay references, resolved through ``_groups``."""
+        """Words and groups become leaf ids (kept as ``Word`` text or ``GroupRef`` name of
+        the id) so evaluation looks them up by integer."""
         if isinstance(node, Word):
-            return Word(str(self._term(node.text)))
+            return Word(str(self._leaf("word", node.text)))
         if isinstance(node, GroupRef):
             if node.name not in self._groups:
                 raise ValueError(f"unknown or disabled group @{node.name}")
-            return node
+            return GroupRef(str(self._leaf("group", node.name)))
         if isinstance(node, Not):
             return Not(self._bind(node.child))
         if isinstance(node, Scoped):
@@ -155,77 +262,233 @@ class Matcher:
         assert isinstance(node, Near)
         return Near(self._bind(node.left), self._bind(node.right), node.unit, node.distance)
 
-    def _leaves(self, node: Node, fields: tuple[str, ...]) -> Iterator[Leaf]:
+    def _positive(
+        self, node: Node, fields: tuple[str, ...]
+    ) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
+        """The leaves a rule needs (not those it excludes), where it looks for them."""
         if isinstance(node, Word):
-            term = int(node.text)
-            yield Leaf(term, self._texts[term], None, fields)
+            yield int(node.text), fields, None
         elif isinstance(node, GroupRef):
-            for term in self._groups[node.name]:
-                yield Leaf(term, self._texts[term], node.name, fields)
+            leaf = int(node.name)
+            yield leaf, fields, self._name_of(leaf)
         elif isinstance(node, Scoped):
-            yield from self._leaves(node.child, (node.field,))
+            yield from self._positive(node.child, (node.field,))
         elif isinstance(node, And | Or):
             for child in node.children:
-                yield from self._leaves(child, fields)
+                yield from self._positive(child, fields)
         elif isinstance(node, Near):
-            yield from self._leaves(node.left, fields)
-            yield from self._leaves(node.right, fields)
+            yield from self._positive(node.left, fields)
+            yield from self._positive(node.right, fields)
 
-    def match(self, title: str, body: str) -> MatchResult:
+    def _name_of(self, leaf: int) -> str:
+        return next(name for (_, name), i in self._leaves.items() if i == leaf)
+
+    # --- matching -----------------------------------------------------------------------------
+
+    def match(
+        self, title: str, body: str, *, overlaps: Overlaps | None = None, explain: bool = False
+    ) -> MatchResult:
         """Which enabled rules ``title``/``body`` match, with every hit of their words
-        (offsets into the original strings)."""
+        (offsets into the original strings).
+
+        ``overlaps="longest"`` reports only the leftmost-longest of overlapping hits in each
+        field (rules are still evaluated over all); without it each rule's own ``overlaps``
+        applies. ``explain`` names, for hits found through a text-side option, which one
+        (``variant``); word-side variants (pinyin, initials, homophone, split) are always
+        named."""
         scanned = {name: self._scan(text) for name, text in zip(FIELDS, (title, body), strict=True)}
         candidates = sorted(
-            {r for f in scanned.values() for t in f.found for r in self._rules_by_term.get(t, ())}
+            {
+                r
+                for f in scanned.values()
+                for leaf in f.found
+                for r in self._rules_by_leaf.get(leaf, ())
+            }
         )
         result = MatchResult(self.version)
         for index in candidates:
             compiled = self.rules[index]
             if not evaluate(compiled.node, scanned):
                 continue
-            result.rules.append(compiled.rule.name)
-            severity = compiled.rule.severity
+            rule = compiled.rule
+            result.rules.append(rule.name)
             if (
                 result.severity is None
-                or SEVERITY_ORDER[severity] > SEVERITY_ORDER[result.severity]
+                or SEVERITY_ORDER[rule.severity] > SEVERITY_ORDER[result.severity]
             ):
-                result.severity = severity
-            seen: set[tuple[str, int, int]] = set()
-            for leaf in compiled.leaves:
-                for name in leaf.fields:
-                    for _, _, start, end in scanned[name].found.get(leaf.term, ()):
-                        if (name, start, end) in seen:
-                            continue
-                        seen.add((name, start, end))
-                        result.hits.append(
-                            {
-                                "word": leaf.text,
-                                "group": leaf.group,
-                                "rule": compiled.rule.name,
-                                "field": name,
-                                "start": start,
-                                "end": end,
-                            }
-                        )
+                result.severity = rule.severity
+            hits = self._hits(compiled, scanned)
+            if rule.overlaps == "longest" and overlaps is None:
+                hits = _longest(hits)
+            result.hits += hits
+        if overlaps == "longest":
+            result.hits = _longest(result.hits)
+        if explain:
+            for hit in result.hits:
+                if hit["variant"] is None and hit["_view"] != DEFAULT_VIEW:
+                    hit["variant"] = explain_hit(
+                        scanned[hit["field"]].original[hit["start"] : hit["end"]],
+                        hit["word"],
+                        hit["_view"],
+                    )
+        for hit in result.hits:
+            del hit["_view"]
         return result
 
-    def _scan(self, text: str) -> _Field:
-        normalized = normalize_with_offsets(text)
-        found: dict[int, list[tuple[int, int, int, int]]] = {}
-        for hit in self._scanner.scan_normalized(normalized):
-            found.setdefault(hit.word_id, []).append(
-                (hit.norm_start, hit.norm_end, hit.start, hit.end)
-            )
-        groups = {g for t in found for g in self._groups_of.get(t, ())}
-        return _Field(normalized, found, groups, self._group_sets)
+    def _hits(self, compiled: CompiledRule, scanned: dict[str, _Field]) -> list[dict[str, Any]]:
+        name = compiled.rule.name
+        seen: set[tuple[str, int, int]] = set()
+        hits: list[dict[str, Any]] = []
+        for leaf, fields, group in compiled.reports:
+            view = self._leaf_view[leaf]
+            for field_name in fields:
+                for _, _, start, end, entry in scanned[field_name].found.get(leaf, ()):
+                    if (field_name, start, end) in seen:
+                        continue
+                    seen.add((field_name, start, end))
+                    hits.append(
+                        {
+                            "word": entry.word,
+                            "group": group,
+                            "rule": name,
+                            "field": field_name,
+                            "start": start,
+                            "end": end,
+                            "variant": entry.kind,
+                            "_view": view,
+                        }
+                    )
+        return hits
 
-    def _terms_of(self, node: Node) -> list[int]:
-        if isinstance(node, Word):
-            return [int(node.text)]
-        if isinstance(node, GroupRef):
-            return self._groups[node.name]
-        assert isinstance(node, Or)
-        return [t for c in node.children for t in self._terms_of(c)]
+    def _scan(self, text: str) -> _Field:
+        scanned = _Field(text, self._default_leaves)
+        if not text:
+            return scanned
+        found = scanned.found
+        for view, compiled in self._views.items():
+            normalized = normalize_with_offsets(text, view)
+            scanned.views[view] = normalized
+            if compiled.scanner is not None:
+                _collect(found, compiled.scanner, normalized, normalized.text)
+            if compiled.sound is not None:
+                _collect_sounds(found, compiled.sound, normalized)
+            if compiled.spelt is not None:
+                form = pinyin_form(normalized.text, compiled.reach)
+                if form is not None:
+                    _collect_pinyin(found, compiled.spelt, normalized, form, self._leaf_variants)
+        return scanned
+
+
+def _normal_forms(texts: list[str], view: View) -> list[str]:
+    from rules.normalize import normalize_many
+
+    return [text for text, _ in normalize_many(texts, view)]
+
+
+def _collect(
+    found: dict[int, list[_Occurrence]],
+    compiled: tuple[Scanner[_Entry], list[tuple[_Entry, ...]]],
+    normalized: NormalizedText,
+    text: str,
+) -> None:
+    scanner, payloads = compiled
+    indexes, starts, ends = scanner.locate(text, normalized.joins, normalized.runs)
+    if not indexes:
+        return
+    original_starts, original_ends = normalized.spans(starts, ends)
+    for i, s, e, a, b in zip(indexes, starts, ends, original_starts, original_ends, strict=True):
+        for entry in payloads[i]:
+            occurrences = found.get(entry.leaf)
+            if occurrences is None:
+                found[entry.leaf] = [(s, e, a, b, entry)]
+            else:
+                occurrences.append((s, e, a, b, entry))
+
+
+def _collect_sounds(
+    found: dict[int, list[_Occurrence]],
+    compiled: tuple[Scanner[_Entry], list[tuple[_Entry, ...]]],
+    normalized: NormalizedText,
+) -> None:
+    scanner, payloads = compiled
+    text = normalized.text
+    indexes, starts, ends = scanner.locate(homophone_form(text), normalized.joins, normalized.runs)
+    if not indexes:
+        return
+    original_starts, original_ends = normalized.spans(starts, ends)
+    taken: set[tuple[int, int, int]] = set()
+    for i, s, e, a, b in zip(indexes, starts, ends, original_starts, original_ends, strict=True):
+        for entry in payloads[i]:
+            # Heteronym patterns of one word can both match: one hit per place.
+            if (entry.leaf, s, e) in taken:
+                continue
+            taken.add((entry.leaf, s, e))
+            kind = None if text[s:e] == entry.norm else "homophone"
+            occurrence = (s, e, a, b, entry if kind is None else _with_kind(entry, kind))
+            found.setdefault(entry.leaf, []).append(occurrence)
+
+
+def _with_kind(entry: _Entry, kind: str) -> _Entry:
+    return _Entry(entry.leaf, entry.word, entry.norm, kind, entry.spelling)
+
+
+def _collect_pinyin(
+    found: dict[int, list[_Occurrence]],
+    compiled: tuple[Scanner[_Entry], list[tuple[_Entry, ...]]],
+    normalized: NormalizedText,
+    form: PinyinForm,
+    variants: list[Variants],
+) -> None:
+    scanner, payloads = compiled
+    indexes, starts, ends = scanner.locate(form.text)
+    taken: set[tuple[int, int, int]] = set()
+    for i, s, e in zip(indexes, starts, ends, strict=True):
+        for entry in payloads[i]:
+            spelling = entry.spelling
+            assert spelling is not None
+            if not form.accepts(s, e, spelling, entry.norm, variants[entry.leaf].homophones):
+                continue
+            source_start, source_end = form.source_span(s, e)
+            if (entry.leaf, source_start, source_end) in taken:
+                continue
+            taken.add((entry.leaf, source_start, source_end))
+            a, b = normalized.span(source_start, source_end)
+            found.setdefault(entry.leaf, []).append((source_start, source_end, a, b, entry))
+
+
+def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leftmost-longest of overlapping hits, field by field."""
+    kept: list[dict[str, Any]] = []
+    for name in FIELDS:
+        in_field = [h for h in hits if h["field"] == name]
+        keep = leftmost_longest([(h["start"], h["end"]) for h in in_field])
+        kept += [in_field[i] for i in keep]
+    return kept
+
+
+_TEXT_OPTION_VIEWS: tuple[tuple[str, View], ...] = (
+    ("enclosed", View(enclosed=True)),
+    ("noise", View(noise="brackets")),
+    ("lookalikes", View(lookalikes=True)),
+    ("repeats", View(repeats=True)),
+)
+
+
+def explain_hit(original: str, word: str, view: View) -> str | None:
+    """Which text-side options of ``view`` make ``original`` (a hit's text) read as
+    ``word``: None if it does without any, else their names joined by ``+``."""
+    if normalize(original) == normalize(word):
+        return None
+    needed = []
+    for name, alone in _TEXT_OPTION_VIEWS:
+        option = getattr(view, name)
+        if option in (False, "off", "cjk"):
+            continue
+        single = alone._replace(noise=view.noise) if name == "noise" else alone
+        if normalize(original, single) == normalize(word, single):
+            return name
+        needed.append(name)
+    return "+".join(needed) or None
 
 
 def rule_query(library: Library, rule: Rule) -> str:

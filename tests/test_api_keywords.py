@@ -14,7 +14,7 @@ from apiflask import APIFlask
 
 from api.context import parts
 from keywords.io import read_library
-from keywords.model import Library
+from keywords.model import Library, Options
 from rules.tokens import index_text
 from store import Item, Store
 
@@ -89,7 +89,14 @@ def test_groups_crud_makes_versions_and_audits(app: APIFlask, op: Browser) -> No
     listed = op.get("/api/keywords/groups").get_json()
     assert listed["version"] == 1
     assert listed["groups"] == [
-        {"name": "地名", "category": "region", "enabled": True, "description": "", "word_count": 2}
+        {
+            "name": "地名",
+            "category": "region",
+            "enabled": True,
+            "description": "",
+            "options": Options().model_dump(),
+            "word_count": 2,
+        }
     ]
 
     change = {"parent": 1, "add": ["梓潼", {"text": "宝龙镇", "weight": 2}], "remove": ["潼南"]}

@@ -30,7 +30,7 @@ from keywords.io import write_library as write_file
 from keywords.library import compile_library
 from keywords.live import LiveMatcher
 from keywords.matcher import Matcher, run_rule_tests
-from keywords.model import Group, Library, Rule, Scope, Word
+from keywords.model import Group, Library, Options, Rule, Scope, Word
 from keywords.validate import InvalidLibrary, Problem, expression_problems
 from rules.highlight import mark
 from rules.syntax import group_names, parse
@@ -81,11 +81,24 @@ class GroupCreate(Group):
     parent: Version
 
 
+class OptionsPatch(_In):
+    """Variant options to change; those left out stay as they are."""
+
+    enclosed: bool | None = None
+    noise: Literal["off", "cjk", "latin", "brackets"] | None = None
+    lookalikes: bool | None = None
+    repeats: bool | None = None
+    pinyin: bool | None = None
+    homophones: bool | None = None
+    split: bool | None = None
+
+
 class GroupUpdate(_In):
     parent: Version
     category: str | None = Field(None, pattern=r"^[\w-]{1,32}$")
     enabled: bool | None = None
     description: str | None = None
+    options: OptionsPatch | None = Field(None, description="variant options to change")
     add: list[Word | str] = Field(default_factory=list, description="words to add")
     remove: list[str] = Field(default_factory=list, description="texts of words to remove")
     paste: str = Field("", description="many words, one per line (a pasted list)")
@@ -388,6 +401,10 @@ def change_group(name: str, data: GroupUpdate) -> tuple[LibraryVersion, dict[str
         for key in ("category", "enabled", "description"):
             if getattr(data, key) is not None:
                 setattr(group, key, getattr(data, key))
+        if data.options is not None:
+            group.options = Options.model_validate(
+                group.options.model_dump() | data.options.model_dump(exclude_none=True)
+            )
         removed = set(data.remove)
         if missing := removed - {w.text for w in group.words}:
             raise ApiError(400, f"group {name} has no word {min(missing)!r}", field="remove")
