@@ -15,6 +15,7 @@ for other options it selects a superset that callers confirm in process (see the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,6 +52,7 @@ from rules.variants import (
 )
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+_LATIN_LETTER = re.compile("[a-z]")
 Overlaps = Literal["all", "longest"]
 # Hit kinds found by the text-side options (named by explain=True).
 TEXT_KINDS = ("enclosed", "noise", "lookalikes", "repeats")
@@ -93,6 +95,9 @@ class _View:
 
     def __init__(self, view: View) -> None:
         self.view = view
+        # Pinyin is read from the text without lookalikes and repeats (which would turn
+        # ``yiqing`` into ``ylqlng`` and ``xinnian`` into ``xinian``).
+        self.pinyin_view = view._replace(lookalikes=False, repeats=False)
         self.plain: list[tuple[str, _Entry]] = []
         self.homophones: list[tuple[str, _Entry]] = []
         self.pinyin: list[tuple[str, _Entry]] = []
@@ -206,7 +211,10 @@ class Matcher:
             compiled = self._views[view] = _View(view)
         # One pass of the normaliser over all the leaf's words (much faster than one each).
         forms = _normal_forms(texts, view)
-        for text, norm in zip(texts, forms, strict=True):
+        spelt = forms
+        if variants.pinyin and compiled.pinyin_view != view:
+            spelt = _normal_forms(texts, compiled.pinyin_view)
+        for text, norm, plain in zip(texts, forms, spelt, strict=True):
             if not norm:
                 raise ValueError(f"keyword {text!r} normalises to nothing")
             entry = _Entry(leaf, text, norm, None)
@@ -222,12 +230,12 @@ class Matcher:
                         (spelling.text, _Entry(leaf, text, norm, "split", spelling))
                     )
             if variants.pinyin:
-                spellings = pinyin_spellings(norm)
+                spellings = pinyin_spellings(plain)
                 if spellings:
-                    compiled.reach = max(compiled.reach, len(norm))
+                    compiled.reach = max(compiled.reach, len(plain))
                 for spelling in spellings:
                     compiled.pinyin.append(
-                        (spelling.text, _Entry(leaf, text, norm, spelling.kind, spelling))
+                        (spelling.text, _Entry(leaf, text, plain, spelling.kind, spelling))
                     )
 
     def _add_rule(self, rule: Rule) -> None:
@@ -372,10 +380,15 @@ class Matcher:
                 _collect(found, compiled.scanner, normalized, normalized.text)
             if compiled.sound is not None:
                 _collect_sounds(found, compiled.sound, normalized)
-            if compiled.spelt is not None:
-                form = pinyin_form(normalized.text, compiled.reach)
+            if compiled.spelt is not None and _LATIN_LETTER.search(normalized.text):
+                base = normalized
+                if compiled.pinyin_view != view:
+                    base = scanned.views.get(compiled.pinyin_view) or normalize_with_offsets(
+                        text, compiled.pinyin_view
+                    )
+                form = pinyin_form(base.text, compiled.reach)
                 if form is not None:
-                    _collect_pinyin(found, compiled.spelt, normalized, form, self._leaf_variants)
+                    _collect_pinyin(found, compiled.spelt, base, form, self._leaf_variants)
         return scanned
 
 

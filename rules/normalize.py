@@ -639,9 +639,9 @@ _LOOKALIKE = str.maketrans(
         "ı": "l",
         "ɡ": "g",
         # Cyrillic
-        **dict(zip("авеёкмнорстухѕіїјԁһԛԝ", "abeekmhopctyxsllldhqw", strict=True)),
+        **dict(zip("авеёкмнорстухѕіїјԁһԛԝ", "abeekmhopctyxslljdhqw", strict=True)),
         # Greek
-        **dict(zip("αβγεηικνορτυχω", "byeenlkvoptuxw", strict=True)),
+        **dict(zip("αβγεηικνορτυχω", "abyenlkvoptuxw", strict=True)),
     }
 )
 _LOOKALIKE_WORD = re.compile(f"[0-9{_LATIN}]+(?:[{re.escape(_LOOKALIKE_SYMBOLS)}][0-9{_LATIN}]+)*")

@@ -404,12 +404,14 @@ class PinyinForm:
                 return False
         # The Latin words around the hit must be pinyin too, from the hit to the ends of
         # the run of Latin words (``sq ft``, ``Li Wei said`` are English).
-        left = right = ""
+        # Each Latin word beside the hit, and what the hit leaves of its own first and last
+        # word, must be pinyin too: ``sq ft``, ``Li Wei said``, ``yiqingx`` are not.
+        beside: list[str] = []
         if pieces[0].latin:
-            left = self._latin_run(first, -1) + self._cut(pieces[0], start, before=True)
+            beside += [self._cut(pieces[0], start, before=True), *self._latin_run(first, -1)]
         if pieces[-1].latin:
-            right = self._cut(pieces[-1], end, before=False) + self._latin_run(last, 1)
-        return is_pinyin(left) and is_pinyin(right)
+            beside += [self._cut(pieces[-1], end, before=False), *self._latin_run(last, 1)]
+        return all(is_pinyin(letters) for letters in beside)
 
     def _cut(self, piece: _Piece, at: int, *, before: bool) -> str:
         if not piece.latin:
@@ -418,14 +420,14 @@ class PinyinForm:
         letters = self.text[piece.start : piece.end]
         return letters[:offset] if before else letters[offset:]
 
-    def _latin_run(self, index: int, step: int) -> str:
-        """Letters of the Latin pieces next to piece ``index`` in direction ``step``."""
+    def _latin_run(self, index: int, step: int) -> list[str]:
+        """The Latin words (pieces) next to piece ``index`` in direction ``step``."""
         found: list[str] = []
         i = index + step
         while 0 <= i < len(self.pieces) and self.pieces[i].latin:
             found.append(self.text[self.pieces[i].start : self.pieces[i].end])
             i += step
-        return "".join(reversed(found) if step < 0 else found)
+        return found
 
 
 def pinyin_form(text: str, reach: int) -> PinyinForm | None:
