@@ -15,10 +15,11 @@ for other options it selects a superset that callers confirm in process (see the
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
 from rules.evaluate import Span, evaluate
@@ -40,16 +41,7 @@ from rules.syntax import (
     to_text,
 )
 from rules.tokens import index_form
-from rules.variants import (
-    PinyinForm,
-    Spelling,
-    Variants,
-    homophone_form,
-    homophone_patterns,
-    pinyin_form,
-    pinyin_spellings,
-    split_spellings,
-)
+from rules.variants import Variants, initials, sound_form, sound_patterns, split_spellings
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 _LATIN_LETTER = re.compile("[a-z]")
@@ -74,56 +66,48 @@ class MatchResult:
     severity: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     """A pattern's meaning: which leaf, which library text, and how it was spelt."""
 
     leaf: int
     word: str  # the library text (word or alias) the hit reports
-    norm: str  # that text in its leaf's view
+    norm: str  # that text in its leaf's view (in the sound form's view for sound patterns)
     kind: str | None  # None: the word itself (in its view); else a rules.variants kind
-    spelling: Spelling | None = None
 
 
 # One occurrence: view span, original span, entry.
 _Occurrence = tuple[int, int, int, int, _Entry]
+_Compiled = tuple[Scanner[_Entry], list[tuple[_Entry, ...]]]
 
 
 class _View:
-    """The scanners of one text-side view: words (and split spellings), homophone
-    patterns, pinyin spellings; the entries each pattern stands for."""
+    """The scanners of one text-side view: words and split spellings, the sound patterns
+    of pinyin and homophone groups, pinyin initials; the entries each pattern stands for."""
 
     def __init__(self, view: View) -> None:
         self.view = view
-        # Pinyin is read from the text without lookalikes and repeats (which would turn
+        # Sounds are read from the text without lookalikes and repeats (which would turn
         # ``yiqing`` into ``ylqlng`` and ``xinnian`` into ``xinian``).
-        self.pinyin_view = view._replace(lookalikes=False, repeats=False)
+        self.sound_view = view._replace(lookalikes=False, repeats=False)
         self.plain: list[tuple[str, _Entry]] = []
-        self.homophones: list[tuple[str, _Entry]] = []
-        self.pinyin: list[tuple[str, _Entry]] = []
-        self.homophone_leaves: set[int] = set()  # leaves whose CJK words go by sound
-        self.reach = 0  # longest pinyin word, in characters
+        self.sounds: list[tuple[str, _Entry]] = []
+        self.initials: dict[str, list[_Entry]] = {}
+        self.homophones = False  # some leaf matches by sound even without Latin letters
+        self.scanner: _Compiled | None = None
+        self.sound: _Compiled | None = None
 
     def compile(self) -> None:
         self.scanner = _scanner(self.plain, self.view)
-        self.sound = _scanner(self.homophones, self.view, prepared=True)
-        self.spelt = _scanner(self.pinyin, self.view, prepared=True, whole_words=False)
+        self.sound = _scanner(self.sounds, self.view, prepared=True)
 
 
 def _scanner(
-    patterns: list[tuple[str, _Entry]],
-    view: View,
-    *,
-    prepared: bool = False,
-    whole_words: bool = True,
-) -> tuple[Scanner[_Entry], list[tuple[_Entry, ...]]] | None:
+    patterns: list[tuple[str, _Entry]], view: View, *, prepared: bool = False
+) -> _Compiled | None:
     if not patterns:
         return None
     scanner: Scanner[_Entry] = Scanner(
-        ((entry, text) for text, entry in patterns),
-        view,
-        normalized=prepared,
-        whole_words=whole_words,
+        ((entry, text) for text, entry in patterns), view, normalized=prepared
     )
     return scanner, scanner.payloads
 
@@ -169,6 +153,18 @@ class Matcher:
     """An immutable, thread-safe compiled library (``version`` says which one)."""
 
     def __init__(self, library: Library, version: int = 0) -> None:
+        # Compiling allocates hundreds of thousands of small objects for a large library;
+        # each allocation burst would trigger a full collection walking the whole heap
+        # (the library itself included), which took more time than the compiling.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._compile(library, version)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _compile(self, library: Library, version: int) -> None:
         self.version = version
         self.library = library
         self._leaves: dict[tuple[str, str], int] = {}  # ("group"|"word", name) -> leaf
@@ -211,32 +207,29 @@ class Matcher:
             compiled = self._views[view] = _View(view)
         # One pass of the normaliser over all the leaf's words (much faster than one each).
         forms = _normal_forms(texts, view)
-        spelt = forms
-        if variants.pinyin and compiled.pinyin_view != view:
-            spelt = _normal_forms(texts, compiled.pinyin_view)
-        for text, norm, plain in zip(texts, forms, spelt, strict=True):
+        by_sound = variants.pinyin or variants.homophones
+        heard = forms
+        if by_sound and compiled.sound_view != view:
+            heard = _normal_forms(texts, compiled.sound_view)
+        compiled.homophones |= variants.homophones
+        for text, norm, plain in zip(texts, forms, heard, strict=True):
             if not norm:
                 raise ValueError(f"keyword {text!r} normalises to nothing")
-            entry = _Entry(leaf, text, norm, None)
-            if variants.homophones and (patterns := homophone_patterns(norm))[0] != norm:
-                compiled.homophone_leaves.add(leaf)
-                for pattern in patterns:
-                    compiled.homophones.append((pattern, entry))
-            else:
-                compiled.plain.append((text, entry))
+            sounds = sound_patterns(plain) if by_sound else []
+            if sounds:
+                entry = _Entry(leaf, text, plain, None)
+                compiled.sounds += [(pattern, entry) for pattern in sounds]
+            if not (sounds and variants.homophones):
+                # Homophone groups find their words as written by sound too.
+                compiled.plain.append((text, _Entry(leaf, text, norm, None)))
+            if variants.pinyin:
+                for letters in initials(plain):
+                    compiled.initials.setdefault(letters, []).append(
+                        _Entry(leaf, text, plain, "initials")
+                    )
             if variants.split:
                 for spelling in split_spellings(norm):
-                    compiled.plain.append(
-                        (spelling.text, _Entry(leaf, text, norm, "split", spelling))
-                    )
-            if variants.pinyin:
-                spellings = pinyin_spellings(plain)
-                if spellings:
-                    compiled.reach = max(compiled.reach, len(plain))
-                for spelling in spellings:
-                    compiled.pinyin.append(
-                        (spelling.text, _Entry(leaf, text, plain, spelling.kind, spelling))
-                    )
+                    compiled.plain.append((spelling.text, _Entry(leaf, text, norm, "split")))
 
     def _add_rule(self, rule: Rule) -> None:
         node = parse(rule.expression)
@@ -377,18 +370,16 @@ class Matcher:
             normalized = normalize_with_offsets(text, view)
             scanned.views[view] = normalized
             if compiled.scanner is not None:
-                _collect(found, compiled.scanner, normalized, normalized.text)
-            if compiled.sound is not None:
-                _collect_sounds(found, compiled.sound, normalized)
-            if compiled.spelt is not None and _LATIN_LETTER.search(normalized.text):
-                base = normalized
-                if compiled.pinyin_view != view:
-                    base = scanned.views.get(compiled.pinyin_view) or normalize_with_offsets(
-                        text, compiled.pinyin_view
+                _collect(found, compiled.scanner, normalized)
+            if (compiled.sound is not None or compiled.initials) and (
+                compiled.homophones or _LATIN_LETTER.search(normalized.text)
+            ):
+                heard = normalized
+                if compiled.sound_view != view:
+                    heard = scanned.views.get(compiled.sound_view) or normalize_with_offsets(
+                        text, compiled.sound_view
                     )
-                form = pinyin_form(base.text, compiled.reach)
-                if form is not None:
-                    _collect_pinyin(found, compiled.spelt, base, form, self._leaf_variants)
+                _collect_sounds(found, compiled, heard, self._leaf_variants)
         return scanned
 
 
@@ -398,75 +389,64 @@ def _normal_forms(texts: list[str], view: View) -> list[str]:
     return [text for text, _ in normalize_many(texts, view)]
 
 
+def _add(found: dict[int, list[_Occurrence]], leaf: int, occurrence: _Occurrence) -> None:
+    occurrences = found.get(leaf)
+    if occurrences is None:
+        found[leaf] = [occurrence]
+    else:
+        occurrences.append(occurrence)
+
+
 def _collect(
-    found: dict[int, list[_Occurrence]],
-    compiled: tuple[Scanner[_Entry], list[tuple[_Entry, ...]]],
-    normalized: NormalizedText,
-    text: str,
+    found: dict[int, list[_Occurrence]], compiled: _Compiled, normalized: NormalizedText
 ) -> None:
     scanner, payloads = compiled
-    indexes, starts, ends = scanner.locate(text, normalized.joins, normalized.runs)
+    indexes, starts, ends = scanner.locate(normalized.text, normalized.joins, normalized.runs)
     if not indexes:
         return
     original_starts, original_ends = normalized.spans(starts, ends)
     for i, s, e, a, b in zip(indexes, starts, ends, original_starts, original_ends, strict=True):
         for entry in payloads[i]:
-            occurrences = found.get(entry.leaf)
-            if occurrences is None:
-                found[entry.leaf] = [(s, e, a, b, entry)]
-            else:
-                occurrences.append((s, e, a, b, entry))
+            _add(found, entry.leaf, (s, e, a, b, entry))
 
 
 def _collect_sounds(
     found: dict[int, list[_Occurrence]],
-    compiled: tuple[Scanner[_Entry], list[tuple[_Entry, ...]]],
+    compiled: _View,
     normalized: NormalizedText,
-) -> None:
-    scanner, payloads = compiled
-    text = normalized.text
-    indexes, starts, ends = scanner.locate(homophone_form(text), normalized.joins, normalized.runs)
-    if not indexes:
-        return
-    original_starts, original_ends = normalized.spans(starts, ends)
-    taken: set[tuple[int, int, int]] = set()
-    for i, s, e, a, b in zip(indexes, starts, ends, original_starts, original_ends, strict=True):
-        for entry in payloads[i]:
-            # Heteronym patterns of one word can both match: one hit per place.
-            if (entry.leaf, s, e) in taken:
-                continue
-            taken.add((entry.leaf, s, e))
-            kind = None if text[s:e] == entry.norm else "homophone"
-            occurrence = (s, e, a, b, entry if kind is None else _with_kind(entry, kind))
-            found.setdefault(entry.leaf, []).append(occurrence)
-
-
-def _with_kind(entry: _Entry, kind: str) -> _Entry:
-    return _Entry(entry.leaf, entry.word, entry.norm, kind, entry.spelling)
-
-
-def _collect_pinyin(
-    found: dict[int, list[_Occurrence]],
-    compiled: tuple[Scanner[_Entry], list[tuple[_Entry, ...]]],
-    normalized: NormalizedText,
-    form: PinyinForm,
     variants: list[Variants],
 ) -> None:
-    scanner, payloads = compiled
-    indexes, starts, ends = scanner.locate(form.text)
+    """Hits in the sound form (pinyin, homophones) and initials, each judged against its
+    group's options."""
+    form = sound_form(normalized.text)
     taken: set[tuple[int, int, int]] = set()
-    for i, s, e in zip(indexes, starts, ends, strict=True):
-        for entry in payloads[i]:
-            spelling = entry.spelling
-            assert spelling is not None
-            if not form.accepts(s, e, spelling, entry.norm, variants[entry.leaf].homophones):
-                continue
-            source_start, source_end = form.source_span(s, e)
-            if (entry.leaf, source_start, source_end) in taken:
-                continue
-            taken.add((entry.leaf, source_start, source_end))
-            a, b = normalized.span(source_start, source_end)
-            found.setdefault(entry.leaf, []).append((source_start, source_end, a, b, entry))
+    if compiled.sound is not None:
+        scanner, payloads = compiled.sound
+        indexes, starts, ends = scanner.locate(form.text)
+        for i, s, e in zip(indexes, starts, ends, strict=True):
+            for entry in payloads[i]:
+                options = variants[entry.leaf]
+                kind = form.judge(
+                    s, e, entry.norm, pinyin=options.pinyin, homophones=options.homophones
+                )
+                if kind is None or (kind == "same" and not options.homophones):
+                    continue  # not allowed, or found as written by the plain scan
+                source = form.source_span(s, e)
+                # Heteronym patterns of one word can match at one place: one hit.
+                if (entry.leaf, *source) in taken:
+                    continue
+                taken.add((entry.leaf, *source))
+                a, b = normalized.span(*source)
+                hit = entry if kind == "same" else entry._replace(kind=kind)
+                _add(found, entry.leaf, (*source, a, b, hit))
+    if compiled.initials:
+        for start, end, alone in form.latin_words():
+            entries = compiled.initials.get(normalized.text[start:end]) if alone else None
+            for entry in entries or ():
+                if (entry.leaf, start, end) not in taken:
+                    taken.add((entry.leaf, start, end))
+                    a, b = normalized.span(start, end)
+                    _add(found, entry.leaf, (start, end, a, b, entry))
 
 
 def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

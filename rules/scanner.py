@@ -49,6 +49,11 @@ _LEFT = 1
 _RIGHT = 2
 
 
+def _word_char(char: str) -> bool:
+    # ASCII first: most keyword ends are ASCII or CJK, and this runs per pattern.
+    return char.isalnum() if char < "\x80" else is_word_char(char)
+
+
 class EmptyWordError(ValueError):
     """A keyword normalises to the empty string, so it could never be matched sensibly."""
 
@@ -184,7 +189,7 @@ class Scanner(Generic[P]):
         self._one_id_each = all(len(ids) == 1 for ids in self._ids)
         self._lengths = [len(p) for p in patterns]
         self._edges = [
-            (_LEFT if is_word_char(p[0]) else 0) | (_RIGHT if is_word_char(p[-1]) else 0)
+            (_LEFT if _word_char(p[0]) else 0) | (_RIGHT if _word_char(p[-1]) else 0)
             if whole_words
             else 0
             for p in patterns

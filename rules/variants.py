@@ -32,36 +32,38 @@ import itertools
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from rules.normalize import View, is_cjk
+from rules.normalize import View, _EditMap, is_cjk
 
 __all__ = [
+    "ALL_ON",
     "KINDS",
     "MAX_SPELLINGS",
     "SPLIT_FORMS",
     "Kind",
-    "PinyinForm",
+    "SoundForm",
     "Spelling",
     "Variants",
     "homophone_form",
-    "homophone_patterns",
+    "initials",
     "is_pinyin",
-    "pinyin_form",
-    "pinyin_spellings",
+    "segment",
+    "sound_form",
+    "sound_patterns",
     "split_spellings",
 ]
 
 Kind = Literal["pinyin", "initials", "homophone", "split"]
 KINDS: tuple[Kind, ...] = ("pinyin", "initials", "homophone", "split")
 
-MAX_SPELLINGS = 8
-"""Pinyin spellings (reading combinations) per word; more heteronyms are left out."""
+MAX_SPELLINGS = 2
+"""Reading combinations per word (heteronyms); more are left out."""
 MAX_SPLIT_SPELLINGS = 8
 
 
@@ -113,6 +115,9 @@ class _Readings:
     syllables: frozenset[str]
     stand_in: npt.NDArray[np.uint32]  # code point -> itself, or the stand-in of its reading
     stand_ins: dict[str, str]  # reading -> stand-in character
+    first: dict[int, str]  # str.translate table: character -> stand-in of its first reading
+    initial: dict[int, str]  # str.translate table: character -> first letter of that reading
+    choices: dict[str, tuple[str, ...]]  # character -> stand-ins of all its readings (2 or more)
 
 
 # Stand-ins for readings live in the Private Use Area; text characters there are mapped to
@@ -149,9 +154,18 @@ def _load() -> _Readings:
     stand_ins = {s: chr(_STAND_IN_BASE + i) for i, s in enumerate(sorted(syllables))}
     table = np.arange(0x110000, dtype=np.uint32)
     table[_STAND_IN_BASE : _STAND_IN_BASE + len(stand_ins)] = 0xFFFD
-    for char, choices in by_char.items():
-        table[ord(char)] = ord(stand_ins[choices[0]])
-    return _Readings(by_char, phrases, syllables, table, stand_ins)
+    first: dict[int, str] = {}
+    initial: dict[int, str] = {}
+    choices: dict[str, tuple[str, ...]] = {}
+    for char, spelt in by_char.items():
+        table[ord(char)] = ord(stand_ins[spelt[0]])
+        first[ord(char)] = stand_ins[spelt[0]]
+        initial[ord(char)] = spelt[0][0]
+        # ü also as u (nu for 女): a word may be written either way.
+        every = [*spelt, *(x.replace("v", "u") for x in spelt if "v" in x)]
+        if len(every) > 1:
+            choices[char] = tuple(dict.fromkeys(stand_ins[x] for x in every))
+    return _Readings(by_char, phrases, syllables, table, stand_ins, first, initial, choices)
 
 
 _readings: _Readings | None = None
@@ -172,83 +186,95 @@ def readings(char: str) -> tuple[str, ...]:
     return _get().by_char.get(char, ())
 
 
-@lru_cache(maxsize=65536)
-def is_pinyin(letters: str) -> bool:
-    """Whether ``letters`` (lower case) is a sequence of pinyin syllables (or empty)."""
-    syllables = _get().syllables
-    n = len(letters)
-    reachable = [True] + [False] * n
-    for i in range(n):
-        if reachable[i]:
-            for j in range(i + 1, min(n, i + 6) + 1):
-                if letters[i:j] in syllables:
-                    reachable[j] = True
-    return reachable[n]
-
-
 # --- spellings of a word -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Spelling:
-    """One way of writing a word: ``text`` is the pattern, ``kind`` what it is, and for
-    pinyin the syllables (to check which character a syllable stands for)."""
+    """Another way of writing a word (``split``): the pattern and what it is."""
 
     text: str
     kind: Kind
-    syllables: tuple[str, ...] = field(default=())
 
 
-def _reading_combinations(word: str) -> list[tuple[str, ...]]:
+_STAND_IN = re.compile("[\ue000-\ue1ff]")
+_CJK_WORD = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U000323af]+")
+
+
+def sound_patterns(word: str) -> list[str]:
+    """``word`` (normalised) in the sound form: its phrase reading where pypinyin has one,
+    its characters' first readings, and other readings (heteronyms: 重庆 as chong-qing and
+    zhong-qing), at most :data:`MAX_SPELLINGS`; none unless it has two or more Chinese
+    characters, all with readings (single characters would match half the language)."""
     r = _get()
-    choices = [r.by_char.get(c, ()) for c in word]
-    if not all(choices):
+    first = word.translate(r.first)
+    if len(_STAND_IN.findall(first)) < 2 or _CJK_WORD.search(first):
         return []
-    found: dict[tuple[str, ...], None] = {}
+    found: dict[str, None] = {}
+    phrase = r.phrases.get(word)
+    if phrase and all(x in r.stand_ins for x in phrase):
+        found["".join(r.stand_ins[x] for x in phrase)] = None
+    found[first] = None
+    if not r.choices.keys().isdisjoint(word):
+        choices = [r.choices.get(c) or (r.first.get(ord(c), c),) for c in word]
+        for combination in itertools.product(*choices):
+            if len(found) >= MAX_SPELLINGS:
+                break
+            found["".join(combination)] = None
+    return list(found)
+
+
+def initials(word: str) -> list[str]:
+    """Pinyin initials of an all-Chinese ``word`` (normalised), of its first readings and
+    phrase reading: 疫情 ``yq``, 重庆 ``zq`` and ``cq``."""
+    if len(word) < 2 or not _CJK_WORD.fullmatch(word):
+        return []
+    r = _get()
+    letters = word.translate(r.initial)
+    if not letters.isascii():
+        return []  # a character without a reading
+    found = {letters: None}
     phrase = r.phrases.get(word)
     if phrase:
-        found[phrase] = None
-    found[tuple(c[0] for c in choices)] = None
-    for combination in itertools.product(*choices):
-        if len(found) >= MAX_SPELLINGS:
-            break
-        found[combination] = None
-    out: list[tuple[str, ...]] = []
-    for combination in found:
-        out.append(combination)
-        if any("v" in s for s in combination):
-            out.append(tuple(s.replace("v", "u") for s in combination))
-    return out
+        found["".join(x[0] for x in phrase)] = None
+    return list(found)
 
 
-def pinyin_spellings(word: str) -> list[Spelling]:
-    """Full pinyin and initials of ``word`` (normalised); none unless it is two or more
-    Chinese characters that all have readings."""
-    if len(word) < 2 or not all(is_cjk(c) for c in word):
-        return []
-    spellings: dict[str, Spelling] = {}
-    combinations = _reading_combinations(word)
-    for syllables in combinations:
-        text = "".join(syllables)
-        spellings.setdefault(text, Spelling(text, "pinyin", syllables))
-    for syllables in combinations[:2]:  # initials of the phrase and first readings only
-        initials = "".join(s[0] for s in syllables)
-        if initials not in spellings:
-            spellings[initials] = Spelling(initials, "initials", tuple(s[0] for s in syllables))
-    return list(spellings.values())
+@lru_cache(maxsize=65536)
+def segment(letters: str) -> tuple[str, ...] | None:
+    """``letters`` (lower case) as pinyin syllables, the fewest that cover it (``xian`` is
+    one syllable, ``xi'an`` two words); None if it is not pinyin."""
+    syllables = _get().syllables
+    n = len(letters)
+    fewest: list[int | None] = [None] * n + [0]
+    for i in range(n - 1, -1, -1):
+        best = None
+        for j in range(min(n, i + 6), i, -1):
+            rest = fewest[j]
+            if rest is not None and letters[i:j] in syllables and (best is None or rest + 1 < best):
+                best = rest + 1
+        fewest[i] = best
+    if fewest[0] is None:
+        return None
+    out: list[str] = []
+    i = 0
+    while i < n:
+        for j in range(min(n, i + 6), i, -1):
+            rest = fewest[j]
+            if rest is not None and rest == (fewest[i] or 0) - 1 and letters[i:j] in syllables:
+                out.append(letters[i:j])
+                i = j
+                break
+    return tuple(out)
 
 
-def homophone_patterns(word: str) -> list[str]:
-    """``word`` (normalised) in the homophone form, once per combination of its characters'
-    readings (heteronyms), at most :data:`MAX_SPELLINGS`."""
-    r = _get()
-    choices = [[r.stand_ins[x] for x in r.by_char[c]] if c in r.by_char else [c] for c in word]
-    patterns: dict[str, None] = {"".join(c[0] for c in choices): None}
-    for combination in itertools.product(*choices):
-        if len(patterns) >= MAX_SPELLINGS:
-            break
-        patterns["".join(combination)] = None
-    return list(patterns)
+def is_pinyin(letters: str) -> bool:
+    """Whether ``letters`` (lower case) is a sequence of pinyin syllables."""
+    return segment(letters) is not None
+
+
+def stand_in(syllable: str) -> str:
+    return _get().stand_ins[syllable]
 
 
 def homophone_form(text: str) -> str:
@@ -318,11 +344,14 @@ SPLIT_FORMS: dict[str, tuple[str, ...]] = {
 }
 
 
+_SPLIT_CHARS = frozenset(SPLIT_FORMS)
+
+
 def split_spellings(word: str) -> list[Spelling]:
     """``word`` with one or more of its characters written as their components."""
-    choices = [(c, *SPLIT_FORMS.get(c, ())) for c in word]
-    if all(len(c) == 1 for c in choices):
+    if _SPLIT_CHARS.isdisjoint(word):
         return []
+    choices = [(c, *SPLIT_FORMS.get(c, ())) for c in word]
     out: list[Spelling] = []
     for combination in itertools.product(*choices):
         text = "".join(combination)
@@ -333,160 +362,132 @@ def split_spellings(word: str) -> list[Spelling]:
     return out
 
 
-# --- the pinyin form of a text ---------------------------------------------------------------
+# --- the sound form of a text -----------------------------------------------------------------
 
 _LETTERS = re.compile(r"[a-z]+")
-_SPACE = frozenset(" \t\u3000")
+_SPACES = re.compile(r"[ \t\u3000]+")
+# Marks of positions in the sound form: a syllable spelt in Latin letters, in a run of
+# Latin words that are all pinyin (or not: an English phrase).
+_PINYIN = 1
+_ENGLISH = 2
 
 
-@dataclass(frozen=True)
-class _Piece:
-    start: int  # in the pinyin form
-    end: int
-    source_start: int  # in the normalised text
-    source_end: int
-    char: str | None  # the Chinese character spelt out, None for copied text
-    latin: bool  # letters of the text (a Latin word, or part of one)
+class SoundForm:
+    """A normalised text as sounds: each Chinese character replaced by the stand-in of its
+    first reading (the homophone form), each Latin word that is pinyin by its syllables'
+    stand-ins, and the spaces beside those words dropped, so ``疫情``, ``易情``, ``yiqing``,
+    ``yi qing`` and ``疫qing`` all read the same.
 
+    A Latin word is only read as pinyin when every Latin word in its run of words (words
+    with only spaces between them) is pinyin too: ``sq ft``, ``Li Wei said`` stay English."""
 
-class PinyinForm:
-    """The stretches of a normalised text around its Latin letters, Chinese characters
-    spelt in pinyin, spaces next to letters dropped; and how to check and place a hit."""
+    __slots__ = ("_edits", "_marks", "_words", "source", "text")
 
-    __slots__ = ("pieces", "starts", "text")
-
-    def __init__(self, text: str, pieces: list[_Piece]) -> None:
+    def __init__(
+        self,
+        source: str,
+        text: str,
+        edits: _EditMap | None,
+        marks: bytearray | None,
+        words: list[tuple[int, int, bool]],
+    ) -> None:
+        self.source = source
         self.text = text
-        self.pieces = pieces
-        self.starts = [p.start for p in pieces]
+        self._edits = edits
+        self._marks = marks
+        self._words = words  # (start, end, pinyin run) of Latin words not read as pinyin
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
-        """The normalised-text span of pinyin-form ``[start, end)``."""
-        from bisect import bisect_right
+        """The span of the normalised text that sound-form ``[start, end)`` came from."""
+        return (start, end) if self._edits is None else self._edits.span(start, end)
 
-        first = self.pieces[bisect_right(self.starts, start) - 1]
-        last = self.pieces[bisect_right(self.starts, end - 1) - 1]
-        s = first.source_start + (start - first.start if first.char is None else 0)
-        e = last.source_end - (last.end - end if last.char is None else 0)
-        return s, e
+    def judge(
+        self, start: int, end: int, word: str, *, pinyin: bool, homophones: bool
+    ) -> Kind | Literal["same"] | None:
+        """What the hit ``[start, end)`` of ``word`` (normalised) is: ``"same"`` (the word
+        as written), ``"homophone"``, ``"pinyin"``, or None if the group's options do not
+        allow it."""
+        marks = self._marks
+        spelt = marks is not None and any(marks[start:end])
+        if not spelt:
+            s, e = self.source_span(start, end)
+            if self.source[s:e] == word:
+                return "same"
+            return "homophone" if homophones else None
+        assert marks is not None
+        if not pinyin or _ENGLISH in marks[start:end]:
+            return None
+        if not homophones:
+            # Chinese characters in a mixed hit must be the word's own.
+            for i in range(end - start):
+                if not marks[start + i]:
+                    s, e = self.source_span(start + i, start + i + 1)
+                    if e - s == 1 and is_cjk(self.source[s]) and self.source[s] != word[i]:
+                        return None
+        return "pinyin"
 
-    def accepts(
-        self, start: int, end: int, spelling: Spelling, word: str, homophones: bool
-    ) -> bool:
-        """Whether the hit ``[start, end)`` of ``spelling`` (of ``word``) is a real one."""
-        from bisect import bisect_right
-
-        first = bisect_right(self.starts, start) - 1
-        last = bisect_right(self.starts, end - 1) - 1
-        pieces = self.pieces[first : last + 1]
-        if not any(p.latin for p in pieces):
-            return False  # all Chinese characters: the word itself, found without pinyin
-        # Initials are a whole Latin word of their own.
-        if spelling.kind == "initials" and (
-            len(pieces) != 1 or (pieces[0].start, pieces[0].end) != (start, end)
-        ):
-            return False
-        # Syllable offsets of the spelling, to place each spelt-out character.
-        offsets: dict[int, int] = {}
-        at = 0
-        for i, syllable in enumerate(spelling.syllables):
-            offsets[at] = i
-            at += len(syllable)
-        for p in pieces:
-            if p.char is None:
-                if not p.latin and p.end > p.start:
-                    return False  # digits or symbols inside the hit
-                continue
-            at_syllable = offsets.get(p.start - start)
-            if at_syllable is None or p.end - p.start != len(spelling.syllables[at_syllable]):
-                return False  # a hit that starts or ends inside a character's syllable
-            if not homophones and word[at_syllable] != p.char:
-                return False
-        # The Latin words around the hit must be pinyin too, from the hit to the ends of
-        # the run of Latin words (``sq ft``, ``Li Wei said`` are English).
-        # Each Latin word beside the hit, and what the hit leaves of its own first and last
-        # word, must be pinyin too: ``sq ft``, ``Li Wei said``, ``yiqingx`` are not.
-        beside: list[str] = []
-        if pieces[0].latin:
-            beside += [self._cut(pieces[0], start, before=True), *self._latin_run(first, -1)]
-        if pieces[-1].latin:
-            beside += [self._cut(pieces[-1], end, before=False), *self._latin_run(last, 1)]
-        return all(is_pinyin(letters) for letters in beside)
-
-    def _cut(self, piece: _Piece, at: int, *, before: bool) -> str:
-        if not piece.latin:
-            return ""
-        offset = at - piece.start
-        letters = self.text[piece.start : piece.end]
-        return letters[:offset] if before else letters[offset:]
-
-    def _latin_run(self, index: int, step: int) -> list[str]:
-        """The Latin words (pieces) next to piece ``index`` in direction ``step``."""
-        found: list[str] = []
-        i = index + step
-        while 0 <= i < len(self.pieces) and self.pieces[i].latin:
-            found.append(self.text[self.pieces[i].start : self.pieces[i].end])
-            i += step
-        return found
+    def latin_words(self) -> list[tuple[int, int, bool]]:
+        """The Latin words not read as pinyin, as ``(start, end, alone)`` in the normalised
+        text; ``alone``: the other words of its run are all pinyin (so it may be initials)."""
+        return self._words
 
 
-def pinyin_form(text: str, reach: int) -> PinyinForm | None:
-    """The pinyin form of normalised ``text`` within ``reach`` characters of its Latin
-    letters; None if it has none (then no pinyin spelling can occur)."""
-    runs = [m.span() for m in _LETTERS.finditer(text)]
-    if not runs:
-        return None
-    by_char = _get().by_char
-    windows: list[list[int]] = []
-    for start, end in runs:
-        lo, hi = max(0, start - reach), min(len(text), end + reach)
-        if windows and lo <= windows[-1][1]:
-            windows[-1][1] = hi
+def sound_form(text: str) -> SoundForm:
+    """The :class:`SoundForm` of normalised ``text``."""
+    sounds = homophone_form(text)
+    tokens = [m.span() for m in _LETTERS.finditer(text)]
+    if not tokens:
+        return SoundForm(text, sounds, None, None, [])
+    # Runs of Latin words with only spaces between them.
+    runs: list[list[int]] = []
+    for k, (start, _) in enumerate(tokens):
+        if k and _SPACES.fullmatch(text, tokens[k - 1][1], start):
+            runs[-1].append(k)
         else:
-            windows.append([lo, hi])
-    out: list[str] = []
-    pieces: list[_Piece] = []
-    at = 0
-    letters = dict(runs)
-    for lo, hi in windows:
-        i = lo
-        while i < hi:
-            c = text[i]
-            if i in letters:
-                j = min(letters[i], hi)
-                pieces.append(_Piece(at, at + j - i, i, j, None, True))
-                out.append(text[i:j])
-                at += j - i
-                i = j
+            runs.append([k])
+    spelt = [segment(text[a:b]) for a, b in tokens]
+    replace: list[tuple[int, int, list[tuple[str, int]]]] = []  # in span -> (piece, mark)
+    words: list[tuple[int, int, bool]] = []
+    for run in runs:
+        all_pinyin = all(spelt[k] is not None for k in run)
+        mark = _PINYIN if all_pinyin else _ENGLISH
+        for k in run:
+            a, b = tokens[k]
+            reading = spelt[k]
+            if reading is None:
+                words.append((a, b, sum(1 for j in run if spelt[j] is None) == 1))
                 continue
-            if c in _SPACE and _next_to_letters(text, i):
-                i += 1
-                continue
-            reading = by_char.get(c) if is_cjk(c) else None
-            if reading:
-                pieces.append(_Piece(at, at + len(reading[0]), i, i + 1, c, False))
-                out.append(reading[0])
-                at += len(reading[0])
-            else:
-                pieces.append(_Piece(at, at + 1, i, i + 1, None, False))
-                out.append(c)
-                at += 1
-            i += 1
-        pieces.append(_Piece(at, at + 1, hi, hi, None, False))  # windows never join
-        out.append("\n")
-        at += 1
-    return PinyinForm("".join(out), pieces)
-
-
-def _next_to_letters(text: str, i: int) -> bool:
-    """Whether the run of spaces at ``i`` touches a Latin letter on either side (so it
-    separates syllables rather than Chinese words)."""
-    j = i
-    while j < len(text) and text[j] in _SPACE:
-        j += 1
-    k = i
-    while k > 0 and text[k - 1] in _SPACE:
-        k -= 1
-    after = text[j] if j < len(text) else ""
-    before = text[k - 1] if k > 0 else ""
-    return ("a" <= after <= "z") or ("a" <= before <= "z")
+            replace.append((a, b, [(s, mark) for s in reading]))
+    if not replace:
+        return SoundForm(text, sounds, None, None, words)
+    # Spaces next to a word read as pinyin separate syllables: drop them.
+    ending = {b for a, b, _ in replace}
+    starting = {a for a, b, _ in replace}
+    for m in _SPACES.finditer(text):
+        a, b = m.span()
+        before, after = a in ending, b in starting
+        beside_cjk = (a > 0 and is_cjk(text[a - 1])) or (b < len(text) and is_cjk(text[b]))
+        if (before and (after or beside_cjk)) or (after and (before or beside_cjk)):
+            replace.append((a, b, []))
+    replace.sort()
+    edits = _EditMap()
+    pieces: list[str] = []
+    marks = bytearray()
+    done = out = 0
+    for a, b, spelt_out in replace:
+        pieces.append(sounds[done:a])
+        marks += bytes(a - done)
+        out += a - done
+        if not spelt_out:
+            edits.add(out, out, a, b)
+        at = a
+        for syllable, mark in spelt_out:
+            pieces.append(stand_in(syllable))
+            marks.append(mark)
+            edits.add(out, out + 1, at, at + len(syllable))
+            at += len(syllable)
+            out += 1
+        done = b
+    pieces.append(sounds[done:])
+    marks += bytes(len(text) - done)
+    return SoundForm(text, "".join(pieces), edits, marks, words)
