@@ -41,7 +41,14 @@ from rules.syntax import (
     to_text,
 )
 from rules.tokens import index_form
-from rules.variants import Variants, initials, sound_form, sound_patterns, split_spellings
+from rules.variants import (
+    Variants,
+    heard,
+    initials,
+    sound_form,
+    sound_patterns,
+    split_spellings,
+)
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 _LATIN_LETTER = re.compile("[a-z]")
@@ -423,22 +430,34 @@ def _collect_sounds(
     if compiled.sound is not None:
         scanner, payloads = compiled.sound
         indexes, starts, ends = scanner.locate(form.text)
-        for i, s, e in zip(indexes, starts, ends, strict=True):
+        if form.spelt:
+            sources = [form.source_span(s, e) for s, e in zip(starts, ends, strict=True)]
+            source_starts = [s for s, _ in sources]
+            source_ends = [e for _, e in sources]
+        else:
+            source_starts, source_ends = starts, ends  # no Latin: same positions
+        original_starts, original_ends = normalized.spans(source_starts, source_ends)
+        text = normalized.text
+        for i, s, e, ss, se, a, b in zip(
+            indexes, starts, ends, source_starts, source_ends, original_starts, original_ends,
+            strict=True,
+        ):  # fmt: skip
             for entry in payloads[i]:
                 options = variants[entry.leaf]
-                kind = form.judge(
-                    s, e, entry.norm, pinyin=options.pinyin, homophones=options.homophones
-                )
+                if form.spelt:
+                    kind = form.judge(
+                        s, e, entry.norm, pinyin=options.pinyin, homophones=options.homophones
+                    )
+                else:
+                    kind = heard(text[ss:se], entry.norm, options.homophones)
                 if kind is None or (kind == "same" and not options.homophones):
                     continue  # not allowed, or found as written by the plain scan
-                source = form.source_span(s, e)
                 # Heteronym patterns of one word can match at one place: one hit.
-                if (entry.leaf, *source) in taken:
+                if (entry.leaf, ss, se) in taken:
                     continue
-                taken.add((entry.leaf, *source))
-                a, b = normalized.span(*source)
+                taken.add((entry.leaf, ss, se))
                 hit = entry if kind == "same" else entry._replace(kind=kind)
-                _add(found, entry.leaf, (*source, a, b, hit))
+                _add(found, entry.leaf, (ss, se, a, b, hit))
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None

@@ -188,8 +188,7 @@ class _Tables:
     mapping: npt.NDArray[np.uint32]
     resized: dict[str, str]
     t2s: dict[str, str]
-    noise_re: re.Pattern[str]
-    noise_brackets_re: re.Pattern[str]  # the ``brackets`` level: brackets are noise too
+    classes: npt.NDArray[np.uint8]  # code point -> _C_* bits (noise, CJK, letters ...)
     enclosed: dict[str, str]  # enclosed form -> what it encloses (before step 2)
     enclosed_re: re.Pattern[str]
 
@@ -239,22 +238,43 @@ def _build_tables() -> _Tables:
 
     # Alphanumerics outside the BMP are left out: the re module tests astral ranges one by
     # one for every character, so they are rejected in _skip_noise instead.
-    alnum = {ord(c) for c in chars if c < "\U00010000" and c.isalnum()}
-    noise_res = []
-    for kept in (BOUNDARY_PUNCTUATION, BOUNDARY_PUNCTUATION - BRACKETS):
-        not_noise = _class_body(alnum | {ord(c) for c in kept | _LINE_BREAKS})
-        noise = f"[^{not_noise}{_CJK_BODY}]{{1,{MAX_NOISE_RUN}}}(?=[{_CJK_BODY}])"
-        noise_res.append(re.compile(noise))
     enclosed = _enclosed_forms(chars)
     return _Tables(
         mapping | kinds,
         resized,
         t2s,
-        noise_res[0],
-        noise_res[1],
+        _classes(chars, enclosed),
         enclosed,
         re.compile(f"[{_class_body(map(ord, enclosed))}]"),
     )
+
+
+# Bits of the character class table: one numpy lookup classifies a whole text for the
+# noise, repeat and Latin passes, which a regex would do character by character.
+_C_NOISE = 1  # skipped between ideographs (step 4)
+_C_BRACKET = 2  # skipped between ideographs at the ``brackets`` level
+_C_CJK = 4
+_C_LETTER = 8  # a letter or ideograph (a repeat of one collapses)
+_C_LATIN = 16  # a letter of a space-delimited script (Latin, Greek, Cyrillic)
+_C_ENCLOSED = 32
+
+
+def _classes(chars: list[str], enclosed: dict[str, str]) -> npt.NDArray[np.uint8]:
+    classes = np.full(0x110000, _C_NOISE, dtype=np.uint8)  # unassigned ones are noise too
+    for c in chars:
+        if c.isalnum():
+            classes[ord(c)] = _C_LETTER if c.isalpha() else 0
+    for c in BOUNDARY_PUNCTUATION | _LINE_BREAKS:
+        classes[ord(c)] = 0
+    for c in BRACKETS:
+        classes[ord(c)] = _C_BRACKET
+    for lo, hi in _CJK_RANGES:
+        classes[lo : hi + 1] = _C_CJK | _C_LETTER
+    for lo, hi in ((0x61, 0x7A), (0xDF, 0xF6), (0xF8, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF)):
+        classes[lo : hi + 1] |= _C_LATIN
+    for c in enclosed:
+        classes[ord(c)] |= _C_ENCLOSED
+    return classes
 
 
 # Blocks of enclosed letters and digits: Enclosed Alphanumerics, Dingbats (circled digits),
@@ -533,30 +553,31 @@ def _map_chars(text: str, t: _Tables, maps: list[_EditMap]) -> str:
     return "".join(pieces)
 
 
-def _skip_noise(text: str, noise_re: re.Pattern[str], maps: list[_EditMap]) -> str:
-    """Step 4 of the module docstring."""
-    first = noise_re.search(text)
-    if first is None:
+def _skip_noise(
+    text: str, codes: npt.NDArray[np.uint32], noise: int, t: _Tables, maps: list[_EditMap]
+) -> str:
+    """Step 4 of the module docstring; ``noise`` is the class bits counted as noise."""
+    classes = t.classes[codes]
+    is_noise = (classes & noise) != 0
+    if not is_noise.any():
+        return text
+    # Runs of noise of at most MAX_NOISE_RUN with an ideograph on both sides.
+    bounds = np.flatnonzero(np.diff(is_noise.view(np.int8), prepend=0, append=0))
+    starts, ends = bounds[0::2], bounds[1::2]
+    keep = (starts > 0) & (ends < len(text)) & (ends - starts <= MAX_NOISE_RUN)
+    starts, ends = starts[keep], ends[keep]
+    cjk = (classes & _C_CJK) != 0
+    keep = cjk[starts - 1] & cjk[ends]
+    if not keep.any():
         return text
     edits = _EditMap()
     pieces: list[str] = []
     done = removed = 0
-    for m in noise_re.finditer(text, first.start()):
-        start, end = m.span()
-        # The regex finds noise runs followed by CJK; the character before the run, and
-        # astral letters or digits in it (outside the regex's BMP-only class), are checked
-        # here.
-        if not start or _CJK_RE.match(text, start - 1) is None:
-            continue
-        run = m.group()
-        if not run.isascii() and any(c.isalnum() for c in run):
-            continue
+    for start, end in zip(starts[keep].tolist(), ends[keep].tolist(), strict=True):
         pieces.append(text[done:start])
         edits.add(start - removed, start - removed, start, end)
         removed += end - start
         done = end
-    if not pieces:
-        return text
     pieces.append(text[done:])
     maps.append(edits)
     return "".join(pieces)
@@ -564,7 +585,7 @@ def _skip_noise(text: str, noise_re: re.Pattern[str], maps: list[_EditMap]) -> s
 
 def _open_enclosed(text: str, t: _Tables, maps: list[_EditMap]) -> str:
     """``enclosed``: each enclosed form becomes what it encloses (``⑽`` -> ``10``)."""
-    if t.enclosed_re.search(text) is None:
+    if not (t.classes[_codes(text)] & _C_ENCLOSED).any():
         return text
     edits = _EditMap()
     pieces: list[str] = []
@@ -606,11 +627,24 @@ _LATIN_NOISE = {
 _SPACED_LETTERS = re.compile(f"(?<![{_LATIN}\\d])[{_LATIN}](?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
 
 
-def _join_latin(text: str, lookalikes: bool, maps: list[_EditMap]) -> tuple[str, frozenset[int]]:
+def _latin_range(text: str, t: _Tables) -> tuple[int, int] | None:
+    """From the first to past the last Latin letter of ``text`` (None if it has none): the
+    Latin passes need not read the Chinese around."""
+    latin = np.flatnonzero(t.classes[_codes(text)] & _C_LATIN)
+    return (int(latin[0]), int(latin[-1]) + 1) if latin.size else None
+
+
+def _join_latin(
+    text: str, lookalikes: bool, t: _Tables, maps: list[_EditMap]
+) -> tuple[str, frozenset[int]]:
     """``latin`` noise: the symbols inside Latin words and the spaces between spaced-out
     letters removed; returns the text and the positions where letters were joined."""
-    deleted = [m.span() for m in _LATIN_NOISE[lookalikes].finditer(text)]
-    for m in _SPACED_LETTERS.finditer(text):
+    where = _latin_range(text, t)
+    if where is None:
+        return text, _NO_JOINS
+    lo, hi = where
+    deleted = [m.span() for m in _LATIN_NOISE[lookalikes].finditer(text, lo, hi)]
+    for m in _SPACED_LETTERS.finditer(text, lo, hi):
         deleted += [(p, p + 1) for p in range(m.start() + 1, m.end(), 2)]
     if not deleted:
         return text, _NO_JOINS
@@ -653,25 +687,35 @@ def _lookalike(m: re.Match[str]) -> str:
     return word.translate(_LOOKALIKE) if _HAS_LETTER.search(word) else word
 
 
-def _map_lookalikes(text: str) -> str:
+def _map_lookalikes(text: str, t: _Tables) -> str:
     """``lookalikes``: inside every Latin word (a run of letters and digits with at least
     one letter), each look-alike becomes the letter it imitates; character for character,
     so offsets do not move. ``0``/``o``, ``1``/``l``/``i`` and friends become one letter, so
     words and text compare equal whichever was written."""
-    return _LOOKALIKE_WORD.sub(_lookalike, text)
-
-
-_RUN = re.compile(r"([^\W\d_])\1+")
+    where = _latin_range(text, t)
+    if where is None:
+        return text
+    lo, hi = where
+    # A Latin word may begin with a look-alike digit just before the first letter.
+    while lo and text[lo - 1] in _LOOKALIKE_DIGITS:
+        lo -= 1
+    while hi < len(text) and text[hi] in _LOOKALIKE_DIGITS:
+        hi += 1
+    return text[:lo] + _LOOKALIKE_WORD.sub(_lookalike, text[lo:hi]) + text[hi:]
 
 
 def _collapse(
-    text: str, joins: frozenset[int], maps: list[_EditMap]
+    text: str, joins: frozenset[int], t: _Tables, maps: list[_EditMap]
 ) -> tuple[str, frozenset[int], dict[int, int]]:
     """``repeats``: each run of one repeated letter or ideograph becomes one character;
     returns the text, the joins moved along, and run lengths by position."""
-    first = _RUN.search(text)
-    if first is None:
+    codes = _codes(text)
+    repeat = (codes[1:] == codes[:-1]) & ((t.classes[codes[1:]] & _C_LETTER) != 0)
+    if not repeat.any():
         return text, joins, _NO_RUNS
+    # A run is a character followed by repeats of it.
+    bounds = np.flatnonzero(np.diff(repeat.view(np.int8), prepend=0, append=0))
+    run_starts, run_ends = bounds[0::2], bounds[1::2] + 1
     edits = _EditMap()
     pieces: list[str] = []
     runs: dict[int, int] = {}
@@ -679,14 +723,13 @@ def _collapse(
     moved = sorted(joins)
     shifted: list[int] = []
     k = 0
-    for m in _RUN.finditer(text, first.start()):
-        start, end = m.span()
+    for start, end in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
         while k < len(moved) and moved[k] <= start:
             shifted.append(moved[k] - removed)
             k += 1
         while k < len(moved) and moved[k] < end:
             k += 1  # a join inside a run is gone with the run
-        pieces += (text[done:start], m.group(1))
+        pieces += (text[done:start], text[start])
         out = start - removed
         edits.add(out, out + 1, start, end)
         runs[out] = end - start
@@ -707,18 +750,17 @@ def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedTe
         text = _open_enclosed(text, t, maps)
     result = _map_chars(text, t, maps)
     noise = view.noise
-    if noise != "off":
-        result = _skip_noise(
-            result, t.noise_brackets_re if noise == "brackets" else t.noise_re, maps
-        )
+    if noise != "off" and result:
+        bits = _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
+        result = _skip_noise(result, _codes(result), bits, t, maps)
     joins = _NO_JOINS
     if noise == "latin" or noise == "brackets":
-        result, joins = _join_latin(result, view.lookalikes, maps)
+        result, joins = _join_latin(result, view.lookalikes, t, maps)
     if view.lookalikes:
-        result = _map_lookalikes(result)
+        result = _map_lookalikes(result, t)
     runs = _NO_RUNS
-    if view.repeats:
-        result, joins, runs = _collapse(result, joins, maps)
+    if view.repeats and result:
+        result, joins, runs = _collapse(result, joins, t, maps)
     maps.reverse()
     return NormalizedText(result, tuple(maps), joins, runs)
 

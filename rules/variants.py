@@ -19,7 +19,9 @@ of the text made for it, and every hit says which one matched (:data:`KINDS`):
 ``homophones``
     Characters with the same (toneless) reading match each other (``疫情`` / ``易情``), in
     the *homophone form* of the text: each Chinese character replaced by a stand-in for its
-    first reading, from a table built once per process from pypinyin's data.
+    first reading, from a table built once per process from pypinyin's data. At least one
+    character of the word must be written as it is: two unrelated characters that merely
+    sound like a two-character word are everywhere in ordinary text.
 ``split``
     Characters written as their parts (``弓长`` for ``张``), from :data:`SPLIT_FORMS`.
 
@@ -50,6 +52,7 @@ __all__ = [
     "SoundForm",
     "Spelling",
     "Variants",
+    "heard",
     "homophone_form",
     "initials",
     "is_pinyin",
@@ -397,6 +400,11 @@ class SoundForm:
         self._marks = marks
         self._words = words  # (start, end, pinyin run) of Latin words not read as pinyin
 
+    @property
+    def spelt(self) -> bool:
+        """Whether some Latin word was read as pinyin (positions moved)."""
+        return self._edits is not None
+
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """The span of the normalised text that sound-form ``[start, end)`` came from."""
         return (start, end) if self._edits is None else self._edits.span(start, end)
@@ -411,9 +419,7 @@ class SoundForm:
         spelt = marks is not None and any(marks[start:end])
         if not spelt:
             s, e = self.source_span(start, end)
-            if self.source[s:e] == word:
-                return "same"
-            return "homophone" if homophones else None
+            return heard(self.source[s:e], word, homophones)
         assert marks is not None
         if not pinyin or _ENGLISH in marks[start:end]:
             return None
@@ -430,6 +436,17 @@ class SoundForm:
         """The Latin words not read as pinyin, as ``(start, end, alone)`` in the normalised
         text; ``alone``: the other words of its run are all pinyin (so it may be initials)."""
         return self._words
+
+
+def heard(written: str, word: str, homophones: bool) -> Literal["same", "homophone"] | None:
+    """What ``written`` (sounding like ``word``) is: the word itself, a homophone (with
+    ``homophones``: at least one character kept as written, so 易情 is 疫情 but two
+    unrelated characters that happen to sound alike are not), or neither."""
+    if written == word:
+        return "same"
+    if homophones and any(a == b for a, b in zip(written, word, strict=False)):
+        return "homophone"
+    return None
 
 
 def sound_form(text: str) -> SoundForm:
