@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
-from rules.evaluate import Span, evaluate
+from rules.evaluate import Span, Test, compile_node
 from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
 from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
@@ -42,8 +42,8 @@ from rules.syntax import (
 )
 from rules.tokens import index_form
 from rules.variants import (
+    SoundForm,
     Variants,
-    heard,
     initials,
     sound_form,
     sound_patterns,
@@ -53,8 +53,6 @@ from rules.variants import (
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 _LATIN_LETTER = re.compile("[a-z]")
 Overlaps = Literal["all", "longest"]
-# Hit kinds found by the text-side options (named by explain=True).
-TEXT_KINDS = ("enclosed", "noise", "lookalikes", "repeats")
 
 
 @dataclass
@@ -63,6 +61,7 @@ class CompiledRule:
     node: Node
     # (leaf, fields, group name or None): the leaves whose hits the rule reports.
     reports: list[tuple[int, tuple[str, ...], str | None]]
+    test: Test
 
 
 @dataclass
@@ -245,7 +244,7 @@ class Matcher:
         node = self._bind(node)
         reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
-        self.rules.append(CompiledRule(rule, node, reports))
+        self.rules.append(CompiledRule(rule, node, reports, compile_node(node)))
         # A rule can only match if one of the leaves it needs is present.
         for leaf in {leaf for leaf, _, _ in reports}:
             self._rules_by_leaf.setdefault(leaf, []).append(index)
@@ -316,7 +315,7 @@ class Matcher:
         result = MatchResult(self.version)
         for index in candidates:
             compiled = self.rules[index]
-            if not evaluate(compiled.node, scanned):
+            if not compiled.test(scanned):
                 continue
             rule = compiled.rule
             result.rules.append(rule.name)
@@ -431,33 +430,16 @@ def _collect_sounds(
         scanner, payloads = compiled.sound
         indexes, starts, ends = scanner.locate(form.text)
         if form.spelt:
-            sources = [form.source_span(s, e) for s, e in zip(starts, ends, strict=True)]
-            source_starts = [s for s, _ in sources]
-            source_ends = [e for _, e in sources]
+            accepted = _judged(form, indexes, starts, ends, payloads, variants)
         else:
-            source_starts, source_ends = starts, ends  # no Latin: same positions
-        original_starts, original_ends = normalized.spans(source_starts, source_ends)
-        text = normalized.text
-        for i, s, e, ss, se, a, b in zip(
-            indexes, starts, ends, source_starts, source_ends, original_starts, original_ends,
-            strict=True,
-        ):  # fmt: skip
-            for entry in payloads[i]:
-                options = variants[entry.leaf]
-                if form.spelt:
-                    kind = form.judge(
-                        s, e, entry.norm, pinyin=options.pinyin, homophones=options.homophones
-                    )
-                else:
-                    kind = heard(text[ss:se], entry.norm, options.homophones)
-                if kind is None or (kind == "same" and not options.homophones):
-                    continue  # not allowed, or found as written by the plain scan
+            accepted = _heard(normalized.text, indexes, starts, ends, payloads, variants)
+        if accepted:
+            originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
+            for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
                 # Heteronym patterns of one word can match at one place: one hit.
-                if (entry.leaf, ss, se) in taken:
-                    continue
-                taken.add((entry.leaf, ss, se))
-                hit = entry if kind == "same" else entry._replace(kind=kind)
-                _add(found, entry.leaf, (ss, se, a, b, hit))
+                if (entry.leaf, s, e) not in taken:
+                    taken.add((entry.leaf, s, e))
+                    _add(found, entry.leaf, (s, e, a, b, entry))
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None
@@ -466,6 +448,58 @@ def _collect_sounds(
                     taken.add((entry.leaf, start, end))
                     a, b = normalized.span(start, end)
                     _add(found, entry.leaf, (start, end, a, b, entry))
+
+
+_Accepted = list[tuple[int, int, _Entry]]
+
+
+def _heard(
+    text: str,
+    indexes: list[int],
+    starts: list[int],
+    ends: list[int],
+    payloads: list[tuple[_Entry, ...]],
+    variants: list[Variants],
+) -> _Accepted:
+    """Sound hits in a text without pinyin: homophones (one character at least as
+    written) of groups that want them. Most candidates in ordinary text are two unrelated
+    characters that sound alike, so this loop is kept lean."""
+    accepted: _Accepted = []
+    for i, s, e in zip(indexes, starts, ends, strict=True):
+        written = text[s:e]
+        for entry in payloads[i]:
+            if not variants[entry.leaf].homophones:
+                continue  # pinyin only: found as written by the plain scan
+            norm = entry.norm
+            if written == norm:
+                accepted.append((s, e, entry))
+            elif any(a == b for a, b in zip(written, norm, strict=False)):
+                accepted.append((s, e, entry._replace(kind="homophone")))
+    return accepted
+
+
+def _judged(
+    form: SoundForm,
+    indexes: list[int],
+    starts: list[int],
+    ends: list[int],
+    payloads: list[tuple[_Entry, ...]],
+    variants: list[Variants],
+) -> _Accepted:
+    """Sound hits in a text with pinyin, each judged by the form (positions moved)."""
+    accepted: _Accepted = []
+    for i, s, e in zip(indexes, starts, ends, strict=True):
+        for entry in payloads[i]:
+            options = variants[entry.leaf]
+            kind = form.judge(
+                s, e, entry.norm, pinyin=options.pinyin, homophones=options.homophones
+            )
+            if kind is None or (kind == "same" and not options.homophones):
+                continue  # not allowed, or found as written by the plain scan
+            source_start, source_end = form.source_span(s, e)
+            hit = entry if kind == "same" else entry._replace(kind=kind)
+            accepted.append((source_start, source_end, hit))
+    return accepted
 
 
 def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -478,25 +512,21 @@ def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return kept
 
 
-_TEXT_OPTION_VIEWS: tuple[tuple[str, View], ...] = (
-    ("enclosed", View(enclosed=True)),
-    ("noise", View(noise="brackets")),
-    ("lookalikes", View(lookalikes=True)),
-    ("repeats", View(repeats=True)),
-)
+_TEXT_OPTIONS = ("enclosed", "noise", "lookalikes", "repeats")
+_LITERAL = View(enclosed=False)  # what a hit that needs no option reads as
 
 
 def explain_hit(original: str, word: str, view: View) -> str | None:
     """Which text-side options of ``view`` make ``original`` (a hit's text) read as
     ``word``: None if it does without any, else their names joined by ``+``."""
-    if normalize(original) == normalize(word):
+    if normalize(original, _LITERAL) == normalize(word, _LITERAL):
         return None
     needed = []
-    for name, alone in _TEXT_OPTION_VIEWS:
+    for name in _TEXT_OPTIONS:
         option = getattr(view, name)
         if option in (False, "off", "cjk"):
             continue
-        single = alone._replace(noise=view.noise) if name == "noise" else alone
+        single = _LITERAL._replace(**{name: option})
         if normalize(original, single) == normalize(word, single):
             return name
         needed.append(name)
