@@ -39,6 +39,7 @@ from rules.syntax import (
     parse,
     scoped,
     to_text,
+    walk,
 )
 from rules.tokens import index_form
 from rules.variants import (
@@ -537,14 +538,56 @@ def rule_query(library: Library, rule: Rule) -> str:
     """``rule`` as a search expression over stored normalised text (``ItemQuery(q=...,
     normalized=True)``): groups expanded, words normalised, scope applied.
 
-    Selects the same items as :meth:`Matcher.match`, except that ``NEAR/S`` and ``NEAR/P``
-    become a wide ``NEAR/n`` (a superset), so callers confirm those in process."""
+    For groups with the default options it selects the same items as
+    :meth:`Matcher.match`, except that ``NEAR/S`` and ``NEAR/P`` become a wide ``NEAR/n``
+    (a superset). The stores index the default normal form only, so a part of the rule
+    that depends on a group with other options is left out (a superset again; ``""``, all
+    items, if nothing is left): callers confirm candidates in process, as the backtest
+    does. Options cost no index space; they cost a backtest more candidates to read."""
     groups = {g.name: g for g in library.groups if g.enabled}
+    default = Options()
     node = parse(rule.expression)
     if rule.scope != "both":
         node = scoped(rule.scope, node)
-    node = expand_groups(node, lambda name: list(dict.fromkeys(groups[name].texts())))
-    return to_text(index_form(node))
+    loosened = _loosen(node, {n for n, g in groups.items() if g.options != default}, True)
+    if isinstance(loosened, bool):
+        return ""
+    loosened = expand_groups(loosened, lambda name: list(dict.fromkeys(groups[name].texts())))
+    return to_text(index_form(loosened))
+
+
+def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
+    """``node`` with the parts that use a group in ``variant`` replaced by True (``wider``:
+    a superset is wanted) or False (under NOT, where a subset is); constants folded."""
+    if isinstance(node, GroupRef):
+        return wider if node.name in variant else node
+    if isinstance(node, Word):
+        return node
+    if isinstance(node, Not):
+        child = _loosen(node.child, variant, not wider)
+        return (not child) if isinstance(child, bool) else Not(child)
+    if isinstance(node, Scoped):
+        child = _loosen(node.child, variant, wider)
+        return child if isinstance(child, bool) else Scoped(node.field, child)
+    if isinstance(node, Near):
+        used = {n.name for n in walk(node) if isinstance(n, GroupRef)}
+        return wider if used & variant else node
+    assert isinstance(node, And | Or)
+    children = [_loosen(c, variant, wider) for c in node.children]
+    if isinstance(node, And):
+        if False in children:
+            return False
+        kept = [c for c in children if not isinstance(c, bool)]
+        # What is left may be only exclusions, which no query can stand on alone.
+        if not kept or all(isinstance(c, Not) for c in kept):
+            return wider
+        return kept[0] if len(kept) == 1 else And(tuple(kept))
+    if True in children:
+        return True
+    kept = [c for c in children if not isinstance(c, bool)]
+    if not kept:
+        return False
+    return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
 
 def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:

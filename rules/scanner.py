@@ -156,36 +156,43 @@ class Scanner(Generic[P]):
         *,
         normalized: bool = False,
         whole_words: bool = True,
-        runs: dict[str, dict[int, int]] | None = None,
     ) -> None:
         """Compile ``(word_id, word)`` pairs; ``word_id`` is an opaque payload.
 
         Words are normalised with ``view``'s options, as the text will be (``normalized``:
-        they already are, and ``runs`` gives the repeat runs of those that have them).
-        ``whole_words=False`` lets Latin words match inside others (the caller checks).
-        Raises ``EmptyWordError`` for a word that normalises to nothing.
+        they already are). ``whole_words=False`` lets Latin words match inside others (the
+        caller checks). Raises ``EmptyWordError`` for a word that normalises to nothing.
         """
         self.view = view
         pairs = list(words)
         if normalized:
-            forms = [(w, (runs or {}).get(w, _NO_RUNS)) for _, w in pairs]
+            forms = [(w, _NO_RUNS) for _, w in pairs]
         else:
             forms = normalize_many([w for _, w in pairs], view)
-        groups: dict[str, list[P]] = {}
-        needs: dict[str, tuple[tuple[int, int], ...]] = {}
+        # Words are grouped by normal form and, with repeats, by the runs they need: good
+        # and god both read god, but only good needs the o twice.
+        groups: dict[tuple[str, tuple[tuple[int, int], ...]], list[P]] = {}
         for (word_id, word), (key, word_runs) in zip(pairs, forms, strict=True):
             if not key:
                 raise EmptyWordError(word, word_id)
-            if word_runs:
-                # A word with a real double (good, 谢谢) needs as long a run in the text.
-                needs[key] = tuple((p, n) for p, n in word_runs.items() if n > 1)
-            groups.setdefault(key, []).append(word_id)
+            need = tuple((p, n) for p, n in word_runs.items() if n > 1) if word_runs else ()
+            groups.setdefault((key, need), []).append(word_id)
         count = len(pairs)
-        patterns = list(groups)
-        runs_needed = needs
+        patterns = [key for key, _ in groups]
         self._count = count
-        self._runs = [runs_needed.get(p) for p in patterns] if runs_needed else None
+        self._runs = (
+            [need or None for _, need in groups] if any(need for _, need in groups) else None
+        )
         self._ids = [tuple(ids) for ids in groups.values()]
+        # The engine gets each string once; a string shared by patterns with different needs
+        # stands for all of them.
+        strings = list(dict.fromkeys(patterns))
+        self._shared: list[list[int]] | None = None
+        if len(strings) != len(patterns):
+            position = {p: i for i, p in enumerate(strings)}
+            self._shared = [[] for _ in strings]
+            for index, p in enumerate(patterns):
+                self._shared[position[p]].append(index)
         self._one_id_each = all(len(ids) == 1 for ids in self._ids)
         self._lengths = [len(p) for p in patterns]
         self._edges = [
@@ -195,9 +202,9 @@ class Scanner(Generic[P]):
             for p in patterns
         ]
         self._engine: _Engine | None = None
-        if patterns:
-            large = len(patterns) > _HYPERSCAN_MAX_PATTERNS
-            self._engine = _AhoCorasick(patterns) if large else _Hyperscan(patterns)
+        if strings:
+            large = len(strings) > _HYPERSCAN_MAX_PATTERNS
+            self._engine = _AhoCorasick(strings) if large else _Hyperscan(strings)
 
     def __len__(self) -> int:
         """Number of ``(word_id, word)`` pairs compiled."""
@@ -246,6 +253,9 @@ class Scanner(Generic[P]):
         found = self._engine.find(text)
         if not found:
             return [], [], []  # most short texts: skip the bookkeeping below
+        if self._shared is not None:
+            shared = self._shared
+            found = [(end, index) for end, string in found for index in shared[string]]
         size = len(text)
         lengths = self._lengths
         edges = self._edges
