@@ -561,22 +561,33 @@ def _skip_noise(
 ) -> str:
     """Step 4 of the module docstring; ``noise`` is the class bits counted as noise."""
     classes = t.classes[codes]
-    is_noise = (classes & noise) != 0
-    if not is_noise.any():
+    where = np.flatnonzero(classes & noise).tolist()
+    if not where:
         return text
-    # Runs of noise of at most MAX_NOISE_RUN with an ideograph on both sides.
-    bounds = np.flatnonzero(np.diff(is_noise.view(np.int8), prepend=0, append=0))
-    starts, ends = bounds[0::2], bounds[1::2]
-    keep = (starts > 0) & (ends < len(text)) & (ends - starts <= MAX_NOISE_RUN)
-    starts, ends = starts[keep], ends[keep]
-    cjk = (classes & _C_CJK) != 0
-    keep = cjk[starts - 1] & cjk[ends]
-    if not keep.any():
+    # Runs of noise of at most MAX_NOISE_RUN with an ideograph on both sides (a handful per
+    # text: plain Python beats numpy's per-call cost here).
+    runs: list[tuple[int, int]] = []
+    size = len(text)
+    start = end = where[0]
+    for pos in [*where[1:], -1]:
+        end += 1
+        if pos == end:
+            continue
+        if (
+            start
+            and end < size
+            and end - start <= MAX_NOISE_RUN
+            and classes[start - 1] & _C_CJK
+            and classes[end] & _C_CJK
+        ):
+            runs.append((start, end))
+        start = end = pos
+    if not runs:
         return text
     edits = _EditMap()
     pieces: list[str] = []
     done = removed = 0
-    for start, end in zip(starts[keep].tolist(), ends[keep].tolist(), strict=True):
+    for start, end in runs:
         pieces.append(text[done:start])
         edits.add(start - removed, start - removed, start, end)
         removed += end - start
