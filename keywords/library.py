@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from keywords.diff import LibraryDiff, diff
 from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Library
 from keywords.validate import InvalidLibrary, Problem, check
 from store import ConflictError, NotFound, Store
+from store.clock import Clock
 from store.model import AuditEntry, LibraryVersion
 
 
@@ -24,7 +24,7 @@ class KeywordLibrary:
 
     def __init__(self, store: Store, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
-        self.clock = clock or (lambda: datetime.now(ZoneInfo("Asia/Shanghai")))
+        self.clock = clock or Clock()
 
     def current(self) -> tuple[int, Library]:
         """The newest version number (0 before the first save) and its library."""

@@ -25,7 +25,15 @@ from api.errors import ApiError
 from api.jobs import Job, jobs_of
 from keywords.backtest import RuleImpact, backtest
 from keywords.diff import LibraryDiff, diff
-from keywords.io import Format, ImportFailed, detect_format, merge, read_library
+from keywords.io import (
+    Format,
+    ImportFailed,
+    check_size,
+    detect_format,
+    merge,
+    read_library,
+    unpacked_size,
+)
 from keywords.io import write_library as write_file
 from keywords.library import compile_library
 from keywords.live import LiveMatcher
@@ -39,7 +47,8 @@ from store.model import LibraryVersion
 
 bp = APIBlueprint("keywords", __name__, tag="keywords")
 
-# Larger uploads are read in a background job the client polls for progress.
+# Larger uploads (an .xlsx by its unpacked size) are read in a background job the client
+# polls for progress, never in a request thread.
 BACKGROUND_BYTES = 256 * 1024
 MAX_TEST_TEXT = 10_000
 MIME = {
@@ -630,7 +639,11 @@ def start_import(form: ImportForm) -> dict[str, Any] | Job:
     if fmt != "txt" and form.group:
         raise ApiError(400, "only a .txt word list is imported into a named group", field="group")
     data = form.file.read()
-    if len(data) <= BACKGROUND_BYTES:
+    try:
+        check_size(data, fmt, parts().import_limits)  # a bomb is refused here, at once
+    except ImportFailed as e:
+        raise _import_error(e, "file") from e
+    if unpacked_size(data, fmt) <= BACKGROUND_BYTES:
         return import_data(data, fmt, form, None)
     user = current_user()
 
@@ -651,6 +664,7 @@ def import_data(
             group=form.group if fmt == "txt" else None,
             category=form.category,
             progress=progress,
+            limits=parts().import_limits,
         )
     except ImportFailed as e:
         raise _import_error(e, "file") from e
@@ -875,4 +889,4 @@ def _invalid(e: InvalidLibrary, field: str | None = None) -> ApiError:
 
 def _import_error(e: ImportFailed, field: str) -> ApiError:
     problems = [{"line": p.line, "column": p.column, "message": p.message} for p in e.problems]
-    return ApiError(400, str(e), field=field, problems=problems)
+    return ApiError(413 if e.too_large else 400, str(e), field=field, problems=problems)

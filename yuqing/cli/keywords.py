@@ -154,7 +154,8 @@ def import_command(
     message: str,
 ) -> None:
     """Import a file (CSV, XLSX, TXT, YAML, JSON) into the library, all or nothing."""
-    incoming = _load(path, group=group, category=category)
+    limits = ctx.obj.config().imports.limits()
+    incoming = _load(path, group=group, category=category, limits=limits)
     library = _library(ctx)
     head, current = library.current()
     merged = merge(current, incoming, mode="replace" if replace else "add")
