@@ -229,17 +229,26 @@ def three_hundred_rules(words: Sequence[str], variants: Variants) -> Library:
     return Library(groups=groups, rules=rules)
 
 
-def round_robin(runners: dict[str, Callable[[], int]], rounds: int) -> dict[str, tuple[float, int]]:
-    """Best time and result of each runner, timed in turns so load affects all alike."""
-    best = {name: (float("inf"), 0) for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            start = time.perf_counter()
-            result = run()
-            elapsed = time.perf_counter() - start
-            if elapsed < best[name][0]:
-                best[name] = (elapsed, result)
-    return best
+def round_robin(
+    runners: dict[str, Callable[[str], int]], texts: Sequence[str], rounds: int, chunk: int
+) -> dict[str, tuple[float, int]]:
+    """Time and result of each runner over ``texts``: chunk by chunk, each runner in turn
+    ``rounds`` times, keeping each chunk's best time. The machine is shared: a burst of load
+    from a neighbour spoils one chunk's sample of one runner, not a whole figure."""
+    totals = {name: (0.0, 0) for name in runners}
+    for first in range(0, len(texts), chunk):
+        part = texts[first : first + chunk]
+        best = {name: float("inf") for name in runners}
+        hits = dict.fromkeys(runners, 0)
+        for _ in range(rounds):
+            for name, run in runners.items():
+                start = time.perf_counter()
+                hits[name] = sum(run(t) for t in part)
+                best[name] = min(best[name], time.perf_counter() - start)
+        for name in runners:
+            elapsed, found = totals[name]
+            totals[name] = (elapsed + best[name], found + hits[name])
+    return totals
 
 
 def scanned(scanner: Scanner[int]) -> Callable[[str], int]:
@@ -249,10 +258,6 @@ def scanned(scanner: Scanner[int]) -> Callable[[str], int]:
 def matched(matcher: Matcher) -> Callable[[str], int]:
     """The full path: rules matched and hit records built, for a text as an item's body."""
     return lambda text: len(matcher.match("", text).hits)
-
-
-def batched(texts: Sequence[str], match: Callable[[str], int]) -> Callable[[], int]:
-    return lambda: sum(match(t) for t in texts)
 
 
 def full_path(
@@ -273,14 +278,8 @@ def full_path(
         runners = {"scanner only": scanned(scanner)} | {
             name: matched(m) for name, m in matchers.items()
         }
-        long_runs = round_robin({n: batched(items, f) for n, f in runners.items()}, rounds)
-        short_times = {n: 0.0 for n in runners}
-        for first in range(0, len(short), 1_000):
-            batch = short[first : first + 1_000]
-            for n, (elapsed, _) in round_robin(
-                {n: batched(batch, f) for n, f in runners.items()}, rounds
-            ).items():
-                short_times[n] += elapsed
+        long_runs = round_robin(runners, items, rounds, 40)
+        short_times = {n: t for n, (t, _) in round_robin(runners, short, rounds, 500).items()}
         base_long, base_short = long_runs["scanner only"][0], short_times["scanner only"]
         for name in runners:
             elapsed, hits = long_runs[name]
@@ -300,10 +299,7 @@ def option_prices(words: Sequence[str], items: Sequence[str], rounds: int) -> No
     """Each option alone, the defaults and every option, against all off (one group)."""
     mb = sum(len(t.encode()) for t in items) / 1e6
     matchers = {name: Matcher(one_group(words, v)) for name, v in OPTION_ROWS}
-    runs = round_robin(
-        {name: batched(items, matched(m)) for name, m in matchers.items()},
-        rounds,
-    )
+    runs = round_robin({name: matched(m) for name, m in matchers.items()}, items, rounds, 40)
     off_time, off_hits = runs["all off"]
     print(
         f"{'option (10k words, one group)':<30} {'MB/s':>7} {'x off':>6} {'hits/MB':>8} "
@@ -365,8 +361,8 @@ def main() -> None:
     checks: list[tuple[str, bool]] = []
     if not args.no_engines:
         checks += engine_table(text, vocabulary, args.quick, repeats)
-    figures = full_path(words, items, short, repeats + 1)
-    option_prices(words, items, repeats)
+    figures = full_path(words, items, short, repeats + 2)
+    option_prices(words, items, repeats + 2)
     compiled = compile_times(vocabulary, 20_000 if args.quick else 100_000)
     d, a = "default options", "every option"
     checks += [
