@@ -63,6 +63,9 @@ class CompiledRule:
     # (leaf, fields, group name or None): the leaves whose hits the rule reports.
     reports: list[tuple[int, tuple[str, ...], str | None]]
     test: Test
+    # Each set holds leaves one of which must occur for the rule to match (@a @b: {a}, {b}):
+    # most rules a found word belongs to are passed over on these before any evaluation.
+    needs: list[frozenset[int]]
 
 
 @dataclass
@@ -245,7 +248,7 @@ class Matcher:
         node = self._bind(node)
         reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
-        self.rules.append(CompiledRule(rule, node, reports, compile_node(node)))
+        self.rules.append(CompiledRule(rule, node, reports, compile_node(node), _needs(node)))
         # A rule can only match if one of the leaves it needs is present.
         for leaf in {leaf for leaf, _, _ in reports}:
             self._rules_by_leaf.setdefault(leaf, []).append(index)
@@ -314,8 +317,11 @@ class Matcher:
             }
         )
         result = MatchResult(self.version)
+        present = scanned["title"].found.keys() | scanned["body"].found.keys()
         for index in candidates:
             compiled = self.rules[index]
+            if not all(not need.isdisjoint(present) for need in compiled.needs):
+                continue
             if not compiled.test(scanned):
                 continue
             rule = compiled.rule
@@ -388,6 +394,28 @@ class Matcher:
                     )
                 _collect_sounds(found, compiled, heard, self._leaf_variants)
         return scanned
+
+
+def _needs(node: Node) -> list[frozenset[int]]:
+    """Sets of leaves of which one must occur (anywhere) for ``node`` to hold."""
+    if isinstance(node, Word):
+        return [frozenset({int(node.text)})]
+    if isinstance(node, GroupRef):
+        return [frozenset({int(node.name)})]
+    if isinstance(node, Scoped):
+        return _needs(node.child)
+    if isinstance(node, Not):
+        return []
+    if isinstance(node, Near):
+        return _needs(node.left) + _needs(node.right)
+    if isinstance(node, And):
+        return [need for child in node.children for need in _needs(child)]
+    assert isinstance(node, Or)
+    alternatives = [_needs(child) for child in node.children]
+    if not all(alternatives):
+        return []
+    # One of the alternatives must hold: one of the leaves of all their needs occurs.
+    return [frozenset().union(*(need for needs in alternatives for need in needs))]
 
 
 def _normal_forms(texts: list[str], view: View) -> list[str]:
