@@ -320,23 +320,39 @@ class Matcher:
         present = scanned["title"].found.keys() | scanned["body"].found.keys()
         for index in candidates:
             compiled = self.rules[index]
-            if not all(not need.isdisjoint(present) for need in compiled.needs):
-                continue
-            if not compiled.test(scanned):
-                continue
-            rule = compiled.rule
-            result.rules.append(rule.name)
-            if (
-                result.severity is None
-                or SEVERITY_ORDER[rule.severity] > SEVERITY_ORDER[result.severity]
-            ):
-                result.severity = rule.severity
-            hits = self._hits(compiled, scanned)
-            if rule.overlaps == "longest" and overlaps is None:
-                hits = _longest(hits)
-            result.hits += hits
+            for need in compiled.needs:
+                if need.isdisjoint(present):
+                    break
+            else:
+                if compiled.test(scanned):
+                    self._report(compiled, scanned, overlaps, result)
         if overlaps == "longest":
             result.hits = _longest(result.hits)
+        return self._finish(result, scanned, explain)
+
+    def _report(
+        self,
+        compiled: CompiledRule,
+        scanned: dict[str, _Field],
+        overlaps: Overlaps | None,
+        result: MatchResult,
+    ) -> None:
+        """Add a matched rule, its severity and its hits to ``result``."""
+        rule = compiled.rule
+        result.rules.append(rule.name)
+        if result.severity is None or (
+            SEVERITY_ORDER[rule.severity] > SEVERITY_ORDER[result.severity]
+        ):
+            result.severity = rule.severity
+        hits = self._hits(compiled, scanned)
+        if rule.overlaps == "longest" and overlaps is None:
+            hits = _longest(hits)
+        result.hits += hits
+
+    def _finish(
+        self, result: MatchResult, scanned: dict[str, _Field], explain: bool
+    ) -> MatchResult:
+        """Name text-side variants (``explain``) and drop the bookkeeping keys."""
         if explain:
             for hit in result.hits:
                 if hit["variant"] is None and hit["_view"] != DEFAULT_VIEW:
