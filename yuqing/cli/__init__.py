@@ -19,6 +19,7 @@ from yuqing.cli.alerts import (
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.keywords import keywords_group, match_command
+from yuqing.cli.store import store_group
 from yuqing.cli.users import users_group
 from yuqing.wiring import crawl_args, store_for
 
@@ -135,3 +136,4 @@ main.add_command(outbox_command)
 main.add_command(emergency_command)
 main.add_command(send_outbox_command)
 main.add_command(users_group)
+main.add_command(store_group)
