@@ -5,9 +5,10 @@ An import validates the whole file before it returns anything: every bad line is
 nothing to apply. :func:`merge` then combines the imported library with the current one.
 
 Exports read back equal to what was written. CSV, XLSX and plain text carry words only: a
-group's ``enabled`` flag and description, groups without words and rules are not part of those
-formats (plain text carries word texts only, without weight, level or aliases). Rather than
-write a word that would read back different, :func:`write_library` raises ``ValueError``.
+group's ``enabled`` flag, description and variant options, groups without words and rules
+are not part of those formats (plain text carries word texts only, without weight, level or
+aliases). Rather than write a word that would read back different, :func:`write_library`
+raises ``ValueError``.
 """
 
 from __future__ import annotations

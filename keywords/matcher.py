@@ -1,22 +1,30 @@
 """The keyword library compiled for matching items.
 
-All words of all enabled rules go into one :class:`~rules.scanner.Scanner`;
-a text is normalised and scanned once per field, and only the rules that one
-of the found words belongs to are evaluated (:mod:`rules.evaluate`), over the hit
-positions. The same rule as a stored-item query is :func:`rule_query`: it selects the
-same items, because the stores index :func:`rules.tokens.index_text`.
+Compiling resolves everything a text does not change into tables, so matching a text costs
+per hit, not per word of a group: each distinct pattern knows the *leaves* (a group, or a
+word written in a rule) it stands for, each leaf the rules that need it, each rule the
+leaves whose hits it reports. A text is normalised and scanned once per field and *view*
+(groups whose options ask for the same text-side normal form share one), plus the
+homophone and pinyin forms where a group asks for them; only the rules one of the found
+leaves belongs to are evaluated (:mod:`rules.evaluate`), over the hit positions.
+
+The same rule as a stored-item query is :func:`rule_query`: it selects the same items for
+groups with the default options, because the stores index :func:`rules.tokens.index_text`;
+for other options it selects a superset that callers confirm in process (see the README).
 """
 
 from __future__ import annotations
 
+import gc
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
-from keywords.model import Library, Rule
-from rules.evaluate import Span, evaluate
-from rules.normalize import NormalizedText, normalize, normalize_with_offsets
-from rules.scanner import Scanner
+from keywords.model import Library, Options, Rule
+from rules.evaluate import Span, Test, compile_node
+from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
+from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
     FIELDS,
     And,
@@ -34,25 +42,30 @@ from rules.syntax import (
     walk,
 )
 from rules.tokens import index_form
+from rules.variants import (
+    SoundForm,
+    Variants,
+    initials,
+    sound_form,
+    sound_patterns,
+    split_spellings,
+)
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
-
-
-@dataclass(frozen=True)
-class Leaf:
-    """A word a rule needs (not one it excludes), where it looks for it."""
-
-    term: int
-    text: str
-    group: str | None
-    fields: tuple[str, ...]
+_LATIN_LETTER = re.compile("[a-z]")
+Overlaps = Literal["all", "longest"]
 
 
 @dataclass
 class CompiledRule:
     rule: Rule
     node: Node
-    leaves: list[Leaf]
+    # (leaf, fields, group name or None): the leaves whose hits the rule reports.
+    reports: list[tuple[int, tuple[str, ...], str | None]]
+    test: Test
+    # Each set holds leaves one of which must occur for the rule to match (@a @b: {a}, {b}):
+    # most rules a found word belongs to are passed over on these before any evaluation.
+    needs: list[frozenset[int]]
 
 
 @dataclass
@@ -63,87 +76,192 @@ class MatchResult:
     severity: str | None = None
 
 
-@dataclass
-class _Field:
-    """One field of one text, scanned: term -> occurrences (normal and original spans)."""
+class _Entry(NamedTuple):
+    """A pattern's meaning: which leaf, which library text, and how it was spelt."""
 
-    normalized: NormalizedText
-    found: dict[int, list[tuple[int, int, int, int]]]
-    groups: set[str]  # groups with a word in this field
-    group_terms: dict[str, frozenset[int]]
+    leaf: int
+    word: str  # the library text (word or alias) the hit reports
+    norm: str  # that text in its leaf's view (in the sound form's view for sound patterns)
+    kind: str | None  # None: the word itself (in its view); else a rules.variants kind
+
+
+# One occurrence: view span, original span, entry.
+_Occurrence = tuple[int, int, int, int, _Entry]
+_Compiled = tuple[Scanner[_Entry], list[tuple[_Entry, ...]]]
+
+
+class _View:
+    """The scanners of one text-side view: words and split spellings, the sound patterns
+    of pinyin and homophone groups, pinyin initials; the entries each pattern stands for."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        # Sounds are read from the text without lookalikes and repeats (which would turn
+        # ``yiqing`` into ``ylqlng`` and ``xinnian`` into ``xinian``).
+        self.sound_view = view._replace(lookalikes=False, repeats=False)
+        self.plain: list[tuple[str, _Entry]] = []
+        self.sounds: list[tuple[str, _Entry]] = []
+        self.initials: dict[str, list[_Entry]] = {}
+        self.homophones = False  # some leaf matches by sound even without Latin letters
+        self.scanner: _Compiled | None = None
+        self.sound: _Compiled | None = None
+
+    def compile(self) -> None:
+        self.scanner = _scanner(self.plain, self.view)
+        self.sound = _scanner(self.sounds, self.view, prepared=True)
+
+
+def _scanner(
+    patterns: list[tuple[str, _Entry]], view: View, *, prepared: bool = False
+) -> _Compiled | None:
+    if not patterns:
+        return None
+    scanner: Scanner[_Entry] = Scanner(
+        ((entry, text) for text, entry in patterns), view, normalized=prepared
+    )
+    return scanner, scanner.payloads
+
+
+class _Field:
+    """One field of one text, scanned: leaf -> occurrences; the default normal form for
+    NEAR, made when first needed."""
+
+    __slots__ = ("_default_leaves", "_reference", "found", "original", "views")
+
+    def __init__(self, original: str, default_leaves: frozenset[int]) -> None:
+        self.original = original
+        self.found: dict[int, list[_Occurrence]] = {}
+        self.views: dict[View, NormalizedText] = {}
+        self._default_leaves = default_leaves
+        self._reference: NormalizedText | None = None
+
+    @property
+    def reference(self) -> NormalizedText:
+        """The field in the default normal form, in whose positions NEAR counts."""
+        if self._reference is None:
+            self._reference = self.views.get(DEFAULT_VIEW) or normalize_with_offsets(self.original)
+        return self._reference
 
     @property
     def text(self) -> str:
-        return self.normalized.text
+        return self.reference.text
 
     def has(self, leaf: Word | GroupRef) -> bool:
-        if isinstance(leaf, Word):
-            return int(leaf.text) in self.found
-        return leaf.name in self.groups
+        return int(leaf.text if isinstance(leaf, Word) else leaf.name) in self.found
 
     def spans(self, leaf: Word | GroupRef) -> Sequence[Span]:
-        # Walks the field's few found words, not a group's many words.
-        if isinstance(leaf, Word):
-            return [(s, e) for s, e, _, _ in self.found.get(int(leaf.text), ())]
-        terms = self.group_terms[leaf.name]
-        return [(s, e) for t, found in self.found.items() if t in terms for s, e, _, _ in found]
+        # The leaf's few found occurrences, not a group's many words.
+        key = int(leaf.text if isinstance(leaf, Word) else leaf.name)
+        occurrences = self.found.get(key, ())
+        if key in self._default_leaves:
+            return [(s, e) for s, e, _, _, _ in occurrences]
+        reference = self.reference
+        return [reference.locate(a, b) for _, _, a, b, _ in occurrences]
 
 
 class Matcher:
     """An immutable, thread-safe compiled library (``version`` says which one)."""
 
     def __init__(self, library: Library, version: int = 0) -> None:
+        # Compiling allocates hundreds of thousands of small objects for a large library;
+        # each allocation burst would trigger a full collection walking the whole heap
+        # (the library itself included), which took more time than the compiling.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._compile(library, version)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _compile(self, library: Library, version: int) -> None:
         self.version = version
         self.library = library
-        self._terms: dict[str, int] = {}  # normal form -> term id
-        self._texts: list[str] = []  # term id -> the library text first seen for it
-        self._groups: dict[str, list[int]] = {}
-        self._group_sets: dict[str, frozenset[int]] = {}
-        self._groups_of: dict[int, list[str]] = {}  # term -> enabled groups holding it
-        for group in library.groups:
-            if group.enabled:
-                terms = [self._term(t) for t in group.texts()]
-                self._groups[group.name] = terms
-                self._group_sets[group.name] = frozenset(terms)
-                for term in self._group_sets[group.name]:
-                    self._groups_of.setdefault(term, []).append(group.name)
+        self._leaves: dict[tuple[str, str], int] = {}  # ("group"|"word", name) -> leaf
+        self._leaf_variants: list[Variants] = []
+        self._groups = {g.name: g for g in library.groups if g.enabled}
         self.rules: list[CompiledRule] = []
-        self._rules_by_term: dict[int, list[int]] = {}
-        used: set[int] = set()  # every word a rule looks for, excluded ones too
+        self._rules_by_leaf: dict[int, list[int]] = {}
         for rule in library.rules:
             if rule.enabled:
-                used |= self._add_rule(rule)
-        self._scanner: Scanner[int] = Scanner((t, self._texts[t]) for t in sorted(used))
+                self._add_rule(rule)
+        self._views: dict[View, _View] = {}
+        self._leaf_view: list[View] = []
+        for (kind, name), leaf in sorted(self._leaves.items(), key=lambda x: x[1]):
+            variants = self._leaf_variants[leaf]
+            texts = self._groups[name].texts() if kind == "group" else [name]
+            self._add_words(leaf, variants, texts)
+        for view in self._views.values():
+            view.compile()
+        # Leaves whose view is the default one: their spans are already in the positions
+        # NEAR counts in.
+        self._default_leaves = frozenset(
+            leaf for leaf, view in enumerate(self._leaf_view) if view == DEFAULT_VIEW
+        )
 
-    def _term(self, text: str) -> int:
-        key = normalize(text)
-        if key not in self._terms:
-            self._terms[key] = len(self._texts)
-            self._texts.append(text)
-        return self._terms[key]
+    # --- compiling ----------------------------------------------------------------------------
 
-    def _add_rule(self, rule: Rule) -> set[int]:
+    def _leaf(self, kind: str, name: str) -> int:
+        key = (kind, name)
+        if key not in self._leaves:
+            self._leaves[key] = len(self._leaf_variants)
+            options = self._groups[name].options if kind == "group" else Options()
+            self._leaf_variants.append(options.variants())
+        return self._leaves[key]
+
+    def _add_words(self, leaf: int, variants: Variants, texts: list[str]) -> None:
+        view = variants.view
+        self._leaf_view.append(view)
+        compiled = self._views.get(view)
+        if compiled is None:
+            compiled = self._views[view] = _View(view)
+        # One pass of the normaliser over all the leaf's words (much faster than one each).
+        forms = _normal_forms(texts, view)
+        by_sound = variants.pinyin or variants.homophones
+        heard = forms
+        if by_sound and compiled.sound_view != view:
+            heard = _normal_forms(texts, compiled.sound_view)
+        compiled.homophones |= variants.homophones
+        for text, norm, plain in zip(texts, forms, heard, strict=True):
+            if not norm:
+                raise ValueError(f"keyword {text!r} normalises to nothing")
+            sounds = sound_patterns(plain) if by_sound else []
+            if sounds:
+                entry = _Entry(leaf, text, plain, None)
+                compiled.sounds += [(pattern, entry) for pattern in sounds]
+            if not (sounds and variants.homophones):
+                # Homophone groups find their words as written by sound too.
+                compiled.plain.append((text, _Entry(leaf, text, norm, None)))
+            if variants.pinyin:
+                for letters in initials(plain):
+                    compiled.initials.setdefault(letters, []).append(
+                        _Entry(leaf, text, plain, "initials")
+                    )
+            if variants.split:
+                for spelling in split_spellings(norm):
+                    compiled.plain.append((spelling.text, _Entry(leaf, text, norm, "split")))
+
+    def _add_rule(self, rule: Rule) -> None:
         node = parse(rule.expression)
         if rule.scope != "both":
             node = scoped(rule.scope, node)
         node = self._bind(node)
-        leaves = list(self._leaves(node, FIELDS))
+        reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
-        self.rules.append(CompiledRule(rule, node, leaves))
-        # A rule can only match if one of the words it needs is present.
-        for term in {leaf.term for leaf in leaves}:
-            self._rules_by_term.setdefault(term, []).append(index)
-        return {t for n in walk(node) if isinstance(n, Word | GroupRef) for t in self._terms_of(n)}
+        self.rules.append(CompiledRule(rule, node, reports, compile_node(node), _needs(node)))
+        # A rule can only match if one of the leaves it needs is present.
+        for leaf in {leaf for leaf, _, _ in reports}:
+            self._rules_by_leaf.setdefault(leaf, []).append(index)
 
     def _bind(self, node: Node) -> Node:
-        """Words become term ids (kept as ``Word`` text of the id) so evaluation is
-        by integer; groups stay references, resolved through ``_groups``."""
+        """Words and groups become leaf ids (kept as ``Word`` text or ``GroupRef`` name of
+        the id) so evaluation looks them up by integer."""
         if isinstance(node, Word):
-            return Word(str(self._term(node.text)))
+            return Word(str(self._leaf("word", node.text)))
         if isinstance(node, GroupRef):
             if node.name not in self._groups:
                 raise ValueError(f"unknown or disabled group @{node.name}")
-            return node
+            return GroupRef(str(self._leaf("group", node.name)))
         if isinstance(node, Not):
             return Not(self._bind(node.child))
         if isinstance(node, Scoped):
@@ -155,91 +273,365 @@ class Matcher:
         assert isinstance(node, Near)
         return Near(self._bind(node.left), self._bind(node.right), node.unit, node.distance)
 
-    def _leaves(self, node: Node, fields: tuple[str, ...]) -> Iterator[Leaf]:
+    def _positive(
+        self, node: Node, fields: tuple[str, ...]
+    ) -> Iterator[tuple[int, tuple[str, ...], str | None]]:
+        """The leaves a rule needs (not those it excludes), where it looks for them."""
         if isinstance(node, Word):
-            term = int(node.text)
-            yield Leaf(term, self._texts[term], None, fields)
+            yield int(node.text), fields, None
         elif isinstance(node, GroupRef):
-            for term in self._groups[node.name]:
-                yield Leaf(term, self._texts[term], node.name, fields)
+            leaf = int(node.name)
+            yield leaf, fields, self._name_of(leaf)
         elif isinstance(node, Scoped):
-            yield from self._leaves(node.child, (node.field,))
+            yield from self._positive(node.child, (node.field,))
         elif isinstance(node, And | Or):
             for child in node.children:
-                yield from self._leaves(child, fields)
+                yield from self._positive(child, fields)
         elif isinstance(node, Near):
-            yield from self._leaves(node.left, fields)
-            yield from self._leaves(node.right, fields)
+            yield from self._positive(node.left, fields)
+            yield from self._positive(node.right, fields)
 
-    def match(self, title: str, body: str) -> MatchResult:
+    def _name_of(self, leaf: int) -> str:
+        return next(name for (_, name), i in self._leaves.items() if i == leaf)
+
+    # --- matching -----------------------------------------------------------------------------
+
+    def match(
+        self, title: str, body: str, *, overlaps: Overlaps | None = None, explain: bool = False
+    ) -> MatchResult:
         """Which enabled rules ``title``/``body`` match, with every hit of their words
-        (offsets into the original strings)."""
+        (offsets into the original strings).
+
+        ``overlaps="longest"`` reports only the leftmost-longest of overlapping hits in each
+        field (rules are still evaluated over all); without it each rule's own ``overlaps``
+        applies. ``explain`` names, for hits found through a text-side option, which one
+        (``variant``); word-side variants (pinyin, initials, homophone, split) are always
+        named."""
         scanned = {name: self._scan(text) for name, text in zip(FIELDS, (title, body), strict=True)}
         candidates = sorted(
-            {r for f in scanned.values() for t in f.found for r in self._rules_by_term.get(t, ())}
+            {
+                r
+                for f in scanned.values()
+                for leaf in f.found
+                for r in self._rules_by_leaf.get(leaf, ())
+            }
         )
         result = MatchResult(self.version)
+        present = scanned["title"].found.keys() | scanned["body"].found.keys()
         for index in candidates:
             compiled = self.rules[index]
-            if not evaluate(compiled.node, scanned):
-                continue
-            result.rules.append(compiled.rule.name)
-            severity = compiled.rule.severity
-            if (
-                result.severity is None
-                or SEVERITY_ORDER[severity] > SEVERITY_ORDER[result.severity]
-            ):
-                result.severity = severity
-            seen: set[tuple[str, int, int]] = set()
-            for leaf in compiled.leaves:
-                for name in leaf.fields:
-                    for _, _, start, end in scanned[name].found.get(leaf.term, ()):
-                        if (name, start, end) in seen:
-                            continue
-                        seen.add((name, start, end))
-                        result.hits.append(
-                            {
-                                "word": leaf.text,
-                                "group": leaf.group,
-                                "rule": compiled.rule.name,
-                                "field": name,
-                                "start": start,
-                                "end": end,
-                            }
-                        )
+            for need in compiled.needs:
+                if need.isdisjoint(present):
+                    break
+            else:
+                if compiled.test(scanned):
+                    self._report(compiled, scanned, overlaps, result)
+        if overlaps == "longest":
+            result.hits = _longest(result.hits)
+        return self._finish(result, scanned, explain)
+
+    def _report(
+        self,
+        compiled: CompiledRule,
+        scanned: dict[str, _Field],
+        overlaps: Overlaps | None,
+        result: MatchResult,
+    ) -> None:
+        """Add a matched rule, its severity and its hits to ``result``."""
+        rule = compiled.rule
+        result.rules.append(rule.name)
+        if result.severity is None or (
+            SEVERITY_ORDER[rule.severity] > SEVERITY_ORDER[result.severity]
+        ):
+            result.severity = rule.severity
+        hits = self._hits(compiled, scanned)
+        if rule.overlaps == "longest" and overlaps is None:
+            hits = _longest(hits)
+        result.hits += hits
+
+    def _finish(
+        self, result: MatchResult, scanned: dict[str, _Field], explain: bool
+    ) -> MatchResult:
+        """Name text-side variants (``explain``) and drop the bookkeeping keys."""
+        if explain:
+            for hit in result.hits:
+                if hit["variant"] is None and hit["_view"] != DEFAULT_VIEW:
+                    hit["variant"] = explain_hit(
+                        scanned[hit["field"]].original[hit["start"] : hit["end"]],
+                        hit["word"],
+                        hit["_view"],
+                    )
+        for hit in result.hits:
+            del hit["_view"]
         return result
 
-    def _scan(self, text: str) -> _Field:
-        normalized = normalize_with_offsets(text)
-        found: dict[int, list[tuple[int, int, int, int]]] = {}
-        for hit in self._scanner.scan_normalized(normalized):
-            found.setdefault(hit.word_id, []).append(
-                (hit.norm_start, hit.norm_end, hit.start, hit.end)
-            )
-        groups = {g for t in found for g in self._groups_of.get(t, ())}
-        return _Field(normalized, found, groups, self._group_sets)
+    def _hits(self, compiled: CompiledRule, scanned: dict[str, _Field]) -> list[dict[str, Any]]:
+        name = compiled.rule.name
+        seen: set[tuple[str, int, int]] = set()
+        hits: list[dict[str, Any]] = []
+        for leaf, fields, group in compiled.reports:
+            view = self._leaf_view[leaf]
+            for field_name in fields:
+                for _, _, start, end, entry in scanned[field_name].found.get(leaf, ()):
+                    if (field_name, start, end) in seen:
+                        continue
+                    seen.add((field_name, start, end))
+                    hits.append(
+                        {
+                            "word": entry.word,
+                            "group": group,
+                            "rule": name,
+                            "field": field_name,
+                            "start": start,
+                            "end": end,
+                            "variant": entry.kind,
+                            "_view": view,
+                        }
+                    )
+        return hits
 
-    def _terms_of(self, node: Node) -> list[int]:
-        if isinstance(node, Word):
-            return [int(node.text)]
-        if isinstance(node, GroupRef):
-            return self._groups[node.name]
-        assert isinstance(node, Or)
-        return [t for c in node.children for t in self._terms_of(c)]
+    def _scan(self, text: str) -> _Field:
+        scanned = _Field(text, self._default_leaves)
+        if not text:
+            return scanned
+        found = scanned.found
+        for view, compiled in self._views.items():
+            normalized = normalize_with_offsets(text, view)
+            scanned.views[view] = normalized
+            if compiled.scanner is not None:
+                _collect(found, compiled.scanner, normalized)
+            if (compiled.sound is not None or compiled.initials) and (
+                compiled.homophones or _LATIN_LETTER.search(normalized.text)
+            ):
+                heard = normalized
+                if compiled.sound_view != view:
+                    heard = scanned.views.get(compiled.sound_view) or normalize_with_offsets(
+                        text, compiled.sound_view
+                    )
+                _collect_sounds(found, compiled, heard, self._leaf_variants)
+        return scanned
+
+
+def _needs(node: Node) -> list[frozenset[int]]:
+    """Sets of leaves of which one must occur (anywhere) for ``node`` to hold."""
+    if isinstance(node, Word):
+        return [frozenset({int(node.text)})]
+    if isinstance(node, GroupRef):
+        return [frozenset({int(node.name)})]
+    if isinstance(node, Scoped):
+        return _needs(node.child)
+    if isinstance(node, Not):
+        return []
+    if isinstance(node, Near):
+        return _needs(node.left) + _needs(node.right)
+    if isinstance(node, And):
+        return [need for child in node.children for need in _needs(child)]
+    assert isinstance(node, Or)
+    alternatives = [_needs(child) for child in node.children]
+    if not all(alternatives):
+        return []
+    # One of the alternatives must hold: one of the leaves of all their needs occurs.
+    return [frozenset().union(*(need for needs in alternatives for need in needs))]
+
+
+def _normal_forms(texts: list[str], view: View) -> list[str]:
+    from rules.normalize import normalize_many
+
+    return [text for text, _ in normalize_many(texts, view)]
+
+
+def _add(found: dict[int, list[_Occurrence]], leaf: int, occurrence: _Occurrence) -> None:
+    occurrences = found.get(leaf)
+    if occurrences is None:
+        found[leaf] = [occurrence]
+    else:
+        occurrences.append(occurrence)
+
+
+def _collect(
+    found: dict[int, list[_Occurrence]], compiled: _Compiled, normalized: NormalizedText
+) -> None:
+    scanner, payloads = compiled
+    indexes, starts, ends = scanner.locate(normalized.text, normalized.joins, normalized.runs)
+    if not indexes:
+        return
+    original_starts, original_ends = normalized.spans(starts, ends)
+    for i, s, e, a, b in zip(indexes, starts, ends, original_starts, original_ends, strict=True):
+        for entry in payloads[i]:
+            _add(found, entry.leaf, (s, e, a, b, entry))
+
+
+def _collect_sounds(
+    found: dict[int, list[_Occurrence]],
+    compiled: _View,
+    normalized: NormalizedText,
+    variants: list[Variants],
+) -> None:
+    """Hits in the sound form (pinyin, homophones) and initials, each judged against its
+    group's options."""
+    form = sound_form(normalized.text)
+    taken: set[tuple[int, int, int]] = set()
+    if compiled.sound is not None:
+        scanner, payloads = compiled.sound
+        indexes, starts, ends = scanner.locate(form.text)
+        if form.spelt:
+            accepted = _judged(form, indexes, starts, ends, payloads, variants)
+        else:
+            accepted = _heard(normalized.text, indexes, starts, ends, payloads, variants)
+        if accepted:
+            originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
+            for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
+                # Heteronym patterns of one word can match at one place: one hit.
+                if (entry.leaf, s, e) not in taken:
+                    taken.add((entry.leaf, s, e))
+                    _add(found, entry.leaf, (s, e, a, b, entry))
+    if compiled.initials:
+        for start, end, alone in form.latin_words():
+            entries = compiled.initials.get(normalized.text[start:end]) if alone else None
+            for entry in entries or ():
+                if (entry.leaf, start, end) not in taken:
+                    taken.add((entry.leaf, start, end))
+                    a, b = normalized.span(start, end)
+                    _add(found, entry.leaf, (start, end, a, b, entry))
+
+
+_Accepted = list[tuple[int, int, _Entry]]
+
+
+def _heard(
+    text: str,
+    indexes: list[int],
+    starts: list[int],
+    ends: list[int],
+    payloads: list[tuple[_Entry, ...]],
+    variants: list[Variants],
+) -> _Accepted:
+    """Sound hits in a text without pinyin: homophones (one character at least as
+    written) of groups that want them. Most candidates in ordinary text are two unrelated
+    characters that sound alike, so this loop is kept lean."""
+    accepted: _Accepted = []
+    for i, s, e in zip(indexes, starts, ends, strict=True):
+        written = text[s:e]
+        for entry in payloads[i]:
+            if not variants[entry.leaf].homophones:
+                continue  # pinyin only: found as written by the plain scan
+            norm = entry.norm
+            if written == norm:
+                accepted.append((s, e, entry))
+            elif any(a == b for a, b in zip(written, norm, strict=False)):
+                accepted.append((s, e, entry._replace(kind="homophone")))
+    return accepted
+
+
+def _judged(
+    form: SoundForm,
+    indexes: list[int],
+    starts: list[int],
+    ends: list[int],
+    payloads: list[tuple[_Entry, ...]],
+    variants: list[Variants],
+) -> _Accepted:
+    """Sound hits in a text with pinyin, each judged by the form (positions moved)."""
+    accepted: _Accepted = []
+    for i, s, e in zip(indexes, starts, ends, strict=True):
+        for entry in payloads[i]:
+            options = variants[entry.leaf]
+            kind = form.judge(
+                s, e, entry.norm, pinyin=options.pinyin, homophones=options.homophones
+            )
+            if kind is None or (kind == "same" and not options.homophones):
+                continue  # not allowed, or found as written by the plain scan
+            source_start, source_end = form.source_span(s, e)
+            hit = entry if kind == "same" else entry._replace(kind=kind)
+            accepted.append((source_start, source_end, hit))
+    return accepted
+
+
+def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The leftmost-longest of overlapping hits, field by field."""
+    kept: list[dict[str, Any]] = []
+    for name in FIELDS:
+        in_field = [h for h in hits if h["field"] == name]
+        keep = leftmost_longest([(h["start"], h["end"]) for h in in_field])
+        kept += [in_field[i] for i in keep]
+    return kept
+
+
+_TEXT_OPTIONS = ("enclosed", "noise", "lookalikes", "repeats")
+_LITERAL = View(enclosed=False)  # what a hit that needs no option reads as
+
+
+def explain_hit(original: str, word: str, view: View) -> str | None:
+    """Which text-side options of ``view`` make ``original`` (a hit's text) read as
+    ``word``: None if it does without any, else their names joined by ``+``."""
+    if normalize(original, _LITERAL) == normalize(word, _LITERAL):
+        return None
+    needed = []
+    for name in _TEXT_OPTIONS:
+        option = getattr(view, name)
+        if option in (False, "off", "cjk"):
+            continue
+        single = _LITERAL._replace(**{name: option})
+        if normalize(original, single) == normalize(word, single):
+            return name
+        needed.append(name)
+    return "+".join(needed) or None
 
 
 def rule_query(library: Library, rule: Rule) -> str:
     """``rule`` as a search expression over stored normalised text (``ItemQuery(q=...,
     normalized=True)``): groups expanded, words normalised, scope applied.
 
-    Selects the same items as :meth:`Matcher.match`, except that ``NEAR/S`` and ``NEAR/P``
-    become a wide ``NEAR/n`` (a superset), so callers confirm those in process."""
+    For groups with the default options it selects the same items as
+    :meth:`Matcher.match`, except that ``NEAR/S`` and ``NEAR/P`` become a wide ``NEAR/n``
+    (a superset). The stores index the default normal form only, so a part of the rule
+    that depends on a group with other options is left out (a superset again; ``""``, all
+    items, if nothing is left): callers confirm candidates in process, as the backtest
+    does. Options cost no index space; they cost a backtest more candidates to read."""
     groups = {g.name: g for g in library.groups if g.enabled}
+    default = Options()
     node = parse(rule.expression)
     if rule.scope != "both":
         node = scoped(rule.scope, node)
-    node = expand_groups(node, lambda name: list(dict.fromkeys(groups[name].texts())))
-    return to_text(index_form(node))
+    loosened = _loosen(node, {n for n, g in groups.items() if g.options != default}, True)
+    if isinstance(loosened, bool):
+        return ""
+    loosened = expand_groups(loosened, lambda name: list(dict.fromkeys(groups[name].texts())))
+    return to_text(index_form(loosened))
+
+
+def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
+    """``node`` with the parts that use a group in ``variant`` replaced by True (``wider``:
+    a superset is wanted) or False (under NOT, where a subset is); constants folded."""
+    if isinstance(node, GroupRef):
+        return wider if node.name in variant else node
+    if isinstance(node, Word):
+        return node
+    if isinstance(node, Not):
+        child = _loosen(node.child, variant, not wider)
+        return (not child) if isinstance(child, bool) else Not(child)
+    if isinstance(node, Scoped):
+        child = _loosen(node.child, variant, wider)
+        return child if isinstance(child, bool) else Scoped(node.field, child)
+    if isinstance(node, Near):
+        used = {n.name for n in walk(node) if isinstance(n, GroupRef)}
+        return wider if used & variant else node
+    assert isinstance(node, And | Or)
+    children = [_loosen(c, variant, wider) for c in node.children]
+    if isinstance(node, And):
+        if False in children:
+            return False
+        kept = [c for c in children if not isinstance(c, bool)]
+        # What is left may be only exclusions, which no query can stand on alone.
+        if not kept or all(isinstance(c, Not) for c in kept):
+            return wider
+        return kept[0] if len(kept) == 1 else And(tuple(kept))
+    if True in children:
+        return True
+    kept = [c for c in children if not isinstance(c, bool)]
+    if not kept:
+        return False
+    return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
 
 def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
+from rules.variants import Variants
+
 CATEGORIES = ("region", "subject", "event", "exclusion")
 CATEGORY_LABELS = {
     "region": "地域词",
@@ -18,6 +20,8 @@ CATEGORY_LABELS = {
     "exclusion": "排除词",
 }
 Severity = Literal["info", "warning", "critical"]
+Overlaps = Literal["all", "longest"]
+_DEFAULTS = Variants()
 Scope = Literal["title", "body", "both"]
 NAME_PATTERN = r'^[^\s()"@:]{1,64}$'
 Sentence = Annotated[str, Field(max_length=2000)]  # a rule's test sentence
@@ -46,12 +50,47 @@ class Word(_Strict):
         return {k: v for k, v in data.items() if v not in (None, [])}
 
 
+class Options(_Strict):
+    """What else counts as a group's words (see :mod:`rules.variants`; defaults in the
+    README's table of what each option costs)."""
+
+    enclosed: bool = Field(
+        default=_DEFAULTS.enclosed,
+        description="circled/parenthesised letters and digits: Ⓓⓡⓤ⒢, ⑴, ㈠",
+    )
+    noise: Literal["off", "cjk", "latin", "brackets"] = Field(
+        default=_DEFAULTS.noise,
+        description="symbols skipped: off; cjk (疫@情); latin (also sp[]am, c.o.v.i.d); "
+        "brackets (also 疫]情, 新【冠)",
+    )
+    lookalikes: bool = Field(
+        default=_DEFAULTS.lookalikes,
+        description="look-alike digits and letters in Latin words: c0vid",
+    )
+    repeats: bool = Field(
+        default=_DEFAULTS.repeats, description="repeated characters: spaaam, 疫疫情"
+    )
+    pinyin: bool = Field(
+        default=_DEFAULTS.pinyin, description="pinyin and initials: yiqing, YQ, 疫qing"
+    )
+    homophones: bool = Field(
+        default=_DEFAULTS.homophones, description="same-sound characters: 易情"
+    )
+    split: bool = Field(
+        default=_DEFAULTS.split, description="characters split in parts: 弓长 for 张"
+    )
+
+    def variants(self) -> Variants:
+        return Variants(**self.model_dump())
+
+
 class Group(_Strict):
     name: str = Field(pattern=NAME_PATTERN)
     category: str = Field("subject", pattern=r"^[\w-]{1,32}$")
     words: list[Word] = Field(default_factory=list)
     enabled: bool = True
     description: str = Field(default="", max_length=2000)
+    options: Options = Field(default_factory=lambda: Options())
 
     @field_validator("words", mode="before")
     @classmethod
@@ -75,6 +114,11 @@ class Rule(_Strict):
     description: str = Field(default="", max_length=2000)
     must_match: list[Sentence] = Field(default_factory=list, max_length=100)
     must_not_match: list[Sentence] = Field(default_factory=list, max_length=100)
+    overlaps: Overlaps = Field(
+        default="all",
+        description="hits reported: all, or only the leftmost-longest where words overlap "
+        "(matching itself always uses all)",
+    )
 
 
 class Library(_Strict):

@@ -7,7 +7,7 @@ where, whether an expression holds. It knows nothing of how words were found: a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from rules.syntax import FIELDS, And, GroupRef, Near, Node, Not, Or, Scoped, Word
@@ -46,7 +46,52 @@ def evaluate(node: Node, found: Mapping[str, Found], fields: Sequence[str] = FIE
     if isinstance(node, Or):
         return any(evaluate(c, found, fields) for c in node.children)
     assert isinstance(node, Near), node
-    return any(near(node, found[f]) for f in fields)
+    return any(_present(node.left, found[f]) and near(node, found[f]) for f in fields)
+
+
+Test = Callable[[Mapping[str, Found]], bool]
+
+
+def compile_node(node: Node, fields: Sequence[str] = FIELDS) -> Test:
+    """``evaluate`` of ``node`` as a function of the findings, the tree walked once here
+    rather than for every text (a matcher evaluates many rules per text)."""
+    if isinstance(node, Word | GroupRef):
+        leaf = node
+        if len(fields) == 1:
+            only = fields[0]
+            return lambda found: found[only].has(leaf)
+        if len(fields) == 2:
+            one, other = fields
+            return lambda found: found[one].has(leaf) or found[other].has(leaf)
+        return lambda found: any(found[f].has(leaf) for f in fields)
+    if isinstance(node, Scoped):
+        return compile_node(node.child, (node.field,))
+    if isinstance(node, Not):
+        child = compile_node(node.child, fields)
+        return lambda found: not child(found)
+    if isinstance(node, And | Or):
+        tests = [compile_node(c, fields) for c in node.children]
+        if len(tests) == 2:
+            a, b = tests
+            if isinstance(node, And):
+                return lambda found: a(found) and b(found)
+            return lambda found: a(found) or b(found)
+        if isinstance(node, And):
+            return lambda found: all(t(found) for t in tests)
+        return lambda found: any(t(found) for t in tests)
+    assert isinstance(node, Near), node
+    near_node = node
+    return lambda found: any(
+        _present(near_node.left, found[f]) and near(near_node, found[f]) for f in fields
+    )
+
+
+def _present(node: Node, found: Found) -> bool:
+    """Whether a NEAR side occurs at all (before gathering its spans)."""
+    if isinstance(node, Word | GroupRef):
+        return found.has(node)
+    assert isinstance(node, Or), node
+    return any(_present(c, found) for c in node.children)
 
 
 def _spans(node: Node, found: Found) -> list[Span]:
@@ -59,7 +104,12 @@ def _spans(node: Node, found: Found) -> list[Span]:
 def near(node: Near, found: Found) -> bool:
     """Whether some occurrence of the left side and one of the right side are close
     enough in one field, in either order."""
-    left, right = _spans(node.left, found), _spans(node.right, found)
+    left = _spans(node.left, found)
+    if not left:
+        return False
+    right = _spans(node.right, found)
+    if not right:
+        return False
     text = found.text
     for a_start, a_end in left:
         for b_start, b_end in right:

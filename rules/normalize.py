@@ -28,6 +28,19 @@ The normal form of a string is, in order:
    Longer runs are left alone as layout or decoration rather than one word split in two.
    Latin words are never joined, as the rule needs CJK on both sides: ``mac book`` stays.
 
+Group options (:class:`View`) add passes, applied identically to words and text, each
+keeping offsets: ``enclosed`` maps circled, parenthesised and full-stop forms of letters
+and digits to the character itself before step 2 (NFKC would turn ``⒢`` into ``(g)``);
+``noise`` chooses step 4's level (``off``; ``cjk``, the default described above; ``latin``
+adds up to three symbols inside a Latin word, ``sp[]am``, and single letters spaced out,
+``c o v i d``; ``brackets`` also skips bracket pairs and halves between ideographs,
+``疫]情``); ``lookalikes`` maps digits, Cyrillic and Greek letters that look like Latin
+letters inside Latin words (``c0vid``, Cyrillic ``а``); ``repeats`` collapses a run of one
+repeated letter or ideograph to one (``spaaam``, ``疫疫情``) and keeps the run lengths, so a
+word with a real double (``good``, ``谢谢``) only matches a run at least as long.
+Where ``latin`` noise joins two letters the join still counts as a word boundary, so a
+Latin word matches everything it matched before (``bar`` in ``foo/bar``).
+
 Steps 2 and 3 are a per-character mapping except where combining marks or conjoining Hangul
 jamo compose with the character before them; those short clusters go through
 ``unicodedata`` and everything else through numpy lookup tables built once per process:
@@ -47,6 +60,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -54,11 +68,15 @@ import opencc
 
 __all__ = [
     "BOUNDARY_PUNCTUATION",
+    "DEFAULT_VIEW",
     "MAX_NOISE_RUN",
+    "NOISE_LEVELS",
     "NormalizedText",
+    "View",
     "is_cjk",
     "is_word_char",
     "normalize",
+    "normalize_many",
     "normalize_with_offsets",
 ]
 
@@ -68,8 +86,31 @@ MAX_NOISE_RUN = 3
 BOUNDARY_PUNCTUATION = frozenset("。、,;:?!“”‘’()[]{}〔〕【】《》〈〉「」『』〖〗—")
 """Clause punctuation (in normal form) that is never skipped as noise."""
 
+BRACKETS = frozenset("()[]{}〔〕【】《》〈〉「」『』〖〗")
+"""Bracket pairs and halves the ``brackets`` noise level skips between ideographs."""
+
+NoiseLevel = Literal["off", "cjk", "latin", "brackets"]
+NOISE_LEVELS: tuple[NoiseLevel, ...] = ("off", "cjk", "latin", "brackets")
+
+
+class View(NamedTuple):
+    """Which text-side passes a group's words and the text go through (module docstring).
+
+    The defaults are the default group options: ``enclosed`` costs next to nothing and finds
+    no extra words in ordinary text (``bench/match.py``), so it is part of the normal form."""
+
+    enclosed: bool = True
+    noise: NoiseLevel = "cjk"
+    lookalikes: bool = False
+    repeats: bool = False
+
+
+DEFAULT_VIEW = View()
+"""The normal form without group options: what the stores index and rule words use."""
+
 # Line breaks separate paragraphs in extracted text (the str.splitlines set).
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+_OTHER_LINE_BREAK = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 # Han ideographs: 〇, Extension A, URO, compatibility block, then Extensions B-H and the
 # compatibility supplement (planes 2 and 3).
@@ -150,7 +191,9 @@ class _Tables:
     mapping: npt.NDArray[np.uint32]
     resized: dict[str, str]
     t2s: dict[str, str]
-    noise_re: re.Pattern[str]
+    classes: npt.NDArray[np.uint8]  # code point -> _C_* bits (noise, CJK, letters ...)
+    enclosed: dict[str, str]  # enclosed form -> what it encloses (before step 2)
+    enclosed_re: re.Pattern[str]
 
 
 def _build_tables() -> _Tables:
@@ -198,12 +241,85 @@ def _build_tables() -> _Tables:
 
     # Alphanumerics outside the BMP are left out: the re module tests astral ranges one by
     # one for every character, so they are rejected in _skip_noise instead.
-    not_noise = _class_body(
-        {ord(c) for c in chars if c < "\U00010000" and c.isalnum()}
-        | {ord(c) for c in BOUNDARY_PUNCTUATION | _LINE_BREAKS}
+    enclosed = _enclosed_forms(chars)
+    return _Tables(
+        mapping | kinds,
+        resized,
+        t2s,
+        _classes(chars, enclosed),
+        enclosed,
+        re.compile(f"[{_class_body(map(ord, enclosed))}]"),
     )
-    noise = f"[^{not_noise}{_CJK_BODY}]{{1,{MAX_NOISE_RUN}}}(?=[{_CJK_BODY}])"
-    return _Tables(mapping | kinds, resized, t2s, re.compile(noise))
+
+
+# Bits of the character class table: one numpy lookup classifies a whole text for the
+# noise, repeat and Latin passes, which a regex would do character by character.
+_C_NOISE = 1  # skipped between ideographs (step 4)
+_C_BRACKET = 2  # skipped between ideographs at the ``brackets`` level
+_C_CJK = 4
+_C_LETTER = 8  # a letter or ideograph (a repeat of one collapses)
+_C_LATIN = 16  # a letter of a space-delimited script (Latin, Greek, Cyrillic)
+_C_ENCLOSED = 32
+
+
+def _classes(chars: list[str], enclosed: dict[str, str]) -> npt.NDArray[np.uint8]:
+    classes = np.full(0x110000, _C_NOISE, dtype=np.uint8)  # unassigned ones are noise too
+    for c in chars:
+        if c.isalnum():
+            classes[ord(c)] = _C_LETTER if c.isalpha() else 0
+    for c in BOUNDARY_PUNCTUATION | _LINE_BREAKS:
+        classes[ord(c)] = 0
+    for c in BRACKETS:
+        classes[ord(c)] = _C_BRACKET
+    for lo, hi in _CJK_RANGES:
+        classes[lo : hi + 1] = _C_CJK | _C_LETTER
+    for lo, hi in ((0x61, 0x7A), (0xDF, 0xF6), (0xF8, 0x24F), (0x370, 0x3FF), (0x400, 0x4FF)):
+        classes[lo : hi + 1] |= _C_LATIN
+    for c in enclosed:
+        classes[ord(c)] |= _C_ENCLOSED
+    return classes
+
+
+# Blocks of enclosed letters and digits: Enclosed Alphanumerics, Dingbats (circled digits),
+# Enclosed CJK Letters and Months, Enclosed Alphanumeric Supplement.
+_ENCLOSED_BLOCKS = ((0x2460, 0x24FF), (0x2776, 0x2793), (0x3200, 0x32FF), (0x1F100, 0x1F1FF))
+_ENCLOSING = re.compile(r"\b(CIRCLED|PARENTHESIZED|FULL STOP|SQUARED|NEGATIVE)\b")
+_NAMED_DIGITS = {
+    name: str(n)
+    for n, name in enumerate(
+        "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE THIRTEEN FOURTEEN "
+        "FIFTEEN SIXTEEN SEVENTEEN EIGHTEEN NINETEEN TWENTY".split()
+    )
+}
+_NAMED_LETTER = re.compile(r"LATIN (?:CAPITAL|SMALL) LETTER ([A-Z])$")
+_NAMED_NUMBER = re.compile(r"(?:DIGIT|NUMBER) ([A-Z]+)$")
+
+
+def _enclosed_forms(chars: list[str]) -> dict[str, str]:
+    """Enclosed letters, digits and ideographs -> the character(s) they enclose.
+
+    NFKC already opens circled forms (``Ⓓ`` -> ``D``) but writes parenthesised and
+    full-stop forms with their brackets and dot (``⒢`` -> ``(g)``, ``⒈`` -> ``1.``), and
+    leaves negative and squared forms (``🅰``, ``❶``) alone: those come from the name."""
+    found: dict[str, str] = {}
+    for c in chars:
+        if not any(lo <= ord(c) <= hi for lo, hi in _ENCLOSED_BLOCKS):
+            continue
+        name = unicodedata.name(c, "")
+        if not _ENCLOSING.search(name):
+            continue
+        inner = unicodedata.normalize("NFKC", c).strip("().,")
+        if inner == c or not inner:
+            letter, number = _NAMED_LETTER.search(name), _NAMED_NUMBER.search(name)
+            if letter:
+                inner = letter.group(1)
+            elif number and number.group(1) in _NAMED_DIGITS:
+                inner = _NAMED_DIGITS[number.group(1)]
+            else:
+                continue
+        if inner.isalnum() and len(inner) <= 2:
+            found[c] = inner
+    return found
 
 
 def _single_char_t2s(chars: list[str]) -> dict[str, str]:
@@ -279,6 +395,25 @@ class _EditMap:
                 end += self.in_end[k] - self.out_end[k]
         return start, end
 
+    def forward(self, start: int, end: int) -> tuple[int, int]:
+        """The output span an input span became (the inverse of ``span``); a span that was
+        deleted becomes an empty span where it was."""
+        k = bisect_right(self.in_start, start) - 1
+        if k >= 0:
+            start = (
+                self.out_start[k]
+                if start < self.in_end[k]
+                else start + self.out_end[k] - self.in_end[k]
+            )
+        k = bisect_right(self.in_start, end - 1) - 1
+        if k >= 0:
+            end = (
+                self.out_end[k]
+                if end - 1 < self.in_end[k]
+                else end + self.out_end[k] - self.in_end[k]
+            )
+        return start, max(start, end)
+
     def spans(self, starts: _Positions, ends: _Positions) -> tuple[_Positions, _Positions]:
         """``span`` of many spans at once, the same arithmetic on arrays."""
         out_start, out_end, in_start, in_end = (
@@ -295,20 +430,42 @@ class _EditMap:
         return mapped[0], mapped[1]
 
 
+_NO_JOINS: frozenset[int] = frozenset()
+_NO_RUNS: dict[int, int] = {}
+
+
 class NormalizedText:
-    """A normalised text and the means to map its spans back to the original (read-only)."""
+    """A normalised text and the means to map its spans back to the original (read-only).
+
+    ``joins`` are the positions where ``latin`` noise joined two letters (a Latin word may
+    start or end there); ``runs`` maps the position of each collapsed repeat (``repeats``)
+    to how many characters it stood for."""
 
     # A plain class: a frozen dataclass's __init__ costs a noticeable share of a short scan.
-    __slots__ = ("_maps", "text")
+    __slots__ = ("_maps", "joins", "runs", "text")
 
-    def __init__(self, text: str, maps: tuple[_EditMap, ...]) -> None:
+    def __init__(
+        self,
+        text: str,
+        maps: tuple[_EditMap, ...],
+        joins: frozenset[int] = _NO_JOINS,
+        runs: dict[int, int] = _NO_RUNS,
+    ) -> None:
         self.text = text
         self._maps = maps  # last pass first
+        self.joins = joins
+        self.runs = runs
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normal-form ``[start, end)`` (``start < end``)."""
         for edit_map in self._maps:
             start, end = edit_map.span(start, end)
+        return start, end
+
+    def locate(self, start: int, end: int) -> tuple[int, int]:
+        """The normal-form span of original ``[start, end)`` (the inverse of ``span``)."""
+        for edit_map in reversed(self._maps):
+            start, end = edit_map.forward(start, end)
         return start, end
 
     def spans(self, starts: list[int], ends: list[int]) -> tuple[list[int], list[int]]:
@@ -399,44 +556,258 @@ def _map_chars(text: str, t: _Tables, maps: list[_EditMap]) -> str:
     return "".join(pieces)
 
 
-def _skip_noise(text: str, t: _Tables, maps: list[_EditMap]) -> str:
-    """Step 4 of the module docstring."""
-    first = t.noise_re.search(text)
-    if first is None:
+def _skip_noise(
+    text: str, codes: npt.NDArray[np.uint32], noise: int, t: _Tables, maps: list[_EditMap]
+) -> str:
+    """Step 4 of the module docstring; ``noise`` is the class bits counted as noise."""
+    classes = t.classes[codes]
+    where = np.flatnonzero(classes & noise).tolist()
+    if not where:
+        return text
+    # Runs of noise of at most MAX_NOISE_RUN with an ideograph on both sides (a handful per
+    # text: plain Python beats numpy's per-call cost here).
+    runs: list[tuple[int, int]] = []
+    size = len(text)
+    start = end = where[0]
+    for pos in [*where[1:], -1]:
+        end += 1
+        if pos == end:
+            continue
+        if (
+            start
+            and end < size
+            and end - start <= MAX_NOISE_RUN
+            and classes[start - 1] & _C_CJK
+            and classes[end] & _C_CJK
+        ):
+            runs.append((start, end))
+        start = end = pos
+    if not runs:
         return text
     edits = _EditMap()
     pieces: list[str] = []
     done = removed = 0
-    for m in t.noise_re.finditer(text, first.start()):
-        start, end = m.span()
-        # The regex finds noise runs followed by CJK; the character before the run, and
-        # astral letters or digits in it (outside the regex's BMP-only class), are checked
-        # here.
-        if not start or _CJK_RE.match(text, start - 1) is None:
-            continue
-        run = m.group()
-        if not run.isascii() and any(c.isalnum() for c in run):
-            continue
+    for start, end in runs:
         pieces.append(text[done:start])
         edits.add(start - removed, start - removed, start, end)
         removed += end - start
         done = end
-    if not pieces:
-        return text
     pieces.append(text[done:])
     maps.append(edits)
     return "".join(pieces)
 
 
-def normalize_with_offsets(text: str) -> NormalizedText:
-    """Normalise ``text``, keeping what is needed to map spans back to ``text``."""
+def _open_enclosed(text: str, t: _Tables, maps: list[_EditMap]) -> str:
+    """``enclosed``: each enclosed form becomes what it encloses (``⑽`` -> ``10``)."""
+    if not (t.classes[_codes(text)] & _C_ENCLOSED).any():
+        return text
+    edits = _EditMap()
+    pieces: list[str] = []
+    done = growth = 0
+    for m in t.enclosed_re.finditer(text):
+        start = m.start()
+        new = t.enclosed[m.group()]
+        pieces += (text[done:start], new)
+        if len(new) != 1:
+            edits.add(start + growth, start + growth + len(new), start, start + 1)
+            growth += len(new) - 1
+        done = start + 1
+    pieces.append(text[done:])
+    if edits.out_start:
+        maps.append(edits)
+    return "".join(pieces)
+
+
+# Letters of space-delimited scripts after casefolding: Latin, Greek, Cyrillic.
+_LATIN = "a-z\u00df-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
+# Lookalike digits and symbols that stand for letters (``lookalikes``): a Latin word may
+# be written with them, so they neither split it as noise nor end it.
+_LOOKALIKE_DIGITS = "013456789"
+_LOOKALIKE_SYMBOLS = "@$"
+# ``latin`` noise: up to three symbols between two letters (clause punctuation, spaces and
+# line breaks excepted), and single letters spaced out (``c o v i d``, three or more).
+_NOISE_RUN = f"(?:[^\\w\\s,;:?!。、{re.escape(_LOOKALIKE_SYMBOLS)}]|_){{1,{MAX_NOISE_RUN}}}"
+_LATIN_NOISE = {
+    False: re.compile(
+        f"(?<=[{_LATIN}]){_NOISE_RUN.replace(re.escape(_LOOKALIKE_SYMBOLS), '')}(?=[{_LATIN}])"
+    ),
+    # With lookalikes a digit may stand for a letter, but one side must be a letter: 3.14
+    # stays a number.
+    True: re.compile(
+        f"(?<=[{_LATIN}]){_NOISE_RUN}(?=[{_LATIN}{_LOOKALIKE_DIGITS}])"
+        f"|(?<=[{_LOOKALIKE_DIGITS}]){_NOISE_RUN}(?=[{_LATIN}])"
+    ),
+}
+_SPACED_LETTERS = re.compile(f"(?<![{_LATIN}\\d])[{_LATIN}](?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
+
+
+def _latin_range(text: str, t: _Tables) -> tuple[int, int] | None:
+    """From the first to past the last Latin letter of ``text`` (None if it has none): the
+    Latin passes need not read the Chinese around."""
+    latin = np.flatnonzero(t.classes[_codes(text)] & _C_LATIN)
+    return (int(latin[0]), int(latin[-1]) + 1) if latin.size else None
+
+
+def _join_latin(
+    text: str, lookalikes: bool, t: _Tables, maps: list[_EditMap]
+) -> tuple[str, frozenset[int]]:
+    """``latin`` noise: the symbols inside Latin words and the spaces between spaced-out
+    letters removed; returns the text and the positions where letters were joined."""
+    where = _latin_range(text, t)
+    if where is None:
+        return text, _NO_JOINS
+    lo, hi = where
+    deleted = [m.span() for m in _LATIN_NOISE[lookalikes].finditer(text, lo, hi)]
+    for m in _SPACED_LETTERS.finditer(text, lo, hi):
+        deleted += [(p, p + 1) for p in range(m.start() + 1, m.end(), 2)]
+    if not deleted:
+        return text, _NO_JOINS
+    deleted.sort()
+    edits = _EditMap()
+    pieces: list[str] = []
+    joins: list[int] = []
+    done = removed = 0
+    for start, end in deleted:
+        pieces.append(text[done:start])
+        out = start - removed
+        edits.add(out, out, start, end)
+        removed += end - start
+        joins.append(out)
+        done = end
+    pieces.append(text[done:])
+    maps.append(edits)
+    return "".join(pieces), frozenset(joins)
+
+
+_LOOKALIKE = str.maketrans(
+    {
+        **dict(zip("01345789@$", "oleastbgas", strict=True)),
+        "6": "b",
+        "i": "l",
+        "ı": "l",
+        "ɡ": "g",
+        # Cyrillic
+        **dict(zip("авеёкмнорстухѕіїјԁһԛԝ", "abeekmhopctyxslljdhqw", strict=True)),
+        # Greek
+        **dict(zip("αβγεηικνορτυχω", "abyenlkvoptuxw", strict=True)),
+    }
+)
+_LOOKALIKE_WORD = re.compile(f"[0-9{_LATIN}]+(?:[{re.escape(_LOOKALIKE_SYMBOLS)}][0-9{_LATIN}]+)*")
+_HAS_LETTER = re.compile(f"[{_LATIN}]")
+
+
+def _lookalike(m: re.Match[str]) -> str:
+    word = m.group()
+    return word.translate(_LOOKALIKE) if _HAS_LETTER.search(word) else word
+
+
+def _map_lookalikes(text: str, t: _Tables) -> str:
+    """``lookalikes``: inside every Latin word (a run of letters and digits with at least
+    one letter), each look-alike becomes the letter it imitates; character for character,
+    so offsets do not move. ``0``/``o``, ``1``/``l``/``i`` and friends become one letter, so
+    words and text compare equal whichever was written."""
+    where = _latin_range(text, t)
+    if where is None:
+        return text
+    lo, hi = where
+    # A Latin word may begin with a look-alike digit just before the first letter.
+    while lo and text[lo - 1] in _LOOKALIKE_DIGITS:
+        lo -= 1
+    while hi < len(text) and text[hi] in _LOOKALIKE_DIGITS:
+        hi += 1
+    return text[:lo] + _LOOKALIKE_WORD.sub(_lookalike, text[lo:hi]) + text[hi:]
+
+
+def _collapse(
+    text: str, joins: frozenset[int], t: _Tables, maps: list[_EditMap]
+) -> tuple[str, frozenset[int], dict[int, int]]:
+    """``repeats``: each run of one repeated letter or ideograph becomes one character;
+    returns the text, the joins moved along, and run lengths by position."""
+    codes = _codes(text)
+    repeat = (codes[1:] == codes[:-1]) & ((t.classes[codes[1:]] & _C_LETTER) != 0)
+    if not repeat.any():
+        return text, joins, _NO_RUNS
+    # A run is a character followed by repeats of it.
+    bounds = np.flatnonzero(np.diff(repeat.view(np.int8), prepend=0, append=0))
+    run_starts, run_ends = bounds[0::2], bounds[1::2] + 1
+    edits = _EditMap()
+    pieces: list[str] = []
+    runs: dict[int, int] = {}
+    done = removed = 0
+    moved = sorted(joins)
+    shifted: list[int] = []
+    k = 0
+    for start, end in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+        while k < len(moved) and moved[k] <= start:
+            shifted.append(moved[k] - removed)
+            k += 1
+        while k < len(moved) and moved[k] < end:
+            k += 1  # a join inside a run is gone with the run
+        pieces += (text[done:start], text[start])
+        out = start - removed
+        edits.add(out, out + 1, start, end)
+        runs[out] = end - start
+        removed += end - start - 1
+        done = end
+    shifted += [j - removed for j in moved[k:]]
+    pieces.append(text[done:])
+    maps.append(edits)
+    return "".join(pieces), frozenset(shifted) if shifted else _NO_JOINS, runs
+
+
+def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedText:
+    """Normalise ``text`` (as the words of a group with ``view``'s options are), keeping
+    what is needed to map spans back to ``text``."""
     t = _get_tables()
     maps: list[_EditMap] = []
-    result = _skip_noise(_map_chars(text, t, maps), t, maps)
+    if view.enclosed:
+        text = _open_enclosed(text, t, maps)
+    result = _map_chars(text, t, maps)
+    noise = view.noise
+    if noise != "off" and result:
+        bits = _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
+        result = _skip_noise(result, _codes(result), bits, t, maps)
+    joins = _NO_JOINS
+    if noise == "latin" or noise == "brackets":
+        result, joins = _join_latin(result, view.lookalikes, t, maps)
+    if view.lookalikes:
+        result = _map_lookalikes(result, t)
+    runs = _NO_RUNS
+    if view.repeats and result:
+        result, joins, runs = _collapse(result, joins, t, maps)
     maps.reverse()
-    return NormalizedText(result, tuple(maps))
+    return NormalizedText(result, tuple(maps), joins, runs)
 
 
-def normalize(text: str) -> str:
+def normalize_many(texts: list[str], view: View = DEFAULT_VIEW) -> list[tuple[str, dict[int, int]]]:
+    """The normal form and repeat runs of each of many short texts (keywords), in one pass:
+    one call per text costs more than the work on a keyword. Texts are joined by line
+    breaks, which no pass looks across."""
+    if not texts:
+        return []
+    joined = "\n".join(texts)
+    if _OTHER_LINE_BREAK.search(joined) or joined.count("\n") != len(texts) - 1:
+        return [(n.text, n.runs) for n in (normalize_with_offsets(t, view) for t in texts)]
+    whole = normalize_with_offsets(joined, view)
+    parts = whole.text.split("\n")
+    if len(parts) != len(texts):  # cannot happen: nothing removes or adds line breaks
+        raise RuntimeError("normalising a batch changed its line breaks")
+    if not whole.runs:
+        return [(p, _NO_RUNS) for p in parts]
+    out: list[tuple[str, dict[int, int]]] = []
+    at = 0
+    positions = sorted(whole.runs)
+    k = 0
+    for part in parts:
+        runs: dict[int, int] = {}
+        while k < len(positions) and positions[k] < at + len(part):
+            runs[positions[k] - at] = whole.runs[positions[k]]
+            k += 1
+        out.append((part, runs or _NO_RUNS))
+        at += len(part) + 1
+    return out
+
+
+def normalize(text: str, view: View = DEFAULT_VIEW) -> str:
     """Normal form of ``text`` (see the module docstring for the exact rules)."""
-    return normalize_with_offsets(text).text
+    return normalize_with_offsets(text, view).text

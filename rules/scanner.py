@@ -25,9 +25,18 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 import ahocorasick_rs
 import hyperscan
 
-from rules.normalize import NormalizedText, is_word_char, normalize, normalize_with_offsets
+from rules.normalize import (
+    DEFAULT_VIEW,
+    NormalizedText,
+    View,
+    is_word_char,
+    normalize_many,
+    normalize_with_offsets,
+)
 
-__all__ = ["EmptyWordError", "Hit", "Scanner"]
+_NO_RUNS: dict[int, int] = {}
+
+__all__ = ["EmptyWordError", "Hit", "Scanner", "leftmost_longest"]
 
 P = TypeVar("P")
 
@@ -38,6 +47,11 @@ _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 # Which ends of a word need a word boundary in the text.
 _LEFT = 1
 _RIGHT = 2
+
+
+def _word_char(char: str) -> bool:
+    # ASCII first: most keyword ends are ASCII or CJK, and this runs per pattern.
+    return char.isalnum() if char < "\x80" else is_word_char(char)
 
 
 class EmptyWordError(ValueError):
@@ -135,32 +149,62 @@ class Scanner(Generic[P]):
     ``Scanner`` and replace the reference to the old one (an atomic assignment).
     """
 
-    def __init__(self, words: Iterable[tuple[P, str]]) -> None:
+    def __init__(
+        self,
+        words: Iterable[tuple[P, str]],
+        view: View = DEFAULT_VIEW,
+        *,
+        normalized: bool = False,
+        whole_words: bool = True,
+    ) -> None:
         """Compile ``(word_id, word)`` pairs; ``word_id`` is an opaque payload.
 
-        Raises ``EmptyWordError`` for a word that normalises to nothing.
+        Words are normalised with ``view``'s options, as the text will be (``normalized``:
+        they already are). ``whole_words=False`` lets Latin words match inside others (the
+        caller checks). Raises ``EmptyWordError`` for a word that normalises to nothing.
         """
-        groups: dict[str, list[P]] = {}
-        count = 0
-        for word_id, word in words:
-            key = normalize(word)
+        self.view = view
+        pairs = list(words)
+        if normalized:
+            forms = [(w, _NO_RUNS) for _, w in pairs]
+        else:
+            forms = normalize_many([w for _, w in pairs], view)
+        # Words are grouped by normal form and, with repeats, by the runs they need: good
+        # and god both read god, but only good needs the o twice.
+        groups: dict[tuple[str, tuple[tuple[int, int], ...]], list[P]] = {}
+        for (word_id, word), (key, word_runs) in zip(pairs, forms, strict=True):
             if not key:
                 raise EmptyWordError(word, word_id)
-            groups.setdefault(key, []).append(word_id)
-            count += 1
-        patterns = list(groups)
+            need = tuple((p, n) for p, n in word_runs.items() if n > 1) if word_runs else ()
+            groups.setdefault((key, need), []).append(word_id)
+        count = len(pairs)
+        patterns = [key for key, _ in groups]
         self._count = count
+        self._runs = (
+            [need or None for _, need in groups] if any(need for _, need in groups) else None
+        )
         self._ids = [tuple(ids) for ids in groups.values()]
+        # The engine gets each string once; a string shared by patterns with different needs
+        # stands for all of them.
+        strings = list(dict.fromkeys(patterns))
+        self._shared: list[list[int]] | None = None
+        if len(strings) != len(patterns):
+            position = {p: i for i, p in enumerate(strings)}
+            self._shared = [[] for _ in strings]
+            for index, p in enumerate(patterns):
+                self._shared[position[p]].append(index)
         self._one_id_each = all(len(ids) == 1 for ids in self._ids)
         self._lengths = [len(p) for p in patterns]
         self._edges = [
-            (_LEFT if is_word_char(p[0]) else 0) | (_RIGHT if is_word_char(p[-1]) else 0)
+            (_LEFT if _word_char(p[0]) else 0) | (_RIGHT if _word_char(p[-1]) else 0)
+            if whole_words
+            else 0
             for p in patterns
         ]
         self._engine: _Engine | None = None
-        if patterns:
-            large = len(patterns) > _HYPERSCAN_MAX_PATTERNS
-            self._engine = _AhoCorasick(patterns) if large else _Hyperscan(patterns)
+        if strings:
+            large = len(strings) > _HYPERSCAN_MAX_PATTERNS
+            self._engine = _AhoCorasick(strings) if large else _Hyperscan(strings)
 
     def __len__(self) -> int:
         """Number of ``(word_id, word)`` pairs compiled."""
@@ -168,33 +212,18 @@ class Scanner(Generic[P]):
 
     def scan(self, text: str) -> list[Hit[P]]:
         """Hits of all words in ``text``, ordered by end offset."""
-        return self.scan_normalized(normalize_with_offsets(text))
+        return self.scan_normalized(normalize_with_offsets(text, self.view))
+
+    @property
+    def payloads(self) -> list[tuple[P, ...]]:
+        """The word ids of each distinct pattern, by the index :meth:`locate` gives."""
+        return self._ids
 
     def scan_normalized(self, normalized: NormalizedText) -> list[Hit[P]]:
         """Like ``scan`` for a text already normalised (to share it between scanners)."""
-        text = normalized.text
-        if not text or self._engine is None:
+        indexes, starts, ends = self.locate(normalized.text, normalized.joins, normalized.runs)
+        if not indexes:
             return []
-        found = self._engine.find(text)
-        if not found:
-            return []  # most short texts: skip the bookkeeping below
-        size = len(text)
-        lengths = self._lengths
-        edges = self._edges
-        indexes: list[int] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for end, index in found:
-            start = end - lengths[index]
-            edge = edges[index]
-            if edge and (
-                (edge & _LEFT and start and is_word_char(text[start - 1]))
-                or (edge & _RIGHT and end < size and is_word_char(text[end]))
-            ):
-                continue
-            indexes.append(index)
-            starts.append(start)
-            ends.append(end)
         original_starts, original_ends = normalized.spans(starts, ends)
         ids = self._ids
         rows: Iterable[tuple[P, int, int, int, int]]
@@ -210,3 +239,64 @@ class Scanner(Generic[P]):
                 for word_id in ids[i]
             )
         return list(map(_make_hit, rows))
+
+    def locate(
+        self,
+        text: str,
+        joins: frozenset[int] = frozenset(),
+        runs: dict[int, int] = _NO_RUNS,
+    ) -> tuple[list[int], list[int], list[int]]:
+        """Pattern index (see :attr:`payloads`), start and end of every hit in normalised
+        ``text``, ordered by end: the scan without building hits."""
+        if not text or self._engine is None:
+            return [], [], []
+        found = self._engine.find(text)
+        if not found:
+            return [], [], []  # most short texts: skip the bookkeeping below
+        if self._shared is not None:
+            shared = self._shared
+            found = [(end, index) for end, string in found for index in shared[string]]
+        size = len(text)
+        lengths = self._lengths
+        edges = self._edges
+        needs = self._runs
+        indexes: list[int] = []
+        starts: list[int] = []
+        ends: list[int] = []
+        for end, index in found:
+            start = end - lengths[index]
+            edge = edges[index]
+            # Where latin noise joined two letters a word may start or end.
+            if edge and (
+                (edge & _LEFT and start and is_word_char(text[start - 1]) and start not in joins)
+                or (edge & _RIGHT and end < size and is_word_char(text[end]) and end not in joins)
+            ):
+                continue
+            if (
+                needs is not None
+                and (need := needs[index]) is not None
+                and any(runs.get(start + p, 1) < n for p, n in need)
+            ):
+                continue
+            indexes.append(index)
+            starts.append(start)
+            ends.append(end)
+        return indexes, starts, ends
+
+
+def leftmost_longest(spans: Sequence[tuple[int, int]]) -> list[int]:
+    """Indexes of the spans kept when overlapping ones are reduced to the leftmost-longest:
+    from left to right, the longest span starting at each place, skipping spans that
+    overlap one kept; equal spans are all kept (one word in several rules)."""
+    order = sorted(range(len(spans)), key=lambda i: (spans[i][0], -spans[i][1]))
+    kept: list[int] = []
+    last: tuple[int, int] | None = None
+    reach = -1
+    for i in order:
+        span = spans[i]
+        if span == last:
+            kept.append(i)
+        elif span[0] >= reach:
+            kept.append(i)
+            last, reach = span, span[1]
+    return sorted(kept)

@@ -13,7 +13,7 @@ from apiflask import APIFlask
 
 from api.context import parts
 from keywords.io import read_library
-from keywords.model import Library
+from keywords.model import Library, Options
 from rules.tokens import index_text
 from store import Item, Store
 
@@ -81,7 +81,14 @@ def test_groups_crud_makes_versions_and_audits(app: APIFlask, op: Browser) -> No
     listed = op.get("/api/keywords/groups").get_json()
     assert listed["version"] == 1
     assert listed["groups"] == [
-        {"name": "地名", "category": "region", "enabled": True, "description": "", "word_count": 2}
+        {
+            "name": "地名",
+            "category": "region",
+            "enabled": True,
+            "description": "",
+            "options": Options().model_dump(),
+            "word_count": 2,
+        }
     ]
 
     change = {"parent": 1, "add": ["梓潼", {"text": "宝龙镇", "weight": 2}], "remove": ["潼南"]}
@@ -244,6 +251,30 @@ def test_live_test_highlights_escaped(op: Browser, viewer: Browser) -> None:
     assert draft.get_json()["marked"].startswith("&lt;script&gt;<mark>alert</mark>(1)")
     bad = viewer.post("/api/keywords/test", json={"text": text, "expression": "(alert"})
     assert (bad.status_code, bad.get_json()["field"]) == (400, "expression")
+
+
+def test_group_options_patch_and_group_test(op: Browser, viewer: Browser) -> None:
+    seed(op)
+    patch = {"parent": 3, "options": {"repeats": True, "pinyin": True}}
+    response = op.send("PATCH", "/api/keywords/groups/地名", json=patch)
+    assert response.status_code == 200, response.get_json()
+    options = response.get_json()["group"]["options"]
+    assert options["repeats"] and options["pinyin"] and options["noise"] == "cjk"
+    bad = op.send("PATCH", "/api/keywords/groups/地名", json={"parent": 4, "options": {"noise": 3}})
+    assert (bad.status_code, bad.get_json()["field"]) == (400, "options.noise")
+    text = "tongnan双双江镇"
+    result = viewer.post("/api/keywords/groups/地名/test", json={"text": text}).get_json()
+    assert [(text[h["start"] : h["end"]], h["variant"]) for h in result["hits"]] == [
+        ("tongnan", "pinyin"),
+        ("双双江镇", "repeats"),
+    ]
+    off = {"text": text, "options": {"pinyin": False, "repeats": False}}
+    hits = viewer.post("/api/keywords/groups/地名/test", json=off).get_json()["hits"]
+    assert [(text[h["start"] : h["end"]], h["variant"]) for h in hits] == [("双江镇", None)]
+    longest = viewer.post("/api/keywords/test", json={"text": "双江镇起火", "overlaps": "longest"})
+    assert longest.status_code == 200
+    missing = viewer.post("/api/keywords/groups/没有/test", json={"text": "x"})
+    assert missing.status_code == 404
 
 
 def test_import_dry_run_then_save(app: APIFlask, op: Browser) -> None:

@@ -57,6 +57,29 @@ def test_match_prints_rules_and_hits_with_original_offsets(env: Path) -> None:
     assert second == {"input": "b.txt", "rules": [], "hits": []}
 
 
+def test_match_longest_and_variants(env: Path) -> None:
+    library = """\
+groups:
+- name: 地名
+  words: [潼南, 潼南区]
+  options: {pinyin: true, repeats: true}
+rules:
+- name: r
+  expression: "@地名"
+"""
+    (env / "v.yaml").write_text(library, encoding="utf-8")
+    text = "x\n潼南区起火，tongnan，潼潼南"
+    code, out = run("match", "--library", "v.yaml", "--json", input=text)
+    assert code == 0, out
+    spans = {(h["start"], h["end"], h["variant"]) for h in json.loads(out)["hits"]}
+    assert {(0, 2, None), (0, 3, None), (6, 13, "pinyin"), (14, 17, "repeats")} <= spans
+    code, out = run("match", "--library", "v.yaml", "--json", "--longest", input=text)
+    spans = {(h["start"], h["end"]) for h in json.loads(out)["hits"]}
+    assert (0, 3) in spans and (0, 2) not in spans
+    code, out = run("match", "--library", "v.yaml", input=text)
+    assert "[pinyin]" in out and "[repeats]" in out
+
+
 def test_match_reads_standard_input(env: Path) -> None:
     code, out = run("match", "--library", "lib.yaml", "--json", input="x\n潼南起火\n")
     assert code == 0 and json.loads(out)["rules"] == ["火灾监测"]

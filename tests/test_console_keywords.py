@@ -213,3 +213,29 @@ def test_backtest_from_the_rule_editor(app: APIFlask, op: Browser) -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;宝龙镇起火" in page
     assert 'href="javascript' not in page
     assert head(app) == 3
+
+
+def test_group_options_are_saved_and_the_group_test_names_the_variant(
+    app: APIFlask, op: Browser
+) -> None:
+    form(op, "/keywords/groups", parent=0, name="疫情词", category="event", words="疫情\n确诊")
+    page = op.client.get("/keywords/groups/疫情词").get_data(as_text=True)
+    assert 'id="group-options"' in page and "中文词的全拼" in page
+    status, page = form(
+        op, "/keywords/groups/疫情词", action="options", parent=1, noise="brackets", pinyin="on",
+        enclosed="on",
+    )  # fmt: skip
+    assert status == 302, page
+    with app.app_context():
+        saved = parts().library.current()[1].group("疫情词")
+    assert saved is not None and saved.options.pinyin and saved.options.noise == "brackets"
+    assert not saved.options.repeats
+    # The group test uses the options in the form, saved or not.
+    status, result = form(op, "/keywords/groups/疫情词/test", text="潼南YQ严重", noise="cjk")
+    assert status == 200 and 'id="group-test-none"' in result
+    status, result = form(op, "/keywords/groups/疫情词/test", text="潼南YQ严重，疫]情", pinyin="on",
+                          noise="brackets")  # fmt: skip
+    assert "拼音首字母" in result and "<mark>YQ</mark>" in result
+    assert "夹杂符号" in result and "<mark>疫]情</mark>" in result
+    english = op.client.get("/keywords/groups/疫情词?lang=en").get_data(as_text=True)
+    assert "Variant options" in english and "中文词的全拼" not in english

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from rules.normalize import (
     BOUNDARY_PUNCTUATION,
     MAX_NOISE_RUN,
+    View,
     is_cjk,
     is_word_char,
     normalize,
@@ -173,11 +174,16 @@ def test_noise_runs_are_independent() -> None:
 
 def test_offsets_through_expansions() -> None:
     original = "㈱ﬁ疫情"
-    result = normalize_with_offsets(original)
+    # Without the enclosed option NFKC writes ㈱ with its brackets.
+    result = normalize_with_offsets(original, View(enclosed=False))
     assert result.text == "(株)fi疫情"
     assert result.span(1, 2) == (0, 1)  # 株 comes from ㈱
     assert result.span(3, 5) == (1, 2)  # fi from ﬁ
     assert result.span(5, 7) == (2, 4)
+    result = normalize_with_offsets(original)
+    assert result.text == "株fi疫情"
+    assert result.span(0, 1) == (0, 1)
+    assert result.span(1, 3) == (1, 2)
 
 
 def test_offsets_through_composition() -> None:
@@ -191,7 +197,7 @@ def test_offsets_through_composition() -> None:
 def test_astral_characters() -> None:
     original = "😀𝐂𝐎𝐕𝐈𝐃疫🄀情"
     result = normalize_with_offsets(original)
-    assert result.text == "😀covid疫0.情"
+    assert result.text == "😀covid疫0情"
     assert result.span(1, 6) == (1, 6)
 
 
@@ -224,7 +230,29 @@ def test_word_characters() -> None:
 @settings(max_examples=300, deadline=None)
 @given(texts)
 def test_fast_path_equals_reference(text: str) -> None:
-    assert normalize(text) == reference(text)
+    # The reference is the normal form without group options (enclosed forms as NFKC has
+    # them); with the default options enclosed forms are opened first, as tested below.
+    assert normalize(text, View(enclosed=False)) == reference(text)
+
+
+ENCLOSED = {"Ⓓ": "d", "⒢": "g", "⑴": "1", "⒈": "1", "㈠": "一", "㊀": "一", "🅐": "a", "❶": "1",
+            "⑽": "10", "🄀": "0", "㈱": "株"}  # fmt: skip
+
+
+def test_enclosed_forms_open_to_what_they_enclose() -> None:
+    for char, inside in ENCLOSED.items():
+        assert normalize(char) == inside, char
+        assert normalize(f"疫{char}情") == f"疫{inside}情"
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_enclosed_option_only_opens_enclosed_forms(text: str) -> None:
+    opened = "".join(ENCLOSED.get(c, c) for c in text)
+    if all(c in ENCLOSED or not 0x2460 <= ord(c) <= 0x32FF for c in text) and not any(
+        0x1F100 <= ord(c) <= 0x1F1FF and c not in ENCLOSED for c in text
+    ):
+        assert normalize(text) == reference(opened)
 
 
 @settings(max_examples=200, deadline=None)

@@ -129,7 +129,7 @@ def test_latin_edge_rules(scanner: Scanner[str]) -> None:
 
 
 def test_astral_characters_before_a_hit(scanner: Scanner[str]) -> None:
-    text = "😷😷𠀀疫情🄀mac"
+    text = "😷😷𠀀疫情🄀,mac"
     assert found(scanner, text) == [("epidemic", "疫情"), ("mac", "mac")]
 
 

@@ -25,6 +25,34 @@ from rules.syntax import group_names, parse
 from store.model import LibraryVersion
 
 bp = Blueprint("console_keywords", __name__)
+BOOLEAN_OPTIONS = ("enclosed", "lookalikes", "repeats", "pinyin", "homophones", "split")
+# One line each, shown beside the option in the group editor.
+OPTION_NOTES = {
+    "enclosed": "带圈、带括号或带点的字母数字按原字符匹配，如 Ⓓⓡⓤⓖ、⑴、㈠",
+    "noise": "跳过夹杂的符号",
+    "lookalikes": "英文词中形近的数字和外文字母按字母匹配，如 c0vid、раypal",
+    "repeats": "连续重复的字符按一个匹配，如 spaaam、疫疫情",
+    "pinyin": "中文词的全拼、首字母及汉字拼音混写，如 yiqing、YQ、疫qing",
+    "homophones": "同音字（至少保留一个原字），如 易情；误报较多，默认关闭",
+    "split": "拆字写法，如 弓长 代替 张；默认关闭",
+}
+NOISE_LEVELS = {
+    "off": "关闭",
+    "cjk": "汉字之间（疫@情）",
+    "latin": "另含英文单词内（sp[]am、c.o.v.i.d）",
+    "brackets": "另含括号（疫]情、新【冠）",
+}
+# What a hit's ``variant`` is called (text-side ones may combine: "noise+repeats").
+VARIANT_LABELS = {
+    "enclosed": "带圈或括号字符",
+    "noise": "夹杂符号",
+    "lookalikes": "形近字母数字",
+    "repeats": "重复字符",
+    "pinyin": "拼音",
+    "initials": "拼音首字母",
+    "homophone": "同音字",
+    "split": "拆字",
+}
 WORDS_SHOWN = 1000  # a group page lists this many words; the rest are found by filtering
 
 ENGLISH: dict[str, str] = {
@@ -128,6 +156,42 @@ ENGLISH: dict[str, str] = {
     "没有词组": "No groups yet",
     "没有方案": "No rules yet",
     "请选择文件": "Choose a file",
+    "变体选项": "Variant options",
+    "关键词": "Keyword",
+    "位置": "Where",
+    "保存选项": "Save options",
+    "测试词组": "Test the group",
+    "输入一句话，查看本词组的词及其变体在哪里命中（使用上面尚未保存的选项）": "Type a "
+    "sentence to see where this group's words and their variants occur (with the options "
+    "above, even unsaved)",
+    "原词": "as written",
+    "没有命中": "No hits",
+    "命中方式": "Matched as",
+    "带圈或括号字符": "enclosed characters",
+    "夹杂符号": "symbols in between",
+    "形近字母数字": "look-alike letters or digits",
+    "重复字符": "repeated characters",
+    "拼音": "pinyin",
+    "拼音首字母": "pinyin initials",
+    "同音字": "homophone",
+    "拆字": "split character",
+    "带圈、带括号或带点的字母数字按原字符匹配，如 Ⓓⓡⓤⓖ、⑴、㈠": "Circled, parenthesised "
+    "and full-stop letters and digits match as themselves: Ⓓⓡⓤⓖ, ⑴, ㈠",
+    "跳过夹杂的符号": "Skip symbols in between",
+    "关闭": "off",
+    "汉字之间（疫@情）": "between Chinese characters (疫@情)",
+    "另含英文单词内（sp[]am、c.o.v.i.d）": "also inside Latin words (sp[]am, c.o.v.i.d)",
+    "另含括号（疫]情、新【冠）": "also brackets (疫]情, 新【冠)",
+    "英文词中形近的数字和外文字母按字母匹配，如 c0vid、раypal": "Look-alike digits and "
+    "Cyrillic/Greek letters in Latin words match as letters: c0vid, раypal",
+    "连续重复的字符按一个匹配，如 spaaam、疫疫情": "A run of one repeated character matches as "
+    "one: spaaam, 疫疫情",
+    "中文词的全拼、首字母及汉字拼音混写，如 yiqing、YQ、疫qing": "Chinese words also match "
+    "their pinyin, initials and mixtures: yiqing, YQ, 疫qing",
+    "同音字（至少保留一个原字），如 易情；误报较多，默认关闭": "Homophones (one character at "
+    "least as written): 易情; many false positives, off by default",
+    "拆字写法，如 弓长 代替 张；默认关闭": "Characters split into parts: 弓长 for 张; off by "
+    "default",
     "地域词": "Region",
     "主体词": "Subject",
     "事件词": "Event",
@@ -194,6 +258,8 @@ def change_group(name: str) -> Response | tuple[str, int]:
             fields["paste"] = form.get("words", "")
         elif action == "remove":
             fields["remove"] = form.getlist("word")
+        elif action == "options":
+            fields["options"] = _options_form(form)
         elif action == "settings":
             fields |= {
                 "category": form.get("category", ""),
@@ -206,6 +272,31 @@ def change_group(name: str) -> Response | tuple[str, int]:
     except ApiError as e:
         return _group_page(name, e), e.status
     return redirect(url_for(".group", name=name))
+
+
+def _options_form(form: Any) -> dict[str, Any]:
+    """The variant options of the group editor's form (unchecked boxes are absent)."""
+    return {
+        "noise": form.get("noise", "cjk"),
+        **{key: form.get(key) == "on" for key in BOOLEAN_OPTIONS},
+    }
+
+
+@bp.post("/keywords/groups/<name>/test")
+@require("viewer")
+def group_test(name: str) -> str:
+    form = request.form
+    text = form.get("text", "")
+    if not text.strip():
+        return render_template("keywords/_group_test.html", result=None, error=None)
+    try:
+        data = validated(ops.GroupTestIn, {"text": text, "options": _options_form(form)})
+        result = ops.run_group_test(name, data)
+    except ApiError as e:
+        return render_template("keywords/_group_test.html", result=None, error=e)
+    return render_template(
+        "keywords/_group_test.html", result=result, error=None, variant_labels=VARIANT_LABELS
+    )
 
 
 def _group_page(name: str, error: ApiError | None) -> str:
@@ -224,6 +315,8 @@ def _group_page(name: str, error: ApiError | None) -> str:
         rules=[r for r in library.rules if found.name in group_names(parse(r.expression))],
         error=error,
         form=request.form,
+        option_notes=OPTION_NOTES,
+        noise_levels=NOISE_LEVELS,
     )
 
 
@@ -331,7 +424,9 @@ def live_test() -> str:
         result = ops.run_live_test(data)
     except ApiError as e:
         return render_template("keywords/_test_result.html", result=None, error=e)
-    return render_template("keywords/_test_result.html", result=result, error=None)
+    return render_template(
+        "keywords/_test_result.html", result=result, error=None, variant_labels=VARIANT_LABELS
+    )
 
 
 @bp.post("/keywords/backtest")

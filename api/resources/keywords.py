@@ -38,7 +38,7 @@ from keywords.io import write_library as write_file
 from keywords.library import compile_library
 from keywords.live import LiveMatcher
 from keywords.matcher import Matcher, run_rule_tests
-from keywords.model import Group, Library, Rule, Scope, Word
+from keywords.model import Group, Library, Options, Rule, Scope, Word
 from keywords.validate import InvalidLibrary, Problem, expression_problems
 from rules.highlight import mark
 from rules.syntax import group_names, parse
@@ -90,11 +90,24 @@ class GroupCreate(Group):
     parent: Version
 
 
+class OptionsPatch(_In):
+    """Variant options to change; those left out stay as they are."""
+
+    enclosed: bool | None = None
+    noise: Literal["off", "cjk", "latin", "brackets"] | None = None
+    lookalikes: bool | None = None
+    repeats: bool | None = None
+    pinyin: bool | None = None
+    homophones: bool | None = None
+    split: bool | None = None
+
+
 class GroupUpdate(_In):
     parent: Version
     category: str | None = Field(None, pattern=r"^[\w-]{1,32}$")
     enabled: bool | None = None
     description: str | None = None
+    options: OptionsPatch | None = Field(None, description="variant options to change")
     add: list[Word | str] = Field(default_factory=list, description="words to add")
     remove: list[str] = Field(default_factory=list, description="texts of words to remove")
     paste: str = Field("", description="many words, one per line (a pasted list)")
@@ -127,6 +140,16 @@ class LiveTestIn(_In):
         None, max_length=10_000, description="test this draft rule instead of the library"
     )
     scope: Scope = "both"
+    overlaps: Literal["all", "longest"] = Field(
+        "all", description="report all hits, or the leftmost-longest where words overlap"
+    )
+
+
+class GroupTestIn(_In):
+    text: str = Field(min_length=1, max_length=MAX_TEST_TEXT)
+    options: OptionsPatch | None = Field(
+        None, description="try these variant options (unsaved) instead of the group's"
+    )
 
 
 class HistoryQuery(BaseModel):
@@ -271,6 +294,17 @@ def rule_tests(name: str) -> Response:
 # --- checking and testing ---------------------------------------------------------------------
 
 
+@bp.post("/keywords/groups/<name>/test")
+@bp.input(GroupTestIn, location="json")
+@bp.doc(
+    summary="Where a group's words (and their variants) occur in a text, and which variant",
+    responses=[404],
+)
+@require("viewer")
+def test_group(name: str, json_data: GroupTestIn) -> Response:
+    return jsonify(run_group_test(name, json_data))
+
+
 @bp.post("/keywords/validate-expression")
 @bp.input(ExpressionIn, location="json")
 @bp.doc(summary="Check a rule expression against the current groups (for inline errors)")
@@ -397,6 +431,10 @@ def change_group(name: str, data: GroupUpdate) -> tuple[LibraryVersion, dict[str
         for key in ("category", "enabled", "description"):
             if getattr(data, key) is not None:
                 setattr(group, key, getattr(data, key))
+        if data.options is not None:
+            group.options = Options.model_validate(
+                group.options.model_dump() | data.options.model_dump(exclude_none=True)
+            )
         removed = set(data.remove)
         if missing := removed - {w.text for w in group.words}:
             raise ApiError(400, f"group {name} has no word {min(missing)!r}", field="remove")
@@ -531,12 +569,37 @@ def run_live_test(data: LiveTestIn) -> dict[str, Any]:
             raise ApiError(400, p.message, field="expression", position=p.position)
         draft = Rule(name=DRAFT, expression=data.expression, scope=data.scope)
         matcher = Matcher(_rule_library(library, draft), version)
-    result = matcher.match(data.text, data.text)
+    result = matcher.match(data.text, data.text, overlaps=data.overlaps, explain=True)
     return {
         "version": matcher.version,
         "rules": result.rules,
         "severity": result.severity,
         "hits": result.hits,
+        "marked": str(mark(data.text, [(h["start"], h["end"]) for h in result.hits])),
+    }
+
+
+def run_group_test(name: str, data: GroupTestIn) -> dict[str, Any]:
+    """Where group ``name``'s words occur in ``data.text``, each hit naming the variant
+    that matched (``variant``: None for the word as written); ``data.options`` tries
+    other options before saving them."""
+    version, library = parts().library.current()
+    group = find_group(library, name).model_copy(update={"enabled": True})
+    if data.options is not None:
+        group.options = Options.model_validate(
+            group.options.model_dump() | data.options.model_dump(exclude_none=True)
+        )
+    rule = Rule(name=DRAFT, expression=f"@{name}", overlaps="longest")
+    result = Matcher(Library(groups=[group], rules=[rule]), version).match(
+        "", data.text, explain=True
+    )
+    return {
+        "version": version,
+        "options": group.options.model_dump(),
+        "hits": [
+            {k: v for k, v in h.items() if k != "rule"}
+            for h in sorted(result.hits, key=lambda h: (h["field"], h["start"]))
+        ],
         "marked": str(mark(data.text, [(h["start"], h["end"]) for h in result.hits])),
     }
 

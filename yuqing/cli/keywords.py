@@ -71,19 +71,26 @@ def _compile(library: Library, source: str) -> Matcher:
 @click.command("match")
 @click.option("--library", "library_path", required=True, help="Library file (YAML or JSON).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input.")
+@click.option(
+    "--longest",
+    is_flag=True,
+    help="Where words overlap, report only the leftmost-longest (matching uses all).",
+)
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-def match_command(library_path: str, as_json: bool, files: tuple[str, ...]) -> None:
+def match_command(library_path: str, as_json: bool, longest: bool, files: tuple[str, ...]) -> None:
     """Match FILES (or standard input) against a keyword library.
 
     The first line of a file is its title, the rest its body. Hit offsets are
-    character offsets into that title or body."""
+    character offsets into that title or body; ``variant`` names how a word was written
+    when it was not written as itself (pinyin, initials, homophone, split, enclosed,
+    noise, lookalikes, repeats)."""
     matcher = _compile(_load(library_path), library_path)
     inputs = [(f, Path(f).read_text(encoding="utf-8", errors="replace")) for f in files] or [
         ("-", sys.stdin.read())
     ]
     for name, text in inputs:
         title, _, body = text.partition("\n")
-        result = matcher.match(title, body)
+        result = matcher.match(title, body, overlaps="longest" if longest else None, explain=True)
         if as_json:
             click.echo(
                 json.dumps(
@@ -93,9 +100,10 @@ def match_command(library_path: str, as_json: bool, files: tuple[str, ...]) -> N
         else:
             click.echo(f"{name}: {', '.join(result.rules) or 'no rule matched'}")
             for hit in result.hits:
+                variant = f" [{hit['variant']}]" if hit["variant"] else ""
                 click.echo(
                     f"  {hit['rule']}: {hit['word']} ({hit['group'] or 'word'}) "
-                    f"{hit['field']} {hit['start']}-{hit['end']}"
+                    f"{hit['field']} {hit['start']}-{hit['end']}{variant}"
                 )
 
 
@@ -124,7 +132,7 @@ def validate_command(path: str) -> None:
 @click.argument("sentence")
 def test_command(path: str, sentence: str) -> None:
     """Show which rules of the library at PATH match SENTENCE, and where."""
-    result = _compile(_load(path), path).match(sentence, sentence)
+    result = _compile(_load(path), path).match(sentence, sentence, explain=True)
     click.echo(json.dumps({"rules": result.rules, "hits": result.hits}, ensure_ascii=False))
 
 
