@@ -39,11 +39,13 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from crawler.handoff import CRASHED, stored_hits
+from crawler.operations import seed_sources
 from crawler.scheduler import CrawlScheduler
-from crawler.sources import load_sources, seed
+from crawler.sources import load_sources
 from monitor.alerts.engine import Alerting
 from monitor.alerts.outbox import Sender
 from store import Store
+from store.acting import SYSTEM, Acting
 from store.clock import Clock
 from yuqing.config import Config
 from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for
@@ -203,7 +205,7 @@ class Service:
                 ) from e
         if self.scheduler is not None:
             if not self.store.sources.list():
-                seed(self.store, load_sources())
+                seed_sources(Acting(SYSTEM, self.store, self.clock), load_sources())
             self._reclaim()
             self.scheduler.aps.add_listener(self._crawled, EVENT_JOB_EXECUTED)
             self.scheduler.start()
