@@ -61,23 +61,31 @@ def alerts_show(ctx: click.Context, alert_id: str) -> None:
 
 @alerts_group.command("act")
 @click.argument("alert_id")
-@click.argument("action", type=click.Choice(["acknowledge", "handle", "respond", "close"]))
-@click.option("--actor", required=True)
+@click.argument("action", type=click.Choice(list(operations.ACTIONS)))
+@click.option("--actor", required=True, help="Who acts (audited).")
+@click.option("--assignee", default="", help="assign, handle: who handles it")
 @click.option("--guidance", default="", help="respond: link or note to the information given")
 @click.option("--reason", default="", help="close: handled, false_positive or duplicate")
-@click.option("--note", default="")
+@click.option("--note", default="", help="note: the note; close: a closing note")
 @click.pass_context
 def alerts_act(
     ctx: click.Context,
     alert_id: str,
     action: str,
     actor: str,
+    assignee: str,
     guidance: str,
     reason: str,
     note: str,
 ) -> None:
-    """Move an alert along its lifecycle."""
-    fields = {"respond": {"guidance": guidance}, "close": {"reason": reason, "note": note}}
+    """Move an alert along its lifecycle (as in the console), or note or assign it."""
+    fields = {
+        "assign": {"assignee": assignee},
+        "handle": {"assignee": assignee},
+        "note": {"note": note},
+        "respond": {"guidance": guidance},
+        "close": {"reason": reason, "note": note},
+    }
     store = ctx.obj.store()
     try:
         acting = ctx.obj.acting(store, actor)
