@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import re
 import socket
 import time
@@ -1094,6 +1095,7 @@ for _name, _args in {
     "outbox": ["outbox"],
     "status": ["status"],
     "users list": ["users", "list"],
+    "audit": ["audit", "--limit", "5"],
 }.items():
     command(_name, changes=False)(_reading(*_args))
 
@@ -1199,3 +1201,48 @@ def test_adapters_leave_writing_and_auditing_to_the_operations() -> None:
                 if (on_repo and node.func.attr in WRITES) or node.func.attr == "audit":
                     found.append(f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}")
     assert not found, "\n".join(found)
+
+
+# -- reading the log -------------------------------------------------------------------------
+
+
+def test_admins_read_the_log_in_the_configured_zone_and_text_stays_text(world: World) -> None:
+    body = {"name": "脚本组", "words": ["潼南"], "description": "<script>alert(1)</script>"}
+    created = world.operator.post("/api/keywords/groups", json=body | {"parent": world.version()})
+    assert created.status_code == 201
+
+    listed = world.admin.get("/api/audit?target=group:脚本组").get_json()["entries"]
+    [entry] = listed
+    assert (entry["actor"], entry["action"]) == ("operator1", "keywords.group.create")
+    assert entry["time"].endswith("+08:00")  # the configured zone, Asia/Shanghai
+    assert entry["after"]["data"]["description"] == "<script>alert(1)</script>"
+    assert entry["after"]["version"] == world.version()
+    by_actor = world.admin.get("/api/audit?actor=operator1&limit=1").get_json()["entries"]
+    assert [e["id"] for e in by_actor] == [entry["id"]]
+    assert world.operator.get("/api/audit").status_code == 403
+    assert world.admin.get("/api/audit?limit=0").get_json()["field"] == "limit"
+
+    page = world.admin.get("/admin/audit?target=group:脚本组")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "新建词组" in html and "Asia/Shanghai" in html
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    english = world.admin.get("/admin/audit?target=group:脚本组&lang=en").get_data(as_text=True)
+    assert "Create group" in english and "Audit log" in english
+    assert world.operator.get("/admin/audit").status_code == 403
+    assert world.admin.get("/admin/audit?limit=abc").status_code == 400
+
+
+def test_the_audit_command_lists_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YUQING_CONFIG", raising=False)
+    runner = CliRunner(env={"YUQING_STORE": f"sqlite:///{tmp_path / 'y.db'}"})
+    assert runner.invoke(main, ["emergency", "on", "--actor", "值班长"]).exit_code == 0
+    assert runner.invoke(main, ["emergency", "off", "--actor", "值班长"]).exit_code == 0
+    lines = runner.invoke(main, ["audit", "--target", "emergency:*"]).output.splitlines()
+    assert [line.split()[4:6] for line in lines] == [
+        ["emergency.off", "emergency:*"],
+        ["emergency.on", "emergency:*"],
+    ]
+    assert all(" Asia/Shanghai  值班长 " in line for line in lines)
+    records = runner.invoke(main, ["audit", "--json", "--limit", "1"]).output.splitlines()
+    assert [json.loads(r)["after"]["on"] for r in records] == [False]

@@ -28,6 +28,7 @@ ENGLISH: dict[str, str] = {
     "邮件": "Mail",
     "接口文档": "API docs",
     "用户": "Users",
+    "审计日志": "Audit log",
     "接口令牌": "API tokens",
     "紧急模式已开启": "Emergency mode is on",
 }

@@ -6,6 +6,7 @@ from apiflask import APIFlask
 
 from api.resources import (
     alerts,
+    audit,
     events,
     health,
     items,
@@ -17,7 +18,7 @@ from api.resources import (
     users,
 )
 
-BLUEPRINTS = (health, jobs, keywords, items, events, alerts, sources, stats, reports, users)
+BLUEPRINTS = (health, jobs, keywords, items, events, alerts, sources, stats, reports, users, audit)
 
 
 def register(app: APIFlask) -> None:

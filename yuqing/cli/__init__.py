@@ -14,6 +14,7 @@ from yuqing.cli.alerts import (
     outbox_command,
     send_outbox_command,
 )
+from yuqing.cli.audit import audit_command
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.keywords import keywords_group, match_command
@@ -118,3 +119,4 @@ main.add_command(outbox_command)
 main.add_command(emergency_command)
 main.add_command(send_outbox_command)
 main.add_command(users_group)
+main.add_command(audit_command)
