@@ -21,6 +21,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md Makefile ./
 COPY yuqing yuqing
+COPY rules rules
+COPY devtools devtools
 COPY store store
 COPY crawler crawler
 COPY monitor monitor

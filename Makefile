@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install assets browser compose lint es test demo bench clean
+.PHONY: install assets browser compose lint es test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,13 @@ compose:
 
 test: lint es browser compose
 	$(BIN)/pytest -n 3 --dist loadfile
+
+# The fast tier: no Elasticsearch, no browser, no crawl or service processes (see
+# tests/conftest.py); about a minute on two cores. `make test` runs everything.
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -n 2 -m "not elasticsearch and not browser and not slow"
 
 demo: install
 	$(BIN)/yuqing-dev demo

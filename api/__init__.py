@@ -4,12 +4,15 @@ console (server-rendered pages), built by :func:`create_app`."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from apiflask import APIFlask
+from flask import Flask, Response, request
 
 from api import auth, console, errors, resources
+from api.console import i18n
 from api.context import Parts
 
 VERSION = "0.1.0"
@@ -94,3 +97,29 @@ def _document_errors(spec: dict[str, Any], public: set[str]) -> None:
             for code in [c for c in responses if c.startswith("4")]:
                 responses[code] = {**problem, "description": responses[code]["description"]}
             responses.setdefault("4XX", problem)
+
+
+def create_waiting_app(reason: Callable[[], str], *, secret_key: str) -> Flask:
+    """What the API port answers while the store cannot be reached at start-up: 503 with
+    ``Retry-After`` everywhere (a problem document under /api/, naming the part that is
+    down, and a Chinese page in the console), so a load balancer or orchestrator sees the
+    outage instead of a closed port. ``reason`` says why, as of now."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY=secret_key, SESSION_COOKIE_NAME="yuqing_session")
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.jinja_env.globals["_"] = i18n.gettext
+    app.jinja_env.globals["lang"] = i18n.language
+    app.after_request(auth.security_headers)
+
+    @app.route("/", defaults={"path": ""})
+    @app.route("/<path:path>")
+    def _down(path: str) -> Response:
+        response = errors.unavailable(reason())
+        if request.path == "/api/health":
+            response = errors.problem(
+                503, detail=reason(), status_of={"api": "ok", "store": "unavailable"}
+            )
+            response.headers["Retry-After"] = str(errors.RETRY_AFTER)
+        return response
+
+    return app

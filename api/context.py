@@ -12,6 +12,7 @@ from flask import current_app
 
 from api.accounts import Accounts
 from crawler.now import RunNow
+from keywords.io import ImportLimits
 from keywords.library import KeywordLibrary
 from monitor.alerts.engine import Alerting
 from monitor.alerts.settings import AlertsConfig
@@ -34,8 +35,10 @@ class Parts:
         alerting: Callable[[], Alerting],
         run_now: Callable[[], RunNow],
         mail_dir: Path,
+        import_limits: ImportLimits | None = None,
     ) -> None:
         self.store, self.clock, self.alerts, self.mail_dir = store, clock, alerts, mail_dir
+        self.import_limits = import_limits or ImportLimits()
         self._alerting, self._run_now = alerting, run_now
 
     @property

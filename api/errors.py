@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from monitor.alerts.tickets import TicketError
 from store import ConflictError, Invalid, NotFound, QueryError, StoreUnavailable
+from store.errors import as_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -197,9 +198,28 @@ def register(app: APIFlask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def _unavailable(e: StoreUnavailable) -> Response:
-        return _answer(503, str(e))
+        return unavailable(str(e))
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Response:
+        outage = as_unavailable(e)
+        if outage is not None:
+            log.warning("store unavailable: %s", outage)
+            return unavailable(str(outage))
         log.exception("unhandled error")
         return _answer(500, "an internal error was logged")
+
+
+RETRY_AFTER = 30  # seconds: how soon to try again while the store is unreachable
+
+
+def unavailable(detail: str) -> Response:
+    """503 with ``Retry-After``: the store cannot be reached (a problem document under
+    /api/, a Chinese page in the console)."""
+    if _wants_html():
+        html = render_template("unavailable.html", detail=detail, retry=RETRY_AFTER)
+        response = Response(html, status=503, mimetype="text/html")
+    else:
+        response = problem(503, detail=detail, part="store")
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response

@@ -1,5 +1,9 @@
 """Long operations (imports, backtests, exports) run in the background with progress
-the console can poll; results are kept in the process for an hour."""
+the console can poll; results are kept in the process for an hour.
+
+They run in a small pool of worker threads apart from the threads that answer requests,
+so however many heavy files arrive at once, the console and the health check still answer:
+a job waits its turn (shown as running, at 0%) rather than taking a request thread."""
 
 from __future__ import annotations
 
@@ -7,12 +11,14 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
 
 KEEP_SECONDS = 3600
+WORKERS = 2  # jobs at once per process; more wait
 
 
 @dataclass
@@ -62,9 +68,10 @@ class Job:
 class Jobs:
     """The background jobs of one app."""
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = WORKERS) -> None:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="job")
 
     def start(self, kind: str, owner: str, work: Callable[[Job], Any]) -> Job:
         """Run ``work(job)`` in a thread inside this app's context; its return value
@@ -87,7 +94,7 @@ class Jobs:
             finally:
                 job.finished = time.time()
 
-        threading.Thread(target=run, name=f"job-{kind}", daemon=True).start()
+        self._pool.submit(run)
         return job
 
     def get(self, job_id: str, owner: str) -> Job | None:

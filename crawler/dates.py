@@ -5,8 +5,10 @@ from __future__ import annotations
 import email.utils
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -44,7 +46,7 @@ _FULL = re.compile(
 _MONTH_DAY = re.compile(r"(?<![\d年/.\-])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]" + _TIME)
 # Forum and microblog style "02-05 10:30"; the time is required so ranges and IDs don't match.
 _DASH_MONTH_DAY = re.compile(
-    r"(?<![\d/.\-:])(?P<m>\d{1,2})-(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?!\d)"
+    r"(?<![\d/.\-])(?<!\d:)(?P<m>\d{1,2})-(?P<d>\d{1,2})\s+(?P<H>\d{1,2}):(?P<M>\d{2})(?!\d)"
 )
 # No "5日前"/"3月前": notices say "请于5日前报名" (before the 5th), not five days ago.
 _AGO = re.compile(r"(?P<n>\d+|半)\s*(?P<unit>秒|分钟|个?小时|天|周|星期|个月|年)\s*(?:之)?前")
@@ -184,6 +186,193 @@ _PATTERNS = (
     (_DAY_WORD, _from_day_word),
     (_JUST_NOW, _from_just_now),
 )
+
+Precision = Literal["year", "month", "day", "minute", "second"]
+PRECISIONS: tuple[Precision, ...] = ("year", "month", "day", "minute", "second")
+DateKind = Literal["absolute", "yearless", "relative"]
+
+# "18-03-08 23:16": a two-digit year, only with a clock time (else it is a range or an ID).
+_SHORT_YEAR = re.compile(
+    r"(?<![\d/.\-])(?P<y>\d{2})-(?P<m>\d{2})-(?P<d>\d{2})\s*(?P<H>\d{2}):(?P<M>\d{2})(?!\d)"
+)
+# "09-3022:46": month-day and time from adjacent elements, run together by text extraction.
+_GLUED_MONTH_DAY = re.compile(
+    r"(?<![\d/.\-])(?P<m>\d{1,2})-(?P<d>\d{2})(?P<H>\d{2}):(?P<M>\d{2})(?!\d)"
+)
+# Coarse dates, read only where a label says a date follows: "2019年9月", "2019-09", "2019年".
+_YEAR_MONTH = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?:年\s*(?P<m>\d{1,2})\s*月(?!\s*\d)"
+    r"|[-/.](?P<m2>\d{1,2})(?![-/.\d]))"
+)
+_YEAR_ONLY = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年(?!\s*\d)")
+# Dates in URLs: /2019-09/07/, /2019/09/07/, /20190907/, _20190907 (not longer digit runs).
+_URL_DATE = re.compile(
+    r"(?<!\d)(?P<y>(?:19|20)\d{2})[-/_](?P<m>0?[1-9]|1[0-2])[-/_](?P<d>0?[1-9]|[12]\d|3[01])(?!\d)"
+    r"|(?<!\d)(?P<y2>(?:19|20)\d{2})-?(?P<m2>0[1-9]|1[0-2])/(?P<d2>0[1-9]|[12]\d|3[01])(?!\d)"
+    # Compact, at the start of a path segment: an ID may follow ("20201230001.html").
+    r"|(?<![^/_a-z])(?P<y3>(?:19|20)\d{2})(?P<m3>0[1-9]|1[0-2])(?P<d3>0[1-9]|[12]\d|3[01])",
+    re.I,
+)
+
+
+_URL_GROUPS = (("y", "y2", "y3"), ("m", "m2", "m3"), ("d", "d2", "d3"))
+
+
+@dataclass(frozen=True)
+class DateInfo:
+    """A date read from text, how precisely it is known and what kind of writing it was.
+
+    ``value`` is the start of the period when the precision is coarser than a day (1 May
+    for "2019年5月"): callers keep ``precision`` beside it and never show it as that day.
+    """
+
+    value: datetime
+    precision: Precision
+    kind: DateKind
+
+
+def _clock_precision(m: re.Match[str]) -> Precision:
+    groups = m.groupdict()
+    if groups.get("H") is None:
+        return "day"
+    return "second" if groups.get("S") or groups.get("S2") else "minute"
+
+
+def _relative_precision(m: re.Match[str]) -> Precision:
+    unit = m.groupdict().get("unit")
+    if unit in ("个月",):
+        return "month"
+    if unit == "年":
+        return "year"
+    if unit in ("天", "周", "星期"):
+        return "day"
+    if m.re is _DAY_WORD:
+        return _clock_precision(m)
+    return "minute"
+
+
+def parse_date_info(
+    text: str | None,
+    *,
+    now: datetime,
+    tz: tzinfo = SHANGHAI,
+    year_from: datetime | None = None,
+    coarse: bool = False,
+) -> DateInfo | None:
+    """The first date in ``text`` with its precision and kind; None if there is none.
+
+    Unlike :func:`parse_date`, a date without a year ("2月5日", "02-05 10:30") takes its
+    year from ``year_from`` (another date of the same page) and is skipped without one:
+    a guessed year turns an old story into a new alert. ``coarse`` also reads year-month
+    and year-only dates (only where a label says a date follows).
+    """
+    if not text:
+        return None
+    try:
+        direct = _parse_iso(text, tz) or _parse_rfc822(text, tz)
+        if direct is not None:
+            return DateInfo(direct, "second", "absolute")
+        normalized = normalize_text(text)
+        found: list[tuple[int, int, DateInfo]] = []
+        for rank, candidate in enumerate(_info_candidates(normalized, now, tz, year_from, coarse)):
+            if candidate is not None:
+                found.append((candidate[0], rank, candidate[1]))
+        return min(found, key=lambda f: (f[0], f[1]))[2] if found else None
+    except (ValueError, OverflowError, TypeError):
+        return None
+
+
+_Build = Callable[[re.Match[str]], datetime | None]
+
+
+def _match_info(
+    pattern: re.Pattern[str],
+    text: str,
+    build: _Build,
+    precision: Callable[[re.Match[str]], Precision],
+    kind: DateKind,
+) -> tuple[int, DateInfo] | None:
+    """The first match of ``pattern`` that builds a date, as (position, info)."""
+    for m in pattern.finditer(text):
+        value = build(m)
+        if value is not None:
+            return m.start(), DateInfo(value, precision(m), kind)
+    return None
+
+
+def _short_year(m: re.Match[str], tz: tzinfo) -> datetime | None:
+    return _build(2000 + int(m["y"]), int(m["m"]), int(m["d"]), _clock(m), tz)
+
+
+def _coarse(m: re.Match[str], now: datetime, tz: tzinfo) -> datetime | None:
+    year = int(m["y"])
+    if not _MIN_YEAR <= year <= now.year:
+        return None
+    month = m.groupdict().get("m") or m.groupdict().get("m2")
+    return _build(year, int(month) if month else 1, 1, (0, 0, 0), tz)
+
+
+def _info_candidates(
+    text: str, now: datetime, tz: tzinfo, year_from: datetime | None, coarse: bool
+) -> list[tuple[int, DateInfo] | None]:
+    """The first match of each kind of writing, as (position, info), in rank order."""
+    out = [
+        _match_info(_FULL, text, lambda m: _from_full(m, now, tz), _clock_precision, "absolute"),
+        _match_info(_SHORT_YEAR, text, lambda m: _short_year(m, tz), _clock_precision, "absolute"),
+    ]
+    if year_from is not None:
+        reference = year_from
+        for pattern in (_MONTH_DAY, _DASH_MONTH_DAY, _GLUED_MONTH_DAY):
+            out.append(
+                _match_info(
+                    pattern,
+                    text,
+                    lambda m: _from_month_day(m, reference, tz),
+                    _clock_precision,
+                    "yearless",
+                )
+            )
+    for pattern, build in (
+        (_AGO, _from_ago),
+        (_DAY_WORD, _from_day_word),
+        (_JUST_NOW, _from_just_now),
+    ):
+        out.append(_relative_info(pattern, text, build, now, tz))
+    if coarse:
+        out.append(_coarse_info(_YEAR_MONTH, text, now, tz, "month"))
+        out.append(_coarse_info(_YEAR_ONLY, text, now, tz, "year"))
+    return out
+
+
+def _relative_info(
+    pattern: re.Pattern[str],
+    text: str,
+    build: Callable[[re.Match[str], datetime, tzinfo], datetime | None],
+    now: datetime,
+    tz: tzinfo,
+) -> tuple[int, DateInfo] | None:
+    return _match_info(pattern, text, lambda m: build(m, now, tz), _relative_precision, "relative")
+
+
+def _coarse_info(
+    pattern: re.Pattern[str], text: str, now: datetime, tz: tzinfo, level: Precision
+) -> tuple[int, DateInfo] | None:
+    def precision(m: re.Match[str]) -> Precision:
+        return level
+
+    return _match_info(pattern, text, lambda m: _coarse(m, now, tz), precision, "absolute")
+
+
+def url_date(url: str, *, now: datetime, tz: tzinfo = SHANGHAI) -> datetime | None:
+    """The day a URL's path names (``/2019-09/07/``, ``/20190907/``), if a plausible one."""
+    path = url.split("?", 1)[0].split("://", 1)[-1]
+    path = path.split("/", 1)[1] if "/" in path else ""
+    for m in _URL_DATE.finditer(path):
+        y, mo, d = (next(g for g in m.group(*names) if g) for names in _URL_GROUPS)
+        value = _build(int(y), int(mo), int(d), (0, 0, 0), tz)
+        if value is not None and value.year >= _MIN_YEAR and value <= now + _FUTURE_TOLERANCE:
+            return value
+    return None
 
 
 def _parse_iso(text: str, tz: tzinfo) -> datetime | None:

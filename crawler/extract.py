@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -12,8 +12,9 @@ from datetime import datetime
 from lxml import etree
 from lxml import html as lxml_html
 
-from crawler.dates import SHANGHAI, find_gov_dates, find_published, parse_date
+from crawler.dates import SHANGHAI, find_gov_dates, parse_date
 from crawler.encoding import decode_body
+from crawler.extraction.published import PageDates, Published, choose_published
 
 # Real article pages, inline scripts included, stay well under 1 MB of HTML. Anything bigger is
 # an endless list or a data dump; parsing it whole costs seconds and hundreds of MB per page
@@ -35,11 +36,19 @@ _BOILER_TAGS = frozenset({"nav", "footer", "aside"})
 # Class/id words that real CMS templates use for chrome around the article.
 _BOILER_WORDS = frozenset(
     "nav navbar navigation menu mainnav subnav topbar footer foot sidebar breadcrumb crumb "
-    "crumbs copyright share related recommend comment comments ad ads advert banner login "
-    "search toolbar pagination pager".split()
+    "crumbs copyright comment comments login toolbar pagination pager".split()
 )
+# Words that name chrome on some sites but wrap the article on others ("js_img_share_area",
+# "related-content"): such a block is chrome only when it is not mostly prose.
+_SOFT_BOILER_WORDS = frozenset("share related recommend ad ads advert banner search".split())
+# A soft-flagged block holding this much prose, at least half its text, is the article.
+_SOFT_PROSE_CHARS, _SOFT_PROSE_SHARE = 200, 0.5
+# A certain-chrome block ("nav", "footer") holding this share of the page's text is a
+# wrapper of the whole page that a template misnamed.
+_WRAPPER_SHARE = 0.7
 _TOKEN_SPLIT = re.compile(r"[\s_\-]+")
 _CHINESE_PUNCT = re.compile(r"[，。！？；：、,.!?;:]")
+_SENTENCE_PUNCT = re.compile(r"[，。！？；、,!?;]")  # inside sentences: not a label's colon
 _SPACES = re.compile(r"\s+")
 _WRAPPED = re.compile(rf"(?<=[{CJK}，。！？；：、”）])\s*\n\s*(?=[{CJK}“（])")
 # Page furniture that carries no links: copyright, licence numbers, browser advice.
@@ -48,15 +57,35 @@ _BOILER_TEXT = re.compile(
     r"|All Rights Reserved|建议使用.{0,12}浏览器|违法和不良信息|新闻信息服务许可",
     re.I,
 )
+# Paragraphs that open as the site's statements, whatever their length: disclaimers,
+# copyright and reprint notices, share and QR-code prompts, related-reading lists.
+_NOTICE_START = re.compile(
+    r"^[\s【\[（(]*(?:免责声明|版权声明|特别声明|郑重声明|声明[:：]|版权所有|转载声明|"
+    r"(?:本网|本站|本文)(?:所载|转载|刊载|声明|仅代表)|扫一扫|扫描二维码|分享到|相关阅读|相关新闻"
+    r"|延伸阅读|推荐阅读|上一篇|下一篇)"
+)
+# Headings that open the furniture after an article.
+_CLOSING_HEADING = re.compile(
+    r"^[\s【\[]*(?:相关|推荐|热门|热点|猜你|为你|更多|延伸|精彩)\S{0,4}(?:推荐|阅读|新闻|文章|喜欢|资讯|专题|内容|视频)?[\s】\]]*$"
+)
+_CLOSING_AFTER_SHARE = 0.6
 # Short lines that describe the article rather than belong to it.
 _META_LINE = re.compile(
     r"^[\s【\[（(]*(?:来源|作者|编辑|责任编辑|责编|发布时间|发布日期|时间|日期|浏览|阅读|点击|字号"
     r"|上一篇|下一篇|附件|标签|查看|回复)\s*[:：]"
     r"|^[\s【\[（(]*(?:记者|通讯员)\s|^\s*(?:当前|您的|所在)?位置\s*[:：]"
-    r"|^[\s【\[]*(?:分享到?|打印|关闭|打印本页|关闭窗口)[\s】\]]*$"
+    r"|^(?:[\s【\[\]】|｜]*(?:分享到?|打印本页|打印|关闭窗口|关闭|收藏|返回顶部|返回))+[\s】\]]*$"
     r"|来源[:：]|发布时间|发布日期|发布于|浏览次数|点击[:：]|字号[:：]|发表于|责任编辑"
 )
 _META_LINE_MAX = 80
+# A body shorter than this gets a second opinion (see _second_opinion).
+_FALLBACK_BELOW = 20
+# Lines shorter than this need a punctuation mark to count as prose. (Blogs that write in
+# short lines with spaces for commas still add up: their lines are longer than this.)
+_SHORT_LINE = 20
+_LETTER = re.compile(r"[^\W\d_]")
+# A unit this long needs a punctuation mark per this many characters to count as prose.
+_UNPUNCTUATED_MIN, _PUNCT_EVERY = 80, 80
 
 _TITLE_SEP = re.compile(
     rf"\s*(?:_{{1,2}}|\|{{1,2}}|｜|—{{1,2}}|–|--|\s-\s|(?<=[{CJK}）》”])-(?=[{CJK}《“]))\s*"
@@ -66,6 +95,19 @@ _SITE_WORDS = re.compile(
     r"|电视台|融媒|报社|客户端"
 )
 _TITLE_CLASS = re.compile(r"title|subject|headline|biaoti|bt", re.I)
+_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_NOT_WORD = re.compile(r"[\s\W_]+")
+# What a longer copy of the headline adds when it is not the headline: a site or column
+# name, a byline ("来源于：..."), a date.
+_SEPARATED = re.compile(r"\s*(?:_|\||｜|—|–|-|::|·|>)")
+_NOT_EXTENSION = re.compile(
+    _SITE_WORDS.pattern + r"|[:：]|\d{1,4}[-/.年月]\d{1,2}|来源|作者|编辑|发布|浏览|点击"
+)
+# Title texts, in characters; a shorter text held in a longer one agrees with it only when
+# it is this share of it (a headline cut at punctuation, not a single word of it).
+_TITLE_MIN, _TITLE_MAX, _AGREE_SHARE = 4, 80, 0.4
+# Lines above the body searched for its heading.
+_HEADING_LOOKBACK = 10
 
 _NAME = rf"([{CJK}·]{{2,12}}|[A-Za-z][A-Za-z .'\-]{{1,30}})"
 _NAME_STOP = re.compile(r"(?:通讯员|实习生|摄影|来源|编辑|责任|时间|发布时间|日期|报道|点击|浏览)")
@@ -98,6 +140,18 @@ _BEFORE_TITLE, _AFTER_TITLE, _UNLABELLED_AFTER = 8, 12, 6
 # A post series needs at least this many look-alike siblings carrying text and a time.
 _MIN_POSTS = 2
 _MAX_CLIMB = 12
+# Teaser lists: at least this many look-alike items, this share opening with a headline link
+# of at least this many characters.
+_MIN_TEASERS, _TEASER_SHARE, _MIN_TITLE_CHARS = 3, 0.75, 6
+# A teaser is a headline and a blurb; an item longer than this is an article's section.
+_MAX_TEASER_CHARS = 300
+_TEASER_PARENTS = ("div", "ul", "ol", "section", "td", "dl")
+_INLINE_TEASER_TAGS = frozenset({"a", "span", "br", "img", "b", "strong", "em", "i", "font"})
+# A sibling of the best block continues the article when it scores this much (and at least
+# this share of the best block's score) with at most this share of link text.
+_SIBLING_MIN_SCORE, _SIBLING_SHARE, _SIBLING_MAX_LINKS = 20.0, 0.2, 0.3
+# Lines between paragraphs shorter than this are labels and buttons, not subheadings.
+_INTERIOR_MIN = 4
 # Signing lines (落款) after the prose: at most this many, each at most this long.
 _SIGNATURE_LINES, _SIGNATURE_MAX = 3, 30
 # Comment threads worth cutting have at least this many entries after this much article prose.
@@ -112,6 +166,10 @@ class Article:
     title: str | None = None
     body: str = ""
     publish_time: datetime | None = None
+    # How precisely publish_time is known (year/month/day/minute/second; a coarser one
+    # holds the start of its period) and where it came from (see crawler.extraction.published).
+    published_precision: str | None = None
+    published_source: str | None = None
     written_time: datetime | None = None
     author: str | None = None
     site_source: str | None = None
@@ -127,7 +185,9 @@ class _Unit:
     block: lxml_html.HtmlElement
     text: str
     link_chars: int
-    boiler: bool
+    # Chrome-looking blocks around it, with 2 for certain and 1 for maybe (_boiler_level).
+    flags: tuple[tuple[lxml_html.HtmlElement, int], ...] = ()
+    boiler: bool = False
     value: float = 0.0
 
 
@@ -143,13 +203,15 @@ class _UnitBuilder:
             if in_link:
                 self._link += len(_SPACES.sub("", text))
 
-    def flush(self, block: lxml_html.HtmlElement, boiler: bool) -> None:
+    def flush(
+        self, block: lxml_html.HtmlElement, flags: tuple[tuple[lxml_html.HtmlElement, int], ...]
+    ) -> None:
         raw = "".join(self._parts)
         self._parts, link = [], self._link
         self._link = 0
         text = _SPACES.sub(" ", _WRAPPED.sub("", raw)).strip()
         if text:
-            self.units.append(_Unit(block, text, link, boiler))
+            self.units.append(_Unit(block, text, link, flags))
 
 
 def _tokens(el: lxml_html.HtmlElement) -> set[str]:
@@ -157,15 +219,51 @@ def _tokens(el: lxml_html.HtmlElement) -> set[str]:
     return {t for t in _TOKEN_SPLIT.split(words) if t}
 
 
-def _is_boiler(el: lxml_html.HtmlElement) -> bool:
-    return el.tag in _BOILER_TAGS or bool(_tokens(el) & _BOILER_WORDS)
+def _boiler_level(el: lxml_html.HtmlElement) -> int:
+    """2 for certain chrome (nav, footer, comments), 1 for maybe-chrome, 0 otherwise."""
+    if el.tag in _BOILER_TAGS:
+        return 2
+    tokens = _tokens(el)
+    if tokens & _BOILER_WORDS:
+        return 2
+    return 1 if tokens & _SOFT_BOILER_WORDS or _is_hidden(el) else 0
+
+
+def _teasers(root: lxml_html.HtmlElement) -> set[lxml_html.HtmlElement]:
+    """Items of teaser lists: three or more look-alike siblings that each open with a
+    headline link (a title, then maybe a blurb) — "图片新闻", "相关阅读", recommendation
+    boxes. Their blurbs read like prose, so only their shape gives them away."""
+    found: set[lxml_html.HtmlElement] = set()
+    for parent in root.iter(*_TEASER_PARENTS):
+        groups: dict[tuple[str, tuple[str, ...]], list[lxml_html.HtmlElement]] = {}
+        for child in parent:
+            if isinstance(child.tag, str) and child.tag not in _INLINE_TEASER_TAGS:
+                groups.setdefault(_signature(child), []).append(child)
+        for members in groups.values():
+            if len(members) >= _MIN_TEASERS:
+                teasers = [m for m in members if _opens_with_headline(m)]
+                if len(teasers) >= _TEASER_SHARE * len(members):
+                    found.update(teasers)
+    return found
+
+
+def _opens_with_headline(el: lxml_html.HtmlElement) -> bool:
+    """A short item whose text starts with a link or a heading of title length."""
+    text = _clean(el.text_content())
+    if len(text) > _MAX_TEASER_CHARS or (el.text and el.text.strip()):
+        return False
+    for head in el.iter("a", "h2", "h3", "h4", "h5", "h6"):
+        headline = _clean(head.text_content())
+        return len(headline) >= _MIN_TITLE_CHARS and text.startswith(headline)
+    return False
 
 
 def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
     """Split the tree into text units in document order (iteratively: pages nest deeply)."""
+    teasers = _teasers(root)
     builder = _UnitBuilder()
-    blocks: list[tuple[lxml_html.HtmlElement, bool]] = [(root, False)]
-    boiler_depth = 0
+    blocks: list[lxml_html.HtmlElement] = [root]
+    flagged: list[tuple[lxml_html.HtmlElement, int]] = []  # chrome-looking blocks open now
     link_depth = 0
     for action, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
@@ -173,21 +271,60 @@ def _units(root: lxml_html.HtmlElement) -> list[_Unit]:
             continue
         if action == "start":
             if tag in _BLOCK_TAGS or tag == "br":
-                builder.flush(blocks[-1][0], boiler_depth > 0)
+                builder.flush(blocks[-1], tuple(flagged))
             if tag in _BLOCK_TAGS:
-                boiler = _is_boiler(el)
-                blocks.append((el, boiler))
-                boiler_depth += boiler
+                blocks.append(el)
+                level = 2 if el in teasers else _boiler_level(el)
+                if level:
+                    flagged.append((el, level))
             link_depth += tag == "a"
             builder.add(el.text, link_depth > 0)
             continue
         link_depth -= tag == "a"
         if tag in _BLOCK_TAGS:
-            builder.flush(el, boiler_depth > 0)
-            boiler_depth -= blocks.pop()[1]
+            builder.flush(el, tuple(flagged))
+            blocks.pop()
+            if flagged and flagged[-1][0] is el:
+                flagged.pop()
         builder.add(el.tail, link_depth > 0)
-    builder.flush(root, False)
+    builder.flush(root, ())
+    _settle_chrome(builder.units)
     return builder.units
+
+
+def _is_prose(unit: _Unit) -> bool:
+    return not unit.link_chars and bool(_CHINESE_PUNCT.search(unit.text))
+
+
+def _settle_chrome(units: Sequence[_Unit]) -> None:
+    """Decide which chrome-looking blocks are chrome, by what they hold.
+
+    Class words mislead both ways: "share" wraps the article on some sites, and a template
+    may put "nav" on a wrapper of the whole page. A maybe-chrome block is chrome unless it
+    is mostly prose; a certain one unless it holds prose and most of the page's text.
+    """
+    size: dict[lxml_html.HtmlElement, int] = {}
+    prose: dict[lxml_html.HtmlElement, int] = {}
+    page_size = 0
+    for unit in units:
+        n = len(unit.text)
+        is_prose = _is_prose(unit)
+        page_size += n
+        for el, _ in unit.flags:
+            size[el] = size.get(el, 0) + n
+            prose[el] = prose.get(el, 0) + n * is_prose
+
+    def chrome(el: lxml_html.HtmlElement, level: int) -> bool:
+        if level == 2:
+            return prose[el] < _SOFT_PROSE_CHARS or size[el] < _WRAPPER_SHARE * page_size
+        return prose[el] < _SOFT_PROSE_CHARS or prose[el] < _SOFT_PROSE_SHARE * size[el]
+
+    verdict: dict[lxml_html.HtmlElement, bool] = {}
+    for unit in units:
+        for el, level in unit.flags:
+            if el not in verdict:
+                verdict[el] = chrome(el, level)
+        unit.boiler = any(verdict[el] for el, _ in unit.flags)
 
 
 def _unit_value(unit: _Unit) -> float:
@@ -195,9 +332,16 @@ def _unit_value(unit: _Unit) -> float:
     n = len(_SPACES.sub("", unit.text))
     if unit.boiler or unit.link_chars > n / 2:
         return -float(n)
-    if len(unit.text) < 120 and _BOILER_TEXT.search(unit.text):
+    if (len(unit.text) < 120 and _BOILER_TEXT.search(unit.text)) or _NOTICE_START.match(unit.text):
         return -float(n)
-    if n < 20 and not _CHINESE_PUNCT.search(unit.text):
+    if n < _SHORT_LINE and not _CHINESE_PUNCT.search(unit.text):
+        return -0.5 * n
+    label = unit.text.endswith((":", "：")) and not _CHINESE_PUNCT.search(unit.text[:-1])
+    if label or not _LETTER.search(unit.text):
+        # A field label ("索引号：") or a value without a letter of any script (an ID, a date).
+        return -0.5 * n
+    if n >= _UNPUNCTUATED_MIN and len(_CHINESE_PUNCT.findall(unit.text)) * _PUNCT_EVERY < n:
+        # Prose has a mark every sentence; a long run without any is a tag cloud or a list.
         return -0.5 * n
     return n - 2.0 * unit.link_chars
 
@@ -302,6 +446,93 @@ def _with_signature(
     return content + extra
 
 
+def _with_siblings(
+    best: lxml_html.HtmlElement,
+    scores: dict[lxml_html.HtmlElement, float],
+    units: Sequence[_Unit],
+) -> list[lxml_html.HtmlElement]:
+    """``best`` and the siblings that continue its article.
+
+    An article is often split over sibling containers (paragraph groups, script-paged parts,
+    text broken by a figure or table); a sibling joins when it carries prose of its own, as
+    a share of the best block's score, and is not a link list.
+    """
+    parent = best.getparent()
+    if parent is None:
+        return [best]
+    threshold = max(_SIBLING_MIN_SCORE, _SIBLING_SHARE * scores[best])
+    link, size = _link_stats(units)
+    parts = []
+    for sibling in parent:
+        if sibling is best:
+            parts.append(best)
+            continue
+        score = scores.get(sibling, 0.0)
+        chars = size.get(sibling, 0)
+        if score >= threshold and chars and link.get(sibling, 0) < _SIBLING_MAX_LINKS * chars:
+            parts.append(sibling)
+    return parts
+
+
+def _link_stats(
+    units: Sequence[_Unit],
+) -> tuple[dict[lxml_html.HtmlElement, int], dict[lxml_html.HtmlElement, int]]:
+    """Link characters and all characters under each element (ancestors included)."""
+    link: dict[lxml_html.HtmlElement, int] = {}
+    size: dict[lxml_html.HtmlElement, int] = {}
+    for unit in units:
+        n = len(unit.text)
+        node: lxml_html.HtmlElement | None = unit.block
+        while node is not None:
+            size[node] = size.get(node, 0) + n
+            link[node] = link.get(node, 0) + unit.link_chars
+            node = node.getparent()
+    return link, size
+
+
+def _interior(candidates: list[_Unit]) -> list[_Unit]:
+    """The prose units, and the short lines between them that are the article's own
+    (subheadings, verse, code, captions): furniture only scores them negative."""
+    prose = [i for i, u in enumerate(candidates) if u.value > 0]
+    if not prose:
+        return []
+    first, last = prose[0], prose[-1]
+    return [
+        u
+        for i, u in enumerate(candidates)
+        if u.value > 0
+        or (
+            first < i < last
+            and len(u.text) >= _INTERIOR_MIN
+            and _LETTER.search(u.text) is not None
+            and not u.boiler
+            and u.link_chars * 2 < len(u.text)
+            and not _BOILER_TEXT.search(u.text)
+        )
+    ]
+
+
+def _is_closing(unit: _Unit) -> bool:
+    return bool(_CLOSING_HEADING.match(unit.text) or _NOTICE_START.match(unit.text))
+
+
+def _until_closing(content: list[_Unit]) -> list[_Unit]:
+    """Cut what follows the article inside its block: a "相关推荐" heading or the site's
+    statement starts the page's furniture, once most of the prose is behind it."""
+    total = sum(len(u.text) for u in content if u.value > 0)
+    seen = 0
+    for i, unit in enumerate(content):
+        closing = _is_closing(unit)
+        # A "延伸阅读" box in the middle of an article has the article's prose after it.
+        if closing and seen >= _CLOSING_AFTER_SHARE * total:
+            tail = content[i + 1 : i + 4]
+            again = bool(tail) and _is_closing(tail[0])  # 免责声明 then 相关推荐: the end
+            if again or not any(u.value > 0 and u.link_chars * 2 < len(u.text) for u in tail):
+                return content[:i]
+        seen += len(unit.text) if unit.value > 0 else 0
+    return content
+
+
 def _select_content(
     units: Sequence[_Unit],
 ) -> tuple[list[lxml_html.HtmlElement] | None, list[_Unit]]:
@@ -311,9 +542,15 @@ def _select_content(
     if best is None or scores[best] <= 0:
         return None, []
     posts = _post_series(best, scores)
-    members = {el for post in posts for el in post.iter()} if posts else set(best.iter())
-    content = [u for u in units if u.block in members and u.value > 0]
-    if posts is None:
+    if posts:
+        members = {el for post in posts for el in post.iter()}
+    else:
+        members = {el for part in _with_siblings(best, scores, units) for el in part.iter()}
+    content = [u for u in units if u.block in members]
+    if posts:
+        content = [u for u in content if u.value > 0]
+    else:
+        content = _until_closing(_interior(content))
         content, posts = _split_comments(best, scores, content)
         content = _with_signature(units, members, content)
     return posts, content
@@ -364,48 +601,154 @@ def _heading_candidates(root: lxml_html.HtmlElement) -> list[lxml_html.HtmlEleme
     return out
 
 
-def _find_title(
-    root: lxml_html.HtmlElement, metas: dict[str, str], notes: list[str]
-) -> tuple[str | None, lxml_html.HtmlElement | None]:
-    """Title text and the page element showing it (if found)."""
-    headings = _heading_candidates(root)
-    texts = [_clean(h.text_content()) for h in headings]
+@dataclass
+class _TitleCandidate:
+    text: str
+    source: str  # meta, <title>, h1, heading, near body
+    element: lxml_html.HtmlElement | None = None
+
+
+@functools.lru_cache(maxsize=4096)
+def _squash(text: str) -> str:
+    # Cached: every title candidate is compared with every other one.
+    return _NOT_WORD.sub("", text)
+
+
+def _agrees(a: str, b: str) -> bool:
+    """Two title texts name the same headline: equal, or one holds the other (a cut or a
+    site-suffixed copy) and the shorter is not a mere word of it."""
+    x, y = _squash(a), _squash(b)
+    if not x or not y:
+        return False
+    short, long = (x, y) if len(x) <= len(y) else (y, x)
+    return short == long or (short in long and len(short) >= _AGREE_SHARE * len(long))
+
+
+def _near_body_heading(
+    units: Sequence[_Unit], content: Sequence[_Unit]
+) -> lxml_html.HtmlElement | None:
+    """The heading just above the article: the closest short, link-free line before the
+    body set as a heading (h1-h6, bold, or a title-named block)."""
+    if not content:
+        return None
+    first = next(i for i, u in enumerate(units) if u is content[0])
+    for i in range(first, max(first - _HEADING_LOOKBACK, 0) - 1, -1):
+        unit, text = units[i], units[i].text
+        if unit.link_chars or not _TITLE_MIN <= len(text) <= _TITLE_MAX or unit.boiler:
+            continue
+        if _DATE_HINT.search(text) or _META_LINE.search(text) or text.endswith(("。", "：", ":")):
+            continue
+        block = unit.block
+        named = block.tag in _HEADING_TAGS or _TITLE_CLASS.search(
+            f"{block.get('class', '')} {block.get('id', '')}"
+        )
+        # The body's own first line counts only when marked as a heading: a bold lead
+        # ("（原标题：...）") is not the headline.
+        bold = i < first and (block.find(".//b") is not None or block.find(".//strong") is not None)
+        if named or (bold and len(text) < _TITLE_MAX // 2):
+            return block
+    return None
+
+
+def _title_candidates(
+    root: lxml_html.HtmlElement,
+    metas: dict[str, str],
+    raw: str,
+    near: lxml_html.HtmlElement | None,
+) -> list[_TitleCandidate]:
+    found: list[_TitleCandidate] = []
     site_name = metas.get("og:site_name") or metas.get("sitename")
     for key in _META_TITLE_KEYS:
         value = metas.get(key)
         if value and value != site_name:
-            title = value if key == "articletitle" else clean_title(value)
-            notes.append(f"title from meta {key}")
-            element = next((h for h, t in zip(headings, texts, strict=True) if t == title), None)
-            return title, element
-    title_el = root.find(".//title")
-    raw_title = _clean(title_el.text_content()) if title_el is not None else ""
-    if raw_title and not _title_is_generic(raw_title):
-        wanted = clean_title(raw_title)
-        best, best_ratio = None, 0.0
-        for h, t in zip(headings, texts, strict=True):
-            # A heading that <title> starts with is the title even when a separator inside
-            # it ("转载｜...") made clean_title() keep only its first part.
-            whole = len(t) > len(wanted) and t.startswith(wanted) and raw_title.startswith(t)
-            ratio = (
-                1.0 if t == wanted or whole else difflib.SequenceMatcher(None, t, wanted).ratio()
-            )
-            if ratio > best_ratio:
-                best, best_ratio = h, ratio
-        # The visible heading wins when it is recognisably the same title: <title> is often cut.
-        if best is not None and best_ratio >= 0.6:
-            notes.append("title from heading matching <title>")
-            return _clean(best.text_content()), best
-        notes.append("title from <title>")
-        return wanted, None
-    for h, t in zip(headings, texts, strict=True):
-        if h.tag == "h1" and not _SITE_WORDS.search(t) and t not in raw_title:
-            notes.append("title from <h1>")
-            return t, h
-    if raw_title:
-        notes.append("title from generic <title>")
-        return clean_title(raw_title), None
-    return None, None
+            text = value if key == "articletitle" else clean_title(value)
+            found.append(_TitleCandidate(text, "meta"))
+    if raw and not _title_is_generic(raw):
+        found.append(_TitleCandidate(clean_title(raw), "<title>"))
+        # A headline holding a separator ("转载｜...") is cut by clean_title: the raw
+        # <title> lets a heading that it starts with agree in full.
+        found.append(_TitleCandidate(raw, "raw <title>"))
+    for el in _heading_candidates(root):
+        text = _clean(el.text_content())
+        source = "h1" if el.tag == "h1" else "heading"
+        if not (source == "h1" and _SITE_WORDS.search(text) and _squash(text) in _squash(raw)):
+            found.append(_TitleCandidate(text, source, el))
+    if near is not None:
+        found.append(_TitleCandidate(_clean(near.text_content()), "near body", near))
+    return [c for c in found if _TITLE_MIN <= len(c.text) <= _TITLE_MAX * 2]
+
+
+_ALONE_PRIORITY = {"<title>": 5, "meta": 4, "h1": 3, "near body": 2, "heading": 1, "raw <title>": 0}
+_SOURCE_PRIORITY = {
+    "near body": 5,
+    "h1": 4,
+    "meta": 3,
+    "heading": 2,
+    "<title>": 1,
+    "raw <title>": 0,
+}
+
+
+def _find_title(
+    root: lxml_html.HtmlElement,
+    metas: dict[str, str],
+    raw: str,
+    near: lxml_html.HtmlElement | None,
+    notes: list[str],
+) -> tuple[str | None, lxml_html.HtmlElement | None]:
+    """Title text and the page element showing it (if found), chosen by agreement.
+
+    Each of <title>, og:title, the <h1>s, title-named headings and the heading just above
+    the body votes for the candidates it agrees with (see _agrees); the best supported
+    wins. Of agreeing texts the fullest is kept (metas and <title> are often cut at
+    punctuation) unless what it adds is a site or column name.
+    """
+    candidates = _title_candidates(root, metas, raw, near)
+    if not candidates:
+        if raw:
+            notes.append("title from generic <title>")
+            return clean_title(raw), None
+        return None, None
+
+    def support(c: _TitleCandidate) -> tuple[int, int]:
+        # Other sources only: a heading is not evidence for itself under another name.
+        sources = {
+            o.source.removeprefix("raw ")
+            for o in candidates
+            if o.source.removeprefix("raw ") != c.source.removeprefix("raw ")
+            and (o.element is None or o.element is not c.element)
+            and _agrees(c.text, o.text)
+        }
+        if not sources:  # nothing agrees: trust the page's own <title> first
+            return 0, _ALONE_PRIORITY[c.source]
+        return len(sources), _SOURCE_PRIORITY[c.source]
+
+    best = max((c for c in candidates if c.source != "raw <title>"), key=support, default=None)
+    if best is None:
+        return None, None
+    chosen = best
+    for other in candidates:
+        at = other.text.find(chosen.text)
+        extra = other.text[at + len(chosen.text) :] if at >= 0 else other.text
+        if (
+            len(_squash(other.text)) > len(_squash(chosen.text))
+            and _agrees(other.text, best.text)
+            and not _NOT_EXTENSION.search(extra)
+            and not _SEPARATED.match(extra)
+        ):
+            chosen = other
+    notes.append(f"title from {chosen.source} ({support(best)[0]} sources agree)")
+    element = chosen.element if chosen.element is not None else best.element
+    if element is None:
+        element = next(
+            (
+                c.element
+                for c in candidates
+                if c.element is not None and _agrees(c.text, chosen.text)
+            ),
+            None,
+        )
+    return chosen.text, element
 
 
 def _anchor(
@@ -424,57 +767,63 @@ def _window(units: Sequence[_Unit], start: int, stop: int) -> str:
     return "\n".join(u.text for u in units[max(start, 0) : max(stop, 0)])
 
 
-def _publish_time(
-    root: lxml_html.HtmlElement,
+def _page_dates(
     metas: dict[str, str],
+    jsonld: Sequence[str],
+    times: Sequence[str],
+    scripts: Sequence[str],
     units: Sequence[_Unit],
     anchor: int,
-    html: str,
-    now: datetime,
-    notes: list[str],
-) -> datetime | None:
-    for key in _META_TIME_KEYS:
-        value = parse_date(metas.get(key), now=now)
-        if value is not None:
-            notes.append(f"time from meta {key}")
-            return value
+    url: str,
+) -> PageDates:
+    byline: list[str] = []
+    after: list[str] = []
     if anchor >= 0:
-        near = _window(units, anchor - _BEFORE_TITLE, anchor + _AFTER_TITLE)
-        value = find_published(near, now=now)
-        if value is None:
-            value = parse_date(_window(units, anchor, anchor + _UNLABELLED_AFTER), now=now)
-        if value is not None:
-            notes.append("time from byline near title")
-            return value
-    for time_el in root.iter("time"):
-        value = parse_date(time_el.get("datetime") or time_el.text_content(), now=now)
-        if value is not None:
-            notes.append("time from <time>")
-            return value
-    value = find_published("\n".join(u.text for u in units), now=now)
-    if value is not None:
-        notes.append("time from labelled date")
-        return value
-    return _htmldate(html, now, notes)
+        # The title line itself is left out: "...今天成立了" in a headline is not its date.
+        byline = [u.text for u in units[max(anchor - _BEFORE_TITLE, 0) : anchor]]
+        byline += [u.text for u in units[anchor + 1 : anchor + _AFTER_TITLE]]
+        after = [u.text for u in units[anchor + 1 : anchor + _UNLABELLED_AFTER]]
+    return PageDates(
+        byline=byline,
+        after_title=after,
+        meta=[metas[key] for key in _META_TIME_KEYS if metas.get(key)],
+        jsonld=_jsonld_dates(jsonld),
+        time_elements=times,
+        page_text="\n".join(u.text for u in units),
+        url=url,
+        scripts=scripts,
+    )
 
 
-def _htmldate(html: str, now: datetime, notes: list[str]) -> datetime | None:
+def _publish_time(dates: PageDates, html: str, now: datetime, notes: list[str]) -> Published | None:
+    chosen = choose_published(dates, now=now)
+    relative = chosen is not None and chosen.unconfirmed
+    if chosen is None or relative:
+        # Nothing on the page, or only a relative date ("昨天") that was relative to when
+        # the page was rendered: htmldate reads dates from markup and scripts.
+        found = _htmldate(html, now, extensive=relative)
+        if found is not None:
+            chosen = Published(found, "day", "htmldate")
+    if chosen is not None:
+        notes.append(f"time from {chosen.source} ({chosen.precision})")
+    return chosen
+
+
+def _htmldate(html: str, now: datetime, *, extensive: bool) -> datetime | None:
     from htmldate import find_date
 
     try:
         found = find_date(
             html,
-            outputformat="%Y-%m-%d %H:%M:%S",
+            outputformat="%Y-%m-%d",
             original_date=True,
+            extensive_search=extensive,  # without a hint, its text search is a guess
             min_date="1995-01-01",
             max_date=now.astimezone(SHANGHAI).strftime("%Y-%m-%d"),
         )
     except Exception:  # htmldate has no documented error contract; a fallback must not raise
         return None
-    value = parse_date(found, now=now)
-    if value is not None:
-        notes.append("time from htmldate")
-    return value
+    return parse_date(found, now=now)
 
 
 def _name(match: re.Match[str]) -> str | None:
@@ -552,6 +901,18 @@ def _parse(html: str) -> lxml_html.HtmlElement | None:
     return root
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _is_hidden(el: lxml_html.HtmlElement) -> bool:
+    # Hidden blocks hold SEO keyword dumps and closed pop-ups, but also the later pages of an
+    # article paged by script: chrome unless they are prose (see _settle_soft_chrome).
+    style = el.get("style")
+    return (style is not None and bool(_HIDDEN_STYLE.search(style))) or (
+        el.get("hidden") is not None or el.get("aria-hidden") == "true"
+    )
+
+
 def _drop_furniture(root: lxml_html.HtmlElement) -> None:
     for el in list(root.iter(*_DROP_TAGS)):
         if el.getparent() is not None:
@@ -575,32 +936,41 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
         return article
 
     metas = _metas(root)
-    title, title_el = _find_title(root, metas, notes)
-    article.title = title
+    title_el = root.find(".//title")
+    raw_title = _clean(title_el.text_content()) if title_el is not None else ""
     scripts = [s for s in root.iter("script") if s.get("type") == "application/ld+json"]
     jsonld = [etree.tostring(s, method="text", encoding="unicode") for s in scripts]
+    script_texts = [s.text for s in root.iter("script") if s.text and s not in scripts]
+    times = [t.get("datetime") or t.text_content() for t in root.iter("time")]
     _drop_furniture(root)
     body_root = root.find("body")
     units = _units(body_root if body_root is not None else root)
     for unit in units:
         unit.value = _unit_value(unit)
-    anchor = _anchor(units, title, title_el)
-
     posts, content_units = _select_content(units)
+    near = None if posts else _near_body_heading(units, content_units)
+    title, title_el = _find_title(root, metas, raw_title, near, notes)
+    article.title = title
+    anchor = _anchor(units, title, title_el)
     if posts:
         article.method = "posts"
     elif content_units:
         article.method = "density"
     body_lines = [u.text for u in content_units if not _is_meta_line(u, title)]
     article.body = "\n".join(body_lines)
+    if len(article.body) < _FALLBACK_BELOW and not posts:
+        _second_opinion(article, units, html, title)
     if not article.body:
         notes.append("no body found")
 
-    article.publish_time = _publish_time(
-        root, metas | _jsonld_metas(jsonld), units, anchor, html, now, notes
-    )
-    if article.publish_time is None:
+    dates = _page_dates(metas, jsonld, times, script_texts, units, anchor, url)
+    published = _publish_time(dates, html, now, notes)
+    if published is None:
         notes.append("no publish time found")
+    else:
+        article.publish_time = published.value
+        article.published_precision = published.precision
+        article.published_source = published.source
     page_text = "\n".join(u.text for u in units)
     article.written_time = find_gov_dates(page_text, now=now).written
 
@@ -615,8 +985,69 @@ def extract(html: str, url: str, *, now: datetime) -> Article:
     return article
 
 
-def _jsonld_metas(blobs: Iterable[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _body_quality(text: str, title: str | None) -> float:
+    """How much a candidate body reads like an article: punctuated lines count, the site's
+    statements, labels and the title count against it."""
+    score = 0.0
+    for line in text.split("\n"):
+        n = len(_SPACES.sub("", line))
+        if line == title or _NOTICE_START.match(line) or _BOILER_TEXT.search(line):
+            score -= n
+        elif len(line) <= _META_LINE_MAX and _META_LINE.search(line):
+            score -= n  # a byline or a label ("发布时间：..."), not the article
+        elif _SENTENCE_PUNCT.search(line) and n >= _SHORT_LINE // 2:
+            score += n
+    return score
+
+
+def _class_blind_body(units: Sequence[_Unit], title: str | None) -> str:
+    """Density scoring again with class names and chrome tags ignored: for an article that
+    a template wrapped in a block named like furniture ("comment-box", "footer-text")."""
+    blind = [_Unit(u.block, u.text, u.link_chars) for u in units]
+    for unit in blind:
+        unit.value = _unit_value(unit)
+    _, content = _select_content(blind)
+    return "\n".join(u.text for u in content if not _is_meta_line(u, title))
+
+
+def _readability_body(html: str, title: str | None) -> str:
+    from readability import Document
+
+    try:
+        summary = Document(html).summary(html_partial=True)
+    except Exception:  # readability raises bare Unparseable/ValueError on junk input
+        return ""
+    fragment = _parse(f"<html><body>{summary}</body></html>")
+    if fragment is None:
+        return ""
+    units = _units(fragment.find("body"))
+    kept = [u for u in units if not _is_meta_line(u, title) and not _NOTICE_START.match(u.text)]
+    return "\n".join(u.text for u in kept)
+
+
+def _second_opinion(article: Article, units: Sequence[_Unit], html: str, title: str | None) -> None:
+    """When density scoring found nothing or next to nothing, two other readings get a say:
+    density blind to class names, and readability-lxml (paragraph scoring); the body that
+    reads most like an article wins (see _body_quality), ours on a tie. Only on such
+    pages: readability costs several times our own pass."""
+    best, best_score = article.body, max(_body_quality(article.body, title), 0.0)
+    for method, read in (
+        ("class-blind density", lambda: _class_blind_body(units, title)),
+        ("readability-lxml", lambda: _readability_body(html, title)),
+    ):
+        other = read()
+        score = _body_quality(other, title)
+        if score > best_score:
+            best, best_score = other, score
+            article.method = method
+            article.notes.append(f"body from {method} (density found too little)")
+        if len(best) >= _FALLBACK_BELOW:
+            break
+    article.body = best
+
+
+def _jsonld_dates(blobs: Iterable[str]) -> list[str]:
+    out: list[str] = []
     for blob in blobs:
         try:
             data = json.loads(blob)
@@ -625,7 +1056,7 @@ def _jsonld_metas(blobs: Iterable[str]) -> dict[str, str]:
         items = data if isinstance(data, list) else [data]
         for item in items:
             if isinstance(item, dict) and isinstance(item.get("datePublished"), str):
-                out.setdefault("datepublished", item["datePublished"])
+                out.append(item["datePublished"])
     return out
 
 

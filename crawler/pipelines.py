@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol, Self
 
 from scrapy.crawler import Crawler
@@ -18,9 +19,9 @@ from scrapy.utils.misc import load_object
 from twisted.internet import task
 
 from crawler import report
-from crawler.dates import parse_date
+from crawler.dates import parse_date_info
 from crawler.encoding import decode_body
-from crawler.extract import extract
+from crawler.extract import Article, extract
 from crawler.handoff import FAILED
 from crawler.records import Crawled, Page
 from crawler.settings import clock_of
@@ -66,24 +67,29 @@ class ExtractPipeline:
         article = extract(decoded.text, page.url, now=now)
         fields = page.fields
         title = fields.get("title") or article.title or fields.get("feed_title")
-        body = fields.get("body") or article.body
-        if not title or not body:
-            missing = "title" if not title else "body"
-            return self._failed(crawled, f"no {missing} found ({'; '.join(article.notes)})")
-        picked = parse_date(fields["time"], now=now) if fields.get("time") else None
-        feed_time = parse_date(fields["feed_time"], now=now) if fields.get("feed_time") else None
+        body = fields.get("body") or _joined(article.body, page, override, now)
+        if not title:
+            return self._failed(crawled, f"no title found ({'; '.join(article.notes)})")
+        when, precision, origin = _publish_time(fields, article, now)
         crawled.item = Item(
             url=page.url,
             title=title,
             body=body,
             first_seen=now,
             source_id=source.id,
-            publish_time=picked or article.publish_time or feed_time,
+            publish_time=when,
+            published_precision=precision,
+            published_source=origin,
             written_time=article.written_time,
             author=article.author or "",
             site_source=article.site_source or "",
             tags=list(source.tags),
+            # Stored all the same and matched on its title: a notice whose body could not be
+            # extracted is still an alert if its title names the town and the case.
+            body_missing=not body,
         )
+        if not body:
+            report.note(self.stats, page.url, "no body found; stored and matched on its title")
         if crawled.item.publish_time is None:
             report.note(self.stats, page.url, "no publish time found")
         return crawled
@@ -202,6 +208,40 @@ class StorePipeline:
                 # Stored already: the next run of the source hands them again (crawler.handoff).
                 log.exception("handing %d new hits to alerting failed", len(hits))
                 report.error(self.stats, hits[0].url, f"{FAILED}: {len(hits)} items ({e})")
+
+
+def _joined(body: str, page: Page, override: str | None, now: datetime) -> str:
+    """The first page's body and the bodies of the article's further pages, in order
+    (a part repeating text already kept, as some sites repeat the lead, adds nothing)."""
+    bodies = [body] if body else []
+    for part in page.parts:
+        decoded = decode_body(part.body, override or part.content_type)
+        text = extract(decoded.text, part.url, now=now).body if decoded.is_text else ""
+        if text and text not in bodies:
+            bodies.append(text)
+    return "\n".join(bodies)
+
+
+def _publish_time(
+    fields: dict[str, str], article: Article, now: datetime
+) -> tuple[datetime | None, str, str]:
+    """Publish time, its precision and its source: the source's selector first, then what
+    extraction chose, then the feed's date. Never the time of the crawl."""
+    picked = parse_date_info(fields.get("time"), now=now, coarse=True)
+    if picked is not None and picked.kind != "relative":
+        return picked.value, picked.precision, "selector"
+    if article.publish_time is not None:
+        return (
+            article.publish_time,
+            article.published_precision or "",
+            article.published_source or "",
+        )
+    feed = parse_date_info(fields.get("feed_time"), now=now)
+    if feed is not None and feed.kind == "absolute":
+        return feed.value, feed.precision, "feed"
+    if picked is not None:
+        return picked.value, picked.precision, "selector"
+    return None, "", ""
 
 
 def _fetches(crawled: Crawled) -> list[Fetch]:

@@ -10,6 +10,15 @@ from store import Item
 
 
 @dataclass
+class Part:
+    """A further page of a paged article (第2页, ``_2.html``), fetched after the first."""
+
+    url: str
+    body: bytes
+    content_type: str | None
+
+
+@dataclass
 class Page:
     """A fetched page as a spider hands it on; the pipelines extract it.
 
@@ -28,6 +37,7 @@ class Page:
     known: bool = False
     aliases: list[str] = field(default_factory=list)  # URLs that redirected here
     fields: dict[str, str] = field(default_factory=dict)
+    parts: list[Part] = field(default_factory=list)  # the article's further pages, in order
 
 
 @dataclass

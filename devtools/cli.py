@@ -30,13 +30,13 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 @main.group("es-local")
 def es_local() -> None:
-    """A local Elasticsearch node for tests and trials (fetched from Maven Central)."""
+    """This checkout's Elasticsearch node for tests and trials (from Maven Central)."""
 
 
 @es_local.command("start")
-@click.option("--port", default=eslocal.DEFAULT_PORT, show_default=True)
+@click.option("--port", type=int, help="Default: the last one, else 9200, else any free port.")
 @click.option("--heap", default="512m", show_default=True, help="JVM heap, e.g. 1g.")
-def es_start(port: int, heap: str) -> None:
+def es_start(port: int | None, heap: str) -> None:
     """Start the node (reusing the download and a running node) and print its URL."""
     try:
         node = eslocal.start(port=port, heap=heap)
@@ -47,7 +47,7 @@ def es_start(port: int, heap: str) -> None:
 
 @es_local.command("stop")
 def es_stop() -> None:
-    """Stop the node."""
+    """Stop this checkout's node (never another's)."""
     click.echo("stopped" if eslocal.stop() else "not running")
 
 

@@ -1,14 +1,24 @@
-"""A local Elasticsearch node for tests and trials, from Maven Central.
+"""A local Elasticsearch node for tests and trials, from Maven Central; one per checkout.
 
 The minimal distribution ``org.elasticsearch.distribution.integ-test-zip`` is
-fetched once by Maven into its usual cache (``~/.m2``), unpacked beside the
-node's data, and run with a JDK >= 21 found under ``/usr/lib/jvm``. It refuses
-to run as root, so as root the node runs as the system user ``yuqing-es``.
-Production uses the full image (see docker-compose.yml), same major version.
+fetched once by Maven into its usual cache (``~/.m2``), unpacked once into
+:func:`base_dir` (shared, read-only), and run with a JDK >= 21 found under
+``/usr/lib/jvm``. It refuses to run as root, so as root the node runs as the
+system user ``yuqing-es``. Production uses the full image (see docker-compose.yml),
+same major version.
+
+Each checkout has a node of its own: its data, configuration and logs under
+``base_dir()/nodes/<checkout id>`` (outside the checkout, which the service user may
+not be able to enter) and its URL, port and process in ``<checkout>/var/es-local.json``.
+The port is 9200 when free, else one the system hands out, kept for the next start. So
+two checkouts on one machine run their tests at once without sharing indices, and
+stopping one checkout's node never touches another's.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import pwd
@@ -172,43 +182,94 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def status(base: Path | None = None) -> Node | None:
-    """The running node started from ``base``, or None."""
-    base = base or base_dir()
-    state = base / "state.json"
-    if not state.is_file():
+def checkout_dir() -> Path:
+    """The checkout this module runs from (where ``pyproject.toml`` is), else the
+    working directory."""
+    root = Path(__file__).resolve().parents[1]
+    return root if (root / "pyproject.toml").is_file() else Path.cwd()
+
+
+def state_file(checkout: Path | None = None) -> Path:
+    return (checkout or checkout_dir()) / "var" / "es-local.json"
+
+
+def node_dir(checkout: Path | None = None) -> Path:
+    """Data, configuration and logs of the checkout's node."""
+    key = hashlib.sha1(str((checkout or checkout_dir()).resolve()).encode()).hexdigest()[:12]
+    return base_dir() / "nodes" / key
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _saved(checkout: Path | None) -> dict[str, object]:
+    try:
+        data = json.loads(state_file(checkout).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def status(checkout: Path | None = None) -> Node | None:
+    """The checkout's running node, or None."""
+    data = _saved(checkout)
+    url, pid, home = data.get("url"), data.get("pid"), data.get("home")
+    if not (isinstance(url, str) and isinstance(pid, int) and isinstance(home, str)):
         return None
-    data = json.loads(state.read_text())
-    if _alive(data["pid"]) and _healthy(data["url"]):
-        return Node(data["url"], data["pid"], Path(data["home"]))
-    return None
+    return Node(url, pid, Path(home)) if _alive(pid) and _healthy(url) else None
 
 
-def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m") -> Node:
-    """Start the node (or return the one already running) and wait until it answers."""
-    base = base or base_dir()
-    if running := status(base):
+def _pick_port(checkout: Path | None) -> int:
+    """The port the checkout used last, else 9200, else any free one: whichever is free."""
+    last = _saved(checkout).get("port")
+    for port in (last, DEFAULT_PORT):
+        if isinstance(port, int) and _port_free(port):
+            return port
+    return _free_port()
+
+
+def start(port: int | None = None, checkout: Path | None = None, heap: str = "512m") -> Node:
+    """Start the checkout's node (or return it if it runs) and wait until it answers.
+    Processes of one checkout starting it at once (test workers) start it once."""
+    lock_path = state_file(checkout).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _start(port, checkout, heap)
+
+
+def _start(port: int | None, checkout: Path | None, heap: str) -> Node:
+    if running := status(checkout):
         return running
-    if not _port_free(port):
+    if port is None:
+        port = _pick_port(checkout)
+    elif not _port_free(port):
         raise EsLocalError(
             f"port {port} on 127.0.0.1 is taken by another program: pick one with --port"
         )
+    base = base_dir()
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
     home = _unpack(base)
-    conf, data, logs = base / "config", base / "data", base / "logs"
+    node = node_dir(checkout)
+    conf, data, logs = node / "config", node / "data", node / "logs"
     for d in (conf, data, logs):
-        d.mkdir(exist_ok=True)
+        d.mkdir(parents=True, exist_ok=True)
     for name in ("jvm.options", "log4j2.properties"):
         shutil.copy(home / "config" / name, conf / name)
     (conf / "jvm.options.d").mkdir(exist_ok=True)
     (conf / "elasticsearch.yml").write_text(
         "\n".join(
             [
-                "cluster.name: yuqing-local",
+                f"cluster.name: yuqing-local-{node.name}",
                 "discovery.type: single-node",
                 "network.host: 127.0.0.1",
                 f"http.port: {port}",
+                # The transport port of another checkout's node must not be taken for granted.
+                "transport.port: 0",
                 "xpack.security.enabled: false",
                 f"path.data: {data}",
                 f"path.logs: {logs}",
@@ -220,7 +281,7 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
     )
     user = _service_user()
     if user is not None:
-        _chown_tree(base, user)
+        _chown_tree(node, user)
     env = {
         **os.environ,
         "ES_JAVA_HOME": str(find_java()),
@@ -230,7 +291,7 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
     cmd = [str(home / "bin" / "elasticsearch")]
     if user is not None:
         cmd = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups", *cmd]
-        env["HOME"] = str(base)
+        env["HOME"] = str(node)
     console = open(logs / "console.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
         cmd,
@@ -238,7 +299,7 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
         stdout=console,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        cwd=base,
+        cwd=node,
     )
     console.close()
     url = f"http://127.0.0.1:{port}"
@@ -248,8 +309,18 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
             tail = (logs / "console.log").read_text(errors="replace")[-3000:]
             raise EsLocalError(f"Elasticsearch exited with code {proc.returncode}:\n{tail}")
         if _healthy(url):
-            (base / "state.json").write_text(
-                json.dumps({"url": url, "pid": proc.pid, "home": str(home)})
+            state = state_file(checkout)
+            state.parent.mkdir(parents=True, exist_ok=True)
+            state.write_text(
+                json.dumps(
+                    {
+                        "url": url,
+                        "port": port,
+                        "pid": proc.pid,
+                        "home": str(home),
+                        "node": str(node),
+                    }
+                )
             )
             return Node(url, proc.pid, home)
         time.sleep(1)
@@ -257,11 +328,9 @@ def start(port: int = DEFAULT_PORT, base: Path | None = None, heap: str = "512m"
     raise EsLocalError(f"Elasticsearch did not answer on {url} within {START_TIMEOUT:.0f} s")
 
 
-def stop(base: Path | None = None) -> bool:
-    """Stop the node; True if one was running."""
-    base = base or base_dir()
-    node = status(base)
-    (base / "state.json").unlink(missing_ok=True)
+def stop(checkout: Path | None = None) -> bool:
+    """Stop the checkout's node (no other); True if one was running."""
+    node = status(checkout)
     if node is None:
         return False
     os.kill(node.pid, signal.SIGTERM)

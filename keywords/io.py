@@ -18,6 +18,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -27,11 +28,11 @@ from typing import Any, Literal, get_args
 
 import openpyxl
 import yaml
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
 from keywords.model import CATEGORY_LABELS, NAME_PATTERN, Group, Library
+from store.export import cell, uncell
 
 __all__ = [
     "ALIAS_SEPARATOR",
@@ -40,11 +41,14 @@ __all__ = [
     "FORMATS",
     "Format",
     "ImportFailed",
+    "ImportLimits",
     "Problem",
     "Progress",
+    "check_size",
     "detect_format",
     "merge",
     "read_library",
+    "unpacked_size",
     "write_library",
 ]
 
@@ -70,6 +74,27 @@ _REQUIRED = ("group", "word")
 _CATEGORY_BY_LABEL = {label: name for name, label in CATEGORY_LABELS.items()}
 # Mirrors Word's limits, checked here so that each bad line gets its own readable message.
 _MAX_TEXT = 100
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """What an import may be, checked before anything is parsed where possible, so a file
+    built to exhaust the server (a zip bomb, millions of rows, giant cells) is refused in
+    milliseconds. Set from the configuration's ``[imports]`` section."""
+
+    max_bytes: int = 20 * 1024 * 1024  # the file as uploaded
+    max_unpacked_bytes: int = 64 * 1024 * 1024  # an .xlsx's parts, unpacked
+    max_rows: int = 200_000
+    max_cell_chars: int = 1_000
+    max_columns: int = 64
+
+
+def _limit(message: str, key: str, *, too_large: bool = False) -> ImportFailed:
+    failed = _fail(f"{message}（上限由配置 imports.{key} 设定）")
+    failed.too_large = too_large
+    return failed
+
+
 _MAX_WEIGHT = 100
 _MAX_LEVEL = 9
 # Line breaks and tabs inside a word come from Alt+Enter in Excel or pasted web text; a keyword
@@ -105,6 +130,8 @@ class ImportFailed(ValueError):
 
     SHOWN = 20  # in the message; ``problems`` has them all
 
+    too_large = False  # refused for its size alone (HTTP 413)
+
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         lines = [str(p) for p in problems[: self.SHOWN]]
@@ -132,8 +159,10 @@ def read_library(
     group: str | None = None,
     category: str = "subject",
     progress: Progress | None = None,
+    limits: ImportLimits = ImportLimits(),
 ) -> Library:
-    """Read and validate a whole file; raise :class:`ImportFailed` listing every problem.
+    """Read and validate a whole file; raise :class:`ImportFailed` listing every problem
+    (or naming the first of ``limits`` the file exceeds).
 
     ``csv`` and ``xlsx`` need a header row (English or Chinese column names) and give groups
     only; ``category`` is the category of groups whose rows name none. ``txt`` puts one word
@@ -145,14 +174,26 @@ def read_library(
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if group is not None and fmt != "txt":
         raise ValueError("group names the target of a txt import; other formats name their own")
+    check_size(data, fmt, limits)
     if fmt == "xlsx":
-        return _read_table(*_xlsx_rows(data), category, progress)
+        return _read_table(*_xlsx_rows(data, limits), category, progress, limits)
     text = _decode(data)
     if fmt == "csv":
-        return _read_table(*_csv_rows(text), category, progress)
+        return _read_table(*_csv_rows(text), category, progress, limits)
     if fmt == "txt":
+        _check_lines(text, limits)
         return _read_txt(text, group, category, progress)
-    return _read_document(text, fmt, progress)
+    return _read_document(text, fmt, progress, limits)
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _check_lines(text: str, limits: ImportLimits) -> None:
+    lines = text.count("\n") + 1
+    if lines > limits.max_rows:
+        raise _limit(f"行数过多：{lines} 行，超过 {limits.max_rows} 行的上限", "max_rows")
 
 
 def merge(base: Library, incoming: Library, *, mode: Literal["add", "replace"] = "add") -> Library:
@@ -310,7 +351,7 @@ def _csv_rows(text: str) -> tuple[_Rows, int]:
     return rows(), lines
 
 
-def _xlsx_rows(data: bytes) -> tuple[_Rows, int]:
+def _xlsx_rows(data: bytes, limits: ImportLimits) -> tuple[_Rows, int]:
     if data.startswith(_XLS[0]):
         raise _fail(f"this is {_XLS[1]}")
     try:
@@ -332,6 +373,32 @@ def _xlsx_rows(data: bytes) -> tuple[_Rows, int]:
             book.close()
 
     return rows(), total
+
+
+def unpacked_size(data: bytes, fmt: Format) -> int:
+    """How much there is to parse: an .xlsx's declared unpacked size (its length if it is
+    not a readable zip), any other file's length."""
+    if fmt != "xlsx":
+        return len(data)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return len(data)
+
+
+def check_size(data: bytes, fmt: Format, limits: ImportLimits) -> None:
+    """Refuse a file beyond the size limits, before any of it is parsed: an .xlsx by the
+    sizes its zip directory declares, before a byte is inflated (a zip bomb is refused in
+    milliseconds). :class:`ImportFailed` with :attr:`ImportFailed.too_large` set."""
+    if len(data) > limits.max_bytes:
+        size, most = _mb(len(data)), _mb(limits.max_bytes)
+        raise _limit(f"文件过大：{size}，超过 {most} 的上限", "max_bytes", too_large=True)
+    unpacked = unpacked_size(data, fmt)
+    if unpacked > limits.max_unpacked_bytes:
+        size, most = _mb(unpacked), _mb(limits.max_unpacked_bytes)
+        message = f"文件解压后有 {size}，超过 {most} 的上限"
+        raise _limit(message, "max_unpacked_bytes", too_large=True)
 
 
 def _cell_text(value: object) -> str:
@@ -454,7 +521,8 @@ class _Table:
         for i, value in enumerate(cells):
             if (i >= self.width or i in self.unnamed) and value.strip():
                 found.append(Problem(line, str(i + 1), "value in a column without a header"))
-        name, text = cell("group"), cell("word")
+        # A cell the export defused (store.export) reads back as what was exported.
+        name, text = uncell(cell("group")), uncell(cell("word"))
         draft = self.drafts.get(name)
         if draft is None:
             if message := _name_problem(name):
@@ -481,7 +549,7 @@ class _Table:
                 problem("level", message)
             else:
                 level = int(number)
-        aliases = [a.strip() for a in cell("aliases").split(ALIAS_SEPARATOR) if a.strip()]
+        aliases = [a.strip() for a in uncell(cell("aliases")).split(ALIAS_SEPARATOR) if a.strip()]
         for alias in aliases:
             if message := _text_problem(alias, "alias"):
                 problem("aliases", f"{message}: {alias[:20]!r}")
@@ -526,12 +594,27 @@ class _Table:
         return _validated({"groups": groups}, line_of)
 
 
-def _read_table(rows: _Rows, total: int, category: str, progress: Progress | None) -> Library:
+def _read_table(
+    rows: _Rows, total: int, category: str, progress: Progress | None, limits: ImportLimits
+) -> Library:
     ticker = _Ticker(progress, total)
     table: _Table | None = None
     unreadable: list[Problem] = []
+    data_rows = 0
     for line, cells in rows:
         ticker(line)
+        if table is not None:
+            data_rows += 1
+            if data_rows > limits.max_rows:
+                raise _limit(f"行数过多：超过 {limits.max_rows} 行的上限", "max_rows")
+        if not isinstance(cells, Problem):
+            if len(cells) > limits.max_columns:
+                message = f"第 {line} 行有 {len(cells)} 列，超过 {limits.max_columns} 列的上限"
+                raise _limit(message, "max_columns")
+            if any(len(c) > limits.max_cell_chars for c in cells):
+                message = f"单元格超过 {limits.max_cell_chars} 个字符的上限"
+                unreadable.append(Problem(line, None, message + "（imports.max_cell_chars）"))
+                continue
         if isinstance(cells, Problem):
             unreadable.append(cells)
         elif not any(c.strip() for c in cells):
@@ -589,7 +672,9 @@ def _read_txt(text: str, group: str | None, category: str, progress: Progress | 
 # --- YAML and JSON ----------------------------------------------------------------------------
 
 
-def _read_document(text: str, fmt: Format, progress: Progress | None) -> Library:
+def _read_document(
+    text: str, fmt: Format, progress: Progress | None, limits: ImportLimits
+) -> Library:
     ticker = _Ticker(progress, len(_lines(text)))
     root: yaml.Node | None = None
     if fmt == "json":
@@ -597,6 +682,8 @@ def _read_document(text: str, fmt: Format, progress: Progress | None) -> Library
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise _fail(f"JSON syntax error: {exc.msg} (column {exc.colno})", exc.lineno) from exc
+        except RecursionError as exc:
+            raise _fail("JSON nested too deeply to be a keyword library") from exc
     else:
         loader = _Loader(text)
         try:
@@ -616,6 +703,9 @@ def _read_document(text: str, fmt: Format, progress: Progress | None) -> Library
     ticker.finish()
     if not isinstance(data, dict):
         raise _fail(f"expected a {fmt} mapping with groups and rules, found {type(data).__name__}")
+    words = sum(len(g.get("words") or []) for g in data.get("groups") or [] if isinstance(g, dict))
+    if words > limits.max_rows:
+        raise _limit(f"关键词过多：{words} 个，超过 {limits.max_rows} 个的上限", "max_rows")
     return _validated(data, lambda loc: _node_line(root, loc))
 
 
@@ -731,15 +821,6 @@ def _unexportable(groups: Sequence[Group], fmt: Format) -> list[str]:
     return refused
 
 
-def _text_cell(sheet: Any, value: str) -> WriteOnlyCell | str | None:
-    if not value.startswith("="):
-        return value or None
-    # openpyxl would store a string starting with "=" as a formula.
-    cell = WriteOnlyCell(sheet, value)
-    cell.data_type = "s"
-    return cell
-
-
 def _rows(groups: Sequence[Group]) -> Iterator[tuple[str, str, str, float, int | None, str]]:
     for g in groups:
         for w in g.words:
@@ -751,7 +832,14 @@ def _csv_bytes(groups: Sequence[Group]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     writer.writerows(
-        (name, category, text, _number(weight), "" if level is None else level, aliases)
+        (
+            cell(name),
+            category,
+            cell(text),
+            _number(weight),
+            "" if level is None else level,
+            cell(aliases),
+        )
         for name, category, text, weight, level, aliases in _rows(groups)
     )
     # The BOM makes Excel read the file as UTF-8 instead of the ANSI code page.
@@ -771,12 +859,12 @@ def _xlsx_bytes(groups: Sequence[Group]) -> bytes:
         exact = float(f"{weight:.16g}") == weight
         sheet.append(
             [
-                _text_cell(sheet, name),
+                cell(name) or None,
                 category,
-                _text_cell(sheet, text),
+                cell(text) or None,
                 weight if exact else repr(weight),
                 level,
-                _text_cell(sheet, aliases),
+                cell(aliases) or None,
             ]
         )
     out = io.BytesIO()

@@ -37,6 +37,7 @@ from store.model import (
     TimelineEntry,
     User,
 )
+from store.secrets import redact_url
 
 MAX_PAGE_SIZE = 500
 
@@ -212,7 +213,8 @@ class HealthRepo(ABC):
 
 
 class Store(ABC):
-    """A backend: one object per process, safe to share between threads."""
+    """A backend: one object per process, safe to share between threads. ``url`` is what
+    opens it (it may hold a password); show ``display_url``, with the password hidden."""
 
     url: str
     items: ItemRepo
@@ -229,6 +231,10 @@ class Store(ABC):
     emergencies: EmergencyRepo
     users: UserRepo
     tokens: TokenRepo
+
+    @property
+    def display_url(self) -> str:
+        return redact_url(self.url)
 
     @abstractmethod
     def close(self) -> None: ...

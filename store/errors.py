@@ -15,6 +15,24 @@ class StoreUnavailable(StoreError):
     """The backend cannot be reached (the message names the URL)."""
 
 
+def as_unavailable(error: BaseException) -> StoreUnavailable | None:
+    """``error`` as :class:`StoreUnavailable` if it means the backend cannot be reached
+    now (a driver's connection error or timeout), else None: callers that catch whatever a
+    request raised tell an outage (503, retry later) from a bug (500)."""
+    if isinstance(error, StoreUnavailable):
+        return error
+    import sqlite3
+
+    from elastic_transport import ConnectionError as EsConnectionError
+    from elastic_transport import ConnectionTimeout
+
+    if isinstance(error, EsConnectionError | ConnectionTimeout):
+        return StoreUnavailable(f"Elasticsearch is not reachable: {error}")
+    if isinstance(error, sqlite3.OperationalError) and "unable to open" in str(error):
+        return StoreUnavailable(f"the SQLite database cannot be opened: {error}")
+    return None
+
+
 class SchemaMismatch(StoreError):
     """Existing data has a layout this version cannot use; nothing was changed."""
 

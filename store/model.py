@@ -35,6 +35,13 @@ class Item:
     first_seen: datetime
     source_id: str = ""
     publish_time: datetime | None = None
+    # How precisely publish_time is known: "year", "month", "day", "minute", "second", or ""
+    # when unknown. A year- or month-only date is stored as the start of its period (so it
+    # sorts and filters by that instant) and must not be shown or used as that day.
+    published_precision: str = ""
+    # Where publish_time came from: byline, meta, jsonld, time, text, url, script, htmldate
+    # (crawler.extraction.published), selector or feed (crawler.pipelines); "" when unknown.
+    published_source: str = ""
     # 成文日期 of an official document, kept beside its 发布日期 (``publish_time``).
     written_time: datetime | None = None
     author: str = ""
@@ -48,6 +55,8 @@ class Item:
     norm_title: str = ""
     norm_body: str = ""
     fingerprint: list[str] = field(default_factory=list)  # near-duplicate lookup keys
+    # The page had a title but no extractable body: stored and matched on its title.
+    body_missing: bool = False
     version: str | None = None  # opaque token for optimistic concurrency, set by the store
 
     @cached_property

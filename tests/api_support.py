@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from apiflask import APIFlask
 from elasticsearch import Elasticsearch
 from flask.testing import FlaskClient
+from waiting import wait_for
 from werkzeug.test import TestResponse
 
 from api.context import parts
@@ -124,3 +125,13 @@ def module_store(backend: str, directory: Path, es_url: str) -> Iterator[Store]:
     for index in client.indices.get(index=f"{prefix}*", expand_wildcards="all"):
         client.indices.delete(index=index)
     client.close()
+
+
+def job_done(browser: Browser, location: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Wait for the background job at ``location`` (``/api/jobs/<id>``) to end; its state."""
+
+    def ended() -> dict[str, Any] | None:
+        job = browser.get(location).get_json()
+        return dict(job) if job["state"] != "running" else None
+
+    return wait_for(f"the job {location}", ended, timeout)

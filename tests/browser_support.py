@@ -1,9 +1,13 @@
 """The console in a real browser: the app served by waitress on 127.0.0.1 and Debian's
 chromium driven by Playwright (no browser download). Screenshots go to
-``test-output/screenshots``."""
+``$YUQING_TEST_OUTPUT/screenshots`` (default: ``yuqing-test-output`` in the system's
+temporary folder), never into the source tree."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,9 +18,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from waitress.server import create_server
 
 CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
-DOCS = ROOT / "docs"  # the README's screenshot of the console is made by a browser test
+OUTPUT = Path(
+    os.environ.get("YUQING_TEST_OUTPUT") or Path(tempfile.gettempdir()) / "yuqing-test-output"
+)
+SCREENSHOTS = OUTPUT / "screenshots"
 
 
 @contextmanager
@@ -24,7 +29,13 @@ def serving(app: APIFlask) -> Iterator[str]:
     """Serve ``app`` on a free port of 127.0.0.1; yields its base URL."""
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     port = server.effective_port
-    thread = threading.Thread(target=server.run, daemon=True)
+
+    def run() -> None:
+        # Its sockets are closed under its select() by the close below.
+        with contextlib.suppress(OSError):
+            server.run()
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{port}"

@@ -1,5 +1,10 @@
-"""Shared fixtures. The Elasticsearch tests talk to a real local node: if it cannot
-be started the tests fail; they are never skipped."""
+"""Shared fixtures and the test tiers. The Elasticsearch tests talk to a real local node:
+if it cannot be started the tests fail; they are never skipped.
+
+Tiers: every test that reaches Elasticsearch (the ``es_url`` fixture, or the
+``elasticsearch`` side of the ``store`` fixture) is marked ``elasticsearch``; the tests of
+:data:`BROWSER` are marked ``browser``, those of :data:`SLOW` ``slow`` (real crawl or
+service processes, schemathesis). ``make test-fast`` runs the rest; ``make test`` all."""
 
 from __future__ import annotations
 
@@ -15,6 +20,32 @@ from devtools import eslocal
 from store import Store, open_store
 
 BACKENDS = ["sqlite", "elasticsearch"]
+BROWSER = {"test_console_browser"}
+SLOW = {
+    "test_api_schema",
+    "test_crawl",
+    "test_crawl_alerting",
+    "test_crawl_pages",
+    "test_e2e",
+    "test_service",
+    "test_service_outage",
+    "test_compose",
+    "test_eslocal",
+    "test_mailcatcher",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if item.module else ""
+        uses_es = "es_url" in getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        if uses_es or (callspec is not None and "elasticsearch" in callspec.params.values()):
+            item.add_marker(pytest.mark.elasticsearch)
+        if module in BROWSER:
+            item.add_marker(pytest.mark.browser)
+        if module in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from waiting import wait_for
 
 
 @dataclass
@@ -130,8 +131,4 @@ class MailSink:
             return [r.key for r in self.received]
 
     def wait_for(self, count: int, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.received)} of {count} messages arrived")
-            time.sleep(0.02)
+        wait_for(f"{count} messages", lambda: len(self.received) >= count, timeout)

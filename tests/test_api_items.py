@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
@@ -18,6 +17,7 @@ from api_support import (
     XSS_BODY,
     XSS_TITLE,
     Browser,
+    job_done,
     make_app,
     make_item,
     module_store,
@@ -199,19 +199,10 @@ def test_one_item_and_unknown_ids(viewer: Browser) -> None:
     assert problem["field"] == "id" and problem["status"] == 404
 
 
-def finished(browser: Browser, location: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
-        job = get(browser, location)
-        if job["state"] != "running" or time.monotonic() > deadline:
-            return dict(job)
-        time.sleep(0.05)
-
-
 def export(browser: Browser, query: str) -> bytes:
     response = browser.get(f"/api/items/export?{query}")
     assert response.status_code == 202, response.get_data(as_text=True)
-    job = finished(browser, response.headers["Location"])
+    job = job_done(browser, response.headers["Location"])
     assert (job["state"], job["download"], job["percent"]) == ("done", True, 100), job
     result = browser.get(f"{response.headers['Location']}/result")
     assert result.status_code == 200

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import io
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import Browser, make_app, signed_in
+from api_support import Browser, job_done, make_app, signed_in
 from apiflask import APIFlask
 
 from api.context import parts
@@ -64,17 +63,10 @@ def audit(app: APIFlask, target: str) -> list[Any]:
         return parts().store.audit.list(target=target)
 
 
-def wait_for(browser: Browser, response: Any) -> dict[str, Any]:
-    """Poll the job a 202 response started until it ends; its last state."""
+def job_of(browser: Browser, response: Any) -> dict[str, Any]:
+    """The job a 202 response started, once it has ended."""
     assert response.status_code == 202, response.get_json()
-    location = response.headers["Location"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = browser.get(location).get_json()
-        if job["state"] != "running":
-            return dict(job)
-        time.sleep(0.05)
-    raise AssertionError("the job did not finish in a minute")
+    return job_done(browser, response.headers["Location"])
 
 
 def upload(op: Browser, name: str, data: bytes, **form: Any) -> Any:
@@ -296,7 +288,7 @@ def test_large_import_is_a_job_with_progress(app: APIFlask, op: Browser) -> None
     lines = "".join(f"词{n:05d}\n" for n in range(30_000)).encode()
     assert len(lines) > 256 * 1024
     response = upload(op, "words.txt", lines, parent=3, group="大词表", category="subject")
-    job = wait_for(op, response)
+    job = job_of(op, response)
     assert job["state"] == "done", job
     assert job["done"] == job["total"] and job["percent"] == 100
     result = op.get(f"/api/jobs/{job['id']}/result").get_json()
@@ -359,7 +351,7 @@ def test_backtest_job_reports_progress_and_impact(app: APIFlask, op: Browser) ->
         )
     rule = {**RULE, "expression": "(@地名 OR 宝龙镇 OR 北京) NEAR/10 @火灾词", "must_not_match": []}
     response = op.post("/api/keywords/backtest", json={"days": 7, "examples": 5, "rule": rule})
-    job = wait_for(op, response)
+    job = job_of(op, response)
     assert job["state"] == "done", job
     assert (job["done"], job["total"]) == (1, 1)
     result = op.get(f"/api/jobs/{job['id']}/result").get_json()

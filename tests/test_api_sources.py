@@ -4,7 +4,6 @@ process against the demo site on 127.0.0.1), run history and the extraction prev
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from api_support import Browser, add_user, make_app, signed_in, token_for
 from apiflask import APIFlask
 from elasticsearch import Elasticsearch
+from waiting import wait_for
 
 from devtools.demosite import BASE_TIME, DemoSite, create_app, serve
 from store import ItemQuery, Store
@@ -197,14 +197,11 @@ def test_run_now_records_a_run_and_refuses_a_second(
     assert busy.mimetype == "application/problem+json"
     assert operator.post("/api/sources/nope/run").status_code == 404
 
-    deadline = time.monotonic() + 120
-    while True:
+    def done() -> dict[str, Any] | None:
         history = operator.get("/api/sources/demo-news/runs").get_json()
-        if not history["running"] and history["runs"]:
-            break
-        assert time.monotonic() < deadline, history
-        time.sleep(0.3)
-    run = history["runs"][0]
+        return history if not history["running"] and history["runs"] else None
+
+    run = wait_for("the run to finish", done, 120)["runs"][0]
     assert run["outcome"] == "ok", run
     assert run["new_items"] > 0 and run["pages"] > 1
     _refresh(store)

@@ -15,7 +15,6 @@ import itertools
 import json
 import re
 import socket
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +25,10 @@ from urllib.parse import urlsplit
 import click
 import pytest
 from alerting_support import RULE, SH, Clock, add, alerting, story
-from api_support import Browser, make_app, signed_in
+from api_support import Browser, job_done, make_app, signed_in
 from apiflask import APIFlask
 from click.testing import CliRunner
+from waiting import wait_for
 from werkzeug.test import TestResponse
 
 from api.context import parts
@@ -146,12 +146,14 @@ class World:
     def wait_for_runs(self) -> None:
         """Until the crawl processes "run now" started have finished (they must not
         outlive the store)."""
-        deadline = time.monotonic() + 120
         with self.app.app_context():
             runner, now = parts().run_now, parts().now
-            while any(runner.busy(s.id, now()) for s in self.store.sources.list()):
-                assert time.monotonic() < deadline, "a run now did not finish"
-                time.sleep(0.2)
+            sources = [s.id for s in self.store.sources.list()]
+            wait_for(
+                "the runs started now to finish",
+                lambda: not any(runner.busy(s, now()) for s in sources),
+                timeout=120,
+            )
 
     # -- what is checked
 
@@ -229,9 +231,15 @@ NO_CHANGE = {
 }
 
 
-def changes(method: str, rule: str) -> Callable[[Case], Case]:
+# Cases that start a crawl process: in the slow tier (make test-fast starts no process).
+PROCESSES: set[Case] = set()
+
+
+def changes(method: str, rule: str, *, process: bool = False) -> Callable[[Case], Case]:
     def register(case: Case) -> Case:
         CHANGES.setdefault((method, rule), []).append(case)
+        if process:
+            PROCESSES.add(case)
         return case
 
     return register
@@ -353,13 +361,14 @@ def _(w: World) -> None:
 @reads("POST", "/api/keywords/backtest")
 def _(w: World) -> None:
     rule = {"name": RULE, "expression": "@地名 @火灾词 NOT 演习"}
-    response = w.operator.post("/api/keywords/backtest", json={"rule": rule, "days": 1})
-    assert response.status_code == 202
-    deadline = time.monotonic() + 60
-    while w.operator.get(response.headers["Location"]).get_json()["state"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    w.unaudited(lambda: response)
+
+    def run_to_the_end() -> TestResponse:
+        response = w.operator.post("/api/keywords/backtest", json={"rule": rule, "days": 1})
+        assert response.status_code == 202
+        assert job_done(w.operator, response.headers["Location"])["state"] == "done"
+        return response
+
+    w.unaudited(run_to_the_end)
 
 
 # alerts (API)
@@ -485,7 +494,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("POST", "/api/sources/<source_id>/run")
+@changes("POST", "/api/sources/<source_id>/run", process=True)
 def _(w: World) -> None:
     source_id = w.source()
     w.audited(
@@ -761,7 +770,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("POST", "/sources/<source_id>/run")
+@changes("POST", "/sources/<source_id>/run", process=True)
 def _(w: World) -> None:
     source_id = w.source()
     w.audited(
@@ -887,26 +896,32 @@ def test_every_unsafe_route_is_classified(tmp_path: Path) -> None:
     assert READS.keys() == NO_CHANGE.keys(), "every route that changes nothing is tried"
 
 
-def test_each_change_writes_one_entry_per_record_with_its_actor(world: World) -> None:
+def walk(world: World, routes: dict[tuple[str, str], list[Case]], *, processes: bool) -> None:
+    """Run every case (those starting a process, or the others) and report every route
+    that failed, not only the first."""
     failures = []
-    for (method, rule), cases in sorted(CHANGES.items()):
+    for (method, rule), cases in sorted(routes.items()):
         for case in cases:
+            if (case in PROCESSES) != processes:
+                continue
             try:
                 case(world)
             except AssertionError as e:
                 failures.append(f"{method} {rule}: {e}")
     assert not failures, "\n".join(failures)
+
+
+def test_each_change_writes_one_entry_per_record_with_its_actor(world: World) -> None:
+    walk(world, CHANGES, processes=False)
+
+
+@pytest.mark.slow
+def test_each_run_asked_for_now_is_audited(world: World) -> None:
+    walk(world, CHANGES, processes=True)
 
 
 def test_what_changes_nothing_writes_nothing(world: World) -> None:
-    failures = []
-    for (method, rule), cases in sorted(READS.items()):
-        for case in cases:
-            try:
-                case(world)
-            except AssertionError as e:
-                failures.append(f"{method} {rule}: {e}")
-    assert not failures, "\n".join(failures)
+    walk(world, READS, processes=False)
 
 
 # -- the commands ---------------------------------------------------------------------------
@@ -966,9 +981,16 @@ SERVICE = {
 }
 
 
-def command(name: str, *, changes: bool = True) -> Callable[[Callable[[Terminal], None]], None]:
+COMMAND_PROCESSES: set[str] = set()  # commands that start a process: the slow tier
+
+
+def command(
+    name: str, *, changes: bool = True, process: bool = False
+) -> Callable[[Callable[[Terminal], None]], None]:
     def register(case: Callable[[Terminal], None]) -> None:
         (COMMAND_CHANGES if changes else COMMAND_READS)[name] = case
+        if process:
+            COMMAND_PROCESSES.add(name)
 
     return register
 
@@ -1033,8 +1055,11 @@ def _(t: Terminal) -> None:
     t.unaudited(["sources"])
 
 
-@command("crawl")
+@command("crawl", process=True)
 def _(t: Terminal) -> None:
+    if t.store.sources.get("seeded") is None:
+        seeded = Source("seeded", "种子源", "feed", [f"{t.base}/s.xml"], 600)
+        create_source(Acting("setup", t.store, Clock()), seeded, allow_private=True)
     args = ["crawl", "seeded", *CRAWL_SETTINGS]
     known = {e.id for e in t.store.audit.list(limit=10_000)}
     result = t.runner.invoke(main, args)
@@ -1112,26 +1137,32 @@ def test_every_command_is_classified() -> None:
     assert classified - found == set(), "cases for commands that no longer exist"
 
 
-def test_each_command_that_changes_state_audits_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Terminal]:
     db = tmp_path / "y.db"
     monkeypatch.chdir(tmp_path)  # no yuqing.toml of the checkout
     monkeypatch.delenv("YUQING_CONFIG", raising=False)
     env = {"YUQING_STORE": f"sqlite:///{db}", "YUQING_API_SECRET_KEY": "walk-secret"}
     store = open_store(str(db))
-    terminal = Terminal(store, tmp_path, CliRunner(env=env), f"http://127.0.0.1:{closed_port()}")
     save_library(Acting("setup", store, Clock(datetime.now(SH))), LIBRARY)
-    try:
-        # In the order registered: later commands act on what earlier ones made (the
-        # seeded source, the user sun and their token); the export comes before the
-        # commands that read the file it writes.
-        for case in COMMAND_CHANGES.values():
+    yield Terminal(store, tmp_path, CliRunner(env=env), f"http://127.0.0.1:{closed_port()}")
+    store.close()
+
+
+def test_each_command_that_changes_state_audits_it(terminal: Terminal) -> None:
+    # In the order registered: later commands act on what earlier ones made (the user
+    # sun and their token); the export comes before the commands reading its file.
+    for name, case in COMMAND_CHANGES.items():
+        if name not in COMMAND_PROCESSES:
             case(terminal)
-        for case in COMMAND_READS.values():
-            case(terminal)
-    finally:
-        store.close()
+    for case in COMMAND_READS.values():
+        case(terminal)
+
+
+@pytest.mark.slow
+def test_each_command_that_starts_a_run_audits_it(terminal: Terminal) -> None:
+    for name in sorted(COMMAND_PROCESSES):
+        COMMAND_CHANGES[name](terminal)
 
 
 def test_emptying_the_registry_then_listing_seeds_the_defaults_each_audited(

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from api_support import Browser, make_app, signed_in
+from api_support import Browser, job_done, make_app, signed_in
 from apiflask import APIFlask
 
 from api.context import parts
@@ -208,10 +207,7 @@ def test_backtest_from_the_rule_editor(app: APIFlask, op: Browser) -> None:
     found = re.search(r'data-result="([^"]+)"', page)
     assert found and "data-job=" in page
     job_id = found.group(1).rsplit("/", 1)[1]
-    for _ in range(200):
-        if op.get(f"/api/jobs/{job_id}").get_json()["state"] != "running":
-            break
-        time.sleep(0.05)
+    job_done(op, f"/api/jobs/{job_id}")
     page = op.get(found.group(1)).get_data(as_text=True)
     assert 'id="backtest-table"' in page and "+1" in page
     assert "&lt;img src=x onerror=alert(1)&gt;宝龙镇起火" in page

@@ -3,7 +3,6 @@ facets and pages as links, export progress, and crawled markup shown as text."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from api_support import (
     XSS_BODY,
     XSS_TITLE,
     Browser,
+    job_done,
     make_app,
     make_item,
     module_store,
@@ -177,10 +177,7 @@ def test_export_shows_progress_and_a_download(viewer: Browser) -> None:
     fragment = page(viewer, button.get("hx-get"))
     job_id = fragment.cssselect("[data-job]")[0].get("data-job")
     assert fragment.cssselect("progress") and fragment.cssselect("a[data-job-download]")
-    deadline = time.monotonic() + 30
-    while viewer.get(f"/api/jobs/{job_id}").get_json()["state"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    job_done(viewer, f"/api/jobs/{job_id}")
     data = viewer.get(f"/api/jobs/{job_id}/result").data.decode("utf-8-sig")
     assert data.count("\n") == 2 and "双江镇一民房起火" in data
     error = page(viewer, "/search/export?q=(")

@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from waiting import wait_for
 
 from crawler.scheduler import CrawlScheduler, launch
 from crawler.sources import set_emergency
@@ -203,12 +203,14 @@ def test_two_scheduler_processes_share_sources(
     command += ["--workers", "2", *ARGS]
     procs = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(2)]
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            finished = [r for i in ids for r in store.runs.recent(i) if r.outcome != "running"]
-            if len(finished) >= len(ids):
-                break
-            time.sleep(0.5)
+        wait_for(
+            "a finished run of every source",
+            lambda: (
+                len([r for i in ids for r in store.runs.recent(i) if r.outcome != "running"])
+                >= len(ids)
+            ),
+            90,
+        )
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -35,6 +35,7 @@ import pytest
 from click.testing import CliRunner
 from elasticsearch import Elasticsearch
 from mailsink import free_port
+from waiting import wait_for
 
 from devtools.demosite import SHANGHAI, Article, DemoSite, Draft, create_app, serve
 from devtools.mailcatcher import MailCatcher
@@ -68,16 +69,6 @@ EPIDEMIC = Draft(
 )
 
 T = TypeVar("T")
-
-
-def wait_for(what: str, check: Callable[[], T | None], timeout: float = 60.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
 import re
@@ -146,6 +147,22 @@ def test_words_excel_would_take_for_formulas_stay_text_in_xlsx() -> None:
     texts = ["=1+1", "@人民日报", "+86", "-", "110", "2024-01-01", "TRUE"]
     library = Library(groups=[Group(name="=g", words=[Word(text=t) for t in texts])])
     assert read_library(write_library(library, "xlsx"), "xlsx") == library
+
+
+def test_csv_export_defuses_formulas_and_reads_back_unchanged() -> None:
+    texts = ['=HYPERLINK("http://evil.example/","点击")', "+cmd|' /C calc'!A0", "@SUM(1,2)",
+             "-1+2", "'已引用", "''两个"]  # fmt: skip
+    library = Library(
+        groups=[Group(name="=g", words=[Word(text=t, aliases=["=a"]) for t in texts])]
+    )
+    for fmt in ("csv", "xlsx"):
+        data = write_library(library, fmt)
+        assert read_library(data, fmt) == library
+    rows = list(csv.reader(io.StringIO(write_library(library, "csv").decode("utf-8-sig"))))
+    # No cell a spreadsheet would run: each starts with the apostrophe it shows as text.
+    for row in rows[1:]:
+        assert all(not c.startswith(("=", "+", "-", "@")) for c in row), row
+    assert rows[1][0] == "'=g" and rows[1][2].startswith("'=HYPERLINK")
 
 
 def test_exports_refuse_words_that_would_read_back_changed() -> None:

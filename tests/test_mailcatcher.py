@@ -9,9 +9,10 @@ import smtplib
 import socket
 import subprocess
 import sys
-import time
 from email.message import EmailMessage
 from pathlib import Path
+
+from waiting import wait_for
 
 from devtools.mailcatcher import MailCatcher
 
@@ -68,9 +69,7 @@ def test_command_runs_until_sigterm(tmp_path: Path) -> None:
         assert f"127.0.0.1:{port}" in catcher.stdout.readline()
         with smtplib.SMTP("127.0.0.1", port) as smtp:
             smtp.send_message(message("hello", "duty@example.cn"))
-        deadline = time.monotonic() + 10
-        while not list(folder.glob("*.eml")) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for("the message on disk", lambda: list(folder.glob("*.eml")), 10)
     finally:
         catcher.send_signal(signal.SIGTERM)
         assert catcher.wait(10) == 0

@@ -12,6 +12,7 @@ import os
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -22,7 +23,9 @@ from pydantic import (
     field_validator,
 )
 
+from keywords.io import ImportLimits
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
+from store.secrets import MASK, redact_url
 
 DEFAULT_FILE = "yuqing.toml"
 
@@ -56,6 +59,24 @@ class ApiConfig(_Section):
     public_url: str = ""
 
 
+class ImportsConfig(_Section):
+    """Limits on imported files (keywords, places, users): what a file may be before it is
+    refused, with a message naming the limit."""
+
+    max_mb: float = Field(20, gt=0, le=1024, description="the uploaded file")
+    max_unpacked_mb: float = Field(64, gt=0, le=4096, description="an .xlsx unpacked")
+    max_rows: int = Field(200_000, ge=1, le=10_000_000)
+    max_cell_chars: int = Field(1_000, ge=10, le=1_000_000)
+
+    def limits(self) -> ImportLimits:
+        return ImportLimits(
+            max_bytes=int(self.max_mb * 1024 * 1024),
+            max_unpacked_bytes=int(self.max_unpacked_mb * 1024 * 1024),
+            max_rows=self.max_rows,
+            max_cell_chars=self.max_cell_chars,
+        )
+
+
 class Config(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("var")
@@ -63,6 +84,7 @@ class Config(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)  # type: ignore[arg-type]
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # type: ignore[arg-type]
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
+    imports: ImportsConfig = Field(default_factory=ImportsConfig)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod
@@ -73,15 +95,39 @@ class Config(_Section):
             raise ValueError(f"unknown time zone {name!r} (use an IANA name)") from e
         return name
 
+    def secret_values(self) -> list[str]:
+        """Every secret this configuration holds (for :class:`store.secrets.Redactor`):
+        settings named like a password, secret or token, and passwords in the store URL."""
+        found = [
+            str(value)
+            for section in self.model_dump().values()
+            if isinstance(section, dict)
+            for key, value in section.items()
+            if _is_secret(key) and value
+        ]
+        for url in self.store.url.split(","):
+            try:
+                password = urlsplit(url).password
+            except ValueError:
+                continue
+            if password:
+                found.append(password)
+        return found
+
     def masked(self) -> dict[str, Any]:
         """The configuration as data with secrets hidden, for ``yuqing config check``."""
         data = self.model_dump(mode="json")
         for section in data.values():
             if isinstance(section, dict):
                 for key in section:
-                    if any(s in key for s in ("password", "secret", "token")) and section[key]:
-                        section[key] = "***"
+                    if _is_secret(key) and section[key]:
+                        section[key] = MASK
+        data["store"]["url"] = redact_url(self.store.url)
         return data
+
+
+def _is_secret(key: str) -> bool:
+    return any(word in key for word in ("password", "secret", "token"))
 
 
 SECTIONS: dict[str, type[BaseModel]] = {
@@ -89,6 +135,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "api": ApiConfig,
     "smtp": SmtpConfig,
     "alerts": AlertsConfig,
+    "imports": ImportsConfig,
 }
 
 

@@ -44,11 +44,12 @@ from crawler.scheduler import CrawlScheduler
 from crawler.sources import load_sources
 from monitor.alerts.engine import Alerting
 from monitor.alerts.outbox import Sender
-from store import Store
+from store import Store, StoreUnavailable
 from store.acting import SYSTEM, Acting
 from store.clock import Clock
+from store.secrets import Redactor, redact_url
 from yuqing.config import Config
-from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for
+from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for, secret_key
 
 log = logging.getLogger("yuqing.service")
 
@@ -58,7 +59,12 @@ KILL_SECONDS = 10.0  # after SIGTERM, before a crawl process is killed
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per log record; :func:`event` records carry their fields."""
+    """One JSON object per log record; :func:`event` records carry their fields. Every
+    line passes ``redact``, so no secret of the configuration reaches a log."""
+
+    def __init__(self, redact: Redactor | None = None) -> None:
+        super().__init__()
+        self.redact = redact or Redactor()
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
@@ -75,21 +81,23 @@ class JsonLines(logging.Formatter):
             data |= {"event": "log", "logger": record.name, "message": record.getMessage()}
         if record.exc_info:
             data["error"] = self.formatException(record.exc_info)
-        return json.dumps(data, ensure_ascii=False, default=str)
+        return self.redact(json.dumps(data, ensure_ascii=False, default=str))
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Route every logger to standard error as JSON lines."""
+def setup_logging(level: int = logging.INFO, redact: Redactor | None = None) -> None:
+    """Route every logger to standard error as JSON lines, secrets hidden."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines())
+    handler.setFormatter(JsonLines(redact))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Each run is logged as a ``crawl`` event; the scheduler's own line would repeat it.
     logging.getLogger("crawler.scheduler").addFilter(lambda r: not str(r.msg).startswith("run "))
-    # Job starts and ends, and every Elasticsearch request: the events say what matters.
-    for chatty in ("apscheduler", "elastic_transport"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    # Job starts and ends: the events say what matters.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Every Elasticsearch request, and each retry of one with its traceback: an outage is
+    # logged once per attempt as ``store_unavailable`` (or answered 503), not per request.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 def event(name: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -126,36 +134,51 @@ def _alive(pid: int) -> bool:
     return True
 
 
+class Switch:
+    """A WSGI app that forwards to another, replaceable while serving: the API port answers
+    503 while the store is unreachable at start-up, then the real app, with no restart."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
 class Service:
-    """The parts of :class:`Parts` on one open ``store``; :meth:`run` blocks until a signal.
-    ``crawl_args`` go to every crawl process (``--config``, ``-s`` settings)."""
+    """The parts of :class:`Parts` over the store ``open_store`` opens; :meth:`run` blocks
+    until a signal. ``crawl_args`` go to every crawl process (``--config``, ``-s``
+    settings).
+
+    The store is opened after the API port is bound: while it cannot be reached, the API
+    answers 503 (health included) and the service logs one ``store_unavailable`` line per
+    attempt, ``retry_seconds`` apart, until it comes; then every part starts."""
 
     def __init__(
         self,
         config: Config,
-        store: Store,
+        open_store: Callable[[], Store],
         parts: Parts,
         *,
         crawl_args: list[str] | None = None,
         workers: int = 2,
         grace: float = 20.0,
         clock: Clock | None = None,
+        retry_seconds: float = 15.0,
     ) -> None:
-        self.config, self.store, self.parts, self.grace = config, store, parts, grace
+        self.config, self.open_store, self.parts, self.grace = config, open_store, parts, grace
         self.crawl_args = crawl_args or []
+        self.workers, self.retry_seconds = workers, retry_seconds
         self.clock = clock or clock_for(config)
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.store: Store | None = None
         self.scheduler: CrawlScheduler | None = None
         self.sender: Sender | None = None
         self.server: Any = None
+        self.switch: Switch | None = None
         self.progress: Progress | None = None
-        if parts.crawl:
-            self.scheduler = CrawlScheduler(
-                store, CRAWL_COMMAND, workers=workers, args=self.crawl_args, clock=self.clock
-            )
-        if parts.mail:
-            self.sender = Sender(store, config.smtp, self.clock)
+        self.outage = ""
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -164,10 +187,12 @@ class Service:
         """Start the parts, serve until SIGTERM or SIGINT, then stop them cleanly."""
         previous = {s: signal.signal(s, self._signalled) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self._start()
-            if self.server is not None:
+            if self.parts.api:
+                self._bind()
+                self._thread("start", self._start)
                 self.server.run()  # returns on _Stop, after in-flight requests are done
             else:
+                self._start()
                 self.stop.wait()
         except _Stop:
             pass
@@ -183,29 +208,62 @@ class Service:
         self.stop.set()
         raise _Stop(0)
 
+    def _bind(self) -> None:
+        """Bind the API port first, so a busy port fails at once and the port answers
+        (503) while the store is not there yet."""
+        import waitress
+
+        from api import create_waiting_app
+
+        config = self.config
+        waiting = create_waiting_app(
+            lambda: self.outage or f"connecting to the store at {redact_url(config.store.url)}",
+            secret_key=secret_key(config),
+        )
+        self.switch = Switch(waiting)
+        try:
+            self.server = waitress.create_server(
+                self.switch, host=config.api.host, port=config.api.port, threads=8, ident="yuqing"
+            )
+        except OSError as e:
+            raise ServiceError(f"cannot serve on {config.api.host}:{config.api.port}: {e}") from e
+
+    def _connect(self) -> Store | None:
+        """Open the store, trying again every ``retry_seconds`` while it is unreachable;
+        None if the service is stopped first."""
+        while not self.stop.is_set():
+            try:
+                return self.open_store()
+            except StoreUnavailable as e:
+                self.outage = str(e)
+                event(
+                    "store_unavailable",
+                    logging.WARNING,
+                    url=redact_url(self.config.store.url),
+                    error=str(e),
+                    retry_in=self.retry_seconds,
+                )
+            self.stop.wait(self.retry_seconds)
+        return None
+
     def _start(self) -> None:
         config = self.config
-        if self.parts.api:
-            import waitress
-
-            # "Run now" from the console starts crawls the way the scheduler does.
-            app = app_for(config, self.store, clock=self.clock, crawl_args=self.crawl_args)
-            # Bound before anything else starts, so a busy port fails at once.
-            try:
-                self.server = waitress.create_server(
-                    app,
-                    host=config.api.host,
-                    port=config.api.port,
-                    threads=8,
-                    ident="yuqing",
-                )
-            except OSError as e:
-                raise ServiceError(
-                    f"cannot serve on {config.api.host}:{config.api.port}: {e}"
-                ) from e
-        if self.scheduler is not None:
-            if not self.store.sources.list():
-                seed_sources(Acting(SYSTEM, self.store, self.clock), load_sources())
+        store = self._connect()
+        if store is None:
+            return
+        if self.stop.is_set():  # stopped while connecting
+            store.close()
+            return
+        self.store = store
+        if self.outage:
+            event("store_available", url=redact_url(config.store.url))
+            self.outage = ""
+        if self.parts.crawl:
+            self.scheduler = CrawlScheduler(
+                store, CRAWL_COMMAND, workers=self.workers, args=self.crawl_args, clock=self.clock
+            )
+            if not store.sources.list():
+                seed_sources(Acting(SYSTEM, store, self.clock), load_sources())
             self._reclaim()
             self.scheduler.aps.add_listener(self._crawled, EVENT_JOB_EXECUTED)
             self.scheduler.start()
@@ -216,15 +274,19 @@ class Service:
                     next_run=due,
                     interval=self.scheduler.intervals.get(source_id),
                 )
-        if self.sender is not None:
-            alerting = build_alerting(config, self.store, self.clock)
+        if self.parts.mail:
+            self.sender = Sender(store, config.smtp, self.clock)
+            alerting = build_alerting(config, store, self.clock)
             self._thread("sender", self.sender.run, self.stop)
             self._thread("tick", tick_every, alerting, self.stop, TICK_SECONDS)
-            self.progress = Progress(self.store, self.now)
+            self.progress = Progress(store, self.now)
             self._thread("report", self._report, self.progress)
+        if self.switch is not None:
+            # "Run now" from the console starts crawls the way the scheduler does.
+            self.switch.app = app_for(config, store, clock=self.clock, crawl_args=self.crawl_args)
         event(
             "started",
-            store=self.store.url,
+            store=store.display_url,
             parts=[name for name in ("crawl", "mail", "api") if getattr(self.parts, name)],
             api=f"http://{config.api.host}:{config.api.port}/api/health"
             if self.parts.api
@@ -248,7 +310,8 @@ class Service:
             thread.join(timeout=self.config.smtp.timeout + 5)
         if self.progress is not None:
             self.progress.report()  # what happened since the last look
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
         event("stopped")
 
     def _stop_crawls(self, scheduler: CrawlScheduler) -> None:
@@ -273,33 +336,38 @@ class Service:
         for source_id, process in stopped.items():
             self._abandon(source_id, process.pid)
 
+    @property
+    def _store(self) -> Store:
+        assert self.store is not None, "the store is open once the parts run"
+        return self.store
+
     def _reclaim(self) -> None:
         """Release the sources whose runs died with an earlier service on this host (killed
         with its crawls, e.g. out of memory): their leases would otherwise keep the
         sources from being crawled until they run out. Runs of live processes, and of
         other hosts, are left to their leases."""
         host = socket.gethostname()
-        for source in self.store.sources.list():
-            for run in self.store.runs.recent(source.id, 1):
+        for source in self._store.sources.list():
+            for run in self._store.runs.recent(source.id, 1):
                 name, _, pid = run.holder.rpartition(":")
                 if run.outcome != "running" or name != host or _alive(int(pid or 0)):
                     continue
                 run.outcome, run.finished = "lost", self.now()
                 run.errors.insert(0, {"url": "-", "reason": "its process was gone at start-up"})
-                self.store.runs.finish(run)
+                self._store.runs.finish(run)
                 event("crawl", logging.WARNING, source=source.id, run=run.id, outcome="lost")
 
     def _abandon(self, source_id: str, pid: int) -> None:
         """Mark the run of a crawl process this shutdown stopped ``abandoned``: left
         ``running`` by the kill, or recorded as a crash by :func:`crawler.scheduler.launch`."""
         holder = f"{socket.gethostname()}:{pid}"
-        for run in self.store.runs.recent(source_id, 5):
+        for run in self._store.runs.recent(source_id, 5):
             crashed = any(e["reason"].startswith(CRASHED) for e in run.errors)
             if run.holder != holder or not (run.outcome == "running" or crashed):
                 continue
             run.outcome, run.finished = "abandoned", run.finished or self.now()
             run.errors.insert(0, {"url": "-", "reason": "stopped by the service shutting down"})
-            self.store.runs.finish(run)
+            self._store.runs.finish(run)
             event("crawl", logging.WARNING, source=source_id, run=run.id, outcome="abandoned")
 
     def _crawled(self, job: JobExecutionEvent) -> None:
@@ -317,12 +385,12 @@ class Service:
         source_id, run_id = summary.get("source"), summary.get("run")
         if not source_id or not run_id:
             return None
-        for run in self.store.runs.recent(source_id, 5):
+        for run in self._store.runs.recent(source_id, 5):
             if run.id == run_id and run.finished is not None:
                 # Items of the run are first seen between its start and its end.
                 until = run.finished + timedelta(seconds=1)
                 return sum(
-                    len(batch) for batch in stored_hits(self.store, source_id, run.started, until)
+                    len(batch) for batch in stored_hits(self._store, source_id, run.started, until)
                 )
         return None
 

@@ -13,6 +13,7 @@ from crawler import health
 from crawler.scheduler import CrawlScheduler
 from store import Store, StoreError
 from store.model import AlertStatus
+from store.secrets import redact_url
 from yuqing.config import Config
 from yuqing.wiring import CRAWL_COMMAND
 
@@ -50,6 +51,16 @@ def collect(config: Config, store: Store, now: datetime) -> dict[str, Any]:
             for s in store.emergencies.list()
             if s.on and (s.until is None or now < s.until)
         ],
+    }
+
+
+def collect_without_store(config: Config, error: str, now: datetime) -> dict[str, Any]:
+    """What ``yuqing status`` can still tell when the store cannot be opened: which part is
+    down, and whether the API answers."""
+    return {
+        "time": now.isoformat(),
+        "store": {"ok": False, "url": redact_url(config.store.url), "error": error},
+        "api": _api(api_url(config)),
     }
 
 
@@ -105,6 +116,10 @@ def render(state: dict[str, Any]) -> str:
         ),
         f"api       {'up' if api['up'] else 'not answering'}  {api['url']}"
         + ("" if api["up"] else f"  ({api['error']})"),
+    ]
+    if "alerts" not in state:  # the store is down: nothing more to read
+        return "\n".join(lines)
+    lines += [
         "alerts    " + "  ".join(f"{k} {_count(v)}" for k, v in state["alerts"].items()),
         "outbox    " + "  ".join(f"{k} {v}" for k, v in state["outbox"].items()),
         "emergency "

@@ -49,9 +49,13 @@ def store_options(config: Config) -> dict[str, Any]:
     return options
 
 
-def store_for(config: Config, **overrides: Any) -> Store:
-    """Open the configured store (SQLite by default, Elasticsearch by URL)."""
-    return open_store(config.store.url, **(store_options(config) | overrides))
+def store_for(config: Config, *, wait_seconds: float | None = None) -> Store:
+    """Open the configured store (SQLite by default, Elasticsearch by URL); an unreachable
+    Elasticsearch is waited for ``wait_seconds`` (default 30) before StoreUnavailable."""
+    options = store_options(config)
+    if wait_seconds is not None and "prefix" in options:
+        options["wait_seconds"] = wait_seconds
+    return open_store(config.store.url, **options)
 
 
 def secret_key(config: Config) -> str:
@@ -117,6 +121,7 @@ def app_for(
         alerting=lambda: build_alerting(config, store, clock),
         run_now=lambda: RunNow(store, CRAWL_COMMAND, crawl_args or []),
         mail_dir=config.data_dir / "mail",
+        import_limits=config.imports.limits(),
     )
     return create_app(
         parts,

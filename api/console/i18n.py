@@ -31,6 +31,16 @@ ENGLISH: dict[str, str] = {
     "审计日志": "Audit log",
     "接口令牌": "API tokens",
     "紧急模式已开启": "Emergency mode is on",
+    "服务暂时不可用": "Service unavailable",
+    "数据存储暂时无法连接": "The data store cannot be reached",
+    "监测服务正在运行，但暂时连不上数据存储（Elasticsearch 或 SQLite）。"
+    "恢复后页面会自动可用，无需重启。": (
+        "The monitoring service is running but cannot reach its data store (Elasticsearch or"
+        " SQLite) for now. Pages work again by themselves when it is back; no restart needed."
+    ),
+    "请在 %(n)s 秒后刷新本页；若持续出现，请联系系统管理员。": (
+        "Reload this page in %(n)s s; if this persists, call the system administrator."
+    ),
 }
 
 

@@ -33,6 +33,7 @@ from rules.syntax import (
     to_text,
 )
 from store import Item, ItemQuery, QueryError, SearchResult
+from store.export import cell
 from store.model import MAX_WINDOW, Facets, Found
 
 bp = APIBlueprint("items", __name__, tag="items")
@@ -42,8 +43,6 @@ EXPORT_COLUMNS = (
     "id", "title", "url", "source_id", "site_source", "author", "publish_time", "first_seen",
     "rules", "tags", "event_id", "body",
 )  # fmt: skip
-# Spreadsheets run a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_LIMIT = 32_000  # Excel refuses cells over 32,767 characters
 
 
@@ -216,16 +215,6 @@ def list_items(query_data: ItemSearch) -> Response:
     if facets is not None:
         body["facets"] = facets_json(facets)
     return jsonify(body)
-
-
-def cell(value: Any) -> str:
-    """A spreadsheet cell's text: lists joined, times in ISO 8601, formulas defused."""
-    if isinstance(value, list):
-        value = ", ".join(str(v) for v in value)
-    elif isinstance(value, datetime):
-        value = value.isoformat()
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def export_rows(query: ItemQuery, job: Job | None = None) -> Iterator[list[str]]:

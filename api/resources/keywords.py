@@ -28,7 +28,14 @@ from api.jobs import Job, jobs_of
 from keywords import operations
 from keywords.backtest import RuleImpact, backtest
 from keywords.diff import LibraryDiff
-from keywords.io import Format, ImportFailed, detect_format, read_library
+from keywords.io import (
+    Format,
+    ImportFailed,
+    check_size,
+    detect_format,
+    read_library,
+    unpacked_size,
+)
 from keywords.io import write_library as write_file
 from keywords.library import KeywordLibrary, compile_library
 from keywords.live import LiveMatcher
@@ -43,7 +50,8 @@ from store.model import LibraryVersion
 
 bp = APIBlueprint("keywords", __name__, tag="keywords")
 
-# Larger uploads are read in a background job the client polls for progress.
+# Larger uploads (an .xlsx by its unpacked size) are read in a background job the client
+# polls for progress, never in a request thread.
 BACKGROUND_BYTES = 256 * 1024
 MAX_TEST_TEXT = 10_000
 MIME = {
@@ -522,8 +530,12 @@ def start_import(form: ImportForm) -> dict[str, Any] | Job:
     if fmt != "txt" and form.group:
         raise ApiError(400, "only a .txt word list is imported into a named group", field="group")
     data = form.file.read()
+    try:
+        check_size(data, fmt, parts().import_limits)  # a bomb is refused here, at once
+    except ImportFailed as e:
+        raise _import_error(e, "file") from e
     who = acting()  # the job's change is audited as the user who started it
-    if len(data) <= BACKGROUND_BYTES:
+    if unpacked_size(data, fmt) <= BACKGROUND_BYTES:
         return import_data(who, data, fmt, form, None)
     return jobs_of(current_app).start(
         "keywords.import", who.actor, lambda job: import_data(who, data, fmt, form, job.progress)
@@ -544,6 +556,7 @@ def import_data(
             group=form.group if fmt == "txt" else None,
             category=form.category,
             progress=progress,
+            limits=parts().import_limits,
         )
     except ImportFailed as e:
         raise _import_error(e, "file") from e
@@ -745,4 +758,4 @@ def _invalid(e: InvalidLibrary, field: str | None = None) -> ApiError:
 
 def _import_error(e: ImportFailed, field: str) -> ApiError:
     problems = [{"line": p.line, "column": p.column, "message": p.message} for p in e.problems]
-    return ApiError(400, str(e), field=field, problems=problems)
+    return ApiError(413 if e.too_large else 400, str(e), field=field, problems=problems)

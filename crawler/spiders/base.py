@@ -13,14 +13,16 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawler import report
+from crawler.extraction.pagination import next_page
 from crawler.middlewares import header
-from crawler.records import Page
+from crawler.records import Page, Part
 from crawler.sources import select
 from store.model import Source
 
 # Request kinds: ``index`` pages (lists, feeds, sitemaps) are asked "changed since?" and
 # list links; ``article`` pages are fetched once ever; a ``watch`` page is both.
 INDEX, ARTICLE, WATCH = "index", "article", "watch"
+PART = "part"  # a further page of a paged article
 FIELDS = ("title", "body", "time")  # selectors applied to article pages
 
 
@@ -63,15 +65,54 @@ class SourceSpider(Spider):
             meta={"kind": ARTICLE, "fields": fields},
         )
 
-    def parse_article(self, response: Response) -> Iterator[Page]:
+    def parse_article(self, response: Response) -> Iterator[Page | Request]:
         if response.status == 304:
             return
+        page = self.page(response)
+        follow = self._next_part(response, page, 1)
+        yield follow if follow is not None else page
+
+    def _next_part(self, response: Response, page: Page, number: int) -> Request | None:
+        """The request for the article's next page (下一页, ``_2.html``) on the same host,
+        while under ``YUQING_MAX_ARTICLE_PAGES``; the parts are joined into one item."""
+        assert self.crawler.stats is not None
+        limit = self.crawler.settings.getint("YUQING_MAX_ARTICLE_PAGES", 10)
+        if number >= limit or not isinstance(response, TextResponse):
+            return None
+        url = next_page(response.text, response.url, current=number)
+        seen = {page.url, *(part.url for part in page.parts)}
+        if url is None or url in seen or urlsplit(url).hostname != urlsplit(page.url).hostname:
+            return None
+        return Request(
+            url,
+            callback=self.parse_part,
+            errback=self.part_failed,
+            meta={"kind": PART, "article": page, "number": number + 1},
+        )
+
+    def parse_part(self, response: Response) -> Iterator[Page | Request]:
+        page: Page = response.meta["article"]
+        if response.status == 200:
+            content_type = header(response, "Content-Type")
+            page.parts.append(Part(response.url, response.body, content_type))
+            follow = self._next_part(response, page, response.meta["number"])
+            if follow is not None:
+                yield follow
+                return
+        yield page
+
+    def part_failed(self, failure: Failure) -> Iterator[Page]:
+        """A later page that cannot be fetched costs that part, not the article."""
+        self.failed(failure)
+        yield failure.request.meta["article"]  # type: ignore[attr-defined]
+
+    def page(self, response: Response) -> Page:
         fields = dict(response.meta.get("fields", {}))
         # Only with field selectors: building the selector parses the whole page again.
         if isinstance(response, TextResponse) and self.source.selectors.keys() & FIELDS:
             fields |= self.selected_fields(response.selector)
         content_type = header(response, "Content-Type")
-        yield Page(
+        return Page(
             url=response.url,
             source_id=self.source.id,
             status=response.status,

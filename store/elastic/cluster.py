@@ -88,7 +88,9 @@ class ElasticStore(Store):
             except (TransportError, ApiError) as e:
                 last = str(e)
             if time.monotonic() >= deadline:
-                raise StoreUnavailable(f"Elasticsearch at {self.url} is not reachable: {last}")
+                raise StoreUnavailable(
+                    f"Elasticsearch at {self.display_url} is not reachable: {last}"
+                )
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
 
@@ -149,7 +151,7 @@ class ElasticStore(Store):
         health = self.es.cluster.health()
         return {
             "backend": "elasticsearch",
-            "url": self.url,
+            "url": self.display_url,
             "status": health["status"],
             "nodes": health["number_of_nodes"],
             "items": self.items.count(),

@@ -50,6 +50,9 @@ ITEM_MAPPING: dict[str, Any] = {
         "norm_title": {"type": "text", "analyzer": "standard"},
         "norm_body": {"type": "text", "analyzer": "standard"},
         "fingerprint": {"type": "keyword"},
+        "published_precision": {"type": "keyword"},
+        "published_source": {"type": "keyword"},
+        "body_missing": {"type": "boolean"},
     },
 }
 
@@ -90,7 +93,7 @@ class ElasticItems(ItemRepo):
         try:
             return self.es.bulk(operations=ops, refresh=self.store.refresh)
         except TransportConnectionError as e:
-            raise StoreUnavailable(f"Elasticsearch at {self.store.url}: {e}") from e
+            raise StoreUnavailable(f"Elasticsearch at {self.store.display_url}: {e}") from e
 
     def get(self, item_id: str) -> Item | None:
         try:
@@ -292,6 +295,9 @@ class ElasticItems(ItemRepo):
             norm_title=src.get("norm_title", ""),
             norm_body=src.get("norm_body", ""),
             fingerprint=src.get("fingerprint", []),
+            published_precision=src.get("published_precision") or "",
+            published_source=src.get("published_source") or "",
+            body_missing=bool(src.get("body_missing", False)),
             version=version,
         )
 
@@ -321,6 +327,9 @@ def _doc(item: Item) -> dict[str, Any]:
         "norm_title": item.norm_title,
         "norm_body": item.norm_body,
         "fingerprint": item.fingerprint,
+        "published_precision": item.published_precision,
+        "published_source": item.published_source,
+        "body_missing": item.body_missing,
     }
 
 

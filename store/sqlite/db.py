@@ -135,7 +135,7 @@ class SQLiteStore(Store):
         self._local = threading.local()
 
     def health(self) -> dict[str, Any]:
-        return {"backend": "sqlite", "url": self.url, "items": self.items.count()}
+        return {"backend": "sqlite", "url": self.display_url, "items": self.items.count()}
 
     def to_local(self, ms: int | None) -> datetime | None:
         return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.tz)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 _FIELDS = (
     "url", "title", "body", "source_id", "author", "site_source", "publish_time", "written_time",
     "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
+    "published_precision", "published_source", "body_missing",
 )  # fmt: skip
 # Positions in a row (after ``id``) of the texts the full-text index holds.
 _FTS_INPUT = tuple(1 + _FIELDS.index(f) for f in ("title", "body", "norm_title", "norm_body"))
@@ -63,6 +64,9 @@ CREATE TABLE IF NOT EXISTS items (
     norm_title TEXT NOT NULL,
     norm_body TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
+    published_precision TEXT NOT NULL DEFAULT '',
+    published_source TEXT NOT NULL DEFAULT '',
+    body_missing INTEGER NOT NULL DEFAULT 0,
     version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS item_keys (
@@ -81,11 +85,22 @@ CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
 """
 
 
+# Columns added after the first release, with the definition that fills old rows.
+_ADDED_COLUMNS = (
+    ("published_precision", "TEXT NOT NULL DEFAULT ''"),
+    ("published_source", "TEXT NOT NULL DEFAULT ''"),
+    ("body_missing", "INTEGER NOT NULL DEFAULT 0"),
+)
+
+
 def migrate(db: sqlite3.Connection) -> None:
     """Add columns that files written by an earlier yuqing lack (additions only)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
     if "written_time" not in have:
         db.execute("ALTER TABLE items ADD COLUMN written_time INTEGER")
+    for column, kind in _ADDED_COLUMNS:
+        if column not in have:
+            db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
 
 
 class SQLiteItems(ItemRepo):
@@ -305,6 +320,7 @@ class SQLiteItems(ItemRepo):
         for name in _JSON:
             values[name] = json.loads(values[name])
         values["version"] = str(values["version"])
+        values["body_missing"] = bool(values["body_missing"])
         return Item(**values)
 
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
@@ -329,6 +345,8 @@ def _row(item: Item) -> tuple[Any, ...]:
         value = getattr(item, name)
         if name in _TIMES:
             value = ms(value)
+        elif name == "body_missing":
+            value = int(value)
         elif name in _JSON:
             value = json_list(value)
         values.append(value)

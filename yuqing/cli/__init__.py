@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import click
 
 from store import StoreError
+from store.secrets import Redactor
 from yuqing.cli.alerts import (
     alerts_group,
     emergency_command,
@@ -19,7 +21,7 @@ from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.keywords import keywords_group, match_command
 from yuqing.cli.users import users_group
-from yuqing.wiring import crawl_args
+from yuqing.wiring import crawl_args, store_for
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,6 +59,8 @@ def config_check(ctx: CliContext) -> None:
               help="Seconds running crawls get to finish on shutdown.")  # fmt: skip
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting for every crawl.")  # fmt: skip
+@click.option("--retry", default=15.0, show_default=True, type=click.FloatRange(1, 600),
+              help="Seconds between attempts to reach an unreachable store at start.")  # fmt: skip
 @click.pass_obj
 def run(
     ctx: CliContext,
@@ -66,6 +70,7 @@ def run(
     workers: int,
     grace: float,
     settings: tuple[str, ...],
+    retry: float,
 ) -> None:
     """Run the service: crawl scheduler, outbox sender and alerting, API and console.
 
@@ -79,9 +84,17 @@ def run(
     if not (parts.crawl or parts.mail or parts.api):
         raise click.UsageError("nothing to run: leave out one of --no-crawl/--no-mail/--no-api")
     config = ctx.config()
-    setup_logging()
+    setup_logging(redact=Redactor(config.secret_values()))
     args = crawl_args(ctx.path, settings)
-    service = Service(config, ctx.store(), parts, crawl_args=args, workers=workers, grace=grace)
+    service = Service(
+        config,
+        lambda: store_for(config, wait_seconds=min(retry, 30.0)),
+        parts,
+        crawl_args=args,
+        workers=workers,
+        grace=grace,
+        retry_seconds=retry,
+    )
     try:
         service.run()
     except ServiceError as e:
@@ -93,20 +106,24 @@ def run(
 @click.pass_obj
 def status(ctx: CliContext, as_json: bool) -> None:
     """The state of every part: store, API, sources and schedule, alerts, outbox, emergency."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from yuqing.status import collect, render
+    from yuqing.status import collect, collect_without_store, render
 
     config = ctx.config()
-    store = ctx.store()
+    now = ctx.clock().now()
     try:
-        state = collect(config, store, datetime.now(ZoneInfo(config.timezone)))
+        store = store_for(config)
     except StoreError as e:
-        raise click.ClickException(f"store {store.url}: {e}") from e
-    finally:
-        store.close()
+        state = collect_without_store(config, str(e), now)
+    else:
+        try:
+            state = collect(config, store, now)
+        except StoreError as e:
+            state = collect_without_store(config, str(e), now)
+        finally:
+            store.close()
     click.echo(json.dumps(state, ensure_ascii=False, indent=2) if as_json else render(state))
+    if not state["store"]["ok"]:
+        sys.exit(1)
 
 
 main.add_command(match_command)

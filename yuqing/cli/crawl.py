@@ -134,7 +134,9 @@ def scheduler_command(ctx: click.Context, workers: int, settings: tuple[str, ...
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()
-    click.echo(f"scheduling {len(scheduler.intervals)} source(s) on {store.url}; Ctrl-C stops")
+    click.echo(
+        f"scheduling {len(scheduler.intervals)} source(s) on {store.display_url}; Ctrl-C stops"
+    )
     try:
         stop.wait()
     except KeyboardInterrupt:

@@ -153,7 +153,8 @@ def import_command(
     message: str,
 ) -> None:
     """Import a file (CSV, XLSX, TXT, YAML, JSON) into the library, all or nothing."""
-    incoming = _load(path, group=group, category=category)
+    limits = ctx.obj.config().imports.limits()
+    incoming = _load(path, group=group, category=category, limits=limits)
     details = {
         "filename": Path(path).name,
         "mode": "replace" if replace else "add",

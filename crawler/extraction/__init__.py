@@ -1,0 +1,1 @@
+"""Parts of page extraction (crawler/extract.py): publish-time choice, article pagination."""
