@@ -186,9 +186,10 @@ def register(app: APIFlask) -> None:
     @app.errorhandler(TicketError)
     def _ticket(e: TicketError) -> Response:
         text = str(e)
-        status = 404 if text.startswith("no alert") else 409
+        if text.startswith("no alert"):
+            return _answer(404, text, field="id")
         field = text.split(":", 1)[0] if ":" in text and " " not in text.split(":", 1)[0] else None
-        return _answer(status, text, field=field)
+        return _answer(409, text, field=field)
 
     @app.errorhandler(Invalid)
     @app.errorhandler(NotFound)
