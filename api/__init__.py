@@ -3,6 +3,7 @@ console (server-rendered pages), built by :func:`create_app`."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -64,9 +65,44 @@ def create_app(parts: Parts, *, secret_key: str, secure_cookies: bool = False) -
     def _complete(spec: dict[str, Any] | str) -> dict[str, Any] | str:
         if isinstance(spec, dict):
             _document_errors(spec, _public_paths(app))
+            _unique_schemas(spec)
         return spec
 
     return app
+
+
+def _unique_schemas(spec: dict[str, Any]) -> None:
+    """One component per model, named by its title: the same pydantic model nested in two
+    request bodies comes out as ``GroupCreate.Word`` and ``GroupUpdate.Word``, both titled
+    ``Word``, and client generators (openapi-python-client) drop what they cannot name
+    apart. Identical copies become one ``Word``; a title shared by different schemas is
+    prefixed with the parent's name. Every ``$ref`` follows."""
+    schemas: dict[str, Any] = spec.get("components", {}).get("schemas", {})
+    text = json.dumps(spec)
+    for unused in ("HTTPError", "ValidationError"):  # APIFlask's, replaced by Problem
+        if f'"#/components/schemas/{unused}"' not in text:
+            schemas.pop(unused, None)
+    nested = [name for name in schemas if "." in name]
+    renamed: dict[str, str] = {}
+    for name in nested:
+        schema = schemas[name]
+        title = str(schema.get("title") or name.rsplit(".", 1)[1])
+        same = [n for n in nested if schemas[n].get("title") == schema.get("title")]
+        distinct = {json.dumps(schemas[n], sort_keys=True) for n in same}
+        unique = title if len(distinct) == 1 and title not in schemas else name.replace(".", "")
+        renamed[name] = unique
+    if not renamed:
+        return
+    text = json.dumps(spec)
+    for old, new in renamed.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    fixed = json.loads(text)
+    components = fixed["components"]["schemas"]
+    for old, new in renamed.items():
+        schema = components.pop(old)
+        components.setdefault(new, schema | {"title": new})
+    spec.clear()
+    spec.update(fixed)
 
 
 def _public_paths(app: APIFlask) -> set[str]:
@@ -83,9 +119,16 @@ def _document_errors(spec: dict[str, Any], public: set[str]) -> None:
     on ``public`` paths), any 4xx answer is a problem document, and a view without a
     declared answer returns JSON."""
     spec["security"] = [{"token": []}, {"session": []}]
+    # One named schema every error answer refers to (clients get one Problem type).
+    spec.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
+        **errors.PROBLEM_SCHEMA,
+        "title": "Problem",
+    }
     problem = {
         "description": "Problem (RFC 9457)",
-        "content": {"application/problem+json": {"schema": errors.PROBLEM_SCHEMA}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
     for name, path in spec.get("paths", {}).items():
         for operation in path.values():

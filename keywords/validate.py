@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from keywords.model import Group, Library
 from rules.normalize import normalize
-from rules.syntax import ParseError, Word, group_names, parse, walk
+from rules.syntax import ParseError, Word, group_names, parse_input, walk
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def expression_problems(
     position, words that normalise to nothing, unknown groups and, if the rule is
     ``enabled``, disabled ones."""
     try:
-        node = parse(expression)
+        node = parse_input(expression)
     except ParseError as e:
         return [Problem(where, e.message, e.position)]
     problems = [

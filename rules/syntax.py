@@ -18,6 +18,7 @@ always literal: ``"C++"``, ``"("`` and ``"AND"`` are just text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -283,10 +284,34 @@ def _check_near_operand(node: Node, pos: int, expr: str) -> None:
     raise ParseError("each side of NEAR must be a word, @group, or (a OR b ...) of them", pos, expr)
 
 
+MAX_EXPRESSION = 10_000  # characters: a rule or a search, long enough for any real one
+MAX_WORD = 100  # characters of one word: a keyword is a word or short phrase, not a text
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def parse(expr: str) -> Node:
     """Parse an expression; raises :class:`ParseError` naming the position."""
+    control = _CONTROL.search(expr)
+    if control:
+        raise ParseError("control characters (such as NUL) are not allowed", control.start(), expr)
     node = _Parser(expr).parse()
     _check_exclusions(node, expr)
+    return node
+
+
+def parse_input(expr: str) -> Node:
+    """Parse an expression a person wrote (a rule, a search): :func:`parse` within the
+    limits of :data:`MAX_EXPRESSION` and :data:`MAX_WORD`, so no engine below ever sees one
+    it cannot take. Queries the program builds (a rule with its groups expanded) may be
+    longer and go through :func:`parse`."""
+    if len(expr) > MAX_EXPRESSION:
+        raise ParseError(f"the expression is longer than {MAX_EXPRESSION} characters", 0, expr)
+    node = parse(expr)
+    for leaf in walk(node):
+        if isinstance(leaf, Word) and len(leaf.text) > MAX_WORD:
+            where = expr.find(leaf.text[:20])
+            message = f"a word is longer than {MAX_WORD} characters ({len(leaf.text)})"
+            raise ParseError(message, max(where, 0), expr)
     return node
 
 

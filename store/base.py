@@ -29,6 +29,7 @@ from store.model import (
     HealthEvent,
     Item,
     ItemQuery,
+    Lease,
     LibraryVersion,
     OutboxMessage,
     OutboxStatus,
@@ -83,6 +84,11 @@ class ItemRepo(ABC):
     @abstractmethod
     def facets(self, query: ItemQuery) -> Facets:
         """Counts per day, per source and per rule over everything ``query`` matches."""
+
+    def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
+        """:meth:`search` and :meth:`facets` of one query (the console's search page),
+        in one round trip where the backend can."""
+        return self.search(query), self.facets(query)
 
     @abstractmethod
     def events(
@@ -212,6 +218,35 @@ class HealthRepo(ABC):
         """Newest first."""
 
 
+class LeaseRepo(ABC):
+    """Named leases, for work exactly one process may do at a time (the outbox sender and
+    the alerting tick): any number of processes ask, at most one holds each name, and
+    when the holder stops renewing, another takes over after ``until``."""
+
+    @abstractmethod
+    def acquire(self, name: str, holder: str, until: datetime, now: datetime) -> Lease | None:
+        """Take ``name`` for ``holder`` until ``until`` if it is free, expired at ``now``,
+        or already ``holder``'s (a renewal); None while another holder has it."""
+
+    @abstractmethod
+    def release(self, name: str, holder: str) -> bool:
+        """Give ``name`` up if ``holder`` holds it; False (and nothing changes) if not."""
+
+    @abstractmethod
+    def get(self, name: str) -> Lease | None:
+        """The lease as last taken, expired or not; None if never taken or released."""
+
+
+def check_lease(name: str, holder: str, until: datetime, now: datetime) -> None:
+    if not name or not holder:
+        raise QueryError("a lease needs a name and a holder", "name" if not name else "holder")
+    for field, value in (("until", until), ("now", now)):
+        if value.tzinfo is None:
+            raise QueryError(f"{field} needs a time zone", field)
+    if until <= now:
+        raise QueryError("until must be later than now", "until")
+
+
 class Store(ABC):
     """A backend: one object per process, safe to share between threads. ``url`` is what
     opens it (it may hold a password); show ``display_url``, with the password hidden."""
@@ -231,6 +266,7 @@ class Store(ABC):
     emergencies: EmergencyRepo
     users: UserRepo
     tokens: TokenRepo
+    leases: LeaseRepo
 
     @property
     def display_url(self) -> str:

@@ -65,6 +65,24 @@ class Item:
         return item_id(self.url)
 
 
+def with_id(item: Item, stored_id: str) -> Item:
+    """``item`` with the id its store keeps for it, so reading many items (a page of
+    search results) does not canonicalise each URL again."""
+    item.__dict__["id"] = stored_id
+    return item
+
+
+@dataclass
+class Lease:
+    """A named lease: ``holder`` (a process id of the caller's choosing) holds ``name``
+    until ``until`` unless it renews it; after that anyone may take it."""
+
+    name: str
+    holder: str
+    until: datetime
+    acquired: datetime  # when this holder took it (renewals keep it)
+
+
 MUTABLE_FIELDS = frozenset({"tags", "rules", "hits", "event_id"})
 
 

@@ -30,6 +30,7 @@ SLOW = {
     "test_service",
     "test_service_outage",
     "test_compose",
+    "test_api_client",
     "test_eslocal",
     "test_mailcatcher",
 }

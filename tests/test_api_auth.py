@@ -136,6 +136,14 @@ def test_security_headers(app: APIFlask) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Strict-Transport-Security" not in response.headers  # served over plain http
+
+
+def test_hsts_when_the_console_is_public_over_https(store: Store, tmp_path: Path) -> None:
+    app = make_app(store, tmp_path, alerts={"public_url": "https://yq.example.cn"})
+    response = app.test_client().get("/login")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert "Secure" in response.headers.get("Set-Cookie", "")
 
 
 def test_openapi_document_is_served(app: APIFlask) -> None:

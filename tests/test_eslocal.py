@@ -11,7 +11,7 @@ from devtools import eslocal
 
 
 def _cluster(url: str) -> str:
-    with urllib.request.urlopen(f"{url}/", timeout=5) as r:
+    with urllib.request.urlopen(f"{url}/_cluster/health", timeout=5) as r:
         return str(json.load(r)["cluster_name"])
 
 

@@ -229,7 +229,8 @@ def test_runs_of_dead_processes_on_this_host_are_released_at_start(
         )
         assert started is not None
     config = Config.model_validate({"data_dir": str(tmp_path / "var")})
-    service = Service(config, store, Parts(crawl=True, mail=False, api=False))
+    service = Service(config, lambda: store, Parts(crawl=True, mail=False, api=False))
+    service.store = store
     service._reclaim()
     outcome = {i: store.runs.recent(i, 1)[0].outcome for i in holders}
     assert outcome == {"dead": "lost", "alive": "running", "elsewhere": "running"}

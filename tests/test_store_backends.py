@@ -99,3 +99,56 @@ def test_sqlite_audit_rows_cannot_be_changed_even_by_sql(tmp_path: Path) -> None
             db.execute("UPDATE audit SET actor = 'b'")
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             db.execute("DELETE FROM audit")
+
+
+def test_sqlite_file_of_an_earlier_yuqing_gets_its_indexes_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from datetime import UTC, datetime
+
+    from store import Item, ItemQuery
+    from store.text import han_spaced
+
+    path = tmp_path / "y.db"
+    store = open_store(f"sqlite:///{path}")
+    items = [
+        Item(
+            url=f"http://t.example/{n}",
+            title=f"潼南第{n}条",
+            body="双江镇一民房起火，消防赶到。" if n % 2 else "今天天气晴朗。",
+            first_seen=datetime(2026, 1, 1, n, tzinfo=UTC),
+            source_id=f"s{n % 3}",
+            rules=["火情"] if n % 2 else [],
+        )
+        for n in range(10)
+    ]
+    store.items.upsert_many(items)
+    store.close()
+    # What an earlier yuqing left: single-character tokens and no item_facts.
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER items_facts_insert")
+        db.execute("DROP TRIGGER items_facts_update")
+        db.execute("DROP TABLE item_facts")
+        db.execute("DELETE FROM meta WHERE key = 'fts'")
+        db.execute("INSERT INTO items_fts(items_fts) VALUES ('delete-all')")
+        rows = db.execute("SELECT rowid, title, body, norm_title, norm_body FROM items")
+        db.executemany(
+            "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(r[0], *(han_spaced(t) for t in r[1:])) for r in rows.fetchall()],
+        )
+    with caplog.at_level("WARNING"):
+        store = open_store(f"sqlite:///{path}")
+    assert "rebuilding the full-text index: 10 of 10 items" in caplog.text
+    assert store.items.count() == 10
+    assert store.items.search(ItemQuery(q="起火")).total == 5
+    assert store.items.search(ItemQuery(q="双江镇 NEAR/3 起火")).total == 5
+    assert store.items.search(ItemQuery(q="潼")).total == 10
+    result, facets = store.items.search_with_facets(ItemQuery(q="民房"))
+    assert result.total == 5 and facets.per_rule == {"火情": 5}
+    assert facets.per_source == {"s1": 2, "s0": 2, "s2": 1}
+    store.close()
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        open_store(f"sqlite:///{path}").close()
+    assert "rebuilding" not in caplog.text  # once only

@@ -219,6 +219,15 @@ def test_counts_per_day_in_local_time_and_per_source(store: Store) -> None:
     assert facets.per_source == {"news": 2, "gov": 1}
     assert list(facets.per_source) == ["news", "gov"]
     assert store.items.facets(ItemQuery(q="疫情")).per_source == {"gov": 1, "news": 1}
+    for query in (ItemQuery(), ItemQuery(q="疫情", size=1), ItemQuery(q="疫情", page=2, size=1)):
+        result, together = store.items.search_with_facets(query)
+        alone = store.items.search(query)
+        assert (result.total, [f.item.id for f in result.hits]) == (
+            alone.total,
+            [f.item.id for f in alone.hits],
+        )
+        assert [f.highlights for f in result.hits] == [f.highlights for f in alone.hits]
+        assert together == store.items.facets(query)
 
 
 def test_optimistic_concurrency(store: Store) -> None:
@@ -235,6 +244,12 @@ def test_optimistic_concurrency(store: Store) -> None:
         store.items.update(item.id, {"title": "x"}, updated.version or "")
     got = store.items.get(item.id)
     assert got is not None and got.tags == ["checked"] and got.first_seen == item.first_seen
+    # Filters and facets see the change at once (SQLite keeps them in item_facts).
+    moved = store.items.update(item.id, {"rules": ["r9"], "event_id": "e9"}, got.version or "")
+    assert ids(store, tags=["checked"]) == ids(store, rules=["r9"]) == ["1"]
+    assert store.items.facets(ItemQuery()).per_rule == {"r9": 1}
+    assert [e.id for e in store.items.events(ItemQuery())] == ["e9"]
+    assert moved.rules == ["r9"]
 
 
 def test_racing_writers_one_wins(store: Store) -> None:
@@ -379,3 +394,18 @@ def test_events_group_items_under_the_query(store: Store) -> None:
     with pytest.raises(QueryError) as refused:
         store.items.events(ItemQuery(), limit=0)
     assert refused.value.field == "limit"
+
+
+def test_pages_of_equally_relevant_items_neither_skip_nor_repeat(store: Store) -> None:
+    store.items.upsert_many([make(n, "同题报道", "潼南区召开会议。") for n in range(7)])
+    store.items.upsert_many([make(10, "潼南潼南", "潼南区潼南镇。")])  # more relevant
+    whole = [f.item.id for f in store.items.search(ItemQuery(q="潼南", size=10)).hits]
+    paged = [
+        f.item.id
+        for page in (1, 2, 3)
+        for f in store.items.search(ItemQuery(q="潼南", size=3, page=page)).hits
+    ]
+    assert paged == whole and len(set(whole)) == 8
+    assert whole[0] == make(10).id
+    backwards = store.items.search(ItemQuery(q="潼南", size=10, descending=False)).hits
+    assert backwards[-1].item.id == make(10).id

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -42,7 +42,32 @@ class StoreConfig(_Section):
     url: str = Field("sqlite:///var/yuqing.db", description="sqlite:///path or http(s)://host")
     prefix: str = Field("yuqing-", pattern=r"^[a-z0-9][a-z0-9_-]*$")
     shards: int = Field(1, ge=1, le=64)
-    replicas: int = Field(0, ge=0, le=8)
+    replicas: int | Literal["auto"] = Field(
+        "auto", description="per new index; auto: one as soon as the cluster has two nodes"
+    )
+    retention_days: int = Field(90, ge=0, description="items kept (Elasticsearch); 0: all")
+    rollover_age: str = Field("7d", pattern=r"^[1-9][0-9]*(h|d)$", description="e.g. 7d")
+    rollover_size: str = Field("50gb", pattern=r"^[1-9][0-9]*(mb|gb)$", description="e.g. 50gb")
+
+    @field_validator("replicas")
+    @classmethod
+    def _replica_count(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 0 <= value <= 8:
+            raise ValueError("must be auto or a number from 0 to 8")
+        return value
+
+    def elastic_options(self) -> dict[str, Any]:
+        """The Elasticsearch store's options (plain data: crawl processes get them too)."""
+        return {
+            "prefix": self.prefix,
+            "shards": self.shards,
+            "replicas": self.replicas,
+            "lifecycle": {
+                "retention_days": self.retention_days,
+                "rollover_age": self.rollover_age,
+                "rollover_size": self.rollover_size,
+            },
+        }
 
     @field_validator("url")
     @classmethod

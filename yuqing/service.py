@@ -1,11 +1,12 @@
 """``yuqing run``: the whole service in one process.
 
-The parts, each of which can be left out to scale out (exactly one process that mails,
-API replicas and crawler nodes beside it; see docs/scaling.md):
+The parts, each of which can be left out to scale out (API replicas and crawler nodes;
+any number of processes with mail, of which one at a time sends, see docs/scaling.md):
 
 - crawl: the APScheduler crawl scheduler; every run is its own process, which matches the
   items and hands new hits to alerting (:mod:`yuqing.crawl`);
-- mail: the outbox sender and the alerting tick (updates, escalations, digests), threads;
+- mail: the outbox sender and the alerting tick (updates, escalations, digests), threads
+  run by whichever process holds the store lease ``mail`` (:mod:`yuqing.duty`);
 - api: the API and console served by waitress (threads).
 
 Logs are JSON lines on standard error, one object per event: ``time``, ``level``,
@@ -49,12 +50,14 @@ from store.acting import SYSTEM, Acting
 from store.clock import Clock
 from store.secrets import Redactor, redact_url
 from yuqing.config import Config
+from yuqing.duty import Duty
 from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for, secret_key
 
 log = logging.getLogger("yuqing.service")
 
 TICK_SECONDS = 60.0  # alerting: throttled updates, escalations, digests
 REPORT_SECONDS = 5.0  # how often new alerts and sent emails are logged
+MAIL_LEASE = "mail"  # the store lease of the sender and the alerting tick
 KILL_SECONDS = 10.0  # after SIGTERM, before a crawl process is killed
 
 
@@ -175,6 +178,7 @@ class Service:
         self.store: Store | None = None
         self.scheduler: CrawlScheduler | None = None
         self.sender: Sender | None = None
+        self.duty: Duty | None = None
         self.server: Any = None
         self.switch: Switch | None = None
         self.progress: Progress | None = None
@@ -277,8 +281,25 @@ class Service:
         if self.parts.mail:
             self.sender = Sender(store, config.smtp, self.clock)
             alerting = build_alerting(config, store, self.clock)
-            self._thread("sender", self.sender.run, self.stop)
-            self._thread("tick", tick_every, alerting, self.stop, TICK_SECONDS)
+            sender = self.sender
+
+            def mail(stop: threading.Event) -> list[threading.Thread]:
+                return [
+                    _started("sender", sender.run, stop),
+                    _started("tick", tick_every, alerting, stop, TICK_SECONDS),
+                ]
+
+            # Any number of processes may run with mail: the lease's holder sends and
+            # ticks, the others stand by and take over when it dies.
+            self.duty = Duty(
+                store,
+                MAIL_LEASE,
+                mail,
+                self.clock,
+                on_change=lambda state, holder: event("mail", state=state, holder=holder),
+                join_seconds=config.smtp.timeout + 5,
+            )
+            self._thread("duty", self.duty.run, self.stop)
             self.progress = Progress(store, self.now)
             self._thread("report", self._report, self.progress)
         if self.switch is not None:
@@ -294,9 +315,7 @@ class Service:
         )
 
     def _thread(self, name: str, target: Any, *args: Any) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        thread.start()
-        self.threads.append(thread)
+        self.threads.append(_started(name, target, *args))
 
     def _shutdown(self) -> None:
         self.stop.set()
@@ -442,6 +461,12 @@ class Progress:
             self.counts = latest
         except Exception:
             log.exception("reporting the service's progress failed")
+
+
+def _started(name: str, target: Any, *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def tick_every(alerting: Alerting, stop: threading.Event, seconds: float) -> None:

@@ -114,6 +114,7 @@ def render(state: dict[str, Any]) -> str:
             if store["ok"]
             else f"DOWN  {store['error']}"
         ),
+        *(f"warning   {w}" for w in store.get("warnings", [])),
         f"api       {'up' if api['up'] else 'not answering'}  {api['url']}"
         + ("" if api["up"] else f"  ({api['error']})"),
     ]

@@ -41,11 +41,7 @@ def store_options(config: Config) -> dict[str, Any]:
     """The options :func:`store.open_store` takes for the configured store."""
     options: dict[str, Any] = {"tz": config.timezone}
     if config.store.url.startswith(("http://", "https://")):
-        options |= {
-            "prefix": config.store.prefix,
-            "shards": config.store.shards,
-            "replicas": config.store.replicas,
-        }
+        options |= config.store.elastic_options()
     return options
 
 

@@ -29,7 +29,7 @@ from rules.syntax import (
     ParseError,
     expand_groups,
     group_names,
-    parse,
+    parse_input,
     to_text,
 )
 from store import Item, ItemQuery, QueryError, SearchResult
@@ -93,7 +93,7 @@ def expand_query(q: str) -> str:
     if not q.strip():
         return q
     try:
-        node = parse(q)
+        node = parse_input(q)
     except ParseError as e:
         raise QueryError(e.message, "q", e.position) from e
     names = group_names(node)
@@ -134,8 +134,9 @@ def item_query(args: ItemFilters, page: int = 1, size: int = 20) -> ItemQuery:
 def search(args: ItemSearch) -> tuple[SearchResult, Facets | None]:
     """One page of items matching ``args``, and the facets if asked for."""
     query = item_query(args, args.page, args.size)
-    result = parts().store.items.search(query)
-    return result, parts().store.items.facets(query) if args.facets else None
+    if args.facets:
+        return parts().store.items.search_with_facets(query)
+    return parts().store.items.search(query), None
 
 
 def web_url(url: str) -> str | None:

@@ -10,7 +10,7 @@ queries the same substring semantics as the SQLite backend.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from elastic_transport import TransportError
@@ -23,14 +23,17 @@ from store.elastic import (
     fetches,
     health,
     items,
+    leases,
     library,
     outbox,
     policies,
+    replication,
     runs,
     sources,
     users,
 )
 from store.elastic.common import SCHEMA_VERSION
+from store.elastic.generations import Lifecycle
 from store.errors import SchemaMismatch, StoreUnavailable
 
 
@@ -39,7 +42,12 @@ class ElasticStore(Store):
 
     ``prefix`` namespaces the indices (tests use their own); ``refresh`` makes
     each write visible to search before it returns (tests; slower for ingest).
+    ``replicas`` applies to new indices: ``"auto"`` gives each one replica as soon as
+    the cluster has a second node (and none on a single node, where a replica could
+    never be placed); items roll over and expire by ``lifecycle``.
     """
+
+    items: items.ElasticItems
 
     def __init__(
         self,
@@ -50,7 +58,8 @@ class ElasticStore(Store):
         refresh: bool = False,
         wait_seconds: float = 30.0,
         shards: int = 1,
-        replicas: int = 0,
+        replicas: int | Literal["auto"] = "auto",
+        lifecycle: Lifecycle | dict[str, Any] | None = None,
     ) -> None:
         self.url = url
         self.prefix = prefix
@@ -60,7 +69,10 @@ class ElasticStore(Store):
             url.split(","), request_timeout=30, max_retries=3, retry_on_timeout=True
         )
         self._wait(wait_seconds)
-        self.settings = {"number_of_shards": shards, "number_of_replicas": replicas}
+        self.shards, self.replicas = shards, replicas
+        if isinstance(lifecycle, dict):  # from the configuration, as plain data
+            lifecycle = Lifecycle(**lifecycle)
+        self.lifecycle = lifecycle or Lifecycle()
         self.items = items.ElasticItems(self)
         self.library = library.ElasticLibrary(self)
         self.audit = audit.ElasticAudit(self)
@@ -75,6 +87,7 @@ class ElasticStore(Store):
         self.emergencies = policies.ElasticEmergencies(self)
         self.users = users.ElasticUsers(self)
         self.tokens = users.ElasticTokens(self)
+        self.leases = leases.ElasticLeases(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""
@@ -94,6 +107,16 @@ class ElasticStore(Store):
             time.sleep(delay)
             delay = min(delay * 2, 4.0)
 
+    def index_settings(self) -> dict[str, Any]:
+        """Settings for a new index."""
+        if self.replicas == "auto":
+            return {"number_of_shards": self.shards, "auto_expand_replicas": "0-1"}
+        return {
+            "number_of_shards": self.shards,
+            "number_of_replicas": self.replicas,
+            "auto_expand_replicas": False,
+        }
+
     def ensure_index(self, name: str, mapping: dict[str, Any]) -> str:
         """Create ``<prefix><name>`` (an alias over ``-v1``) or check that the existing
         mapping agrees with ``mapping``. Never reindexes or drops anything."""
@@ -103,7 +126,7 @@ class ElasticStore(Store):
                 self.es.indices.create(
                     index=f"{alias}-v{SCHEMA_VERSION}",
                     mappings=mapping,
-                    settings=self.settings,
+                    settings=self.index_settings(),
                     aliases={alias: {}},
                 )
                 return alias
@@ -111,7 +134,13 @@ class ElasticStore(Store):
                 # Another process (a second crawler, say) created it first: check it below.
                 if e.error != "resource_already_exists_exception":
                     raise
-        self._wait_started(alias)
+        self.wait_started(alias)
+        self.check_mapping(alias, mapping)
+        return alias
+
+    def check_mapping(self, alias: str, mapping: dict[str, Any]) -> None:
+        """Refuse an index behind ``alias`` whose fields have other types than
+        ``mapping`` says; add the fields it lacks (an index of an older yuqing)."""
         current = self.es.indices.get_mapping(index=alias)
         for index, body in current.items():
             props = body["mappings"].get("properties", {})
@@ -128,9 +157,8 @@ class ElasticStore(Store):
             missing = {f: s for f, s in mapping["properties"].items() if f not in props}
             if missing:
                 self.es.indices.put_mapping(index=index, properties=missing)
-        return alias
 
-    def _wait_started(self, alias: str, seconds: float = 30.0) -> None:
+    def wait_started(self, alias: str, seconds: float = 30.0) -> None:
         """Wait until ``alias`` serves documents. An index another process created a moment
         ago may still be starting its primary shard, and until then every read or write of
         it fails with 503 no_shard_available; cluster health may already call it yellow."""
@@ -149,10 +177,19 @@ class ElasticStore(Store):
 
     def health(self) -> dict[str, Any]:
         health = self.es.cluster.health()
-        return {
+        out: dict[str, Any] = {
             "backend": "elasticsearch",
             "url": self.display_url,
             "status": health["status"],
             "nodes": health["number_of_nodes"],
             "items": self.items.count(),
         }
+        warnings = replication.warnings(self, dict(health))
+        if self.items.generations.legacy():
+            warnings.append(
+                "items are in one index from an earlier yuqing: run `yuqing store migrate` "
+                "for time-based indices and retention"
+            )
+        if warnings:
+            out["warnings"] = warnings
+        return out

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
-from elasticsearch import NotFoundError
 
 from rules.highlight import search_fragments
 from rules.syntax import Node
 from store.base import ItemRepo, check_events, check_query
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import to_dsl
+from store.elastic.generations import Generations
 from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
 from store.model import (
     MUTABLE_FIELDS,
@@ -24,6 +24,7 @@ from store.model import (
     Item,
     ItemQuery,
     SearchResult,
+    with_id,
 )
 
 if TYPE_CHECKING:
@@ -63,24 +64,30 @@ class ElasticItems(ItemRepo):
     def __init__(self, store: ElasticStore) -> None:
         self.store = store
         self.es = store.es
-        self.index = store.ensure_index("items", ITEM_MAPPING)
+        self.generations = Generations(store, "items", ITEM_MAPPING, store.lifecycle)
+        self.index = self.generations.ensure()  # the alias over every generation
 
     def _upsert(self, batch: list[Item]) -> int:
         # New pages are the common case: ``create`` is as cheap as a plain index. Pages
         # already stored answer 409 and get a partial update that keeps first_seen
-        # (no script needed, so this works without the painless module).
+        # (no script needed, so this works without the painless module). A page stored
+        # in an older generation is updated where it is, so rollover never doubles it.
+        self.generations.maybe_maintain()
         docs = {item.id: _doc(item) for item in batch}
+        members = self.generations.members()
+        homes = self.generations.locate(docs, members)
         ops: list[dict[str, Any]] = []
-        for doc_id, doc in docs.items():
-            ops += [{"create": {"_index": self.index, "_id": doc_id}}, doc]
-        result = self._bulk(ops)
         again: list[dict[str, Any]] = []
+        for doc_id, doc in docs.items():
+            if doc_id in homes:
+                again += _partial(doc_id, doc, homes[doc_id])
+            else:
+                ops += [{"create": {"_index": members.write, "_id": doc_id}}, doc]
+        result = self._bulk(ops) if ops else {"items": []}
         for entry in result["items"]:
             status = entry["create"]
             if status["status"] == 409:
-                doc = dict(docs[status["_id"]])
-                doc.pop("first_seen")
-                again += [{"update": {"_index": self.index, "_id": status["_id"]}}, {"doc": doc}]
+                again += _partial(status["_id"], docs[status["_id"]], [members.write])
             elif status["status"] >= 300:
                 raise QueryError(f"item {status['_id']} was refused: {status.get('error')}")
         if again:
@@ -96,11 +103,18 @@ class ElasticItems(ItemRepo):
             raise StoreUnavailable(f"Elasticsearch at {self.store.display_url}: {e}") from e
 
     def get(self, item_id: str) -> Item | None:
-        try:
-            doc = self.es.get(index=self.index, id=item_id)
-        except NotFoundError:
-            return None
-        return self._item(doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}")
+        found = self._get(item_id)
+        return None if found is None else self._item(found[1], found[2], item_id)
+
+    def _get(self, item_id: str) -> tuple[str, dict[str, Any], str] | None:
+        """The item's index, source and version: a real-time read of every generation
+        (a search would miss what was written within the last refresh interval)."""
+        names = self.generations.members().all
+        docs = self.es.mget(docs=[{"_index": n, "_id": item_id} for n in names])["docs"]
+        for doc in docs:
+            if doc.get("found"):
+                return doc["_index"], doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}"
+        return None
 
     def update(self, item_id: str, changes: dict[str, Any], if_version: str) -> Item:
         unknown = set(changes) - MUTABLE_FIELDS
@@ -110,13 +124,14 @@ class ElasticItems(ItemRepo):
             seq_no, term = (int(x) for x in if_version.split(":"))
         except ValueError as e:
             raise QueryError(f"bad version {if_version!r}", "version") from e
-        current = self.get(item_id)
-        if current is None:
+        found = self._get(item_id)
+        if found is None:
             raise NotFound(f"no item {item_id}")
-        doc = _doc(current) | changes
+        home, source, _ = found
+        doc = _doc(self._item(source, "")) | changes
         try:
             self.es.index(
-                index=self.index,
+                index=home,
                 id=item_id,
                 document=doc,
                 if_seq_no=seq_no,
@@ -153,12 +168,34 @@ class ElasticItems(ItemRepo):
             sort=[{"_score": "desc"}, {"first_seen": "asc"}],
         )
         return [
-            self._item(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}")
+            self._item(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}", h["_id"])
             for h in result["hits"]["hits"]
         ]
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
+        return self._found(
+            self.es.search(index=self.index, **self._search_body(query, node)), query, node
+        )
+
+    def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
+        # One request: the hits and the aggregations share the query's matching.
+        node = check_query(query)
+        body = self._search_body(query, node) | {"aggs": self._facet_aggs(query)}
+        result = self.es.search(index=self.index, **body)
+        return self._found(result, query, node), _facets(result["aggregations"])
+
+    def facets(self, query: ItemQuery) -> Facets:
+        node = check_query(query)
+        result = self.es.search(
+            index=self.index,
+            query=self._query(query, node),
+            size=0,
+            aggs=self._facet_aggs(query),
+        )
+        return _facets(result["aggregations"])
+
+    def _search_body(self, query: ItemQuery, node: Node | None) -> dict[str, Any]:
         body: dict[str, Any] = {
             "query": self._query(query, node),
             "from": (query.page - 1) * query.size,
@@ -167,10 +204,13 @@ class ElasticItems(ItemRepo):
             "track_total_hits": True,
             "seq_no_primary_term": True,
         }
-        result = self.es.search(index=self.index, **body)
+        return body
+
+    def _found(self, result: Any, query: ItemQuery, node: Node | None) -> SearchResult:
         found = []
         for hit in result["hits"]["hits"]:
-            item = self._item(hit["_source"], f"{hit['_seq_no']}:{hit['_primary_term']}")
+            version = f"{hit['_seq_no']}:{hit['_primary_term']}"
+            item = self._item(hit["_source"], version, hit["_id"])
             marks: dict[str, list[str]] = {}
             # Marked here, as on SQLite, rather than by Elasticsearch's highlighter: one
             # function escapes crawled text for every page (rules.highlight).
@@ -182,32 +222,20 @@ class ElasticItems(ItemRepo):
             found.append(Found(item, hit.get("_score"), marks))
         return SearchResult(int(result["hits"]["total"]["value"]), found)
 
-    def facets(self, query: ItemQuery) -> Facets:
-        node = check_query(query)
-        result = self.es.search(
-            index=self.index,
-            query=self._query(query, node),
-            size=0,
-            aggs={
-                "per_day": {
-                    "date_histogram": {
-                        "field": query.time_field,
-                        "calendar_interval": "day",
-                        "time_zone": str(self.store.tz),
-                        "format": "yyyy-MM-dd",
-                        "min_doc_count": 1,
-                    }
-                },
-                "per_source": {"terms": {"field": "source_id", "size": 1000}},
-                "per_rule": {"terms": {"field": "rules", "size": 1000}},
+    def _facet_aggs(self, query: ItemQuery) -> dict[str, Any]:
+        return {
+            "per_day": {
+                "date_histogram": {
+                    "field": query.time_field,
+                    "calendar_interval": "day",
+                    "time_zone": str(self.store.tz),
+                    "format": "yyyy-MM-dd",
+                    "min_doc_count": 1,
+                }
             },
-        )
-        aggs = result["aggregations"]
-        return Facets(
-            {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
-            _counts(aggs["per_source"]),
-            _counts(aggs["per_rule"]),
-        )
+            "per_source": {"terms": {"field": "source_id", "size": 1000}},
+            "per_rule": {"terms": {"field": "rules", "size": 1000}},
+        }
 
     def events(
         self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"
@@ -277,8 +305,8 @@ class ElasticItems(ItemRepo):
         must = [to_dsl(node, "norm_" if query.normalized else "")] if node is not None else []
         return {"bool": {"must": must, "filter": filters}}
 
-    def _item(self, src: dict[str, Any], version: str) -> Item:
-        return Item(
+    def _item(self, src: dict[str, Any], version: str, doc_id: str | None = None) -> Item:
+        item = Item(
             url=src["url"],
             title=src["title"],
             body=src["body"],
@@ -300,6 +328,7 @@ class ElasticItems(ItemRepo):
             body_missing=bool(src.get("body_missing", False)),
             version=version,
         )
+        return item if doc_id is None else with_id(item, doc_id)
 
     def _time(self, value: str | None) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value).astimezone(self.store.tz)
@@ -331,6 +360,23 @@ def _doc(item: Item) -> dict[str, Any]:
         "published_source": item.published_source,
         "body_missing": item.body_missing,
     }
+
+
+def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[str, Any]]:
+    """Bulk updates of a stored item wherever it is, keeping its first_seen."""
+    changes = {k: v for k, v in doc.items() if k != "first_seen"}
+    ops: list[dict[str, Any]] = []
+    for home in homes:
+        ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]
+    return ops
+
+
+def _facets(aggs: dict[str, Any]) -> Facets:
+    return Facets(
+        {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
+        _counts(aggs["per_source"]),
+        _counts(aggs["per_rule"]),
+    )
 
 
 def _counts(agg: dict[str, Any]) -> dict[str, int]:

@@ -1,7 +1,8 @@
 """The embedded backend: one SQLite file, FTS5 for Chinese full-text search.
 
-Han characters are indexed one token each (see :func:`store.text.han_spaced`),
-so a phrase query of characters is a substring search, as on Elasticsearch.
+Each Han character starts one token, the pair it makes with the next one (see
+:func:`store.text.han_bigrams`), so a phrase query of characters is a substring search,
+as on Elasticsearch, and a two-character word is a single token.
 The full-text table is contentless: the originals live once, in ``items``.
 """
 
@@ -24,6 +25,7 @@ from store.sqlite import (
     fetches,
     health,
     items,
+    leases,
     library,
     outbox,
     policies,
@@ -64,6 +66,7 @@ class SQLiteStore(Store):
                     outbox,
                     policies,
                     users,
+                    leases,
                 ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)
@@ -92,6 +95,7 @@ class SQLiteStore(Store):
         self.emergencies = policies.SQLiteEmergencies(self)
         self.users = users.SQLiteUsers(self)
         self.tokens = users.SQLiteTokens(self)
+        self.leases = leases.SQLiteLeases(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""
@@ -104,13 +108,13 @@ class SQLiteStore(Store):
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.create_function("local_day", 1, self._local_day, deterministic=True)
+            db.create_function("local_day", 1, self.local_day, deterministic=True)
             self._local.db = db
             with self._lock:
                 self._all.append(db)
         return db
 
-    def _local_day(self, ms: int | None) -> str | None:
+    def local_day(self, ms: int | None) -> str | None:
         if ms is None:
             return None
         return datetime.fromtimestamp(ms / 1000, self.tz).strftime("%Y-%m-%d")

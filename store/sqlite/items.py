@@ -1,9 +1,18 @@
-"""Items in SQLite: rows in ``items``, Han-spaced text in the contentless ``items_fts``."""
+"""Items in SQLite: rows in ``items``, their filterable fields again in the narrow
+``item_facts`` (kept by triggers), Han-bigram text in the contentless ``items_fts``.
+
+Searches, counts and facets run over ``items_fts`` and ``item_facts`` only: an item's row
+holds its texts and spills over several pages, so touching ``items`` for every match
+would read the whole text of everything a common word matches. Only the page shown
+reads ``items``.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from collections import Counter
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,12 +29,19 @@ from store.model import (
     Item,
     ItemQuery,
     SearchResult,
+    with_id,
 )
 from store.sqlite.common import json_list, ms
-from store.text import han_spaced
+from store.text import han_bigrams, phrase_tokens
 
 if TYPE_CHECKING:
     from store.sqlite.db import SQLiteStore
+
+log = logging.getLogger(__name__)
+# The full-text index's tokens (meta key 'fts'); another value (or none: single
+# characters, before) makes the store rebuild the index when it opens.
+FTS_TOKENS = "han-bigram-1"
+REBUILD_BATCH = 2000
 
 # Item fields in table order; ``id`` comes first and ``version`` last.
 _FIELDS = (
@@ -82,6 +98,30 @@ CREATE INDEX IF NOT EXISTS items_event ON items(event_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
     title, body, norm_title, norm_body, content='', tokenize='unicode61 remove_diacritics 0'
 );
+CREATE TABLE IF NOT EXISTS item_facts (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    publish_time INTEGER,
+    source_id TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    rules TEXT NOT NULL,
+    event_id TEXT
+);
+CREATE INDEX IF NOT EXISTS item_facts_first_seen ON item_facts(first_seen);
+CREATE INDEX IF NOT EXISTS item_facts_publish_time ON item_facts(publish_time);
+CREATE INDEX IF NOT EXISTS item_facts_source ON item_facts(source_id);
+CREATE INDEX IF NOT EXISTS item_facts_event ON item_facts(event_id);
+CREATE TRIGGER IF NOT EXISTS items_facts_insert AFTER INSERT ON items BEGIN
+    INSERT INTO item_facts VALUES (new.rowid, new.id, new.first_seen, new.publish_time,
+        new.source_id, new.tags, new.rules, new.event_id);
+END;
+CREATE TRIGGER IF NOT EXISTS items_facts_update AFTER UPDATE ON items BEGIN
+    UPDATE item_facts SET id = new.id, first_seen = new.first_seen,
+        publish_time = new.publish_time, source_id = new.source_id, tags = new.tags,
+        rules = new.rules, event_id = new.event_id
+    WHERE rowid = new.rowid;
+END;
 """
 
 
@@ -94,13 +134,49 @@ _ADDED_COLUMNS = (
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Add columns that files written by an earlier yuqing lack (additions only)."""
+    """Bring a file written by an earlier yuqing up to date (additions and rebuilt
+    indexes only: items are never lost)."""
     have = {row[1] for row in db.execute("PRAGMA table_info(items)")}
     if "written_time" not in have:
         db.execute("ALTER TABLE items ADD COLUMN written_time INTEGER")
     for column, kind in _ADDED_COLUMNS:
         if column not in have:
             db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
+    (facts,) = db.execute("SELECT count(*) FROM item_facts").fetchone()
+    (items,) = db.execute("SELECT count(*) FROM items").fetchone()
+    if facts != items:
+        log.warning("filling item_facts from %d items (once)", items)
+        db.execute("DELETE FROM item_facts")
+        db.execute(
+            "INSERT INTO item_facts SELECT rowid, id, first_seen, publish_time, source_id, "
+            "tags, rules, event_id FROM items"
+        )
+    row = db.execute("SELECT value FROM meta WHERE key = 'fts'").fetchone()
+    if row is None or row[0] != FTS_TOKENS:
+        _rebuild_fts(db, items)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('fts', ?)", (FTS_TOKENS,))
+
+
+def _rebuild_fts(db: sqlite3.Connection, total: int) -> None:
+    """Index every item again with the current tokens (the index is contentless, so
+    its old entries are dropped all at once)."""
+    db.execute("INSERT INTO items_fts(items_fts) VALUES ('delete-all')")
+    done, last = 0, 0
+    while True:
+        rows = db.execute(
+            "SELECT rowid, title, body, norm_title, norm_body FROM items "
+            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (last, REBUILD_BATCH),
+        ).fetchall()
+        if not rows:
+            break
+        db.executemany(
+            "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(r[0], *(han_bigrams(t) for t in r[1:])) for r in rows],
+        )
+        done, last = done + len(rows), rows[-1][0]
+        log.warning("rebuilding the full-text index: %d of %d items", done, total)
 
 
 class SQLiteItems(ItemRepo):
@@ -123,7 +199,7 @@ class SQLiteItems(ItemRepo):
             db.executemany(
                 "INSERT INTO items_fts(items_fts, rowid, title, body, norm_title, norm_body) "
                 "VALUES ('delete', ?, ?, ?, ?, ?)",
-                [(row[1], *(han_spaced(t) for t in row[2:])) for row in old],
+                [(row[1], *(han_bigrams(t) for t in row[2:])) for row in old],
             )
             # Rowids are given out here rather than read back, saving a query per batch;
             # the write lock taken by transaction() makes max(rowid) safe to use.
@@ -145,7 +221,7 @@ class SQLiteItems(ItemRepo):
             db.executemany(
                 "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
                 "VALUES (?, ?, ?, ?, ?)",
-                [(rowid_of[i], *(han_spaced(r[k]) for k in _FTS_INPUT)) for i, r in rows.items()],
+                [(rowid_of[i], *(han_bigrams(r[k]) for k in _FTS_INPUT)) for i, r in rows.items()],
             )
         return len(batch)
 
@@ -187,87 +263,158 @@ class SQLiteItems(ItemRepo):
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
         where, params = self._where(query, node)
+        # Words alone are counted in the full-text index, without item_facts.
+        source = "items_fts" if node is not None and not _filtered(query) else _from(node)
+        total = (
+            self.store.connection()
+            .execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
+            .fetchone()
+        )
+        return SearchResult(int(total[0]), self._page(query, node, where, params))
+
+    def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
+        # The facets count every match, so they give the total without another pass.
+        facets = self.facets(query)
+        node = check_query(query)
+        where, params = self._where(query, node)
+        total = sum(facets.per_source.values())
+        return SearchResult(total, self._page(query, node, where, params)), facets
+
+    def _page(
+        self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
+    ) -> list[Found]:
+        """The page of matches: ranked over the narrow tables, then only its rows read."""
         db = self.store.connection()
-        total = db.execute(f"SELECT count(*) FROM {_from(node)} WHERE {where}", params).fetchone()
-        order = _order(query, node)
-        rows = db.execute(
-            f"SELECT {_prefixed()}, {'bm25(items_fts)' if node else 'NULL'} "
-            f"FROM {_from(node)} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
-            [*params, query.size, (query.page - 1) * query.size],
-        ).fetchall()
+        ranked = self._best(query, node, where, params)
+        if ranked is None:
+            ranked = db.execute(
+                f"SELECT f.rowid, {'bm25(items_fts)' if node else 'NULL'} FROM {_from(node)} "
+                f"WHERE {where} ORDER BY {_order(query, node)} LIMIT ? OFFSET ?",
+                [*params, query.size, (query.page - 1) * query.size],
+            ).fetchall()
+        if not ranked:
+            return []
+        marks_sql = ",".join("?" * len(ranked))
+        rows = {
+            row[0]: row[1:]
+            for row in db.execute(
+                f"SELECT rowid, {_COLUMNS} FROM items WHERE rowid IN ({marks_sql})",
+                [r[0] for r in ranked],
+            )
+        }
         found = []
-        for row in rows:
-            item = self._item(row[:-1])
+        for rowid, rank in ranked:
+            item = self._item(rows[rowid])
             marks: dict[str, list[str]] = {}
             if node is not None and query.highlight and not query.normalized:
                 for name in ("title", "body"):
                     fragments = search_fragments(getattr(item, name), node, name)
                     if fragments:
                         marks[name] = [str(f) for f in fragments]
-            found.append(Found(item, None if row[-1] is None else -row[-1], marks))
-        return SearchResult(int(total[0]), found)
+            found.append(Found(item, None if rank is None else -rank, marks))
+        return found
+
+    def _best(
+        self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
+    ) -> list[tuple[int, float]] | None:
+        """The page of a relevance search for words alone, ranked in the full-text index
+        without joining item_facts for every match (most of the cost for a common word);
+        ties are broken by id as in the general query. None when that does not apply,
+        or when a tie straddles the end of the page."""
+        if node is None or query.sort != "relevance" or _filtered(query):
+            return None
+        n, db = query.page * query.size, self.store.connection()
+        direction = "ASC" if query.descending else "DESC"  # bm25() is lower for better
+        best = db.execute(
+            f"SELECT rowid, bm25(items_fts) AS r FROM items_fts WHERE {where} "
+            f"ORDER BY r {direction} LIMIT ?",
+            [*params, n + 1],
+        ).fetchall()
+        if len(best) > n and best[n][1] == best[n - 1][1]:
+            return None
+        best = best[:n]
+        if not best:
+            return best
+        ids = dict(
+            db.execute(
+                f"SELECT rowid, id FROM item_facts WHERE rowid IN ({','.join('?' * len(best))})",
+                [r[0] for r in best],
+            ).fetchall()
+        )
+        sign = 1 if query.descending else -1
+        best.sort(key=lambda r: (sign * r[1], ids[r[0]]))
+        return best[n - query.size :]
 
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
         where, params = self._where(query, node)
         db = self.store.connection()
-        field = f"items.{query.time_field}"
-        per_day = db.execute(
-            f"SELECT local_day({field}) AS d, count(*) FROM {_from(node)} "
-            f"WHERE {where} AND {field} IS NOT NULL GROUP BY d ORDER BY d",
+        # Two passes over the matches: per time slot, and per source and rule list;
+        # the small results are summed here (a per-row function call would cost more).
+        field = f"f.{query.time_field}"
+        per_day: Counter[str] = Counter()
+        for slot, n in db.execute(
+            f"SELECT {field} / {_SLOT_MS}, count(*) FROM {_from(node)} "
+            f"WHERE {where} AND {field} IS NOT NULL GROUP BY 1",
             params,
-        ).fetchall()
-        per_source = db.execute(
-            f"SELECT items.source_id, count(*) AS n FROM {_from(node)} WHERE {where} "
-            "GROUP BY items.source_id ORDER BY n DESC, items.source_id",
+        ):
+            per_day[self._day(slot)] += n
+        per_source: Counter[str] = Counter()
+        per_rule: Counter[str] = Counter()
+        for source, rules, n in db.execute(
+            f"SELECT f.source_id, f.rules, count(*) FROM {_from(node)} WHERE {where} GROUP BY 1, 2",
             params,
-        ).fetchall()
-        per_rule = db.execute(
-            f"SELECT j.value, count(*) AS n FROM {_from(node)}, json_each(items.rules) AS j "
-            f"WHERE {where} GROUP BY j.value ORDER BY n DESC, j.value",
-            params,
-        ).fetchall()
-        return Facets(dict(per_day), dict(per_source), dict(per_rule))
+        ):
+            per_source[source] += n
+            for rule in json.loads(rules):
+                per_rule[rule] += n
+        return Facets(dict(sorted(per_day.items())), _most(per_source), _most(per_rule))
+
+    def _day(self, slot: int) -> str:
+        """The local day of a time slot (slots of 15 minutes never straddle midnight)."""
+        day = self.store.local_day(slot * _SLOT_MS)
+        assert day is not None
+        return day
 
     def events(
         self, query: ItemQuery, limit: int = 50, order: EventOrder = "recent"
     ) -> list[EventSummary]:
         node = check_events(query, limit)
         where, params = self._where(query, node)
-        where += " AND items.event_id IS NOT NULL"
+        where += " AND f.event_id IS NOT NULL"
         db = self.store.connection()
-        by = "max(items.first_seen) DESC" if order == "recent" else "count(*) DESC"
+        by = "max(f.first_seen) DESC" if order == "recent" else "count(*) DESC"
         groups = db.execute(
-            f"SELECT items.event_id, count(*), min(items.first_seen), max(items.first_seen) "
-            f"FROM {_from(node)} WHERE {where} GROUP BY items.event_id "
-            f"ORDER BY {by}, items.event_id LIMIT ?",
+            f"SELECT f.event_id, count(*), min(f.first_seen), max(f.first_seen) "
+            f"FROM {_from(node)} WHERE {where} GROUP BY f.event_id "
+            f"ORDER BY {by}, f.event_id LIMIT ?",
             [*params, limit],
         ).fetchall()
         if not groups:
             return []
         ids = [g[0] for g in groups]
-        where += f" AND items.event_id IN ({','.join('?' * len(ids))})"
+        where += f" AND f.event_id IN ({','.join('?' * len(ids))})"
         params = [*params, *ids]
         first = {
             row[0]: row[1:]
             for row in db.execute(
-                "SELECT event_id, id, title FROM (SELECT items.event_id, items.id, items.title, "
-                "row_number() OVER (PARTITION BY items.event_id "
-                "ORDER BY items.first_seen, items.id) AS n "
-                f"FROM {_from(node)} WHERE {where}) WHERE n = 1",
+                "SELECT e.event_id, e.id, items.title FROM (SELECT f.event_id, f.id, f.rowid, "
+                "row_number() OVER (PARTITION BY f.event_id ORDER BY f.first_seen, f.id) AS n "
+                f"FROM {_from(node)} WHERE {where}) AS e JOIN items ON items.rowid = e.rowid "
+                "WHERE e.n = 1",
                 params,
             )
         }
         sources: dict[str, list[str]] = {i: [] for i in ids}
         for event, source in db.execute(
-            f"SELECT items.event_id, items.source_id FROM {_from(node)} WHERE {where} "
+            f"SELECT f.event_id, f.source_id FROM {_from(node)} WHERE {where} "
             "GROUP BY 1, 2 ORDER BY count(*) DESC, 2",
             params,
         ):
             sources[event].append(source)
         rules: dict[str, list[str]] = {i: [] for i in ids}
         for event, rule in db.execute(
-            f"SELECT items.event_id, j.value FROM {_from(node)}, json_each(items.rules) AS j "
+            f"SELECT f.event_id, j.value FROM {_from(node)}, json_each(f.rules) AS j "
             f"WHERE {where} GROUP BY 1, 2 ORDER BY count(*) DESC, 2",
             params,
         ):
@@ -290,7 +437,7 @@ class SQLiteItems(ItemRepo):
         if node is not None:
             clauses.append("items_fts MATCH ?")
             params.append(to_fts(node, "norm_" if query.normalized else ""))
-        field = f"items.{query.time_field}"
+        field = f"f.{query.time_field}"
         if query.since:
             clauses.append(f"{field} >= ?")
             params.append(ms(query.since))
@@ -298,30 +445,30 @@ class SQLiteItems(ItemRepo):
             clauses.append(f"{field} < ?")
             params.append(ms(query.until))
         if query.sources:
-            clauses.append(f"items.source_id IN ({','.join('?' * len(query.sources))})")
+            clauses.append(f"f.source_id IN ({','.join('?' * len(query.sources))})")
             params.extend(query.sources)
         for name, wanted in (("tags", query.tags), ("rules", query.rules)):
             if wanted:
                 clauses.append(
-                    f"EXISTS (SELECT 1 FROM json_each(items.{name}) "
+                    f"EXISTS (SELECT 1 FROM json_each(f.{name}) "
                     f"WHERE value IN ({','.join('?' * len(wanted))}))"
                 )
                 params.extend(wanted)
         if query.event_id:
-            clauses.append("items.event_id = ?")
+            clauses.append("f.event_id = ?")
             params.append(query.event_id)
         return " AND ".join(clauses), params
 
     def _item(self, row: tuple[Any, ...]) -> Item:
         values = dict(zip(("id", *_FIELDS, "version"), row, strict=True))
-        del values["id"]
+        stored_id = values.pop("id")
         for name in _TIMES:
             values[name] = self.store.to_local(values[name])
         for name in _JSON:
             values[name] = json.loads(values[name])
         values["version"] = str(values["version"])
         values["body_missing"] = bool(values["body_missing"])
-        return Item(**values)
+        return with_id(Item(**values), stored_id)
 
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
         if not keys:
@@ -360,31 +507,59 @@ def _prefixed() -> str:
 
 def _from(node: Node | None) -> str:
     if node is None:
-        return "items"
-    return "items_fts JOIN items ON items.rowid = items_fts.rowid"
+        return "item_facts AS f"
+    return "items_fts JOIN item_facts AS f ON f.rowid = items_fts.rowid"
 
 
 def _order(query: ItemQuery, node: Node | None) -> str:
     direction = "DESC" if query.descending else "ASC"
     if query.sort == "relevance" and node is not None:
         # bm25() is lower for better matches.
-        return f"bm25(items_fts) {'ASC' if query.descending else 'DESC'}, items.id"
-    field = "items.first_seen" if query.sort == "relevance" else f"items.{query.sort}"
-    return f"{field} IS NULL, {field} {direction}, items.id"
+        return f"bm25(items_fts) {'ASC' if query.descending else 'DESC'}, f.id"
+    field = "f.first_seen" if query.sort == "relevance" else f"f.{query.sort}"
+    return f"{field} IS NULL, {field} {direction}, f.id"
 
 
-def _phrase(text: str) -> str:
-    spaced = han_spaced(text).strip()
-    if not any(ch.isalnum() for ch in spaced):
+def _filtered(query: ItemQuery) -> bool:
+    """Whether ``query`` narrows the items by anything but its words."""
+    return bool(
+        query.since or query.until or query.sources or query.tags or query.rules or query.event_id
+    )
+
+
+def _most(counts: Counter[str]) -> dict[str, int]:
+    """Most first, then by key (as Elasticsearch's buckets are ordered here too)."""
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+_SLOT_MS = 15 * 60 * 1000  # every time zone's offset is a multiple of 15 minutes
+
+
+def _phrase(text: str, *, whole: bool = False) -> str:
+    """``text`` as an FTS5 phrase of :func:`store.text.han_bigrams` tokens."""
+    if not any(ch.isalnum() for ch in text):
         raise QueryError(f"{text!r} has no letters or digits to search for", "q")
-    return '"' + spaced.replace('"', '""') + '"'
+    tokens = phrase_tokens(text, whole=whole)
+    quoted = '"' + " ".join(tokens.tokens).replace('"', '""') + '"'
+    return quoted + " *" if tokens.prefix else quoted
 
 
 def _near_sides(node: Node) -> list[str]:
     if isinstance(node, Or):
-        return [p for c in node.children for p in _near_sides(c)]
+        return [w for c in node.children for w in _near_sides(c)]
     assert isinstance(node, Word)
-    return [_phrase(node.text)]
+    return [node.text]
+
+
+def _near(a: str, b: str, distance: int, columns: str) -> str:
+    """NEAR over bigram tokens with the distance counted in characters. A phrase of a
+    word ending in two Han characters ends one token early; if both words do, the
+    distance grows by one, else such a word is taken whole (its last character as a
+    prefix token), so either order of the two measures the same."""
+    short = {w: phrase_tokens(w).short_end for w in (a, b)}
+    if short[a] and short[b]:
+        return f"{{{columns}}} : NEAR({_phrase(a)} {_phrase(b)}, {distance + 1})"
+    return f"{{{columns}}} : NEAR({_phrase(a, whole=True)} {_phrase(b, whole=True)}, {distance})"
 
 
 def to_fts(node: Node, prefix: str = "") -> str:
@@ -419,7 +594,7 @@ def _leaf(node: Node, columns: str) -> str:
     if node.unit != "char":
         raise QueryError("NEAR/S and NEAR/P work in rules, not in search", "q")
     pairs = [
-        f"{{{columns}}} : NEAR({a} {b}, {node.distance})"
+        _near(a, b, node.distance, columns)
         for a in _near_sides(node.left)
         for b in _near_sides(node.right)
     ]

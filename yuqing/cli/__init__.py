@@ -20,6 +20,7 @@ from yuqing.cli.audit import audit_command
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.keywords import keywords_group, match_command
+from yuqing.cli.store import store_group
 from yuqing.cli.users import users_group
 from yuqing.wiring import crawl_args, store_for
 
@@ -136,4 +137,5 @@ main.add_command(outbox_command)
 main.add_command(emergency_command)
 main.add_command(send_outbox_command)
 main.add_command(users_group)
+main.add_command(store_group)
 main.add_command(audit_command)

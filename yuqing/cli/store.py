@@ -1,0 +1,102 @@
+"""``yuqing store``: the store's indices — time-based indices, replicas, retention."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import click
+from elasticsearch import ApiError
+
+from store import StoreError
+from store.elastic import ElasticStore
+from yuqing.cli.context import CliContext
+
+
+@click.group("store")
+def store_group() -> None:
+    """The store's indices: migration to time-based indices, replicas, retention."""
+
+
+def _elastic(ctx: CliContext, what: str) -> ElasticStore:
+    store = ctx.store()
+    if not isinstance(store, ElasticStore):
+        store.close()
+        raise click.ClickException(f"{what}只适用于 Elasticsearch 存储，当前是 {store.url}")
+    return store
+
+
+@store_group.command("migrate")
+@click.option("--batch", default=1000, show_default=True, type=click.IntRange(10, 10_000),
+              help="Items moved per round.")  # fmt: skip
+@click.pass_obj
+def store_migrate(ctx: CliContext, batch: int) -> None:
+    """Move items from one index (an earlier yuqing) into time-based indices.
+
+    Safe to stop at any point and to run again; yuqing may keep running meanwhile.
+    """
+    from store.elastic.generations import MigrationReport
+
+    store = _elastic(ctx, "迁移")
+
+    def progress(report: MigrationReport) -> None:
+        click.echo(f"已迁移 {report.moved} 条，剩余 {report.left} 条", err=True)
+
+    try:
+        report = store.items.generations.migrate(batch=batch, progress=progress)
+    except KeyboardInterrupt:
+        raise click.ClickException("已中断：再次运行 yuqing store migrate 即从中断处继续") from None
+    except (StoreError, ApiError) as e:
+        raise click.ClickException(f"迁移失败（再次运行即继续）：{e}") from e
+    finally:
+        store.close()
+    if not report.legacy:
+        click.echo("无需迁移：信息已在按时间分代的索引中")
+    elif report.done:
+        click.echo(f"迁移完成：{report.moved} 条移入 {', '.join(report.archives) or '-'}")
+    else:
+        click.echo(f"尚余 {report.left} 条（迁移期间有新写入）：请再次运行 yuqing store migrate")
+
+
+@store_group.command("replicas")
+@click.argument("count")
+@click.pass_obj
+def store_replicas(ctx: CliContext, count: str) -> None:
+    """Set the replicas of every index of the store to COUNT (0-8, or auto: one as soon
+    as the cluster has two nodes). New indices of items follow."""
+    from store.elastic.replication import set_replicas
+
+    wanted: int | Literal["auto"]
+    if count == "auto":
+        wanted = "auto"
+    elif count.isdigit() and int(count) <= 8:
+        wanted = int(count)
+    else:
+        raise click.BadParameter(f"副本数应为 0-8 或 auto，而不是 {count!r}", param_hint="COUNT")
+    store = _elastic(ctx, "副本设置")
+    try:
+        names = set_replicas(store, wanted)
+        nodes = int(store.es.cluster.health()["number_of_data_nodes"])
+    except ApiError as e:
+        raise click.ClickException(f"无法修改副本数：{e}") from e
+    finally:
+        store.close()
+    click.echo(f"{len(names)} 个索引的副本数已设为 {wanted}")
+    if isinstance(wanted, int) and wanted >= nodes:
+        click.echo(f"注意：集群只有 {nodes} 个数据节点，{wanted} 个副本无法全部分配", err=True)
+
+
+@store_group.command("maintain")
+@click.option("--rollover", is_flag=True, help="Start a new generation of items now.")
+@click.pass_obj
+def store_maintain(ctx: CliContext, rollover: bool) -> None:
+    """Apply the items' lifecycle now: roll over if due, delete generations past the
+    retention (yuqing also does this by itself every few minutes while it stores items)."""
+    store = _elastic(ctx, "生命周期维护")
+    try:
+        done = store.items.generations.maintain(force=rollover)
+    except ApiError as e:
+        raise click.ClickException(f"维护失败：{e}") from e
+    finally:
+        store.close()
+    deleted = ", ".join(done["deleted"]) or "无"
+    click.echo(f"新一代索引：{done['rolled_over'] or '无'}；删除：{deleted}")
