@@ -1,8 +1,11 @@
-"""User accounts and API tokens: the rules, without HTTP.
+"""User accounts and API tokens: the operations on them, without HTTP.
 
 Passwords are hashed with argon2; an API token's secret is shown once and only its
 SHA-256 is kept (the secret is random enough that a slow hash would add nothing). Every
-change is written to the audit log, never with a hash in it.
+change is one operation of :class:`Accounts` that writes one audit entry per record it
+changes (disabling a user also revokes each live token of theirs, each audited on its own
+so every token's history is complete), never with a hash in it. Bookkeeping that changes
+no meaning (a rehash on sign-in, a token's last use) is not audited.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from store import ConflictError, Store
+from store import ConflictError, Invalid, Store
+from store.acting import Acting
 from store.codec import to_doc
-from store.model import ApiToken, AuditEntry, User
+from store.model import ApiToken, User
 
 ROLES = ("viewer", "operator", "admin")  # each role may do what those before it may
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
@@ -34,13 +38,13 @@ _TOKEN = re.compile(r"^yq_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$")
 LAST_USED_EVERY = timedelta(minutes=1)
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
     """Bad input for an account operation; ``field`` names the offending input."""
 
+    field: str
+
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+        super().__init__(message, field)
 
 
 def has_role(user: User, role: str) -> bool:
@@ -231,7 +235,7 @@ class Accounts:
             return False
 
     def _audit(self, actor: str, action: str, target: str, before: Any, after: Any) -> None:
-        self.store.audit.append(AuditEntry(actor, action, target, self.clock(), before, after))
+        Acting(actor, self.store, self.clock).audit(action, target, before, after)
 
 
 def public(record: User | ApiToken) -> dict[str, Any]:

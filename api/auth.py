@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from api.accounts import ROLES, has_role
 from api.context import parts
 from api.errors import ApiError
+from store.acting import Acting
 from store.model import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +44,13 @@ def actor() -> str:
     """The name recorded in audit entries and alert timelines for this request."""
     user = current_user()
     return user.name if user else "anonymous"
+
+
+def acting() -> Acting:
+    """The current user changing the app's store by its clock: what every operation takes
+    first (see :mod:`store.acting`)."""
+    p = parts()
+    return Acting(actor(), p.store, p.clock)
 
 
 def _identify() -> tuple[User | None, str]:

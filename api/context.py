@@ -56,7 +56,7 @@ class Parts:
 
     @cached_property
     def library(self) -> KeywordLibrary:
-        return KeywordLibrary(self.store, self.clock)
+        return KeywordLibrary(self.store)
 
     @cached_property
     def alerting(self) -> Alerting:

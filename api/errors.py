@@ -4,6 +4,8 @@ console; never a stack trace."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from apiflask import APIFlask
@@ -12,11 +14,8 @@ from flask import Response, jsonify, render_template, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from api.accounts import AccountError
-from monitor.alerts.channels import ChannelError
-from monitor.alerts.routing import RoutingError
 from monitor.alerts.tickets import TicketError
-from store import ConflictError, QueryError, StoreUnavailable
+from store import ConflictError, Invalid, NotFound, QueryError, StoreUnavailable
 from store.errors import as_unavailable
 
 log = logging.getLogger(__name__)
@@ -96,6 +95,30 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+Refusal = Invalid | NotFound | ConflictError
+
+
+def refusal(e: Refusal) -> ApiError:
+    """The answer to an operation's refusal: 400 (bad input), 404 or 409, naming the field."""
+    if isinstance(e, Invalid):
+        return ApiError(400, e.message, field=e.field, **e.details)
+    if isinstance(e, NotFound):
+        return ApiError(404, str(e), field=e.field)
+    # A conflict the store found (no field) did not say what to do about it.
+    detail = str(e) if e.field else f"{e}; reload and try again"
+    return ApiError(409, detail, field=e.field)
+
+
+@contextmanager
+def refusals() -> Iterator[None]:
+    """Raise an operation's refusal as :class:`ApiError`, for views that show it on their
+    own page (the console) instead of letting the app answer with it."""
+    try:
+        yield
+    except (Invalid, NotFound, ConflictError) as e:
+        raise refusal(e) from e
+
+
 def problem(status: int, title: str = "", detail: str = "", **extra: Any) -> Response:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -163,22 +186,16 @@ def register(app: APIFlask) -> None:
     @app.errorhandler(TicketError)
     def _ticket(e: TicketError) -> Response:
         text = str(e)
-        status = 404 if text.startswith("no alert") else 409
+        if text.startswith("no alert"):
+            return _answer(404, text, field="id")
         field = text.split(":", 1)[0] if ":" in text and " " not in text.split(":", 1)[0] else None
-        return _answer(status, text, field=field)
+        return _answer(409, text, field=field)
 
-    @app.errorhandler(ChannelError)
-    @app.errorhandler(RoutingError)
-    def _notify(e: ChannelError | RoutingError) -> Response:
-        return _answer(400, e.message, field=e.field)
-
-    @app.errorhandler(AccountError)
-    def _account(e: AccountError) -> Response:
-        return _answer(400, str(e), field=e.field)
-
+    @app.errorhandler(Invalid)
+    @app.errorhandler(NotFound)
     @app.errorhandler(ConflictError)
-    def _conflict(e: ConflictError) -> Response:
-        return _answer(409, f"{e}; reload and try again")
+    def _refused(e: Refusal) -> Response:
+        return _api(refusal(e))
 
     @app.errorhandler(StoreUnavailable)
     def _unavailable(e: StoreUnavailable) -> Response:

@@ -59,15 +59,17 @@ from devtools.demosite import DemoSite, create_app, serve
 from devtools.demosite.content import Filler
 from devtools.demosite.corpus import TOWNS
 from devtools.fakeplatforms import FakePlatforms, Received, demo_channels
-from keywords.library import KeywordLibrary
 from keywords.matcher import Matcher
 from keywords.model import Library
+from keywords.operations import save_library
 from monitor.alerts.delivery import save_channel, save_routing
 from monitor.alerts.engine import Alerting
 from monitor.alerts.links import AckLinks
 from monitor.alerts.outbox import Sender
 from monitor.alerts.stats import percentiles
 from store import Item, Store, open_store
+from store.acting import Acting
+from store.clock import Clock
 from store.elastic import ElasticStore
 from store.model import Source
 from yuqing.config import AlertsConfig, SmtpConfig
@@ -218,7 +220,7 @@ def crawl_run(
     app = create_app()
     site: DemoSite = app.extensions["demosite"]
     web, base = serve(app=app)
-    KeywordLibrary(store).save(Library.model_validate(LIBRARY), author="bench")
+    save_library(Acting("bench", store, Clock(SH)), Library.model_validate(LIBRARY))
     store.sources.put(
         Source(id="news", name="news", type="list", start_urls=[f"{base}/news/"], interval=60)
     )

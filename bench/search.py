@@ -48,8 +48,10 @@ from api.context import parts
 from api.resources.items import ItemSearch, item_query
 from keywords.backtest import backtest
 from keywords.model import Library
+from keywords.operations import save_library
 from rules.tokens import index_text
 from store import Item, ItemQuery, Store, open_store
+from store.acting import Acting
 from store.elastic import ElasticStore
 from yuqing.config import Config
 from yuqing.wiring import app_for
@@ -152,7 +154,8 @@ class Bench:
             if store.users.get("bench") is None:  # a reused corpus has the account
                 parts().accounts.create("bench", "operator", "bench password 123", actor="bench")
             token = parts().accounts.issue_token("bench", "bench", actor="bench")[1]
-            parts().library.save(Library.model_validate(LIBRARY), author="bench")
+            bench = Acting("bench", store, parts().clock)
+            save_library(bench, Library.model_validate(LIBRARY))
         self.client: FlaskClient = self.app.test_client()
         self.headers = {"Authorization": f"Bearer {token}"}
 

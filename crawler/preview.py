@@ -29,6 +29,7 @@ from crawler.extract import extract
 from crawler.links import article_links
 from crawler.settings import USER_AGENT
 from crawler.sources import select
+from store import Invalid
 from store.model import Source
 
 TIMEOUT = 15.0
@@ -36,12 +37,14 @@ MAX_BYTES = 8 * 1024 * 1024
 EXCERPT = 200  # characters of body shown per article
 
 
-class UrlRefused(ValueError):
+class UrlRefused(Invalid):
     """A URL that may not be crawled; ``field`` names the input."""
 
+    field: str
+
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
-        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}", field)
+        self.problem = problem
 
 
 def _internal(address: str) -> bool:

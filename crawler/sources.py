@@ -1,7 +1,8 @@
-"""The source registry: loading ``sources.yaml``, validating sources, the emergency hook.
+"""The source registry: loading ``sources.yaml``, validating sources, emergency crawling.
 
-The embedded default (``crawler/sources.yaml``) seeds the store; from then on the store is
-the registry (the API will manage it), so an edited source is never overwritten by the file.
+The embedded default (``crawler/sources.yaml``) seeds the store
+(:func:`crawler.operations.seed_sources`); from then on the store is the registry, changed
+through :mod:`crawler.operations`, so an edited source is never overwritten by the file.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from store import Store
+from store import Invalid, Store
 from store.model import RobotsPolicy, Source, SourceType
 
 SELECTOR_FIELDS = ("links", "next", "title", "body", "time")
@@ -29,13 +30,14 @@ _REQUIRED = ("id", "name", "type", "start_urls", "interval")
 _FIELDS = {f.name for f in fields(Source)} - {"version", "emergency_interval", "emergency_until"}
 
 
-class SourceError(ValueError):
+class SourceError(Invalid):
     """A source definition is wrong; the message names the source and the field."""
 
+    field: str
+
     def __init__(self, source_id: str, field: str, problem: str) -> None:
-        super().__init__(f"source {source_id!r}: {field}: {problem}")
+        super().__init__(f"source {source_id!r}: {field}: {problem}", field)
         self.source_id = source_id
-        self.field = field
 
 
 def is_xpath(expression: str) -> bool:
@@ -136,12 +138,6 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
     return parse_sources(data, where)
 
 
-def seed(store: Store, sources: Iterable[Source]) -> list[Source]:
-    """Add the sources the store does not have yet; returns those added."""
-    have = {s.id for s in store.sources.list()}
-    return [store.sources.put(s) for s in sources if s.id not in have]
-
-
 def set_emergency(
     store: Store,
     *,
@@ -151,8 +147,9 @@ def set_emergency(
     tags: Iterable[str] = (),
 ) -> list[Source]:
     """Crawl the named sources, and those carrying any of ``tags``, every ``interval``
-    seconds until ``until`` (the alerting issue calls this when an emergency starts).
-    ``until`` in the past ends it. Running schedulers pick the change up within a minute."""
+    seconds until ``until``; ``until`` in the past ends it. Running schedulers pick the
+    change up within a minute. Part of switching emergency mode (wired in
+    :func:`yuqing.wiring.build_alerting`), whose audit entry names the sources changed."""
     if until.tzinfo is None:
         raise ValueError("until needs a time zone")
     wanted, tagged = set(source_ids), set(tags)

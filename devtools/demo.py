@@ -26,26 +26,27 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any, cast
 from urllib.parse import urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import click
 
 from api.accounts import Accounts
-from crawler.sources import load_sources, seed
+from crawler.operations import seed_sources
+from crawler.sources import load_sources
 from devtools.demosite import DemoSite, create_app, serve, start_drip
 from devtools.mailcatcher import MailCatcher
 from keywords.io import read_library
 from keywords.library import KeywordLibrary
+from keywords.operations import save_library
 from store import Store, StoreError
+from store.acting import Acting
 from store.model import Source
 from yuqing.config import Config, ConfigError, load
-from yuqing.wiring import store_for
+from yuqing.wiring import clock_for, store_for
 
 DATA_DIR = "var/demo"
 SITE_PORT = 8610
@@ -100,21 +101,19 @@ def demo_sources(site_url: str) -> list[Source]:
 def prepare(config: Config, store: Store, site_url: str) -> str | None:
     """Fill what the store lacks: the sample library, the demo sources, the demo login.
     Returns the login's password if it was created now."""
-    library = KeywordLibrary(store)
-    if library.current()[0] == 0:
+    clock = clock_for(config)
+    acting = Acting(USER, store, clock)
+    if KeywordLibrary(store).current()[0] == 0:
         sample = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
-        library.save(read_library(sample, "yaml"), author=USER, message="潼南区示例词库")
+        save_library(acting, read_library(sample, "yaml"), message="潼南区示例词库")
         click.echo("loaded the sample keyword library for 潼南区 (keywords/samples/tongnan.yaml)")
     if not store.sources.list():
-        added = seed(store, demo_sources(site_url))
+        added = seed_sources(acting, demo_sources(site_url))
         click.echo(f"registered {len(added)} demo sources, crawled every {INTERVAL} s")
     if store.users.get(USER) is not None:
         return None
-    zone = ZoneInfo(config.timezone)
     password = secrets.token_urlsafe(12)
-    Accounts(store, lambda: datetime.now(zone)).create(
-        USER, "operator", password, actor=USER, display_name="演示值班员"
-    )
+    Accounts(store, clock).create(USER, "operator", password, actor=USER, display_name="演示值班员")
     click.echo(f"created the login {USER} (operator), password: {password}")
     click.echo("Note it now: it is not stored and is not shown again.")
     return password

@@ -1,13 +1,12 @@
-"""The keyword library as kept in the store: versions, saves, rollback, audit.
+"""The keyword library as kept in the store: reading versions, and committing a new one.
 
-Every change is a new version (who, when, what changed); saving validates the
-whole library and runs each rule's test sentences first, and stores nothing
-if anything fails.
+Every change is a new version (who, when, what changed); committing validates the whole
+library and runs each rule's test sentences first, and stores nothing if anything fails.
+Changes go through :mod:`keywords.operations`, which commit and audit each one once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from keywords.diff import LibraryDiff, diff
@@ -15,16 +14,14 @@ from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Library
 from keywords.validate import InvalidLibrary, Problem, check
 from store import ConflictError, NotFound, Store
-from store.clock import Clock
-from store.model import AuditEntry, LibraryVersion
+from store.model import LibraryVersion
 
 
 class KeywordLibrary:
-    """The library in ``store``; ``clock`` gives aware datetimes (tests pass their own)."""
+    """The library in ``store``."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.clock = clock or Clock()
 
     def current(self) -> tuple[int, Library]:
         """The newest version number (0 before the first save) and its library."""
@@ -38,19 +35,29 @@ class KeywordLibrary:
             return Library()
         saved = self.store.library.get(version)
         if saved is None:
-            raise NotFound(f"no library version {version}")
+            raise NotFound(f"no library version {version}", "version")
         return Library.model_validate(saved.data)
 
-    def save(
-        self, library: Library, *, author: str, message: str = "", parent: int | None = None
-    ) -> LibraryVersion:
+    def commit(
+        self,
+        library: Library,
+        *,
+        author: str,
+        created: datetime,
+        message: str = "",
+        parent: int | None = None,
+    ) -> tuple[LibraryVersion, LibraryDiff]:
         """Store ``library`` as the next version after ``parent`` (default: the current
-        head). Raises :class:`InvalidLibrary`, or ConflictError if someone saved first."""
+        head) and say what changed; not audited (the operations in
+        :mod:`keywords.operations` do that). Raises :class:`InvalidLibrary`, or
+        :class:`ConflictError` if someone saved first."""
         head, before = self.current()
         if parent is None:
             parent = head
         elif parent != head:
-            raise ConflictError(f"the library is at version {head}, not {parent}: reload and retry")
+            raise ConflictError(
+                f"the library is at version {head}, not {parent}: reload and retry", "parent"
+            )
         compile_library(library)
         changes = diff(before, library)
         saved = self.store.library.commit(
@@ -58,29 +65,13 @@ class KeywordLibrary:
                 version=parent + 1,
                 parent=parent or None,
                 author=author,
-                created=self.clock(),
+                created=created,
                 message=message or _describe(changes),
                 data=library.to_data(),
                 summary=changes.summary(),
             )
         )
-        self.store.audit.append(
-            AuditEntry(
-                actor=author,
-                action="library.save",
-                target=f"library:{saved.version}",
-                time=saved.created,
-                before={"version": parent},
-                after={"version": saved.version, "changes": changes.lines()},
-            )
-        )
-        return saved
-
-    def rollback(self, to: int, *, author: str, parent: int | None = None) -> LibraryVersion:
-        """Save version ``to`` again as a new version (history is never rewritten)."""
-        return self.save(
-            self.at(to), author=author, message=f"rollback to version {to}", parent=parent
-        )
+        return saved, changes
 
     def diff(self, old: int, new: int) -> LibraryDiff:
         return diff(self.at(old), self.at(new))

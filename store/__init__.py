@@ -11,6 +11,7 @@ from typing import Any
 from store.base import ItemRepo, Store
 from store.errors import (
     ConflictError,
+    Invalid,
     NotFound,
     QueryError,
     SchemaMismatch,
@@ -23,6 +24,7 @@ __all__ = [
     "ConflictError",
     "Facets",
     "Found",
+    "Invalid",
     "Item",
     "ItemQuery",
     "ItemRepo",

@@ -1,4 +1,10 @@
-"""Errors every store backend raises, so callers never see a driver's exceptions."""
+"""Errors every store backend raises, so callers never see a driver's exceptions, and
+the refusals every domain operation shares (:class:`Invalid`, :class:`NotFound`,
+:class:`ConflictError`), which the API turns into 400, 404 and 409."""
+
+from __future__ import annotations
+
+from typing import Any
 
 
 class StoreError(Exception):
@@ -32,11 +38,31 @@ class SchemaMismatch(StoreError):
 
 
 class ConflictError(StoreError):
-    """An optimistic-concurrency check failed: someone else wrote first."""
+    """An optimistic-concurrency check failed: someone else wrote first (or, from an
+    operation, the change collides with what is there); ``field`` names the input."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotFound(StoreError):
-    """No record with that id."""
+    """No record with that id; ``field`` names the input that named it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Invalid(ValueError):
+    """An operation refused its input; nothing was changed. ``field`` names the input,
+    ``details`` say more where one message cannot (e.g. every bad line)."""
+
+    def __init__(self, message: str, field: str | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.details = details
 
 
 class QueryError(StoreError, ValueError):

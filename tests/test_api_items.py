@@ -29,7 +29,9 @@ from openpyxl import load_workbook
 
 from api.context import parts
 from keywords.model import Library
+from keywords.operations import save_library
 from store import Store
+from store.acting import Acting
 
 ITEMS = [
     make_item(1, "双江镇一民房起火", "潼南区双江镇发生火灾，无人员伤亡。", rules=["潼南火灾"],
@@ -177,7 +179,7 @@ def test_groups_of_the_live_library_expand(app: APIFlask, viewer: Browser) -> No
         }
     )
     with app.app_context():
-        parts().library.save(library, author="test")
+        save_library(Acting("test", parts().store, parts().clock), library)
     assert sorted(numbers(get(viewer, "/api/items?q=@潼南地名 起火"))) == ["1", "2"]
     assert numbers(get(viewer, "/api/items?q=title:(@潼南地名) NOT 转载")) == ["1"]
     problem = get(viewer, "/api/items?q=火灾 @空组", 400)

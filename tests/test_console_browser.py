@@ -26,8 +26,10 @@ from api.context import parts
 from crawler.scheduler import launch
 from devtools.demosite import DemoSite, Draft, create_app, serve
 from keywords.io import read_library
-from keywords.library import KeywordLibrary
+from keywords.operations import save_library
 from store import Store, open_store
+from store.acting import Acting
+from store.clock import Clock
 from store.model import Alert
 from yuqing.wiring import CRAWL_COMMAND
 
@@ -50,7 +52,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     tmp: Path = tmp_path_factory.mktemp("browser")
     store = open_store(str(tmp / "console.db"))
     data = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
-    KeywordLibrary(store).save(read_library(data, "yaml"), author="测试")
+    save_library(Acting("测试", store, Clock()), read_library(data, "yaml"))
     yield store
     store.close()
 

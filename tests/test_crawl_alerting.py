@@ -20,9 +20,11 @@ from crawler.handoff import FAILED
 from crawler.scheduler import launch
 from devtools.demosite import SHANGHAI, Article, Draft, create_app, serve
 from keywords.io import read_library
-from keywords.library import KeywordLibrary
+from keywords.operations import save_library
 from monitor.alerts.outbox import Sender
 from store import Store
+from store.acting import Acting
+from store.clock import Clock
 from store.elastic import ElasticStore
 from store.model import Alert
 from yuqing.config import SmtpConfig
@@ -69,7 +71,7 @@ def env(store: Store, tmp_path: Path, sink: MailSink) -> dict[str, str]:
 def save_sample_library(store: Store) -> None:
     """The sample library as shipped in the package (keywords/samples/tongnan.yaml)."""
     data = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
-    KeywordLibrary(store).save(read_library(data, "yaml"), author="测试")
+    save_library(Acting("测试", store, Clock()), read_library(data, "yaml"))
 
 
 def crawl(env: dict[str, str], source_id: str) -> dict[str, Any]:

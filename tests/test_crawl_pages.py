@@ -19,8 +19,10 @@ import pytest
 from crawler.dates import SHANGHAI
 from crawler.scheduler import launch
 from keywords.io import read_library
-from keywords.library import KeywordLibrary
+from keywords.operations import save_library
 from store import Item, ItemQuery, Store, open_store
+from store.acting import Acting
+from store.clock import Clock
 from store.model import Source
 from yuqing.wiring import CRAWL_COMMAND
 
@@ -150,7 +152,7 @@ def test_paged_article_is_one_item_and_a_bodiless_notice_is_kept(
     site: Server, sqlite_store: Store, tmp_path: Path
 ) -> None:
     data = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
-    KeywordLibrary(sqlite_store).save(read_library(data, "yaml"), author="测试")
+    save_library(Acting("测试", sqlite_store, Clock()), read_library(data, "yaml"))
     summary = _crawl(sqlite_store, tmp_path, f"{site.url}/list/index.html")
     assert summary["outcome"] == "ok", summary
     items = _items(sqlite_store)

@@ -11,11 +11,14 @@ from parsel import Selector
 
 from crawler import events, health
 from crawler.links import article_links, page_links
+from crawler.operations import seed_sources
 from crawler.settings import SETTINGS, settings_for
-from crawler.sources import SourceError, load_sources, parse_sources, seed, set_emergency, validate
+from crawler.sources import SourceError, load_sources, parse_sources, set_emergency, validate
 from devtools.demosite import DemoSite
 from rules.normalize import normalize
 from store import Item, Store
+from store.acting import Acting
+from store.clock import Clock
 from store.model import CrawlRun, Source
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -161,8 +164,11 @@ def test_health_events_on_change_only(store: Store) -> None:
 
 def test_seed_and_emergency(store: Store) -> None:
     defaults = load_sources()
-    assert len(seed(store, defaults)) == len(defaults)
-    assert seed(store, defaults) == []
+    admin = Acting("admin", store, Clock())
+    assert len(seed_sources(admin, defaults)) == len(defaults)
+    assert seed_sources(admin, defaults) == []
+    # One entry per source added, none for those the store had.
+    assert len(store.audit.list(actor="admin")) == len(defaults)
     until = datetime.now(SH) + timedelta(hours=1)
     changed = set_emergency(store, tags=["government"], source_ids=["demo-rss"], interval=60,
                             until=until)  # fmt: skip

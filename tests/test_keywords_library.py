@@ -10,8 +10,10 @@ import pytest
 
 from keywords.library import KeywordLibrary
 from keywords.model import Library
+from keywords.operations import rollback, save_library
 from keywords.validate import InvalidLibrary
 from store import ConflictError, NotFound, Store
+from store.acting import Acting
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -43,10 +45,10 @@ def lib(words: list[str], **rule: object) -> Library:
 
 
 def test_save_versions_diff_and_audit(store: Store) -> None:
-    kl = KeywordLibrary(store, clock)
+    kl = KeywordLibrary(store)
     assert kl.current() == (0, Library())
-    v1 = kl.save(lib(["潼南"]), author="张三")
-    v2 = kl.save(lib(["潼南", "双江镇"]), author="李四", message="加双江镇")
+    v1 = save_library(Acting("张三", store, clock), lib(["潼南"]))
+    v2 = save_library(Acting("李四", store, clock), lib(["潼南", "双江镇"]), message="加双江镇")
     assert (v1.version, v2.version, v2.parent) == (1, 2, 1)
     assert kl.current() == (2, lib(["潼南", "双江镇"]))
     assert kl.at(1) == lib(["潼南"])
@@ -63,19 +65,18 @@ def test_save_versions_diff_and_audit(store: Store) -> None:
 
 
 def test_rollback_is_a_new_version(store: Store) -> None:
-    kl = KeywordLibrary(store, clock)
-    kl.save(lib(["潼南"]), author="a")
-    kl.save(lib(["潼南", "双江镇"]), author="a")
-    back = kl.rollback(1, author="b")
+    kl = KeywordLibrary(store)
+    save_library(Acting("a", store, clock), lib(["潼南"]))
+    save_library(Acting("a", store, clock), lib(["潼南", "双江镇"]))
+    back = rollback(Acting("b", store, clock), 1)
     assert back.version == 3 and back.message == "rollback to version 1"
     assert kl.current() == (3, lib(["潼南"]))
     assert [v.version for v in store.library.history()] == [3, 2, 1]
     with pytest.raises(NotFound):
-        kl.rollback(9, author="b")
+        rollback(Acting("b", store, clock), 9)
 
 
 def test_an_invalid_library_reports_every_problem_and_stores_nothing(store: Store) -> None:
-    kl = KeywordLibrary(store, clock)
     bad = Library.model_validate(
         {
             "groups": [
@@ -91,7 +92,7 @@ def test_an_invalid_library_reports_every_problem_and_stores_nothing(store: Stor
         }
     )
     with pytest.raises(InvalidLibrary) as info:
-        kl.save(bad, author="a")
+        save_library(Acting("a", store, clock), bad)
     text = [str(p) for p in info.value.problems]
     assert "group g: the name is used by 2 groups" in text
     assert "group empty: has no words" in text
@@ -106,10 +107,10 @@ def test_an_invalid_library_reports_every_problem_and_stores_nothing(store: Stor
 
 
 def test_failing_test_sentence_rejects_the_save(store: Store) -> None:
-    kl = KeywordLibrary(store, clock)
-    kl.save(lib(["潼南"]), author="a")
+    kl = KeywordLibrary(store)
+    save_library(Acting("a", store, clock), lib(["潼南"]))
     with pytest.raises(InvalidLibrary) as info:
-        kl.save(lib(["潼南"], must_not_match=["潼南起火"]), author="a")
+        save_library(Acting("a", store, clock), lib(["潼南"], must_not_match=["潼南起火"]))
     assert [str(p) for p in info.value.problems] == [
         "rule 火灾监测, test sentence '潼南起火': should not match"
     ]
@@ -117,9 +118,9 @@ def test_failing_test_sentence_rejects_the_save(store: Store) -> None:
 
 
 def test_saving_on_a_stale_version_is_a_conflict(store: Store) -> None:
-    kl = KeywordLibrary(store, clock)
-    kl.save(lib(["潼南"]), author="a")
-    kl.save(lib(["潼南", "双江镇"]), author="b", parent=1)
+    kl = KeywordLibrary(store)
+    save_library(Acting("a", store, clock), lib(["潼南"]))
+    save_library(Acting("b", store, clock), lib(["潼南", "双江镇"]), parent=1)
     with pytest.raises(ConflictError):
-        kl.save(lib(["潼南", "梓潼"]), author="c", parent=1)
+        save_library(Acting("c", store, clock), lib(["潼南", "梓潼"]), parent=1)
     assert kl.current() == (2, lib(["潼南", "双江镇"]))

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from keywords.library import KeywordLibrary
 from keywords.live import LiveMatcher
 from keywords.model import Library
+from keywords.operations import save_library
 from store import Item, open_store
+from store.acting import Acting
+from store.clock import Clock
 from store.model import LibraryVersion
 
 
@@ -23,8 +25,7 @@ def lib(words: list[str]) -> Library:
 
 def test_swap_under_concurrent_matching(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'y.db'}")
-    library = KeywordLibrary(store)
-    library.save(lib(["潼南"]), author="t")
+    save_library(Acting("t", store, Clock()), lib(["潼南"]))
     live = LiveMatcher(store)
     assert live.matcher.version == 1
     # Version n matches exactly the words w0..w(n-1): a result tells which version made it.
@@ -43,7 +44,7 @@ def test_swap_under_concurrent_matching(tmp_path: Path) -> None:
     for t in threads:
         t.start()
     for n in range(2, 9):
-        library.save(lib(words[: n - 1]), author="t")
+        save_library(Acting("t", store, Clock()), lib(words[: n - 1]))
         assert live.refresh() is True  # while the workers match
         assert live.matcher.version == n
         assert live.refresh() is False  # compiled once per version
@@ -64,7 +65,7 @@ def test_match_item_fills_rules_and_hits(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     store = open_store(f"sqlite:///{tmp_path / 'y.db'}")
-    KeywordLibrary(store).save(lib(["潼南"]), author="t")
+    save_library(Acting("t", store, Clock()), lib(["潼南"]))
     item = LiveMatcher(store).match_item(
         Item(url="http://a/1", title="潼南新闻", body="", first_seen=datetime.now(UTC))
     )
@@ -76,7 +77,7 @@ def test_a_version_that_does_not_compile_keeps_the_current_matcher(tmp_path: Pat
     from datetime import UTC, datetime
 
     store = open_store(f"sqlite:///{tmp_path / 'y.db'}")
-    KeywordLibrary(store).save(lib(["潼南"]), author="t")
+    save_library(Acting("t", store, Clock()), lib(["潼南"]))
     live = LiveMatcher(store)
     broken = lib(["潼南"]).to_data()
     broken["rules"][0]["expression"] = "@missing"

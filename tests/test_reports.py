@@ -16,8 +16,10 @@ from apiflask import APIFlask
 
 from api.context import parts
 from keywords.model import Library
+from keywords.operations import save_library
 from monitor.alerts import stats as alert_stats
 from store import Item, ItemQuery, Store
+from store.acting import Acting
 from store.model import Alert, Source
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -55,7 +57,7 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
                 ],
             }
         )
-        parts().library.save(library, author="test")
+        save_library(Acting("test", parts().store, parts().clock), library)
     store.sources.put(
         Source("tn", "潼南新闻", "list", ["http://a.example/"], 600, ["news"], "潼南区")
     )

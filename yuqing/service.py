@@ -40,11 +40,13 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 
 from crawler.handoff import CRASHED, stored_hits
+from crawler.operations import seed_sources
 from crawler.scheduler import CrawlScheduler
-from crawler.sources import load_sources, seed
+from crawler.sources import load_sources
 from monitor.alerts.engine import Alerting
 from monitor.alerts.outbox import Sender
 from store import Store, StoreUnavailable
+from store.acting import SYSTEM, Acting
 from store.clock import Clock
 from store.secrets import Redactor, redact_url
 from yuqing.config import Config
@@ -265,7 +267,7 @@ class Service:
                 store, CRAWL_COMMAND, workers=self.workers, args=self.crawl_args, clock=self.clock
             )
             if not store.sources.list():
-                seed(store, load_sources())
+                seed_sources(Acting(SYSTEM, store, self.clock), load_sources())
             self._reclaim()
             self.scheduler.aps.add_listener(self._crawled, EVENT_JOB_EXECUTED)
             self.scheduler.start()

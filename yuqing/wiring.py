@@ -23,7 +23,7 @@ from monitor.alerts.engine import Alerting
 from monitor.alerts.links import AckLinks
 from store import Store, open_store
 from store.clock import Clock
-from store.model import EmergencySwitch
+from store.model import EmergencySwitch, Source
 from yuqing.config import Config
 
 # How a crawl process is started. ``-P``: the working directory is not put on sys.path, so
@@ -81,12 +81,13 @@ def build_alerting(config: Config, store: Store, clock: Clock | None = None) -> 
     ValueError if the configuration cannot sign acknowledge links."""
     clock = clock or clock_for(config)
 
-    def crawl_hook(switch: EmergencySwitch, tags: list[str] | None, interval: int) -> None:
+    def crawl_hook(switch: EmergencySwitch, tags: list[str] | None, interval: int) -> list[Source]:
         now = clock.now()
         # An emergency without an end still lets the crawl schedule recover after a day.
         until = (switch.until or now + timedelta(days=1)) if switch.on else now
         ids = [s.id for s in store.sources.list()] if tags is None else []
-        set_emergency(store, interval=interval, until=until, source_ids=ids, tags=tags or [])
+        # The sources changed are named in the switch's audit entry.
+        return set_emergency(store, interval=interval, until=until, source_ids=ids, tags=tags or [])
 
     links = AckLinks(secret_key(config), config.alerts.link_hours * 3600)
     return Alerting(store, config.alerts, links, clock, crawl_hook=crawl_hook)

@@ -8,6 +8,7 @@ from apiflask import APIFlask
 from api.console import (
     admin,
     alerts,
+    audit,
     channels,
     dashboard,
     docs,
@@ -23,7 +24,10 @@ from api.context import parts
 from store.model import EmergencySwitch
 
 # Each area module has a blueprint ``bp`` and may have ``ENGLISH``: its strings' English.
-AREAS = (login, docs, dashboard, alerts, channels, search, keywords, sources, reports, admin, mail)
+AREAS = (
+    login, docs, dashboard, alerts, channels, search, keywords, sources, reports, admin, audit,
+    mail,
+)  # fmt: skip
 
 
 def emergencies() -> list[EmergencySwitch]:

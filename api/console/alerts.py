@@ -11,7 +11,6 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.wrappers import Response
 
 from api.accounts import has_role
-from api.audit import record
 from api.auth import check_csrf, current_user, require
 from api.console.i18n import gettext as _
 from api.console.login import local_path
@@ -34,6 +33,7 @@ from api.resources.alerts import (
     rule_names,
     summary,
 )
+from monitor.alerts import operations
 from monitor.alerts.links import LinkError
 from monitor.alerts.tickets import TicketError
 
@@ -279,8 +279,7 @@ def ack_link(alert_id: str) -> str | tuple[str, int]:
             )
         # Signed-in or not, the confirm form must come from this site's page.
         check_csrf()
-        before = get_alert(alert_id)
-        after = tickets.acknowledge_by_link(token)
+        after = operations.acknowledge_by_link(tickets, token, alert_id)
     except LinkError as e:
         return _link_refused(e)
     except TicketError as e:
@@ -293,12 +292,6 @@ def ack_link(alert_id: str) -> str | tuple[str, int]:
             **labels(),
         )
         return page, 409
-    record(
-        "alert.acknowledge",
-        f"alert:{alert_id}",
-        {"status": before.status},
-        {"status": after.status, "via": "email", "recipient": claim.recipient},
-    )
     return render_template(
         "alerts/ack_link.html",
         state="done",

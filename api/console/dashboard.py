@@ -14,7 +14,7 @@ from api.auth import require
 from api.console.alerts import labels
 from api.console.i18n import gettext as _
 from api.context import parts
-from api.errors import ApiError, describe
+from api.errors import ApiError, describe, refusals
 from api.resources.alerts import (
     EmergencyIn,
     active_emergencies,
@@ -106,24 +106,23 @@ def emergency() -> Response:
     """The dashboard's switch; audited by the engine (see switch_emergency)."""
     form = request.form
     try:
-        hours = float(form["hours"]) if form.get("hours", "").strip() else None
+        hours = float(form.get("hours", "").strip() or 0)  # none or 0: until switched off
         until = parts().now() + timedelta(hours=hours) if hours else None
+    except (ValueError, OverflowError) as e:  # not a number of hours
+        flash(f"hours: {e}", "error")
+        return redirect(url_for(".dashboard"))
+    try:
         data = EmergencyIn(
             scope=form.get("scope") or GLOBAL,
             on=form.get("on") == "1",
             reason=form.get("reason", ""),
             until=until,
         )
-        switch_emergency(data)
+        with refusals():
+            switch_emergency(data)
         flash(_("紧急模式已切换"))
-    except ValueError as e:  # a bad number of hours, or a refused setting
-        flash(_message(e), "error")
+    except ValidationError as e:
+        flash(describe(e), "error")
     except ApiError as e:
         flash(e.detail, "error")
     return redirect(url_for(".dashboard"))
-
-
-def _message(e: ValueError) -> str:
-    if isinstance(e, ValidationError):
-        return describe(e)
-    return f"hours: {e}"

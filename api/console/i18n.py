@@ -29,6 +29,7 @@ ENGLISH: dict[str, str] = {
     "通知渠道": "Channels",
     "接口文档": "API docs",
     "用户": "Users",
+    "审计日志": "Audit log",
     "接口令牌": "API tokens",
     "紧急模式已开启": "Emergency mode is on",
     "服务暂时不可用": "Service unavailable",

@@ -6,6 +6,7 @@ from apiflask import APIFlask
 
 from api.resources import (
     alerts,
+    audit,
     channels,
     events,
     health,
@@ -20,6 +21,7 @@ from api.resources import (
 
 BLUEPRINTS = (
     health, jobs, keywords, items, events, alerts, channels, sources, stats, reports, users,
+    audit,
 )  # fmt: skip
 
 

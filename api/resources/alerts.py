@@ -2,8 +2,9 @@
 (how each rule alerts), ``/api/emergency`` and ``/api/outbox``.
 
 The console's alert pages and dashboard call the functions here (:func:`inbox`,
-:func:`detail`, :func:`act`, ...), so a page and its endpoint never disagree. The ticket
-rules themselves live in :mod:`monitor.alerts.tickets`.
+:func:`detail`, :func:`act`, ...), so a page and its endpoint never disagree. Every change
+is an operation of :mod:`monitor.alerts.operations` (validated and audited there); the
+ticket rules live in :mod:`monitor.alerts.tickets`.
 """
 
 from __future__ import annotations
@@ -17,15 +18,16 @@ from flask import Response, jsonify
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.audit import record
-from api.auth import actor, require
+from api.auth import acting, actor, require
 from api.context import parts
 from api.errors import ApiError
+from monitor.alerts import operations
 from monitor.alerts.email import excerpt, highlight_html
 from monitor.alerts.emergency import GLOBAL
-from monitor.alerts.policy import Policy, PolicyError, policy_for, save_policy
+from monitor.alerts.policy import Policy, PolicyError, policy_for
+from monitor.alerts.policy import rule_names as policy_rules
 from monitor.alerts.stats import report
-from monitor.alerts.tickets import STEP_LABELS, STEPS, TicketError, due_at, step_done
+from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, step_done
 from store import ItemQuery
 from store.codec import to_doc
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, Item
@@ -260,52 +262,27 @@ def detail(alert: Alert) -> dict[str, Any]:
     }
 
 
-def _state(alert: Alert) -> dict[str, Any]:
-    return {"status": alert.status, "assignee": alert.assignee}
-
-
 def act(alert_id: str, action: str, data: BaseModel | None = None) -> Alert:
-    """Do ``action`` on the alert as the current user, audited. An illegal transition
-    raises :class:`~monitor.alerts.tickets.TicketError` (409), recorded in the timeline
-    as refused and changing nothing else."""
-    before = get_alert(alert_id)
-    tickets, who = parts().tickets, actor()
+    """Do ``action`` on the alert as the current user (an operation of
+    :mod:`monitor.alerts.operations`, audited there). An illegal transition raises
+    :class:`~monitor.alerts.tickets.TicketError` (409), recorded in the timeline as
+    refused and changing nothing else."""
     fields = data.model_dump() if data is not None else {}
-    if action == "acknowledge":
-        after = tickets.acknowledge(alert_id, who)
-    elif action == "assign":
-        after = tickets.assign(alert_id, who, fields["assignee"])
-    elif action == "note":
-        after = tickets.note(alert_id, who, fields["note"])
-    elif action == "handle":
-        after = tickets.handle(alert_id, who, fields.get("assignee", "").strip())
-    elif action == "respond":
-        after = tickets.respond(alert_id, who, fields["guidance"])
-    elif action == "close":
-        after = tickets.close(alert_id, who, fields["reason"], fields.get("note", ""))
-    else:
-        raise ValueError(f"unknown action {action!r}")
-    record(f"alert.{action}", f"alert:{alert_id}", _state(before), _state(after) | fields)
-    return after
+    return operations.act(acting(), alert_id, action, **fields)
 
 
 def acknowledge_many(ids: list[str]) -> dict[str, Any]:
     """Acknowledge each alert that can be; say why for the others."""
-    done: list[str] = []
-    refused: list[dict[str, str]] = []
-    for alert_id in dict.fromkeys(ids):
-        try:
-            act(alert_id, "acknowledge")
-            done.append(alert_id)
-        except (ApiError, TicketError) as e:
-            refused.append({"id": alert_id, "detail": str(e)})
-    return {"acknowledged": done, "refused": refused}
+    outcome = operations.acknowledge_many(acting(), ids)
+    return {
+        "acknowledged": outcome.acknowledged,
+        "refused": [{"id": i, "detail": why} for i, why in outcome.refused],
+    }
 
 
 def rule_names() -> list[str]:
     """The rules of the newest keyword library."""
-    head = parts().store.library.head()
-    return [r["name"] for r in (head.data.get("rules", []) if head else [])]
+    return policy_rules(parts().store)
 
 
 def _known_rule(rule: str) -> None:
@@ -336,17 +313,10 @@ def policy_doc(rule: str) -> dict[str, Any]:
 
 
 def set_policy(rule: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Validate and save ``rule``'s policy (400 naming the wrong field), audited."""
-    _known_rule(rule)
-    p = parts()
-    before = p.store.alert_policies.get(rule)
-    try:
-        save_policy(p.store, rule, settings, actor(), p.now())
-    except PolicyError as e:
-        raise ApiError(400, str(e), field=e.field) from e
-    doc = policy_doc(rule)
-    record("policy.update", f"policy:{rule}", before.settings if before else None, doc["settings"])
-    return doc
+    """Validate and save ``rule``'s policy (400 naming the wrong field, 404 for an unknown
+    rule), audited by the operation."""
+    operations.set_policy(acting(), rule, settings)
+    return policy_doc(rule)
 
 
 def active_emergencies() -> list[EmergencySwitch]:
@@ -357,18 +327,11 @@ def active_emergencies() -> list[EmergencySwitch]:
 
 
 def switch_emergency(data: EmergencyIn) -> EmergencySwitch:
-    """Turn emergency mode on or off. The engine writes the audit entry itself (every
-    switch, from the command line too), so this adds none."""
-    scope = data.scope.strip()
-    if scope != GLOBAL and scope not in rule_names():
-        raise ApiError(400, f"scope: no rule {scope!r} in the keyword library", field="scope")
-    try:
-        return parts().alerting.emergency(
-            scope, data.on, actor(), reason=data.reason.strip(), until=_aware(data.until)
-        )
-    except ValueError as e:
-        name, _, _ = str(e).partition(":")
-        raise ApiError(400, str(e), field=name) from e
+    """Turn emergency mode on or off (the engine's operation: validated, audited, and
+    crawl scheduling told)."""
+    return parts().alerting.emergency(
+        data.scope, data.on, actor(), reason=data.reason.strip(), until=_aware(data.until)
+    )
 
 
 def emergency_doc() -> dict[str, Any]:

@@ -2,12 +2,15 @@
 
 Every change saves a new library version on top of the version the client read
 (``parent``): if someone saved in between, the change is refused with 409 instead of
-overwriting theirs. The functions below the views are what the console calls too.
+overwriting theirs. The changes are :mod:`keywords.operations` (validated, saved and
+audited there); the functions below the views translate for them and are what the
+console calls too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -15,27 +18,26 @@ from urllib.parse import quote
 
 from apiflask import APIBlueprint
 from apiflask.fields import UploadFile
-from flask import Response, current_app, g, jsonify
+from flask import Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.audit import record
-from api.auth import actor, current_user, require
+from api.auth import acting, actor, require
 from api.context import parts
-from api.errors import ApiError
+from api.errors import ApiError, refusals
 from api.jobs import Job, jobs_of
+from keywords import operations
 from keywords.backtest import RuleImpact, backtest
-from keywords.diff import LibraryDiff, diff
+from keywords.diff import LibraryDiff
 from keywords.io import (
     Format,
     ImportFailed,
     check_size,
     detect_format,
-    merge,
     read_library,
     unpacked_size,
 )
 from keywords.io import write_library as write_file
-from keywords.library import compile_library
+from keywords.library import KeywordLibrary, compile_library
 from keywords.live import LiveMatcher
 from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Group, Library, Options, Rule, Scope, Word
@@ -43,6 +45,7 @@ from keywords.validate import InvalidLibrary, Problem, expression_problems
 from rules.highlight import mark
 from rules.syntax import group_names, parse
 from store import Item, NotFound
+from store.acting import Acting
 from store.model import LibraryVersion
 
 bp = APIBlueprint("keywords", __name__, tag="keywords")
@@ -409,44 +412,26 @@ def job_response(job: Job) -> tuple[Response, int]:
     return response, 202
 
 
-# --- the operations (the console calls these too) ---------------------------------------------
+# --- the changes (the console calls these too): adapters over keywords.operations -------------
 
 
 def add_group(data: GroupCreate) -> tuple[LibraryVersion, dict[str, Any]]:
     group = Group.model_validate(data.model_dump(exclude={"parent"}))
-
-    def edit(library: Library) -> tuple[Any, Any]:
-        if library.group(group.name) is not None:
-            raise ApiError(409, f"there is already a group {group.name}", field="name")
-        library.groups.append(group)
-        return None, _group_data(group)
-
-    return save_change(data.parent, "keywords.group.create", f"group:{group.name}", edit)
+    with _refused():
+        change = operations.create_group(acting(), group, parent=data.parent)
+    return change.version, _after(change)
 
 
 def change_group(name: str, data: GroupUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
-    def edit(library: Library) -> tuple[Any, Any]:
-        group = find_group(library, name)
-        before = _group_data(group)
-        for key in ("category", "enabled", "description"):
-            if getattr(data, key) is not None:
-                setattr(group, key, getattr(data, key))
-        if data.options is not None:
-            group.options = Options.model_validate(
-                group.options.model_dump() | data.options.model_dump(exclude_none=True)
-            )
-        removed = set(data.remove)
-        if missing := removed - {w.text for w in group.words}:
-            raise ApiError(400, f"group {name} has no word {min(missing)!r}", field="remove")
-        group.words = [w for w in group.words if w.text not in removed]
-        added = Group.model_validate({"name": name, "words": data.add})
-        if data.paste.strip():
-            added.words += pasted_words(data.paste, name)
-        # Words the group already has are left as they are.
-        group.words = merge(Library(groups=[group]), Library(groups=[added])).groups[0].words
-        return before, _group_data(group)
-
-    return save_change(data.parent, "keywords.group.update", f"group:{name}", edit)
+    words: list[Word | str] = list(data.add)
+    if data.paste.strip():
+        words += pasted_words(data.paste, name)
+    settings = data.model_dump(exclude={"parent", "add", "remove", "paste"}, exclude_none=True)
+    with _refused():
+        change = operations.update_group(
+            acting(), name, parent=data.parent, settings=settings, add=words, remove=data.remove
+        )
+    return change.version, _after(change)
 
 
 def pasted_words(text: str, group: str) -> list[Word]:
@@ -458,83 +443,48 @@ def pasted_words(text: str, group: str) -> list[Word]:
 
 
 def remove_group(name: str, parent: int) -> LibraryVersion:
-    def edit(library: Library) -> tuple[Any, Any]:
-        group = find_group(library, name)
-        library.groups.remove(group)
-        return _group_data(group), None
-
-    return save_change(parent, "keywords.group.delete", f"group:{name}", edit)[0]
+    with _refused():
+        return operations.delete_group(acting(), name, parent=parent).version
 
 
 def add_rule(data: RuleCreate) -> tuple[LibraryVersion, dict[str, Any]]:
     rule = Rule.model_validate(data.model_dump(exclude={"parent"}))
-
-    def edit(library: Library) -> tuple[Any, Any]:
-        if library.rule(rule.name) is not None:
-            raise ApiError(409, f"there is already a rule {rule.name}", field="name")
-        library.rules.append(rule)
-        return None, _rule_data(rule)
-
-    return save_change(data.parent, "keywords.rule.create", f"rule:{rule.name}", edit)
+    with _refused():
+        change = operations.create_rule(acting(), rule, parent=data.parent)
+    return change.version, _after(change)
 
 
 def change_rule(name: str, data: RuleUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
-    def edit(library: Library) -> tuple[Any, Any]:
-        rule = find_rule(library, name)
-        fields = data.model_dump(exclude={"parent"}, exclude_none=True)
-        if fields.get("name", name) != name and library.rule(fields["name"]) is not None:
-            raise ApiError(409, f"there is already a rule {fields['name']}", field="name")
-        changed = Rule.model_validate(rule.model_dump() | fields)
-        library.rules[library.rules.index(rule)] = changed
-        return _rule_data(rule), _rule_data(changed)
-
-    return save_change(data.parent, "keywords.rule.update", f"rule:{name}", edit)
+    fields = data.model_dump(exclude={"parent"}, exclude_none=True)
+    with _refused():
+        change = operations.update_rule(acting(), name, fields, parent=data.parent)
+    return change.version, _after(change)
 
 
 def remove_rule(name: str, parent: int) -> LibraryVersion:
-    def edit(library: Library) -> tuple[Any, Any]:
-        rule = find_rule(library, name)
-        library.rules.remove(rule)
-        return _rule_data(rule), None
-
-    return save_change(parent, "keywords.rule.delete", f"rule:{name}", edit)[0]
+    with _refused():
+        return operations.delete_rule(acting(), name, parent=parent).version
 
 
 def restore_version(version: int, parent: int) -> LibraryVersion:
-    library = parts().library
-    try:
-        saved = library.rollback(version, author=actor(), parent=parent)
-    except NotFound as e:
-        raise ApiError(404, str(e), field="version") from e
-    except InvalidLibrary as e:
-        raise _invalid(e) from e
-    record(
-        "keywords.rollback",
-        f"library:{saved.version}",
-        {"version": parent},
-        {"version": saved.version, "restored": version},
-    )
-    return saved
+    with _refused():
+        return operations.rollback(acting(), version, parent=parent)
 
 
-def save_change(
-    parent: int, action: str, target: str, edit: Callable[[Library], tuple[Any, Any]]
-) -> tuple[LibraryVersion, Any]:
-    """Apply ``edit`` to the library at ``parent`` and save it as the next version (409 if
-    that is no longer the newest); ``edit`` returns what it changed, before and after."""
-    library = parts().library
-    head, current = library.current()
-    if parent != head:
-        raise ApiError(
-            409, f"the library is at version {head}, not {parent}: reload and retry", field="parent"
-        )
-    before, after = edit(current)
+@contextmanager
+def _refused(field: str | None = None) -> Iterator[None]:
+    """A refused library change as the API answers it: a problem of the library it would
+    make is a 400 naming the input it is about (or ``field``)."""
     try:
-        saved = library.save(current, author=actor(), parent=parent)
+        with refusals():
+            yield
     except InvalidLibrary as e:
-        raise _invalid(e) from e
-    record(action, target, before, {"version": saved.version, "data": after})
-    return saved, after
+        raise _invalid(e, field) from e
+
+
+def _after(change: operations.Change) -> dict[str, Any]:
+    assert change.after is not None  # a created or changed group or rule
+    return change.after
 
 
 def check_expression(expression: str) -> dict[str, Any]:
@@ -643,19 +593,20 @@ def start_import(form: ImportForm) -> dict[str, Any] | Job:
         check_size(data, fmt, parts().import_limits)  # a bomb is refused here, at once
     except ImportFailed as e:
         raise _import_error(e, "file") from e
+    who = acting()  # the job's change is audited as the user who started it
     if unpacked_size(data, fmt) <= BACKGROUND_BYTES:
-        return import_data(data, fmt, form, None)
-    user = current_user()
-
-    def work(job: Job) -> dict[str, Any]:
-        g.user, g.via = user, "job"  # audit entries name the user who started the job
-        return import_data(data, fmt, form, job.progress)
-
-    return jobs_of(current_app).start("keywords.import", actor(), work)
+        return import_data(who, data, fmt, form, None)
+    return jobs_of(current_app).start(
+        "keywords.import", who.actor, lambda job: import_data(who, data, fmt, form, job.progress)
+    )
 
 
 def import_data(
-    data: bytes, fmt: Format, form: ImportForm, progress: Callable[[int, int], object] | None
+    who: Acting,
+    data: bytes,
+    fmt: Format,
+    form: ImportForm,
+    progress: Callable[[int, int], object] | None,
 ) -> dict[str, Any]:
     try:
         incoming = read_library(
@@ -670,14 +621,6 @@ def import_data(
         raise _import_error(e, "file") from e
     except ValueError as e:
         raise ApiError(400, str(e), field="file") from e
-    library = parts().library
-    head, current = library.current()
-    if form.parent != head:
-        raise ApiError(
-            409, f"the library is at version {head}, not {form.parent}: reload", field="parent"
-        )
-    merged = merge(current, incoming, mode=form.mode)
-    changes = diff(current, merged)
     summary = {
         "filename": form.file.filename,
         "mode": form.mode,
@@ -685,23 +628,17 @@ def import_data(
         "words": sum(len(x.words) for x in incoming.groups),
         "rules": len(incoming.rules),
     }
-    if form.dry_run:
-        try:
-            compile_library(merged)
-        except InvalidLibrary as e:
-            raise _invalid(e, "file") from e
-        return {"dry_run": True, "parent": head, "import": summary} | diff_data(changes)
-    try:
-        saved = library.save(merged, author=actor(), parent=head)
-    except InvalidLibrary as e:
-        raise _invalid(e, "file") from e
-    record(
-        "keywords.import",
-        f"library:{saved.version}",
-        {"version": head},
-        {"version": saved.version, "import": summary, "changes": changes.lines()},
-    )
-    return {"dry_run": False, "version": saved.version, "import": summary} | diff_data(changes)
+    with _refused("file"):
+        if form.dry_run:
+            _merged, changes = operations.preview_import(
+                KeywordLibrary(who.store), incoming, parent=form.parent, mode=form.mode
+            )
+            return {"dry_run": True, "parent": form.parent, "import": summary} | diff_data(changes)
+        change = operations.import_library(
+            who, incoming, parent=form.parent, mode=form.mode, details=summary
+        )
+    version = change.version.version
+    return {"dry_run": False, "version": version, "import": summary} | diff_data(change.changes)
 
 
 def export_file(query: ExportQuery) -> tuple[str, bytes]:
@@ -802,33 +739,24 @@ def _only_rule(library: Library, name: str) -> Library:
 
 def find_group(library: Library, name: str) -> Group:
     """The group ``name``, or 404."""
-    group = library.group(name)
-    if group is None:
-        raise ApiError(404, f"no group {name}", field="name")
-    return group
+    with refusals():
+        return operations.find_group(library, name)
 
 
 def find_rule(library: Library, name: str) -> Rule:
     """The rule ``name``, or 404."""
-    rule = library.rule(name)
-    if rule is None:
-        raise ApiError(404, f"no rule {name}", field="name")
-    return rule
+    with refusals():
+        return operations.find_rule(library, name)
 
 
 def _group_data(group: Group, *, words: bool = True) -> dict[str, Any]:
-    data = group.model_dump(mode="json", exclude={"words"})
-    if words:
-        # Every word as an object (the export form writes plain words as strings).
-        data["words"] = [
-            {"text": w.text, "weight": w.weight, "level": w.level, "aliases": w.aliases}
-            for w in group.words
-        ]
+    data = operations.group_data(group)
+    if not words:
+        del data["words"]
     return data
 
 
-def _rule_data(rule: Rule) -> dict[str, Any]:
-    return rule.model_dump(mode="json")
+_rule_data = operations.rule_data
 
 
 def _version_data(v: LibraryVersion) -> dict[str, Any]:

@@ -4,7 +4,8 @@ history and "test this source".
 URLs people add are checked (:mod:`crawler.preview`): http(s) only, and no private,
 loopback or link-local host unless an admin sets ``allow_private`` for that source (which
 the audit records). A URL already accepted for the source is not checked again on edit.
-The console's source pages call the functions here.
+Every change is an operation of :mod:`crawler.operations` (validated and audited there);
+the console's source pages call the functions here.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from apiflask import APIBlueprint
 from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.audit import record
-from api.auth import require
+from api.auth import acting, require
 from api.context import parts
-from api.errors import ApiError
+from api.errors import ApiError, refusals
 from api.reports import HEALTH_RUNS, health_row, run_row
-from crawler.preview import UrlRefused, check_url, preview
-from crawler.sources import SourceError, validate
+from crawler import operations
+from crawler.preview import preview
+from crawler.sources import validate
 from store.codec import to_doc
 from store.model import Source
 
@@ -61,35 +62,12 @@ class PreviewIn(SourceIn):
 
 
 def _source(data: SourceIn) -> Source:
-    values = data.model_dump(exclude={"allow_private", "version", "limit"})
+    """The source ``data`` describes, as the operations take it (validated there)."""
+    values = data.model_dump(exclude={"allow_private", "limit"})
     values["start_urls"] = [u.strip() for u in values["start_urls"]]
     values["tags"] = [t.strip() for t in values["tags"] if t.strip()]
     values["encoding"] = (values["encoding"] or "").strip() or None
-    try:
-        return validate(Source(**values))
-    except SourceError as e:
-        raise ApiError(400, str(e), field=e.field) from e
-
-
-def checked(data: SourceIn, stored: Source | None = None) -> Source:
-    """The validated source of ``data``, its new URLs checked."""
-    source = _source(data)
-    known = set(stored.start_urls) if stored else set()
-    for n, url in enumerate(source.start_urls):
-        if url in known:
-            continue
-        try:
-            check_url(url, f"start_urls[{n}]", allow_private=data.allow_private)
-        except UrlRefused as e:
-            raise ApiError(400, str(e), field=e.field) from e
-    return source
-
-
-def _audited(source: Source, allow_private: bool) -> dict[str, Any]:
-    doc = to_doc(source)
-    if allow_private:
-        doc["allow_private"] = True
-    return doc
+    return Source(**values)
 
 
 def find(source_id: str) -> Source:
@@ -116,54 +94,34 @@ def detail(source_id: str) -> dict[str, Any]:
 
 
 def create(data: SourceIn) -> Source:
-    store = parts().store
-    if store.sources.get(data.id) is not None:
-        raise ApiError(409, f"a source {data.id!r} exists already", field="id")
-    source = store.sources.put(checked(data))
-    record("source.create", f"source:{source.id}", None, _audited(source, data.allow_private))
-    return source
+    with refusals():
+        return operations.create_source(acting(), _source(data), allow_private=data.allow_private)
 
 
 def update(source_id: str, data: SourceIn) -> Source:
-    stored = find(source_id)
-    if data.id != source_id:
-        raise ApiError(400, "id cannot change; add a new source instead", field="id")
-    source = checked(data, stored)
-    # Emergency crawling set by alerting stays as it is.
-    source.emergency_interval = stored.emergency_interval
-    source.emergency_until = stored.emergency_until
-    source.version = data.version or stored.version
-    saved = parts().store.sources.put(source)
-    record(
-        "source.update",
-        f"source:{source_id}",
-        _audited(stored, False),
-        _audited(saved, data.allow_private),
-    )
-    return saved
+    with refusals():
+        return operations.update_source(
+            acting(), source_id, _source(data), allow_private=data.allow_private
+        )
 
 
 def delete(source_id: str) -> None:
-    stored = find(source_id)
-    parts().store.sources.delete(source_id)
-    record("source.delete", f"source:{source_id}", _audited(stored, False), None)
+    with refusals():
+        operations.delete_source(acting(), source_id)
 
 
 def run_now(source_id: str) -> None:
     """Start a run of the source now, the scheduler's way; 409 if one is in progress."""
-    find(source_id)
-    if not parts().run_now.start(source_id, parts().now()):
-        raise ApiError(409, f"source {source_id!r} is being crawled; wait for that run")
-    record("source.run", f"source:{source_id}", None, {"requested": parts().now().isoformat()})
+    who, runner = acting(), parts().run_now
+    with refusals():
+        operations.request_run(who, source_id, lambda sid: runner.start(sid, who.now()))
 
 
 def test_source(data: PreviewIn) -> dict[str, Any]:
     """What the source would yield now; nothing is stored."""
-    source = _source(data)
-    try:
+    with refusals():
+        source = validate(_source(data))
         found = preview(source, parts().now(), allow_private=data.allow_private, limit=data.limit)
-    except UrlRefused as e:
-        raise ApiError(400, str(e), field=e.field) from e
     result = asdict(found)
     for article in result["articles"]:
         when = article["publish_time"]

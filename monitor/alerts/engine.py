@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from monitor.alerts import emergency
+from monitor.alerts import emergency, operations
 from monitor.alerts.channels import EMAIL
 from monitor.alerts.email import render
 from monitor.alerts.links import AckLinks
@@ -29,6 +29,7 @@ from monitor.alerts.routing import Routing, Target
 from monitor.alerts.settings import AlertsConfig, clock_time
 from monitor.alerts.tickets import STEP_LABELS, Tickets, due_at, overdue, step_done
 from store import ConflictError, Item, ItemQuery, Store
+from store.acting import Acting
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
 
 log = logging.getLogger(__name__)
@@ -172,13 +173,12 @@ class Alerting:
         reason: str = "",
         until: datetime | None = None,
     ) -> EmergencySwitch:
-        """Switch emergency mode for a rule (or ``*``: all), audited."""
-        return emergency.switch(
-            self.store,
+        """Switch emergency mode for a rule (or ``*``: all), audited, telling crawl
+        scheduling (see :func:`monitor.alerts.operations.switch_emergency`)."""
+        return operations.switch_emergency(
+            Acting(actor, self.store, self.clock),
             scope,
             on,
-            actor,
-            self.clock(),
             reason=reason,
             until=until,
             hook=self.crawl_hook,

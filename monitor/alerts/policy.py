@@ -10,18 +10,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from monitor.alerts.settings import check_addresses, clock_time
-from store import Store
+from store import Invalid, Store
 from store.model import AlertPolicy
 
 Mode = Literal["immediate", "threshold", "spike", "digest"]
 
 
-class PolicyError(ValueError):
+class PolicyError(Invalid):
     """Invalid policy settings; ``field`` names the offending setting."""
 
+    field: str
+
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field)
 
 
 class Policy(BaseModel):
@@ -100,3 +101,9 @@ def policy_for(store: Store, rule: str, default_recipients: list[str]) -> Policy
     if not policy.recipients:
         policy.recipients = default_recipients
     return policy
+
+
+def rule_names(store: Store) -> list[str]:
+    """The rules of the newest keyword library, whose policies and emergencies may be set."""
+    head = store.library.head()
+    return [r["name"] for r in (head.data.get("rules", []) if head else [])]

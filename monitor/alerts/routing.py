@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.alerts.channels import EMAIL, channel_class
 from monitor.alerts.settings import clock_time
 from store import Store
+from store.errors import Invalid
 from store.model import ChannelConfig
 
 log = logging.getLogger(__name__)
@@ -40,12 +41,13 @@ log = logging.getLogger(__name__)
 Severity = Literal["critical", "warning", "info"]
 
 
-class RoutingError(ValueError):
+class RoutingError(Invalid):
     """The routing table is wrong; ``field`` is the dotted path of the first problem."""
 
+    field: str
+
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+        super().__init__(message, field)
 
 
 @dataclass(frozen=True)

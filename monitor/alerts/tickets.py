@@ -55,7 +55,8 @@ def overdue(alert: Alert, deadlines: dict[str, Deadlines], now: datetime) -> lis
 class Tickets:
     """Actions on alerts, each recorded in the alert's timeline with who and when."""
 
-    def __init__(self, store: Store, links: AckLinks, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, links: AckLinks | None, clock: Callable[[], datetime]) -> None:
+        # Without ``links`` no emailed link is accepted (e.g. on the command line).
         self.store, self.links, self.clock = store, links, clock
 
     def acknowledge(self, alert_id: str, actor: str, *, via: str = "console") -> Alert:
@@ -64,6 +65,8 @@ class Tickets:
     def check_link(self, token: str) -> AckClaim:
         """What an emailed acknowledge link claims, if it can still be used; a tampered,
         expired or already used link raises :class:`~monitor.alerts.links.LinkError`."""
+        if self.links is None:
+            raise LinkError("acknowledge links are not accepted here", "invalid")
         claim = self.links.verify(token)
         entries = self.store.alert_timeline.list(claim.alert_id)
         if any(e.details.get("link") == claim.nonce for e in entries):

@@ -16,6 +16,7 @@ from yuqing.cli.alerts import (
     outbox_command,
     send_outbox_command,
 )
+from yuqing.cli.audit import audit_command
 from yuqing.cli.channels import channels_group, routing_group
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
@@ -140,3 +141,4 @@ main.add_command(users_group)
 main.add_command(channels_group)
 main.add_command(routing_group)
 main.add_command(store_group)
+main.add_command(audit_command)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import click
 
+from monitor.alerts import operations
 from monitor.alerts.emergency import GLOBAL
-from monitor.alerts.links import LinkError
 from monitor.alerts.outbox import Sender
-from monitor.alerts.policy import PolicyError, save_policy
 from monitor.alerts.stats import report
 from monitor.alerts.tickets import TicketError
+from store import Invalid, NotFound
 from yuqing.service import tick_every
 
 
@@ -61,35 +61,37 @@ def alerts_show(ctx: click.Context, alert_id: str) -> None:
 
 @alerts_group.command("act")
 @click.argument("alert_id")
-@click.argument("action", type=click.Choice(["acknowledge", "handle", "respond", "close"]))
-@click.option("--actor", required=True)
+@click.argument("action", type=click.Choice(list(operations.ACTIONS)))
+@click.option("--actor", required=True, help="Who acts (audited).")
+@click.option("--assignee", default="", help="assign, handle: who handles it")
 @click.option("--guidance", default="", help="respond: link or note to the information given")
 @click.option("--reason", default="", help="close: handled, false_positive or duplicate")
-@click.option("--note", default="")
+@click.option("--note", default="", help="note: the note; close: a closing note")
 @click.pass_context
 def alerts_act(
     ctx: click.Context,
     alert_id: str,
     action: str,
     actor: str,
+    assignee: str,
     guidance: str,
     reason: str,
     note: str,
 ) -> None:
-    """Move an alert along its lifecycle."""
+    """Move an alert along its lifecycle (as in the console), or note or assign it."""
+    fields = {
+        "assign": {"assignee": assignee},
+        "handle": {"assignee": assignee},
+        "note": {"note": note},
+        "respond": {"guidance": guidance},
+        "close": {"reason": reason, "note": note},
+    }
     store = ctx.obj.store()
     try:
-        tickets = ctx.obj.alerting(store).tickets
-        if action == "acknowledge":
-            alert = tickets.acknowledge(alert_id, actor)
-        elif action == "handle":
-            alert = tickets.handle(alert_id, actor)
-        elif action == "respond":
-            alert = tickets.respond(alert_id, actor, guidance)
-        else:
-            alert = tickets.close(alert_id, actor, reason, note)
+        acting = ctx.obj.acting(store, actor)
+        alert = operations.act(acting, alert_id, action, **fields.get(action, {}))
         click.echo(f"{alert.id} {alert.status}")
-    except (TicketError, LinkError) as e:
+    except TicketError as e:
         raise click.ClickException(str(e)) from e
     finally:
         store.close()
@@ -105,9 +107,9 @@ def alerts_policy(ctx: click.Context, rule: str, settings: Path, author: str) ->
     store = ctx.obj.store()
     try:
         data = json.loads(settings.read_text("utf-8"))
-        policy = save_policy(store, rule, data, author, ctx.obj.clock().now())
+        policy = operations.set_policy(ctx.obj.acting(store, author), rule, data)
         click.echo(json.dumps(policy.model_dump(), ensure_ascii=False))
-    except (PolicyError, json.JSONDecodeError) as e:
+    except (Invalid, NotFound, json.JSONDecodeError) as e:
         raise click.ClickException(str(e)) from e
     finally:
         store.close()

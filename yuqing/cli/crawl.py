@@ -13,7 +13,9 @@ import click
 
 from crawler import health
 from crawler.dates import SHANGHAI
-from crawler.sources import SourceError, load_sources, seed
+from crawler.operations import request_run, seed_sources
+from crawler.sources import SourceError, load_sources
+from store import NotFound
 from yuqing.wiring import CRAWL_COMMAND, crawl_args
 
 
@@ -32,7 +34,7 @@ def sources_command(ctx: click.Context, seed_file: str | None, as_json: bool) ->
     try:
         try:
             if seed_file or not store.sources.list():
-                added = seed(store, load_sources(seed_file))
+                added = seed_sources(ctx.obj.acting(store), load_sources(seed_file))
                 if added and not as_json:
                     click.echo(f"added {len(added)} source(s) from {seed_file or 'defaults'}")
         except SourceError as e:
@@ -91,7 +93,19 @@ def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...])
     """Run one source now (in its own process, as the scheduler would)."""
     from crawler.scheduler import launch
 
-    summary = launch(CRAWL_COMMAND, source_id, crawl_args(ctx.obj.path, settings))
+    summary: dict[str, Any] = {}
+
+    def start(source: str) -> bool:
+        summary.update(launch(CRAWL_COMMAND, source, crawl_args(ctx.obj.path, settings)))
+        return True
+
+    store = ctx.obj.store()
+    try:
+        request_run(ctx.obj.acting(store), source_id, start)
+    except NotFound as e:
+        raise click.ClickException(str(e)) from e
+    finally:
+        store.close()
     click.echo(json.dumps(summary, ensure_ascii=False))
     if summary["exit"]:
         raise SystemExit(summary["exit"])
@@ -109,7 +123,7 @@ def scheduler_command(ctx: click.Context, workers: int, settings: tuple[str, ...
 
     store = ctx.obj.store()
     if not store.sources.list():
-        seed(store, load_sources())
+        seed_sources(ctx.obj.acting(store), load_sources())
     scheduler = CrawlScheduler(
         store,
         CRAWL_COMMAND,

@@ -11,13 +11,15 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from keywords import operations
 from keywords.backtest import backtest
-from keywords.io import ImportFailed, detect_format, merge, read_library, write_library
+from keywords.io import ImportFailed, detect_format, read_library, write_library
 from keywords.library import KeywordLibrary, compile_library
 from keywords.matcher import Matcher
 from keywords.model import Library
 from keywords.validate import InvalidLibrary
 from store import ConflictError, NotFound, Store
+from store.acting import Acting
 
 
 def _load(path: str, **options: Any) -> Library:
@@ -113,6 +115,11 @@ def _library(ctx: click.Context) -> KeywordLibrary:
     return KeywordLibrary(store)
 
 
+def _acting(ctx: click.Context, author: str) -> Acting:
+    acting: Acting = ctx.obj.acting(_library(ctx).store, author)
+    return acting
+
+
 @click.group("keywords")
 def keywords_group() -> None:
     """Maintain the keyword library kept in the store."""
@@ -156,11 +163,21 @@ def import_command(
     """Import a file (CSV, XLSX, TXT, YAML, JSON) into the library, all or nothing."""
     limits = ctx.obj.config().imports.limits()
     incoming = _load(path, group=group, category=category, limits=limits)
-    library = _library(ctx)
-    head, current = library.current()
-    merged = merge(current, incoming, mode="replace" if replace else "add")
+    details = {
+        "filename": Path(path).name,
+        "mode": "replace" if replace else "add",
+        "groups": len(incoming.groups),
+        "words": sum(len(x.words) for x in incoming.groups),
+        "rules": len(incoming.rules),
+    }
     try:
-        saved = library.save(merged, author=author, message=message, parent=head)
+        saved = operations.import_library(
+            _acting(ctx, author),
+            incoming,
+            mode="replace" if replace else "add",
+            message=message,
+            details=details,
+        ).version
     except InvalidLibrary as e:
         raise click.ClickException(
             f"{path}: nothing imported, {len(e.problems)} problem(s):\n"
@@ -217,7 +234,7 @@ def diff_command(ctx: click.Context, old: int, new: int) -> None:
 def rollback_command(ctx: click.Context, version: int, author: str) -> None:
     """Make VERSION current again, as a new version."""
     try:
-        saved = _library(ctx).rollback(version, author=author)
+        saved = operations.rollback(_acting(ctx, author), version)
     except (NotFound, ConflictError, InvalidLibrary) as e:
         raise click.ClickException(str(e)) from e
     click.echo(f"saved version {saved.version}: {saved.message}")

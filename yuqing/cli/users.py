@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import secrets
 import sys
 from collections.abc import Iterator
@@ -13,13 +11,7 @@ import click
 
 from api.accounts import ROLES, AccountError, Accounts
 from store import StoreError
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid, e.g. in a bare container
-        return f"cli:uid-{os.getuid()}"
+from yuqing.cli.context import login_actor
 
 
 @contextmanager
@@ -71,7 +63,7 @@ def users_create(
             name,
             "admin" if admin else role or "viewer",
             password,
-            actor=_actor(),
+            actor=login_actor(),
             display_name=display_name,
             email=email,
         )
@@ -89,7 +81,7 @@ def users_password(ctx: click.Context, name: str, password_stdin: bool, generate
     """Set a new password for NAME (their open sessions end)."""
     password = _new_password(password_stdin, generate)
     with _accounts(ctx) as accounts:
-        accounts.set_password(name, password, actor=_actor())
+        accounts.set_password(name, password, actor=login_actor())
     click.echo(f"password of {name} changed")
     if generate:
         _show_once(password)
@@ -132,7 +124,7 @@ def users_list(ctx: click.Context) -> None:
 def users_disable(ctx: click.Context, name: str) -> None:
     """Disable NAME: no more logins, and its API tokens are revoked."""
     with _accounts(ctx) as accounts:
-        accounts.set_disabled(name, True, actor=_actor())
+        accounts.set_disabled(name, True, actor=login_actor())
     click.echo(f"disabled {name}; its tokens are revoked")
 
 
@@ -142,7 +134,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
 def users_enable(ctx: click.Context, name: str) -> None:
     """Let NAME log in again (revoked tokens stay revoked)."""
     with _accounts(ctx) as accounts:
-        accounts.set_disabled(name, False, actor=_actor())
+        accounts.set_disabled(name, False, actor=login_actor())
     click.echo(f"enabled {name}")
 
 
@@ -153,7 +145,7 @@ def users_enable(ctx: click.Context, name: str) -> None:
 def users_token(ctx: click.Context, name: str, label: str) -> None:
     """Issue an API token for NAME and print its secret once."""
     with _accounts(ctx) as accounts:
-        token, secret = accounts.issue_token(name, label, actor=_actor())
+        token, secret = accounts.issue_token(name, label, actor=login_actor())
     click.echo(f"token {token.id} for {name}: {secret}")
     click.echo("Note it now: only its hash is stored, it cannot be shown again.")
 
@@ -164,5 +156,5 @@ def users_token(ctx: click.Context, name: str, label: str) -> None:
 def users_revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke the API token TOKEN_ID."""
     with _accounts(ctx) as accounts:
-        accounts.revoke_token(token_id, actor=_actor())
+        accounts.revoke_token(token_id, actor=login_actor())
     click.echo(f"revoked token {token_id}")

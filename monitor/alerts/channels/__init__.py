@@ -19,6 +19,7 @@ from monitor.alerts.channels.feishu import FeishuBot
 from monitor.alerts.channels.sms import AliyunSms, SmsGateway
 from monitor.alerts.channels.webhook import Webhook
 from monitor.alerts.channels.wecom import WeComRobot
+from store.errors import Invalid
 from store.model import ChannelConfig
 
 EMAIL = "email"  # the channel of the configured SMTP server; no stored configuration
@@ -27,12 +28,13 @@ KINDS: dict[str, type[Channel]] = {
 }
 
 
-class ChannelError(ValueError):
+class ChannelError(Invalid):
     """A channel's configuration is wrong; ``field`` names it (``settings.url``)."""
 
+    field: str
+
     def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message, self.field = message, field
+        super().__init__(message, field)
 
 
 def channel_class(kind: str) -> type[Channel]:
