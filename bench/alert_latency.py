@@ -102,15 +102,14 @@ class Accepted:
 
 def channels(store: Store, fakes: FakePlatforms) -> dict[str, str]:
     """Configure one channel of each kind and route every alert to all; id -> kind."""
-    now = datetime.now(SH)
+    acting = Acting("bench", store, Clock(SH))
     kinds, to = {}, []
     for c in demo_channels(fakes):
         settings = dict(c.get("settings", {}), per_minute=10_000)  # see the docstring
-        save_channel(store, c["id"], c["kind"], c["name"], settings, c["secrets"],
-                     actor="bench", now=now)  # fmt: skip
+        save_channel(acting, c["id"], c["kind"], c["name"], settings, c["secrets"])
         kinds[c["id"]] = c["kind"]
         to.append({"channel": c["id"], **({"to": c["to"]} if "to" in c else {})})
-    save_routing(store, {"routes": [{"name": "全部", "to": to}]}, actor="bench", now=now)
+    save_routing(acting, {"routes": [{"name": "全部", "to": to}]})
     return kinds
 
 

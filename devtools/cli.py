@@ -15,6 +15,7 @@ from devtools.demo import demo_command
 from devtools.demosite import main as serve_demo
 from devtools.fakeplatforms import FakePlatforms, demo_channels
 from devtools.mailcatcher import MailCatcher
+from store.acting import Acting
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,14 +112,14 @@ def fake_platforms(config_path: str | None, port: int, configure: bool) -> None:
             config = load(config_path)
         except ConfigError as e:
             raise click.ClickException(str(e)) from e
-        store, now = store_for(config), clock_for(config).now()
+        store = store_for(config)
+        acting = Acting("yuqing-dev", store, clock_for(config))
         try:
             for c in channels:
-                save_channel(store, c["id"], c["kind"], c["name"], c.get("settings", {}),
-                             c["secrets"], actor="yuqing-dev", now=now)  # fmt: skip
+                save_channel(acting, c["id"], c["kind"], c["name"], c.get("settings", {}),
+                             c["secrets"])  # fmt: skip
             to = [{"channel": c["id"], **({"to": c["to"]} if "to" in c else {})} for c in channels]
-            save_routing(store, {"routes": [{"name": "演示：全部渠道", "to": to}]},
-                         actor="yuqing-dev", now=now)  # fmt: skip
+            save_routing(acting, {"routes": [{"name": "演示：全部渠道", "to": to}]})
         finally:
             store.close()
         click.echo(f"configured {len(channels)} channels in {config.store.url}")

@@ -11,6 +11,7 @@ from devtools.fakeplatforms import FakePlatforms
 from monitor.alerts.delivery import save_channel, save_routing
 from monitor.alerts.outbox import Sender
 from store import Store
+from store.acting import Acting
 from yuqing.config import SmtpConfig
 
 DING_SECRET = "SEC5f3c2a9d0e1b4c7a8f6e2d1c0b9a8f7e6d5c4b3a29180716f5e4d3c2b1a0f9e8"
@@ -98,13 +99,15 @@ def add_channels(
     for ident, (kind, settings, secrets) in channel_settings(fakes).items():
         if only is not None and ident not in only:
             continue
-        save_channel(store, ident, kind, f"测试{kind}", settings, secrets, actor="test", now=T0)
+        save_channel(
+            Acting("test", store, lambda: T0), ident, kind, f"测试{kind}", settings, secrets
+        )
         chosen.append(ident)
     to = [
         {"channel": c, "to": phones or [PHONE]} if KINDS[c].startswith("sms") else {"channel": c}
         for c in chosen
     ]
-    save_routing(store, {"routes": [{"name": "全部", "to": to}]}, actor="test", now=T0)
+    save_routing(Acting("test", store, lambda: T0), {"routes": [{"name": "全部", "to": to}]})
     return chosen
 
 

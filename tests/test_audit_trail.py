@@ -36,9 +36,10 @@ from crawler.operations import create_source
 from keywords.library import KeywordLibrary
 from keywords.model import Group, Library, Rule
 from keywords.operations import create_group, create_rule, save_library
+from monitor.alerts.delivery import save_channel
 from store import Store, open_store
 from store.acting import Acting
-from store.model import AuditEntry, Source
+from store.model import AuditEntry, OutboxMessage, Source
 from yuqing.cli import main
 from yuqing.cli.context import login_actor
 
@@ -136,6 +137,25 @@ class World:
             parts().accounts.create(name, "viewer", "a long enough password", actor="setup")
         return name
 
+    def channel(self) -> str:
+        """A webhook channel whose receiver is a closed port on 127.0.0.1."""
+        ident = self.name("hook-")
+        save_channel(
+            self.setup(), ident, "webhook", "测试钩子", {"url": f"{self.base}/hook"},
+            {"secret": "s" * 32},
+        )  # fmt: skip
+        return ident
+
+    def dead_letter(self) -> str:
+        """A delivery that failed for good (a dead letter), to send again."""
+        now = datetime.now(SH)
+        key = f"test/{self.name('dead')}"
+        message = OutboxMessage(
+            key, RECIPIENT, "测试", "text", "", now, now, status="failed", error="refused"
+        )
+        self.store.outbox.add(message)
+        return message.id
+
     def ack_path(self, alert_id: str) -> str:
         with self.app.app_context():
             p = parts()
@@ -228,6 +248,10 @@ NO_CHANGE = {
     ("POST", "/sources/preview"): "fetches and extracts, stores nothing",
     ("POST", "/login"): "starts a session (no stored state)",
     ("POST", "/logout"): "ends a session (no stored state)",
+    ("POST", "/api/keywords/groups/<name>/test"): "matches a text with a group's options",
+    ("POST", "/keywords/groups/<name>/test"): "matches a text with a group's options",
+    ("POST", "/api/routing/preview"): "says where an alert would go",
+    ("POST", "/routing/preview"): "says where an alert would go",
 }
 
 
@@ -857,6 +881,161 @@ def _(w: World) -> None:
 # -- the route tests -------------------------------------------------------------------------
 
 
+# channels and routing (API)
+
+ROUTE_ALL = {"routes": [{"name": "全部", "to": [{"channel": "email", "to": [RECIPIENT]}]}]}
+
+
+@changes("POST", "/api/channels")
+def _(w: World) -> None:
+    ident = w.name("hook-")
+    body = {"id": ident, "kind": "webhook", "name": "钩子", "settings": {"url": f"{w.base}/h"},
+            "secrets": {"secret": "s" * 32}}  # fmt: skip
+    w.audited(
+        lambda: w.admin.post("/api/channels", json=body),
+        f"channel:{ident}",
+        actor="admin1",
+        status=201,
+    )
+
+
+@changes("PUT", "/api/channels/<ident>")
+def _(w: World) -> None:
+    ident = w.channel()
+    body = {"kind": "webhook", "name": "改名", "settings": {"url": f"{w.base}/h"}}
+    w.audited(
+        lambda: w.admin.send("PUT", f"/api/channels/{ident}", json=body),
+        f"channel:{ident}",
+        actor="admin1",
+        status=200,
+    )
+
+
+@changes("DELETE", "/api/channels/<ident>")
+def _(w: World) -> None:
+    ident = w.channel()
+    w.audited(
+        lambda: w.admin.send("DELETE", f"/api/channels/{ident}"),
+        f"channel:{ident}",
+        actor="admin1",
+        status=204,
+    )
+
+
+@changes("POST", "/api/channels/<ident>/test")
+def _(w: World) -> None:
+    # A test message reaches real people: audited whether the platform took it or not.
+    w.audited(
+        lambda: w.admin.post("/api/channels/email/test", json={"to": RECIPIENT}),
+        "channel:email",
+        actor="admin1",
+        status=200,
+    )
+
+
+@changes("PUT", "/api/routing")
+def _(w: World) -> None:
+    w.audited(
+        lambda: w.admin.send("PUT", "/api/routing", json={"settings": ROUTE_ALL}),
+        "routing",
+        actor="admin1",
+        status=200,
+    )
+
+
+@changes("POST", "/api/deliveries/<delivery_id>/resend")
+def _(w: World) -> None:
+    ident = w.dead_letter()
+    w.audited(
+        lambda: w.operator.post(f"/api/deliveries/{ident}/resend"),
+        f"delivery:{ident}",
+        actor="operator1",
+        status=200,
+    )
+
+
+@reads("POST", "/api/routing/preview")
+def _(w: World) -> None:
+    w.unaudited(lambda: w.operator.post("/api/routing/preview", json={"severity": "critical"}))
+
+
+@reads("POST", "/api/keywords/groups/<name>/test")
+def _(w: World) -> None:
+    w.unaudited(lambda: w.operator.post("/api/keywords/groups/地名/test", json={"text": "潼南"}))
+
+
+# channels and routing (console)
+
+
+@changes("POST", "/channels")
+def _(w: World) -> None:
+    ident = w.name("hook-")
+    fields = {"kind": "webhook", "id": ident, "name": "钩子", "enabled": "on",
+              "s_url": f"{w.base}/h", "x_secret": "s" * 32}  # fmt: skip
+    w.audited(form(w.admin, "/channels", **fields), f"channel:{ident}", actor="admin1", status=302)
+
+
+@changes("POST", "/channels/<ident>")
+def _(w: World) -> None:
+    ident = w.channel()
+    fields = {"kind": "webhook", "name": "改名", "enabled": "on", "s_url": f"{w.base}/h"}
+    w.audited(
+        form(w.admin, f"/channels/{ident}", **fields),
+        f"channel:{ident}",
+        actor="admin1",
+        status=302,
+    )
+
+
+@changes("POST", "/channels/<ident>/delete")
+def _(w: World) -> None:
+    ident = w.channel()
+    w.audited(
+        form(w.admin, f"/channels/{ident}/delete"), f"channel:{ident}", actor="admin1", status=302
+    )
+
+
+@changes("POST", "/channels/<ident>/test")
+def _(w: World) -> None:
+    w.audited(
+        form(w.admin, "/channels/email/test", to=RECIPIENT),
+        "channel:email",
+        actor="admin1",
+        status=200,
+    )
+
+
+@changes("POST", "/routing")
+def _(w: World) -> None:
+    w.audited(
+        form(w.admin, "/routing", routing=json.dumps(ROUTE_ALL)),
+        "routing",
+        actor="admin1",
+        status=302,
+    )
+
+
+@changes("POST", "/deliveries/<delivery_id>/resend")
+def _(w: World) -> None:
+    ident = w.dead_letter()
+    w.audited(
+        form(w.operator, f"/deliveries/{ident}/resend"),
+        f"delivery:{ident}",
+        actor="operator1",
+        status=302,
+    )
+
+
+@reads("POST", "/routing/preview")
+def _(w: World) -> None:
+    w.unaudited(form(w.operator, "/routing/preview", severity="critical"))
+
+
+@reads("POST", "/keywords/groups/<name>/test")
+def _(w: World) -> None:
+    w.unaudited(form(w.operator, "/keywords/groups/地名/test", text="潼南"))
+
+
 def unsafe_routes(app: APIFlask) -> set[tuple[str, str]]:
     return {
         (method, rule.rule)
@@ -874,6 +1053,7 @@ def world(store: Store, tmp_path: Path) -> Iterator[World]:
         tmp_path,
         crawl_args=["--config", str(config), *CRAWL_SETTINGS],
         alerts={"public_url": "https://yq.example.cn"},
+        smtp={"port": closed_port(), "timeout": 2},  # test messages fail at once, locally
     )
     admin, operator = signed_in(app, "admin"), signed_in(app, "operator")
     with app.app_context():
@@ -1073,6 +1253,47 @@ def _(t: Terminal) -> None:
     ]
 
 
+@command("channels put")
+def _(t: Terminal) -> None:
+    spec = t.tmp / "channel.yaml"
+    spec.write_text(
+        f"id: cli-hook\nkind: webhook\nname: 钩子\nsettings: {{url: '{t.base}/h'}}\n"
+        f"secrets: {{secret: '{'s' * 32}'}}\n"
+    )
+    t.audited(["channels", "put", str(spec)], "channel:cli-hook", actor=login_actor())
+
+
+@command("routing set")
+def _(t: Terminal) -> None:
+    table = t.tmp / "routing.json"
+    table.write_text(json.dumps(ROUTE_ALL, ensure_ascii=False))
+    t.audited(["routing", "set", str(table)], "routing", actor=login_actor())
+
+
+@command("channels test")
+def _(t: Terminal) -> None:
+    # The webhook's receiver is a closed port: the test fails, and is audited all the same.
+    result = t.run("channels", "test", "cli-hook")
+    assert result.exit_code in (0, 1), result.output
+    assert t.store.audit.list(target="channel:cli-hook")[0].action == "channel.test"
+
+
+@command("channels resend")
+def _(t: Terminal) -> None:
+    now = datetime.now(SH)
+    message = OutboxMessage(
+        "test/cli-dead", RECIPIENT, "测试", "t", "", now, now, status="failed", error="x"
+    )
+    t.store.outbox.add(message)
+    t.audited(["channels", "resend", message.id], f"delivery:{message.id}", actor=login_actor())
+
+
+@command("channels remove")
+def _(t: Terminal) -> None:
+    t.run("routing", "set", str(t.tmp / "routing.json"))  # no route names it any more
+    t.audited(["channels", "remove", "cli-hook"], "channel:cli-hook", actor=login_actor())
+
+
 @command("users create")
 def _(t: Terminal) -> None:
     args = ["users", "create", "sun", "--role", "operator", "--password-stdin"]
@@ -1124,6 +1345,10 @@ for _name, _args in {
     "status": ["status"],
     "users list": ["users", "list"],
     "audit": ["audit", "--limit", "5"],
+    "channels list": ["channels", "list"],
+    "channels dead": ["channels", "dead"],
+    "routing show": ["routing", "show"],
+    "routing preview": ["routing", "preview", "--rule", RULE, "--severity", "critical"],
 }.items():
     command(_name, changes=False)(_reading(*_args))
 

@@ -31,6 +31,7 @@ from monitor.alerts.channels import dingtalk, feishu, webhook
 from monitor.alerts.channels.sms import rpc_signature
 from monitor.alerts.delivery import save_channel
 from store import Store
+from store.acting import Acting
 
 
 @pytest.fixture
@@ -171,59 +172,54 @@ def test_refusals_are_dead_letters_with_the_reason_in_chinese(
     settings = channel_settings(fakes)
     kind, ding, secrets = settings["duty-ding"]
     save_channel(
-        store,
+        Acting("t", store, clock),
         "duty-ding",
         kind,
         "区值班群",
         ding,
         secrets | {"secret": "SECwrong"},
-        actor="t",
-        now=clock(),
     )
     fakes.add_feishu("fs-strict", keywords=["舆情告警"])  # wants a word the message lacks
     save_channel(
-        store,
+        Acting("t", store, clock),
         "duty-feishu",
         "feishu",
         "飞书群",
         {},
         {"webhook": f"{fakes.url}/open-apis/bot/v2/hook/fs-strict"},
-        actor="t",
-        now=clock(),
     )
     save_channel(
-        store,
+        Acting("t", store, clock),
         "duty-wecom",
         "wecom",
         "企业微信群",
         {},
         {"webhook": f"{fakes.url}/cgi-bin/webhook/send?key=removed"},
-        actor="t",
-        now=clock(),
     )
     kind, ali, secrets = settings["sms-ali"]
     save_channel(
-        store,
+        Acting("t", store, clock),
         "sms-ali",
         kind,
         "阿里云短信",
         ali,
         {"access_key_secret": "wrong"},
-        actor="t",
-        now=clock(),
     )
     kind, hook, secrets = settings["ops-hook"]
     save_channel(
-        store, "ops-hook", kind, "Webhook", hook, {"secret": "x" * 32}, actor="t", now=clock()
+        Acting("t", store, clock),
+        "ops-hook",
+        kind,
+        "Webhook",
+        hook,
+        {"secret": "x" * 32},
     )
     from monitor.alerts.delivery import save_routing
 
     to = [{"channel": c} for c in ("duty-ding", "duty-feishu", "duty-wecom", "ops-hook")]
     save_routing(
-        store,
+        Acting("t", store, clock),
         {"routes": [{"name": "全部", "to": [*to, {"channel": "sms-ali", "to": [PHONE]}]}]},
-        actor="t",
-        now=clock(),
     )
     [ident] = add(store, alerting(store, clock), [story(1)])
     send = sender(store, clock)
@@ -397,14 +393,12 @@ def test_recorded_errors_never_carry_a_channels_secret(store: Store) -> None:
 
     hook = "https://oapi.dingtalk.com/robot/send?access_token=tok3n-0f-the-robot"
     save_channel(
-        store,
+        Acting("t", store, Clock()),
         "d",
         "dingtalk",
         "群",
         {},
         {"webhook": hook, "secret": DING_SECRET},
-        actor="t",
-        now=Clock()(),
     )
     config = store.channels.get("d")
     assert config is not None

@@ -15,6 +15,7 @@ from monitor.alerts.engine import Alerting
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import Facts, RoutingError
 from store import Store
+from store.acting import Acting
 from store.model import LibraryVersion, Source
 from yuqing.config import AlertsConfig
 
@@ -57,21 +58,18 @@ def setup(store: Store, clock: Clock, quiet: str = "") -> Alerting:
     )  # fmt: skip
     hook = "https://oapi.dingtalk.com/robot/send?access_token="
     save_channel(
-        store,
+        Acting("t", store, lambda: T0),
         "district-duty",
         "dingtalk",
         "区值班群",
         {},
         {"webhook": hook + "a"},
-        actor="t",
-        now=T0,
     )
-    save_channel(store, "work-group", "wecom", "工作群", {"quiet_hours": quiet} if quiet else {},
-                 {"webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"},
-                 actor="t", now=T0)  # fmt: skip
-    save_channel(store, "sms", "sms_gateway", "短信", {"url": "https://sms.example.cn/send"}, {},
-                 actor="t", now=T0)  # fmt: skip
-    save_routing(store, ROUTING, actor="t", now=T0)
+    acting = Acting("t", store, lambda: T0)
+    save_channel(acting, "work-group", "wecom", "工作群", {"quiet_hours": quiet} if quiet else {},
+                 {"webhook": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k"})  # fmt: skip
+    save_channel(acting, "sms", "sms_gateway", "短信", {"url": "https://sms.example.cn/send"}, {})
+    save_routing(acting, ROUTING)
     config = AlertsConfig.model_validate(
         {"public_url": "https://yq.example.cn", "recipients": [], "escalation": ["boss@example.cn"]}
     )
@@ -128,7 +126,7 @@ def test_time_of_day_and_health_alerts(store: Store) -> None:
         {"name": "夜间", "when": {"hours": "18:00-08:00"}, "to": [{"channel": "district-duty"}]},
         {"name": "采集异常", "when": {"rules": ["source:*"]}, "to": [{"channel": "work-group"}]},
     ]
-    save_routing(store, routing, actor="t", now=T0)
+    save_routing(Acting("t", store, lambda: T0), routing)
     [day] = add(store, alerts, [story(1)])
     clock.advance(hours=9)  # 19:30
     [night] = add(store, alerts, [story(2)])
@@ -157,13 +155,13 @@ def test_a_wrong_routing_table_names_the_field_and_changes_nothing(store: Store)
     ]
     for table, field in bad:
         with pytest.raises(RoutingError) as caught:
-            save_routing(store, table, actor="t", now=T0)
+            save_routing(Acting("t", store, lambda: T0), table)
         assert caught.value.field == field, caught.value
     assert store.routing.get() == before
     with pytest.raises(
         RoutingError, match="没有渠道 'nope'（已有：email、district-duty、sms、work-group）"
     ):
-        save_routing(store, bad[0][0], actor="t", now=T0)
+        save_routing(Acting("t", store, lambda: T0), bad[0][0])
 
 
 def test_the_preview_says_where_an_alert_would_go(store: Store) -> None:

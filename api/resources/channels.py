@@ -15,7 +15,7 @@ from apiflask import APIBlueprint
 from flask import Response, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth import actor, require
+from api.auth import acting, require
 from api.context import parts
 from api.errors import ApiError
 from monitor.alerts import delivery
@@ -112,8 +112,8 @@ def save(ident: str, data: ChannelIn, *, create: bool) -> dict[str, Any]:
         raise ApiError(404, f"no channel {ident}", field="id")
     try:
         saved = delivery.save_channel(
-            p.store, ident, data.kind, data.name, data.settings, data.secrets,
-            actor=actor(), now=p.now(), enabled=data.enabled,
+            acting(), ident, data.kind, data.name, data.settings, data.secrets,
+            enabled=data.enabled,
         )  # fmt: skip
     except ChannelError as e:
         raise _refused(e) from e
@@ -125,7 +125,7 @@ def remove(ident: str) -> None:
     if p.store.channels.get(ident) is None:
         raise ApiError(404, f"no channel {ident}", field="id")
     try:
-        delivery.delete_channel(p.store, ident, actor=actor(), now=p.now())
+        delivery.delete_channel(acting(), ident)
     except ChannelError as e:
         raise ApiError(409, e.message, field=e.field) from e
 
@@ -136,7 +136,7 @@ def trial(ident: str, to: str) -> dict[str, Any]:
         raise ApiError(404, f"no channel {ident}", field="id")
     try:
         result = delivery.try_channel(
-            p.store, ident, to.strip(), actor=actor(), clock=p.clock, smtp=p.smtp,
+            acting(), ident, to.strip(), clock=p.clock, smtp=p.smtp,
             public_url=p.alerts.public_url,
         )  # fmt: skip
     except ChannelError as e:
@@ -147,9 +147,7 @@ def trial(ident: str, to: str) -> dict[str, Any]:
 def set_routing(data: RoutingIn) -> dict[str, Any]:
     p = parts()
     try:
-        delivery.save_routing(
-            p.store, data.settings, actor=actor(), now=p.now(), version=data.version
-        )
+        delivery.save_routing(acting(), data.settings, version=data.version)
     except RoutingError as e:
         raise _refused(e) from e
     return delivery.routing_doc(p.store)
@@ -205,7 +203,7 @@ def resend(delivery_id: str) -> dict[str, Any]:
     if p.store.outbox.find(delivery_id) is None:
         raise ApiError(404, f"no delivery {delivery_id}", field="id")
     try:
-        message = delivery.resend(p.store, delivery_id, actor=actor(), now=p.now())
+        message = delivery.resend(acting(), delivery_id)
     except ChannelError as e:
         raise ApiError(409, e.message, field=e.field) from e
     return delivery_doc(message)

@@ -31,8 +31,9 @@ from monitor.alerts.routing import (
 )
 from monitor.alerts.settings import SmtpConfig
 from store import ConflictError, Store
+from store.acting import Acting
 from store.codec import to_doc
-from store.model import AuditEntry, ChannelConfig, OutboxMessage, RoutingTable, TimelineEntry
+from store.model import ChannelConfig, OutboxMessage, RoutingTable, TimelineEntry
 
 CHANNEL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
@@ -42,22 +43,14 @@ def channel_doc(config: ChannelConfig) -> dict[str, Any]:
     return to_doc(config) | {"secrets": masked(config)}
 
 
-def _audit(
-    store: Store, actor: str, action: str, target: str, now: datetime, before: Any, after: Any
-) -> None:
-    store.audit.append(AuditEntry(actor, action, target, now, before, after))
-
-
 def save_channel(
-    store: Store,
+    acting: Acting,
     ident: str,
     kind: str,
     name: str,
     settings: dict[str, Any],
     secrets: dict[str, str],
     *,
-    actor: str,
-    now: datetime,
     enabled: bool = True,
 ) -> ChannelConfig:
     """Create the channel ``ident`` or change it. Secrets are write-only: one left out
@@ -70,6 +63,7 @@ def save_channel(
         )
     if not name.strip():
         raise ChannelError("name: 请填写渠道名称，如“区值班群”", "name")
+    store, now = acting.store, acting.now()
     before = store.channels.get(ident)
     if before is not None and before.kind != kind:
         raise ChannelError(f"kind: 渠道 {ident} 是 {before.kind}，不能改为 {kind}", "kind")
@@ -83,25 +77,24 @@ def save_channel(
         settings=good_settings.model_dump(exclude_defaults=True),
         secrets={k: v for k, v in good_secrets.model_dump().items() if v},
         updated=now,
-        author=actor,
+        author=acting.actor,
         enabled=enabled,
         version=before.version if before else None,
     )
     store.channels.put(after)
-    _audit(
-        store,
-        actor,
+    acting.audit(
         "channel.update" if before else "channel.create",
         f"channel:{ident}",
-        now,
         channel_doc(before) if before else None,
         channel_doc(after),
+        time=now,
     )
     return after
 
 
-def delete_channel(store: Store, ident: str, *, actor: str, now: datetime) -> None:
+def delete_channel(acting: Acting, ident: str) -> None:
     """Remove a channel no route names (its deliveries stay, for the record)."""
+    store = acting.store
     before = store.channels.get(ident)
     if before is None:
         raise ChannelError(f"id: 没有渠道 {ident}", "id")
@@ -109,7 +102,7 @@ def delete_channel(store: Store, ident: str, *, actor: str, now: datetime) -> No
     if users:
         raise ChannelError(f"id: 渠道 {ident} 仍在路由表中使用（{users[0]}），请先修改路由", "id")
     store.channels.delete(ident)
-    _audit(store, actor, "channel.delete", f"channel:{ident}", now, channel_doc(before), None)
+    acting.audit("channel.delete", f"channel:{ident}", channel_doc(before), None)
 
 
 def _routes_naming(routing: Routing, ident: str) -> list[str]:
@@ -140,37 +133,27 @@ def routing_doc(store: Store) -> dict[str, Any]:
 
 
 def save_routing(
-    store: Store,
-    settings: dict[str, Any],
-    *,
-    actor: str,
-    now: datetime,
-    version: str | None = None,
+    acting: Acting, settings: dict[str, Any], *, version: str | None = None
 ) -> Routing:
     """Validate and store the routing table (against the channels as they are now);
     :class:`RoutingError` names the first wrong field. With ``version`` the stored table
     must still be at it (else :class:`~store.errors.ConflictError`)."""
+    store, now = acting.store, acting.now()
     channels = {c.id: c for c in store.channels.list()}
     routing = parse_routing(settings, channels)
     before = store.routing.get()
     if version is not None and before is not None and before.version != version:
         raise ConflictError(f"the routing table changed since version {version}")
     clean = routing.model_dump(exclude_defaults=True)
-    store.routing.put(RoutingTable(clean, now, actor, version=before.version if before else None))
-    _audit(
-        store,
-        actor,
-        "routing.update",
-        "routing",
-        now,
-        before.settings if before else None,
-        clean,
-    )
+    table = RoutingTable(clean, now, acting.actor, version=before.version if before else None)
+    store.routing.put(table)
+    acting.audit("routing.update", "routing", before.settings if before else None, clean, time=now)
     return routing
 
 
-def resend(store: Store, delivery_id: str, *, actor: str, now: datetime) -> OutboxMessage:
+def resend(acting: Acting, delivery_id: str) -> OutboxMessage:
     """Put a dead letter (a failed delivery) back in the queue, to be sent at once."""
+    store, now = acting.store, acting.now()
     message = store.outbox.find(delivery_id)
     if message is None:
         raise ChannelError(f"id: 没有投递 {delivery_id}", "id")
@@ -181,21 +164,19 @@ def resend(store: Store, delivery_id: str, *, actor: str, now: datetime) -> Outb
     before = {"status": message.status, "attempts": message.attempts, "error": message.error}
     message.status, message.attempts, message.due, message.error = "pending", 0, now, ""
     store.outbox.update(message)
-    _audit(
-        store,
-        actor,
+    acting.audit(
         "delivery.resend",
         f"delivery:{delivery_id}",
-        now,
         before,
         {"status": "pending", "key": message.key, "channel": message.channel},
+        time=now,
     )
     if message.alert_id:
         store.alert_timeline.append(
             TimelineEntry(
                 message.alert_id,
                 now,
-                actor,
+                acting.actor,
                 "resend",
                 details={"channel": message.channel, "to": message.recipient, "kind": message.kind},
             )
@@ -210,11 +191,10 @@ class Trial:
 
 
 def try_channel(
-    store: Store,
+    acting: Acting,
     ident: str,
     to: str,
     *,
-    actor: str,
     clock: Clock,
     smtp: SmtpConfig,
     public_url: str,
@@ -223,7 +203,7 @@ def try_channel(
     """Send a test message through channel ``ident`` (``email`` too) now, to ``to`` if
     the channel needs an address; the result says what the platform answered. Audited:
     a test message reaches real people."""
-    now = clock()
+    store, now = acting.store, acting.now()
     channel: Channel
     client = http or httpx.Client(timeout=10.0)
     try:
@@ -263,14 +243,12 @@ def try_channel(
     finally:
         if http is None:
             client.close()
-    _audit(
-        store,
-        actor,
+    acting.audit(
         "channel.test",
         f"channel:{ident}",
-        now,
         None,
         {"to": to, "ok": result.ok, "message": result.message},
+        time=now,
     )
     return result
 

@@ -4,7 +4,6 @@ routing`` (the routing table and its preview). Each change is one audited operat
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
@@ -30,13 +29,6 @@ class Refused(click.ClickException):
     """A user error: one line, exit code 2."""
 
     exit_code = 2
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid, e.g. in a bare container
-        return f"cli:uid-{os.getuid()}"
 
 
 @contextmanager
@@ -115,8 +107,8 @@ def channels_put(ctx: click.Context, file: Path) -> None:
     secrets = {k: _secret(k, v) for k, v in (data.get("secrets") or {}).items()}
     with _store(ctx) as store:
         saved = delivery.save_channel(
-            store, data["id"], data["kind"], data["name"], data.get("settings") or {}, secrets,
-            actor=_actor(), now=ctx.obj.clock().now(), enabled=bool(data.get("enabled", True)),
+            ctx.obj.acting(store), data["id"], data["kind"], data["name"],
+            data.get("settings") or {}, secrets, enabled=bool(data.get("enabled", True)),
         )  # fmt: skip
         click.echo(json.dumps(delivery.channel_doc(saved), ensure_ascii=False))
 
@@ -127,7 +119,7 @@ def channels_put(ctx: click.Context, file: Path) -> None:
 def channels_remove(ctx: click.Context, ident: str) -> None:
     """Remove a channel that no route names."""
     with _store(ctx) as store:
-        delivery.delete_channel(store, ident, actor=_actor(), now=ctx.obj.clock().now())
+        delivery.delete_channel(ctx.obj.acting(store), ident)
         click.echo(f"removed {ident}")
 
 
@@ -140,7 +132,7 @@ def channels_test(ctx: click.Context, ident: str, to: str) -> None:
     config = ctx.obj.config()
     with _store(ctx) as store:
         result = delivery.try_channel(
-            store, ident, to, actor=_actor(), clock=ctx.obj.clock(), smtp=config.smtp,
+            ctx.obj.acting(store), ident, to, clock=ctx.obj.clock(), smtp=config.smtp,
             public_url=config.alerts.public_url,
         )  # fmt: skip
     click.echo(("已送达" if result.ok else "失败：") + ("" if result.ok else result.message))
@@ -166,7 +158,7 @@ def channels_dead(ctx: click.Context, limit: int) -> None:
 def channels_resend(ctx: click.Context, delivery_id: str) -> None:
     """Queue a dead letter again (its id from ``yuqing channels dead``)."""
     with _store(ctx) as store:
-        message = delivery.resend(store, delivery_id, actor=_actor(), now=ctx.obj.clock().now())
+        message = delivery.resend(ctx.obj.acting(store), delivery_id)
         click.echo(f"queued {message.key}")
 
 
@@ -191,7 +183,7 @@ def routing_set(ctx: click.Context, file: Path) -> None:
     """Replace the routing table with FILE (YAML or JSON)."""
     settings = read_file(file)
     with _store(ctx) as store:
-        routing = delivery.save_routing(store, settings, actor=_actor(), now=ctx.obj.clock().now())
+        routing = delivery.save_routing(ctx.obj.acting(store), settings)
         click.echo(f"routing saved: {len(routing.routes)} routes")
 
 
