@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from api_support import Browser, make_app, signed_in
+from apiflask import APIFlask
 from elasticsearch import Elasticsearch
 
 from devtools import eslocal
@@ -85,3 +87,26 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     s = make_store(request.param, tmp_path, request)
     yield s
     s.close()
+
+
+# -- the API and console on the test's store (a module may override ``app``) --------------
+
+
+@pytest.fixture
+def app(store: Store, tmp_path: Path) -> APIFlask:
+    return make_app(store, tmp_path)
+
+
+@pytest.fixture
+def viewer(app: APIFlask) -> Browser:
+    return signed_in(app, "viewer")
+
+
+@pytest.fixture
+def operator(app: APIFlask) -> Browser:
+    return signed_in(app, "operator")
+
+
+@pytest.fixture
+def admin(app: APIFlask) -> Browser:
+    return signed_in(app, "admin")

@@ -29,11 +29,6 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
     return make_app(store, tmp_path, alerts={"public_url": "https://yq.example.cn"})
 
 
-@pytest.fixture
-def operator(app: APIFlask) -> Browser:
-    return signed_in(app, "operator")
-
-
 def make_alerts(store: Store, *numbers: int, ago: float = 0, rule: str = RULE) -> list[str]:
     """One alert per story number, created ``ago`` minutes before now."""
     clock = Clock(datetime.now(SH) - timedelta(minutes=ago))

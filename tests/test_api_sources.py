@@ -45,11 +45,6 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
     return make_app(store, tmp_path, crawl_args=["--config", str(config), *CRAWL_SETTINGS])
 
 
-@pytest.fixture
-def admin(app: APIFlask) -> Browser:
-    return signed_in(app, "admin")
-
-
 def news(base: str, **more: Any) -> dict[str, Any]:
     return {
         "id": "demo-news",

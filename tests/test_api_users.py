@@ -4,23 +4,11 @@ changes take effect at once, every change audited once."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import pytest
-from api_support import PASSWORD, Browser, add_user, make_app, signed_in
+from api_support import PASSWORD, Browser, add_user, signed_in
 from apiflask import APIFlask
 
 from store import Store
-
-
-@pytest.fixture
-def app(store: Store, tmp_path: Path) -> APIFlask:
-    return make_app(store, tmp_path)
-
-
-@pytest.fixture
-def admin(app: APIFlask) -> Browser:
-    return signed_in(app, "admin")
 
 
 def bearer(secret: str) -> dict[str, str]:

@@ -38,11 +38,6 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
     )
 
 
-@pytest.fixture
-def admin(app: APIFlask) -> Browser:
-    return signed_in(app, "admin")
-
-
 def ding(fakes: FakePlatforms, **changes: object) -> dict[str, object]:
     body: dict[str, object] = {
         "id": "district-duty",

@@ -7,11 +7,9 @@ import smtplib
 import socket
 from datetime import datetime
 from email.message import EmailMessage
-from pathlib import Path
 
-import pytest
 from alerting_support import RULE, SH, Clock, add, alerting, story
-from api_support import Browser, make_app, signed_in
+from api_support import Browser, signed_in
 from apiflask import APIFlask
 
 from api.context import parts
@@ -19,11 +17,6 @@ from devtools.mailcatcher import MailCatcher
 from store import Store
 
 XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def app(store: Store, tmp_path: Path) -> APIFlask:
-    return make_app(store, tmp_path)
 
 
 def make_alert(store: Store, n: int, title: str = "") -> str:

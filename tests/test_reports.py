@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_support import Browser, make_app, signed_in
+from api_support import Browser, make_app
 from apiflask import APIFlask
 
 from api.context import parts
@@ -130,11 +130,6 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
         )
     )
     return app
-
-
-@pytest.fixture
-def viewer(app: APIFlask) -> Browser:
-    return signed_in(app, "viewer")
 
 
 def by_name(rows: list[dict[str, object]], key: str = "name") -> dict[object, object]:
