@@ -69,14 +69,14 @@ def test_alert_commands(tmp_path: Path) -> None:
         close = ["alerts", "act", ident, "close", "--actor", "张三", "--reason", "handled"]
         assert runner.invoke(main, close).exit_code == 0
         again = runner.invoke(main, close)
-        assert again.exit_code == 1 and f"cannot close alert {ident}: it is closed" in again.output
+        assert again.exit_code == 2 and f"cannot close alert {ident}: it is closed" in again.output
         missing = runner.invoke(main, ["alerts", "act", "nope", "acknowledge", "--actor", "张三"])
-        assert missing.exit_code == 1 and "no alert nope" in missing.output
+        assert missing.exit_code == 2 and "no alert nope" in missing.output
 
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({"mode": "threshold", "window_minutes": -1}))
         refused = runner.invoke(main, ["alerts", "policy", RULE, str(bad), "--author", "张三"])
-        assert refused.exit_code == 1 and "window_minutes" in refused.output
+        assert refused.exit_code == 2 and "window_minutes" in refused.output
         assert store.alert_policies.get(RULE) is None
 
         policy = {"source_tags": ["government"], "emergency_interval": 30}
@@ -100,7 +100,7 @@ def test_alert_commands(tmp_path: Path) -> None:
         gov = store.sources.get("gov")
         assert gov is not None and gov.effective_interval(datetime.now(SH)) == 600
         nobody = runner.invoke(main, ["emergency", "off", "--actor", " "])
-        assert nobody.exit_code == 1 and "actor" in nobody.output
+        assert nobody.exit_code == 2 and "actor" in nobody.output
     finally:
         sink.stop()
         store.close()

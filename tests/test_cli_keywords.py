@@ -88,7 +88,7 @@ def test_match_reads_standard_input(env: Path) -> None:
 def test_validate_reports_problems_with_their_place(env: Path) -> None:
     (env / "bad.yaml").write_text(LIBRARY.replace("NOT @排除词", "NOT @没有"), encoding="utf-8")
     code, out = run("keywords", "validate", "bad.yaml")
-    assert code == 1
+    assert code == 2
     assert "rule 火灾监测, expression: unknown group @没有" in out
 
 
@@ -124,7 +124,7 @@ def test_failed_import_changes_nothing(env: Path) -> None:
         "group,word,weight\n潼南地名,铜梁,x\n潼南地名,,1\n", encoding="utf-8"
     )
     code, out = run("keywords", "import", "bad.csv", "--author", "a")
-    assert code == 1
+    assert code == 2
     assert "line 2" in out and "line 3" in out
     assert [line.split()[0] for line in run("keywords", "history")[1].splitlines()] == ["1"]
 

@@ -67,5 +67,5 @@ def test_config_check_fails_on_bad_config(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     (tmp_path / "yuqing.toml").write_text("[api]\nport = 'x'\n")
     result = CliRunner().invoke(main, ["config", "check"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "api.port" in result.output

@@ -72,5 +72,5 @@ def test_store_replicas_command(es_url: str, es_prefix: str, tmp_path: Path) -> 
     assert bad.exit_code == 2 and "副本数应为 0-8 或 auto" in bad.output
     sqlite = {"YUQING_STORE": f"sqlite:///{tmp_path / 'y.db'}", "YUQING_CONFIG": ""}
     refused = runner.invoke(main, ["store", "replicas", "1"], env=sqlite)
-    assert refused.exit_code == 1 and "只适用于 Elasticsearch" in refused.output
+    assert refused.exit_code == 2 and "只适用于 Elasticsearch" in refused.output
     client.close()

@@ -20,13 +20,14 @@ from yuqing.cli.audit import audit_command
 from yuqing.cli.channels import channels_group, routing_group
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
+from yuqing.cli.errors import Commands, UserError
 from yuqing.cli.keywords import keywords_group, match_command
 from yuqing.cli.store import store_group
 from yuqing.cli.users import users_group
 from yuqing.wiring import crawl_args, store_for
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -100,7 +101,7 @@ def run(
     try:
         service.run()
     except ServiceError as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
 
 
 @main.command()

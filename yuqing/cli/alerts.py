@@ -16,6 +16,7 @@ from monitor.alerts.outbox import Sender
 from monitor.alerts.stats import report
 from monitor.alerts.tickets import TicketError
 from store import Invalid, NotFound
+from yuqing.cli.errors import UserError
 from yuqing.service import tick_every
 
 
@@ -51,7 +52,7 @@ def alerts_show(ctx: click.Context, alert_id: str) -> None:
     try:
         alert = store.alerts.get(alert_id)
         if alert is None:
-            raise click.ClickException(f"no alert {alert_id}")
+            raise UserError(f"no alert {alert_id}")
         click.echo(f"{alert.title}\n{alert.rule} {alert.severity} {alert.status} {alert.url}")
         for e in store.alert_timeline.list(alert_id):
             click.echo(f"  {e.time:%m-%d %H:%M:%S}  {e.actor:<16} {e.action}  {e.note}")
@@ -92,7 +93,7 @@ def alerts_act(
         alert = operations.act(acting, alert_id, action, **fields.get(action, {}))
         click.echo(f"{alert.id} {alert.status}")
     except TicketError as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     finally:
         store.close()
 
@@ -110,7 +111,7 @@ def alerts_policy(ctx: click.Context, rule: str, settings: Path, author: str) ->
         policy = operations.set_policy(ctx.obj.acting(store, author), rule, data)
         click.echo(json.dumps(policy.model_dump(), ensure_ascii=False))
     except (Invalid, NotFound, json.JSONDecodeError) as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     finally:
         store.close()
 
@@ -176,7 +177,7 @@ def emergency_command(
         switch = alerting.emergency(rule, state == "on", actor, reason=reason, until=until)
         click.echo(f"emergency {'on' if switch.on else 'off'} for {switch.scope}")
     except ValueError as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     finally:
         store.close()
 

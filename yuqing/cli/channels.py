@@ -21,14 +21,9 @@ from monitor.alerts.channels import EMAIL, ChannelError
 from monitor.alerts.notify import Notifier
 from monitor.alerts.routing import Facts, RoutingError
 from store import Store, StoreError
+from yuqing.cli.errors import UserError
 
 _ENV = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
-
-
-class Refused(click.ClickException):
-    """A user error: one line, exit code 2."""
-
-    exit_code = 2
 
 
 @contextmanager
@@ -37,9 +32,9 @@ def _store(ctx: click.Context) -> Iterator[Store]:
     try:
         yield store
     except (ChannelError, RoutingError) as e:
-        raise Refused(e.message) from e
+        raise UserError(e.message) from e
     except StoreError as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     finally:
         store.close()
 
@@ -50,11 +45,11 @@ def read_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text("utf-8"))
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else "?"
-        raise Refused(f"{path}: 第 {line} 行：{e.problem}") from e
+        raise UserError(f"{path}: 第 {line} 行：{e.problem}") from e
     except (OSError, UnicodeDecodeError) as e:
-        raise Refused(f"{path}: {e}") from e
+        raise UserError(f"{path}: {e}") from e
     if not isinstance(data, dict):
-        raise Refused(f"{path}: 应是一个映射（YAML 或 JSON 对象）")
+        raise UserError(f"{path}: 应是一个映射（YAML 或 JSON 对象）")
     return data
 
 
@@ -66,7 +61,7 @@ def _secret(name: str, value: Any) -> str:
     if not found:
         return text
     if found[1] not in os.environ:
-        raise Refused(f"secrets.{name}: 环境变量 {found[1]} 未设置")
+        raise UserError(f"secrets.{name}: 环境变量 {found[1]} 未设置")
     return os.environ[found[1]]
 
 
@@ -98,12 +93,12 @@ def channels_put(ctx: click.Context, file: Path) -> None:
     data = read_file(file)
     unknown = set(data) - {"id", "kind", "name", "settings", "secrets", "enabled"}
     if unknown:
-        raise Refused(
+        raise UserError(
             f"{file}: 未知字段 {sorted(unknown)[0]}（id、kind、name、settings、secrets、enabled）"
         )
     for name in ("id", "kind", "name"):
         if not isinstance(data.get(name), str) or not data[name].strip():
-            raise Refused(f"{file}: {name}: 必填")
+            raise UserError(f"{file}: {name}: 必填")
     secrets = {k: _secret(k, v) for k, v in (data.get("secrets") or {}).items()}
     with _store(ctx) as store:
         saved = delivery.save_channel(
@@ -211,19 +206,19 @@ def routing_preview(
     try:
         at = datetime.fromisoformat(at_text) if at_text else clock.now()
     except ValueError as e:
-        raise Refused(f"--at: {e}") from e
+        raise UserError(f"--at: {e}") from e
     at = at.replace(tzinfo=clock.zone) if at.tzinfo is None else at
     with _store(ctx) as store:
         recipients: list[str] = []
         if alert_id:
             alert = store.alerts.get(alert_id)
             if alert is None:
-                raise Refused(f"--alert: 没有预警 {alert_id}")
+                raise UserError(f"--alert: 没有预警 {alert_id}")
             links = ctx.obj.alerting(store).links
             facts = Notifier(store, config.alerts, links, clock).facts(alert)
             recipients = list(alert.recipients)
         elif not rule:
-            raise Refused("--rule: 请给出规则名，或用 --alert 指定预警")
+            raise UserError("--rule: 请给出规则名，或用 --alert 指定预警")
         else:
             facts = Facts(rule, severity, set(groups), list(regions), emergency)
         shown = delivery.preview(store, facts, at, recipients)

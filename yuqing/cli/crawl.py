@@ -16,6 +16,7 @@ from crawler.dates import SHANGHAI
 from crawler.operations import request_run, seed_sources
 from crawler.sources import SourceError, load_sources
 from store import NotFound
+from yuqing.cli.errors import UserError
 from yuqing.wiring import CRAWL_COMMAND, crawl_args
 
 
@@ -24,12 +25,17 @@ def _when(value: datetime | None) -> str:
 
 
 @click.command("sources")
+# ``yuqing sources list`` reads as ``yuqing alerts list`` and ``yuqing users list`` do.
+@click.argument("action", required=False, type=click.Choice(["list"]))
 @click.option("--seed", "seed_file", type=click.Path(dir_okay=False, exists=True),
               help="Add the sources of this YAML file that the store lacks.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def sources_command(ctx: click.Context, seed_file: str | None, as_json: bool) -> None:
-    """List crawl sources and their health (the embedded default seeds an empty store)."""
+def sources_command(
+    ctx: click.Context, action: str | None, seed_file: str | None, as_json: bool
+) -> None:
+    """List crawl sources and their health (the embedded default seeds an empty store):
+    ``yuqing sources`` or ``yuqing sources list``."""
     store = ctx.obj.store()
     try:
         try:
@@ -38,7 +44,7 @@ def sources_command(ctx: click.Context, seed_file: str | None, as_json: bool) ->
                 if added and not as_json:
                     click.echo(f"added {len(added)} source(s) from {seed_file or 'defaults'}")
         except SourceError as e:
-            raise click.ClickException(str(e)) from e
+            raise UserError(str(e)) from e
         rows = []
         for source in store.sources.list():
             found = health.assess(source.id, store.runs.recent(source.id, 50))
@@ -103,7 +109,7 @@ def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...])
     try:
         request_run(ctx.obj.acting(store), source_id, start)
     except NotFound as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     finally:
         store.close()
     click.echo(json.dumps(summary, ensure_ascii=False))

@@ -20,6 +20,7 @@ from keywords.model import Library
 from keywords.validate import InvalidLibrary
 from store import ConflictError, NotFound, Store
 from store.acting import Acting
+from yuqing.cli.errors import UserError
 
 
 def _load(path: str, **options: Any) -> Library:
@@ -29,12 +30,11 @@ def _load(path: str, **options: Any) -> Library:
                 Path(path).read_bytes(), detect_format(path), progress=progress, **options
             )
     except ImportFailed as e:
-        raise click.ClickException(
-            f"{path}: {len(e.problems)} problem(s), nothing imported:\n"
-            + "\n".join(f"  {p}" for p in e.problems)
+        raise UserError(
+            f"{path}: {len(e.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in e.problems)
         ) from e
     except ValueError as e:
-        raise click.ClickException(f"{path}: {e}") from e
+        raise UserError(f"{path}: {e}") from e
 
 
 class _progress:
@@ -65,7 +65,7 @@ def _compile(library: Library, source: str) -> Matcher:
     try:
         return compile_library(library)
     except InvalidLibrary as e:
-        raise click.ClickException(
+        raise UserError(
             f"{source}: {len(e.problems)} problem(s):\n" + "\n".join(f"  {p}" for p in e.problems)
         ) from e
 
@@ -179,12 +179,12 @@ def import_command(
             details=details,
         ).version
     except InvalidLibrary as e:
-        raise click.ClickException(
+        raise UserError(
             f"{path}: nothing imported, {len(e.problems)} problem(s):\n"
             + "\n".join(f"  {p}" for p in e.problems)
         ) from e
     except ConflictError as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     click.echo(f"saved version {saved.version}: {saved.message}")
 
 
@@ -199,7 +199,7 @@ def export_command(ctx: click.Context, path: str, version: int | None, group: st
     try:
         data = library.at(version) if version is not None else library.current()[1]
     except NotFound as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     Path(path).write_bytes(write_library(data, detect_format(path), group=group))
     click.echo(f"wrote {path}")
 
@@ -222,7 +222,7 @@ def diff_command(ctx: click.Context, old: int, new: int) -> None:
     try:
         changes = _library(ctx).diff(old, new)
     except NotFound as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     for line in changes.lines() or ["no changes"]:
         click.echo(line)
 
@@ -236,7 +236,7 @@ def rollback_command(ctx: click.Context, version: int, author: str) -> None:
     try:
         saved = operations.rollback(_acting(ctx, author), version)
     except (NotFound, ConflictError, InvalidLibrary) as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     click.echo(f"saved version {saved.version}: {saved.message}")
 
 

@@ -10,6 +10,7 @@ from elasticsearch import ApiError
 from store import StoreError
 from store.elastic import ElasticStore
 from yuqing.cli.context import CliContext
+from yuqing.cli.errors import UserError
 
 
 @click.group("store")
@@ -21,7 +22,7 @@ def _elastic(ctx: CliContext, what: str) -> ElasticStore:
     store = ctx.store()
     if not isinstance(store, ElasticStore):
         store.close()
-        raise click.ClickException(f"{what}只适用于 Elasticsearch 存储，当前是 {store.url}")
+        raise UserError(f"{what}只适用于 Elasticsearch 存储，当前是 {store.url}")
     return store
 
 
@@ -44,9 +45,9 @@ def store_migrate(ctx: CliContext, batch: int) -> None:
     try:
         report = store.items.generations.migrate(batch=batch, progress=progress)
     except KeyboardInterrupt:
-        raise click.ClickException("已中断：再次运行 yuqing store migrate 即从中断处继续") from None
+        raise UserError("已中断：再次运行 yuqing store migrate 即从中断处继续") from None
     except (StoreError, ApiError) as e:
-        raise click.ClickException(f"迁移失败（再次运行即继续）：{e}") from e
+        raise UserError(f"迁移失败（再次运行即继续）：{e}") from e
     finally:
         store.close()
     if not report.legacy:
@@ -77,7 +78,7 @@ def store_replicas(ctx: CliContext, count: str) -> None:
         names = set_replicas(store, wanted)
         nodes = int(store.es.cluster.health()["number_of_data_nodes"])
     except ApiError as e:
-        raise click.ClickException(f"无法修改副本数：{e}") from e
+        raise UserError(f"无法修改副本数：{e}") from e
     finally:
         store.close()
     click.echo(f"{len(names)} 个索引的副本数已设为 {wanted}")
@@ -95,7 +96,7 @@ def store_maintain(ctx: CliContext, rollover: bool) -> None:
     try:
         done = store.items.generations.maintain(force=rollover)
     except ApiError as e:
-        raise click.ClickException(f"维护失败：{e}") from e
+        raise UserError(f"维护失败：{e}") from e
     finally:
         store.close()
     deleted = ", ".join(done["deleted"]) or "无"

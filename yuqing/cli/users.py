@@ -12,6 +12,7 @@ import click
 from api.accounts import ROLES, AccountError, Accounts
 from store import StoreError
 from yuqing.cli.context import login_actor
+from yuqing.cli.errors import UserError
 
 
 @contextmanager
@@ -24,7 +25,7 @@ def _accounts(ctx: click.Context) -> Iterator[Accounts]:
     except AccountError as e:
         raise click.BadParameter(e.message, param_hint=e.field) from e
     except StoreError as e:
-        raise click.ClickException(str(e)) from e
+        raise UserError(str(e)) from e
     finally:
         store.close()
 

@@ -1,0 +1,66 @@
+"""What a newcomer types wrong gets one line naming the problem and exit code 2, never a
+traceback; a store that cannot be reached says where the address came from (exit 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_service import free_port
+
+from yuqing.cli import main
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("YUQING_CONFIG", raising=False)
+    monkeypatch.delenv("YUQING_STORE", raising=False)
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+        result = CliRunner(env=env).invoke(main, list(args))
+        assert "Traceback" not in result.output
+        # A user error is an exit, never an exception escaping the command.
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def test_user_errors_are_one_line_and_exit_2(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("match", "--library", "nope.yaml")
+    assert code == 2 and "nope.yaml" in out
+    (tmp_path / "bad.yaml").write_text("groups: [{name: a, words: []}]\n")
+    code, out = run("keywords", "validate", "bad.yaml")
+    assert code == 2 and "a" in out
+    code, out = run("alerts", "show", "nope")
+    assert code == 2 and "nope" in out
+    (tmp_path / "yuqing.toml").write_text("[api]\nport = 'x'\n")
+    code, out = run("status")
+    assert code == 2 and "api.port" in out
+
+
+def test_sources_list_reads_as_the_other_lists(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("sources", "list")
+    assert code == 0 and any(line.startswith("source ") for line in out.splitlines())
+
+
+@pytest.mark.slow  # the command waits a while for the store before it gives up
+def test_an_unreachable_store_says_where_its_address_came_from(run) -> None:  # type: ignore[no-untyped-def]
+    env = {"YUQING_STORE": f"http://127.0.0.1:{free_port()}"}
+    code, out = run("alerts", "list", env=env)
+    assert code == 1 and "$YUQING_STORE" in out and "not reachable" in out
+
+
+def test_validate_lists_the_problems_of_every_stage_at_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "lib.yaml").write_text(
+        "groups:\n- name: 地名\n  words: [潼南]\n- name: 火灾词\n  words: [起火]\n"
+        "rules:\n- name: 坏方案\n  expression: '@地名 @没有'\n"
+        "- name: 火灾\n  expression: '@地名 @火灾词'\n  must_match: [北京起火]\n",
+        encoding="utf-8",
+    )
+    code, out = run("keywords", "validate", "lib.yaml")
+    # The expression's problem and the other rule's failing test sentence, in one run.
+    assert code == 2
+    assert "unknown group @没有" in out and "北京起火" in out and "should match" in out
