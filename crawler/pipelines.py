@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, Self
 
 from scrapy.crawler import Crawler
@@ -19,6 +19,7 @@ from scrapy.utils.misc import load_object
 from twisted.internet import task
 
 from crawler import report
+from crawler.backfill import is_backfill
 from crawler.dates import parse_date_info
 from crawler.encoding import decode_body
 from crawler.extract import Article, extract
@@ -46,6 +47,8 @@ class ExtractPipeline:
         self.crawler = crawler
         self.stats = _stats(crawler)
         self.clock = clock_of(crawler)
+        self.backfill_window = timedelta(hours=crawler.settings.getfloat("YUQING_BACKFILL_HOURS"))
+        self.first_crawl = crawler.settings.getbool("YUQING_FIRST_CRAWL")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -87,6 +90,8 @@ class ExtractPipeline:
             # Stored all the same and matched on its title: a notice whose body could not be
             # extracted is still an alert if its title names the town and the case.
             body_missing=not body,
+            # Kept by the store only when the page is new (see store.model.Item.backfill).
+            backfill=is_backfill(when, precision, now, self.backfill_window, self.first_crawl),
         )
         if not body:
             report.note(self.stats, page.url, "no body found; stored and matched on its title")

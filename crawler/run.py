@@ -21,7 +21,7 @@ from scrapy.utils.misc import load_object
 from crawler import handoff, health, report
 from crawler.settings import settings_for
 from crawler.sources import SourceError, validate
-from store import ConflictError, Store
+from store import ConflictError, ItemQuery, Store
 from store.clock import Clock
 from store.model import CrawlRun, Source
 
@@ -100,6 +100,17 @@ def is_due(store: Store, source_id: str, now: datetime) -> bool:
     return now - last.started >= DUE_SHARE * timedelta(seconds=source.effective_interval(now))
 
 
+def first_crawl(store: Store, source_id: str, earlier: list[CrawlRun]) -> bool:
+    """Whether the source has nothing stored yet: what its first crawl brings is its
+    archive, backfill (crawler.backfill), however fresh some of it looks. The earlier runs
+    answer first (a search may not see what the last run wrote a moment ago); the store
+    is asked only when none of them stored anything."""
+    if any(run.items for run in earlier):
+        return False
+    query = ItemQuery(sources=[source_id], size=1, highlight=False)
+    return store.items.search(query).total == 0
+
+
 def run_source(
     store: Store,
     source_id: str,
@@ -130,7 +141,9 @@ def run_source(
         source = store.sources.get(source_id)
         if source is None:
             raise SourceError(source_id, "id", "no such source in the store")
-        tally(run, crawl(validate(source), settings))
+        judged = settings.get("YUQING_BACKFILL_FIRST_CRAWL", True)
+        first = {"YUQING_FIRST_CRAWL": bool(judged) and first_crawl(store, source_id, earlier)}
+        tally(run, crawl(validate(source), settings | first))
     except SourceError as e:
         run.outcome, run.errors = "failed", [{"url": "-", "reason": str(e)}]
     except Exception as e:

@@ -352,9 +352,11 @@ class AlertRepo(ABC):
         status: Iterable[str] = (),
         rule: str | None = None,
         since: datetime | None = None,
+        backfill: bool | None = None,
         limit: int = 100,
     ) -> list[Alert]:
-        """Newest first; ``since`` bounds ``created``."""
+        """Newest first; ``since`` bounds ``created``; ``backfill`` True or False keeps
+        only alerts raised by backfill items, or only the others."""
 
 
 class TimelineRepo(ABC):

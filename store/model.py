@@ -57,6 +57,10 @@ class Item:
     fingerprint: list[str] = field(default_factory=list)  # near-duplicate lookup keys
     # The page had a title but no extractable body: stored and matched on its title.
     body_missing: bool = False
+    # Old news at first sight (published before the backfill window, or collected by its
+    # source's first crawl): stored and matched, but not news (see crawler.backfill). Set
+    # once, when the page is first stored, like ``first_seen``.
+    backfill: bool = False
     version: str | None = None  # opaque token for optimistic concurrency, set by the store
 
     @cached_property
@@ -98,6 +102,7 @@ class ItemQuery:
     tags: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     event_id: str | None = None
+    backfill: bool | None = None  # True: backfill items only; False: news only; None: all
     sort: SortKey = "relevance"
     descending: bool = True
     page: int = 1
@@ -308,6 +313,9 @@ class Alert:
     # Where routing sent it beyond its email recipients (``monitor.alerts.routing.Target``
     # keys): its updates follow it there.
     targets: list[str] = field(default_factory=list)
+    # Raised by backfill items (a policy with include_backfill): no handling deadlines and
+    # no place in the latency figures.
+    backfill: bool = False
 
 
 @dataclass

@@ -39,6 +39,12 @@ from monitor.alerts.tickets import TicketError
 
 bp = Blueprint("console_alerts", __name__)
 ENGLISH: dict[str, str] = {
+    "新旧": "New or old",
+    "新信息": "News",
+    "旧闻补录": "Backfill (old news)",
+    "发布已久，首次发现时即为旧闻：不计时限": (
+        "Published long before it was first seen: old news, no handling deadlines"
+    ),
     "预警列表": "Alert inbox",
     "状态": "Status",
     "级别": "Severity",

@@ -31,6 +31,12 @@ from store.model import MAX_WINDOW, EventSummary, Item
 
 bp = Blueprint("console_search", __name__)
 ENGLISH: dict[str, str] = {
+    "新旧": "New or old",
+    "新信息": "News",
+    "旧闻补录": "Backfill (old news)",
+    "发布已久，首次发现时即为旧闻：不计时限": (
+        "Published long before it was first seen: old news, no handling deadlines"
+    ),
     "检索": "Search",
     "事件": "Events",
     "查询": "Query",

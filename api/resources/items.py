@@ -65,6 +65,11 @@ class ItemFilters(BaseModel):
     tag: str = Field("", max_length=2000, description="tags, comma-separated (any)")
     rule: str = Field("", max_length=2000, description="rule names, comma-separated (any)")
     event: str = Field("", max_length=100, description="an event id")
+    backfill: bool | None = Field(
+        None,
+        description="true: only backfill (old news at first sight, or a new source's first "
+        "crawl); false: only news; omitted: both",
+    )
     sort: Literal["relevance", "first_seen", "publish_time"] = "relevance"
     order: Literal["desc", "asc"] = "desc"
 
@@ -124,6 +129,7 @@ def item_query(args: ItemFilters, page: int = 1, size: int = 20) -> ItemQuery:
         tags=_csv(args.tag),
         rules=_csv(args.rule),
         event_id=args.event or None,
+        backfill=args.backfill,
         sort=args.sort,
         descending=args.order == "desc",
         page=page,
@@ -166,6 +172,7 @@ def item_summary(item: Item) -> dict[str, Any]:
         "tags": item.tags,
         "rules": item.rules,
         "event_id": item.event_id,
+        "backfill": item.backfill,
     }
 
 

@@ -27,7 +27,14 @@ from monitor.alerts.outbox import message_key
 from monitor.alerts.policy import Policy, PolicyError, parse_policy, policy_for
 from monitor.alerts.routing import Routing, Target
 from monitor.alerts.settings import AlertsConfig, clock_time
-from monitor.alerts.tickets import STEP_LABELS, Tickets, due_at, overdue, step_done
+from monitor.alerts.tickets import (
+    STEP_LABELS,
+    Tickets,
+    due_at,
+    has_deadlines,
+    overdue,
+    step_done,
+)
 from store import ConflictError, Item, ItemQuery, Store
 from store.acting import Acting
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
@@ -83,8 +90,12 @@ class Alerting:
         if not by_rule:
             return created
         severities = self._severities()
-        for rule, rule_items in by_rule.items():
+        for rule, matched_items in by_rule.items():
             policy = policy_for(self.store, rule, self.config.recipients)
+            # Old news (crawler.backfill) alerts only where the rule's policy asks for it.
+            rule_items = [i for i in matched_items if policy.include_backfill or not i.backfill]
+            if not rule_items:
+                continue
             is_urgent = urgent.covers(rule)
             mode = mode_for(self.store, policy, is_urgent)
             for key, group in mode.events(rule, rule_items, now).items():
@@ -225,6 +236,7 @@ class Alerting:
                 last_notified=now,
                 emergency=urgent,
                 recipients=list(policy.recipients),
+                backfill=all(i.backfill for i in items),
             )
             alert.targets = self.notify.route(alert)
             due = None if urgent or not policy.quiet else self.quiet_until(now)
@@ -329,10 +341,15 @@ class Alerting:
 
     def _chain_due(self, alert: Alert, routing: Routing, now: datetime) -> bool:
         steps = routing.escalation.get(alert.severity, [])  # type: ignore[call-overload]
-        return alert.status == "new" and any(
-            f"chain-{n}" not in alert.escalated
-            and now >= alert.created + timedelta(minutes=s.after_minutes)
-            for n, s in enumerate(steps, 1)
+        # Old news waits for whoever reads it: no chain of escalations.
+        return (
+            alert.status == "new"
+            and not alert.backfill
+            and any(
+                f"chain-{n}" not in alert.escalated
+                and now >= alert.created + timedelta(minutes=s.after_minutes)
+                for n, s in enumerate(steps, 1)
+            )
         )
 
     def _chain(self, ident: str, now: datetime, routing: Routing) -> None:
@@ -387,7 +404,7 @@ class Alerting:
         away and not yet reminded of."""
         if not routing.remind_minutes or alert.status == "closed":
             return []
-        if alert.severity not in self.config.deadlines:
+        if not has_deadlines(alert, self.config.deadlines):
             return []
         ahead = timedelta(minutes=routing.remind_minutes)
         return [

@@ -22,7 +22,7 @@ from monitor.alerts.notice import ENTRIES, Entry, Notice, when
 from monitor.alerts.outbox import ack_url, message_key
 from monitor.alerts.routing import Facts, Routing, Target, load, quiet_end, route
 from monitor.alerts.settings import AlertsConfig
-from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, step_done
+from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, has_deadlines, step_done
 from store import Item, ItemQuery, Store
 from store.model import Alert, ChannelConfig, OutboxMessage
 
@@ -151,9 +151,7 @@ class Notifier:
         ]
 
     def _next_deadline(self, alert: Alert) -> tuple[str, str]:
-        if alert.kind == "health" or alert.status == "closed":
-            return "", ""
-        if alert.severity not in self.config.deadlines:
+        if alert.status == "closed" or not has_deadlines(alert, self.config.deadlines):
             return "", ""
         for step in STEPS:
             if step_done(alert, step) is None:

@@ -54,6 +54,7 @@ ITEM_MAPPING: dict[str, Any] = {
         "published_precision": {"type": "keyword"},
         "published_source": {"type": "keyword"},
         "body_missing": {"type": "boolean"},
+        "backfill": {"type": "boolean"},
     },
 }
 
@@ -302,6 +303,11 @@ class ElasticItems(ItemRepo):
             filters.append({"terms": {"rules": query.rules}})
         if query.event_id:
             filters.append({"term": {"event_id": query.event_id}})
+        if query.backfill:
+            filters.append({"term": {"backfill": True}})
+        elif query.backfill is not None:
+            # Items stored before the field existed lack it: they count as news.
+            filters.append({"bool": {"must_not": {"term": {"backfill": True}}}})
         must = [to_dsl(node, "norm_" if query.normalized else "")] if node is not None else []
         return {"bool": {"must": must, "filter": filters}}
 
@@ -326,6 +332,7 @@ class ElasticItems(ItemRepo):
             published_precision=src.get("published_precision") or "",
             published_source=src.get("published_source") or "",
             body_missing=bool(src.get("body_missing", False)),
+            backfill=bool(src.get("backfill", False)),
             version=version,
         )
         return item if doc_id is None else with_id(item, doc_id)
@@ -359,12 +366,14 @@ def _doc(item: Item) -> dict[str, Any]:
         "published_precision": item.published_precision,
         "published_source": item.published_source,
         "body_missing": item.body_missing,
+        "backfill": item.backfill,
     }
 
 
 def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[str, Any]]:
-    """Bulk updates of a stored item wherever it is, keeping its first_seen."""
-    changes = {k: v for k, v in doc.items() if k != "first_seen"}
+    """Bulk updates of a stored item wherever it is, keeping what was set at first sight
+    (first_seen, backfill)."""
+    changes = {k: v for k, v in doc.items() if k not in ("first_seen", "backfill")}
     ops: list[dict[str, Any]] = []
     for home in homes:
         ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]

@@ -31,7 +31,7 @@ from store.model import (
     SearchResult,
     with_id,
 )
-from store.sqlite.common import json_list, ms
+from store.sqlite.common import json_list, ms, statements
 from store.text import han_bigrams, phrase_tokens
 
 if TYPE_CHECKING:
@@ -47,8 +47,11 @@ REBUILD_BATCH = 2000
 _FIELDS = (
     "url", "title", "body", "source_id", "author", "site_source", "publish_time", "written_time",
     "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
-    "published_precision", "published_source", "body_missing",
+    "published_precision", "published_source", "body_missing", "backfill",
 )  # fmt: skip
+_BOOLS = frozenset({"body_missing", "backfill"})
+# Set when the page is first stored and kept through every later upsert.
+_FIRST_SIGHT = frozenset({"first_seen", "backfill"})
 # Positions in a row (after ``id``) of the texts the full-text index holds.
 _FTS_INPUT = tuple(1 + _FIELDS.index(f) for f in ("title", "body", "norm_title", "norm_body"))
 _TIMES = frozenset({"publish_time", "written_time", "first_seen"})
@@ -57,7 +60,7 @@ _COLUMNS = ", ".join(("id", *_FIELDS, "version"))
 _UPSERT = (
     f"INSERT INTO items (rowid, {_COLUMNS}) VALUES ({','.join('?' * (len(_FIELDS) + 3))}) "
     "ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{f}=excluded.{f}" for f in _FIELDS if f != "first_seen")
+    + ", ".join(f"{f}=excluded.{f}" for f in _FIELDS if f not in _FIRST_SIGHT)
     + ", version=items.version + 1"
 )
 SCHEMA = """
@@ -83,6 +86,7 @@ CREATE TABLE IF NOT EXISTS items (
     published_precision TEXT NOT NULL DEFAULT '',
     published_source TEXT NOT NULL DEFAULT '',
     body_missing INTEGER NOT NULL DEFAULT 0,
+    backfill INTEGER NOT NULL DEFAULT 0,
     version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS item_keys (
@@ -106,20 +110,25 @@ CREATE TABLE IF NOT EXISTS item_facts (
     source_id TEXT NOT NULL,
     tags TEXT NOT NULL,
     rules TEXT NOT NULL,
-    event_id TEXT
+    event_id TEXT,
+    backfill INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS item_facts_first_seen ON item_facts(first_seen);
 CREATE INDEX IF NOT EXISTS item_facts_publish_time ON item_facts(publish_time);
 CREATE INDEX IF NOT EXISTS item_facts_source ON item_facts(source_id);
 CREATE INDEX IF NOT EXISTS item_facts_event ON item_facts(event_id);
+"""
+# Kept apart from SCHEMA: a file of an older yuqing has these triggers without the later
+# item_facts columns, and migrate() replaces them.
+FACT_TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS items_facts_insert AFTER INSERT ON items BEGIN
     INSERT INTO item_facts VALUES (new.rowid, new.id, new.first_seen, new.publish_time,
-        new.source_id, new.tags, new.rules, new.event_id);
+        new.source_id, new.tags, new.rules, new.event_id, new.backfill);
 END;
 CREATE TRIGGER IF NOT EXISTS items_facts_update AFTER UPDATE ON items BEGIN
     UPDATE item_facts SET id = new.id, first_seen = new.first_seen,
         publish_time = new.publish_time, source_id = new.source_id, tags = new.tags,
-        rules = new.rules, event_id = new.event_id
+        rules = new.rules, event_id = new.event_id, backfill = new.backfill
     WHERE rowid = new.rowid;
 END;
 """
@@ -130,6 +139,7 @@ _ADDED_COLUMNS = (
     ("published_precision", "TEXT NOT NULL DEFAULT ''"),
     ("published_source", "TEXT NOT NULL DEFAULT ''"),
     ("body_missing", "INTEGER NOT NULL DEFAULT 0"),
+    ("backfill", "INTEGER NOT NULL DEFAULT 0"),
 )
 
 
@@ -142,6 +152,12 @@ def migrate(db: sqlite3.Connection) -> None:
     for column, kind in _ADDED_COLUMNS:
         if column not in have:
             db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
+    if "backfill" not in {row[1] for row in db.execute("PRAGMA table_info(item_facts)")}:
+        db.execute("ALTER TABLE item_facts ADD COLUMN backfill INTEGER NOT NULL DEFAULT 0")
+        db.execute("DROP TRIGGER IF EXISTS items_facts_insert")
+        db.execute("DROP TRIGGER IF EXISTS items_facts_update")
+    for statement in statements(FACT_TRIGGERS):
+        db.execute(statement)
     (facts,) = db.execute("SELECT count(*) FROM item_facts").fetchone()
     (items,) = db.execute("SELECT count(*) FROM items").fetchone()
     if facts != items:
@@ -149,7 +165,7 @@ def migrate(db: sqlite3.Connection) -> None:
         db.execute("DELETE FROM item_facts")
         db.execute(
             "INSERT INTO item_facts SELECT rowid, id, first_seen, publish_time, source_id, "
-            "tags, rules, event_id FROM items"
+            "tags, rules, event_id, backfill FROM items"
         )
     row = db.execute("SELECT value FROM meta WHERE key = 'fts'").fetchone()
     if row is None or row[0] != FTS_TOKENS:
@@ -457,6 +473,9 @@ class SQLiteItems(ItemRepo):
         if query.event_id:
             clauses.append("f.event_id = ?")
             params.append(query.event_id)
+        if query.backfill is not None:
+            clauses.append("f.backfill = ?")
+            params.append(int(query.backfill))
         return " AND ".join(clauses), params
 
     def _item(self, row: tuple[Any, ...]) -> Item:
@@ -467,7 +486,8 @@ class SQLiteItems(ItemRepo):
         for name in _JSON:
             values[name] = json.loads(values[name])
         values["version"] = str(values["version"])
-        values["body_missing"] = bool(values["body_missing"])
+        for name in _BOOLS:
+            values[name] = bool(values[name])
         return with_id(Item(**values), stored_id)
 
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
@@ -492,7 +512,7 @@ def _row(item: Item) -> tuple[Any, ...]:
         value = getattr(item, name)
         if name in _TIMES:
             value = ms(value)
-        elif name == "body_missing":
+        elif name in _BOOLS:
             value = int(value)
         elif name in _JSON:
             value = json_list(value)
@@ -523,7 +543,13 @@ def _order(query: ItemQuery, node: Node | None) -> str:
 def _filtered(query: ItemQuery) -> bool:
     """Whether ``query`` narrows the items by anything but its words."""
     return bool(
-        query.since or query.until or query.sources or query.tags or query.rules or query.event_id
+        query.since
+        or query.until
+        or query.sources
+        or query.tags
+        or query.rules
+        or query.event_id
+        or query.backfill is not None
     )
 
 
