@@ -193,6 +193,11 @@ class RunRepo(ABC):
     def recent(self, source_id: str, limit: int = 20) -> list[CrawlRun]:
         """The source's runs, newest first."""
 
+    @abstractmethod
+    def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
+        """How many runs of each source started in [since, until) (sources with none are
+        left out): what a report counts, however many runs a day holds."""
+
 
 class FetchRepo(ABC):
     """Per-URL fetch records: conditional-GET validators and what became of each page."""

@@ -64,7 +64,15 @@ ENGLISH: dict[str, str] = {
     "个": "",
     "最近成功": "Last success",
     "连续失败": "Failures in a row",
-    "运行次数": "Runs",
+    "本期运行次数": "Runs in this period",
+    "其中旧闻补录": "of which backfill (old news)",
+    "采集运行": "crawl runs",
+    "今天（截至目前）": "Today so far",
+    "截至": "as of",
+    "前一天": "Previous day",
+    "后一天": "Next day",
+    "今天": "Today",
+    "昨天": "Yesterday",
     "正常": "OK",
     "无数据": "no data",
     "秒": "s",
@@ -93,10 +101,27 @@ def _styles() -> str:
     return Path(current_app.static_folder or "", "console.css").read_text("utf-8")
 
 
+def _days_around(period: Period) -> dict[str, str]:
+    """The daily report's neighbours and today's and yesterday's dates, for one-click
+    navigation between them."""
+    if period.kind != "daily":
+        return {}
+    shown, today = period.since.date(), parts().now().date()
+    return {
+        "previous": (shown - timedelta(days=1)).isoformat(),
+        "next": (shown + timedelta(days=1)).isoformat() if shown < today else "",
+        "today": today.isoformat(),
+        "yesterday": (today - timedelta(days=1)).isoformat(),
+    }
+
+
 def _render(period: Period, title: str) -> str | Response:
     data = build(period)
+    now = parts().now()
     values: dict[str, Any] = {
         "report": data,
+        "days": _days_around(period),
+        "so_far": period.since <= now < period.until,
         "title": title,
         "duration": duration,
         "severity_name": severity_name,
@@ -123,7 +148,8 @@ def _render(period: Period, title: str) -> str | Response:
 @require("viewer")
 def index() -> str:
     now = parts().now()
-    days = [(now - timedelta(days=n)).date().isoformat() for n in range(1, 8)]
+    # Today first: on an installation's first day yesterday is empty.
+    days = [(now - timedelta(days=n)).date().isoformat() for n in range(0, 8)]
     weeks = [current_week(now - timedelta(weeks=n)) for n in range(0, 5)]
     return render_template("reports/index.html", days=days, weeks=weeks)
 
