@@ -3,6 +3,8 @@ blueprint per area, every asset served from ``/static``."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from apiflask import APIFlask
 
 from api.console import (
@@ -21,6 +23,7 @@ from api.console import (
     sources,
 )
 from api.context import parts
+from store.localtime import local_time, zone_name
 from store.model import EmergencySwitch
 
 # Each area module has a blueprint ``bp`` and may have ``ENGLISH``: its strings' English.
@@ -38,7 +41,15 @@ def emergencies() -> list[EmergencySwitch]:
     ]
 
 
+def shown_time(value: datetime | str | None, seconds: bool = False, named: bool = True) -> str:
+    """The ``local`` template filter: a time in the configured zone with its name, in the
+    page's language (store.localtime, as emails and reports show times)."""
+    return local_time(value, parts().zone, i18n.language(), seconds=seconds, named=named)
+
+
 def register(app: APIFlask) -> None:
+    app.jinja_env.filters["local"] = shown_time
+    app.jinja_env.globals["zone_name"] = lambda: zone_name(parts().zone, i18n.language())
     app.jinja_env.globals["_"] = i18n.gettext
     app.jinja_env.globals["lang"] = i18n.language
     app.jinja_env.globals["emergencies"] = emergencies

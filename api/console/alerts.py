@@ -35,7 +35,7 @@ from api.resources.alerts import (
 )
 from monitor.alerts import operations
 from monitor.alerts.links import LinkError
-from monitor.alerts.tickets import TicketError
+from monitor.alerts.tickets import STEP_LABELS, TicketError
 
 bp = Blueprint("console_alerts", __name__)
 ENGLISH: dict[str, str] = {
@@ -131,6 +131,78 @@ STATUS_LABELS = {
     "closed": "已关闭",
 }
 SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
+# The timeline's details, as operators read them (never ``emergency=False``).
+DETAIL_LABELS = {
+    "items": "条数",
+    "emergency": "紧急",
+    "steps": "时限",
+    "chain": "升级级别",
+    "to": "发送到",
+    "channel": "渠道",
+    "kind": "通知类型",
+    "merged": "合并条数",
+    "via": "方式",
+    "assignee": "处理人",
+    "guidance": "权威信息",
+    "reason": "关闭原因",
+    "was": "当时状态",
+}
+VALUE_LABELS = {
+    "console": "控制台",
+    "email": "邮件链接",
+    "api": "接口",
+    "cli": "命令行",
+    "new": "新预警",
+    "update": "进展通知",
+    "digest": "摘要",
+    "escalate": "升级通知",
+    "recovered": "已恢复",
+}
+ENGLISH.update(
+    {
+        "升级级别": "Escalation step",
+        "发送到": "To",
+        "渠道": "Channel",
+        "通知类型": "Notice",
+        "合并条数": "Merged",
+        "方式": "Via",
+        "权威信息": "Guidance",
+        "当时状态": "Status then",
+        "控制台": "console",
+        "邮件链接": "email link",
+        "接口": "API",
+        "命令行": "command line",
+        "进展通知": "update",
+        "摘要": "digest",
+        "已恢复": "recovered",
+        "是": "yes",
+        "否": "no",
+    }
+)
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return "、".join(_detail_value(v) for v in value)
+    if isinstance(value, str):
+        known = {**STEP_LABELS, **CLOSE_LABELS, **STATUS_LABELS, **VALUE_LABELS}
+        # Notice kinds carry a number: update-2, remind-guidance, chain-1.
+        head, _sep, tail = value.partition("-")
+        if value in known:
+            return _(known[value])
+        if head in VALUE_LABELS and tail:
+            return f"{_(VALUE_LABELS[head])} {_detail_value(tail)}"
+        return value
+    return str(value)
+
+
+def timeline_details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as (label, value) in the page's language."""
+    return [(_(DETAIL_LABELS.get(k, k)), _detail_value(v)) for k, v in details.items()]
+
+
 ACTION_LABELS = {
     "created": "生成",
     "acknowledge": "签收",
@@ -167,6 +239,7 @@ def labels() -> dict[str, Any]:
         "severity_labels": SEVERITY_LABELS,
         "close_labels": CLOSE_LABELS,
         "action_labels": ACTION_LABELS,
+        "timeline_details": timeline_details,
     }
 
 

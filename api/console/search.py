@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
 
 from api.auth import require
+from api.console.i18n import language
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources.events import EventList, event_detail, list_events
@@ -27,6 +28,7 @@ from api.resources.items import (
     web_url,
 )
 from store import QueryError, SearchResult
+from store.localtime import local_time
 from store.model import MAX_WINDOW, EventSummary, Item
 
 bp = Blueprint("console_search", __name__)
@@ -110,8 +112,7 @@ def when(value: datetime | None) -> str:
     """A time with its zone, as operators compare times from several sources."""
     if value is None:
         return "—"
-    offset = value.strftime("%z")
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
+    return local_time(value, parts().zone, language())
 
 
 def with_args(**changes: Any) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.alerts import emergency, operations
@@ -37,6 +37,7 @@ from monitor.alerts.tickets import (
 )
 from store import ConflictError, Item, ItemQuery, Store
 from store.acting import Acting
+from store.localtime import local_time
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
 
 log = logging.getLogger(__name__)
@@ -521,7 +522,8 @@ class Alerting:
         return end if t < end else None
 
     def _fmt(self, t: datetime | None) -> str:
-        return "未知" if t is None else t.astimezone(self.clock().tzinfo).strftime("%Y-%m-%d %H:%M")
+        # Inside a notice, which names its zone once (see monitor.alerts.notice.when).
+        return local_time(t, self.clock().tzinfo or UTC, named=False)
 
 
 def _slots(times: list[str], now: datetime) -> tuple[datetime, datetime]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.alerts.channels import EMAIL
@@ -24,6 +24,7 @@ from monitor.alerts.routing import Facts, Routing, Target, load, quiet_end, rout
 from monitor.alerts.settings import AlertsConfig
 from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, has_deadlines, step_done
 from store import Item, ItemQuery, Store
+from store.localtime import zone_name
 from store.model import Alert, ChannelConfig, OutboxMessage
 
 LIBRARY_SECONDS = 10.0  # how stale the region groups may be (a library edit is rare)
@@ -110,7 +111,7 @@ class Notifier:
             title=alert.title,
             console_url=f"{base}/alerts/{alert.id}",
             base_url=base,
-            zone=str(getattr(zone, "key", zone)),
+            zone=zone_name(zone or UTC),
             created=now.isoformat(),
             hits=[h for h in alert.hits if h.get("field") == "title"],
             emergency=alert.emergency,
