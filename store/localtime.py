@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from email.utils import parsedate_to_datetime
 
 # Names operators know, in Chinese and English; other zones are shown by offset and key.
 _NAMES: dict[str, tuple[str, str]] = {
@@ -43,6 +44,15 @@ def local_time(
     column whose heading names it."""
     if value is None or value == "":
         return UNKNOWN["en" if lang == "en" else "zh"]
-    t = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        try:
+            t = datetime.fromisoformat(value)
+        except ValueError:
+            try:  # a mail header's date (RFC 5322)
+                t = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return value  # not a time after all: shown as it came
+    else:
+        t = value
     shown = t.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
     return f"{shown} {zone_name(zone, lang)}" if named else shown

@@ -257,6 +257,17 @@ class Fetch:
         return item_id(self.url)
 
 
+# Each source health problem's name for operators (alert titles, the console, emails).
+HEALTH_KINDS = {
+    "failing": "连续采集失败",
+    "blocked": "被反爬拦截",
+    "silent": "长时间无新信息",
+    "parse": "页面解析失败",
+    "encoding": "乱码",
+    "recovered": "已恢复",
+}
+
+
 @dataclass
 class HealthEvent:
     """A source went silent or broken (``kind``: a problem) or came back (``recovered``)."""

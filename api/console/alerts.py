@@ -157,6 +157,9 @@ VALUE_LABELS = {
     "digest": "摘要",
     "escalate": "升级通知",
     "recovered": "已恢复",
+    "remind": "时限提醒",
+    "chain": "逐级升级",
+    "test": "测试消息",
 }
 ENGLISH.update(
     {
@@ -175,6 +178,8 @@ ENGLISH.update(
         "进展通知": "update",
         "摘要": "digest",
         "已恢复": "recovered",
+        "逐级升级": "escalation step",
+        "测试消息": "test message",
         "是": "yes",
         "否": "no",
     }
@@ -196,6 +201,11 @@ def _detail_value(value: Any) -> str:
             return f"{_(VALUE_LABELS[head])} {_detail_value(tail)}"
         return value
     return str(value)
+
+
+def notice_kind(kind: str) -> str:
+    """A delivery's kind (new, update-2, remind-guidance, ...) in the page's language."""
+    return _detail_value(kind)
 
 
 def timeline_details(details: dict[str, Any]) -> list[tuple[str, str]]:

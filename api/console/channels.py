@@ -24,7 +24,7 @@ from api.errors import ApiError, describe
 from api.resources import channels as api
 from monitor.alerts.channels import KINDS
 from monitor.alerts.channels.base import ChannelSettings
-from store.localtime import local_time
+from store.localtime import local_time, zone_name
 from store.model import OutboxMessage
 
 bp = Blueprint("console_channels", __name__)
@@ -164,8 +164,7 @@ def local(value: str | datetime | None) -> str:
 
 
 def _zone() -> str:
-    zone = parts().zone
-    return str(getattr(zone, "key", zone))
+    return zone_name(parts().zone, language())
 
 
 def _common() -> dict[str, Any]:

@@ -45,6 +45,17 @@ ENGLISH: dict[str, str] = {
 }
 
 
+# Role names as operators read them (the stored names stay the API's).
+ROLE_LABELS = {"viewer": "查看员", "operator": "值班员", "admin": "管理员"}
+ENGLISH.update(
+    {"查看员": "Viewer", "值班员": "Operator", "管理员": "Administrator", "采集源": "Source"}
+)
+
+
+def role_label(role: str) -> str:
+    return gettext(ROLE_LABELS.get(role, role))
+
+
 def language() -> str:
     """``"zh"`` or ``"en"`` for this request."""
     chosen = request.args.get("lang")

@@ -3,6 +3,7 @@ file to download. The data is :func:`api.resources.reports.build`'s, the same as
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from api.resources.reports import build, daily_period, weekly_period
 
 bp = Blueprint("console_reports", __name__)
 ENGLISH: dict[str, str] = {
+    "%(year)s 年第 %(week)s 周": "%(year)s week %(week)s",
     "舆情日报": "Daily report",
     "舆情周报": "Weekly report",
     "日报": "Daily",
@@ -80,6 +82,22 @@ ENGLISH: dict[str, str] = {
     "小时": "h",
 }
 SEVERITY_NAMES = {"critical": "严重", "warning": "警告", "info": "提示"}
+
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def period_label(label: str) -> str:
+    """``2026-W48`` as ``2026 年第 48 周`` / ``2026 week 48``; a day as it is."""
+    found = _WEEK.match(label)
+    if not found:
+        return label
+    return _("%(year)s 年第 %(week)s 周", year=found.group(1), week=int(found.group(2)))
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"period_label": period_label}
 
 
 def duration(seconds: float | None) -> str:

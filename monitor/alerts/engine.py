@@ -38,7 +38,14 @@ from monitor.alerts.tickets import (
 from store import ConflictError, Item, ItemQuery, Store
 from store.acting import Acting
 from store.localtime import local_time
-from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
+from store.model import (
+    HEALTH_KINDS,
+    OPEN_STATUSES,
+    Alert,
+    EmergencySwitch,
+    OutboxMessage,
+    TimelineEntry,
+)
 
 log = logging.getLogger(__name__)
 ACTOR = "yuqing"
@@ -134,7 +141,7 @@ class Alerting:
             event_id=event,
             kind="health",
             severity="warning",
-            title=f"采集源 {source_id} 异常（{kind}）：{message}",
+            title=f"采集源 {source_id} {HEALTH_KINDS.get(kind, kind)}：{message}",
             item_id="",
             url="",
             source_id=source_id,
