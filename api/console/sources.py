@@ -134,13 +134,21 @@ def _choices() -> dict[str, Any]:
     return {
         "types": TYPES,
         "selector_fields": SELECTOR_FIELDS,
-        "selector_label": lambda f: _(SELECTOR_LABELS.get(f, f)),
+        "selector_label": selector_label,
     }
+
+
+def selector_label(field: str) -> str:
+    return _(SELECTOR_LABELS.get(field, field))
+
+
+def type_label(kind: str) -> str:
+    return _(TYPE_LABELS.get(kind, kind))
 
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"type_label": lambda t: _(TYPE_LABELS.get(t, t))}
+    return {"type_label": type_label}
 
 
 def _form_values(source: dict[str, Any] | None) -> dict[str, Any]:
