@@ -48,7 +48,10 @@ ENGLISH: dict[str, str] = {
     "任一词出现": "either word",
     "排除": "exclude",
     "括号分组": "grouping",
-    "相距不超过 20 个字": "at most 20 characters apart",
+    "相距不超过 20 个词元（一个汉字、一个英文单词或数字串、一串标点各算一个）": (
+        "at most 20 tokens apart (a Chinese character, a word of letters or digits, or a run"
+        " of punctuation is one token each)"
+    ),
     "只在标题中（body: 只在正文中）": "in the title only (body: the body only)",
     "引号内按原文查找": "quoted text is literal",
     "关键词库中的词组": "a keyword group of the library",
