@@ -99,6 +99,10 @@ def test_a_policy_that_opts_in_gets_backfill_without_deadlines(db: Store) -> Non
     assert overdue(alert, alerts.config.deadlines, clock()) == []
     kinds = {m.key.split("/")[-1] for m in db.outbox.list(limit=100)}
     assert kinds == {"new"}
+    # The email says why there is no deadline, and in which zone its times are.
+    for message in db.outbox.list(limit=100):
+        assert "旧闻补录" in message.text and "处置时限：" not in message.text
+        assert "（时间为 北京时间）" in message.text
 
 
 def test_backfill_stays_out_of_the_latency_figures(db: Store) -> None:
@@ -189,5 +193,9 @@ def test_the_api_and_console_filter_backfill(store: Store, app: APIFlask) -> Non
     page = viewer.get("/search?backfill=true").get_data(as_text=True)
     assert archive.id in page and fresh.id not in page
     assert '<option value="true" selected>旧闻补录</option>' in page
+    detail = viewer.get(f"/alerts/{old_alert}").get_data(as_text=True)
+    assert 'id="alert-backfill"' in detail and 'id="deadlines"' not in detail
+    detail = viewer.get(f"/alerts/{new_alert}").get_data(as_text=True)
+    assert 'id="alert-backfill"' not in detail and 'id="deadlines"' in detail
     english = viewer.get("/alerts?backfill=true", headers={"Accept-Language": "en"})
     assert "Backfill (old news)" in english.get_data(as_text=True)
