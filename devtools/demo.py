@@ -61,8 +61,17 @@ DATA_DIR = "var/demo"
 SITE_PORT = 8610
 INTERVAL = 60  # seconds between crawls of each demo source (the shortest allowed)
 REAL_INTERVAL = 8.0  # ... and at least this many real seconds on an accelerated clock
-INCIDENT_EVERY = 480.0  # business seconds between incidents of the demo world
+INCIDENT_EVERY = 360.0  # business seconds between incidents of the demo world
 CLOCK_STATE = "clock.json"
+# Each list source follows only its own list's links: the sidebars of every page show the
+# latest items of all channels, and a source taking another's items would leave that one
+# "silent" and name the wrong source on alerts.
+LIST_LINKS = {
+    "demo-news": "ul.list a::attr(href)",
+    "demo-shehui": "ul.list a::attr(href)",
+    "demo-zwgk": "ul.doc-list a::attr(href)",
+    "demo-bbs": "table.threads a::attr(href)",
+}
 USER = "demo"
 GRACE = 5  # seconds running crawls get to finish when the demo stops
 DEFAULTS = {
@@ -120,8 +129,18 @@ def demo_sources(site_url: str, interval: int = INTERVAL) -> list[Source]:
             parts = parts._replace(query="section=kuaixun")
         return urlunsplit(parts)
 
+    def links(source: Source) -> dict[str, str]:
+        if source.id not in LIST_LINKS:
+            return dict(source.selectors)
+        return {**source.selectors, "links": LIST_LINKS[source.id]}
+
     return [
-        replace(s, start_urls=[moved(u) for u in s.start_urls], interval=interval)
+        replace(
+            s,
+            start_urls=[moved(u) for u in s.start_urls],
+            interval=interval,
+            selectors=links(s),
+        )
         for s in load_sources()
         if s.type != "sitemap"
     ]
