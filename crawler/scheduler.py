@@ -161,10 +161,12 @@ class CrawlScheduler:
             interval = source.effective_interval(now)
             if self.intervals.get(source.id) == interval:
                 continue
-            due = self.due(source, interval, now)
+            due = self.real(self.due(source, interval, now), now)
+            # APScheduler waits in real time; an accelerated clock (a demo) shortens the wait.
+            every = interval / self.clock.speed
             self.aps.add_job(
                 self.run,
-                IntervalTrigger(seconds=interval, start_date=due, jitter=self.jitter(interval)),
+                IntervalTrigger(seconds=every, start_date=due, jitter=self.jitter(every)),
                 # Explicit, or APScheduler would push a start that is already past (it is
                 # by the time the scheduler starts) by a whole interval.
                 next_run_time=due,
@@ -182,9 +184,15 @@ class CrawlScheduler:
         last = next(iter(self.store.runs.recent(source.id, 1)), None)
         return now if last is None else max(now, last.started + timedelta(seconds=interval))
 
+    def real(self, when: datetime, now: datetime) -> datetime:
+        """The real instant at which the clock shows ``when`` (``now`` being its time now)."""
+        if self.clock.speed == 1:
+            return when
+        return datetime.now(self.clock.zone) + (when - now) / self.clock.speed
+
     @staticmethod
-    def jitter(interval: int) -> int | None:
-        return min(MAX_JITTER, interval // 10) or None
+    def jitter(interval: float) -> int | None:
+        return min(MAX_JITTER, int(interval) // 10) or None
 
     def next_runs(self) -> dict[str, datetime | None]:
         """Next run time of each source's job."""

@@ -1,11 +1,18 @@
 """``yuqing-dev demo``: the whole service on one machine, with news arriving to watch.
 
-On 127.0.0.1 it starts the demo site (a fictional 潼南 news site, government portal and
-forum) publishing a new article every :data:`DRIP_SECONDS`, a mail catcher keeping every
-email as an ``.eml`` file in ``var/demo/mail`` (the console lists them at ``/mail``), and
-``yuqing run`` on the data directory ``var/demo``. Before that it fills an empty store:
-the sample keyword library for 潼南区, the demo site's sources crawled every minute, and
-the operator login ``demo``, whose password is printed once.
+On 127.0.0.1 it starts the demo world (:mod:`devtools.demosite.world`: a fictional 潼南
+news portal, GBK government portal, forum and RSS feed where incidents start every few
+minutes and grow), a mail catcher keeping every email as an ``.eml`` file in
+``var/demo/mail`` (the console lists them at ``/mail``), and ``yuqing run`` on the data
+directory ``var/demo``. Before that it fills an empty store: the sample keyword library
+for 潼南区, the demo world's sources, and the operator login ``demo``, whose password is
+printed once. What the world published is kept in ``var/demo/world``, so a restart
+continues with new pages.
+
+``--speed 30`` runs the world and the service on an accelerated clock (``[clock] speed``
+and ``origin``, given to every process as ``YUQING_CLOCK_*``): an hour of news in two
+minutes. Crawl intervals are business time, so they are longer then (see
+:func:`crawl_interval`) to keep the crawls a machine can run.
 
 The demo's settings are defaults given to every part as ``YUQING_*`` variables: one set
 already wins (``YUQING_STORE=http://127.0.0.1:9200 yuqing-dev demo`` runs on Elasticsearch).
@@ -26,6 +33,7 @@ import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from types import FrameType
@@ -37,7 +45,8 @@ import click
 from api.accounts import Accounts
 from crawler.operations import seed_sources
 from crawler.sources import load_sources
-from devtools.demosite import DemoSite, create_app, serve, start_drip
+from devtools.demosite import DemoSite, create_app, serve
+from devtools.demosite.world import World
 from devtools.mailcatcher import MailCatcher
 from keywords.io import read_library
 from keywords.library import KeywordLibrary
@@ -50,8 +59,19 @@ from yuqing.wiring import clock_for, store_for
 
 DATA_DIR = "var/demo"
 SITE_PORT = 8610
-DRIP_SECONDS = 20.0  # a new article on the demo site this often
 INTERVAL = 60  # seconds between crawls of each demo source (the shortest allowed)
+REAL_INTERVAL = 8.0  # ... and at least this many real seconds on an accelerated clock
+INCIDENT_EVERY = 360.0  # business seconds between incidents of the demo world
+CLOCK_STATE = "clock.json"
+# Each list source follows only its own list's links: the sidebars of every page show the
+# latest items of all channels, and a source taking another's items would leave that one
+# "silent" and name the wrong source on alerts.
+LIST_LINKS = {
+    "demo-news": "ul.list a::attr(href)",
+    "demo-shehui": "ul.list a::attr(href)",
+    "demo-zwgk": "ul.doc-list a::attr(href)",
+    "demo-bbs": "table.threads a::attr(href)",
+}
 USER = "demo"
 GRACE = 5  # seconds running crawls get to finish when the demo stops
 DEFAULTS = {
@@ -84,21 +104,68 @@ def environment(env: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def demo_sources(site_url: str) -> list[Source]:
-    """The bundled sources (``crawler/sources.yaml``) pointed at the demo site on
-    ``site_url`` and crawled every :data:`INTERVAL` seconds."""
+def crawl_interval(speed: float) -> int:
+    """Business seconds between crawls of a demo source: :data:`INTERVAL`, or longer on
+    an accelerated clock so a crawl starts at most every :data:`REAL_INTERVAL` real s."""
+    return max(INTERVAL, round(REAL_INTERVAL * speed))
+
+
+def world_step(interval: int) -> float:
+    """Mean business seconds between the world's ordinary items. Five channels take turns,
+    so each gets one about every 1.5 crawl intervals: no source goes "silent"."""
+    return interval * 0.3
+
+
+def demo_sources(site_url: str, interval: int = INTERVAL) -> list[Source]:
+    """The bundled sources (``crawler/sources.yaml``) pointed at the demo world on
+    ``site_url`` and crawled every ``interval`` seconds; the feed is the world's wire
+    (快讯) channel, which no list page carries, and the sitemap (everything again) is left
+    out."""
     base = urlsplit(site_url)
 
     def moved(url: str) -> str:
-        return urlunsplit(urlsplit(url)._replace(scheme=base.scheme, netloc=base.netloc))
+        parts = urlsplit(url)._replace(scheme=base.scheme, netloc=base.netloc)
+        if parts.path == "/rss.xml":
+            parts = parts._replace(query="section=kuaixun")
+        return urlunsplit(parts)
+
+    def links(source: Source) -> dict[str, str]:
+        if source.id not in LIST_LINKS:
+            return dict(source.selectors)
+        return {**source.selectors, "links": LIST_LINKS[source.id]}
 
     return [
-        replace(s, start_urls=[moved(u) for u in s.start_urls], interval=INTERVAL)
+        replace(
+            s,
+            start_urls=[moved(u) for u in s.start_urls],
+            interval=interval,
+            selectors=links(s),
+        )
         for s in load_sources()
+        if s.type != "sitemap"
     ]
 
 
-def prepare(config: Config, store: Store, site_url: str) -> str | None:
+def clock_settings(data_dir: Path, speed: float, env: Mapping[str, str]) -> dict[str, str]:
+    """The ``YUQING_CLOCK_*`` variables of an accelerated demo: one origin for every
+    process, kept in the data directory so a restart at the same speed continues the
+    same business time (items already stored never lie in the future)."""
+    if speed == 1:
+        return {"YUQING_CLOCK_SPEED": "1"}
+    shown = f"{speed:g}"
+    if "YUQING_CLOCK_ORIGIN" in env:
+        return {"YUQING_CLOCK_SPEED": shown, "YUQING_CLOCK_ORIGIN": env["YUQING_CLOCK_ORIGIN"]}
+    path = data_dir / CLOCK_STATE
+    saved: dict[str, Any] = {}
+    if path.exists():
+        saved = json.loads(path.read_text("utf-8"))
+    if saved.get("speed") != speed:
+        saved = {"speed": speed, "origin": datetime.now(UTC).isoformat()}
+        path.write_text(json.dumps(saved), "utf-8")
+    return {"YUQING_CLOCK_SPEED": shown, "YUQING_CLOCK_ORIGIN": str(saved["origin"])}
+
+
+def prepare(config: Config, store: Store, site_url: str, interval: int = INTERVAL) -> str | None:
     """Fill what the store lacks: the sample library, the demo sources, the demo login.
     Returns the login's password if it was created now."""
     clock = clock_for(config)
@@ -108,8 +175,8 @@ def prepare(config: Config, store: Store, site_url: str) -> str | None:
         save_library(acting, read_library(sample, "yaml"), message="潼南区示例词库")
         click.echo("loaded the sample keyword library for 潼南区 (keywords/samples/tongnan.yaml)")
     if not store.sources.list():
-        added = seed_sources(acting, demo_sources(site_url))
-        click.echo(f"registered {len(added)} demo sources, crawled every {INTERVAL} s")
+        added = seed_sources(acting, demo_sources(site_url, interval))
+        click.echo(f"registered {len(added)} demo sources, crawled every {interval} s")
     if store.users.get(USER) is not None:
         return None
     password = secrets.token_urlsafe(12)
@@ -126,8 +193,13 @@ def _interrupt(number: int, frame: FrameType | None) -> None:
 class Demo:
     """The parts of a running demo; :meth:`stop` ends them, the service first."""
 
-    def __init__(self, config: Config, env: dict[str, str], config_path: str | None) -> None:
+    def __init__(
+        self, config: Config, env: dict[str, str], config_path: str | None, site_port: int
+    ) -> None:
         self.config, self.env, self.config_path = config, env, config_path
+        self.site_port = site_port
+        self.interval = crawl_interval(config.clock.speed)
+        self.world: World | None = None
         self.stopping = threading.Event()
         self.log_path = config.data_dir / "yuqing.log"
         self.site_server: Any = None
@@ -135,14 +207,23 @@ class Demo:
         self.service: subprocess.Popen[str] | None = None
 
     def start_site(self) -> str:
-        app = create_app()
+        clock = clock_for(self.config)
+        app = create_app(clock, live=True)
         try:
-            self.site_server, url = serve(port=SITE_PORT, app=app)
+            self.site_server, url = serve(port=self.site_port, app=app)
         except OSError as e:
             raise click.ClickException(
-                f"demo site: cannot listen on 127.0.0.1:{SITE_PORT}: {e}"
+                f"demo site: cannot listen on 127.0.0.1:{self.site_port}: {e}"
             ) from e
-        start_drip(cast(DemoSite, app.extensions["demosite"]), DRIP_SECONDS, self.stopping)
+        site = cast(DemoSite, app.extensions["demosite"])
+        self.world = World(
+            site,
+            clock,
+            self.config.data_dir / "world",
+            step=world_step(self.interval),
+            incident_every=INCIDENT_EVERY,
+        )
+        self.world.run(self.stopping)
         return str(url)
 
     def start_catcher(self) -> Path:
@@ -256,24 +337,40 @@ def instructions(config: Config, site_url: str, mail: Path, password: str | None
             "  4. 关键词库 (keywords): live-test a sentence, e.g. 双江镇一商铺起火",
             f"  5. the emails: 邮件 ({console}mail) or the files {mail}/*.eml;"
             " their acknowledge link works",
-            f"The demo site {site_url}/ publishes an article every {DRIP_SECONDS:g} s;"
-            f" sources are crawled every {INTERVAL} s. Ctrl-C stops everything.",
+            f"The demo world {site_url}/ publishes all the time, with an incident about every"
+            f" {INCIDENT_EVERY / 60:g} min (clock speed {config.clock.speed:g});"
+            f" sources are crawled every {crawl_interval(config.clock.speed)} s."
+            " Ctrl-C stops everything.",
             "",
         )
     )
 
 
 @click.command("demo")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=1, max=1000),
+    default=None,
+    help="clock speed: 30 shows an hour of news in two minutes (default: [clock] speed, 1)",
+)
+@click.option(
+    "--site-port", type=click.IntRange(0, 65535), default=SITE_PORT, show_default=True,
+    help="port of the demo world (0: a free one)",
+)  # fmt: skip
 @click.pass_context
-def demo_command(ctx: click.Context) -> None:
-    """Run the demo: demo site, mail catcher, sample library, a login, and the service."""
+def demo_command(ctx: click.Context, speed: float | None, site_port: int) -> None:
+    """Run the demo: demo world, mail catcher, sample library, a login, and the service."""
     env = environment(os.environ)
+    if speed is not None:
+        env["YUQING_CLOCK_SPEED"] = f"{speed:g}"
     try:
+        config = load(ctx.obj, env)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        env |= clock_settings(config.data_dir, config.clock.speed, env)
         config = load(ctx.obj, env)
     except ConfigError as e:
         raise click.ClickException(str(e)) from e
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    demo = Demo(config, env, ctx.obj)
+    demo = Demo(config, env, ctx.obj, site_port)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         site_url = demo.start_site()
@@ -283,7 +380,7 @@ def demo_command(ctx: click.Context) -> None:
         except StoreError as e:
             raise click.ClickException(str(e)) from e
         try:
-            password = prepare(config, store, site_url)
+            password = prepare(config, store, site_url, demo.interval)
         finally:
             store.close()
         demo.start_service()

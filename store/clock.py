@@ -29,6 +29,12 @@ class Clock:
     def __call__(self) -> datetime:
         return self.now()
 
+    @property
+    def speed(self) -> float:
+        """Business seconds per real second: whatever waits in real time (a schedule, a
+        lease's heartbeat) divides its business-time span by this."""
+        return 1.0
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.zone})"
 
@@ -65,18 +71,35 @@ class ManualClock(Clock):
 
 class ScaledClock(Clock):
     """Runs ``factor`` times faster than real time from ``start`` (default: now), for a
-    demo that shows an hour of news in minutes."""
+    demo that shows an hour of news in minutes.
+
+    With ``anchor`` (a real instant) it is instead the business time of every process
+    that shares the anchor: business and real time coincide at ``anchor`` and business
+    time runs ``factor`` times faster from there. The service, its crawl processes and
+    the demo world agree on "now" that way (``[clock] speed`` and ``origin``)."""
 
     def __init__(
-        self, factor: float, start: datetime | None = None, zone: str | tzinfo = DEFAULT_ZONE
+        self,
+        factor: float,
+        start: datetime | None = None,
+        zone: str | tzinfo = DEFAULT_ZONE,
+        anchor: datetime | None = None,
     ) -> None:
         if factor <= 0:
             raise ValueError("a clock's speed must be positive")
         super().__init__(zone)
         self.factor = factor
+        self._anchor = anchor
         self._origin = (start or datetime.now(self.zone)).astimezone(self.zone)
         self._real = time.monotonic()
 
+    @property
+    def speed(self) -> float:
+        return self.factor
+
     def now(self) -> datetime:
+        if self._anchor is not None:
+            real = datetime.now(self.zone)
+            return self._anchor.astimezone(self.zone) + (real - self._anchor) * self.factor
         elapsed = (time.monotonic() - self._real) * self.factor
         return self._origin + timedelta(seconds=elapsed)

@@ -16,14 +16,18 @@ from pathlib import Path
 import pytest
 from api_support import Browser, make_app, signed_in
 from apiflask import APIFlask
+from demo_world_support import DemoRun, start_demo
 from elasticsearch import Elasticsearch
+from waiting import wait_for
 
 from devtools import eslocal
 from store import Store, open_store
 
 BACKENDS = ["sqlite", "elasticsearch"]
-BROWSER = {"test_console_browser", "test_channels_browser"}
+BROWSER = {"test_console_browser", "test_channels_browser", "test_demo_world"}
 SLOW = {
+    "test_demo_world",
+    "test_readme_examples",
     "test_api_schema",
     "test_crawl",
     "test_crawl_alerting",
@@ -110,3 +114,26 @@ def operator(app: APIFlask) -> Browser:
 @pytest.fixture
 def admin(app: APIFlask) -> Browser:
     return signed_in(app, "admin")
+
+
+# Business minutes the demo runs before the tests look at it (at least 20), and when it
+# notes every alert's item count to see events grow.
+DEMO_MINUTES, DEMO_EARLIER = 24.0, 11.0
+
+
+@pytest.fixture(scope="session")
+def demo_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    """``yuqing-dev demo --speed 30`` after :data:`DEMO_MINUTES` simulated minutes, still
+    running (stopped at the end of the session)."""
+    run = start_demo(tmp_path_factory.mktemp("demo-world"))
+    try:
+        wait_for("the earlier look", lambda: run.minutes() >= DEMO_EARLIER, timeout=120)
+        run.earlier_items = {a.id: a.items for a in run.alerts()}
+        wait_for(
+            f"{DEMO_MINUTES:g} simulated minutes, three new events and one growing",
+            lambda: run.ready(DEMO_MINUTES),
+            timeout=300,
+        )
+        yield run
+    finally:
+        run.stop()

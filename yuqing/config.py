@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -102,6 +103,17 @@ class ImportsConfig(_Section):
         )
 
 
+class ClockConfig(_Section):
+    speed: float = Field(
+        1.0, gt=0, le=1000, description="business seconds per real second (demos: e.g. 30)"
+    )
+    origin: datetime | None = Field(
+        None,
+        description="with speed > 1: the real instant from which business time runs faster;"
+        " every process of one service must share it (unset: when the process started)",
+    )
+
+
 class Config(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("var")
@@ -110,6 +122,7 @@ class Config(_Section):
     smtp: SmtpConfig = Field(default_factory=SmtpConfig)  # type: ignore[arg-type]
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
     imports: ImportsConfig = Field(default_factory=ImportsConfig)  # type: ignore[arg-type]
+    clock: ClockConfig = Field(default_factory=ClockConfig)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod
@@ -161,6 +174,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "smtp": SmtpConfig,
     "alerts": AlertsConfig,
     "imports": ImportsConfig,
+    "clock": ClockConfig,
 }
 
 

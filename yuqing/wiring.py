@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apiflask import APIFlask
@@ -22,7 +22,7 @@ from crawler.sources import set_emergency
 from monitor.alerts.engine import Alerting
 from monitor.alerts.links import AckLinks
 from store import Store, open_store
-from store.clock import Clock
+from store.clock import Clock, ScaledClock
 from store.model import EmergencySwitch, Source
 from yuqing.config import Config
 
@@ -33,8 +33,14 @@ CRAWL_COMMAND = (sys.executable, "-P", "-m", "yuqing.crawl")
 
 
 def clock_for(config: Config) -> Clock:
-    """The process's clock, in the configured zone."""
-    return Clock(config.timezone)
+    """The process's clock, in the configured zone; with ``[clock] speed`` other than 1 a
+    :class:`ScaledClock` anchored at ``[clock] origin`` (so crawl processes agree)."""
+    if config.clock.speed == 1:
+        return Clock(config.timezone)
+    origin = config.clock.origin or datetime.now(UTC)
+    if origin.tzinfo is None:
+        origin = origin.replace(tzinfo=UTC)
+    return ScaledClock(config.clock.speed, zone=config.timezone, anchor=origin)
 
 
 def store_options(config: Config) -> dict[str, Any]:

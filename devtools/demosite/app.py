@@ -12,14 +12,15 @@ from .model import SECTIONS
 from .site import Clock, DemoSite, system_clock
 
 
-def create_app(clock: Clock | None = None, seed: int = 0) -> Flask:
+def create_app(clock: Clock | None = None, seed: int = 0, live: bool = False) -> Flask:
     """A demo site app; its state and ground truth is ``app.extensions["demosite"]``.
 
     ``clock`` (default: wall clock) stamps articles published later; ``seed`` picks the
-    filler archive, the same seed always giving the same site.
+    filler archive, the same seed always giving the same site. ``live``: an empty site for
+    the demo world to fill (see :class:`DemoSite`).
     """
     app = Flask(__name__)
-    site = DemoSite(clock or system_clock, seed)
+    site = DemoSite(clock or system_clock, seed, live)
     app.extensions["demosite"] = site
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 

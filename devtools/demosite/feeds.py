@@ -33,8 +33,9 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
 
 @bp.get("/rss.xml")
 def rss() -> Response:
-    """RSS 2.0 of all sections, dates in RFC 822 with +0800."""
+    """RSS 2.0 of all sections (``?section=`` one), dates in RFC 822 with +0800."""
     site, root = get_site(), _root()
+    section = request.args.get("section") or None
     rss = ET.Element("rss", version="2.0")
     channel = _sub(rss, "channel")
     _sub(channel, "title", "潼南新闻网")
@@ -42,7 +43,7 @@ def rss() -> Response:
     _sub(channel, "description", "潼南区新闻、民生与政务公开信息")
     _sub(channel, "language", "zh-cn")
     _sub(channel, "lastBuildDate", format_datetime(site.last_change))
-    for article in site.latest(limit=FEED_SIZE):
+    for article in site.latest(section, limit=FEED_SIZE):
         item = _sub(channel, "item")
         _sub(item, "title", article.title)
         _sub(item, "link", root + article.path)

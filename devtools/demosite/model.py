@@ -11,7 +11,14 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The newest seeded item; everything seeded lies before it, so a clock set later publishes "new".
 BASE_TIME = datetime(2021, 2, 5, 10, 30, tzinfo=SHANGHAI)
 
-SECTIONS: dict[str, str] = {"news": "潼南要闻", "shehui": "社会民生", "zwgk": "政务公开"}
+SECTIONS: dict[str, str] = {
+    "news": "潼南要闻",
+    "shehui": "社会民生",
+    "zwgk": "政务公开",
+    # Short wire items, published only through the RSS feed's ``?section=kuaixun`` in the
+    # demo world, so the feed source finds news of its own.
+    "kuaixun": "潼南快讯",
+}
 
 # Encodings an article may be stored in; the page bytes are ``text.encode(encoding)``.
 ENCODINGS = ("utf-8", "gbk", "gb18030")

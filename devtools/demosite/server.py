@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import cast
 
 from flask import Flask
@@ -52,23 +53,33 @@ def start_drip(site: DemoSite, interval: float, stop: threading.Event) -> thread
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m devtools.demosite`` / ``yuqing-dev demo-site``: serve until interrupted."""
+    """``yuqing-dev demo-site``: serve until interrupted."""
     parser = argparse.ArgumentParser(
-        prog="python -m devtools.demosite",
-        description="Serve the fictional 潼南 demo news site and government portal on 127.0.0.1.",
+        prog="yuqing-dev demo-site",
+        description="Serve the fictional 潼南 demo news site, government portal and forum on"
+        " 127.0.0.1: the fixed 2021 site the tests know, or with --world the living demo world.",
     )
     parser.add_argument("--port", type=int, default=8610, help="port (0 picks a free one)")
     parser.add_argument("--seed", type=int, default=0, help="content seed")
     parser.add_argument(
         "--drip", type=float, metavar="SECONDS", help="publish a new story every SECONDS"
     )
+    parser.add_argument(
+        "--world",
+        metavar="FOLDER",
+        help="serve the living demo world (incidents that grow, for hours), its state in FOLDER",
+    )
     args = parser.parse_args(argv)
 
-    app = create_app(seed=args.seed)
+    app = create_app(seed=args.seed, live=bool(args.world))
     site = cast(DemoSite, app.extensions["demosite"])
     server, url = serve(port=args.port, app=app, quiet=False)
     stop = threading.Event()
-    if args.drip:
+    if args.world:
+        from .world import World  # the fixed site needs none of it
+
+        World(site, site.clock, Path(args.world), seed=args.seed).run(stop)
+    elif args.drip:
         start_drip(site, args.drip, stop)
     print(f"demo site serving at {url}/ (Ctrl-C to stop)", flush=True)
     try:

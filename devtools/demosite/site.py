@@ -14,7 +14,7 @@ from .stories import THREADS
 
 Clock = Callable[[], datetime]
 
-PAGE_SIZES = {"news": 15, "shehui": 15, "zwgk": 10}
+PAGE_SIZES = {"news": 15, "shehui": 15, "zwgk": 10, "kuaixun": 15}
 
 
 def system_clock() -> datetime:
@@ -29,9 +29,12 @@ class DemoSite:
     ``url()`` makes them absolute once ``serve()`` has set ``base_url``.
     """
 
-    def __init__(self, clock: Clock = system_clock, seed: int = 0) -> None:
+    def __init__(self, clock: Clock = system_clock, seed: int = 0, live: bool = False) -> None:
+        """``live``: start empty (no 2021 archive, no forum threads) for the demo world
+        (:mod:`devtools.demosite.world`), which publishes and restores everything itself."""
         self.clock = clock
         self.seed = seed
+        self.live = live
         self.requests = RequestLog()
         self.threads: tuple[Thread, ...] = THREADS
         self.base_url: str | None = None
@@ -43,7 +46,11 @@ class DemoSite:
         self._by_path: dict[str, Article] = {}
         self._next_id = 1001
         self._last_scheduled: Article | None = None
-        self._schedule: Schedule = populate(self, seed)
+        self._schedule: Schedule | None = None
+        if live:
+            self.threads = ()
+        else:
+            self._schedule = populate(self, seed)
 
     def now(self) -> datetime:
         """The injected clock's time as an aware Asia/Shanghai datetime (naive means local)."""
@@ -90,6 +97,29 @@ class DemoSite:
             self.last_change = max(self.last_change, published)
         return article
 
+    def restore(self, article: Article) -> None:
+        """Serve ``article`` again as it was (a demo world restarting); ids continue after it."""
+        with self._lock:
+            self._articles[article.id] = article
+            self._by_path[article.path] = article
+            self._next_id = max(self._next_id, article.id + 1)
+            self.last_change = max(self.last_change, article.published)
+
+    def reserve_id(self) -> int:
+        """A fresh id from the articles' sequence (forum threads of the demo world)."""
+        with self._lock:
+            ident = self._next_id
+            self._next_id += 1
+            return ident
+
+    def put_thread(self, thread: Thread) -> None:
+        """Add ``thread`` or replace the one with its id (a new reply)."""
+        with self._lock:
+            others = tuple(t for t in self.threads if t.id != thread.id)
+            self.threads = (*others, thread)
+            self._next_id = max(self._next_id, thread.id + 1)
+            self.last_change = max(self.last_change, thread.updated)
+
     def publish(self, draft: Draft, repost_of: Article | None = None) -> Article:
         """Publish ``draft`` now (per the clock); it appears in lists, feeds and sitemap."""
         return self.add(draft, self.now(), repost_of)
@@ -97,6 +127,8 @@ class DemoSite:
     def publish_scheduled(self) -> Article:
         """Publish the next timed arrival (what ``--drip`` does every interval)."""
         with self._lock:
+            if self._schedule is None:
+                raise RuntimeError("a live site publishes through its world, not the drip")
             step = self._schedule.next(self.now())
             if isinstance(step, Draft):
                 article = self.publish(step)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 
-from .model import SECTIONS
+from .model import SECTIONS, Thread
 from .render import article_response, get_site, html_response
+from .site import DemoSite
 
 bp = Blueprint("pages", __name__)
 
+THREADS_LISTED = 40
 SECTION = "<any(" + ", ".join(SECTIONS) + "):section>"
 
 
@@ -16,8 +18,8 @@ SECTION = "<any(" + ", ".join(SECTIONS) + "):section>"
 @bp.get("/index.html")
 def home() -> Response:
     site = get_site()
-    report = next(a for a in site.articles if a.kind == "report")
-    return html_response("home.html", heavy=True, report=report)
+    report = next((a for a in site.articles if a.kind == "report"), None)
+    return html_response("home.html", heavy=True, report=report, threads=recent_threads(site))
 
 
 @bp.get(f"/{SECTION}/")
@@ -59,7 +61,7 @@ def bbs_index() -> Response:
         declared="gbk",
         header_charset=None,
         gov_style=True,
-        threads=site.threads,
+        threads=recent_threads(site),
     )
 
 
@@ -90,6 +92,14 @@ def private(rest: str = "") -> Response:
         heading="内部资料",
         text="本栏目仅供内部工作人员查阅，robots.txt 已禁止抓取。",
     )
+
+
+def recent_threads(site: DemoSite) -> tuple[Thread, ...]:
+    """The threads a board lists: all of the fixed ones; the demo world's latest active
+    first (it keeps adding threads for hours)."""
+    if not site.live:
+        return site.threads
+    return tuple(sorted(site.threads, key=lambda t: t.updated, reverse=True)[:THREADS_LISTED])
 
 
 def not_found(_error: Exception) -> Response:
