@@ -1,7 +1,8 @@
 """Who is asking and what they may do.
 
-Two ways in: the console's session cookie (signed, HttpOnly, SameSite=Lax; every
-unsafe request also carries the session's CSRF token) and API tokens for scripts
+Two ways in: the console's session cookie (signed, HttpOnly, SameSite=Lax; it carries only
+the id of a session kept in the store, see :mod:`api.accounts`; every unsafe request also
+carries the session's CSRF token) and API tokens for scripts
 (``Authorization: Bearer yq_...``, hashed at rest). Roles are ordered
 viewer < operator < admin; :func:`require` guards each view.
 """
@@ -57,19 +58,15 @@ def _identify() -> tuple[User | None, str]:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return parts().accounts.by_token(header[7:].strip()), "token"
-    name = session.get("user")
-    if not name:
+    sid = session.get("sid")
+    if not sid:
         return None, "none"
-    user = parts().store.users.get(name)
-    # A changed password, a disabled account or a role change ends other sessions.
-    if user is None or user.disabled or session.get("seal") != _seal(user):
+    # Revoked (sign-out, password or role change, disabling), idle or too old: gone.
+    user = parts().accounts.session_user(str(sid))
+    if user is None:
         session.clear()
         return None, "none"
     return user, "session"
-
-
-def _seal(user: User) -> str:
-    return hashlib.sha256(f"{user.password_hash}|{user.role}".encode()).hexdigest()[:16]
 
 
 def require(role: str) -> Callable[[F], F]:
@@ -108,7 +105,13 @@ def _authorize(role: str) -> Response | None:
 
 
 def csrf_token() -> str:
-    """This session's CSRF token (made on first use); forms and htmx send it back."""
+    """This session's CSRF token; forms and htmx send it back. Signed in, it is derived
+    from the session id (the cookie holds nothing else); before sign-in (the login form)
+    it is a random value kept in the cookie."""
+    sid = session.get("sid")
+    if sid:
+        key = str(current_app.config["SECRET_KEY"]).encode()
+        return hmac.new(key, f"csrf|{sid}".encode(), hashlib.sha256).hexdigest()
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
@@ -118,7 +121,7 @@ def csrf_token() -> str:
 def check_csrf() -> None:
     """Refuse an unsafe request whose CSRF token is missing or not this session's."""
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    expected = session.get("csrf", "")
+    expected = csrf_token() if session.get("sid") or session.get("csrf") else ""
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise ApiError(403, "the form has expired or did not come from this site; reload it")
 
@@ -141,15 +144,18 @@ def protect() -> Response | None:
 
 def sign_in(user: User) -> None:
     """Start a fresh session for ``user`` (a new id and CSRF token: no fixation)."""
+    secret = parts().accounts.start_session(user, request.remote_addr or "")
     session.clear()
     session.permanent = True
-    session["user"] = user.name
-    session["seal"] = _seal(user)
-    session["csrf"] = secrets.token_urlsafe(32)
+    session["sid"] = secret
     g.user, g.via = user, "session"
 
 
 def sign_out() -> None:
+    """End this browser's session in the store too: its cookie, replayed, signs in nobody."""
+    sid = session.get("sid")
+    if sid:
+        parts().accounts.end_session(str(sid))
     session.clear()
     g.user, g.via = None, "none"
 

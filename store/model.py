@@ -424,6 +424,23 @@ class ApiToken:
     created: datetime
     last_used: datetime | None = None
     revoked: datetime | None = None
+    # None: a token issued before tokens expired; it ends ``token_days`` after ``created``.
+    expires: datetime | None = None
+    version: str | None = None
+
+
+@dataclass
+class UserSession:
+    """A console sign-in. The browser's cookie holds a random secret; the store keeps only
+    its SHA-256 as ``id``, so a copy of the store signs nobody in. Ended sessions stay
+    (``revoked`` set) until pruned, so a replayed cookie is told apart from garbage."""
+
+    id: str
+    user: str
+    created: datetime
+    last_seen: datetime
+    revoked: datetime | None = None
+    address: str = ""
     version: str | None = None
 
 
