@@ -231,6 +231,9 @@ class CrawlRun:
     replacement_share: float = 0.0  # U+FFFD share over the run's decoded pages
     errors: list[dict[str, str]] = field(default_factory=list)  # {"url", "reason"}
     problems: list[str] = field(default_factory=list)  # health problems after this run
+    list_pages: int = 0  # list pages, feeds and sitemaps read (not 304)
+    links: int = 0  # fetchable article links found on them, known ones included
+    skipped_links: int = 0  # links that are not http(s): javascript:, mailto:, tel:, data:
 
 
 @dataclass
