@@ -18,6 +18,7 @@ from crawler.links import crawlable
 from crawler.middlewares import header
 from crawler.records import Page, Part
 from crawler.sources import select
+from crawler.urls import parse_url
 from store.model import Source
 
 # Request kinds: ``index`` pages (lists, feeds, sitemaps) are asked "changed since?" and
@@ -42,8 +43,9 @@ class SourceSpider(Spider):
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in source.start_urls})
 
     async def start(self) -> AsyncIterator[Request]:
-        for url in self.source.start_urls:
-            yield self.index_request(url, self.parse_index)
+        for n, url in enumerate(self.source.start_urls):
+            # The URL as parsed when the source was checked (validate() refused the rest).
+            yield self.index_request(parse_url(url, f"start_urls[{n}]").url, self.parse_index)
 
     def parse_index(self, response: Response) -> Iterator[Any]:
         raise NotImplementedError
