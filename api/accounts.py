@@ -30,6 +30,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.passwords import weakness
 from store import ConflictError, Invalid, Store
 from store.acting import Acting
 from store.codec import to_doc
@@ -107,7 +108,7 @@ class Accounts:
                 "name",
             )
         _check_role(role)
-        self._check_password(name, password)
+        self._check_password(name, password, display_name)
         now = self.clock()
         user = User(
             name=name,
@@ -169,7 +170,7 @@ class Accounts:
     def set_password(self, name: str, password: str, *, actor: str) -> User:
         """Replace ``name``'s password."""
         user = self._user(name)
-        self._check_password(name, password)
+        self._check_password(name, password, user.display_name)
         changed = self._change(
             user, actor, "user.password", password_hash=self.hasher.hash(password)
         )
@@ -347,11 +348,14 @@ class Accounts:
         if [u.name for u in others] == [user.name]:
             raise AccountError(f"{user.name} is the last enabled admin", field)
 
-    def _check_password(self, name: str, password: str) -> None:
+    def _check_password(self, name: str, password: str, display_name: str = "") -> None:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"password must have at least {MIN_PASSWORD} characters", "password")
         if password == name:
             raise AccountError("password must not be the user name", "password")
+        problem = weakness(password, name, display_name)
+        if problem:
+            raise AccountError(problem, "password")
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

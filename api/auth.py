@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -161,35 +161,56 @@ def sign_out() -> None:
 
 
 class LoginThrottle:
-    """Failed sign-ins per client address and per account: after ``limit`` failures in
-    ``window`` seconds further attempts wait. Kept in the process: behind several API
-    replicas each counts its own share, which still bounds guessing."""
+    """Failed sign-ins slow further attempts down; they never lock an account.
 
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    After ``free`` failures each further one doubles the wait before the next attempt
+    (1 s, 2 s, 4 s, ...), counted per client address (up to ``address_cap``: one address
+    guessing gets nowhere) and per account over all addresses (up to ``account_cap``: a
+    guess spread over many addresses still gets a few tries a minute, while the duty
+    officer whose account is under attack waits at most that long, never a lockout).
+    Failures are forgotten ``window`` seconds after the last one. Kept in the process:
+    behind several API replicas each counts its own share, which still bounds guessing."""
+
+    def __init__(
+        self,
+        free: int = 5,
+        address_cap: float = 900.0,
+        account_cap: float = 30.0,
+        window: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free, self.window, self.clock = free, window, clock
+        self.caps = {"ip": address_cap, "user": account_cap}
+        self._failures: dict[str, tuple[int, float]] = {}  # key: (count, last failure)
         self._lock = threading.Lock()
 
+    def _keys(self, address: str, name: str) -> list[tuple[str, float]]:
+        return [(f"ip:{address}", self.caps["ip"]), (f"user:{name}", self.caps["user"])]
+
     def wait(self, address: str, name: str) -> int:
-        """Seconds until another attempt is allowed (0: go ahead)."""
-        now = time.monotonic()
+        """Whole seconds until another attempt is allowed (0: go ahead)."""
+        now = self.clock()
         longest = 0.0
         with self._lock:
-            for key in (f"ip:{address}", f"user:{name}"):
-                failures = self._failures[key]
-                while failures and failures[0] <= now - self.window:
-                    failures.popleft()
-                if len(failures) >= self.limit:
-                    longest = max(longest, failures[0] + self.window - now)
-        return int(longest) + 1 if longest else 0
+            for key, cap in self._keys(address, name):
+                count, last = self._failures.get(key, (0, now))
+                if now - last >= self.window:
+                    self._failures.pop(key, None)
+                elif count >= self.free:
+                    delay = min(2.0 ** (count - self.free), cap)
+                    longest = max(longest, last + delay - now)
+        return math.ceil(longest) if longest > 0 else 0
 
     def failed(self, address: str, name: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
-            for key in (f"ip:{address}", f"user:{name}"):
-                self._failures[key].append(now)
+            for key, _cap in self._keys(address, name):
+                count, last = self._failures.get(key, (0, now))
+                self._failures[key] = (1 if now - last >= self.window else count + 1, now)
 
     def succeeded(self, name: str) -> None:
+        """The account's count restarts; the address's does not (an attacker signing in to
+        an account of their own must not reset their guessing budget)."""
         with self._lock:
             self._failures.pop(f"user:{name}", None)
 

@@ -117,7 +117,7 @@ def users_list(ctx: click.Context) -> None:
                 if t.user == user.name and t.revoked is None:
                     used = f"{t.last_used:%Y-%m-%d %H:%M}" if t.last_used else "never"
                     ends = f"{accounts.expiry(t):%Y-%m-%d %H:%M}"
-                    click.echo(f"    token {t.id}  {t.label}  (last used {used}, expires {ends})")
+                    click.echo(f"    token {t.id}  {t.label}  (last used {used})  expires {ends}")
 
 
 @users_group.command("disable")
@@ -153,8 +153,10 @@ def users_token(ctx: click.Context, name: str, label: str, days: int | None) -> 
     """Issue an API token for NAME and print its secret once."""
     with _accounts(ctx) as accounts:
         token, secret = accounts.issue_token(name, label, actor=login_actor(), days=days)
-    expires = f"{token.expires:%Y-%m-%d %H:%M %Z}" if token.expires else "-"
-    click.echo(f"token {token.id} for {name} (expires {expires}): {secret}")
+    click.echo(f"token {token.id} for {name}: {secret}")
+    click.echo("Note it now: only its hash is stored, it cannot be shown again.")
+    if token.expires:
+        click.echo(f"It expires {token.expires:%Y-%m-%d %H:%M %Z}.")
 
 
 @users_group.command("signout")
@@ -165,7 +167,6 @@ def users_signout(ctx: click.Context, name: str) -> None:
     with _accounts(ctx) as accounts:
         ended = accounts.sign_out_everywhere(name, actor=login_actor())
     click.echo(f"signed {name} out of {ended} open session(s)")
-    click.echo("Note it now: only its hash is stored, it cannot be shown again.")
 
 
 @users_group.command("revoke")
