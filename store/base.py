@@ -39,6 +39,7 @@ from store.model import (
     Source,
     TimelineEntry,
     User,
+    UserSession,
 )
 from store.secrets import redact_url
 
@@ -273,6 +274,7 @@ class Store(ABC):
     emergencies: EmergencyRepo
     users: UserRepo
     tokens: TokenRepo
+    sessions: SessionRepo
     channels: ChannelRepo
     routing: RoutingRepo
     leases: LeaseRepo
@@ -525,3 +527,22 @@ class TokenRepo(ABC):
     @abstractmethod
     def list(self, user: str | None = None) -> list[ApiToken]:
         """All tokens, or ``user``'s, oldest first."""
+
+
+class SessionRepo(ABC):
+    """Console sessions, ended ones included until pruned."""
+
+    @abstractmethod
+    def put(self, session: UserSession) -> UserSession:
+        """Create or replace, checked like :meth:`UserRepo.put`."""
+
+    @abstractmethod
+    def get(self, session_id: str) -> UserSession | None: ...
+
+    @abstractmethod
+    def list(self, user: str | None = None) -> list[UserSession]:
+        """All sessions, or ``user``'s, oldest first."""
+
+    @abstractmethod
+    def prune(self, before: datetime) -> int:
+        """Delete the sessions last seen before ``before``; how many were deleted."""

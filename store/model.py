@@ -236,6 +236,9 @@ class CrawlRun:
     replacement_share: float = 0.0  # U+FFFD share over the run's decoded pages
     errors: list[dict[str, str]] = field(default_factory=list)  # {"url", "reason"}
     problems: list[str] = field(default_factory=list)  # health problems after this run
+    list_pages: int = 0  # list pages, feeds and sitemaps read (not 304)
+    links: int = 0  # fetchable article links found on them, known ones included
+    skipped_links: int = 0  # links that are not http(s): javascript:, mailto:, tel:, data:
 
 
 @dataclass
@@ -443,6 +446,23 @@ class ApiToken:
     created: datetime
     last_used: datetime | None = None
     revoked: datetime | None = None
+    # None: a token issued before tokens expired; it ends ``token_days`` after ``created``.
+    expires: datetime | None = None
+    version: str | None = None
+
+
+@dataclass
+class UserSession:
+    """A console sign-in. The browser's cookie holds a random secret; the store keeps only
+    its SHA-256 as ``id``, so a copy of the store signs nobody in. Ended sessions stay
+    (``revoked`` set) until pruned, so a replayed cookie is told apart from garbage."""
+
+    id: str
+    user: str
+    created: datetime
+    last_seen: datetime
+    revoked: datetime | None = None
+    address: str = ""
     version: str | None = None
 
 

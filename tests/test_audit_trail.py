@@ -246,8 +246,8 @@ NO_CHANGE = {
     ("POST", "/keywords/test"): "matches a text",
     ("POST", "/keywords/backtest"): "a background job that reads stored items",
     ("POST", "/sources/preview"): "fetches and extracts, stores nothing",
-    ("POST", "/login"): "starts a session (no stored state)",
-    ("POST", "/logout"): "ends a session (no stored state)",
+    ("POST", "/login"): "starts a session (bookkeeping, like a token's last use)",
+    ("POST", "/logout"): "ends one's own session (bookkeeping, like a token's last use)",
     ("POST", "/api/keywords/groups/<name>/test"): "matches a text with a group's options",
     ("POST", "/keywords/groups/<name>/test"): "matches a text with a group's options",
     ("POST", "/api/routing/preview"): "says where an alert would go",
@@ -830,6 +830,25 @@ def _(w: World) -> None:
     w.audited(form(w.admin, "/admin/users", **fields), "user:qian", actor="admin1", status=302)
 
 
+@changes("DELETE", "/api/users/<name>/sessions")
+def _(w: World) -> None:
+    name = w.user()
+    w.audited(
+        lambda: w.admin.send("DELETE", f"/api/users/{name}/sessions"),
+        f"user:{name}",
+        actor="admin1",
+        status=200,
+    )
+
+
+@changes("POST", "/admin/users/<name>/signout")
+def _(w: World) -> None:
+    name = w.user()
+    w.audited(
+        form(w.admin, f"/admin/users/{name}/signout"), f"user:{name}", actor="admin1", status=200
+    )
+
+
 @changes("POST", "/admin/users/<name>")
 def _(w: World) -> None:
     for fields in ({"role": "operator"}, {"password": "another long password"}):
@@ -1324,6 +1343,11 @@ def _(t: Terminal) -> None:
 @command("users enable")
 def _(t: Terminal) -> None:
     t.audited(["users", "enable", "sun"], "user:sun", actor=login_actor())
+
+
+@command("users signout")
+def _(t: Terminal) -> None:
+    t.audited(["users", "signout", "sun"], "user:sun", actor=login_actor())
 
 
 def _reading(*args: str) -> Callable[[Terminal], None]:

@@ -125,9 +125,11 @@ def app_for(
         mail_dir=config.data_dir / "mail",
         import_limits=config.imports.limits(),
         smtp=config.smtp,
+        policy=config.api.policy(),
     )
     return create_app(
         parts,
         secret_key=secret_key(config),
         secure_cookies=config.alerts.public_url.startswith("https://"),
+        session_hours=config.api.session_hours,
     )

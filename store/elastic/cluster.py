@@ -88,6 +88,7 @@ class ElasticStore(Store):
         self.emergencies = policies.ElasticEmergencies(self)
         self.users = users.ElasticUsers(self)
         self.tokens = users.ElasticTokens(self)
+        self.sessions = users.ElasticSessions(self)
         self.channels = channels.ElasticChannels(self)
         self.routing = channels.ElasticRouting(self)
         self.leases = leases.ElasticLeases(self)

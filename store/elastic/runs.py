@@ -43,6 +43,9 @@ RUN_MAPPING: dict[str, Any] = {
         "replacement_share": {"type": "float"},
         "errors": {"type": "object", "enabled": False},
         "problems": {"type": "keyword"},
+        "list_pages": {"type": "integer"},
+        "links": {"type": "integer"},
+        "skipped_links": {"type": "integer"},
     },
 }
 LEASE_MAPPING: dict[str, Any] = {

@@ -98,6 +98,7 @@ class SQLiteStore(Store):
         self.emergencies = policies.SQLiteEmergencies(self)
         self.users = users.SQLiteUsers(self)
         self.tokens = users.SQLiteTokens(self)
+        self.sessions = users.SQLiteSessions(self)
         self.channels = channels.SQLiteChannels(self)
         self.routing = channels.SQLiteRouting(self)
         self.leases = leases.SQLiteLeases(self)
