@@ -18,6 +18,7 @@ that are everyday words (长安, 和平, 新区, 朝阳 ...) and the short forms
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import ahocorasick_rs
@@ -106,10 +107,12 @@ class _Raw:
 
 
 class Recognizer:
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    def __init__(self, gazetteer: Gazetteer, aliases: Iterable[tuple[str, str]] = ()) -> None:
+        """``aliases``: more (name, code) pairs, e.g. operators' other names for a place."""
         self.gazetteer = gazetteer
         by_name: dict[str, dict[str, tuple[Place, bool]]] = defaultdict(dict)
-        for name, place, short in gazetteer.names():
+        extra = [(n, gazetteer.places[c], False) for n, c in aliases if c in gazetteer.places]
+        for name, place, short in [*gazetteer.names(), *extra]:
             known = by_name[name].get(place.code)
             # A place matched by its own full name beats the same place by a short form.
             if known is None or (known[1] and not short):
@@ -160,9 +163,8 @@ class Recognizer:
         short = {p.code: s for p, s in raw.entries}
         township_short = all(short[c] and len(c) >= 9 for c in top)
         need = _WEAK_NEEDS if raw.weak else _TOWNSHIP_SHORT_NEEDS if township_short else 0.0
-        if raw.weak or township_short:
-            if best < need:
-                return None  # an everyday word (or a bare township stem) without context
+        if (raw.weak or township_short) and best < need:
+            return None  # an everyday word (or a bare township stem) without context
         candidates = tuple(sorted(scores, key=lambda c: (-scores[c], c)))
         if len(top) == 1 and (best > 0 or len(scores) == 1):
             code = top[0]
@@ -182,9 +184,7 @@ class Recognizer:
                 tuple(evidence[code]),
             )
         confidence = 1.0 / max(len(top), 1)
-        return Mention(
-            raw.field, raw.start, raw.end, raw.text, "", candidates, confidence, tuple()
-        )
+        return Mention(raw.field, raw.start, raw.end, raw.text, "", candidates, confidence, tuple())
 
     def _regions(self, mentions: list[Mention]) -> Regions:
         weight: dict[str, float] = defaultdict(float)
@@ -276,7 +276,10 @@ class _Support:
 
 
 def _area(code: str) -> str:
-    """The county a township is in, or the prefecture a county is in."""
+    """The county a township is in, or the prefecture a county is in (an operator's place:
+    the division it is filed under)."""
+    if "-" in code:
+        return code.partition("-")[0]
     if len(code) == 9:
         return code[:6]
     if len(code) == 6:
