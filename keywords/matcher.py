@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
-from rules.evaluate import Span, Test, compile_node
+from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node
 from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
 from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
     FIELDS,
     And,
+    Fact,
     GroupRef,
     Near,
     Node,
@@ -182,6 +183,7 @@ class Matcher:
         self._groups = {g.name: g for g in library.groups if g.enabled}
         self.rules: list[CompiledRule] = []
         self._rules_by_leaf: dict[int, list[int]] = {}
+        self._fact_rules: list[int] = []
         for rule in library.rules:
             if rule.enabled:
                 self._add_rule(rule)
@@ -249,6 +251,10 @@ class Matcher:
         reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
         self.rules.append(CompiledRule(rule, node, reports, compile_node(node), _needs(node)))
+        if any(isinstance(n, Fact) for n in walk(node)):
+            # A condition on the item's facts may hold without any word: always checked.
+            self._fact_rules.append(index)
+            return
         # A rule can only match if one of the leaves it needs is present.
         for leaf in {leaf for leaf, _, _ in reports}:
             self._rules_by_leaf.setdefault(leaf, []).append(index)
@@ -262,6 +268,8 @@ class Matcher:
             if node.name not in self._groups:
                 raise ValueError(f"unknown or disabled group @{node.name}")
             return GroupRef(str(self._leaf("group", node.name)))
+        if isinstance(node, Fact):
+            return node  # looked up by name in the item's facts
         if isinstance(node, Not):
             return Not(self._bind(node.child))
         if isinstance(node, Scoped):
@@ -296,8 +304,19 @@ class Matcher:
 
     # --- matching -----------------------------------------------------------------------------
 
+    @property
+    def uses_facts(self) -> bool:
+        """Whether a rule tests what analysis found (region:, sentiment:, negative>=)."""
+        return bool(self._fact_rules)
+
     def match(
-        self, title: str, body: str, *, overlaps: Overlaps | None = None, explain: bool = False
+        self,
+        title: str,
+        body: str,
+        *,
+        overlaps: Overlaps | None = None,
+        explain: bool = False,
+        facts: Iterable[str] = (),
     ) -> MatchResult:
         """Which enabled rules ``title``/``body`` match, with every hit of their words
         (offsets into the original strings).
@@ -306,7 +325,8 @@ class Matcher:
         field (rules are still evaluated over all); without it each rule's own ``overlaps``
         applies. ``explain`` names, for hits found through a text-side option, which one
         (``variant``); word-side variants (pinyin, initials, homophone, split) are always
-        named."""
+        named. ``facts`` are the item's (:func:`rules.facts.facts`) that ``region:``,
+        ``sentiment:`` and ``negative>=`` test; an item given none has none."""
         scanned = {name: self._scan(text) for name, text in zip(FIELDS, (title, body), strict=True)}
         candidates = sorted(
             {
@@ -314,8 +334,11 @@ class Matcher:
                 for f in scanned.values()
                 for leaf in f.found
                 for r in self._rules_by_leaf.get(leaf, ())
-            }
+            }.union(self._fact_rules)
         )
+        findings: Mapping[str, Any] = scanned
+        if self._fact_rules:
+            findings = {**scanned, FACTS: ItemFacts(facts)}
         result = MatchResult(self.version)
         present = scanned["title"].found.keys() | scanned["body"].found.keys()
         for index in candidates:
@@ -324,7 +347,7 @@ class Matcher:
                 if need.isdisjoint(present):
                     break
             else:
-                if compiled.test(scanned):
+                if compiled.test(findings):
                     self._report(compiled, scanned, overlaps, result)
         if overlaps == "longest":
             result.hits = _longest(result.hits)
@@ -420,7 +443,7 @@ def _needs(node: Node) -> list[frozenset[int]]:
         return [frozenset({int(node.name)})]
     if isinstance(node, Scoped):
         return _needs(node.child)
-    if isinstance(node, Not):
+    if isinstance(node, Not | Fact):
         return []
     if isinstance(node, Near):
         return _needs(node.left) + _needs(node.right)
@@ -605,7 +628,7 @@ def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
     a superset is wanted) or False (under NOT, where a subset is); constants folded."""
     if isinstance(node, GroupRef):
         return wider if node.name in variant else node
-    if isinstance(node, Word):
+    if isinstance(node, Word | Fact):
         return node
     if isinstance(node, Not):
         child = _loosen(node.child, variant, not wider)

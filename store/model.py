@@ -57,6 +57,15 @@ class Item:
     fingerprint: list[str] = field(default_factory=list)  # near-duplicate lookup keys
     # The page had a title but no extractable body: stored and matched on its title.
     body_missing: bool = False
+    # Where and how bad (filled by analysis.item): the codes of every recognised place and
+    # the places above them, the primary region and those above it, each mention with its
+    # evidence; the negative score 0-1 (two decimals), its class and evidence.
+    regions: list[str] = field(default_factory=list)
+    region_primary: list[str] = field(default_factory=list)
+    places: list[dict[str, Any]] = field(default_factory=list)
+    negative: float = 0.0
+    sentiment: str = ""
+    sentiment_evidence: list[dict[str, Any]] = field(default_factory=list)
     version: str | None = None  # opaque token for optimistic concurrency, set by the store
 
     @cached_property

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
 
+from rules.facts import facts
 from rules.highlight import search_fragments
 from rules.syntax import Node
 from store.base import ItemRepo, check_events, check_query
@@ -54,6 +55,14 @@ ITEM_MAPPING: dict[str, Any] = {
         "published_precision": {"type": "keyword"},
         "published_source": {"type": "keyword"},
         "body_missing": {"type": "boolean"},
+        "regions": {"type": "keyword"},
+        "region_primary": {"type": "keyword"},
+        "places": {"type": "object", "enabled": False},
+        # For sorting; negative>=0.7 tests a fact term, never a float32 comparison.
+        "negative": {"type": "float"},
+        "sentiment": {"type": "keyword"},
+        "sentiment_evidence": {"type": "object", "enabled": False},
+        "facts": {"type": "keyword"},  # rules.facts.facts: what region:/sentiment: test
     },
 }
 
@@ -326,6 +335,12 @@ class ElasticItems(ItemRepo):
             published_precision=src.get("published_precision") or "",
             published_source=src.get("published_source") or "",
             body_missing=bool(src.get("body_missing", False)),
+            regions=src.get("regions") or [],
+            region_primary=src.get("region_primary") or [],
+            places=src.get("places") or [],
+            negative=float(src.get("negative") or 0.0),
+            sentiment=src.get("sentiment") or "",
+            sentiment_evidence=src.get("sentiment_evidence") or [],
             version=version,
         )
         return item if doc_id is None else with_id(item, doc_id)
@@ -359,6 +374,13 @@ def _doc(item: Item) -> dict[str, Any]:
         "published_precision": item.published_precision,
         "published_source": item.published_source,
         "body_missing": item.body_missing,
+        "regions": item.regions,
+        "region_primary": item.region_primary,
+        "places": item.places,
+        "negative": item.negative,
+        "sentiment": item.sentiment,
+        "sentiment_evidence": item.sentiment_evidence,
+        "facts": facts(item.regions, item.region_primary, item.sentiment, item.negative),
     }
 
 
