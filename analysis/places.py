@@ -7,7 +7,9 @@ A name is often shared: 梓潼 is a street of 潼南区 (Chongqing) and a county
 - ``parent``: a place above it is mentioned (重庆 潼南 ... 梓潼 -> the street);
 - ``child``: a place below it is mentioned (朝阳 ... 望京街道 -> Beijing's 朝阳区);
 - ``sibling``: a place in the same county (or prefecture, for a county) is mentioned;
-- ``home``: the source's home region contains it.
+- ``home``: the source's home region contains it;
+- ``level``: with no context, a province or prefecture beats townships of the same
+  short form (北京 is the capital, not Guangzhou's 北京街道).
 
 A mention of one unique name is resolved on its own (``unique``); several candidates with
 no context between them stay ``ambiguous`` (shown as such, never guessed). Short forms
@@ -183,6 +185,22 @@ class Recognizer:
                 confidence,
                 tuple(evidence[code]),
             )
+        if best == 0:
+            # 北京 is the capital, not the 北京街道 of Guangzhou: with no context, a province
+            # or prefecture beats townships that share its short form.
+            wide = [c for c in top if len(c) <= 4]
+            if len(wide) == 1 and all(short[c] and len(c) >= 9 for c in top if c != wide[0]):
+                code = wide[0]
+                return Mention(
+                    raw.field,
+                    raw.start,
+                    raw.end,
+                    raw.text,
+                    code,
+                    candidates,
+                    0.7,
+                    (("level", code),),
+                )
         confidence = 1.0 / max(len(top), 1)
         return Mention(raw.field, raw.start, raw.end, raw.text, "", candidates, confidence, tuple())
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
@@ -51,6 +52,7 @@ from rules.variants import (
     sound_patterns,
     split_spellings,
 )
+from store.model import Item
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 _LATIN_LETTER = re.compile("[a-z]")
@@ -657,17 +659,37 @@ def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
     return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
 
+def _fact_finder(matcher: Matcher) -> Callable[[str], list[str]]:
+    """The facts of a test sentence: none, unless the library's rules test facts."""
+    if not matcher.uses_facts:
+        return lambda sentence: []
+    from analysis.item import item_facts, with_places  # only libraries that test facts
+    from keywords.places import divisions, names
+
+    analyzer = with_places(divisions(matcher.library), names(matcher.library))
+
+    def find(sentence: str) -> list[str]:
+        item = Item(url="test:", title=sentence, body="", first_seen=datetime.now(UTC))
+        return item_facts(analyzer.analyze(item))
+
+    return find
+
+
 def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:
     """Failing test sentences as ``(rule, sentence, "should match" | "should not match")``.
 
-    A test sentence stands for both the title and the body of an item."""
+    A test sentence stands for both the title and the body of an item; a library whose
+    rules test facts (region:, sentiment:) has each sentence analysed for them."""
     failures = []
+    facts_of = _fact_finder(matcher)
     for compiled in matcher.rules:
         rule = compiled.rule
         for sentence in rule.must_match:
-            if rule.name not in matcher.match(sentence, sentence).rules:
+            found = matcher.match(sentence, sentence, facts=facts_of(sentence))
+            if rule.name not in found.rules:
                 failures.append((rule.name, sentence, "should match"))
         for sentence in rule.must_not_match:
-            if rule.name in matcher.match(sentence, sentence).rules:
+            found = matcher.match(sentence, sentence, facts=facts_of(sentence))
+            if rule.name in found.rules:
                 failures.append((rule.name, sentence, "should not match"))
     return failures
