@@ -40,7 +40,7 @@ COMMON_WORDS = frozenset(
     石门 龙门 大佛 双桥 三江 两河 五一 八一 红光 新民 安居 乐业 大方 正安 安全 和顺 顺德
     开放 共和 新乐 同心 未来 希望 利民 惠民 富民 兴业 永宁 太安 城中 中原 临江 沿江 沿河
     高坪 平原 高原 山区 海城 江城 山城 龙城 凤凰 仁和 长乐 永乐 永兴 新建 上和 群力 新胜
-    田家 别口 古溪 花岩 柏梓 米心 卧佛 五桂 玉溪 塘坝 小渡 寿桥 宝龙 龙形 桂林 崇龛""".split()
+    田家 别口 古溪 花岩 柏梓 米心 卧佛 五桂 塘坝 小渡 寿桥 宝龙 龙形 崇龛""".split()
 )
 
 # Evidence weights: a unique mention above/below counts fully, one of k candidates 1/k.
@@ -119,6 +119,11 @@ class Recognizer:
             # A place matched by its own full name beats the same place by a short form.
             if known is None or (known[1] and not short):
                 by_name[name][place.code] = (place, short)
+        for places in by_name.values():
+            # A prefecture without counties (东莞市) repeats itself one level down.
+            for code, (place, _short) in list(places.items()):
+                if place.parent in places:
+                    del places[code]
         self._names = list(by_name)
         self._entries = [list(by_name[n].values()) for n in self._names]
         self._automaton = ahocorasick_rs.AhoCorasick(
@@ -135,7 +140,11 @@ class Recognizer:
         raws = self._scan("title", title) + self._scan("body", body)
         decided: dict[int, str] = {}  # raw index -> code, grows over the two passes
         mentions: dict[int, Mention] = {}
-        for _ in range(2):
+        before = -1
+        for _round in range(2):
+            if len(decided) == before or len(decided) == len(raws):
+                break  # nothing new decided: a second pass would decide the same
+            before = len(decided)
             support = _Support(raws, decided)
             for i, raw in enumerate(raws):
                 if i in decided:
@@ -154,7 +163,10 @@ class Recognizer:
         scores: dict[str, float] = {}
         evidence: dict[str, list[tuple[str, str]]] = {}
         for place, _short in raw.entries:
-            score, why = support.score(i, place)
+            if place.code[:2] in support.provinces:
+                score, why = support.score(raw.text, place)
+            else:
+                score, why = 0.0, []
             if home and (place.under(home) or home.startswith(place.code)):
                 score += _HOME
                 why.append(("home", home))
@@ -230,67 +242,74 @@ class Recognizer:
 class _Support:
     """How much each candidate code is supported by the other mentions of the item:
     places above it, below it and beside it, each mention weighing 1/k of a full
-    weight when it has k candidates (or fully, once decided)."""
+    weight when it has k candidates (or fully, once decided). Kept per mention text, so
+    a name never supports itself (梓潼 twice proves nothing)."""
 
     def __init__(self, raws: list[_Raw], decided: dict[int, str]) -> None:
-        self.raws = raws
         self.decided = decided
-        self.exact: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        self.below: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
-        self.area: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
+        self.exact: dict[str, dict[str, float]] = defaultdict(dict)
+        self.below: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
+        self.area: dict[str, dict[str, list[tuple[float, str]]]] = defaultdict(dict)
+        self.provinces: set[str] = set()  # a candidate elsewhere can get no support
         for i, raw in enumerate(raws):
+            text = raw.text
             for place, w in self._weighted(i, raw):
-                self.exact[place.code].append((i, w))
+                self.provinces.add(place.code[:2])
+                code = place.code
+                exact = self.exact[code]
+                if w > exact.get(text, 0.0):
+                    exact[text] = w
                 for n in (2, 4, 6):
-                    if len(place.code) > n:
-                        self.below[place.code[:n]].append((i, w, place.code))
-                area = _area(place.code)
+                    if len(code) > n:
+                        below = self.below[code[:n]]
+                        if w > below.get(text, (0.0, ""))[0]:
+                            below[text] = (w, code)
+                area = _area(code)
                 if area:
-                    self.area[area].append((i, w, place.code))
+                    self.area[area].setdefault(text, []).append((w, code))
 
     def _weighted(self, i: int, raw: _Raw) -> list[tuple[Place, float]]:
         if i in self.decided:
             code = self.decided[i]
             return [(p, _ANCHOR) for p, _ in raw.entries if p.code == code]
-        # An undecided common word or bare township stem is barely evidence.
-        damp = 0.3 if raw.weak or all(short and len(p.code) >= 9 for p, short in raw.entries) else 1
+        # An undecided common word or bare township stem is barely evidence, and none at
+        # all when it names dozens of places (古城: 55 townships; counting them costs much).
+        damp = 1.0
+        if raw.weak or all(short and len(p.code) >= 9 for p, short in raw.entries):
+            if len(raw.entries) > 30:
+                return []
+            damp = 0.3
         w = _ANCHOR * damp / len(raw.entries)
         return [(p, w) for p, _ in raw.entries]
 
-    def score(self, i: int, place: Place) -> tuple[float, list[tuple[str, str]]]:
+    def score(self, text: str, place: Place) -> tuple[float, list[tuple[str, str]]]:
         score = 0.0
         why: list[tuple[str, str]] = []
-        text = self.raws[i].text
+        code = place.code
         for n in (2, 4, 6):  # parents: any mention of a code above this one
-            if len(place.code) > n:
-                best = max(
-                    (w for j, w in self.exact.get(place.code[:n], ()) if self._other(i, j, text)),
-                    default=0.0,
-                )
-                if best:
-                    score += best
-                    why.append(("parent", place.code[:n]))
-        below = [(w, c) for j, w, c in self.below.get(place.code, ()) if self._other(i, j, text)]
+            if len(code) > n:
+                above = self.exact.get(code[:n])
+                if above:
+                    best = max((w for t, w in above.items() if t != text), default=0.0)
+                    if best:
+                        score += best
+                        why.append(("parent", code[:n]))
+        below = self.below.get(code)
         if below:
-            w, c = max(below)
-            score += w
-            why.append(("child", c))
-        area = _area(place.code)
-        if area:
-            beside = [
-                (w, c)
-                for j, w, c in self.area.get(area, ())
-                if c != place.code and self._other(i, j, text)
-            ]
-            if beside:
-                w, c = max(beside)
+            found = [v for t, v in below.items() if t != text]
+            if found:
+                w, child = max(found)
+                score += w
+                why.append(("child", child))
+        area = _area(code)
+        beside = self.area.get(area) if area else None
+        if beside:
+            near = [v for t, vs in beside.items() if t != text for v in vs if v[1] != code]
+            if near:
+                w, other = max(near)
                 score += w * _SIBLING
-                why.append(("sibling", c))
+                why.append(("sibling", other))
         return score, why
-
-    def _other(self, i: int, j: int, text: str) -> bool:
-        # Another mention, and not the same name again (梓潼 twice proves nothing).
-        return j != i and self.raws[j].text != text
 
 
 def _area(code: str) -> str:
