@@ -11,7 +11,7 @@ from typing import Any, Literal
 from w3lib.url import canonicalize_url
 
 TimeField = Literal["publish_time", "first_seen"]
-SortKey = Literal["relevance", "publish_time", "first_seen"]
+SortKey = Literal["relevance", "publish_time", "first_seen", "negative"]
 MAX_WINDOW = 10_000  # deepest page reachable by offset, the same on both backends
 
 
@@ -135,6 +135,9 @@ class Facets:
     per_day: dict[str, int]  # "YYYY-MM-DD" in the store's time zone -> count
     per_source: dict[str, int]
     per_rule: dict[str, int] = field(default_factory=dict)
+    # Region code (each item counted under every code it is about, and those above
+    # them) -> count, most first; the console names them from the gazetteer.
+    per_region: dict[str, int] = field(default_factory=dict)
 
 
 EventOrder = Literal["recent", "size"]

@@ -125,3 +125,18 @@ def test_stored_items_keep_what_analysis_found(store: Store) -> None:
             d.negative,
             d.sentiment,
         )
+
+
+def test_region_facets_and_the_negative_first_order(filled: Store) -> None:
+    query = ItemQuery(q="region:50 OR region:51 OR region:11", size=500, highlight=False)
+    _result, facets = filled.items.search_with_facets(query)
+    expected: dict[str, int] = {}
+    for d in DOCS:
+        for code in d.regions:
+            expected[code] = expected.get(code, 0) + 1
+    assert facets.per_region == dict(sorted(expected.items(), key=lambda kv: (-kv[1], kv[0])))
+    ranked = filled.items.search(
+        ItemQuery(q="region:50", sort="negative", size=500, highlight=False)
+    )
+    negatives = [f.item.negative for f in ranked.hits]
+    assert negatives == sorted(negatives, reverse=True) and len(set(negatives)) > 2

@@ -65,14 +65,16 @@ class ItemFilters(BaseModel):
     tag: str = Field("", max_length=2000, description="tags, comma-separated (any)")
     rule: str = Field("", max_length=2000, description="rule names, comma-separated (any)")
     event: str = Field("", max_length=100, description="an event id")
-    sort: Literal["relevance", "first_seen", "publish_time"] = "relevance"
+    sort: Literal["relevance", "first_seen", "publish_time", "negative"] = Field(
+        "relevance", description="negative: most negative first (with order=desc)"
+    )
     order: Literal["desc", "asc"] = "desc"
 
 
 class ItemSearch(ItemFilters):
     page: int = Field(1, ge=1, description=f"page x size may not exceed {MAX_WINDOW}")
     size: int = Field(20, ge=1, le=100)
-    facets: bool = Field(False, description="also count per day, source and rule")
+    facets: bool = Field(False, description="also count per day, source, rule and region")
 
 
 class ExportQuery(ItemFilters):
@@ -166,6 +168,10 @@ def item_summary(item: Item) -> dict[str, Any]:
         "tags": item.tags,
         "rules": item.rules,
         "event_id": item.event_id,
+        "region_primary": item.region_primary[0] if item.region_primary else "",
+        "regions": item.regions,
+        "negative": item.negative,
+        "sentiment": item.sentiment,
     }
 
 
@@ -182,11 +188,18 @@ def item_json(item: Item) -> dict[str, Any]:
         "body": item.body,
         "written_time": _time(item.written_time),
         "hits": item.hits,
+        "places": item.places,
+        "sentiment_evidence": item.sentiment_evidence,
     }
 
 
 def facets_json(facets: Facets) -> dict[str, Any]:
-    return {"day": facets.per_day, "source": facets.per_source, "rule": facets.per_rule}
+    return {
+        "day": facets.per_day,
+        "source": facets.per_source,
+        "rule": facets.per_rule,
+        "region": facets.per_region,
+    }
 
 
 def get_item(item_id: str) -> Item:

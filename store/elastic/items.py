@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
 
 
+REGION_FACETS = 200  # as on SQLite
+
 ITEM_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "_meta": {"yuqing_schema": SCHEMA_VERSION},
@@ -244,6 +246,7 @@ class ElasticItems(ItemRepo):
             },
             "per_source": {"terms": {"field": "source_id", "size": 1000}},
             "per_rule": {"terms": {"field": "rules", "size": 1000}},
+            "per_region": {"terms": {"field": "regions", "size": REGION_FACETS}},
         }
 
     def events(
@@ -398,6 +401,7 @@ def _facets(aggs: dict[str, Any]) -> Facets:
         {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
         _counts(aggs["per_source"]),
         _counts(aggs["per_rule"]),
+        _counts(aggs["per_region"]) if "per_region" in aggs else {},
     )
 
 

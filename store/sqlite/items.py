@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 # characters, before) makes the store rebuild the index when it opens.
 FTS_TOKENS = "han-bigram-1+facts-1"
 REBUILD_BATCH = 2000
+REGION_FACETS = 200  # the most frequent region codes a facet lists
 
 # Item fields in table order; ``id`` comes first and ``version`` last.
 _FIELDS = (
@@ -439,7 +440,20 @@ class SQLiteItems(ItemRepo):
             per_source[source] += n
             for rule in json.loads(rules):
                 per_rule[rule] += n
-        return Facets(dict(sorted(per_day.items())), _most(per_source), _most(per_rule))
+        per_region: Counter[str] = Counter()
+        for regions, n in db.execute(
+            f"SELECT f.regions, count(*) FROM {_from(node)} WHERE {where} AND f.regions != '[]' "
+            "GROUP BY 1",
+            params,
+        ):
+            for code in json.loads(regions):
+                per_region[code] += n
+        return Facets(
+            dict(sorted(per_day.items())),
+            _most(per_source),
+            _most(per_rule),
+            dict(list(_most(per_region).items())[:REGION_FACETS]),
+        )
 
     def _day(self, slot: int) -> str:
         """The local day of a time slot (slots of 15 minutes never straddle midnight)."""
