@@ -199,9 +199,9 @@ class Scorer:
         if not sentences:
             return ItemJudgement(0.0, "neutral", [])
         title_neg = max((j.negative for f, _s, j in sentences if f == "title"), default=0.0)
-        body = sorted((j.negative for f, _s, j in sentences if f == "body"), reverse=True)
+        worst = sorted((j.negative for f, _s, j in sentences if f == "body"), reverse=True)
         # The title says what the story is; in the body the worst two sentences do.
-        body_neg = sum(body[:2]) / min(len(body), 2) if body else 0.0
+        body_neg = sum(worst[:2]) / min(len(worst), 2) if worst else 0.0
         negative = max(title_neg, 0.6 * title_neg + 0.4 * body_neg, body_neg * 0.9)
         negative = round(min(1.0, negative), 2)
         pos = sum(1 for _f, _s, j in sentences if j.label == "positive")

@@ -320,6 +320,10 @@ class Alert:
     # Where routing sent it beyond its email recipients (``monitor.alerts.routing.Target``
     # keys): its updates follow it there.
     targets: list[str] = field(default_factory=list)
+    # How negative its most negative item is (0-1) and the first item's primary region:
+    # the inbox sorts and shows by them.
+    negative: float = 0.0
+    region: str = ""
 
 
 @dataclass

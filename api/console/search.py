@@ -14,6 +14,7 @@ from flask import Blueprint, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
 
 from api.auth import require
+from api.console.regions import negative_percent, region_name
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources.events import EventList, event_detail, list_events
@@ -31,6 +32,12 @@ from store.model import MAX_WINDOW, EventSummary, Item
 
 bp = Blueprint("console_search", __name__)
 ENGLISH: dict[str, str] = {
+    "负面度": "Negativity",
+    "按属地": "By region",
+    "属地": "Region",
+    "负面": "Negative",
+    "正面": "Positive",
+    "中性": "Neutral",
     "检索": "Search",
     "事件": "Events",
     "查询": "Query",
@@ -127,7 +134,14 @@ def local_input(value: datetime | None) -> str:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"when": when, "with_args": with_args, "web_url": web_url, "local_input": local_input}
+    return {
+        "when": when,
+        "with_args": with_args,
+        "web_url": web_url,
+        "local_input": local_input,
+        "region_name": region_name,
+        "negative_percent": negative_percent,
+    }
 
 
 def _parsed(model: type[BaseModel]) -> tuple[Any, str]:

@@ -48,6 +48,8 @@ ALERT_MAPPING: dict[str, Any] = {
         "guidance": {"type": "text"},
         "hits": _BLOB,
         "emergency": {"type": "boolean"},
+        "negative": {"type": "float"},
+        "region": _KEYWORD,
     },
 }
 TIMELINE_MAPPING: dict[str, Any] = {
