@@ -22,7 +22,7 @@ from devtools import eslocal
 from store import Store, open_store
 
 BACKENDS = ["sqlite", "elasticsearch"]
-BROWSER = {"test_console_browser", "test_channels_browser"}
+BROWSER = {"test_console_browser", "test_channels_browser", "test_regions_browser"}
 SLOW = {
     "test_api_schema",
     "test_crawl",
