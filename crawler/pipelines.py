@@ -93,6 +93,7 @@ class ExtractPipeline:
             # Kept by the store only when the page is new (see store.model.Item.backfill).
             backfill=is_backfill(when, precision, now, self.backfill_window, self.first_crawl),
         )
+        crawled.extras["home_region"] = source.region  # places are read in its light
         if not body:
             report.note(self.stats, page.url, "no body found; stored and matched on its title")
         if crawled.item.publish_time is None:
@@ -124,8 +125,9 @@ class ItemMatcher(Protocol):
         """Take up the library's newest version, if there is one."""
         ...
 
-    def match_item(self, item: Item) -> Item:
-        """Fill ``item.rules`` and ``item.hits``."""
+    def match_item(self, item: Item, home: str = "") -> Item:
+        """Fill ``item.rules`` and ``item.hits`` (and what analysis finds; ``home`` is the
+        source's region)."""
         ...
 
 
@@ -150,7 +152,8 @@ class MatchPipeline:
 
     def process_item(self, crawled: Crawled) -> Crawled:
         if self.matcher is not None and crawled.item is not None:
-            crawled.item = self.matcher.match_item(crawled.item)
+            home = str(crawled.extras.get("home_region", ""))
+            crawled.item = self.matcher.match_item(crawled.item, home)
         return crawled
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from w3lib.url import canonicalize_url
 
 TimeField = Literal["publish_time", "first_seen"]
-SortKey = Literal["relevance", "publish_time", "first_seen"]
+SortKey = Literal["relevance", "publish_time", "first_seen", "negative"]
 MAX_WINDOW = 10_000  # deepest page reachable by offset, the same on both backends
 
 
@@ -61,6 +61,15 @@ class Item:
     # source's first crawl): stored and matched, but not news (see crawler.backfill). Set
     # once, when the page is first stored, like ``first_seen``.
     backfill: bool = False
+    # Where and how bad (filled by analysis.item): the codes of every recognised place and
+    # the places above them, the primary region and those above it, each mention with its
+    # evidence; the negative score 0-1 (two decimals), its class and evidence.
+    regions: list[str] = field(default_factory=list)
+    region_primary: list[str] = field(default_factory=list)
+    places: list[dict[str, Any]] = field(default_factory=list)
+    negative: float = 0.0
+    sentiment: str = ""
+    sentiment_evidence: list[dict[str, Any]] = field(default_factory=list)
     version: str | None = None  # opaque token for optimistic concurrency, set by the store
 
     @cached_property
@@ -131,6 +140,9 @@ class Facets:
     per_day: dict[str, int]  # "YYYY-MM-DD" in the store's time zone -> count
     per_source: dict[str, int]
     per_rule: dict[str, int] = field(default_factory=dict)
+    # Region code (each item counted under every code it is about, and those above
+    # them) -> count, most first; the console names them from the gazetteer.
+    per_region: dict[str, int] = field(default_factory=dict)
 
 
 EventOrder = Literal["recent", "size"]
@@ -330,6 +342,10 @@ class Alert:
     # Raised by backfill items (a policy with include_backfill): no handling deadlines and
     # no place in the latency figures.
     backfill: bool = False
+    # How negative its most negative item is (0-1) and the first item's primary region:
+    # the inbox sorts and shows by them.
+    negative: float = 0.0
+    region: str = ""
 
 
 @dataclass

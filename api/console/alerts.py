@@ -14,6 +14,7 @@ from api.accounts import has_role
 from api.auth import check_csrf, current_user, require
 from api.console.i18n import gettext as _
 from api.console.login import local_path
+from api.console.regions import negative_percent, region_name
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources.alerts import (
@@ -45,6 +46,10 @@ ENGLISH: dict[str, str] = {
     "发布已久，首次发现时即为旧闻：不计时限": (
         "Published long before it was first seen: old news, no handling deadlines"
     ),
+    "最新在前": "Newest first",
+    "最负面在前": "Most negative first",
+    "负面度": "Negativity",
+    "属地": "Region",
     "预警列表": "Alert inbox",
     "状态": "Status",
     "级别": "Severity",
@@ -250,6 +255,8 @@ def labels() -> dict[str, Any]:
         "close_labels": CLOSE_LABELS,
         "action_labels": ACTION_LABELS,
         "timeline_details": timeline_details,
+        "region_name": region_name,
+        "negative_percent": negative_percent,
     }
 
 

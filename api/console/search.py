@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.auth import require
 from api.console.i18n import language
+from api.console.regions import negative_percent, region_name
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources.events import EventList, event_detail, list_events
@@ -39,6 +40,12 @@ ENGLISH: dict[str, str] = {
     "发布已久，首次发现时即为旧闻：不计时限": (
         "Published long before it was first seen: old news, no handling deadlines"
     ),
+    "负面度": "Negativity",
+    "按属地": "By region",
+    "属地": "Region",
+    "负面": "Negative",
+    "正面": "Positive",
+    "中性": "Neutral",
     "检索": "Search",
     "事件": "Events",
     "查询": "Query",
@@ -137,7 +144,14 @@ def local_input(value: datetime | None) -> str:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"when": when, "with_args": with_args, "web_url": web_url, "local_input": local_input}
+    return {
+        "when": when,
+        "with_args": with_args,
+        "web_url": web_url,
+        "local_input": local_input,
+        "region_name": region_name,
+        "negative_percent": negative_percent,
+    }
 
 
 def _parsed(model: type[BaseModel]) -> tuple[Any, str]:

@@ -74,6 +74,9 @@ class InboxQuery(BaseModel):
     )
     page: int = Field(1, ge=1)
     size: int = Field(50, ge=1, le=500)
+    sort: Literal["created", "negative"] = Field(
+        "created", description="created: newest first; negative: most negative first"
+    )
 
     @field_validator("status")
     @classmethod
@@ -169,7 +172,7 @@ def summary(alert: Alert, now: datetime) -> dict[str, Any]:
 
 
 def inbox(query: InboxQuery) -> tuple[int, list[Alert]]:
-    """(how many alerts match, the page asked for), newest first."""
+    """(how many alerts match, the page asked for), newest first (or most negative)."""
     p = parts()
     since, until = _aware(query.since), _aware(query.until)
     if since and until and since >= until:
@@ -190,6 +193,8 @@ def inbox(query: InboxQuery) -> tuple[int, list[Alert]]:
         and (not query.assignee or a.assignee == query.assignee)
         and (not query.overdue or any(s["overdue"] for s in deadlines(a, now)))
     ]
+    if query.sort == "negative":  # stable: equally negative alerts stay newest first
+        kept.sort(key=lambda a: -a.negative)
     start = (query.page - 1) * query.size
     return len(kept), kept[start : start + query.size]
 

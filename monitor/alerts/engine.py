@@ -245,6 +245,8 @@ class Alerting:
                 emergency=urgent,
                 recipients=list(policy.recipients),
                 backfill=all(i.backfill for i in items),
+                negative=max(i.negative for i in items),
+                region=first.region_primary[0] if first.region_primary else "",
             )
             alert.targets = self.notify.route(alert)
             due = None if urgent or not policy.quiet else self.quiet_until(now)

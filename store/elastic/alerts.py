@@ -49,6 +49,8 @@ ALERT_MAPPING: dict[str, Any] = {
         "hits": _BLOB,
         "emergency": {"type": "boolean"},
         "backfill": {"type": "boolean"},
+        "negative": {"type": "float"},
+        "region": _KEYWORD,
     },
 }
 TIMELINE_MAPPING: dict[str, Any] = {

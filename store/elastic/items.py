@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
 
+from rules.facts import facts
 from rules.highlight import search_fragments
 from rules.syntax import Node
 from store.base import ItemRepo, check_events, check_query
@@ -30,6 +31,8 @@ from store.model import (
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
 
+
+REGION_FACETS = 200  # as on SQLite
 
 ITEM_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -55,6 +58,14 @@ ITEM_MAPPING: dict[str, Any] = {
         "published_source": {"type": "keyword"},
         "body_missing": {"type": "boolean"},
         "backfill": {"type": "boolean"},
+        "regions": {"type": "keyword"},
+        "region_primary": {"type": "keyword"},
+        "places": {"type": "object", "enabled": False},
+        # For sorting; negative>=0.7 tests a fact term, never a float32 comparison.
+        "negative": {"type": "float"},
+        "sentiment": {"type": "keyword"},
+        "sentiment_evidence": {"type": "object", "enabled": False},
+        "facts": {"type": "keyword"},  # rules.facts.facts: what region:/sentiment: test
     },
 }
 
@@ -236,6 +247,7 @@ class ElasticItems(ItemRepo):
             },
             "per_source": {"terms": {"field": "source_id", "size": 1000}},
             "per_rule": {"terms": {"field": "rules", "size": 1000}},
+            "per_region": {"terms": {"field": "regions", "size": REGION_FACETS}},
         }
 
     def events(
@@ -333,6 +345,12 @@ class ElasticItems(ItemRepo):
             published_source=src.get("published_source") or "",
             body_missing=bool(src.get("body_missing", False)),
             backfill=bool(src.get("backfill", False)),
+            regions=src.get("regions") or [],
+            region_primary=src.get("region_primary") or [],
+            places=src.get("places") or [],
+            negative=float(src.get("negative") or 0.0),
+            sentiment=src.get("sentiment") or "",
+            sentiment_evidence=src.get("sentiment_evidence") or [],
             version=version,
         )
         return item if doc_id is None else with_id(item, doc_id)
@@ -367,6 +385,13 @@ def _doc(item: Item) -> dict[str, Any]:
         "published_source": item.published_source,
         "body_missing": item.body_missing,
         "backfill": item.backfill,
+        "regions": item.regions,
+        "region_primary": item.region_primary,
+        "places": item.places,
+        "negative": item.negative,
+        "sentiment": item.sentiment,
+        "sentiment_evidence": item.sentiment_evidence,
+        "facts": facts(item.regions, item.region_primary, item.sentiment, item.negative),
     }
 
 
@@ -385,6 +410,7 @@ def _facets(aggs: dict[str, Any]) -> Facets:
         {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
         _counts(aggs["per_source"]),
         _counts(aggs["per_rule"]),
+        _counts(aggs["per_region"]) if "per_region" in aggs else {},
     )
 
 
