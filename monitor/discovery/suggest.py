@@ -68,7 +68,7 @@ def with_word(library: Library, group: str, term: str) -> Library:
     proposed = library.model_copy(deep=True)
     target = proposed.group(group)
     if target is not None and term not in target.texts():
-        target.words.append(Word(text=term))
+        target.words.append(Word.model_validate({"text": term}))
     return proposed
 
 
