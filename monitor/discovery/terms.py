@@ -233,19 +233,25 @@ def emerging(
         score = g2(a, b, n1, max(n2, 1)) if n2 else float(a)
         if score >= settings.min_g2:
             scored[term] = score
-    fragments = _fragments({t: window.df[t] for t in scored})
+    # Free at both ends first: a string one character nearly always extends is part of a
+    # longer one. Only then are the survivors inside a longer survivor dropped, so a
+    # term is not lost to a longer string that merely tends to surround it.
+    bounded: dict[str, tuple[float, float]] = {}
+    for term in scored:
+        texts = [window.docs[i].text for i in window.holders[term]]
+        le, re_, ltop, rtop = boundaries(term, texts)
+        if max(ltop, rtop) <= settings.max_dominance:
+            bounded[term] = (le, re_)
+    fragments = _fragments({t: window.df[t] for t in bounded})
     terms = []
-    for term, score in scored.items():
+    for term, (le, re_) in bounded.items():
+        score = scored[term]
         if term in fragments:
             continue
         holders = [window.docs[i] for i in window.holders[term]]
         matched = sum(d.matched for d in holders) / len(holders)
         if matched >= settings.covered:
             continue
-        texts = [d.text for d in holders]
-        le, re_, ltop, rtop = boundaries(term, texts)
-        if max(ltop, rtop) > settings.max_dominance:
-            continue  # one neighbour nearly always: a fragment of a longer word
         coh = cohesion(term, window.df, window.chars, n1)
         if coh < settings.min_cohesion:
             continue
