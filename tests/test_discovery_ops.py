@@ -82,7 +82,7 @@ def test_a_term_is_a_run_of_chinese_characters(tmp_path: Path, term: str) -> Non
 def test_the_job_runs_once_per_period_whichever_process_asks(tmp_path: Path) -> None:
     store, world = _seeded(tmp_path / "j.db")
     clock = ManualClock(world.end_of(13))
-    config = DiscoveryConfig(interval_minutes=60)
+    config = DiscoveryConfig.model_validate({"interval_minutes": 60})
     one, other = DiscoveryJob(store, config, clock), DiscoveryJob(store, config, clock)
     other.holder = "elsewhere:1"
     report = one.run_once()
