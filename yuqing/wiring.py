@@ -25,6 +25,7 @@ from store import Store, open_store
 from store.clock import Clock
 from store.model import EmergencySwitch, Source
 from yuqing.config import Config
+from yuqing.discovery import settings_for
 
 # How a crawl process is started. ``-P``: the working directory is not put on sys.path, so
 # a file named like one of the project's packages where ``yuqing run`` was started cannot
@@ -119,6 +120,7 @@ def app_for(
         mail_dir=config.data_dir / "mail",
         import_limits=config.imports.limits(),
         smtp=config.smtp,
+        discovery=settings_for(config.discovery),
     )
     return create_app(
         parts,
