@@ -62,6 +62,17 @@ ENGLISH: dict[str, str] = {
     "恢复建议": "Suggest again",
     "已恢复：%(term)s": "May be suggested again: %(term)s",
     "暂无": "None",
+    "规则健康": "Rule health",
+    "近 %(days)s 天": "last %(days)s days",
+    "命中信息": "Items matched",
+    "近 24 小时": "Last 24 h",
+    "日均": "Usual per day",
+    "准确率": "Precision",
+    "暂无结案": "none closed",
+    "误报词": "Words in false positives",
+    "建议排除词": "Exclusions to consider",
+    "量突增": "volume jump",
+    "%(days)s 天内从未出现的词": "Words not seen in %(days)s days",
 }
 
 

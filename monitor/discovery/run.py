@@ -13,6 +13,7 @@ from keywords.library import KeywordLibrary
 from keywords.model import Library
 from monitor.discovery.clusters import Cluster, Member, unmatched
 from monitor.discovery.corpus import Watch, documents, normal_word
+from monitor.discovery.health import rule_health
 from monitor.discovery.segment import NgramSegmenter, Segmenter
 from monitor.discovery.suggest import fit_group, preview, still_dismissed
 from monitor.discovery.terms import (
@@ -147,7 +148,12 @@ def discover(
 
 
 def run_and_save(store: Store, *, now: datetime, settings: Settings | None = None) -> Report:
-    """A run whose report becomes the latest (what the console and the API show)."""
-    report = discover(store, now=now, settings=settings)
-    store.discovery.save_report(DiscoveryReport(now, report.to_data()))
+    """A run, with the rules' health, whose report becomes the latest (what the console
+    and the API show)."""
+    version, library = KeywordLibrary(store).current()
+    report = discover(store, now=now, settings=settings, library=library)
+    report.library_version = version
+    health = rule_health(store, library, now=now)
+    data = report.to_data() | {"health": asdict(health)}
+    store.discovery.save_report(DiscoveryReport(now, data))
     return report

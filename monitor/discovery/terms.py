@@ -41,7 +41,7 @@ class Settings:
     # column name), however it moves.
     boilerplate: float = 0.2
     # Dropped when at least this share of its window documents already matched a rule.
-    covered: float = 0.8
+    covered: float = 0.9
     max_dominance: float = 0.75  # most frequent neighbour's share, each side
     min_cohesion: float = 0.0
     top: int = 30
@@ -136,15 +136,29 @@ def cohesion(term: str, df: Counter[str], chars: Counter[str], n: int) -> float:
 
 
 def _fragments(kept: dict[str, int]) -> set[str]:
-    """Terms inside a longer candidate held by nearly as many documents (80%): the
-    longer one says more."""
+    """Terms every document of which holds one same longer candidate: the longer one
+    says more. (Where the longer one is in fewer documents both stay; ranking keeps the
+    stronger, see :func:`_distinct`.)"""
     out = set()
     for longer, df_long in kept.items():
         for n in range(2, len(longer)):
             for i in range(len(longer) - n + 1):
                 part = longer[i : i + n]
-                if part in kept and df_long >= 0.8 * kept[part]:
+                if part in kept and df_long >= kept[part]:
                     out.add(part)
+    return out
+
+
+def _distinct(ranked: list[EmergingTerm], top: int) -> list[EmergingTerm]:
+    """The first ``top`` of ``ranked`` none of which holds or is held by one ranked before
+    it: "蓝湖镇多名" adds nothing below "蓝湖镇"."""
+    out: list[EmergingTerm] = []
+    for term in ranked:
+        if any(term.term in t.term or t.term in term.term for t in out):
+            continue
+        out.append(term)
+        if len(out) == top:
+            break
     return out
 
 
@@ -277,8 +291,9 @@ def emerging(
                 daily=daily,
             )
         )
-    terms.sort(key=lambda t: (-t.g2, -t.window_df, t.term))
-    return terms[: settings.top]
+    # Ties (the same documents) go to the shorter term: the longer adds a neighbour.
+    terms.sort(key=lambda t: (-t.g2, -t.window_df, len(t.term), t.term))
+    return _distinct(terms, settings.top)
 
 
 def day_of(time: datetime) -> str:
