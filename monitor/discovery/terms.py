@@ -16,14 +16,18 @@ a fragment of a longer term, which is kept instead).
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import ahocorasick_rs
+import numpy as np
+import numpy.typing as npt
 
-from monitor.discovery.segment import Segmenter, acceptable
+from monitor.discovery.segment import MIN_N, Segmenter, acceptable
 
 G2_MIN = 10.83  # chi-square with one degree of freedom at p = 0.001
 
@@ -187,43 +191,107 @@ class Window:
 
 class Baseline:
     """Document frequencies of a fixed set of candidate terms over a stream of baseline
-    documents, per term and per term and day."""
+    documents (oldest first, as :meth:`store.base.ItemRepo.scan` gives them), per term and
+    per term and day."""
+
+    FLUSH = 1 << 21  # candidate indexes buffered before they are counted
 
     def __init__(self, candidates: list[str]) -> None:
         self.candidates = candidates
         self.automaton = ahocorasick_rs.AhoCorasick(candidates) if candidates else None
-        self.df: Counter[str] = Counter()
-        self.daily: dict[str, Counter[str]] = defaultdict(Counter)
+        # Each document's distinct candidate indexes go to a flat int32 buffer, counted
+        # by numpy per day: a Python step per match would cost most of a run at 100k
+        # documents, and Python ints per match most of its memory.
+        self._buffer = array("i")
+        self._day = ""
+        self._daily: dict[str, npt.NDArray[np.int64]] = {}
         self.n = 0
 
     def add(self, text: str, day: str) -> None:
         self.n += 1
         if self.automaton is None:
             return
-        found = set(self.automaton.find_matches_as_indexes(text, overlapping=True))
-        for index, _start, _end in found:
-            term = self.candidates[index]
-            self.df[term] += 1
-            self.daily[term][day] += 1
+        if day != self._day:
+            self._flush()
+            self._day = day
+        found = self.automaton.find_matches_as_indexes(text, overlapping=True)
+        self._buffer.extend({m[0] for m in found})
+        if len(self._buffer) >= self.FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        counts = np.bincount(
+            np.frombuffer(self._buffer, dtype=np.int32), minlength=len(self.candidates)
+        )
+        if self._day in self._daily:
+            self._daily[self._day] += counts
+        else:
+            self._daily[self._day] = counts.astype(np.int64)
+        self._buffer = array("i")
 
     def add_all(self, docs: Iterable[tuple[str, str]]) -> None:
         for text, day in docs:
             self.add(text, day)
 
+    @cached_property
+    def df(self) -> Counter[str]:
+        """By term; read once the stream is counted."""
+        self._flush()
+        total = np.zeros(len(self.candidates), dtype=np.int64)
+        for counts in self._daily.values():
+            total += counts
+        return Counter(
+            {self.candidates[i]: int(n) for i in np.flatnonzero(total) for n in [total[i]]}
+        )
+
+    def daily(self, term: str) -> dict[str, int]:
+        self._flush()
+        index = self._index[term]
+        return {d: int(c[index]) for d, c in sorted(self._daily.items()) if c[index]}
+
+    @cached_property
+    def _index(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.candidates)}
+
+
+PRUNE_DOMINANCE = 0.9  # a longer string in this share of the documents: a fragment
+
 
 def candidates(window: Window, settings: Settings, library_words: Iterable[str]) -> list[str]:
-    """Window terms with enough support that are acceptable and not already library
-    words (nor containing or inside one)."""
+    """Window terms with enough support that are acceptable, not already library words
+    (nor containing or inside one), not already matched in most of their documents, and
+    not plainly part of a longer string. Everything here is known from the window alone,
+    so the baseline (the costly pass) is searched for the survivors only."""
     words = [w for w in library_words if w]
     automaton = ahocorasick_rs.AhoCorasick(words) if words else None
+    # The most documents any one-character extension of a string is in, on each side:
+    # a string nearly always extended the same way is a fragment (exact boundary
+    # entropy is measured later, on the few that reach it).
+    floor = PRUNE_DOMINANCE * settings.min_support
+    left: dict[str, int] = {}
+    right: dict[str, int] = {}
+    for gram, n in window.df.items():
+        if n >= floor and len(gram) > MIN_N:
+            suffix, prefix = gram[1:], gram[:-1]
+            if n > left.get(suffix, 0):
+                left[suffix] = n
+            if n > right.get(prefix, 0):
+                right[prefix] = n
     out = []
     for term, df in window.df.items():
         if df < settings.min_support or not acceptable(term):
+            continue
+        if max(left.get(term, 0), right.get(term, 0)) > PRUNE_DOMINANCE * df:
             continue
         if automaton is not None and automaton.find_matches_as_indexes(term):
             continue  # holds a library word: the library already watches it
         if any(term in w for w in words):
             continue
+        holders = window.holders[term]
+        if sum(window.docs[i].matched for i in holders) >= settings.covered * len(holders):
+            continue  # the rules already see (nearly) all of it
         out.append(term)
     return out
 
@@ -273,7 +341,7 @@ def emerging(
         lift = (window.df[term] / n1) / ((b + 0.5) / max(n2, 1))
         if n2 and lift < settings.min_lift:
             continue
-        daily = dict(sorted(baseline.daily[term].items()))
+        daily = baseline.daily(term)
         for d in holders:
             daily[d.day] = daily.get(d.day, 0) + 1
         terms.append(
