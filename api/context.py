@@ -17,6 +17,7 @@ from keywords.library import KeywordLibrary
 from monitor.alerts.engine import Alerting
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
 from monitor.alerts.tickets import Tickets
+from monitor.discovery.terms import Settings as DiscoverySettings
 from store import Store
 from store.clock import Clock
 
@@ -38,12 +39,14 @@ class Parts:
         import_limits: ImportLimits | None = None,
         smtp: SmtpConfig | None = None,
         policy: AccountPolicy | None = None,
+        discovery: DiscoverySettings | None = None,
     ) -> None:
         self.store, self.clock, self.alerts, self.mail_dir = store, clock, alerts, mail_dir
         self.import_limits = import_limits or ImportLimits()
         self.smtp = smtp or SmtpConfig.model_validate({})  # for test emails
         self._alerting, self._run_now = alerting, run_now
         self.policy = policy or AccountPolicy()
+        self.discovery = discovery or DiscoverySettings()
 
     @property
     def zone(self) -> tzinfo:

@@ -7,7 +7,7 @@ one contract test-suite runs against both. Keep it narrow and shaped by use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,8 @@ from store.model import (
     AuditEntry,
     ChannelConfig,
     CrawlRun,
+    DiscoveryReport,
+    Dismissal,
     EmergencySwitch,
     EventOrder,
     EventSummary,
@@ -30,6 +32,7 @@ from store.model import (
     HealthEvent,
     Item,
     ItemQuery,
+    ItemText,
     Lease,
     LibraryVersion,
     OutboxMessage,
@@ -109,6 +112,53 @@ class ItemRepo(ABC):
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
         """Items first seen at or after ``since`` sharing any of the fingerprint
         ``keys``, those sharing the most first (candidates for one event)."""
+
+    @abstractmethod
+    def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
+        """Every item first seen at or after ``since`` and before ``until``, oldest
+        first, with only the fields discovery reads; streamed, however many there are."""
+
+
+def check_span(since: datetime, until: datetime) -> None:
+    for name, value in (("since", since), ("until", until)):
+        if value.tzinfo is None:
+            raise QueryError(f"{name} needs a time zone", name)
+    if since >= until:
+        raise QueryError("since must be earlier than until", "since")
+
+
+class DiscoveryRepo(ABC):
+    """Discovery's memory: the keyword suggestions operators dismissed (one per term, the
+    latest wins) and the report of the latest discovery run."""
+
+    @abstractmethod
+    def dismiss(self, dismissal: Dismissal) -> Dismissal:
+        """Record ``dismissal``, replacing an earlier one of its term."""
+
+    @abstractmethod
+    def dismissal(self, term: str) -> Dismissal | None: ...
+
+    @abstractmethod
+    def dismissals(self) -> list[Dismissal]:
+        """All dismissals, newest first."""
+
+    @abstractmethod
+    def undismiss(self, term: str) -> bool:
+        """Forget the dismissal (the term may be suggested again); False if there was none."""
+
+    @abstractmethod
+    def save_report(self, report: DiscoveryReport) -> None:
+        """Keep ``report`` as the latest (an earlier one is replaced)."""
+
+    @abstractmethod
+    def latest_report(self) -> DiscoveryReport | None: ...
+
+
+def check_dismissal(dismissal: Dismissal) -> None:
+    if not dismissal.term.strip():
+        raise QueryError("term: say which term is dismissed", "term")
+    if dismissal.time.tzinfo is None:
+        raise QueryError("time needs a time zone", "time")
 
 
 class LibraryRepo(ABC):
@@ -278,6 +328,7 @@ class Store(ABC):
     channels: ChannelRepo
     routing: RoutingRepo
     leases: LeaseRepo
+    discovery: DiscoveryRepo
 
     @property
     def display_url(self) -> str:

@@ -96,6 +96,42 @@ class Lease:
     acquired: datetime  # when this holder took it (renewals keep it)
 
 
+@dataclass
+class ItemText:
+    """What discovery reads of an item: its normalised texts and what already matched it
+    (see :meth:`store.base.ItemRepo.scan`)."""
+
+    id: str
+    first_seen: datetime
+    source_id: str
+    title: str
+    norm_title: str
+    norm_body: str
+    rules: list[str]
+    event_id: str | None
+
+
+@dataclass
+class Dismissal:
+    """A suggested keyword an operator turned down. Discovery does not suggest ``term``
+    again unless its document frequency in a window reaches twice ``window_df`` (a new
+    burst, not the same one seen again)."""
+
+    term: str
+    actor: str
+    time: datetime
+    window_df: int  # documents that held the term in the window it was dismissed from
+    score: float = 0.0
+
+
+@dataclass
+class DiscoveryReport:
+    """The outcome of one discovery run (see :mod:`monitor.discovery`), as data."""
+
+    time: datetime  # when the run's window ended
+    data: dict[str, Any]
+
+
 MUTABLE_FIELDS = frozenset({"tags", "rules", "hits", "event_id"})
 
 

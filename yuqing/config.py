@@ -129,6 +129,16 @@ class ClockConfig(_Section):
     )
 
 
+class DiscoveryConfig(_Section):
+    """Discovery of emerging terms (monitor.discovery): how often and over what."""
+
+    enabled: bool = True
+    interval_minutes: int = Field(60, ge=5, le=24 * 60, description="between runs")
+    window_hours: int = Field(24, ge=1, le=24 * 7, description="the recent window")
+    baseline_days: int = Field(14, ge=1, le=90, description="the baseline before it")
+    min_support: int = Field(4, ge=2, le=1000, description="window items holding a term")
+
+
 class Config(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("var")
@@ -138,6 +148,7 @@ class Config(_Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
     imports: ImportsConfig = Field(default_factory=ImportsConfig)  # type: ignore[arg-type]
     clock: ClockConfig = Field(default_factory=ClockConfig)  # type: ignore[arg-type]
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,7 @@ from api.console import (
     audit,
     channels,
     dashboard,
+    discovery,
     docs,
     i18n,
     keywords,
@@ -29,7 +30,7 @@ from store.model import EmergencySwitch
 # Each area module has a blueprint ``bp`` and may have ``ENGLISH``: its strings' English.
 AREAS = (
     login, docs, dashboard, alerts, channels, search, keywords, sources, reports, admin, audit,
-    mail,
+    mail, discovery,
 )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ ENGLISH: dict[str, str] = {
     "预警": "Alerts",
     "检索": "Search",
     "关键词库": "Keywords",
+    "发现": "Discovery",
     "信息源": "Sources",
     "报告": "Reports",
     "邮件": "Mail",

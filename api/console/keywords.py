@@ -257,8 +257,26 @@ ENGLISH: dict[str, str] = {
 def index() -> str:
     version, library = parts().library.current()
     return render_template(
-        "keywords/index.html", **_page(version), library=library, error=None, form={}
+        "keywords/index.html",
+        **_page(version),
+        **_health(),
+        library=library,
+        error=None,
+        form={},
     )
+
+
+def _health() -> dict[str, Any]:
+    """Rule health as of the latest discovery run (computing it reads 30 days of items:
+    the hourly run does that, not each page view)."""
+    saved = parts().store.discovery.latest_report()
+    if saved is None or "health" not in saved.data:
+        return {"health": None, "health_when": ""}
+    zone = parts().zone
+    return {
+        "health": saved.data["health"],
+        "health_when": f"{saved.time.astimezone(zone):%Y-%m-%d %H:%M} {zone}",
+    }
 
 
 @bp.post("/keywords/groups")

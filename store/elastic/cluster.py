@@ -21,6 +21,7 @@ from store.elastic import (
     alerts,
     audit,
     channels,
+    discovery,
     fetches,
     health,
     items,
@@ -92,6 +93,7 @@ class ElasticStore(Store):
         self.channels = channels.ElasticChannels(self)
         self.routing = channels.ElasticRouting(self)
         self.leases = leases.ElasticLeases(self)
+        self.discovery = discovery.ElasticDiscovery(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
+from elasticsearch.helpers import scan
 
 from rules.facts import facts
 from rules.highlight import search_fragments
 from rules.syntax import Node
-from store.base import ItemRepo, check_events, check_query
+from store.base import ItemRepo, check_events, check_query, check_span
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import to_dsl
 from store.elastic.generations import Generations
@@ -24,6 +26,7 @@ from store.model import (
     Found,
     Item,
     ItemQuery,
+    ItemText,
     SearchResult,
     with_id,
 )
@@ -68,6 +71,11 @@ ITEM_MAPPING: dict[str, Any] = {
         "facts": {"type": "keyword"},  # rules.facts.facts: what region:/sentiment: test
     },
 }
+
+
+_SCAN_FIELDS = (
+    "first_seen", "source_id", "title", "norm_title", "norm_body", "rules", "event_id",
+)  # fmt: skip
 
 
 class ElasticItems(ItemRepo):
@@ -155,6 +163,37 @@ class ElasticItems(ItemRepo):
         updated = self.get(item_id)
         assert updated is not None
         return updated
+
+    def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
+        check_span(since, until)
+        # A scroll, not from/size: the window may hold far more than MAX_WINDOW items.
+        # Sorted by time on the node, so callers see them oldest first as on SQLite.
+        hits = scan(
+            self.es,
+            index=self.index,
+            query={
+                "query": {
+                    "range": {"first_seen": {"gte": since.isoformat(), "lt": until.isoformat()}}
+                },
+                "sort": [{"first_seen": "asc"}],
+                "_source": list(_SCAN_FIELDS),
+            },
+            size=2000,
+            preserve_order=True,
+            scroll="2m",
+        )
+        for hit in hits:
+            src = hit["_source"]
+            yield ItemText(
+                id=hit["_id"],
+                first_seen=datetime.fromisoformat(src["first_seen"]).astimezone(self.store.tz),
+                source_id=src["source_id"],
+                title=src["title"],
+                norm_title=src.get("norm_title", ""),
+                norm_body=src.get("norm_body", ""),
+                rules=src.get("rules", []),
+                event_id=src.get("event_id"),
+            )
 
     def count(self) -> int:
         return int(self.es.count(index=self.index)["count"])

@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from rules.syntax import (
     Word,
     split_negatives,
 )
-from store.base import ItemRepo, check_events, check_query
+from store.base import ItemRepo, check_events, check_query, check_span
 from store.errors import ConflictError, NotFound, QueryError
 from store.model import (
     MUTABLE_FIELDS,
@@ -40,6 +41,7 @@ from store.model import (
     Found,
     Item,
     ItemQuery,
+    ItemText,
     SearchResult,
     with_id,
 )
@@ -256,6 +258,9 @@ def _rebuild_fts(db: sqlite3.Connection, total: int) -> None:
         log.warning("rebuilding the full-text index: %d of %d items", done, total)
 
 
+_SCAN_BATCH = 2000
+
+
 class SQLiteItems(ItemRepo):
     batch_size = 500
 
@@ -347,6 +352,37 @@ class SQLiteItems(ItemRepo):
 
     def count(self) -> int:
         return int(self.store.connection().execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
+        check_span(since, until)
+        # Keyset pages on (first_seen, rowid): no cursor stays open between batches, so a
+        # long scan never holds the reader back from writers.
+        after = (ms(since) or 0) - 1, -1
+        end = ms(until)
+        db = self.store.connection()
+        while True:
+            rows = db.execute(
+                "SELECT first_seen, rowid, id, source_id, title, norm_title, norm_body, rules, "
+                "event_id FROM items WHERE (first_seen, rowid) > (?, ?) AND first_seen < ? "
+                "ORDER BY first_seen, rowid LIMIT ?",
+                (*after, end, _SCAN_BATCH),
+            ).fetchall()
+            for row in rows:
+                first_seen = self.store.to_local(row[0])
+                assert first_seen is not None
+                yield ItemText(
+                    id=row[2],
+                    first_seen=first_seen,
+                    source_id=row[3],
+                    title=row[4],
+                    norm_title=row[5],
+                    norm_body=row[6],
+                    rules=json.loads(row[7]),
+                    event_id=row[8],
+                )
+            if len(rows) < _SCAN_BATCH:
+                return
+            after = rows[-1][0], rows[-1][1]
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
