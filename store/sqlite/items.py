@@ -221,7 +221,6 @@ def migrate(db: sqlite3.Connection) -> None:
         log.warning("filling item_facts from %d items (once)", items)
         db.execute("DELETE FROM item_facts")
         db.execute(
-            "INSERT INTO item_facts SELECT rowid, id, first_seen, publish_time, source_id, "
             "INSERT INTO item_facts (rowid, id, first_seen, publish_time, source_id, tags, "
             "rules, event_id, backfill, negative, regions) SELECT rowid, id, first_seen, "
             "publish_time, source_id, tags, rules, event_id, backfill, negative, regions FROM items"
