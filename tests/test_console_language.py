@@ -28,7 +28,7 @@ from keywords.operations import save_library
 from monitor.alerts.policy import save_policy
 from store import Store, open_store
 from store.acting import Acting
-from store.model import Source
+from store.model import CrawlRun, Source
 
 # Names and notation that stay as they are in a Chinese page.
 ALLOWED = {
@@ -70,6 +70,13 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
         )
     )
     now = datetime.now(SH)
+    for n, outcome in enumerate(["ok", "partial", "failed", "failed", "failed"]):
+        at = now - timedelta(hours=5 - n)
+        run = store.runs.start(CrawlRun("tn-news", "h:1", at, at + timedelta(minutes=5)))
+        assert run is not None
+        run.outcome, run.finished, run.pages = outcome, at + timedelta(minutes=1), 3  # type: ignore[assignment]
+        run.errors = [{"url": "http://news.example.cn/", "reason": "连接超时"}]
+        store.runs.finish(run)
     clock = Clock(now - timedelta(hours=3))
     engine = alerting(store, clock)
     item = story(1, at=clock.now)
