@@ -20,11 +20,13 @@ import pytest
 from alerting_support import SH, Clock, alerting, story
 from api_support import PASSWORD, Browser, make_app
 from apiflask import APIFlask
+from channel_support import add_channels, sender
 from flask import request
 from lxml import html as lxml_html
 
 from api.console import i18n
 from api.context import parts
+from devtools.fakeplatforms import FakePlatforms
 from keywords.io import read_library
 from keywords.operations import save_library
 from monitor.alerts.policy import save_policy
@@ -60,8 +62,18 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def app(store: Store, tmp_path: Path) -> APIFlask:
+def fakes() -> Iterator[FakePlatforms]:
+    server = FakePlatforms().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(store: Store, tmp_path: Path, fakes: FakePlatforms) -> APIFlask:
     app = make_app(store, tmp_path)
+    # A chat channel whose robot was removed: its delivery fails and is a dead letter.
+    add_channels(store, fakes, only=["duty-wecom"])
+    fakes.wecom.clear()
     data = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
     with app.app_context():
         save_library(Acting("值班长", parts().store, parts().clock), read_library(data, "yaml"))
@@ -85,6 +97,7 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
     item.event_id = item.id
     store.items.upsert_many([item])
     [made] = engine.ingest([item])
+    sender(store, clock).run_once()
     engine.tickets.acknowledge(made.id, "值班长")
     clock.advance(hours=2)
     engine.tick()  # deadlines missed: escalation entries on the timeline
@@ -137,6 +150,7 @@ def pages(app: APIFlask, store: Store) -> list[str]:
         "/reports/weekly",
         "/search?q=起火",
         "/channels/new?kind=wecom",
+        "/channels/duty-wecom/edit",
     ]
 
 
