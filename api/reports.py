@@ -106,6 +106,12 @@ def source_link(source_id: str) -> str:
     return f"/sources/{quote(source_id, safe='')}"
 
 
+def runs_link(source_id: str, period: Period) -> str:
+    """The source page listing its runs started in ``period``."""
+    span = {"since": period.since.isoformat(), "until": period.until.isoformat()}
+    return f"{source_link(source_id)}?{urlencode(span)}"
+
+
 def _count(store: Store, period: Period, **filters: Any) -> int:
     query = ItemQuery(since=period.since, until=period.until, size=1, highlight=False, **filters)
     return store.items.search(query).total
@@ -261,7 +267,9 @@ def handling(
     }, alerts
 
 
-def health_row(source: Source, runs: list[CrawlRun], in_period: int = 0) -> dict[str, Any]:
+def health_row(
+    source: Source, runs: list[CrawlRun], in_period: int = 0, period: Period | None = None
+) -> dict[str, Any]:
     """``source`` and its health after ``runs`` (newest first), and ``in_period``: how many
     runs the report's period holds (``runs`` are only the recent ones health looks at)."""
     found = health.assess(source.id, runs)
@@ -279,7 +287,8 @@ def health_row(source: Source, runs: list[CrawlRun], in_period: int = 0) -> dict
         "last_run": run_row(last) if last else None,
         "last_success": found.last_success.isoformat() if found.last_success else None,
         "runs": _figure(found.runs, link),
-        "runs_in_period": _figure(in_period, link),
+        # The source page lists exactly the runs counted when given the period.
+        "runs_in_period": _figure(in_period, runs_link(source.id, period) if period else link),
         "consecutive_failures": _figure(found.consecutive_failures, link),
         # yield against the usual: runs since the last new item, and usually how many apart
         "empty_runs": found.empty_runs,
@@ -308,12 +317,12 @@ def run_row(run: CrawlRun) -> dict[str, Any]:
     }
 
 
-def source_health(store: Store, started: dict[str, int] | None = None) -> list[dict[str, Any]]:
-    """Every source with its health (and how many runs it ``started`` in a report's
-    period), troubled sources first."""
-    started = started or {}
+def source_health(store: Store, period: Period | None = None) -> list[dict[str, Any]]:
+    """Every source with its health (and how many runs it started in a report's
+    ``period``), troubled sources first."""
+    started = store.runs.started_per_source(period.since, period.until) if period else {}
     out = [
-        health_row(s, store.runs.recent(s.id, HEALTH_RUNS), started.get(s.id, 0))
+        health_row(s, store.runs.recent(s.id, HEALTH_RUNS), started.get(s.id, 0), period)
         for s in store.sources.list()
     ]
     out.sort(key=lambda s: (not s["problems"], s["id"]))
@@ -324,7 +333,7 @@ def report(store: Store, period: Period, deadlines: dict[str, Deadlines]) -> dic
     """The daily or weekly report over ``period``."""
     alerts, alerted = handling(store, period, deadlines)
     started = store.runs.started_per_source(period.since, period.until)
-    sources = source_health(store, started)
+    sources = source_health(store, period)
     troubled = [s for s in sources if s["problems"]]
     return {
         # Every run started in the period (of deleted sources too), counted in the store.

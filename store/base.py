@@ -245,6 +245,12 @@ class RunRepo(ABC):
         """The source's runs, newest first."""
 
     @abstractmethod
+    def between(
+        self, source_id: str, since: datetime, until: datetime, limit: int = 10_000
+    ) -> list[CrawlRun]:
+        """The source's runs started in [since, until), newest first."""
+
+    @abstractmethod
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         """How many runs of each source started in [since, until) (sources with none are
         left out): what a report counts, however many runs a day holds."""

@@ -20,15 +20,19 @@ import pytest
 from alerting_support import SH, Clock, alerting, story
 from api_support import PASSWORD, Browser, make_app
 from apiflask import APIFlask
+from channel_support import add_channels, sender
+from flask import request
 from lxml import html as lxml_html
 
+from api.console import i18n
 from api.context import parts
+from devtools.fakeplatforms import FakePlatforms
 from keywords.io import read_library
 from keywords.operations import save_library
 from monitor.alerts.policy import save_policy
 from store import Store, open_store
 from store.acting import Acting
-from store.model import Source
+from store.model import CrawlRun, Source
 
 # Names and notation that stay as they are in a Chinese page.
 ALLOWED = {
@@ -58,8 +62,18 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture
-def app(store: Store, tmp_path: Path) -> APIFlask:
+def fakes() -> Iterator[FakePlatforms]:
+    server = FakePlatforms().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(store: Store, tmp_path: Path, fakes: FakePlatforms) -> APIFlask:
     app = make_app(store, tmp_path)
+    # A chat channel whose robot was removed: its delivery fails and is a dead letter.
+    add_channels(store, fakes, only=["duty-wecom"])
+    fakes.wecom.clear()
     data = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
     with app.app_context():
         save_library(Acting("值班长", parts().store, parts().clock), read_library(data, "yaml"))
@@ -70,12 +84,20 @@ def app(store: Store, tmp_path: Path) -> APIFlask:
         )
     )
     now = datetime.now(SH)
+    for n, outcome in enumerate(["ok", "partial", "failed", "failed", "failed"]):
+        at = now - timedelta(hours=5 - n)
+        run = store.runs.start(CrawlRun("tn-news", "h:1", at, at + timedelta(minutes=5)))
+        assert run is not None
+        run.outcome, run.finished, run.pages = outcome, at + timedelta(minutes=1), 3  # type: ignore[assignment]
+        run.errors = [{"url": "http://news.example.cn/", "reason": "连接超时"}]
+        store.runs.finish(run)
     clock = Clock(now - timedelta(hours=3))
     engine = alerting(store, clock)
     item = story(1, at=clock.now)
     item.event_id = item.id
     store.items.upsert_many([item])
     [made] = engine.ingest([item])
+    sender(store, clock).run_once()
     engine.tickets.acknowledge(made.id, "值班长")
     clock.advance(hours=2)
     engine.tick()  # deadlines missed: escalation entries on the timeline
@@ -128,6 +150,7 @@ def pages(app: APIFlask, store: Store) -> list[str]:
         "/reports/weekly",
         "/search?q=起火",
         "/channels/new?kind=wecom",
+        "/channels/duty-wecom/edit",
     ]
 
 
@@ -186,3 +209,26 @@ def test_accept_language_en_gives_english_pages(app: APIFlask, store: Store) -> 
     page = browser.get(f"/alerts/{alert.id}", headers={"Accept-Language": "en"})
     text = page.get_data(as_text=True)
     assert "Timeline" in text and "Beijing time" in text and "北京时间" not in text
+
+
+def test_every_string_the_pages_translate_has_english(
+    app: APIFlask, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """English is a complete second locale: rendering every page in English asks
+    ``gettext`` for no Chinese string that has no English."""
+    missing: dict[str, set[str]] = {}
+    english = i18n._english
+    han = re.compile(r"[\u4e00-\u9fff]")
+
+    def recorded(text: str) -> str:
+        shown = english(text)
+        if shown == text and han.search(text):
+            missing.setdefault(text, set()).add(request.path)
+        return shown
+
+    monkeypatch.setattr(i18n, "_english", recorded)
+    browser = admin(app)
+    for url in pages(app, store):
+        response = browser.get(url, headers={"Accept-Language": "en"})
+        assert response.status_code == 200, url
+    assert missing == {}, "\n".join(f"{t!r} on {sorted(p)}" for t, p in missing.items())

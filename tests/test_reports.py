@@ -285,7 +285,11 @@ def test_daily_report_counts_every_run_of_its_day(store: Store, viewer: Browser)
     )
     page = viewer.get("/reports/daily?date=2026-11-20").get_data(as_text=True)
     assert re.search(r'<a data-figure id="report-runs" href="/sources">112</a>', page)
-    assert '<a data-figure href="/sources/tn">111</a>' in page
+    # Each source's count opens its page listing exactly the runs counted.
+    [tn] = [s for s in report["sources"] if s["id"] == "tn"]
+    listed = viewer.get(tn["runs_in_period"]["link"]).get_data(as_text=True)
+    assert listed.count("<tr data-run=") == 111 and 'id="source-runs-period"' in listed
+    assert "共 111 次" in listed
 
 
 def test_every_alert_figure_opens_a_list_of_that_many(viewer: Browser) -> None:

@@ -186,7 +186,7 @@ def test_untrusted_certificate_keeps_the_mail(
         "wrong_name": "IP address mismatch, certificate is not valid for '127.0.0.1'",
     }[trust]
     for message in waiting:
-        assert "certificate not accepted" in message.error and expected in message.error
+        assert "证书未被接受" in message.error and expected in message.error
         assert "smtp.ca_file" in message.error
     # The password never went to a server the sender could not verify.
     assert starttls.logins == [] and starttls.received == []
@@ -209,7 +209,7 @@ def test_wrong_password_keeps_the_mail_and_tries_once_per_batch(
     # and failing every queued message for good would lose them all.
     assert len(waiting) == 6 and {(m.status, m.attempts) for m in waiting} == {("pending", 1)}
     for message in waiting:
-        assert "login as 'yuqing' refused: 535" in message.error
+        assert "以 'yuqing' 登录被拒绝：535" in message.error
         assert "YUQING_SMTP_PASSWORD" in message.error
     # One connection for the batch: six messages do not lock the account with six logins.
     assert len({peer for peer, _ in starttls.logins}) == 1 and starttls.received == []

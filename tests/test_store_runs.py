@@ -89,3 +89,14 @@ def test_runs_started_in_a_period_are_counted_per_source(store: Store) -> None:
         "s2": 1,
     }
     assert store.runs.started_per_source(T0 - timedelta(days=1), T0) == {}
+
+
+def test_runs_of_a_period_are_listed_newest_first(store: Store) -> None:
+    for n in range(70):  # more than the recent runs a source page shows
+        started = store.runs.start(run(T0 + timedelta(minutes=n)))
+        assert started is not None
+        started.outcome, started.finished = "ok", started.started
+        store.runs.finish(started)
+    found = store.runs.between("s1", T0 + timedelta(minutes=5), T0 + timedelta(minutes=65))
+    assert [r.started for r in found] == [T0 + timedelta(minutes=n) for n in range(64, 4, -1)]
+    assert store.runs.between("s2", T0, T0 + timedelta(hours=2)) == []

@@ -25,7 +25,7 @@ from api.console import (
 )
 from api.context import parts
 from store.localtime import local_time, zone_name
-from store.model import EmergencySwitch
+from store.model import HEALTH_KINDS, EmergencySwitch
 
 # Each area module has a blueprint ``bp`` and may have ``ENGLISH``: its strings' English.
 AREAS = (
@@ -48,6 +48,44 @@ def shown_time(value: datetime | str | None, seconds: bool = False, named: bool 
     return local_time(value, parts().zone, i18n.language(), seconds=seconds, named=named)
 
 
+# A crawl run's outcome as operators read it (the stored value stays the API's).
+OUTCOME_LABELS = {
+    "running": "运行中",
+    "ok": "成功",
+    "partial": "部分成功",
+    "failed": "失败",
+    "blocked": "被拦截",
+    "lost": "中断",
+    "abandoned": "已停止",
+}
+i18n.ENGLISH.update(
+    {
+        "运行中": "running",
+        "成功": "ok",
+        "部分成功": "partial",
+        "失败": "failed",
+        "被拦截": "blocked",
+        "中断": "lost",
+        "已停止": "stopped",
+        "连续采集失败": "failing",
+        "被反爬拦截": "blocked",
+        "长时间无新信息": "silent",
+        "页面解析失败": "parse failures",
+        "乱码": "garbled text",
+        "已恢复": "recovered",
+    }
+)
+
+
+def outcome_label(outcome: str | None) -> str:
+    return i18n.gettext(OUTCOME_LABELS.get(outcome or "", outcome or "-"))
+
+
+def health_kind(kind: str) -> str:
+    """A source health problem's name (failing, silent, ...) in the page's language."""
+    return i18n.gettext(HEALTH_KINDS.get(kind, kind))
+
+
 def rule_label(rule: str) -> str:
     """An alert's rule as shown: a source health alert's ``source:ID`` reads 采集源 ID."""
     kind, _sep, source = rule.partition(":")
@@ -60,6 +98,8 @@ def register(app: APIFlask) -> None:
     app.jinja_env.globals["_"] = i18n.gettext
     app.jinja_env.globals["role_label"] = i18n.role_label
     app.jinja_env.globals["rule_label"] = rule_label
+    app.jinja_env.globals["outcome_label"] = outcome_label
+    app.jinja_env.globals["health_kind"] = health_kind
     app.jinja_env.globals["notice_kind"] = alerts.notice_kind
     # Globals, not context: the keyword macros (imported without context) use it too.
     app.jinja_env.globals["change_note"] = keywords.change_note

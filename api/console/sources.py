@@ -3,6 +3,7 @@ now and run history. The work is :mod:`api.resources.sources`'s, as in the API."
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
@@ -33,6 +34,8 @@ SELECTOR_LABELS = {
 }
 ENGLISH: dict[str, str] = {
     "列表页": "List page",
+    "%(since)s 至 %(until)s 开始的运行，共 %(n)s 次": "Runs started %(since)s to %(until)s: %(n)s",
+    "最近的运行": "Recent runs",
     "RSS/Atom 订阅": "RSS/Atom feed",
     "站点地图": "Sitemap",
     "论坛": "Forum",
@@ -151,6 +154,19 @@ def _labels() -> dict[str, Any]:
     return {"type_label": type_label}
 
 
+def _period() -> tuple[datetime, datetime] | None:
+    """``since`` and ``until`` from the query (a report's link to the runs it counted);
+    None unless both are times with a zone."""
+    try:
+        since = datetime.fromisoformat(request.args.get("since", ""))
+        until = datetime.fromisoformat(request.args.get("until", ""))
+    except ValueError:
+        return None
+    if since.tzinfo is None or until.tzinfo is None or since >= until:
+        return None
+    return since, until
+
+
 def _form_values(source: dict[str, Any] | None) -> dict[str, Any]:
     """What the form shows: a stored source, or what was sent."""
     if source is None:
@@ -167,10 +183,12 @@ def index() -> str:
 @bp.get("/sources/<source_id>")
 @require("viewer")
 def show(source_id: str) -> str:
-    found = api.detail(source_id)
+    period = _period()
+    found = api.detail(source_id, *period) if period else api.detail(source_id)
     return render_template(
         "sources/show.html",
         s=found,
+        period=period,
         started=bool(request.args.get("started")),
         can_run=_may("operator"),
         can_edit=_may("admin"),

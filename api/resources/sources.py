@@ -11,6 +11,7 @@ the console's source pages call the functions here.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any, Literal
 
 from apiflask import APIBlueprint
@@ -83,12 +84,18 @@ def listing() -> list[dict[str, Any]]:
     return [health_row(s, store.runs.recent(s.id, HEALTH_RUNS)) for s in store.sources.list()]
 
 
-def detail(source_id: str) -> dict[str, Any]:
-    """One source: its settings, health and recent runs."""
+def detail(
+    source_id: str, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    """One source: its settings, health and recent runs, or (with ``since`` and
+    ``until``) every run started in that period, as a report counts them."""
     source = find(source_id)
-    runs = parts().store.runs.recent(source.id, HISTORY)
+    store = parts().store
+    runs = store.runs.recent(source.id, HISTORY)
     row = health_row(source, runs)
     row["source"] = to_doc(source) | {"version": source.version}
+    if since is not None and until is not None:
+        runs = store.runs.between(source.id, since, until)
     row["history"] = [run_row(r) for r in runs]
     return row
 

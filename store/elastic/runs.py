@@ -157,6 +157,19 @@ class ElasticRuns(RunRepo):
         )["hits"]["hits"]
         return [self._run(h["_id"], h["_source"]) for h in found]
 
+    def between(
+        self, source_id: str, since: datetime, until: datetime, limit: int = 10_000
+    ) -> list[CrawlRun]:
+        span = {"gte": since.isoformat(), "lt": until.isoformat()}
+        filters = [{"term": {"source_id": source_id}}, {"range": {"started": span}}]
+        found = self.es.search(
+            index=self.index,
+            size=limit,
+            sort=[{"started": "desc"}],
+            query={"bool": {"filter": filters}},
+        )["hits"]["hits"]
+        return [self._run(h["_id"], h["_source"]) for h in found]
+
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         span = {"gte": since.isoformat(), "lt": until.isoformat()}
         found = self.es.search(

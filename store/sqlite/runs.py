@@ -89,6 +89,16 @@ class SQLiteRuns(RunRepo):
         )
         return [self._run(json.loads(row[0])) for row in rows]
 
+    def between(
+        self, source_id: str, since: datetime, until: datetime, limit: int = 10_000
+    ) -> list[CrawlRun]:
+        rows = self.store.connection().execute(
+            "SELECT doc FROM runs WHERE source_id = ? AND started >= ? AND started < ? "
+            "ORDER BY started DESC, rowid DESC LIMIT ?",
+            (source_id, ms(since), ms(until), limit),
+        )
+        return [self._run(json.loads(row[0])) for row in rows]
+
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         rows = self.store.connection().execute(
             "SELECT source_id, count(*) FROM runs WHERE started >= ? AND started < ? "

@@ -80,14 +80,16 @@ class Mailer:
         return self._smtp
 
     def _why(self, e: OSError | smtplib.SMTPException) -> str:
-        where = f"SMTP server {self.config.host}:{self.config.port}"
+        # Operators read these on the alert and dead-letter pages: in Chinese, with the
+        # server's or the system's own words quoted as they came.
+        where = f"邮件服务器 {self.config.host}:{self.config.port}"
         if isinstance(e, ssl.SSLCertVerificationError):
-            hint = "smtp.host must be named in it; smtp.ca_file names the CA to trust"
-            return f"{where}: certificate not accepted: {e.verify_message} ({hint})"
+            hint = "证书须包含 smtp.host 的名称；smtp.ca_file 指定信任的 CA"
+            return f"{where}：证书未被接受：{e.verify_message}（{hint}）"
         if isinstance(e, smtplib.SMTPAuthenticationError):
-            hint = "check smtp.username and YUQING_SMTP_PASSWORD"
-            return f"{where}: login as {self.config.username!r} refused: {_reply(e)} ({hint})"
-        return f"{where}: {e}"
+            hint = "请检查 smtp.username 和 YUQING_SMTP_PASSWORD"
+            return f"{where}：以 {self.config.username!r} 登录被拒绝：{_reply(e)}（{hint}）"
+        return f"{where}：{e}"
 
     def send(self, to: str, key: str, ident: str, subject: str, text: str, html: str) -> None:
         """Hand one email to the server; returns once the server accepted it."""
@@ -114,7 +116,7 @@ class Mailer:
             raise TransientFailure(_reply(e)) from e
         except (OSError, smtplib.SMTPException) as e:
             self.close()
-            raise TransientFailure(f"SMTP server {self.config.host}:{self.config.port}: {e}") from e
+            raise TransientFailure(f"邮件服务器 {self.config.host}:{self.config.port}：{e}") from e
         if refused:
             raise PermanentFailure(str(refused))
 
