@@ -1,6 +1,6 @@
 # One image for the service, its crawl processes and the trial mail catcher, set up by
 # the Makefile's own steps (`make assets`, then the virtualenv of `make install` without
-# the dev extras), so the image and a local install cannot drift apart
+# the dev extras and the analysis data), so the image and a local install cannot drift apart
 # (tests/test_compose.py checks this file against the Makefile and pyproject.toml).
 
 # The console's browser libraries, from the npm registry (pinned by the lock file).
@@ -11,7 +11,8 @@ RUN apt-get update \
 WORKDIR /app
 COPY Makefile ./
 COPY api/assets api/assets
-RUN make assets
+COPY analysis/data/package.json analysis/data/package-lock.json analysis/data/
+RUN make assets analysis-npm
 
 FROM python:3.11-slim
 RUN apt-get update \
@@ -21,6 +22,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md Makefile ./
 COPY yuqing yuqing
+COPY analysis analysis
 COPY rules rules
 COPY devtools devtools
 COPY store store
@@ -29,7 +31,10 @@ COPY monitor monitor
 COPY keywords keywords
 COPY api api
 COPY --from=assets /app/api/static/vendor api/static/vendor
+COPY --from=assets /app/analysis/data/node_modules analysis/data/node_modules
 RUN make .venv/.installed PYTHON=python EXTRAS= \
+    && make analysis-data PYTHON=python EXTRAS= \
+    && rm -rf analysis/data/node_modules analysis/data/wheel \
     && rm -rf /root/.cache \
     && mkdir -p var/mail \
     && chown -R yuqing var

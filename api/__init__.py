@@ -19,7 +19,9 @@ from api.context import Parts
 VERSION = "0.1.0"
 
 
-def create_app(parts: Parts, *, secret_key: str, secure_cookies: bool = False) -> APIFlask:
+def create_app(
+    parts: Parts, *, secret_key: str, secure_cookies: bool = False, session_hours: int = 12
+) -> APIFlask:
     """Build the app around ``parts`` (see :func:`yuqing.wiring.app_for`); sessions and
     links are signed with ``secret_key``; ``secure_cookies`` when served over https."""
     app = APIFlask(
@@ -36,7 +38,7 @@ def create_app(parts: Parts, *, secret_key: str, secure_cookies: bool = False) -
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=secure_cookies,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=session_hours),
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
         VALIDATION_ERROR_STATUS_CODE=400,
         VALIDATION_ERROR_SCHEMA=errors.PROBLEM_SCHEMA,

@@ -6,6 +6,12 @@ change is one operation of :class:`Accounts` that writes one audit entry per rec
 changes (disabling a user also revokes each live token of theirs, each audited on its own
 so every token's history is complete), never with a hash in it. Bookkeeping that changes
 no meaning (a rehash on sign-in, a token's last use) is not audited.
+
+Console sessions live in the store (:class:`~store.model.UserSession`): the cookie holds a
+random secret, the store its SHA-256. Signing out, a password change, a role change,
+disabling and an admin's "sign out everywhere" revoke them; a session also ends when unused
+for :attr:`AccountPolicy.idle` or older than :attr:`AccountPolicy.absolute`. API tokens end
+at their expiry (default :attr:`AccountPolicy.token_days`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import re
 import secrets
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -23,10 +30,11 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api.passwords import weakness
 from store import ConflictError, Invalid, Store
 from store.acting import Acting
 from store.codec import to_doc
-from store.model import ApiToken, User
+from store.model import ApiToken, User, UserSession
 
 ROLES = ("viewer", "operator", "admin")  # each role may do what those before it may
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,31}$")
@@ -36,6 +44,16 @@ TOKEN_PREFIX = "yq_"
 _TOKEN = re.compile(r"^yq_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$")
 # A token used again within this time keeps its recorded last use: no write per request.
 LAST_USED_EVERY = timedelta(minutes=1)
+MAX_TOKEN_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class AccountPolicy:
+    """How long sessions and tokens live (``[api]`` in the configuration)."""
+
+    idle: timedelta = timedelta(hours=2)
+    absolute: timedelta = timedelta(hours=12)
+    token_days: int = 90
 
 
 class AccountError(Invalid):
@@ -61,9 +79,15 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
 class Accounts:
     """Users and tokens in ``store``; ``clock`` gives the (time zone aware) time."""
 
-    def __init__(self, store: Store, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], datetime],
+        policy: AccountPolicy | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.policy = policy or AccountPolicy()
         self.hasher = PasswordHasher()
 
     def create(
@@ -84,7 +108,7 @@ class Accounts:
                 "name",
             )
         _check_role(role)
-        self._check_password(name, password)
+        self._check_password(name, password, display_name)
         now = self.clock()
         user = User(
             name=name,
@@ -124,7 +148,9 @@ class Accounts:
         user = self._user(name)
         if user.role == "admin" and role != "admin":
             self._keep_an_admin(user, "role")
-        return self._change(user, actor, "user.role", role=role)
+        changed = self._change(user, actor, "user.role", role=role)
+        self._end_sessions(name)  # the new role holds from the next sign-in on
+        return changed
 
     def set_disabled(self, name: str, disabled: bool, *, actor: str) -> User:
         """Disable (which also revokes the user's tokens) or enable ``name``."""
@@ -135,6 +161,7 @@ class Accounts:
             user, actor, "user.disable" if disabled else "user.enable", disabled=disabled
         )
         if disabled:
+            self._end_sessions(name)
             for token in self.store.tokens.list(name):
                 if token.revoked is None:
                     self._revoke(token, actor)
@@ -143,18 +170,110 @@ class Accounts:
     def set_password(self, name: str, password: str, *, actor: str) -> User:
         """Replace ``name``'s password."""
         user = self._user(name)
-        self._check_password(name, password)
-        return self._change(user, actor, "user.password", password_hash=self.hasher.hash(password))
+        self._check_password(name, password, user.display_name)
+        changed = self._change(
+            user, actor, "user.password", password_hash=self.hasher.hash(password)
+        )
+        self._end_sessions(name)
+        return changed
 
-    def issue_token(self, user: str, label: str, *, actor: str) -> tuple[ApiToken, str]:
+    # -- console sessions ------------------------------------------------------------
+
+    def start_session(self, user: User, address: str = "") -> str:
+        """A new session for ``user``; its secret, for the cookie (the store keeps only its
+        hash). Sessions long past any timeout are pruned on the way."""
+        now = self.clock()
+        secret = secrets.token_urlsafe(32)
+        record = UserSession(
+            id=_digest(secret), user=user.name, created=now, last_seen=now, address=address[:64]
+        )
+        self.store.sessions.put(record)
+        self.store.sessions.prune(now - self.policy.absolute - timedelta(days=1))
+        return secret
+
+    def session_user(self, secret: str) -> User | None:
+        """The enabled user of the live session ``secret``, else None; records its use (at
+        most once a minute, so a busy page does not write on every request)."""
+        if not secret or len(secret) > 100:
+            return None
+        record = self.store.sessions.get(_digest(secret))
+        now = self.clock()
+        if (
+            record is None
+            or record.revoked is not None
+            or now - record.created >= self.policy.absolute
+            or now - record.last_seen >= self.policy.idle
+        ):
+            return None
+        user = self.store.users.get(record.user)
+        if user is None or user.disabled:
+            return None
+        if now - record.last_seen >= LAST_USED_EVERY:
+            record.last_seen = now
+            # A concurrent request touched it, or a revocation won: either way it stands.
+            with suppress(ConflictError):
+                self.store.sessions.put(record)
+        return user
+
+    def end_session(self, secret: str) -> None:
+        """Sign out: the session ``secret`` is revoked (a replayed cookie then fails)."""
+        record = self.store.sessions.get(_digest(secret)) if secret else None
+        if record is not None and record.revoked is None:
+            record.revoked = self.clock()
+            self.store.sessions.put(record)
+
+    def sign_out_everywhere(self, name: str, *, actor: str) -> int:
+        """End every open session of ``name`` (audited); how many were open."""
+        self._user(name)
+        ended = self._end_sessions(name)
+        self._audit(actor, "user.signout", f"user:{name}", None, {"sessions_ended": ended})
+        return ended
+
+    def open_sessions(self, name: str) -> list[UserSession]:
+        """``name``'s sessions that would still sign them in, oldest first."""
+        now = self.clock()
+        return [s for s in self.store.sessions.list(name) if self._live(s, now)]
+
+    def _live(self, record: UserSession, now: datetime) -> bool:
+        return (
+            record.revoked is None
+            and now - record.created < self.policy.absolute
+            and now - record.last_seen < self.policy.idle
+        )
+
+    def _end_sessions(self, name: str) -> int:
+        now, ended = self.clock(), 0
+        for record in self.store.sessions.list(name):
+            if record.revoked is None:
+                ended += self._live(record, now)
+                record.revoked = now
+                # A touch in between: read again and revoke that.
+                while True:
+                    try:
+                        self.store.sessions.put(record)
+                        break
+                    except ConflictError:
+                        fresh = self.store.sessions.get(record.id)
+                        if fresh is None or fresh.revoked is not None:
+                            break
+                        fresh.revoked, record = now, fresh
+        return ended
+
+    def issue_token(
+        self, user: str, label: str, *, actor: str, days: int | None = None
+    ) -> tuple[ApiToken, str]:
         """A new token for ``user`` and its secret, which is not kept and cannot be
-        shown again."""
+        shown again; it expires after ``days`` (default :attr:`AccountPolicy.token_days`)."""
         owner = self._user(user, field="user")
         if owner.disabled:
             raise AccountError(f"user {user} is disabled", "user")
         label = label.strip()
         if not label or len(label) > MAX_LABEL:
             raise AccountError(f"label must be 1-{MAX_LABEL} characters", "label")
+        days = self.policy.token_days if days is None else days
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise AccountError(f"days must be 1-{MAX_TOKEN_DAYS}", "days")
+        now = self.clock()
         token_id = secrets.token_hex(8)
         secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
         token = ApiToken(
@@ -162,7 +281,8 @@ class Accounts:
             user=user,
             label=label,
             token_hash=_digest(secret),
-            created=self.clock(),
+            created=now,
+            expires=now + timedelta(days=days),
         )
         self.store.tokens.put(token)
         self._audit(actor, "token.issue", f"token:{token_id}", None, public(token))
@@ -172,21 +292,27 @@ class Accounts:
         """The enabled user whose live token ``secret`` is, else None."""
         match = _TOKEN.match(secret)
         token = self.store.tokens.get(match.group(1)) if match else None
+        now = self.clock()
         if (
             token is None
             or token.revoked is not None
+            or now >= self.expiry(token)
             or not hmac.compare_digest(token.token_hash, _digest(secret))
         ):
             return None
         user = self.store.users.get(token.user)
         if user is None or user.disabled:
             return None
-        now = self.clock()
         if token.last_used is None or now - token.last_used >= LAST_USED_EVERY:
             token.last_used = now
             with suppress(ConflictError):  # a concurrent request recorded the use
                 self.store.tokens.put(token)
         return user
+
+    def expiry(self, token: ApiToken) -> datetime:
+        """When ``token`` stops working; one issued before tokens had an expiry ends
+        ``token_days`` after it was made."""
+        return token.expires or token.created + timedelta(days=self.policy.token_days)
 
     def revoke_token(self, token_id: str, *, actor: str) -> ApiToken:
         """Revoke the token (it stays listed); revoking it again changes nothing."""
@@ -222,11 +348,14 @@ class Accounts:
         if [u.name for u in others] == [user.name]:
             raise AccountError(f"{user.name} is the last enabled admin", field)
 
-    def _check_password(self, name: str, password: str) -> None:
+    def _check_password(self, name: str, password: str, display_name: str = "") -> None:
         if len(password) < MIN_PASSWORD:
             raise AccountError(f"password must have at least {MIN_PASSWORD} characters", "password")
         if password == name:
             raise AccountError("password must not be the user name", "password")
+        problem = weakness(password, name, display_name)
+        if problem:
+            raise AccountError(problem, "password")
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

@@ -1,7 +1,8 @@
 """Who is asking and what they may do.
 
-Two ways in: the console's session cookie (signed, HttpOnly, SameSite=Lax; every
-unsafe request also carries the session's CSRF token) and API tokens for scripts
+Two ways in: the console's session cookie (signed, HttpOnly, SameSite=Lax; it carries only
+the id of a session kept in the store, see :mod:`api.accounts`; every unsafe request also
+carries the session's CSRF token) and API tokens for scripts
 (``Authorization: Bearer yq_...``, hashed at rest). Roles are ordered
 viewer < operator < admin; :func:`require` guards each view.
 """
@@ -11,10 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -57,19 +58,15 @@ def _identify() -> tuple[User | None, str]:
     header = request.headers.get("Authorization", "")
     if header[:7].lower() == "bearer ":
         return parts().accounts.by_token(header[7:].strip()), "token"
-    name = session.get("user")
-    if not name:
+    sid = session.get("sid")
+    if not sid:
         return None, "none"
-    user = parts().store.users.get(name)
-    # A changed password, a disabled account or a role change ends other sessions.
-    if user is None or user.disabled or session.get("seal") != _seal(user):
+    # Revoked (sign-out, password or role change, disabling), idle or too old: gone.
+    user = parts().accounts.session_user(str(sid))
+    if user is None:
         session.clear()
         return None, "none"
     return user, "session"
-
-
-def _seal(user: User) -> str:
-    return hashlib.sha256(f"{user.password_hash}|{user.role}".encode()).hexdigest()[:16]
 
 
 def require(role: str) -> Callable[[F], F]:
@@ -108,7 +105,13 @@ def _authorize(role: str) -> Response | None:
 
 
 def csrf_token() -> str:
-    """This session's CSRF token (made on first use); forms and htmx send it back."""
+    """This session's CSRF token; forms and htmx send it back. Signed in, it is derived
+    from the session id (the cookie holds nothing else); before sign-in (the login form)
+    it is a random value kept in the cookie."""
+    sid = session.get("sid")
+    if sid:
+        key = str(current_app.config["SECRET_KEY"]).encode()
+        return hmac.new(key, f"csrf|{sid}".encode(), hashlib.sha256).hexdigest()
     token = session.get("csrf")
     if not token:
         token = session["csrf"] = secrets.token_urlsafe(32)
@@ -118,7 +121,7 @@ def csrf_token() -> str:
 def check_csrf() -> None:
     """Refuse an unsafe request whose CSRF token is missing or not this session's."""
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD, "")
-    expected = session.get("csrf", "")
+    expected = csrf_token() if session.get("sid") or session.get("csrf") else ""
     if not sent or not expected or not hmac.compare_digest(sent, expected):
         raise ApiError(403, "the form has expired or did not come from this site; reload it")
 
@@ -141,49 +144,73 @@ def protect() -> Response | None:
 
 def sign_in(user: User) -> None:
     """Start a fresh session for ``user`` (a new id and CSRF token: no fixation)."""
+    secret = parts().accounts.start_session(user, request.remote_addr or "")
     session.clear()
     session.permanent = True
-    session["user"] = user.name
-    session["seal"] = _seal(user)
-    session["csrf"] = secrets.token_urlsafe(32)
+    session["sid"] = secret
     g.user, g.via = user, "session"
 
 
 def sign_out() -> None:
+    """End this browser's session in the store too: its cookie, replayed, signs in nobody."""
+    sid = session.get("sid")
+    if sid:
+        parts().accounts.end_session(str(sid))
     session.clear()
     g.user, g.via = None, "none"
 
 
 class LoginThrottle:
-    """Failed sign-ins per client address and per account: after ``limit`` failures in
-    ``window`` seconds further attempts wait. Kept in the process: behind several API
-    replicas each counts its own share, which still bounds guessing."""
+    """Failed sign-ins slow further attempts down; they never lock an account.
 
-    def __init__(self, limit: int = 5, window: float = 900.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+    After ``free`` failures each further one doubles the wait before the next attempt
+    (1 s, 2 s, 4 s, ...), counted per client address (up to ``address_cap``: one address
+    guessing gets nowhere) and per account over all addresses (up to ``account_cap``: a
+    guess spread over many addresses still gets a few tries a minute, while the duty
+    officer whose account is under attack waits at most that long, never a lockout).
+    Failures are forgotten ``window`` seconds after the last one. Kept in the process:
+    behind several API replicas each counts its own share, which still bounds guessing."""
+
+    def __init__(
+        self,
+        free: int = 5,
+        address_cap: float = 900.0,
+        account_cap: float = 30.0,
+        window: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.free, self.window, self.clock = free, window, clock
+        self.caps = {"ip": address_cap, "user": account_cap}
+        self._failures: dict[str, tuple[int, float]] = {}  # key: (count, last failure)
         self._lock = threading.Lock()
 
+    def _keys(self, address: str, name: str) -> list[tuple[str, float]]:
+        return [(f"ip:{address}", self.caps["ip"]), (f"user:{name}", self.caps["user"])]
+
     def wait(self, address: str, name: str) -> int:
-        """Seconds until another attempt is allowed (0: go ahead)."""
-        now = time.monotonic()
+        """Whole seconds until another attempt is allowed (0: go ahead)."""
+        now = self.clock()
         longest = 0.0
         with self._lock:
-            for key in (f"ip:{address}", f"user:{name}"):
-                failures = self._failures[key]
-                while failures and failures[0] <= now - self.window:
-                    failures.popleft()
-                if len(failures) >= self.limit:
-                    longest = max(longest, failures[0] + self.window - now)
-        return int(longest) + 1 if longest else 0
+            for key, cap in self._keys(address, name):
+                count, last = self._failures.get(key, (0, now))
+                if now - last >= self.window:
+                    self._failures.pop(key, None)
+                elif count >= self.free:
+                    delay = min(2.0 ** (count - self.free), cap)
+                    longest = max(longest, last + delay - now)
+        return math.ceil(longest) if longest > 0 else 0
 
     def failed(self, address: str, name: str) -> None:
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
-            for key in (f"ip:{address}", f"user:{name}"):
-                self._failures[key].append(now)
+            for key, _cap in self._keys(address, name):
+                count, last = self._failures.get(key, (0, now))
+                self._failures[key] = (1 if now - last >= self.window else count + 1, now)
 
     def succeeded(self, name: str) -> None:
+        """The account's count restarts; the address's does not (an attacker signing in to
+        an account of their own must not reset their guessing budget)."""
         with self._lock:
             self._failures.pop(f"user:{name}", None)
 

@@ -10,13 +10,14 @@ from typing import cast
 
 from flask import current_app
 
-from api.accounts import Accounts
+from api.accounts import AccountPolicy, Accounts
 from crawler.now import RunNow
 from keywords.io import ImportLimits
 from keywords.library import KeywordLibrary
 from monitor.alerts.engine import Alerting
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
 from monitor.alerts.tickets import Tickets
+from monitor.discovery.terms import Settings as DiscoverySettings
 from store import Store
 from store.clock import Clock
 
@@ -37,11 +38,15 @@ class Parts:
         mail_dir: Path,
         import_limits: ImportLimits | None = None,
         smtp: SmtpConfig | None = None,
+        policy: AccountPolicy | None = None,
+        discovery: DiscoverySettings | None = None,
     ) -> None:
         self.store, self.clock, self.alerts, self.mail_dir = store, clock, alerts, mail_dir
         self.import_limits = import_limits or ImportLimits()
         self.smtp = smtp or SmtpConfig.model_validate({})  # for test emails
         self._alerting, self._run_now = alerting, run_now
+        self.policy = policy or AccountPolicy()
+        self.discovery = discovery or DiscoverySettings()
 
     @property
     def zone(self) -> tzinfo:
@@ -52,7 +57,7 @@ class Parts:
 
     @cached_property
     def accounts(self) -> Accounts:
-        return Accounts(self.store, self.clock)
+        return Accounts(self.store, self.clock, self.policy)
 
     @cached_property
     def library(self) -> KeywordLibrary:

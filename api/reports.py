@@ -135,6 +135,9 @@ def statistics(store: Store, period: Period) -> dict[str, Any]:
     return {
         "period": period.public(),
         "total": _figure(_count(store, period), search_link(period)),
+        "backfill": _figure(
+            _count(store, period, backfill=True), search_link(period, backfill="true")
+        ),
         "per_rule": [
             _figure(_count(store, period, rules=[n]), search_link(period, rule=n), name=n)
             for n in names
@@ -258,8 +261,9 @@ def handling(
     }, alerts
 
 
-def health_row(source: Source, runs: list[CrawlRun]) -> dict[str, Any]:
-    """``source`` and its health after ``runs`` (newest first), as data."""
+def health_row(source: Source, runs: list[CrawlRun], in_period: int = 0) -> dict[str, Any]:
+    """``source`` and its health after ``runs`` (newest first), and ``in_period``: how many
+    runs the report's period holds (``runs`` are only the recent ones health looks at)."""
     found = health.assess(source.id, runs)
     last = found.last_run
     link = source_link(source.id)
@@ -275,6 +279,7 @@ def health_row(source: Source, runs: list[CrawlRun]) -> dict[str, Any]:
         "last_run": run_row(last) if last else None,
         "last_success": found.last_success.isoformat() if found.last_success else None,
         "runs": _figure(found.runs, link),
+        "runs_in_period": _figure(in_period, link),
         "consecutive_failures": _figure(found.consecutive_failures, link),
         # yield against the usual: runs since the last new item, and usually how many apart
         "empty_runs": found.empty_runs,
@@ -303,9 +308,14 @@ def run_row(run: CrawlRun) -> dict[str, Any]:
     }
 
 
-def source_health(store: Store) -> list[dict[str, Any]]:
-    """Every source with its health, troubled sources first."""
-    out = [health_row(s, store.runs.recent(s.id, HEALTH_RUNS)) for s in store.sources.list()]
+def source_health(store: Store, started: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """Every source with its health (and how many runs it ``started`` in a report's
+    period), troubled sources first."""
+    started = started or {}
+    out = [
+        health_row(s, store.runs.recent(s.id, HEALTH_RUNS), started.get(s.id, 0))
+        for s in store.sources.list()
+    ]
     out.sort(key=lambda s: (not s["problems"], s["id"]))
     return out
 
@@ -313,9 +323,12 @@ def source_health(store: Store) -> list[dict[str, Any]]:
 def report(store: Store, period: Period, deadlines: dict[str, Deadlines]) -> dict[str, Any]:
     """The daily or weekly report over ``period``."""
     alerts, alerted = handling(store, period, deadlines)
-    sources = source_health(store)
+    started = store.runs.started_per_source(period.since, period.until)
+    sources = source_health(store, started)
     troubled = [s for s in sources if s["problems"]]
     return {
+        # Every run started in the period (of deleted sources too), counted in the store.
+        "runs": _figure(sum(started.values()), "/sources"),
         "period": period.public(),
         "counts": statistics(store, period),
         "events": main_events(store, period, alerted),

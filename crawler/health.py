@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from store import Store
-from store.model import CrawlRun, HealthEvent
+from store.model import HEALTH_KINDS, CrawlRun, HealthEvent
 
 FAILING_RUNS = 3  # consecutive failed runs
 SILENT_MIN_RUNS = 3  # never call a source silent sooner than this many empty runs
@@ -64,24 +64,23 @@ def assess(source_id: str, runs: list[CrawlRun]) -> Health:
     problems = health.problems
     if health.consecutive_failures >= FAILING_RUNS:
         reasons = "; ".join(e["reason"] for e in last.errors[:3]) or last.outcome
-        problems["failing"] = f"{health.consecutive_failures} runs failed in a row ({reasons})"
+        # Operators read these (alerts, emails, the source page): in Chinese.
+        problems["failing"] = f"连续 {health.consecutive_failures} 次采集失败（{reasons}）"
     if health.blocked:
-        problems["blocked"] = "the site answers with an anti-bot challenge; not bypassed"
+        problems["blocked"] = "网站返回反爬验证页面，未予绕过"
     if (
         health.usual_gap is not None
         and health.empty_runs >= SILENT_MIN_RUNS
         and health.empty_runs >= SILENT_FACTOR * health.usual_gap
     ):
         problems["silent"] = (
-            f"no new items in {health.empty_runs} runs; usually one in {health.usual_gap:.1f}"
+            f"连续 {health.empty_runs} 次采集没有新信息（通常每 {health.usual_gap:.1f} 次就有）"
         )
     pages = last.items + last.parse_failures
     if pages and last.parse_failures / pages >= PARSE_SHARE:
-        problems["parse"] = f"{last.parse_failures} of {pages} pages gave no item"
+        problems["parse"] = f"{pages} 个页面中有 {last.parse_failures} 个未能提取出信息"
     if last.replacement_share >= REPLACEMENT_SHARE:
-        problems["encoding"] = (
-            f"{last.replacement_share:.1%} of decoded text is replacement characters"
-        )
+        problems["encoding"] = f"解码后的文字有 {last.replacement_share:.1%} 是替换字符（乱码）"
     return health
 
 
@@ -105,7 +104,7 @@ def record(
                 run.source_id,
                 at,
                 "recovered",
-                f"no longer {', '.join(cleared)}",
+                "已恢复：" + "、".join(HEALTH_KINDS.get(k, k) for k in cleared),
                 {"run": run.id, "cleared": cleared},
             )
         )

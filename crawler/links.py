@@ -27,6 +27,16 @@ _CREATE_PAGE = re.compile(
 _MIN_TITLE_CHARS = 6
 
 
+def crawlable(url: str) -> bool:
+    """Whether ``url`` can be fetched: an absolute http(s) URL with a host. ``javascript:``,
+    ``mailto:``, ``tel:`` and ``data:`` links (and anything unparseable) cannot."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False
+
+
 def _same_site(url: str, base: str) -> bool:
     return urlsplit(url).hostname == urlsplit(base).hostname
 

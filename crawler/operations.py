@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from crawler.preview import check_url
 from crawler.sources import validate
+from crawler.urls import check_url
 from store import ConflictError, Invalid, NotFound
 from store.acting import Acting
 from store.codec import to_doc
@@ -110,7 +110,10 @@ def _checked(source: Source, *, known: Iterable[str] = (), allow_private: bool) 
     accepted = set(known)
     for n, url in enumerate(source.start_urls):
         if url not in accepted:
-            check_url(url, f"start_urls[{n}]", allow_private=allow_private)
+            # Stored as parsed and checked: the crawler requests exactly this URL.
+            source.start_urls[n] = check_url(
+                url, f"start_urls[{n}]", allow_private=allow_private
+            ).url
     return source
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol, Self
 
 from scrapy.crawler import Crawler
@@ -19,6 +19,7 @@ from scrapy.utils.misc import load_object
 from twisted.internet import task
 
 from crawler import report
+from crawler.backfill import is_backfill
 from crawler.dates import parse_date_info
 from crawler.encoding import decode_body
 from crawler.extract import Article, extract
@@ -46,6 +47,8 @@ class ExtractPipeline:
         self.crawler = crawler
         self.stats = _stats(crawler)
         self.clock = clock_of(crawler)
+        self.backfill_window = timedelta(hours=crawler.settings.getfloat("YUQING_BACKFILL_HOURS"))
+        self.first_crawl = crawler.settings.getbool("YUQING_FIRST_CRAWL")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -87,7 +90,10 @@ class ExtractPipeline:
             # Stored all the same and matched on its title: a notice whose body could not be
             # extracted is still an alert if its title names the town and the case.
             body_missing=not body,
+            # Kept by the store only when the page is new (see store.model.Item.backfill).
+            backfill=is_backfill(when, precision, now, self.backfill_window, self.first_crawl),
         )
+        crawled.extras["home_region"] = source.region  # places are read in its light
         if not body:
             report.note(self.stats, page.url, "no body found; stored and matched on its title")
         if crawled.item.publish_time is None:
@@ -119,8 +125,9 @@ class ItemMatcher(Protocol):
         """Take up the library's newest version, if there is one."""
         ...
 
-    def match_item(self, item: Item) -> Item:
-        """Fill ``item.rules`` and ``item.hits``."""
+    def match_item(self, item: Item, home: str = "") -> Item:
+        """Fill ``item.rules`` and ``item.hits`` (and what analysis finds; ``home`` is the
+        source's region)."""
         ...
 
 
@@ -145,7 +152,8 @@ class MatchPipeline:
 
     def process_item(self, crawled: Crawled) -> Crawled:
         if self.matcher is not None and crawled.item is not None:
-            crawled.item = self.matcher.match_item(crawled.item)
+            home = str(crawled.extras.get("home_region", ""))
+            crawled.item = self.matcher.match_item(crawled.item, home)
         return crawled
 
 

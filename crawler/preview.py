@@ -1,23 +1,22 @@
 """Checking source URLs people type in, and "test this source": what a source would yield,
 fetched and extracted here and now, nothing stored.
 
-A URL must be http(s); a host that resolves to a private, loopback, link-local or otherwise
-internal address is refused unless the caller allows it for that source (an admin's
+A URL must be http(s) and is parsed once by :mod:`crawler.urls` (the URL checked is the URL
+fetched); a host that resolves to a private, loopback, link-local or otherwise internal
+address is refused unless the caller allows it for that source (an admin's
 explicit choice: the demo site on 127.0.0.1 is added that way). The preview checks every
 URL it fetches, redirects included, the same way.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.client import HTTPMessage
 from typing import IO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import feedparser
 from parsel import Selector
@@ -29,54 +28,12 @@ from crawler.extract import extract
 from crawler.links import article_links
 from crawler.settings import USER_AGENT
 from crawler.sources import select
-from store import Invalid
+from crawler.urls import UrlRefused, check_url
 from store.model import Source
 
 TIMEOUT = 15.0
 MAX_BYTES = 8 * 1024 * 1024
 EXCERPT = 200  # characters of body shown per article
-
-
-class UrlRefused(Invalid):
-    """A URL that may not be crawled; ``field`` names the input."""
-
-    field: str
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}", field)
-        self.problem = problem
-
-
-def _internal(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def check_url(url: str, field: str, *, allow_private: bool = False) -> None:
-    """Raise :class:`UrlRefused` unless ``url`` is http(s) with a host that resolves, and
-    (unless ``allow_private``) only to public addresses."""
-    parts = urlsplit(url.strip()) if isinstance(url, str) else None
-    if parts is None or parts.scheme not in ("http", "https"):
-        raise UrlRefused(field, f"{url!r}: only http and https URLs can be crawled")
-    host = parts.hostname
-    if not host:
-        raise UrlRefused(field, f"{url!r} has no host")
-    if allow_private:
-        return
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        found = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
-    except (OSError, ValueError) as e:
-        raise UrlRefused(field, f"cannot resolve {host!r}: {e}") from e
-    internal = sorted(str(a) for a in found if _internal(str(a)))
-    if internal:
-        raise UrlRefused(
-            field,
-            f"{host} is a private, loopback or link-local address ({', '.join(internal)}); "
-            "an admin may allow it for this source with allow_private",
-        )
 
 
 @dataclass
@@ -100,13 +57,13 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         headers: HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
-        check_url(newurl, "redirect", allow_private=self.allow_private)
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        checked = check_url(newurl, "redirect", allow_private=self.allow_private)
+        return super().redirect_request(req, fp, code, msg, headers, checked.url)
 
 
 def fetch(url: str, *, allow_private: bool) -> Fetched:
     """GET ``url`` (at most :data:`MAX_BYTES`), checking it and every redirect."""
-    check_url(url, "url", allow_private=allow_private)
+    url = check_url(url, "url", allow_private=allow_private).url  # the URL checked is fetched
     # An empty ProxyHandler: the preview goes straight to the site, like the check assumed.
     opener = urllib.request.build_opener(
         urllib.request.ProxyHandler({}), _CheckedRedirects(allow_private)
@@ -209,8 +166,7 @@ def preview(
     source: Source, now: datetime, *, allow_private: bool = False, limit: int = 3
 ) -> Preview:
     """Fetch ``source``'s first start URL and extract its first ``limit`` articles."""
-    start = source.start_urls[0]
-    check_url(start, "start_urls[0]", allow_private=allow_private)
+    start = check_url(source.start_urls[0], "start_urls[0]", allow_private=allow_private).url
     try:
         page = fetch(start, allow_private=allow_private)
     except OSError as e:

@@ -21,7 +21,7 @@ from scrapy.utils.misc import load_object
 from crawler import handoff, health, report
 from crawler.settings import settings_for
 from crawler.sources import SourceError, validate
-from store import ConflictError, Store
+from store import ConflictError, ItemQuery, Store
 from store.clock import Clock
 from store.model import CrawlRun, Source
 
@@ -80,6 +80,8 @@ def tally(run: CrawlRun, stats: dict[str, Any]) -> None:
     decoded = get("decoded_chars")
     run.replacement_share = get("replaced_chars") / decoded if decoded else 0.0
     run.errors = get("problems", [])
+    run.list_pages, run.links = get("list_pages"), get("links")
+    run.skipped_links = get("skipped_links")
     if get("blocked"):
         run.outcome = "blocked"
     elif stats.get("finish_reason") == "shutdown":  # stopped by a signal, e.g. a service stopping
@@ -92,6 +94,32 @@ def tally(run: CrawlRun, stats: dict[str, Any]) -> None:
         run.outcome = "ok"
 
 
+# A source "usually yields" when this many of its last RECALL_HISTORY runs found links.
+RECALL_HISTORY, RECALL_USUAL = 5, 2
+
+
+def recall_guard(run: CrawlRun, earlier: list[CrawlRun]) -> None:
+    """Fail a run that read list pages and found not one article link (known ones
+    included) although the source's recent runs did: the site changed or a selector
+    broke, and an ``ok`` would hide that nothing is being monitored."""
+    if run.outcome not in ("ok", "partial") or run.list_pages == 0 or run.links or run.items:
+        return
+    recent = [r for r in earlier if r.outcome not in ("running", "lost", "abandoned")]
+    yielded = [r for r in recent[:RECALL_HISTORY] if r.links or r.items]
+    if len(yielded) < RECALL_USUAL:
+        return
+    usual = max(max(r.links, r.items) for r in yielded)
+    reason = (
+        f"recall: {run.list_pages} list page(s) read but no article link found, while "
+        f"{len(yielded)} of the last {min(len(recent), RECALL_HISTORY)} runs found some "
+        f"(up to {usual}); check the source's link selector or the site's layout"
+    )
+    if run.skipped_links:
+        reason += f"; {run.skipped_links} link(s) skipped as not http(s)"
+    run.outcome = "failed"
+    run.errors = [{"url": "-", "reason": reason}, *run.errors]
+
+
 def is_due(store: Store, source_id: str, now: datetime) -> bool:
     """Whether the source's last run (by any process) lies far enough back."""
     source = store.sources.get(source_id)
@@ -99,6 +127,17 @@ def is_due(store: Store, source_id: str, now: datetime) -> bool:
     if source is None or last is None:
         return True
     return now - last.started >= DUE_SHARE * timedelta(seconds=source.effective_interval(now))
+
+
+def first_crawl(store: Store, source_id: str, earlier: list[CrawlRun]) -> bool:
+    """Whether the source has nothing stored yet: what its first crawl brings is its
+    archive, backfill (crawler.backfill), however fresh some of it looks. The earlier runs
+    answer first (a search may not see what the last run wrote a moment ago); the store
+    is asked only when none of them stored anything."""
+    if any(run.items for run in earlier):
+        return False
+    query = ItemQuery(sources=[source_id], size=1, highlight=False)
+    return store.items.search(query).total == 0
 
 
 def run_source(
@@ -131,7 +170,10 @@ def run_source(
         source = store.sources.get(source_id)
         if source is None:
             raise SourceError(source_id, "id", "no such source in the store")
-        tally(run, crawl(validate(source), settings))
+        judged = settings.get("YUQING_BACKFILL_FIRST_CRAWL", True)
+        first = {"YUQING_FIRST_CRAWL": bool(judged) and first_crawl(store, source_id, earlier)}
+        tally(run, crawl(validate(source), settings | first))
+        recall_guard(run, earlier)
     except SourceError as e:
         run.outcome, run.errors = "failed", [{"url": "-", "reason": str(e)}]
     except Exception as e:

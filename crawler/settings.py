@@ -63,6 +63,12 @@ SETTINGS: dict[str, Any] = {
     "YUQING_STORE_BATCH": 100,
     "YUQING_STORE_FLUSH_SECONDS": 2.0,
     "YUQING_EVENT_WINDOW_DAYS": 7,
+    # Pages published longer ago than this at first sight are backfill (crawler.backfill).
+    "YUQING_BACKFILL_HOURS": 72,
+    # Whether a source's first crawl (nothing of it stored yet) brings backfill only;
+    # crawler.run sets YUQING_FIRST_CRAWL for the run from it.
+    "YUQING_BACKFILL_FIRST_CRAWL": True,
+    "YUQING_FIRST_CRAWL": False,
 }
 
 

@@ -14,13 +14,13 @@ from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import urlsplit
 
 import yaml
 from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.urls import UrlRefused, parse_url
 from store import Invalid, Store
 from store.model import RobotsPolicy, Source, SourceType
 
@@ -75,9 +75,10 @@ def validate(source: Source) -> Source:
     if not source.start_urls:
         raise SourceError(sid, "start_urls", "at least one URL is needed")
     for n, url in enumerate(source.start_urls):
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SourceError(sid, f"start_urls[{n}]", f"{url!r} is not an http(s) URL")
+        try:
+            parse_url(url, f"start_urls[{n}]")
+        except UrlRefused as e:
+            raise SourceError(sid, e.field, e.problem) from e
     if not isinstance(source.interval, int) or source.interval < MIN_INTERVAL:
         raise SourceError(sid, "interval", f"whole seconds, at least {MIN_INTERVAL}")
     if source.robots not in get_args(RobotsPolicy):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from analysis.item import item_facts
 from keywords.matcher import Matcher, rule_query
 from keywords.model import Library
 from store import Item, ItemQuery, Store
@@ -50,7 +51,8 @@ def _matching(
         result = store.items.search(query)
         total = result.total
         for hit in result.hits:
-            if name in matcher.match(hit.item.title, hit.item.body).rules:
+            facts = item_facts(hit.item)
+            if name in matcher.match(hit.item.title, hit.item.body, facts=facts).rules:
                 found[hit.item.id] = hit.item
         if query.page * PAGE >= total:
             break

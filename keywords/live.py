@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 
+from analysis.item import Analyzer, item_facts, with_places
 from keywords.matcher import Matcher
 from keywords.model import Library
+from keywords.places import divisions, names
 from store import Item, Store
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ class LiveMatcher:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._matcher = Matcher(Library(), 0)
+        self._analyzer: Analyzer | None = None  # made when first needed: ~1 s
+        self._places: tuple[object, ...] = ()
         self.refresh()
 
     @property
@@ -50,6 +54,9 @@ class LiveMatcher:
             )
             return False
         self._matcher = matcher
+        places = tuple(matcher.library.places)
+        if places != self._places:  # operators' places changed: recognise them from now on
+            self._places, self._analyzer = places, None
         log.info("keyword library version %s in use (%s rules)", head.version, len(matcher.rules))
         return True
 
@@ -57,9 +64,21 @@ class LiveMatcher:
         # Shared, never copied: Scrapy deep-copies its settings, which hold it.
         return self
 
-    def match_item(self, item: Item) -> Item:
-        """Fill ``item.rules`` and ``item.hits`` from the current library."""
-        result = self._matcher.match(item.title, item.body)
+    @property
+    def analyzer(self) -> Analyzer:
+        analyzer = self._analyzer
+        if analyzer is None:
+            library = self._matcher.library
+            analyzer = self._analyzer = with_places(divisions(library), names(library))
+        return analyzer
+
+    def match_item(self, item: Item, home: str = "") -> Item:
+        """Analyse ``item`` (places, sentiment; ``home`` is its source's home region) and
+        fill ``item.rules`` and ``item.hits`` from the current library. ``home`` is a code
+        or a place name (a source's region as operators typed it)."""
+        analyzer = self.analyzer
+        analyzer.analyze(item, analyzer.home(home) if home else "")
+        result = self._matcher.match(item.title, item.body, facts=item_facts(item))
         item.rules = result.rules
         item.hits = result.hits
         return item

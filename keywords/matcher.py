@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
-from rules.evaluate import Span, Test, compile_node
+from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node
 from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
 from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
     FIELDS,
     And,
+    Fact,
     GroupRef,
     Near,
     Node,
@@ -50,6 +52,7 @@ from rules.variants import (
     sound_patterns,
     split_spellings,
 )
+from store.model import Item
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 _LATIN_LETTER = re.compile("[a-z]")
@@ -182,6 +185,7 @@ class Matcher:
         self._groups = {g.name: g for g in library.groups if g.enabled}
         self.rules: list[CompiledRule] = []
         self._rules_by_leaf: dict[int, list[int]] = {}
+        self._fact_rules: list[int] = []
         for rule in library.rules:
             if rule.enabled:
                 self._add_rule(rule)
@@ -249,6 +253,10 @@ class Matcher:
         reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
         self.rules.append(CompiledRule(rule, node, reports, compile_node(node), _needs(node)))
+        if any(isinstance(n, Fact) for n in walk(node)):
+            # A condition on the item's facts may hold without any word: always checked.
+            self._fact_rules.append(index)
+            return
         # A rule can only match if one of the leaves it needs is present.
         for leaf in {leaf for leaf, _, _ in reports}:
             self._rules_by_leaf.setdefault(leaf, []).append(index)
@@ -262,6 +270,8 @@ class Matcher:
             if node.name not in self._groups:
                 raise ValueError(f"unknown or disabled group @{node.name}")
             return GroupRef(str(self._leaf("group", node.name)))
+        if isinstance(node, Fact):
+            return node  # looked up by name in the item's facts
         if isinstance(node, Not):
             return Not(self._bind(node.child))
         if isinstance(node, Scoped):
@@ -296,8 +306,19 @@ class Matcher:
 
     # --- matching -----------------------------------------------------------------------------
 
+    @property
+    def uses_facts(self) -> bool:
+        """Whether a rule tests what analysis found (region:, sentiment:, negative>=)."""
+        return bool(self._fact_rules)
+
     def match(
-        self, title: str, body: str, *, overlaps: Overlaps | None = None, explain: bool = False
+        self,
+        title: str,
+        body: str,
+        *,
+        overlaps: Overlaps | None = None,
+        explain: bool = False,
+        facts: Iterable[str] = (),
     ) -> MatchResult:
         """Which enabled rules ``title``/``body`` match, with every hit of their words
         (offsets into the original strings).
@@ -306,7 +327,8 @@ class Matcher:
         field (rules are still evaluated over all); without it each rule's own ``overlaps``
         applies. ``explain`` names, for hits found through a text-side option, which one
         (``variant``); word-side variants (pinyin, initials, homophone, split) are always
-        named."""
+        named. ``facts`` are the item's (:func:`rules.facts.facts`) that ``region:``,
+        ``sentiment:`` and ``negative>=`` test; an item given none has none."""
         scanned = {name: self._scan(text) for name, text in zip(FIELDS, (title, body), strict=True)}
         candidates = sorted(
             {
@@ -314,8 +336,11 @@ class Matcher:
                 for f in scanned.values()
                 for leaf in f.found
                 for r in self._rules_by_leaf.get(leaf, ())
-            }
+            }.union(self._fact_rules)
         )
+        findings: Mapping[str, Any] = scanned
+        if self._fact_rules:
+            findings = {**scanned, FACTS: ItemFacts(facts)}
         result = MatchResult(self.version)
         present = scanned["title"].found.keys() | scanned["body"].found.keys()
         for index in candidates:
@@ -324,7 +349,7 @@ class Matcher:
                 if need.isdisjoint(present):
                     break
             else:
-                if compiled.test(scanned):
+                if compiled.test(findings):
                     self._report(compiled, scanned, overlaps, result)
         if overlaps == "longest":
             result.hits = _longest(result.hits)
@@ -420,7 +445,7 @@ def _needs(node: Node) -> list[frozenset[int]]:
         return [frozenset({int(node.name)})]
     if isinstance(node, Scoped):
         return _needs(node.child)
-    if isinstance(node, Not):
+    if isinstance(node, Not | Fact):
         return []
     if isinstance(node, Near):
         return _needs(node.left) + _needs(node.right)
@@ -605,7 +630,7 @@ def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
     a superset is wanted) or False (under NOT, where a subset is); constants folded."""
     if isinstance(node, GroupRef):
         return wider if node.name in variant else node
-    if isinstance(node, Word):
+    if isinstance(node, Word | Fact):
         return node
     if isinstance(node, Not):
         child = _loosen(node.child, variant, not wider)
@@ -634,17 +659,37 @@ def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
     return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
 
+def _fact_finder(matcher: Matcher) -> Callable[[str], list[str]]:
+    """The facts of a test sentence: none, unless the library's rules test facts."""
+    if not matcher.uses_facts:
+        return lambda sentence: []
+    from analysis.item import item_facts, with_places  # only libraries that test facts
+    from keywords.places import divisions, names
+
+    analyzer = with_places(divisions(matcher.library), names(matcher.library))
+
+    def find(sentence: str) -> list[str]:
+        item = Item(url="test:", title=sentence, body="", first_seen=datetime.now(UTC))
+        return item_facts(analyzer.analyze(item))
+
+    return find
+
+
 def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:
     """Failing test sentences as ``(rule, sentence, "should match" | "should not match")``.
 
-    A test sentence stands for both the title and the body of an item."""
+    A test sentence stands for both the title and the body of an item; a library whose
+    rules test facts (region:, sentiment:) has each sentence analysed for them."""
     failures = []
+    facts_of = _fact_finder(matcher)
     for compiled in matcher.rules:
         rule = compiled.rule
         for sentence in rule.must_match:
-            if rule.name not in matcher.match(sentence, sentence).rules:
+            found = matcher.match(sentence, sentence, facts=facts_of(sentence))
+            if rule.name not in found.rules:
                 failures.append((rule.name, sentence, "should match"))
         for sentence in rule.must_not_match:
-            if rule.name in matcher.match(sentence, sentence).rules:
+            found = matcher.match(sentence, sentence, facts=facts_of(sentence))
+            if rule.name in found.rules:
                 failures.append((rule.name, sentence, "should not match"))
     return failures

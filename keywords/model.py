@@ -121,9 +121,24 @@ class Rule(_Strict):
     )
 
 
+class Place(_Strict):
+    """An operator's own place (a school, hospital, industrial park, compound, road) filed
+    under an administrative code, so place recognition finds it and ``region:`` covers it.
+    ``code`` is ``<parent>-<n>``, given on import."""
+
+    code: str = Field(pattern=r"^\d{2,12}-\d{1,6}$")
+    name: str = Field(min_length=2, max_length=64)
+    parent: str = Field(pattern=r"^\d{2,12}$")
+    kind: str = Field(default="", max_length=32)
+    aliases: list[Annotated[str, Field(min_length=2, max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+
+
 class Library(_Strict):
     groups: list[Group] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
+    places: list[Place] = Field(default_factory=list)
 
     def group(self, name: str) -> Group | None:
         return next((g for g in self.groups if g.name == name), None)

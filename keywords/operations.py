@@ -20,10 +20,11 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from keywords import places
 from keywords.diff import LibraryDiff, diff
 from keywords.io import merge
 from keywords.library import KeywordLibrary, compile_library
-from keywords.model import Group, Library, Rule, Word
+from keywords.model import Group, Library, Place, Rule, Word
 from store import ConflictError, Invalid, NotFound
 from store.acting import Acting
 from store.model import LibraryVersion
@@ -185,6 +186,40 @@ def import_library(
         f"library:{saved.version}",
         {"version": parent},
         {"version": saved.version, "import": dict(details or {}), "changes": changes.lines()},
+        time=saved.created,
+    )
+    return Change(saved, None, None, changes)
+
+
+def import_places(
+    acting: Acting,
+    incoming: list[Place],
+    *,
+    parent: int | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> Change:
+    """Add operators' places (read by :func:`keywords.places.read_places`) to the library
+    at ``parent`` (default: the newest) as one new version, audited once with the file's
+    ``details`` and the codes given."""
+    keywords = KeywordLibrary(acting.store)
+    head, current = keywords.current()
+    parent = head if parent is None else parent
+    _check_parent(head, parent)
+    library, added = places.merged(current, incoming)
+    saved, changes = keywords.commit(
+        library, author=acting.actor, created=acting.now(), message="import places", parent=parent
+    )
+    codes = {(p.name, p.parent): p.code for p in library.places}
+    acting.audit(
+        "keywords.places.import",
+        f"library:{saved.version}",
+        {"version": parent},
+        {
+            "version": saved.version,
+            "import": dict(details or {}),
+            "added": added,
+            "places": [f"{codes[p.name, p.parent]} {p.name}" for p in incoming],
+        },
         time=saved.created,
     )
     return Change(saved, None, None, changes)

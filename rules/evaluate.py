@@ -7,13 +7,14 @@ where, whether an expression holds. It knows nothing of how words were found: a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
-from rules.syntax import FIELDS, And, GroupRef, Near, Node, Not, Or, Scoped, Word
+from rules.syntax import FIELDS, And, Fact, GroupRef, Near, Node, Not, Or, Scoped, Word
 from rules.tokens import PARAGRAPH_END, SENTENCE_END, within
 
 Span = tuple[int, int]  # start, end in the normalised text
+FACTS = "facts"  # the key of an item's :class:`ItemFacts` beside its fields' findings
 
 
 class Found(Protocol):
@@ -33,8 +34,34 @@ class Found(Protocol):
         ...
 
 
+class ItemFacts:
+    """What analysis found about an item (:func:`rules.facts.facts`), given to evaluation
+    under the key :data:`FACTS`; an item given none has no facts."""
+
+    text = ""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names = frozenset(names)
+
+    def has(self, leaf: Word | GroupRef | Fact) -> bool:
+        return isinstance(leaf, Fact) and leaf.name in self.names
+
+    def spans(self, leaf: Word | GroupRef) -> Sequence[Span]:
+        return ()
+
+
+_NO_FACTS = ItemFacts()
+
+
+def _has_fact(found: Mapping[str, Found | ItemFacts], fact: Fact) -> bool:
+    facts = found.get(FACTS, _NO_FACTS)
+    return isinstance(facts, ItemFacts) and facts.has(fact)
+
+
 def evaluate(node: Node, found: Mapping[str, Found], fields: Sequence[str] = FIELDS) -> bool:
     """Whether ``node`` holds for the fields' findings, looking in ``fields``."""
+    if isinstance(node, Fact):
+        return _has_fact(found, node)
     if isinstance(node, Word | GroupRef):
         return any(found[f].has(node) for f in fields)
     if isinstance(node, Scoped):
@@ -55,6 +82,9 @@ Test = Callable[[Mapping[str, Found]], bool]
 def compile_node(node: Node, fields: Sequence[str] = FIELDS) -> Test:
     """``evaluate`` of ``node`` as a function of the findings, the tree walked once here
     rather than for every text (a matcher evaluates many rules per text)."""
+    if isinstance(node, Fact):
+        fact = node
+        return lambda found: _has_fact(found, fact)
     if isinstance(node, Word | GroupRef):
         leaf = node
         if len(fields) == 1:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from rules import facts
+
 FIELDS = ("title", "body")
 Field = Literal["title", "body"]
 NearUnit = Literal["char", "sentence", "paragraph"]
@@ -46,6 +48,14 @@ class Word:
 
 @dataclass(frozen=True)
 class GroupRef:
+    name: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A condition on what analysis found (see :mod:`rules.facts`): ``name`` is the fact
+    as :func:`rules.facts.facts` writes it, e.g. ``region:500152``."""
+
     name: str
 
 
@@ -81,12 +91,12 @@ class Scoped:
     child: Node
 
 
-Node = Word | GroupRef | Not | And | Or | Near | Scoped
+Node = Word | GroupRef | Fact | Not | And | Or | Near | Scoped
 
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # WORD QUOTED GROUP LPAREN RPAREN AND OR NOT NEAR FIELD END
+    kind: str  # WORD QUOTED GROUP FACT LPAREN RPAREN AND OR NOT NEAR FIELD END
     text: str
     pos: int
 
@@ -117,6 +127,12 @@ def _tokenize(expr: str) -> Iterator[_Token]:
                 raise ParseError("unterminated quoted word", start, expr)
             i += 1
             yield _Token("QUOTED", "".join(buf), start)
+        elif expr.startswith(_FACT_STARTS, i):
+            m = _FACT.match(expr, i)
+            if m is None:
+                raise ParseError(_FACT_HELP, i, expr)
+            yield _Token("FACT", m.group(), i)
+            i = m.end()
         else:
             field = next((f for f in FIELDS if expr.startswith(f + ":", i)), None)
             if field:
@@ -140,6 +156,13 @@ def _classify(text: str, pos: int, expr: str) -> _Token:
         return _Token("GROUP", text[1:], pos)
     return _Token("WORD", text, pos)
 
+
+_FACT = facts.FACT
+_FACT_STARTS = facts.STARTS
+_FACT_HELP = (
+    "expected region:<code> (e.g. region:500152), region.primary:<code>, "
+    "sentiment:negative|neutral|positive or negative>=0.0-1.0 in tenths (e.g. negative>=0.7)"
+)
 
 MAX_DEPTH = 32  # nested parentheses, NOTs and fields; deeper would exhaust the stack
 
@@ -194,7 +217,7 @@ class _Parser:
         while True:
             if self.tok.kind == "AND":
                 self.i += 1
-            elif self.tok.kind not in ("WORD", "QUOTED", "GROUP", "LPAREN", "NOT", "FIELD"):
+            elif self.tok.kind not in ("WORD", "QUOTED", "GROUP", "FACT", "LPAREN", "NOT", "FIELD"):
                 break
             children.append(self.not_expr())
         return children[0] if len(children) == 1 else And(tuple(children))
@@ -251,6 +274,9 @@ class _Parser:
         if tok.kind == "GROUP":
             self.i += 1
             return GroupRef(tok.text)
+        if tok.kind == "FACT":
+            self.i += 1
+            return Fact(facts.normal(tok.text) or tok.text)
         raise self.fail("a word, a quoted word, @group or '('")
 
 
@@ -277,6 +303,10 @@ def _check_near_operand(node: Node, pos: int, expr: str) -> None:
         for child in node.children:
             _check_near_operand(child, pos, expr)
         return
+    if isinstance(node, Fact):
+        raise ParseError(
+            "NEAR compares words; region:, sentiment: and negative>= are not", pos, expr
+        )
     if isinstance(node, Scoped):
         raise ParseError(
             "put a field scope around the whole NEAR, e.g. title:(a NEAR/5 b)", pos, expr
@@ -354,8 +384,8 @@ def scoped(field: Field, node: Node) -> Node:
         return And(tuple(scoped(field, c) for c in node.children))
     if isinstance(node, Or):
         return Or(tuple(scoped(field, c) for c in node.children))
-    if isinstance(node, Scoped):
-        return node
+    if isinstance(node, Scoped | Fact):
+        return node  # a fact is about the whole item, not a field
     return Scoped(field, node)
 
 
@@ -414,6 +444,8 @@ def to_text(node: Node) -> str:
         return '"' + node.text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(node, GroupRef):
         return f"@{node.name}"
+    if isinstance(node, Fact):
+        return node.name
     if isinstance(node, Scoped):
         return f"{node.field}:({to_text(node.child)})"
     if isinstance(node, Not):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rules.normalize import normalize
-from rules.syntax import And, Near, Node, Not, Or, Scoped, Word
+from rules.syntax import And, Fact, Near, Node, Not, Or, Scoped, Word
 
 SENTENCE_END = frozenset("。!?;\n\r\u2028\u2029")
 PARAGRAPH_END = frozenset("\n\r\u2028\u2029")
@@ -56,6 +56,8 @@ def index_form(node: Node) -> Node:
     normalised, ``NEAR/S`` and ``NEAR/P`` widened to ``NEAR/NEAR_WIDE``."""
     if isinstance(node, Word):
         return Word(index_text(node.text).strip())
+    if isinstance(node, Fact):
+        return node
     if isinstance(node, Not):
         return Not(index_form(node.child))
     if isinstance(node, Scoped):

@@ -7,7 +7,7 @@ one contract test-suite runs against both. Keep it narrow and shaped by use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,6 +22,8 @@ from store.model import (
     AuditEntry,
     ChannelConfig,
     CrawlRun,
+    DiscoveryReport,
+    Dismissal,
     EmergencySwitch,
     EventOrder,
     EventSummary,
@@ -30,6 +32,7 @@ from store.model import (
     HealthEvent,
     Item,
     ItemQuery,
+    ItemText,
     Lease,
     LibraryVersion,
     OutboxMessage,
@@ -39,6 +42,7 @@ from store.model import (
     Source,
     TimelineEntry,
     User,
+    UserSession,
 )
 from store.secrets import redact_url
 
@@ -108,6 +112,53 @@ class ItemRepo(ABC):
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
         """Items first seen at or after ``since`` sharing any of the fingerprint
         ``keys``, those sharing the most first (candidates for one event)."""
+
+    @abstractmethod
+    def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
+        """Every item first seen at or after ``since`` and before ``until``, oldest
+        first, with only the fields discovery reads; streamed, however many there are."""
+
+
+def check_span(since: datetime, until: datetime) -> None:
+    for name, value in (("since", since), ("until", until)):
+        if value.tzinfo is None:
+            raise QueryError(f"{name} needs a time zone", name)
+    if since >= until:
+        raise QueryError("since must be earlier than until", "since")
+
+
+class DiscoveryRepo(ABC):
+    """Discovery's memory: the keyword suggestions operators dismissed (one per term, the
+    latest wins) and the report of the latest discovery run."""
+
+    @abstractmethod
+    def dismiss(self, dismissal: Dismissal) -> Dismissal:
+        """Record ``dismissal``, replacing an earlier one of its term."""
+
+    @abstractmethod
+    def dismissal(self, term: str) -> Dismissal | None: ...
+
+    @abstractmethod
+    def dismissals(self) -> list[Dismissal]:
+        """All dismissals, newest first."""
+
+    @abstractmethod
+    def undismiss(self, term: str) -> bool:
+        """Forget the dismissal (the term may be suggested again); False if there was none."""
+
+    @abstractmethod
+    def save_report(self, report: DiscoveryReport) -> None:
+        """Keep ``report`` as the latest (an earlier one is replaced)."""
+
+    @abstractmethod
+    def latest_report(self) -> DiscoveryReport | None: ...
+
+
+def check_dismissal(dismissal: Dismissal) -> None:
+    if not dismissal.term.strip():
+        raise QueryError("term: say which term is dismissed", "term")
+    if dismissal.time.tzinfo is None:
+        raise QueryError("time needs a time zone", "time")
 
 
 class LibraryRepo(ABC):
@@ -193,6 +244,11 @@ class RunRepo(ABC):
     def recent(self, source_id: str, limit: int = 20) -> list[CrawlRun]:
         """The source's runs, newest first."""
 
+    @abstractmethod
+    def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
+        """How many runs of each source started in [since, until) (sources with none are
+        left out): what a report counts, however many runs a day holds."""
+
 
 class FetchRepo(ABC):
     """Per-URL fetch records: conditional-GET validators and what became of each page."""
@@ -268,9 +324,11 @@ class Store(ABC):
     emergencies: EmergencyRepo
     users: UserRepo
     tokens: TokenRepo
+    sessions: SessionRepo
     channels: ChannelRepo
     routing: RoutingRepo
     leases: LeaseRepo
+    discovery: DiscoveryRepo
 
     @property
     def display_url(self) -> str:
@@ -352,9 +410,11 @@ class AlertRepo(ABC):
         status: Iterable[str] = (),
         rule: str | None = None,
         since: datetime | None = None,
+        backfill: bool | None = None,
         limit: int = 100,
     ) -> list[Alert]:
-        """Newest first; ``since`` bounds ``created``."""
+        """Newest first; ``since`` bounds ``created``; ``backfill`` True or False keeps
+        only alerts raised by backfill items, or only the others."""
 
 
 class TimelineRepo(ABC):
@@ -518,3 +578,22 @@ class TokenRepo(ABC):
     @abstractmethod
     def list(self, user: str | None = None) -> list[ApiToken]:
         """All tokens, or ``user``'s, oldest first."""
+
+
+class SessionRepo(ABC):
+    """Console sessions, ended ones included until pruned."""
+
+    @abstractmethod
+    def put(self, session: UserSession) -> UserSession:
+        """Create or replace, checked like :meth:`UserRepo.put`."""
+
+    @abstractmethod
+    def get(self, session_id: str) -> UserSession | None: ...
+
+    @abstractmethod
+    def list(self, user: str | None = None) -> list[UserSession]:
+        """All sessions, or ``user``'s, oldest first."""
+
+    @abstractmethod
+    def prune(self, before: datetime) -> int:
+        """Delete the sessions last seen before ``before``; how many were deleted."""

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from w3lib.url import canonicalize_url
 
 TimeField = Literal["publish_time", "first_seen"]
-SortKey = Literal["relevance", "publish_time", "first_seen"]
+SortKey = Literal["relevance", "publish_time", "first_seen", "negative"]
 MAX_WINDOW = 10_000  # deepest page reachable by offset, the same on both backends
 
 
@@ -57,6 +57,19 @@ class Item:
     fingerprint: list[str] = field(default_factory=list)  # near-duplicate lookup keys
     # The page had a title but no extractable body: stored and matched on its title.
     body_missing: bool = False
+    # Old news at first sight (published before the backfill window, or collected by its
+    # source's first crawl): stored and matched, but not news (see crawler.backfill). Set
+    # once, when the page is first stored, like ``first_seen``.
+    backfill: bool = False
+    # Where and how bad (filled by analysis.item): the codes of every recognised place and
+    # the places above them, the primary region and those above it, each mention with its
+    # evidence; the negative score 0-1 (two decimals), its class and evidence.
+    regions: list[str] = field(default_factory=list)
+    region_primary: list[str] = field(default_factory=list)
+    places: list[dict[str, Any]] = field(default_factory=list)
+    negative: float = 0.0
+    sentiment: str = ""
+    sentiment_evidence: list[dict[str, Any]] = field(default_factory=list)
     version: str | None = None  # opaque token for optimistic concurrency, set by the store
 
     @cached_property
@@ -83,6 +96,42 @@ class Lease:
     acquired: datetime  # when this holder took it (renewals keep it)
 
 
+@dataclass
+class ItemText:
+    """What discovery reads of an item: its normalised texts and what already matched it
+    (see :meth:`store.base.ItemRepo.scan`)."""
+
+    id: str
+    first_seen: datetime
+    source_id: str
+    title: str
+    norm_title: str
+    norm_body: str
+    rules: list[str]
+    event_id: str | None
+
+
+@dataclass
+class Dismissal:
+    """A suggested keyword an operator turned down. Discovery does not suggest ``term``
+    again unless its document frequency in a window reaches twice ``window_df`` (a new
+    burst, not the same one seen again)."""
+
+    term: str
+    actor: str
+    time: datetime
+    window_df: int  # documents that held the term in the window it was dismissed from
+    score: float = 0.0
+
+
+@dataclass
+class DiscoveryReport:
+    """The outcome of one discovery run (see :mod:`monitor.discovery`), as data."""
+
+    time: datetime  # when the run's window ended
+    data: dict[str, Any]
+
+
 MUTABLE_FIELDS = frozenset({"tags", "rules", "hits", "event_id"})
 
 
@@ -98,6 +147,7 @@ class ItemQuery:
     tags: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     event_id: str | None = None
+    backfill: bool | None = None  # True: backfill items only; False: news only; None: all
     sort: SortKey = "relevance"
     descending: bool = True
     page: int = 1
@@ -126,6 +176,9 @@ class Facets:
     per_day: dict[str, int]  # "YYYY-MM-DD" in the store's time zone -> count
     per_source: dict[str, int]
     per_rule: dict[str, int] = field(default_factory=dict)
+    # Region code (each item counted under every code it is about, and those above
+    # them) -> count, most first; the console names them from the gazetteer.
+    per_region: dict[str, int] = field(default_factory=dict)
 
 
 EventOrder = Literal["recent", "size"]
@@ -231,6 +284,9 @@ class CrawlRun:
     replacement_share: float = 0.0  # U+FFFD share over the run's decoded pages
     errors: list[dict[str, str]] = field(default_factory=list)  # {"url", "reason"}
     problems: list[str] = field(default_factory=list)  # health problems after this run
+    list_pages: int = 0  # list pages, feeds and sitemaps read (not 304)
+    links: int = 0  # fetchable article links found on them, known ones included
+    skipped_links: int = 0  # links that are not http(s): javascript:, mailto:, tel:, data:
 
 
 @dataclass
@@ -250,6 +306,17 @@ class Fetch:
     @cached_property
     def id(self) -> str:
         return item_id(self.url)
+
+
+# Each source health problem's name for operators (alert titles, the console, emails).
+HEALTH_KINDS = {
+    "failing": "连续采集失败",
+    "blocked": "被反爬拦截",
+    "silent": "长时间无新信息",
+    "parse": "页面解析失败",
+    "encoding": "乱码",
+    "recovered": "已恢复",
+}
 
 
 @dataclass
@@ -308,6 +375,13 @@ class Alert:
     # Where routing sent it beyond its email recipients (``monitor.alerts.routing.Target``
     # keys): its updates follow it there.
     targets: list[str] = field(default_factory=list)
+    # Raised by backfill items (a policy with include_backfill): no handling deadlines and
+    # no place in the latency figures.
+    backfill: bool = False
+    # How negative its most negative item is (0-1) and the first item's primary region:
+    # the inbox sorts and shows by them.
+    negative: float = 0.0
+    region: str = ""
 
 
 @dataclass
@@ -424,6 +498,23 @@ class ApiToken:
     created: datetime
     last_used: datetime | None = None
     revoked: datetime | None = None
+    # None: a token issued before tokens expired; it ends ``token_days`` after ``created``.
+    expires: datetime | None = None
+    version: str | None = None
+
+
+@dataclass
+class UserSession:
+    """A console sign-in. The browser's cookie holds a random secret; the store keeps only
+    its SHA-256 as ``id``, so a copy of the store signs nobody in. Ended sessions stay
+    (``revoked`` set) until pruned, so a replayed cookie is told apart from garbage."""
+
+    id: str
+    user: str
+    created: datetime
+    last_seen: datetime
+    revoked: datetime | None = None
+    address: str = ""
     version: str | None = None
 
 

@@ -80,3 +80,11 @@ def add(store: Store, alerts: Alerting, items: list[Item]) -> list[str]:
     """Store ``items`` then hand them to alerting, as the crawler does; new alert ids."""
     store.items.upsert_many(items)
     return [a.id for a in alerts.ingest(items)]
+
+
+# For tests that alert on the demo site's seeded archive (published in 2021): the crawl
+# takes it as news (see crawler.backfill), as if the site had been watched all along.
+ARCHIVE_AS_NEWS = {
+    "YUQING_ALERTS_BACKFILL_FIRST_CRAWL": "false",
+    "YUQING_ALERTS_BACKFILL_HOURS": "87600",
+}

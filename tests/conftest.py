@@ -24,7 +24,13 @@ from devtools import eslocal
 from store import Store, open_store
 
 BACKENDS = ["sqlite", "elasticsearch"]
-BROWSER = {"test_console_browser", "test_channels_browser", "test_demo_world"}
+BROWSER = {
+    "test_console_browser",
+    "test_channels_browser",
+    "test_demo_world",
+    "test_discovery_browser",
+    "test_regions_browser",
+}
 SLOW = {
     "test_demo_world",
     "test_readme_examples",
@@ -32,6 +38,7 @@ SLOW = {
     "test_crawl",
     "test_crawl_alerting",
     "test_crawl_pages",
+    "test_crawl_recall",
     "test_channels_kill",
     "test_e2e",
     "test_service",

@@ -246,8 +246,11 @@ NO_CHANGE = {
     ("POST", "/keywords/test"): "matches a text",
     ("POST", "/keywords/backtest"): "a background job that reads stored items",
     ("POST", "/sources/preview"): "fetches and extracts, stores nothing",
-    ("POST", "/login"): "starts a session (no stored state)",
-    ("POST", "/logout"): "ends a session (no stored state)",
+    # The report is derived data, as the hourly run makes it; no record people edit.
+    ("POST", "/api/discovery/run"): "a background job computing the discovery report",
+    ("POST", "/discovery/run"): "a background job computing the discovery report",
+    ("POST", "/login"): "starts a session (bookkeeping, like a token's last use)",
+    ("POST", "/logout"): "ends one's own session (bookkeeping, like a token's last use)",
     ("POST", "/api/keywords/groups/<name>/test"): "matches a text with a group's options",
     ("POST", "/keywords/groups/<name>/test"): "matches a text with a group's options",
     ("POST", "/api/routing/preview"): "says where an alert would go",
@@ -830,6 +833,25 @@ def _(w: World) -> None:
     w.audited(form(w.admin, "/admin/users", **fields), "user:qian", actor="admin1", status=302)
 
 
+@changes("DELETE", "/api/users/<name>/sessions")
+def _(w: World) -> None:
+    name = w.user()
+    w.audited(
+        lambda: w.admin.send("DELETE", f"/api/users/{name}/sessions"),
+        f"user:{name}",
+        actor="admin1",
+        status=200,
+    )
+
+
+@changes("POST", "/admin/users/<name>/signout")
+def _(w: World) -> None:
+    name = w.user()
+    w.audited(
+        form(w.admin, f"/admin/users/{name}/signout"), f"user:{name}", actor="admin1", status=200
+    )
+
+
 @changes("POST", "/admin/users/<name>")
 def _(w: World) -> None:
     for fields in ({"role": "operator"}, {"password": "another long password"}):
@@ -1034,6 +1056,104 @@ def _(w: World) -> None:
 @reads("POST", "/keywords/groups/<name>/test")
 def _(w: World) -> None:
     w.unaudited(form(w.operator, "/keywords/groups/地名/test", text="潼南"))
+
+
+# discovery (API and console): accepting is the keyword operation; dismissals are audited
+
+
+def _dismissed(w: World, term: str) -> str:
+    from monitor.discovery import operations as discovery_ops
+
+    discovery_ops.dismiss(w.setup(), term, window_df=3)
+    return term
+
+
+@changes("POST", "/api/discovery/terms/<term>/accept")
+def _(w: World) -> None:
+    body = {"group": "火灾词", "parent": w.version()}
+    w.audited(
+        lambda: w.operator.post("/api/discovery/terms/蓝湖坝/accept", json=body),
+        "group:火灾词",
+        actor="operator1",
+        status=200,
+    )
+
+
+@changes("POST", "/api/discovery/terms/<term>/dismiss")
+def _(w: World) -> None:
+    w.audited(
+        lambda: w.operator.post("/api/discovery/terms/翠澜沟/dismiss", json={"window_df": 4}),
+        "term:翠澜沟",
+        actor="operator1",
+        status=200,
+    )
+
+
+@changes("DELETE", "/api/discovery/terms/<term>/dismiss")
+def _(w: World) -> None:
+    term = _dismissed(w, "琉珀岭")
+    w.audited(
+        lambda: w.operator.send("DELETE", f"/api/discovery/terms/{term}/dismiss"),
+        f"term:{term}",
+        actor="operator1",
+        status=200,
+    )
+
+
+@changes("POST", "/discovery/terms/<term>/accept")
+def _(w: World) -> None:
+    w.audited(
+        form(w.operator, "/discovery/terms/漾璟坪/accept", group="火灾词", parent=w.version()),
+        "group:火灾词",
+        actor="operator1",
+        status=302,
+    )
+
+
+@changes("POST", "/discovery/terms/<term>/dismiss")
+def _(w: World) -> None:
+    w.audited(
+        form(w.operator, "/discovery/terms/翎霁巷/dismiss", window_df="5"),
+        "term:翎霁巷",
+        actor="operator1",
+        status=302,
+    )
+
+
+@changes("POST", "/discovery/terms/<term>/undismiss")
+def _(w: World) -> None:
+    term = _dismissed(w, "岚汐桥")
+    w.audited(
+        form(w.operator, f"/discovery/terms/{term}/undismiss"),
+        f"term:{term}",
+        actor="operator1",
+        status=302,
+    )
+
+
+@reads("POST", "/api/discovery/run")
+def _(w: World) -> None:
+    def run() -> TestResponse:
+        response = w.operator.post("/api/discovery/run")
+        job_done(w.operator, response.headers["Location"])
+        return response
+
+    w.unaudited(run)
+
+
+@reads("POST", "/discovery/run")
+def _(w: World) -> None:
+    def run() -> TestResponse:
+        response = form(w.operator, "/discovery/run")()
+        with w.app.app_context():
+            wait_for(
+                "the discovery run",
+                lambda: w.store.discovery.latest_report() is not None,
+                timeout=60,
+            )
+        return response
+
+    w.unaudited(run)
 
 
 def unsafe_routes(app: APIFlask) -> set[tuple[str, str]]:
@@ -1326,6 +1446,11 @@ def _(t: Terminal) -> None:
     t.audited(["users", "enable", "sun"], "user:sun", actor=login_actor())
 
 
+@command("users signout")
+def _(t: Terminal) -> None:
+    t.audited(["users", "signout", "sun"], "user:sun", actor=login_actor())
+
+
 def _reading(*args: str) -> Callable[[Terminal], None]:
     return lambda t: t.unaudited([a.format(tmp=t.tmp) for a in args])
 
@@ -1356,6 +1481,17 @@ for _name, _args in {
 @command("alerts show", changes=False)
 def _(t: Terminal) -> None:
     t.unaudited(["alerts", "show", t.alert()])
+
+
+@command("discover accept")
+def _(t: Terminal) -> None:
+    t.audited(["discover", "accept", "蓝湖坝", "--group", "火灾词", "--actor", "张三"],
+              "group:火灾词", actor="张三")  # fmt: skip
+
+
+@command("discover dismiss")
+def _(t: Terminal) -> None:
+    t.audited(["discover", "dismiss", "翠澜沟", "--actor", "张三"], "term:翠澜沟", actor="张三")
 
 
 def test_every_command_is_classified() -> None:
@@ -1483,7 +1619,7 @@ def test_admins_read_the_log_in_the_configured_zone_and_text_stays_text(world: W
 
     page = world.admin.get("/admin/audit?target=group:脚本组")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "新建词组" in html and "Asia/Shanghai" in html
+    assert page.status_code == 200 and "新建词组" in html and "北京时间" in html
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     english = world.admin.get("/admin/audit?target=group:脚本组&lang=en").get_data(as_text=True)
     assert "Create group" in english and "Audit log" in english

@@ -130,7 +130,7 @@ def test_each_channel_delivers_each_alert_once_in_chinese(
         "[签收](https://yq.example.cn/k/" in md
         and f"[查看](https://yq.example.cn/alerts/{ident})" in md
     )
-    assert "（时间为 Asia/Shanghai）" in md and "**时限**：签收截止 02-05 11:00" in md
+    assert "（时间为 北京时间）" in md and "**时限**：签收截止 02-05 11:00" in md
 
     card = got["dingtalk"].body["actionCard"]
     assert [b["title"] for b in card["btns"]] == ["签收", "查看"]

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from alerting_support import ARCHIVE_AS_NEWS
 from api_support import PASSWORD, add_user, make_app
 from apiflask import APIFlask
 from browser_support import SCREENSHOTS, chromium, serving, shot, sign_in
@@ -99,6 +100,8 @@ def demo(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dem
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env |= {"YUQING_CONFIG": str(config), "YUQING_STORE": store.url}
     env |= {"YUQING_API_SECRET_KEY": "browser-test-key"}
+    # The demo's 2021 archive is alerted on here: as news, not backfill (test_backfill).
+    env |= ARCHIVE_AS_NEWS
     site_app = create_app()
     server, url = serve(app=site_app)
     try:

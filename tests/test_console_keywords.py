@@ -63,7 +63,7 @@ def test_pages_render_for_a_viewer_without_forms(app: APIFlask, operator: Browse
         "/keywords/rules/潼南火灾": ['id="rule-expression"', 'id="rule-tests"', "双江镇一民房起火"],
         "/keywords/rules/new": ['id="new-rule"'],
         "/keywords/versions": ['id="version-list"', "operator1"],
-        "/keywords/versions/3": ['id="version-diff"', "+ rule 潼南火灾"],
+        "/keywords/versions/3": ['id="version-diff"', "+ 规则 潼南火灾"],
         "/keywords/import": ['id="export"'],
     }
     for url, needles in pages.items():
@@ -169,7 +169,7 @@ def test_import_preview_apply_and_export(app: APIFlask, operator: Browser) -> No
 
     csv = "group,word\n地名,梓潼\n疫情词,确诊\n".encode()
     page = upload("preview", 3, csv)
-    assert 'data-dry-run="true"' in page and "+ group 疫情词" in page
+    assert 'data-dry-run="true"' in page and "+ 词组 疫情词" in page
     assert head(app) == 3
     page = upload("apply", 3, csv)
     assert 'data-dry-run="false"' in page and 'id="import-parent" value="4"' in page

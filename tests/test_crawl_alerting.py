@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alerting_support import ARCHIVE_AS_NEWS
 from mailsink import MailSink
 from test_crawl import MATCHING, Demo, items, source
 
@@ -63,6 +64,8 @@ def env(store: Store, tmp_path: Path, sink: MailSink) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     out |= {"YUQING_CONFIG": str(config), "YUQING_STORE": store.url}
     out |= {"YUQING_API_SECRET_KEY": "crawl-alerting-test-key"}
+    # The demo's 2021 archive is alerted on here: as news, not backfill (test_backfill).
+    out |= ARCHIVE_AS_NEWS
     if isinstance(store, ElasticStore):
         out["YUQING_STORE_PREFIX"] = store.prefix
     return out
@@ -213,3 +216,43 @@ def test_a_blocked_source_alerts_the_administrators_once(
     assert health[0].kind == "health" and "blocked" in health[0].title
     send(store, sink)
     assert [r.recipients for r in sink.received] == [["ops@example.cn"]]
+
+
+def test_old_news_is_stored_and_matched_but_raises_no_alert(
+    store: Store, demo: Demo, env: dict[str, str], sink: MailSink
+) -> None:
+    """A new source's first crawl takes in its archive as backfill, and a page dated long
+    ago seen later is backfill too: matched and findable, no alert. A fresh story alerts."""
+    as_shipped = {k: v for k, v in env.items() if k not in ARCHIVE_AS_NEWS}
+    save_sample_library(store)
+    store.sources.put(source("news", "list", [f"{demo.url}/news/"]))
+    assert crawl(as_shipped, "news")["new_items"] > 0
+    archive = items(store)
+    assert archive and all(it.backfill for it in archive)
+    assert any(it.rules for it in archive)  # matched all the same
+    assert store.alerts.list(limit=100) == [] and send(store, sink) == 0
+
+    fire = demo.site.publish(
+        Draft(
+            title="潼南区宝龙镇一加工厂发生火灾 无人员伤亡",
+            body="今日凌晨，潼南区宝龙镇一食品加工厂仓库起火，消防救援人员接警后迅速赶到现场，"
+            "明火被扑灭，事故未造成人员伤亡，起火原因正在调查中。",
+        )
+    )
+    assert crawl(as_shipped, "news")["new_items"] == 1
+    [alert] = store.alerts.list(limit=100)
+    assert alert.url == f"{demo.url}{fire.path}" and not alert.backfill
+    assert alert.severity == "critical"
+
+    dated = datetime.now(SHANGHAI) - timedelta(days=30)
+    old = demo.site.add(
+        Draft(
+            title="潼南区米心镇一民房发生火灾",
+            body="米心镇一民房起火，消防救援人员赶到现场将明火扑灭，无人员伤亡。",
+        ),
+        dated,
+    )
+    assert crawl(as_shipped, "news")["new_items"] == 1
+    stored = next(it for it in items(store) if it.url.endswith(old.path))
+    assert stored.backfill and stored.rules
+    assert [a.id for a in store.alerts.list(limit=100)] == [alert.id]

@@ -4,6 +4,7 @@ links to the page that shows it, crawled titles are escaped."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from keywords.operations import save_library
 from monitor.alerts import stats as alert_stats
 from store import Item, ItemQuery, Store
 from store.acting import Acting
-from store.model import Alert, Source
+from store.model import Alert, CrawlRun, Source
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 20, tzinfo=ZONE)
@@ -259,3 +260,78 @@ def test_download_is_a_standalone_html_file(viewer: Browser) -> None:
         and "<script" not in page.replace("&lt;script", "")
     )
     assert 'href="http://127.0.0.1:8600/search?' in page
+
+
+def test_daily_report_counts_every_run_of_its_day(store: Store, viewer: Browser) -> None:
+    """111 runs in the day (more than the health window of recent runs), in the day as the
+    configured zone has it: runs just before local midnight belong to the day before."""
+    starts = [DAY + timedelta(minutes=3 + 13 * n) for n in range(111)]
+    starts += [DAY - timedelta(minutes=m) for m in (1, 30)]  # 2026-11-19 local, same UTC day
+    starts += [DAY + timedelta(days=1, minutes=1)]
+    for at in starts:
+        run = store.runs.start(CrawlRun("tn", "h:1", at, at + timedelta(minutes=5)))
+        assert run is not None
+        run.outcome, run.finished = "ok", at + timedelta(minutes=1)
+        store.runs.finish(run)
+    hc = store.runs.start(CrawlRun("hc", "h:1", DAY + timedelta(hours=5), DAY + timedelta(hours=6)))
+    assert hc is not None
+
+    report = viewer.get("/api/reports/daily?date=2026-11-20").get_json()
+    assert report["runs"]["value"] == 112
+    rows = {s["id"]: s["runs_in_period"]["value"] for s in report["sources"]}
+    assert rows == {"tn": 111, "hc": 1}
+    assert report["runs"]["value"] == sum(
+        store.runs.started_per_source(DAY, DAY + timedelta(days=1)).values()
+    )
+    page = viewer.get("/reports/daily?date=2026-11-20").get_data(as_text=True)
+    assert re.search(r'<a data-figure id="report-runs" href="/sources">112</a>', page)
+    assert '<a data-figure href="/sources/tn">111</a>' in page
+
+
+def test_every_alert_figure_opens_a_list_of_that_many(viewer: Browser) -> None:
+    report = viewer.get("/api/reports/daily?date=2026-11-20").get_json()
+    figures = [report["alerts"]["total"], *report["alerts"]["per_severity"]]
+    figures += report["alerts"]["per_rule"]
+    for figure in figures:
+        assert figure["link"].startswith("/alerts?"), figure
+        listed = viewer.get("/api" + figure["link"]).get_json()
+        assert listed["total"] == figure["value"], figure
+
+
+def test_backfill_of_the_day_is_counted_and_linked(store: Store, viewer: Browser) -> None:
+    store.items.upsert_many(
+        [
+            item(
+                "http://a.example/old.html",
+                "旧闻",
+                DAY + timedelta(hours=8),
+                "tn",
+                [],
+                backfill=True,
+            )
+        ]
+    )
+    counts = viewer.get("/api/reports/daily?date=2026-11-20").get_json()["counts"]
+    assert counts["backfill"]["value"] == 1 and counts["total"]["value"] == 5
+    params = parse_qs(urlsplit(counts["backfill"]["link"]).query)
+    assert params["backfill"] == ["true"]
+    found = store.items.search(replace(query_of(counts["backfill"]["link"]), backfill=True))
+    assert found.total == 1
+
+
+def test_reports_default_to_today_so_far_with_yesterday_one_click_away(
+    app: APIFlask, viewer: Browser
+) -> None:
+    with app.app_context():
+        today = parts().now().date()
+    report = viewer.get("/api/reports/daily").get_json()
+    assert report["period"]["label"] == today.isoformat()
+    page = viewer.get("/reports/daily").get_data(as_text=True)
+    assert 'id="report-so-far"' in page
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert f'<a href="/reports/daily?date={yesterday}" id="report-yesterday">昨天</a>' in page
+    assert 'id="report-previous"' in page and 'id="report-next"' not in page
+    index = viewer.get("/reports").get_data(as_text=True)
+    assert f'value="{today.isoformat()}"' in index and "今天（截至目前）" in index
+    older = viewer.get(f"/reports/daily?date={yesterday}").get_data(as_text=True)
+    assert 'id="report-next"' in older and 'id="report-so-far"' not in older

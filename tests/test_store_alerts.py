@@ -90,6 +90,16 @@ def test_alerts_listed_newest_first_and_filtered(store: Store) -> None:
     assert len(store.alerts.list(limit=1)) == 1
 
 
+def test_alerts_of_backfill_are_filtered_apart(store: Store) -> None:
+    store.alerts.create(alert("news", created=T0))
+    store.alerts.create(alert("old", created=T0 + timedelta(minutes=1), backfill=True))
+    got = store.alerts.get("old")
+    assert got is not None and got.backfill
+    assert [a.id for a in store.alerts.list(backfill=True)] == ["old"]
+    assert [a.id for a in store.alerts.list(backfill=False)] == ["news"]
+    assert [a.id for a in store.alerts.list()] == ["old", "news"]
+
+
 def test_timeline_is_kept_in_order(store: Store) -> None:
     for action in ("created", "notified", "acknowledged"):
         store.alert_timeline.append(TimelineEntry("a1", T0, "张三", action, details={"k": 1}))

@@ -409,3 +409,21 @@ def test_pages_of_equally_relevant_items_neither_skip_nor_repeat(store: Store) -
     assert whole[0] == make(10).id
     backwards = store.items.search(ItemQuery(q="潼南", size=10, descending=False)).hits
     assert backwards[-1].item.id == make(10).id
+
+
+def test_backfill_is_kept_from_first_sight_and_filtered(store: Store) -> None:
+    old, news = make(1, backfill=True), make(2)
+    store.items.upsert_many([old, news])
+    got = store.items.get(old.id)
+    assert got is not None and got.backfill
+    # Crawled again (the crawler judges a known page afresh): the first judgement stays.
+    store.items.upsert_many([make(1, title="第1条新闻（更新）"), make(2, backfill=True)])
+    again, fresh = store.items.get(old.id), store.items.get(news.id)
+    assert again is not None and again.backfill and again.title == "第1条新闻（更新）"
+    assert fresh is not None and not fresh.backfill
+    assert ids(store, backfill=True) == ["1"]
+    assert ids(store, backfill=False) == ["2"]
+    assert ids(store) == ["1", "2"]
+    assert ids(store, "新闻", backfill=True) == ["1"]
+    counted = store.items.search(ItemQuery(backfill=False, size=1, sources=["news"]))
+    assert counted.total == 1

@@ -70,3 +70,22 @@ def test_racing_processes_get_one_lease(store: Store) -> None:
         t.join()
     assert sorted(results) == [False, False, False, True]
     assert len(store.runs.recent("s1")) == 1
+
+
+def test_runs_started_in_a_period_are_counted_per_source(store: Store) -> None:
+    """What a daily report counts: every run started that day, not the recent ones."""
+    for n in range(120):
+        started = store.runs.start(run(T0 + timedelta(minutes=n)))
+        assert started is not None
+        started.outcome, started.finished = "ok", started.started
+        store.runs.finish(started)
+    other = store.runs.start(run(T0 + timedelta(hours=1), source_id="s2"))
+    assert other is not None
+    assert store.runs.started_per_source(T0, T0 + timedelta(hours=3)) == {"s1": 120, "s2": 1}
+    assert store.runs.started_per_source(
+        T0 + timedelta(minutes=60), T0 + timedelta(minutes=90)
+    ) == {
+        "s1": 30,
+        "s2": 1,
+    }
+    assert store.runs.started_per_source(T0 - timedelta(days=1), T0) == {}

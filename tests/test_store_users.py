@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from store import ConflictError, Store
-from store.model import ApiToken, User
+from store.model import ApiToken, User, UserSession
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2021, 2, 5, 10, 30, tzinfo=SH)
@@ -91,3 +91,40 @@ def test_tokens_found_by_hash_listed_per_user_and_kept_when_revoked(store: Store
     kept = store.tokens.by_hash("hash-t1")
     assert kept is not None and kept.revoked == T0 + timedelta(days=1) and kept.label == "日报脚本"
     assert [t.id for t in store.tokens.list("zhang.wei")] == ["t1", "t2"]
+
+
+def session(ident: str, owner: str = "zhang.wei", **changes: object) -> UserSession:
+    values: dict[str, object] = {
+        "id": ident,
+        "user": owner,
+        "created": T0,
+        "last_seen": T0,
+        "address": "10.0.0.7",
+    }
+    return UserSession(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_sessions_created_once_revoked_in_place_and_pruned_by_last_use(store: Store) -> None:
+    assert store.sessions.get("s1") is None
+    store.sessions.put(session("s2", created=T0 + timedelta(hours=1)))
+    store.sessions.put(session("s1"))
+    store.sessions.put(session("s3", "li.na", last_seen=T0 + timedelta(days=2)))
+    with pytest.raises(ConflictError):
+        store.sessions.put(session("s1", "li.na"))
+    assert [s.id for s in store.sessions.list("zhang.wei")] == ["s1", "s2"]
+    assert [s.id for s in store.sessions.list()] == ["s1", "s3", "s2"]
+
+    stale, live = store.sessions.get("s1"), store.sessions.get("s1")
+    assert stale is not None and live is not None and live.address == "10.0.0.7"
+    live.revoked = T0 + timedelta(minutes=5)
+    store.sessions.put(live)
+    stale.last_seen = T0 + timedelta(minutes=6)
+    with pytest.raises(ConflictError):
+        store.sessions.put(stale)  # a late touch never undoes a revocation
+    got = store.sessions.get("s1")
+    assert got is not None and got.revoked == T0 + timedelta(minutes=5)
+    # Times in another zone compare as times: 03:00 UTC is 11:00 in Shanghai.
+    cutoff = datetime(2021, 2, 6, 3, 0, tzinfo=ZoneInfo("UTC"))
+    assert store.sessions.prune(cutoff) == 2
+    assert [s.id for s in store.sessions.list()] == ["s3"]
+    assert store.sessions.prune(cutoff) == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 
+from api.accounts import AccountPolicy
 from keywords.io import ImportLimits
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
 from store.secrets import MASK, redact_url
@@ -83,6 +84,20 @@ class ApiConfig(_Section):
     port: int = Field(8600, ge=1, le=65535)
     secret_key: str = Field("", description="session signing key; set YUQING_API_SECRET_KEY")
     public_url: str = ""
+    session_idle_minutes: int = Field(
+        120, ge=5, le=7 * 24 * 60, description="a console session unused this long ends"
+    )
+    session_hours: int = Field(
+        12, ge=1, le=30 * 24, description="a console session ends this long after sign-in"
+    )
+    token_days: int = Field(90, ge=1, le=3650, description="default life of a new API token")
+
+    def policy(self) -> AccountPolicy:
+        return AccountPolicy(
+            idle=timedelta(minutes=self.session_idle_minutes),
+            absolute=timedelta(hours=self.session_hours),
+            token_days=self.token_days,
+        )
 
 
 class ImportsConfig(_Section):
@@ -114,6 +129,16 @@ class ClockConfig(_Section):
     )
 
 
+class DiscoveryConfig(_Section):
+    """Discovery of emerging terms (monitor.discovery): how often and over what."""
+
+    enabled: bool = True
+    interval_minutes: int = Field(60, ge=5, le=24 * 60, description="between runs")
+    window_hours: int = Field(24, ge=1, le=24 * 7, description="the recent window")
+    baseline_days: int = Field(14, ge=1, le=90, description="the baseline before it")
+    min_support: int = Field(4, ge=2, le=1000, description="window items holding a term")
+
+
 class Config(_Section):
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("var")
@@ -123,6 +148,7 @@ class Config(_Section):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)  # type: ignore[arg-type]
     imports: ImportsConfig = Field(default_factory=ImportsConfig)  # type: ignore[arg-type]
     clock: ClockConfig = Field(default_factory=ClockConfig)  # type: ignore[arg-type]
+    discovery: DiscoveryConfig = Field(default_factory=DiscoveryConfig)  # type: ignore[arg-type]
 
     @field_validator("timezone")
     @classmethod

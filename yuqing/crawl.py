@@ -65,6 +65,8 @@ def settings_for(config: Config, store: Store, clock: Clock) -> dict[str, Any]:
         "YUQING_MATCHER": LiveMatcher(store),
         "YUQING_ON_NEW_HITS": to_alerting,
         "YUQING_ON_HEALTH_EVENTS": to_alerting.health,
+        "YUQING_BACKFILL_HOURS": config.alerts.backfill_hours,
+        "YUQING_BACKFILL_FIRST_CRAWL": config.alerts.backfill_first_crawl,
     }
 
 

@@ -50,6 +50,7 @@ from store.acting import SYSTEM, Acting
 from store.clock import Clock
 from store.secrets import Redactor, redact_url
 from yuqing.config import Config
+from yuqing.discovery import DiscoveryJob
 from yuqing.duty import Duty
 from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for, secret_key
 
@@ -179,6 +180,7 @@ class Service:
         self.scheduler: CrawlScheduler | None = None
         self.sender: Sender | None = None
         self.duty: Duty | None = None
+        self.discovery: DiscoveryJob | None = None
         self.server: Any = None
         self.switch: Switch | None = None
         self.progress: Progress | None = None
@@ -302,6 +304,10 @@ class Service:
             self._thread("duty", self.duty.run, self.stop)
             self.progress = Progress(store, self.now)
             self._thread("report", self._report, self.progress)
+        if self.parts.mail and config.discovery.enabled:
+            # Monitoring work like the tick; its own lease lets one process run each period.
+            self.discovery = DiscoveryJob(store, config.discovery, self.clock)
+            self.discovery.start()
         if self.switch is not None:
             # "Run now" from the console starts crawls the way the scheduler does.
             self.switch.app = app_for(config, store, clock=self.clock, crawl_args=self.crawl_args)
@@ -325,6 +331,8 @@ class Service:
             self._stop_crawls(self.scheduler)
         if self.sender is not None:
             self.sender.wake.set()
+        if self.discovery is not None:
+            self.discovery.shutdown()
         for thread in self.threads:
             thread.join(timeout=self.config.smtp.timeout + 5)
         if self.sender is not None:

@@ -25,6 +25,7 @@ from store import Store, open_store
 from store.clock import Clock, ScaledClock
 from store.model import EmergencySwitch, Source
 from yuqing.config import Config
+from yuqing.discovery import settings_for
 
 # How a crawl process is started. ``-P``: the working directory is not put on sys.path, so
 # a file named like one of the project's packages where ``yuqing run`` was started cannot
@@ -125,9 +126,12 @@ def app_for(
         mail_dir=config.data_dir / "mail",
         import_limits=config.imports.limits(),
         smtp=config.smtp,
+        policy=config.api.policy(),
+        discovery=settings_for(config.discovery),
     )
     return create_app(
         parts,
         secret_key=secret_key(config),
         secure_cookies=config.alerts.public_url.startswith("https://"),
+        session_hours=config.api.session_hours,
     )

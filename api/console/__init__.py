@@ -3,6 +3,8 @@ blueprint per area, every asset served from ``/static``."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from apiflask import APIFlask
 
 from api.console import (
@@ -11,6 +13,7 @@ from api.console import (
     audit,
     channels,
     dashboard,
+    discovery,
     docs,
     i18n,
     keywords,
@@ -21,12 +24,13 @@ from api.console import (
     sources,
 )
 from api.context import parts
+from store.localtime import local_time, zone_name
 from store.model import EmergencySwitch
 
 # Each area module has a blueprint ``bp`` and may have ``ENGLISH``: its strings' English.
 AREAS = (
     login, docs, dashboard, alerts, channels, search, keywords, sources, reports, admin, audit,
-    mail,
+    mail, discovery,
 )  # fmt: skip
 
 
@@ -38,8 +42,28 @@ def emergencies() -> list[EmergencySwitch]:
     ]
 
 
+def shown_time(value: datetime | str | None, seconds: bool = False, named: bool = True) -> str:
+    """The ``local`` template filter: a time in the configured zone with its name, in the
+    page's language (store.localtime, as emails and reports show times)."""
+    return local_time(value, parts().zone, i18n.language(), seconds=seconds, named=named)
+
+
+def rule_label(rule: str) -> str:
+    """An alert's rule as shown: a source health alert's ``source:ID`` reads 采集源 ID."""
+    kind, _sep, source = rule.partition(":")
+    return f"{i18n.gettext('采集源')} {source}" if kind == "source" and source else rule
+
+
 def register(app: APIFlask) -> None:
+    app.jinja_env.filters["local"] = shown_time
+    app.jinja_env.globals["zone_name"] = lambda: zone_name(parts().zone, i18n.language())
     app.jinja_env.globals["_"] = i18n.gettext
+    app.jinja_env.globals["role_label"] = i18n.role_label
+    app.jinja_env.globals["rule_label"] = rule_label
+    app.jinja_env.globals["notice_kind"] = alerts.notice_kind
+    # Globals, not context: the keyword macros (imported without context) use it too.
+    app.jinja_env.globals["change_note"] = keywords.change_note
+    app.jinja_env.globals["diff_line"] = keywords.diff_line
     app.jinja_env.globals["lang"] = i18n.language
     app.jinja_env.globals["emergencies"] = emergencies
     channels.register_globals(app)

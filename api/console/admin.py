@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from api.accounts import ROLES, AccountError, has_role
 from api.auth import actor, current_user, require
+from api.console.i18n import gettext as _
 from api.context import parts
 from api.errors import ApiError
 from api.resources import users as api
@@ -46,6 +47,13 @@ ENGLISH: dict[str, str] = {
     "已保存。": "Saved.",
     "查看全部": "Show all",
     "只看我的": "Only mine",
+    "全部退出登录": "Sign out everywhere",
+    "确定让该用户在所有设备上退出登录？": "Sign this user out on every device?",
+    "已结束 %(n)s 个会话。": "%(n)s sessions ended.",
+    "到期时间": "Expires",
+    "已过期": "expired",
+    "有效天数": "Valid for (days)",
+    "有效天数须为 1 到 3650 的整数": "Days must be a whole number from 1 to 3650",
 }
 
 
@@ -54,13 +62,16 @@ def _is_admin() -> bool:
     return user is not None and has_role(user, "admin")
 
 
-def _users_page(error: ApiError | AccountError | None = None, status: int = 200) -> tuple[str, int]:
+def _users_page(
+    error: ApiError | AccountError | None = None, status: int = 200, ended: int | None = None
+) -> tuple[str, int]:
     page = render_template(
         "admin/users.html",
         users=api.users(),
         roles=ROLES,
         error=error,
         saved=bool(request.args.get("saved")),
+        ended=ended,
     )
     return page, status
 
@@ -108,39 +119,44 @@ def change_user(name: str) -> Response | tuple[str, int]:
     return redirect("/admin/users?saved=1")
 
 
+@bp.post("/admin/users/<name>/signout")
+@require("admin")
+def sign_out_everywhere(name: str) -> tuple[str, int]:
+    """End every console session of ``name`` (an admin's own included: they sign in again)."""
+    return _users_page(ended=api.sign_out_everywhere(name))
+
+
+def _tokens_page(status: int = 200, **values: object) -> tuple[str, int]:
+    defaults: dict[str, object] = {
+        "tokens": api.tokens(),
+        "every": False,
+        "admin": _is_admin(),
+        "secret": None,
+        "token_days": parts().policy.token_days,
+    }
+    return render_template("admin/tokens.html", **(defaults | values)), status
+
+
 @bp.get("/account/tokens")
 @require("viewer")
-def tokens() -> str:
+def tokens() -> tuple[str, int]:
     every = bool(request.args.get("all")) and _is_admin()
-    return render_template(
-        "admin/tokens.html", tokens=api.tokens(every), every=every, admin=_is_admin(), secret=None
-    )
+    return _tokens_page(tokens=api.tokens(every), every=every)
 
 
 @bp.post("/account/tokens")
 @require("viewer")
-def create_token() -> str | tuple[str, int]:
+def create_token() -> tuple[str, int]:
+    days_text = request.form.get("days", "").strip()
     try:
-        token, secret = api.issue(request.form.get("label", ""))
+        if days_text and not days_text.isdigit():
+            raise AccountError(_("有效天数须为 1 到 3650 的整数"), "days")
+        days = int(days_text) if days_text else None
+        token, secret = api.issue(request.form.get("label", ""), days)
     except AccountError as e:
-        page = render_template(
-            "admin/tokens.html",
-            tokens=api.tokens(),
-            every=False,
-            admin=_is_admin(),
-            secret=None,
-            error=e,
-        )
-        return page, 400
+        return _tokens_page(400, error=e)
     # Rendered, never redirected: the secret is shown in this one response only.
-    return render_template(
-        "admin/tokens.html",
-        tokens=api.tokens(),
-        every=False,
-        admin=_is_admin(),
-        secret=secret,
-        created=token,
-    )
+    return _tokens_page(secret=secret, created=token)
 
 
 @bp.post("/account/tokens/<token_id>/revoke")

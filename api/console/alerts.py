@@ -14,6 +14,7 @@ from api.accounts import has_role
 from api.auth import check_csrf, current_user, require
 from api.console.i18n import gettext as _
 from api.console.login import local_path
+from api.console.regions import negative_percent, region_name
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources.alerts import (
@@ -35,10 +36,20 @@ from api.resources.alerts import (
 )
 from monitor.alerts import operations
 from monitor.alerts.links import LinkError
-from monitor.alerts.tickets import TicketError
+from monitor.alerts.tickets import STEP_LABELS, TicketError
 
 bp = Blueprint("console_alerts", __name__)
 ENGLISH: dict[str, str] = {
+    "新旧": "New or old",
+    "新信息": "News",
+    "旧闻补录": "Backfill (old news)",
+    "发布已久，首次发现时即为旧闻：不计时限": (
+        "Published long before it was first seen: old news, no handling deadlines"
+    ),
+    "最新在前": "Newest first",
+    "最负面在前": "Most negative first",
+    "负面度": "Negativity",
+    "属地": "Region",
     "预警列表": "Alert inbox",
     "状态": "Status",
     "级别": "Severity",
@@ -125,6 +136,88 @@ STATUS_LABELS = {
     "closed": "已关闭",
 }
 SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
+# The timeline's details, as operators read them (never ``emergency=False``).
+DETAIL_LABELS = {
+    "items": "条数",
+    "emergency": "紧急",
+    "steps": "时限",
+    "chain": "升级级别",
+    "to": "发送到",
+    "channel": "渠道",
+    "kind": "通知类型",
+    "merged": "合并条数",
+    "via": "方式",
+    "assignee": "处理人",
+    "guidance": "权威信息",
+    "reason": "关闭原因",
+    "was": "当时状态",
+}
+VALUE_LABELS = {
+    "console": "控制台",
+    "email": "邮件链接",
+    "api": "接口",
+    "cli": "命令行",
+    "new": "新预警",
+    "update": "进展通知",
+    "digest": "摘要",
+    "escalate": "升级通知",
+    "recovered": "已恢复",
+    "remind": "时限提醒",
+    "chain": "逐级升级",
+    "test": "测试消息",
+}
+ENGLISH.update(
+    {
+        "升级级别": "Escalation step",
+        "发送到": "To",
+        "渠道": "Channel",
+        "通知类型": "Notice",
+        "合并条数": "Merged",
+        "方式": "Via",
+        "权威信息": "Guidance",
+        "当时状态": "Status then",
+        "控制台": "console",
+        "邮件链接": "email link",
+        "接口": "API",
+        "命令行": "command line",
+        "进展通知": "update",
+        "摘要": "digest",
+        "已恢复": "recovered",
+        "逐级升级": "escalation step",
+        "测试消息": "test message",
+        "是": "yes",
+        "否": "no",
+    }
+)
+
+
+def _detail_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return _("是") if value else _("否")
+    if isinstance(value, list):
+        return "、".join(_detail_value(v) for v in value)
+    if isinstance(value, str):
+        known = {**STEP_LABELS, **CLOSE_LABELS, **STATUS_LABELS, **VALUE_LABELS}
+        # Notice kinds carry a number: update-2, remind-guidance, chain-1.
+        head, _sep, tail = value.partition("-")
+        if value in known:
+            return _(known[value])
+        if head in VALUE_LABELS and tail:
+            return f"{_(VALUE_LABELS[head])} {_detail_value(tail)}"
+        return value
+    return str(value)
+
+
+def notice_kind(kind: str) -> str:
+    """A delivery's kind (new, update-2, remind-guidance, ...) in the page's language."""
+    return _detail_value(kind)
+
+
+def timeline_details(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as (label, value) in the page's language."""
+    return [(_(DETAIL_LABELS.get(k, k)), _detail_value(v)) for k, v in details.items()]
+
+
 ACTION_LABELS = {
     "created": "生成",
     "acknowledge": "签收",
@@ -161,6 +254,9 @@ def labels() -> dict[str, Any]:
         "severity_labels": SEVERITY_LABELS,
         "close_labels": CLOSE_LABELS,
         "action_labels": ACTION_LABELS,
+        "timeline_details": timeline_details,
+        "region_name": region_name,
+        "negative_percent": negative_percent,
     }
 
 

@@ -12,9 +12,11 @@ from pydantic import ValidationError
 
 from api.auth import require
 from api.console.i18n import gettext as _
+from api.console.i18n import language
 from api.context import parts
 from api.errors import describe
 from api.resources.audit import AuditQuery, entries
+from store.localtime import local_time
 
 bp = Blueprint("console_audit", __name__)
 SHOWN = 4000  # characters of a record's data shown on the page; the API has all of it
@@ -114,8 +116,7 @@ def shown(data: Any) -> str:
 
 def when(value: datetime) -> str:
     """``value`` in the configured zone, with the zone's name."""
-    zone = parts().zone
-    return f"{value.astimezone(zone):%Y-%m-%d %H:%M:%S} {zone}"
+    return local_time(value, parts().zone, language(), seconds=True)
 
 
 @bp.get("/admin/audit")

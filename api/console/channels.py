@@ -17,12 +17,14 @@ from werkzeug.wrappers import Response
 from api.accounts import has_role
 from api.auth import current_user, require
 from api.console.i18n import gettext as _
+from api.console.i18n import language
 from api.console.login import local_path
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources import channels as api
 from monitor.alerts.channels import KINDS
 from monitor.alerts.channels.base import ChannelSettings
+from store.localtime import local_time, zone_name
 from store.model import OutboxMessage
 
 bp = Blueprint("console_channels", __name__)
@@ -155,16 +157,14 @@ def _can(role: str) -> bool:
 
 
 def local(value: str | datetime | None) -> str:
-    """A time in the configured zone (the page says which)."""
+    """A time in the configured zone (the page says which once, so not on every row)."""
     if not value:
         return "—"
-    t = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return t.astimezone(parts().zone).strftime("%Y-%m-%d %H:%M:%S")
+    return local_time(value, parts().zone, language(), seconds=True, named=False)
 
 
 def _zone() -> str:
-    zone = parts().zone
-    return str(getattr(zone, "key", zone))
+    return zone_name(parts().zone, language())
 
 
 def _common() -> dict[str, Any]:

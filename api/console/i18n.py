@@ -23,6 +23,7 @@ ENGLISH: dict[str, str] = {
     "预警": "Alerts",
     "检索": "Search",
     "关键词库": "Keywords",
+    "发现": "Discovery",
     "信息源": "Sources",
     "报告": "Reports",
     "邮件": "Mail",
@@ -43,6 +44,17 @@ ENGLISH: dict[str, str] = {
         "Reload this page in %(n)s s; if this persists, call the system administrator."
     ),
 }
+
+
+# Role names as operators read them (the stored names stay the API's).
+ROLE_LABELS = {"viewer": "查看员", "operator": "值班员", "admin": "管理员"}
+ENGLISH.update(
+    {"查看员": "Viewer", "值班员": "Operator", "管理员": "Administrator", "采集源": "Source"}
+)
+
+
+def role_label(role: str) -> str:
+    return gettext(ROLE_LABELS.get(role, role))
 
 
 def language() -> str:

@@ -7,6 +7,7 @@ an operation's error is shown on the page it came from.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -15,6 +16,7 @@ from werkzeug.wrappers import Response
 from api.accounts import has_role
 from api.auth import actor, current_user, require
 from api.console.i18n import gettext as _
+from api.console.i18n import language
 from api.context import parts
 from api.errors import ApiError, validated
 from api.jobs import Job, jobs_of
@@ -25,6 +27,46 @@ from rules.syntax import group_names, parse
 from store.model import LibraryVersion
 
 bp = Blueprint("console_keywords", __name__)
+# The library's stored change notes and diff lines are the API's (English words, kept for
+# scripts); the console reads them out in the page's language.
+_CHANGE = re.compile(r"^(\d+) (groups|words|rules) (added|removed|changed)$")
+_CHANGE_WORDS = {
+    ("groups", "added"): "新增词组 %(n)s 个",
+    ("groups", "removed"): "删除词组 %(n)s 个",
+    ("words", "added"): "新增关键词 %(n)s 个",
+    ("words", "removed"): "删除关键词 %(n)s 个",
+    ("rules", "added"): "新增规则 %(n)s 条",
+    ("rules", "removed"): "删除规则 %(n)s 条",
+    ("rules", "changed"): "修改规则 %(n)s 条",
+}
+_ROLLBACK = re.compile(r"^rollback to version (\d+)$")
+_DIFF = re.compile(r"^([+~-]) (group|rule) ")
+
+
+def change_note(message: str) -> str:
+    """A version's note: the generated ones ("2 groups added, 1 rules added") read out
+    in the page's language, an author's own as written."""
+    if language() == "en":
+        return message
+    if message == "no changes":
+        return _("没有变化")
+    if found := _ROLLBACK.match(message):
+        return _("回滚到第 %(n)s 版", n=found.group(1))
+    parts = [_CHANGE.match(p) for p in message.split(", ")]
+    if not all(parts):
+        return message
+    return "，".join(_(_CHANGE_WORDS[(m.group(2), m.group(3))], n=m.group(1)) for m in parts if m)
+
+
+def diff_line(line: str) -> str:
+    """``+ group 疫情词`` as ``+ 词组 疫情词`` (the name and words as they are)."""
+    found = _DIFF.match(line)
+    if not found or language() == "en":
+        return line
+    kind = "词组" if found.group(2) == "group" else "规则"
+    return f"{found.group(1)} {kind} {line[found.end() :]}"
+
+
 BOOLEAN_OPTIONS = ("enclosed", "lookalikes", "repeats", "pinyin", "homophones", "split")
 # One line each, shown beside the option in the group editor.
 OPTION_NOTES = {
@@ -56,6 +98,14 @@ VARIANT_LABELS = {
 WORDS_SHOWN = 1000  # a group page lists this many words; the rest are found by filtering
 
 ENGLISH: dict[str, str] = {
+    "新增词组 %(n)s 个": "%(n)s groups added",
+    "删除词组 %(n)s 个": "%(n)s groups removed",
+    "新增关键词 %(n)s 个": "%(n)s words added",
+    "删除关键词 %(n)s 个": "%(n)s words removed",
+    "新增规则 %(n)s 条": "%(n)s rules added",
+    "删除规则 %(n)s 条": "%(n)s rules removed",
+    "修改规则 %(n)s 条": "%(n)s rules changed",
+    "回滚到第 %(n)s 版": "rollback to version %(n)s",
     "词组": "Groups",
     "词组与方案": "Groups and rules",
     "词组名": "Group name",
@@ -207,8 +257,26 @@ ENGLISH: dict[str, str] = {
 def index() -> str:
     version, library = parts().library.current()
     return render_template(
-        "keywords/index.html", **_page(version), library=library, error=None, form={}
+        "keywords/index.html",
+        **_page(version),
+        **_health(),
+        library=library,
+        error=None,
+        form={},
     )
+
+
+def _health() -> dict[str, Any]:
+    """Rule health as of the latest discovery run (computing it reads 30 days of items:
+    the hourly run does that, not each page view)."""
+    saved = parts().store.discovery.latest_report()
+    if saved is None or "health" not in saved.data:
+        return {"health": None, "health_when": ""}
+    zone = parts().zone
+    return {
+        "health": saved.data["health"],
+        "health_when": f"{saved.time.astimezone(zone):%Y-%m-%d %H:%M} {zone}",
+    }
 
 
 @bp.post("/keywords/groups")

@@ -22,6 +22,7 @@ ENGLISH: dict[str, str] = {
     "本地邮件捕获": "Local mail catcher",
     "主题": "Subject",
     "收件人": "To",
+    "发件人": "From",
     "日期": "Date",
     "目录 %(folder)s 不存在。": "The folder %(folder)s does not exist.",
     "启动 yuqing-dev mail-catcher 后，发往它的邮件会保存在这里并在此列出。": (

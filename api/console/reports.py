@@ -3,6 +3,7 @@ file to download. The data is :func:`api.resources.reports.build`'s, the same as
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from api.resources.reports import build, daily_period, weekly_period
 
 bp = Blueprint("console_reports", __name__)
 ENGLISH: dict[str, str] = {
+    "%(year)s 年第 %(week)s 周": "%(year)s week %(week)s",
     "舆情日报": "Daily report",
     "舆情周报": "Weekly report",
     "日报": "Daily",
@@ -64,7 +66,15 @@ ENGLISH: dict[str, str] = {
     "个": "",
     "最近成功": "Last success",
     "连续失败": "Failures in a row",
-    "运行次数": "Runs",
+    "本期运行次数": "Runs in this period",
+    "其中旧闻补录": "of which backfill (old news)",
+    "采集运行": "crawl runs",
+    "今天（截至目前）": "Today so far",
+    "截至": "as of",
+    "前一天": "Previous day",
+    "后一天": "Next day",
+    "今天": "Today",
+    "昨天": "Yesterday",
     "正常": "OK",
     "无数据": "no data",
     "秒": "s",
@@ -72,6 +82,22 @@ ENGLISH: dict[str, str] = {
     "小时": "h",
 }
 SEVERITY_NAMES = {"critical": "严重", "warning": "警告", "info": "提示"}
+
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def period_label(label: str) -> str:
+    """``2026-W48`` as ``2026 年第 48 周`` / ``2026 week 48``; a day as it is."""
+    found = _WEEK.match(label)
+    if not found:
+        return label
+    return _("%(year)s 年第 %(week)s 周", year=found.group(1), week=int(found.group(2)))
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"period_label": period_label}
 
 
 def duration(seconds: float | None) -> str:
@@ -93,10 +119,27 @@ def _styles() -> str:
     return Path(current_app.static_folder or "", "console.css").read_text("utf-8")
 
 
+def _days_around(period: Period) -> dict[str, str]:
+    """The daily report's neighbours and today's and yesterday's dates, for one-click
+    navigation between them."""
+    if period.kind != "daily":
+        return {}
+    shown, today = period.since.date(), parts().now().date()
+    return {
+        "previous": (shown - timedelta(days=1)).isoformat(),
+        "next": (shown + timedelta(days=1)).isoformat() if shown < today else "",
+        "today": today.isoformat(),
+        "yesterday": (today - timedelta(days=1)).isoformat(),
+    }
+
+
 def _render(period: Period, title: str) -> str | Response:
     data = build(period)
+    now = parts().now()
     values: dict[str, Any] = {
         "report": data,
+        "days": _days_around(period),
+        "so_far": period.since <= now < period.until,
         "title": title,
         "duration": duration,
         "severity_name": severity_name,
@@ -123,7 +166,8 @@ def _render(period: Period, title: str) -> str | Response:
 @require("viewer")
 def index() -> str:
     now = parts().now()
-    days = [(now - timedelta(days=n)).date().isoformat() for n in range(1, 8)]
+    # Today first: on an installation's first day yesterday is empty.
+    days = [(now - timedelta(days=n)).date().isoformat() for n in range(0, 8)]
     weeks = [current_week(now - timedelta(weeks=n)) for n in range(0, 5)]
     return render_template("reports/index.html", days=days, weeks=weeks)
 

@@ -14,6 +14,8 @@ from flask import Blueprint, render_template, request, url_for
 from pydantic import BaseModel, ValidationError
 
 from api.auth import require
+from api.console.i18n import language
+from api.console.regions import negative_percent, region_name
 from api.context import parts
 from api.errors import ApiError, describe
 from api.resources.events import EventList, event_detail, list_events
@@ -27,10 +29,23 @@ from api.resources.items import (
     web_url,
 )
 from store import QueryError, SearchResult
+from store.localtime import local_time
 from store.model import MAX_WINDOW, EventSummary, Item
 
 bp = Blueprint("console_search", __name__)
 ENGLISH: dict[str, str] = {
+    "新旧": "New or old",
+    "新信息": "News",
+    "旧闻补录": "Backfill (old news)",
+    "发布已久，首次发现时即为旧闻：不计时限": (
+        "Published long before it was first seen: old news, no handling deadlines"
+    ),
+    "负面度": "Negativity",
+    "按属地": "By region",
+    "属地": "Region",
+    "负面": "Negative",
+    "正面": "Positive",
+    "中性": "Neutral",
     "检索": "Search",
     "事件": "Events",
     "查询": "Query",
@@ -40,7 +55,10 @@ ENGLISH: dict[str, str] = {
     "任一词出现": "either word",
     "排除": "exclude",
     "括号分组": "grouping",
-    "相距不超过 20 个字": "at most 20 characters apart",
+    "相距不超过 20 个词元（一个汉字、一个英文单词或数字串、一串标点各算一个）": (
+        "at most 20 tokens apart (a Chinese character, a word of letters or digits, or a run"
+        " of punctuation is one token each)"
+    ),
     "只在标题中（body: 只在正文中）": "in the title only (body: the body only)",
     "引号内按原文查找": "quoted text is literal",
     "关键词库中的词组": "a keyword group of the library",
@@ -104,8 +122,7 @@ def when(value: datetime | None) -> str:
     """A time with its zone, as operators compare times from several sources."""
     if value is None:
         return "—"
-    offset = value.strftime("%z")
-    return f"{value:%Y-%m-%d %H:%M:%S} UTC{offset[:3]}:{offset[3:]}"
+    return local_time(value, parts().zone, language())
 
 
 def with_args(**changes: Any) -> str:
@@ -127,7 +144,14 @@ def local_input(value: datetime | None) -> str:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"when": when, "with_args": with_args, "web_url": web_url, "local_input": local_input}
+    return {
+        "when": when,
+        "with_args": with_args,
+        "web_url": web_url,
+        "local_input": local_input,
+        "region_name": region_name,
+        "negative_percent": negative_percent,
+    }
 
 
 def _parsed(model: type[BaseModel]) -> tuple[Any, str]:

@@ -10,12 +10,36 @@ from werkzeug.wrappers import Response
 
 from api.accounts import has_role
 from api.auth import current_user, require
+from api.console.i18n import gettext as _
 from api.errors import ApiError, validated
 from api.resources import sources as api
 from crawler.sources import SELECTOR_FIELDS
 
 bp = Blueprint("console_sources", __name__)
+# Source types and selector fields as operators read them (the values stay the API's).
+TYPE_LABELS = {
+    "list": "列表页",
+    "feed": "RSS/Atom 订阅",
+    "sitemap": "站点地图",
+    "forum": "论坛",
+    "page": "单个页面",
+}
+SELECTOR_LABELS = {
+    "links": "文章链接",
+    "next": "下一页",
+    "title": "标题",
+    "body": "正文",
+    "time": "发布时间",
+}
 ENGLISH: dict[str, str] = {
+    "列表页": "List page",
+    "RSS/Atom 订阅": "RSS/Atom feed",
+    "站点地图": "Sitemap",
+    "论坛": "Forum",
+    "单个页面": "Single page",
+    "文章链接": "Article links",
+    "下一页": "Next page",
+    "正文": "Body",
     "信息源": "Sources",
     "添加信息源": "Add a source",
     "编辑信息源": "Edit source",
@@ -107,7 +131,24 @@ def _may(role: str) -> bool:
 
 
 def _choices() -> dict[str, Any]:
-    return {"types": TYPES, "selector_fields": SELECTOR_FIELDS}
+    return {
+        "types": TYPES,
+        "selector_fields": SELECTOR_FIELDS,
+        "selector_label": selector_label,
+    }
+
+
+def selector_label(field: str) -> str:
+    return _(SELECTOR_LABELS.get(field, field))
+
+
+def type_label(kind: str) -> str:
+    return _(TYPE_LABELS.get(kind, kind))
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"type_label": type_label}
 
 
 def _form_values(source: dict[str, Any] | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from api.resources import (
     alerts,
     audit,
     channels,
+    discovery,
     events,
     health,
     items,
@@ -21,7 +22,7 @@ from api.resources import (
 
 BLUEPRINTS = (
     health, jobs, keywords, items, events, alerts, channels, sources, stats, reports, users,
-    audit,
+    audit, discovery,
 )  # fmt: skip
 
 

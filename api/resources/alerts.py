@@ -27,7 +27,7 @@ from monitor.alerts.emergency import GLOBAL
 from monitor.alerts.policy import Policy, PolicyError, policy_for
 from monitor.alerts.policy import rule_names as policy_rules
 from monitor.alerts.stats import report
-from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, step_done
+from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, has_deadlines, step_done
 from store import ItemQuery
 from store.codec import to_doc
 from store.model import OPEN_STATUSES, Alert, EmergencySwitch, Item
@@ -69,8 +69,14 @@ class InboxQuery(BaseModel):
     overdue: bool = Field(False, description="only alerts past a handling deadline")
     since: datetime | None = Field(None, description="created at or after")
     until: datetime | None = Field(None, description="created before")
+    backfill: bool | None = Field(
+        None, description="true: only alerts on backfill (old news); false: only the others"
+    )
     page: int = Field(1, ge=1)
     size: int = Field(50, ge=1, le=500)
+    sort: Literal["created", "negative"] = Field(
+        "created", description="created: newest first; negative: most negative first"
+    )
 
     @field_validator("status")
     @classmethod
@@ -133,9 +139,7 @@ def _aware(t: datetime | None) -> datetime | None:
 
 
 def _steps(alert: Alert) -> tuple[str, ...]:
-    # Source health alerts have no handling deadlines (they close on recovery).
-    deadlines = parts().alerts.deadlines
-    return () if alert.kind == "health" or alert.severity not in deadlines else STEPS
+    return STEPS if has_deadlines(alert, parts().alerts.deadlines) else ()
 
 
 def deadlines(alert: Alert, now: datetime) -> list[dict[str, Any]]:
@@ -168,14 +172,18 @@ def summary(alert: Alert, now: datetime) -> dict[str, Any]:
 
 
 def inbox(query: InboxQuery) -> tuple[int, list[Alert]]:
-    """(how many alerts match, the page asked for), newest first."""
+    """(how many alerts match, the page asked for), newest first (or most negative)."""
     p = parts()
     since, until = _aware(query.since), _aware(query.until)
     if since and until and since >= until:
         raise ApiError(400, "since must be earlier than until", field="since")
     severities, now = _csv(query.severity), p.now()
     found = p.store.alerts.list(
-        status=_csv(query.status), rule=query.rule or None, since=since, limit=MAX_INBOX
+        status=_csv(query.status),
+        rule=query.rule or None,
+        since=since,
+        backfill=query.backfill,
+        limit=MAX_INBOX,
     )
     kept = [
         a
@@ -185,6 +193,8 @@ def inbox(query: InboxQuery) -> tuple[int, list[Alert]]:
         and (not query.assignee or a.assignee == query.assignee)
         and (not query.overdue or any(s["overdue"] for s in deadlines(a, now)))
     ]
+    if query.sort == "negative":  # stable: equally negative alerts stay newest first
+        kept.sort(key=lambda a: -a.negative)
     start = (query.page - 1) * query.size
     return len(kept), kept[start : start + query.size]
 

@@ -65,14 +65,21 @@ class ItemFilters(BaseModel):
     tag: str = Field("", max_length=2000, description="tags, comma-separated (any)")
     rule: str = Field("", max_length=2000, description="rule names, comma-separated (any)")
     event: str = Field("", max_length=100, description="an event id")
-    sort: Literal["relevance", "first_seen", "publish_time"] = "relevance"
+    backfill: bool | None = Field(
+        None,
+        description="true: only backfill (old news at first sight, or a new source's first "
+        "crawl); false: only news; omitted: both",
+    )
+    sort: Literal["relevance", "first_seen", "publish_time", "negative"] = Field(
+        "relevance", description="negative: most negative first (with order=desc)"
+    )
     order: Literal["desc", "asc"] = "desc"
 
 
 class ItemSearch(ItemFilters):
     page: int = Field(1, ge=1, description=f"page x size may not exceed {MAX_WINDOW}")
     size: int = Field(20, ge=1, le=100)
-    facets: bool = Field(False, description="also count per day, source and rule")
+    facets: bool = Field(False, description="also count per day, source, rule and region")
 
 
 class ExportQuery(ItemFilters):
@@ -124,6 +131,7 @@ def item_query(args: ItemFilters, page: int = 1, size: int = 20) -> ItemQuery:
         tags=_csv(args.tag),
         rules=_csv(args.rule),
         event_id=args.event or None,
+        backfill=args.backfill,
         sort=args.sort,
         descending=args.order == "desc",
         page=page,
@@ -166,6 +174,11 @@ def item_summary(item: Item) -> dict[str, Any]:
         "tags": item.tags,
         "rules": item.rules,
         "event_id": item.event_id,
+        "backfill": item.backfill,
+        "region_primary": item.region_primary[0] if item.region_primary else "",
+        "regions": item.regions,
+        "negative": item.negative,
+        "sentiment": item.sentiment,
     }
 
 
@@ -182,11 +195,18 @@ def item_json(item: Item) -> dict[str, Any]:
         "body": item.body,
         "written_time": _time(item.written_time),
         "hits": item.hits,
+        "places": item.places,
+        "sentiment_evidence": item.sentiment_evidence,
     }
 
 
 def facets_json(facets: Facets) -> dict[str, Any]:
-    return {"day": facets.per_day, "source": facets.per_source, "rule": facets.per_rule}
+    return {
+        "day": facets.per_day,
+        "source": facets.per_source,
+        "rule": facets.per_rule,
+        "region": facets.per_region,
+    }
 
 
 def get_item(item_id: str) -> Item:

@@ -3,7 +3,6 @@ data as printable HTML). Built from the store when asked; every figure has a ``l
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from apiflask import APIBlueprint
@@ -21,7 +20,7 @@ bp = APIBlueprint("reports", __name__, tag="reports")
 class DailyQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    date: str = Field("", description="YYYY-MM-DD (default: yesterday)")
+    date: str = Field("", description="YYYY-MM-DD (default: today, so far)")
 
 
 class WeeklyQuery(BaseModel):
@@ -33,7 +32,8 @@ class WeeklyQuery(BaseModel):
 def daily_period(text: str) -> Period:
     p = parts()
     try:
-        return day(text or (p.now() - timedelta(days=1)).date().isoformat(), p.zone)
+        # Today so far by default: on an installation's first day yesterday is empty.
+        return day(text or p.now().date().isoformat(), p.zone)
     except PeriodError as e:
         raise ApiError(400, str(e), field=e.field) from e
 

@@ -17,6 +17,7 @@ from api.accounts import has_role, public
 from api.auth import actor, current_user, require
 from api.context import parts
 from api.errors import ApiError
+from store.codec import to_doc
 from store.model import ApiToken, User
 
 bp = APIBlueprint("users", __name__, tag="users")
@@ -48,6 +49,9 @@ class TokenIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(description="what the token is for, 1-100 characters")
+    days: int | None = Field(
+        None, ge=1, le=3650, description="days until it expires (default: the configured 90)"
+    )
 
 
 class TokensQuery(BaseModel):
@@ -88,14 +92,29 @@ def _me() -> User:
 
 
 def tokens(every: bool = False) -> list[dict[str, Any]]:
-    """The caller's tokens (with ``every``, an admin's view of all), oldest first."""
+    """The caller's tokens (with ``every``, an admin's view of all), oldest first, each
+    with when it expires and whether it has."""
     me = _me()
     owner = None if every and has_role(me, "admin") else me.name
-    return [public(t) for t in parts().store.tokens.list(owner)]
+    return [shown(t) for t in parts().store.tokens.list(owner)]
 
 
-def issue(label: str) -> tuple[ApiToken, str]:
-    return parts().accounts.issue_token(_me().name, label, actor=actor())
+def shown(token: ApiToken) -> dict[str, Any]:
+    accounts = parts().accounts
+    expires = accounts.expiry(token)
+    return public(token) | {
+        "expires": expires.isoformat(),
+        "expired": token.revoked is None and parts().now() >= expires,
+    }
+
+
+def issue(label: str, days: int | None = None) -> tuple[ApiToken, str]:
+    return parts().accounts.issue_token(_me().name, label, actor=actor(), days=days)
+
+
+def sign_out_everywhere(name: str) -> int:
+    find_user(name)
+    return parts().accounts.sign_out_everywhere(name, actor=actor())
 
 
 def revoke(token_id: str) -> ApiToken:
@@ -153,6 +172,26 @@ def change_user(name: str, json_data: UserChange) -> Response:
     return jsonify(public(change(name, json_data)))
 
 
+@bp.get("/users/<name>/sessions")
+@bp.doc(summary="A user's open console sessions (ids are hashes; they sign nobody in)")
+@require("admin")
+def list_sessions(name: str) -> Response:
+    find_user(name)
+    open_ = parts().accounts.open_sessions(name)
+    return jsonify(sessions=[to_doc(s) for s in open_])
+
+
+@bp.delete("/users/<name>/sessions")
+@bp.doc(
+    summary="Sign a user out everywhere: every console session of theirs ends (audited); "
+    "their API tokens are revoked one by one under /api/tokens",
+    responses=[404],
+)
+@require("admin")
+def end_sessions(name: str) -> Response:
+    return jsonify(user=name, sessions_ended=sign_out_everywhere(name))
+
+
 @bp.get("/tokens")
 @bp.input(TokensQuery, location="query")
 @bp.doc(summary="Your API tokens (admins: all=true for everyone's); secrets are never shown")
@@ -166,12 +205,12 @@ def list_tokens(query_data: TokensQuery) -> Response:
 @bp.doc(summary="Create an API token for yourself; its secret is shown this once", responses=[201])
 @require("viewer")
 def create_token(json_data: TokenIn) -> tuple[Response, int]:
-    token, secret = issue(json_data.label)
-    return jsonify(public(token) | {"secret": secret}), 201
+    token, secret = issue(json_data.label, json_data.days)
+    return jsonify(shown(token) | {"secret": secret}), 201
 
 
 @bp.delete("/tokens/<token_id>")
 @bp.doc(summary="Revoke one of your tokens (admins: anyone's)", responses=[404])
 @require("viewer")
 def revoke_token(token_id: str) -> Response:
-    return jsonify(public(revoke(token_id)))
+    return jsonify(shown(revoke(token_id)))

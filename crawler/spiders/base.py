@@ -14,9 +14,11 @@ from twisted.python.failure import Failure
 
 from crawler import report
 from crawler.extraction.pagination import next_page
+from crawler.links import crawlable
 from crawler.middlewares import header
 from crawler.records import Page, Part
 from crawler.sources import select
+from crawler.urls import parse_url
 from store.model import Source
 
 # Request kinds: ``index`` pages (lists, feeds, sitemaps) are asked "changed since?" and
@@ -41,8 +43,9 @@ class SourceSpider(Spider):
         self.allowed_domains = sorted({urlsplit(u).hostname or "" for u in source.start_urls})
 
     async def start(self) -> AsyncIterator[Request]:
-        for url in self.source.start_urls:
-            yield self.index_request(url, self.parse_index)
+        for n, url in enumerate(self.source.start_urls):
+            # The URL as parsed when the source was checked (validate() refused the rest).
+            yield self.index_request(parse_url(url, f"start_urls[{n}]").url, self.parse_index)
 
     def parse_index(self, response: Response) -> Iterator[Any]:
         raise NotImplementedError
@@ -56,6 +59,22 @@ class SourceSpider(Spider):
             errback=self.failed,
             meta={"kind": kind, "handle_httpstatus_list": [304], **meta},
         )
+
+    def usable_links(self, page_url: str, urls: list[str]) -> list[str]:
+        """The fetchable ones of the article links ``urls`` found on ``page_url``. The
+        others (``javascript:``, ``mailto:``, ``tel:``, ``data:``) are skipped, counted and
+        noted with an example, so one bad link never costs the page's other articles."""
+        assert self.crawler.stats is not None
+        good = [u for u in urls if crawlable(u)]
+        skipped = [u for u in urls if not crawlable(u)]
+        report.count(self.crawler.stats, "links", len(good))
+        if skipped:
+            report.count(self.crawler.stats, "skipped_links", len(skipped))
+            example = skipped[0][:80]
+            self.note(
+                page_url, f"skipped {len(skipped)} link(s) that are not http(s), e.g. {example}"
+            )
+        return good
 
     def article_request(self, url: str, **fields: str) -> Request:
         return Request(

@@ -9,6 +9,7 @@ from typing import Any
 import feedparser
 from scrapy.http import Response
 
+from crawler import report
 from crawler.dates import parse_date
 from crawler.spiders.base import SourceSpider
 
@@ -22,10 +23,14 @@ class FeedSpider(SourceSpider):
             problem = feed.get("bozo_exception")
             self.note(response.url, f"not a feed: {problem}" if problem else "empty feed")
             return
+        assert self.crawler.stats is not None
+        report.count(self.crawler.stats, "list_pages")
         for entry in feed.entries:
             link = entry.get("link")
             if not link:
                 self.note(response.url, f"feed entry without a link: {entry.get('title')!r}")
+                continue
+            if not self.usable_links(response.url, [response.urljoin(link)]):
                 continue
             fields = {"feed_title": entry.get("title", "")}
             # The raw text, not feedparser's *_parsed: that reads zone-less times as UTC,

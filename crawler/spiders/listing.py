@@ -8,7 +8,8 @@ from typing import Any
 
 from scrapy.http import Response, TextResponse
 
-from crawler.links import article_links, page_links
+from crawler import report
+from crawler.links import article_links, crawlable, page_links
 from crawler.sources import select
 from crawler.spiders.base import SourceSpider
 
@@ -22,11 +23,14 @@ class ListSpider(SourceSpider):
                 self.note(response.url, "list page is not text")
             return
         self.list_pages += 1
+        assert self.crawler.stats is not None
+        report.count(self.crawler.stats, "list_pages")
         selectors = self.source.selectors
         if "links" in selectors:
             links = [response.urljoin(u) for u in select(response.selector, selectors["links"])]
         else:
             links = article_links(response.selector, response.url)
+        links = self.usable_links(response.url, links)
         if not links:
             self.note(response.url, "no article links found on the list page")
         for url in links:
@@ -35,6 +39,7 @@ class ListSpider(SourceSpider):
             pages = [response.urljoin(u) for u in select(response.selector, selectors["next"])]
         else:
             pages = page_links(response.selector, response.url)
+        pages = [u for u in pages if crawlable(u)]
         budget = self.source.max_pages * len(self.source.start_urls) - self.list_pages
         for url in pages[: max(budget, 0)]:
             yield self.index_request(url, self.parse_index)

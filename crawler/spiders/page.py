@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from scrapy import Request
 
 from crawler.spiders.base import WATCH, SourceSpider
+from crawler.urls import parse_url
 
 
 class PageSpider(SourceSpider):
     async def start(self) -> AsyncIterator[Request]:
-        for url in self.source.start_urls:
-            yield self.index_request(url, self.parse_article, kind=WATCH)
+        for n, url in enumerate(self.source.start_urls):
+            checked = parse_url(url, f"start_urls[{n}]").url
+            yield self.index_request(checked, self.parse_article, kind=WATCH)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from scrapy.http import Response
 from scrapy.utils.sitemap import Sitemap
 
+from crawler import report
 from crawler.spiders.base import SourceSpider
 
 
@@ -22,6 +23,9 @@ class SitemapSpider(SourceSpider):
             self.note(response.url, f"not a sitemap: {e}")
             return
         urls = [entry["loc"] for entry in sitemap if entry.get("loc")]
+        assert self.crawler.stats is not None
+        report.count(self.crawler.stats, "list_pages")
+        urls = self.usable_links(response.url, urls)
         if not urls:
             self.note(response.url, "empty sitemap")
         for url in urls:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -33,6 +33,7 @@ from monitor.alerts.settings import SmtpConfig
 from store import ConflictError, Store
 from store.acting import Acting
 from store.codec import to_doc
+from store.localtime import local_time, zone_name
 from store.model import ChannelConfig, OutboxMessage, RoutingTable, TimelineEntry
 
 CHANNEL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -228,8 +229,9 @@ def try_channel(
             console_url=f"{base}/channels",
             base_url=base,
             zone=str(getattr(now.tzinfo, "key", now.tzinfo)),
+            zone_name=zone_name(now.tzinfo or UTC),
             created=now.isoformat(),
-            published=now.astimezone(now.tzinfo).strftime("%Y-%m-%d %H:%M"),
+            published=local_time(now, now.tzinfo or UTC, named=False),
             source="yuqing",
         )
         key = f"test/{ident}/{now.isoformat()}"

@@ -87,5 +87,6 @@ def render_notice(notice: Notice, ack_url: str) -> tuple[str, str, str]:
         more=notice.more,
         step_label=notice.step_label,
         deadline=notice.deadline,
-        zone=notice.zone,
+        zone=notice.zone_name or notice.zone,
+        backfill=notice.backfill,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.alerts import emergency, operations
@@ -27,10 +27,25 @@ from monitor.alerts.outbox import message_key
 from monitor.alerts.policy import Policy, PolicyError, parse_policy, policy_for
 from monitor.alerts.routing import Routing, Target
 from monitor.alerts.settings import AlertsConfig, clock_time
-from monitor.alerts.tickets import STEP_LABELS, Tickets, due_at, overdue, step_done
+from monitor.alerts.tickets import (
+    STEP_LABELS,
+    Tickets,
+    due_at,
+    has_deadlines,
+    overdue,
+    step_done,
+)
 from store import ConflictError, Item, ItemQuery, Store
 from store.acting import Acting
-from store.model import OPEN_STATUSES, Alert, EmergencySwitch, OutboxMessage, TimelineEntry
+from store.localtime import local_time
+from store.model import (
+    HEALTH_KINDS,
+    OPEN_STATUSES,
+    Alert,
+    EmergencySwitch,
+    OutboxMessage,
+    TimelineEntry,
+)
 
 log = logging.getLogger(__name__)
 ACTOR = "yuqing"
@@ -83,8 +98,12 @@ class Alerting:
         if not by_rule:
             return created
         severities = self._severities()
-        for rule, rule_items in by_rule.items():
+        for rule, matched_items in by_rule.items():
             policy = policy_for(self.store, rule, self.config.recipients)
+            # Old news (crawler.backfill) alerts only where the rule's policy asks for it.
+            rule_items = [i for i in matched_items if policy.include_backfill or not i.backfill]
+            if not rule_items:
+                continue
             is_urgent = urgent.covers(rule)
             mode = mode_for(self.store, policy, is_urgent)
             for key, group in mode.events(rule, rule_items, now).items():
@@ -122,7 +141,7 @@ class Alerting:
             event_id=event,
             kind="health",
             severity="warning",
-            title=f"采集源 {source_id} 异常（{kind}）：{message}",
+            title=f"采集源 {source_id} {HEALTH_KINDS.get(kind, kind)}：{message}",
             item_id="",
             url="",
             source_id=source_id,
@@ -225,6 +244,9 @@ class Alerting:
                 last_notified=now,
                 emergency=urgent,
                 recipients=list(policy.recipients),
+                backfill=all(i.backfill for i in items),
+                negative=max(i.negative for i in items),
+                region=first.region_primary[0] if first.region_primary else "",
             )
             alert.targets = self.notify.route(alert)
             due = None if urgent or not policy.quiet else self.quiet_until(now)
@@ -329,10 +351,15 @@ class Alerting:
 
     def _chain_due(self, alert: Alert, routing: Routing, now: datetime) -> bool:
         steps = routing.escalation.get(alert.severity, [])  # type: ignore[call-overload]
-        return alert.status == "new" and any(
-            f"chain-{n}" not in alert.escalated
-            and now >= alert.created + timedelta(minutes=s.after_minutes)
-            for n, s in enumerate(steps, 1)
+        # Old news waits for whoever reads it: no chain of escalations.
+        return (
+            alert.status == "new"
+            and not alert.backfill
+            and any(
+                f"chain-{n}" not in alert.escalated
+                and now >= alert.created + timedelta(minutes=s.after_minutes)
+                for n, s in enumerate(steps, 1)
+            )
         )
 
     def _chain(self, ident: str, now: datetime, routing: Routing) -> None:
@@ -387,7 +414,7 @@ class Alerting:
         away and not yet reminded of."""
         if not routing.remind_minutes or alert.status == "closed":
             return []
-        if alert.severity not in self.config.deadlines:
+        if not has_deadlines(alert, self.config.deadlines):
             return []
         ahead = timedelta(minutes=routing.remind_minutes)
         return [
@@ -504,7 +531,8 @@ class Alerting:
         return end if t < end else None
 
     def _fmt(self, t: datetime | None) -> str:
-        return "未知" if t is None else t.astimezone(self.clock().tzinfo).strftime("%Y-%m-%d %H:%M")
+        # Inside a notice, which names its zone once (see monitor.alerts.notice.when).
+        return local_time(t, self.clock().tzinfo or UTC, named=False)
 
 
 def _slots(times: list[str], now: datetime) -> tuple[datetime, datetime]:

@@ -11,10 +11,19 @@ from monitor.alerts.policy import Policy
 from store import Item, ItemQuery, Store
 
 
-def count_items(store: Store, rule: str, since: datetime, until: datetime) -> int:
-    """Stored items matching ``rule`` first seen in [since, until)."""
+def count_items(
+    store: Store, rule: str, since: datetime, until: datetime, backfill: bool = False
+) -> int:
+    """Stored items matching ``rule`` first seen in [since, until); backfill items only
+    if ``backfill`` (a new source's archive is no surge)."""
     query = ItemQuery(
-        rules=[rule], since=since, until=until, sort="first_seen", size=1, highlight=False
+        rules=[rule],
+        since=since,
+        until=until,
+        backfill=None if backfill else False,
+        sort="first_seen",
+        size=1,
+        highlight=False,
     )
     return store.items.search(query).total
 
@@ -51,7 +60,8 @@ class Threshold(Mode):
     def events(self, rule: str, items: list[Item], now: datetime) -> dict[str, list[Item]]:
         start = window_start(now, self.policy.window_minutes)
         end = start + timedelta(minutes=self.policy.window_minutes)
-        if count_items(self.store, rule, start, end) < self.policy.threshold:
+        counted = count_items(self.store, rule, start, end, self.policy.include_backfill)
+        if counted < self.policy.threshold:
             return {}
         return {f"threshold@{start.isoformat()}": items}
 
@@ -66,11 +76,12 @@ class Spike(Mode):
     def events(self, rule: str, items: list[Item], now: datetime) -> dict[str, list[Item]]:
         width = timedelta(minutes=self.policy.window_minutes)
         start = window_start(now, self.policy.window_minutes)
-        current = count_items(self.store, rule, start, start + width)
+        old = self.policy.include_backfill
+        current = count_items(self.store, rule, start, start + width, old)
         if current < self.policy.spike_minimum:
             return {}
         windows = self.policy.baseline_windows
-        baseline = count_items(self.store, rule, start - windows * width, start) / windows
+        baseline = count_items(self.store, rule, start - windows * width, start, old) / windows
         if current < self.policy.spike_factor * baseline:
             return {}
         return {f"spike@{start.isoformat()}": items}

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from store.localtime import local_time
+
 SEVERITY_LABELS = {"critical": "严重", "warning": "警告", "info": "提示"}
 KIND_LABELS = {
     "new": "舆情{severity}",
@@ -65,6 +67,10 @@ class Notice:
     deadline_label: str = ""  # the next handling step, e.g. 签收
     deadline: str = ""  # when it is due
     step_label: str = ""  # escalations and reminders: which step or chain level
+    # The zone as people name it (北京时间); texts say it once, times leave it out.
+    zone_name: str = ""
+    # Raised by old news (a policy with include_backfill): no deadlines.
+    backfill: bool = False
     version: int = VERSION
 
     @property
@@ -111,5 +117,6 @@ def merge(notices: list[Notice]) -> Notice:
 
 
 def when(t: datetime | None, zone: Any) -> str:
-    """A time for a notice: ``2021-02-05 10:30`` in ``zone``; 未知 if unknown."""
-    return "未知" if t is None else t.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """A time for a notice: ``2021-02-05 10:30`` in ``zone``; 未知 if unknown. A notice
+    names its zone once (``Notice.zone_name``, 北京时间), so its times leave it out."""
+    return local_time(t, zone, named=False)

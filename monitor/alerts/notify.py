@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.alerts.channels import EMAIL
@@ -22,8 +22,9 @@ from monitor.alerts.notice import ENTRIES, Entry, Notice, when
 from monitor.alerts.outbox import ack_url, message_key
 from monitor.alerts.routing import Facts, Routing, Target, load, quiet_end, route
 from monitor.alerts.settings import AlertsConfig
-from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, step_done
+from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, has_deadlines, step_done
 from store import Item, ItemQuery, Store
+from store.localtime import zone_name
 from store.model import Alert, ChannelConfig, OutboxMessage
 
 LIBRARY_SECONDS = 10.0  # how stale the region groups may be (a library edit is rare)
@@ -111,6 +112,8 @@ class Notifier:
             console_url=f"{base}/alerts/{alert.id}",
             base_url=base,
             zone=str(getattr(zone, "key", zone)),
+            zone_name=zone_name(zone or UTC),
+            backfill=alert.backfill,
             created=now.isoformat(),
             hits=[h for h in alert.hits if h.get("field") == "title"],
             emergency=alert.emergency,
@@ -151,9 +154,7 @@ class Notifier:
         ]
 
     def _next_deadline(self, alert: Alert) -> tuple[str, str]:
-        if alert.kind == "health" or alert.status == "closed":
-            return "", ""
-        if alert.severity not in self.config.deadlines:
+        if alert.status == "closed" or not has_deadlines(alert, self.config.deadlines):
             return "", ""
         for step in STEPS:
             if step_done(alert, step) is None:

@@ -45,6 +45,9 @@ class Policy(BaseModel):
     quiet: bool = True  # held back in quiet hours (an emergency always goes through)
     source_tags: list[str] = Field(default_factory=list)  # crawled faster in an emergency
     emergency_interval: int = Field(60, ge=10, le=3600)  # their crawl interval then, seconds
+    # Alert on backfill items too (old news at first sight, see crawler.backfill); such
+    # alerts have no handling deadlines.
+    include_backfill: bool = False
 
     @field_validator("recipients")
     @classmethod

@@ -92,6 +92,12 @@ class AlertsConfig(_Section):
     quiet_weekends: bool = False
     link_hours: int = Field(72, ge=1, le=720, description="how long acknowledge links work")
     deadlines: dict[str, Deadlines] = Field(default_factory=_default_deadlines)
+    backfill_hours: int = Field(
+        72, ge=1, le=87_600, description="pages older than this at first sight are backfill"
+    )
+    backfill_first_crawl: bool = Field(
+        True, description="everything a source's first crawl collects is backfill"
+    )
 
     @field_validator("recipients", "admins", "escalation", mode="before")
     @classmethod

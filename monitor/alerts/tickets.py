@@ -41,13 +41,19 @@ def step_done(alert: Alert, step: str) -> datetime | None:
     }[step]
 
 
+def has_deadlines(alert: Alert, deadlines: dict[str, Deadlines]) -> bool:
+    """Whether ``alert`` has handling deadlines: source health alerts close on recovery,
+    and old news (backfill) is nothing to hurry over."""
+    return alert.kind != "health" and not alert.backfill and alert.severity in deadlines
+
+
 def due_at(alert: Alert, step: str, deadlines: dict[str, Deadlines]) -> datetime:
     return alert.created + timedelta(minutes=getattr(deadlines[alert.severity], step))
 
 
 def overdue(alert: Alert, deadlines: dict[str, Deadlines], now: datetime) -> list[str]:
     """The deadline steps ``alert`` has missed and not completed."""
-    if alert.status == "closed":
+    if alert.status == "closed" or not has_deadlines(alert, deadlines):
         return []
     return [s for s in STEPS if step_done(alert, s) is None and now > due_at(alert, s, deadlines)]
 

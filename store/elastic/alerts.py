@@ -48,6 +48,9 @@ ALERT_MAPPING: dict[str, Any] = {
         "guidance": {"type": "text"},
         "hits": _BLOB,
         "emergency": {"type": "boolean"},
+        "backfill": {"type": "boolean"},
+        "negative": {"type": "float"},
+        "region": _KEYWORD,
     },
 }
 TIMELINE_MAPPING: dict[str, Any] = {
@@ -137,6 +140,7 @@ class ElasticAlerts(AlertRepo):
         status: Iterable[str] = (),
         rule: str | None = None,
         since: datetime | None = None,
+        backfill: bool | None = None,
         limit: int = 100,
     ) -> list[Alert]:
         filters: list[dict[str, Any]] = []
@@ -147,6 +151,11 @@ class ElasticAlerts(AlertRepo):
             filters.append({"term": {"rule": rule}})
         if since is not None:
             filters.append({"range": {"created": {"gte": since.isoformat()}}})
+        if backfill:
+            filters.append({"term": {"backfill": True}})
+        elif backfill is not None:
+            # Alerts written before the field existed lack it: they were news.
+            filters.append({"bool": {"must_not": {"term": {"backfill": True}}}})
         refresh(self.es, self.index)
         found = self.es.search(
             index=self.index,

@@ -21,6 +21,7 @@ from store.elastic import (
     alerts,
     audit,
     channels,
+    discovery,
     fetches,
     health,
     items,
@@ -88,9 +89,11 @@ class ElasticStore(Store):
         self.emergencies = policies.ElasticEmergencies(self)
         self.users = users.ElasticUsers(self)
         self.tokens = users.ElasticTokens(self)
+        self.sessions = users.ElasticSessions(self)
         self.channels = channels.ElasticChannels(self)
         self.routing = channels.ElasticRouting(self)
         self.leases = leases.ElasticLeases(self)
+        self.discovery = discovery.ElasticDiscovery(self)
 
     def _wait(self, seconds: float) -> None:
         """Wait for the cluster with backoff; a clear error naming the URL if it never comes."""

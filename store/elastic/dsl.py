@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rules.syntax import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
+from rules.syntax import And, Fact, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
 from store.errors import QueryError
 
 if TYPE_CHECKING:
@@ -43,6 +43,8 @@ def _compile(node: Node, fields: tuple[str, ...], prefix: str) -> dict[str, Any]
     """Compile an expression into query DSL, as data: user words are only ever values."""
     if isinstance(node, Word):
         return _phrase(node.text, fields)
+    if isinstance(node, Fact):
+        return {"term": {"facts": node.name}}
     if isinstance(node, Scoped):
         return _compile(node.child, (prefix + node.field,), prefix)
     if isinstance(node, Or):

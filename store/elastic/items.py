@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ConflictError as EsConflict
+from elasticsearch.helpers import scan
 
+from rules.facts import facts
 from rules.highlight import search_fragments
 from rules.syntax import Node
-from store.base import ItemRepo, check_events, check_query
+from store.base import ItemRepo, check_events, check_query, check_span
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import to_dsl
 from store.elastic.generations import Generations
@@ -23,6 +26,7 @@ from store.model import (
     Found,
     Item,
     ItemQuery,
+    ItemText,
     SearchResult,
     with_id,
 )
@@ -30,6 +34,8 @@ from store.model import (
 if TYPE_CHECKING:
     from store.elastic.cluster import ElasticStore
 
+
+REGION_FACETS = 200  # as on SQLite
 
 ITEM_MAPPING: dict[str, Any] = {
     "dynamic": "strict",
@@ -54,8 +60,22 @@ ITEM_MAPPING: dict[str, Any] = {
         "published_precision": {"type": "keyword"},
         "published_source": {"type": "keyword"},
         "body_missing": {"type": "boolean"},
+        "backfill": {"type": "boolean"},
+        "regions": {"type": "keyword"},
+        "region_primary": {"type": "keyword"},
+        "places": {"type": "object", "enabled": False},
+        # For sorting; negative>=0.7 tests a fact term, never a float32 comparison.
+        "negative": {"type": "float"},
+        "sentiment": {"type": "keyword"},
+        "sentiment_evidence": {"type": "object", "enabled": False},
+        "facts": {"type": "keyword"},  # rules.facts.facts: what region:/sentiment: test
     },
 }
+
+
+_SCAN_FIELDS = (
+    "first_seen", "source_id", "title", "norm_title", "norm_body", "rules", "event_id",
+)  # fmt: skip
 
 
 class ElasticItems(ItemRepo):
@@ -143,6 +163,37 @@ class ElasticItems(ItemRepo):
         updated = self.get(item_id)
         assert updated is not None
         return updated
+
+    def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
+        check_span(since, until)
+        # A scroll, not from/size: the window may hold far more than MAX_WINDOW items.
+        # Sorted by time on the node, so callers see them oldest first as on SQLite.
+        hits = scan(
+            self.es,
+            index=self.index,
+            query={
+                "query": {
+                    "range": {"first_seen": {"gte": since.isoformat(), "lt": until.isoformat()}}
+                },
+                "sort": [{"first_seen": "asc"}],
+                "_source": list(_SCAN_FIELDS),
+            },
+            size=2000,
+            preserve_order=True,
+            scroll="2m",
+        )
+        for hit in hits:
+            src = hit["_source"]
+            yield ItemText(
+                id=hit["_id"],
+                first_seen=datetime.fromisoformat(src["first_seen"]).astimezone(self.store.tz),
+                source_id=src["source_id"],
+                title=src["title"],
+                norm_title=src.get("norm_title", ""),
+                norm_body=src.get("norm_body", ""),
+                rules=src.get("rules", []),
+                event_id=src.get("event_id"),
+            )
 
     def count(self) -> int:
         return int(self.es.count(index=self.index)["count"])
@@ -235,6 +286,7 @@ class ElasticItems(ItemRepo):
             },
             "per_source": {"terms": {"field": "source_id", "size": 1000}},
             "per_rule": {"terms": {"field": "rules", "size": 1000}},
+            "per_region": {"terms": {"field": "regions", "size": REGION_FACETS}},
         }
 
     def events(
@@ -302,6 +354,11 @@ class ElasticItems(ItemRepo):
             filters.append({"terms": {"rules": query.rules}})
         if query.event_id:
             filters.append({"term": {"event_id": query.event_id}})
+        if query.backfill:
+            filters.append({"term": {"backfill": True}})
+        elif query.backfill is not None:
+            # Items stored before the field existed lack it: they count as news.
+            filters.append({"bool": {"must_not": {"term": {"backfill": True}}}})
         must = [to_dsl(node, "norm_" if query.normalized else "")] if node is not None else []
         return {"bool": {"must": must, "filter": filters}}
 
@@ -326,6 +383,13 @@ class ElasticItems(ItemRepo):
             published_precision=src.get("published_precision") or "",
             published_source=src.get("published_source") or "",
             body_missing=bool(src.get("body_missing", False)),
+            backfill=bool(src.get("backfill", False)),
+            regions=src.get("regions") or [],
+            region_primary=src.get("region_primary") or [],
+            places=src.get("places") or [],
+            negative=float(src.get("negative") or 0.0),
+            sentiment=src.get("sentiment") or "",
+            sentiment_evidence=src.get("sentiment_evidence") or [],
             version=version,
         )
         return item if doc_id is None else with_id(item, doc_id)
@@ -359,12 +423,21 @@ def _doc(item: Item) -> dict[str, Any]:
         "published_precision": item.published_precision,
         "published_source": item.published_source,
         "body_missing": item.body_missing,
+        "backfill": item.backfill,
+        "regions": item.regions,
+        "region_primary": item.region_primary,
+        "places": item.places,
+        "negative": item.negative,
+        "sentiment": item.sentiment,
+        "sentiment_evidence": item.sentiment_evidence,
+        "facts": facts(item.regions, item.region_primary, item.sentiment, item.negative),
     }
 
 
 def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[str, Any]]:
-    """Bulk updates of a stored item wherever it is, keeping its first_seen."""
-    changes = {k: v for k, v in doc.items() if k != "first_seen"}
+    """Bulk updates of a stored item wherever it is, keeping what was set at first sight
+    (first_seen, backfill)."""
+    changes = {k: v for k, v in doc.items() if k not in ("first_seen", "backfill")}
     ops: list[dict[str, Any]] = []
     for home in homes:
         ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]
@@ -376,6 +449,7 @@ def _facets(aggs: dict[str, Any]) -> Facets:
         {b["key_as_string"]: b["doc_count"] for b in aggs["per_day"]["buckets"]},
         _counts(aggs["per_source"]),
         _counts(aggs["per_rule"]),
+        _counts(aggs["per_region"]) if "per_region" in aggs else {},
     )
 
 

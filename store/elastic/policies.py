@@ -20,6 +20,7 @@ from store.model import (
     EmergencySwitch,
     RoutingTable,
     User,
+    UserSession,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ EMERGENCY_MAPPING: dict[str, Any] = {
     },
 }
 MAX_KEYS = 10_000
-R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken, ChannelConfig, RoutingTable)
+R = TypeVar(
+    "R", AlertPolicy, EmergencySwitch, User, ApiToken, ChannelConfig, RoutingTable, UserSession
+)
 
 
 class Keyed(Generic[R]):

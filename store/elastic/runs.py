@@ -43,6 +43,9 @@ RUN_MAPPING: dict[str, Any] = {
         "replacement_share": {"type": "float"},
         "errors": {"type": "object", "enabled": False},
         "problems": {"type": "keyword"},
+        "list_pages": {"type": "integer"},
+        "links": {"type": "integer"},
+        "skipped_links": {"type": "integer"},
     },
 }
 LEASE_MAPPING: dict[str, Any] = {
@@ -153,6 +156,17 @@ class ElasticRuns(RunRepo):
             query={"bool": {"filter": [{"term": {"source_id": source_id}}]}},
         )["hits"]["hits"]
         return [self._run(h["_id"], h["_source"]) for h in found]
+
+    def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
+        span = {"gte": since.isoformat(), "lt": until.isoformat()}
+        found = self.es.search(
+            index=self.index,
+            size=0,
+            query={"range": {"started": span}},
+            # Far more than any installation has sources; buckets past it would be dropped.
+            aggs={"s": {"terms": {"field": "source_id", "size": 10_000}}},
+        )
+        return {b["key"]: b["doc_count"] for b in found["aggregations"]["s"]["buckets"]}
 
     def _write(self, run: CrawlRun) -> None:
         doc = asdict(run)

@@ -87,6 +87,7 @@ class SQLiteAlerts(AlertRepo):
         status: Iterable[str] = (),
         rule: str | None = None,
         since: datetime | None = None,
+        backfill: bool | None = None,
         limit: int = 100,
     ) -> list[Alert]:
         clauses, params = ["1"], list[Any]()
@@ -100,6 +101,10 @@ class SQLiteAlerts(AlertRepo):
         if since is not None:
             clauses.append("created >= ?")
             params.append(ms(since))
+        if backfill is not None:
+            # Alerts written before the field existed lack it: they were news.
+            clauses.append("coalesce(json_extract(doc, '$.backfill'), 0) = ?")
+            params.append(int(backfill))
         rows = self.store.connection().execute(
             f"SELECT doc, version FROM alerts WHERE {' AND '.join(clauses)} "
             "ORDER BY created DESC, id LIMIT ?",

@@ -23,6 +23,7 @@ from store.sqlite import (
     alerts,
     audit,
     channels,
+    discovery,
     fetches,
     health,
     items,
@@ -69,6 +70,7 @@ class SQLiteStore(Store):
                     users,
                     channels,
                     leases,
+                    discovery,
                 ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)
@@ -98,9 +100,11 @@ class SQLiteStore(Store):
         self.emergencies = policies.SQLiteEmergencies(self)
         self.users = users.SQLiteUsers(self)
         self.tokens = users.SQLiteTokens(self)
+        self.sessions = users.SQLiteSessions(self)
         self.channels = channels.SQLiteChannels(self)
         self.routing = channels.SQLiteRouting(self)
         self.leases = leases.SQLiteLeases(self)
+        self.discovery = discovery.SQLiteDiscovery(self)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (SQLite connections must not cross threads)."""

@@ -13,12 +13,25 @@ import json
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rules.facts import facts
 from rules.highlight import search_fragments
-from rules.syntax import And, GroupRef, Near, Node, Not, Or, Scoped, Word, split_negatives
-from store.base import ItemRepo, check_events, check_query
+from rules.syntax import (
+    And,
+    Fact,
+    GroupRef,
+    Near,
+    Node,
+    Not,
+    Or,
+    Scoped,
+    Word,
+    split_negatives,
+)
+from store.base import ItemRepo, check_events, check_query, check_span
 from store.errors import ConflictError, NotFound, QueryError
 from store.model import (
     MUTABLE_FIELDS,
@@ -28,10 +41,11 @@ from store.model import (
     Found,
     Item,
     ItemQuery,
+    ItemText,
     SearchResult,
     with_id,
 )
-from store.sqlite.common import json_list, ms
+from store.sqlite.common import json_list, ms, statements
 from store.text import han_bigrams, phrase_tokens
 
 if TYPE_CHECKING:
@@ -40,27 +54,42 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # The full-text index's tokens (meta key 'fts'); another value (or none: single
 # characters, before) makes the store rebuild the index when it opens.
-FTS_TOKENS = "han-bigram-1"
+FTS_TOKENS = "han-bigram-1+facts-1"
 REBUILD_BATCH = 2000
+REGION_FACETS = 200  # the most frequent region codes a facet lists
 
 # Item fields in table order; ``id`` comes first and ``version`` last.
 _FIELDS = (
     "url", "title", "body", "source_id", "author", "site_source", "publish_time", "written_time",
     "first_seen", "tags", "rules", "hits", "event_id", "norm_title", "norm_body", "fingerprint",
-    "published_precision", "published_source", "body_missing",
+    "published_precision", "published_source", "body_missing", "backfill", "regions",
+    "region_primary", "places", "negative", "sentiment", "sentiment_evidence",
 )  # fmt: skip
+_BOOLS = frozenset({"body_missing", "backfill"})
+# Set when the page is first stored and kept through every later upsert.
+_FIRST_SIGHT = frozenset({"first_seen", "backfill"})
 # Positions in a row (after ``id``) of the texts the full-text index holds.
 _FTS_INPUT = tuple(1 + _FIELDS.index(f) for f in ("title", "body", "norm_title", "norm_body"))
 _TIMES = frozenset({"publish_time", "written_time", "first_seen"})
-_JSON = frozenset({"tags", "rules", "hits", "fingerprint"})
+_JSON = frozenset(
+    {"tags", "rules", "hits", "fingerprint", "regions", "region_primary", "places"}
+    | {"sentiment_evidence"}
+)
 _COLUMNS = ", ".join(("id", *_FIELDS, "version"))
 _UPSERT = (
     f"INSERT INTO items (rowid, {_COLUMNS}) VALUES ({','.join('?' * (len(_FIELDS) + 3))}) "
     "ON CONFLICT(id) DO UPDATE SET "
-    + ", ".join(f"{f}=excluded.{f}" for f in _FIELDS if f != "first_seen")
+    + ", ".join(f"{f}=excluded.{f}" for f in _FIELDS if f not in _FIRST_SIGHT)
     + ", version=items.version + 1"
 )
-SCHEMA = """
+# The item's facts (rules.facts) are tokens of their own column: ``region:500152`` is a
+# term test that combines with words under AND, OR and NOT like any other.
+_FTS_TABLE = """CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
+    title, body, norm_title, norm_body, facts,
+    content='', tokenize='unicode61 remove_diacritics 0'
+)"""
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS items (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -83,6 +112,13 @@ CREATE TABLE IF NOT EXISTS items (
     published_precision TEXT NOT NULL DEFAULT '',
     published_source TEXT NOT NULL DEFAULT '',
     body_missing INTEGER NOT NULL DEFAULT 0,
+    backfill INTEGER NOT NULL DEFAULT 0,
+    regions TEXT NOT NULL DEFAULT '[]',
+    region_primary TEXT NOT NULL DEFAULT '[]',
+    places TEXT NOT NULL DEFAULT '[]',
+    negative REAL NOT NULL DEFAULT 0,
+    sentiment TEXT NOT NULL DEFAULT '',
+    sentiment_evidence TEXT NOT NULL DEFAULT '[]',
     version INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS item_keys (
@@ -95,9 +131,9 @@ CREATE INDEX IF NOT EXISTS items_first_seen ON items(first_seen);
 CREATE INDEX IF NOT EXISTS items_publish_time ON items(publish_time);
 CREATE INDEX IF NOT EXISTS items_source ON items(source_id);
 CREATE INDEX IF NOT EXISTS items_event ON items(event_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS items_fts USING fts5(
-    title, body, norm_title, norm_body, content='', tokenize='unicode61 remove_diacritics 0'
-);
+"""
+    + _FTS_TABLE
+    + """;
 CREATE TABLE IF NOT EXISTS item_facts (
     rowid INTEGER PRIMARY KEY,
     id TEXT NOT NULL,
@@ -106,23 +142,43 @@ CREATE TABLE IF NOT EXISTS item_facts (
     source_id TEXT NOT NULL,
     tags TEXT NOT NULL,
     rules TEXT NOT NULL,
-    event_id TEXT
+    event_id TEXT,
+    backfill INTEGER NOT NULL DEFAULT 0,
+    negative REAL NOT NULL DEFAULT 0,
+    regions TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS item_facts_first_seen ON item_facts(first_seen);
 CREATE INDEX IF NOT EXISTS item_facts_publish_time ON item_facts(publish_time);
 CREATE INDEX IF NOT EXISTS item_facts_source ON item_facts(source_id);
 CREATE INDEX IF NOT EXISTS item_facts_event ON item_facts(event_id);
+"""
+    + """
+CREATE INDEX IF NOT EXISTS item_facts_negative ON item_facts(negative);
+"""
+)
+# Kept apart from SCHEMA: an older file's triggers are replaced by these (see migrate).
+# Columns are named: an older file's item_facts got its later columns appended in the
+# order its upgrades ran.
+TRIGGERS = """
 CREATE TRIGGER IF NOT EXISTS items_facts_insert AFTER INSERT ON items BEGIN
-    INSERT INTO item_facts VALUES (new.rowid, new.id, new.first_seen, new.publish_time,
-        new.source_id, new.tags, new.rules, new.event_id);
+    INSERT INTO item_facts (rowid, id, first_seen, publish_time, source_id, tags, rules,
+        event_id, backfill, negative, regions)
+    VALUES (new.rowid, new.id, new.first_seen, new.publish_time, new.source_id, new.tags,
+        new.rules, new.event_id, new.backfill, new.negative, new.regions);
 END;
 CREATE TRIGGER IF NOT EXISTS items_facts_update AFTER UPDATE ON items BEGIN
     UPDATE item_facts SET id = new.id, first_seen = new.first_seen,
         publish_time = new.publish_time, source_id = new.source_id, tags = new.tags,
-        rules = new.rules, event_id = new.event_id
+        rules = new.rules, event_id = new.event_id, backfill = new.backfill,
+        negative = new.negative, regions = new.regions
     WHERE rowid = new.rowid;
 END;
 """
+_FACT_COLUMNS = (
+    ("backfill", "INTEGER NOT NULL DEFAULT 0"),
+    ("negative", "REAL NOT NULL DEFAULT 0"),
+    ("regions", "TEXT NOT NULL DEFAULT '[]'"),
+)
 
 
 # Columns added after the first release, with the definition that fills old rows.
@@ -130,6 +186,13 @@ _ADDED_COLUMNS = (
     ("published_precision", "TEXT NOT NULL DEFAULT ''"),
     ("published_source", "TEXT NOT NULL DEFAULT ''"),
     ("body_missing", "INTEGER NOT NULL DEFAULT 0"),
+    ("backfill", "INTEGER NOT NULL DEFAULT 0"),
+    ("regions", "TEXT NOT NULL DEFAULT '[]'"),
+    ("region_primary", "TEXT NOT NULL DEFAULT '[]'"),
+    ("places", "TEXT NOT NULL DEFAULT '[]'"),
+    ("negative", "REAL NOT NULL DEFAULT 0"),
+    ("sentiment", "TEXT NOT NULL DEFAULT ''"),
+    ("sentiment_evidence", "TEXT NOT NULL DEFAULT '[]'"),
 )
 
 
@@ -142,17 +205,33 @@ def migrate(db: sqlite3.Connection) -> None:
     for column, kind in _ADDED_COLUMNS:
         if column not in have:
             db.execute(f"ALTER TABLE items ADD COLUMN {column} {kind}")
+    have_facts = {row[1] for row in db.execute("PRAGMA table_info(item_facts)")}
+    stale = any(column not in have_facts for column, _ in _FACT_COLUMNS)
+    for column, kind in _FACT_COLUMNS:
+        if column not in have_facts:
+            db.execute(f"ALTER TABLE item_facts ADD COLUMN {column} {kind}")
+    if stale:  # the triggers of an older file do not fill the new columns
+        db.execute("DROP TRIGGER IF EXISTS items_facts_insert")
+        db.execute("DROP TRIGGER IF EXISTS items_facts_update")
+    for statement in statements(TRIGGERS):
+        db.execute(statement)
     (facts,) = db.execute("SELECT count(*) FROM item_facts").fetchone()
     (items,) = db.execute("SELECT count(*) FROM items").fetchone()
-    if facts != items:
+    if facts != items or stale:
         log.warning("filling item_facts from %d items (once)", items)
         db.execute("DELETE FROM item_facts")
         db.execute(
             "INSERT INTO item_facts SELECT rowid, id, first_seen, publish_time, source_id, "
-            "tags, rules, event_id FROM items"
+            "INSERT INTO item_facts (rowid, id, first_seen, publish_time, source_id, tags, "
+            "rules, event_id, backfill, negative, regions) SELECT rowid, id, first_seen, "
+            "publish_time, source_id, tags, rules, event_id, backfill, negative, regions FROM items"
         )
     row = db.execute("SELECT value FROM meta WHERE key = 'fts'").fetchone()
     if row is None or row[0] != FTS_TOKENS:
+        columns = [r[1] for r in db.execute("PRAGMA table_info(items_fts)")]
+        if "facts" not in columns:  # an older file's index: made again with the column
+            db.execute("DROP TABLE items_fts")
+            db.execute(_FTS_TABLE)
         _rebuild_fts(db, items)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('fts', ?)", (FTS_TOKENS,))
 
@@ -164,19 +243,22 @@ def _rebuild_fts(db: sqlite3.Connection, total: int) -> None:
     done, last = 0, 0
     while True:
         rows = db.execute(
-            "SELECT rowid, title, body, norm_title, norm_body FROM items "
-            "WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            "SELECT rowid, title, body, norm_title, norm_body, regions, region_primary, "
+            "sentiment, negative FROM items WHERE rowid > ? ORDER BY rowid LIMIT ?",
             (last, REBUILD_BATCH),
         ).fetchall()
         if not rows:
             break
         db.executemany(
-            "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(r[0], *(han_bigrams(t) for t in r[1:])) for r in rows],
+            "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body, facts) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(r[0], *(han_bigrams(t) for t in r[1:5]), _fact_text(*r[5:])) for r in rows],
         )
         done, last = done + len(rows), rows[-1][0]
         log.warning("rebuilding the full-text index: %d of %d items", done, total)
+
+
+_SCAN_BATCH = 2000
 
 
 class SQLiteItems(ItemRepo):
@@ -188,18 +270,22 @@ class SQLiteItems(ItemRepo):
     def _upsert(self, batch: list[Item]) -> int:
         # The last copy of a URL in one batch wins, as it would on Elasticsearch.
         rows = {item.id: _row(item) for item in batch}
+        items = {item.id: item for item in batch}
         ids = list(rows)
         with self.store.transaction() as db:
             marks = ",".join("?" * len(ids))
             old = db.execute(
-                "SELECT id, rowid, title, body, norm_title, norm_body FROM items "
-                f"WHERE id IN ({marks})",
+                "SELECT id, rowid, title, body, norm_title, norm_body, regions, region_primary, "
+                f"sentiment, negative FROM items WHERE id IN ({marks})",
                 ids,
             ).fetchall()
             db.executemany(
-                "INSERT INTO items_fts(items_fts, rowid, title, body, norm_title, norm_body) "
-                "VALUES ('delete', ?, ?, ?, ?, ?)",
-                [(row[1], *(han_bigrams(t) for t in row[2:])) for row in old],
+                "INSERT INTO items_fts(items_fts, rowid, title, body, norm_title, norm_body, "
+                "facts) VALUES ('delete', ?, ?, ?, ?, ?, ?)",
+                [
+                    (row[1], *(han_bigrams(t) for t in row[2:6]), _fact_text(*row[6:]))
+                    for row in old
+                ],
             )
             # Rowids are given out here rather than read back, saving a query per batch;
             # the write lock taken by transaction() makes max(rowid) safe to use.
@@ -219,9 +305,16 @@ class SQLiteItems(ItemRepo):
                 [(key, rowid_of[item.id]) for item in batch for key in item.fingerprint],
             )
             db.executemany(
-                "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body) "
-                "VALUES (?, ?, ?, ?, ?)",
-                [(rowid_of[i], *(han_bigrams(r[k]) for k in _FTS_INPUT)) for i, r in rows.items()],
+                "INSERT INTO items_fts(rowid, title, body, norm_title, norm_body, facts) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        rowid_of[i],
+                        *(han_bigrams(r[k]) for k in _FTS_INPUT),
+                        _item_fact_text(items[i]),
+                    )
+                    for i, r in rows.items()
+                ],
             )
         return len(batch)
 
@@ -259,6 +352,37 @@ class SQLiteItems(ItemRepo):
 
     def count(self) -> int:
         return int(self.store.connection().execute("SELECT count(*) FROM items").fetchone()[0])
+
+    def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
+        check_span(since, until)
+        # Keyset pages on (first_seen, rowid): no cursor stays open between batches, so a
+        # long scan never holds the reader back from writers.
+        after = (ms(since) or 0) - 1, -1
+        end = ms(until)
+        db = self.store.connection()
+        while True:
+            rows = db.execute(
+                "SELECT first_seen, rowid, id, source_id, title, norm_title, norm_body, rules, "
+                "event_id FROM items WHERE (first_seen, rowid) > (?, ?) AND first_seen < ? "
+                "ORDER BY first_seen, rowid LIMIT ?",
+                (*after, end, _SCAN_BATCH),
+            ).fetchall()
+            for row in rows:
+                first_seen = self.store.to_local(row[0])
+                assert first_seen is not None
+                yield ItemText(
+                    id=row[2],
+                    first_seen=first_seen,
+                    source_id=row[3],
+                    title=row[4],
+                    norm_title=row[5],
+                    norm_body=row[6],
+                    rules=json.loads(row[7]),
+                    event_id=row[8],
+                )
+            if len(rows) < _SCAN_BATCH:
+                return
+            after = rows[-1][0], rows[-1][1]
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
@@ -368,7 +492,20 @@ class SQLiteItems(ItemRepo):
             per_source[source] += n
             for rule in json.loads(rules):
                 per_rule[rule] += n
-        return Facets(dict(sorted(per_day.items())), _most(per_source), _most(per_rule))
+        per_region: Counter[str] = Counter()
+        for regions, n in db.execute(
+            f"SELECT f.regions, count(*) FROM {_from(node)} WHERE {where} AND f.regions != '[]' "
+            "GROUP BY 1",
+            params,
+        ):
+            for code in json.loads(regions):
+                per_region[code] += n
+        return Facets(
+            dict(sorted(per_day.items())),
+            _most(per_source),
+            _most(per_rule),
+            dict(list(_most(per_region).items())[:REGION_FACETS]),
+        )
 
     def _day(self, slot: int) -> str:
         """The local day of a time slot (slots of 15 minutes never straddle midnight)."""
@@ -457,6 +594,9 @@ class SQLiteItems(ItemRepo):
         if query.event_id:
             clauses.append("f.event_id = ?")
             params.append(query.event_id)
+        if query.backfill is not None:
+            clauses.append("f.backfill = ?")
+            params.append(int(query.backfill))
         return " AND ".join(clauses), params
 
     def _item(self, row: tuple[Any, ...]) -> Item:
@@ -467,7 +607,9 @@ class SQLiteItems(ItemRepo):
         for name in _JSON:
             values[name] = json.loads(values[name])
         values["version"] = str(values["version"])
-        values["body_missing"] = bool(values["body_missing"])
+        for name in _BOOLS:
+            values[name] = bool(values[name])
+        values["negative"] = float(values["negative"])
         return with_id(Item(**values), stored_id)
 
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
@@ -492,13 +634,31 @@ def _row(item: Item) -> tuple[Any, ...]:
         value = getattr(item, name)
         if name in _TIMES:
             value = ms(value)
-        elif name == "body_missing":
+        elif name in _BOOLS:
             value = int(value)
         elif name in _JSON:
             value = json_list(value)
         values.append(value)
     values.append(1)
     return tuple(values)
+
+
+def fact_token(fact: str) -> str:
+    """A fact (``region:500152``) as one token of the full-text index's ``facts`` column
+    (letters and digits only, which the tokenizer keeps whole): ``xr500152``."""
+    kind, _, value = fact.partition(":") if ">=" not in fact else fact.partition(">=")
+    prefix = {"region": "xr", "region.primary": "xp", "sentiment": "xs", "negative": "xn"}[kind]
+    return prefix + value.replace("-", "x").replace(".", "")
+
+
+def _fact_text(regions: str, primary: str, sentiment: str, negative: float) -> str:
+    names = facts(json.loads(regions), json.loads(primary), sentiment, negative)
+    return " ".join(fact_token(f) for f in names)
+
+
+def _item_fact_text(item: Item) -> str:
+    names = facts(item.regions, item.region_primary, item.sentiment, item.negative)
+    return " ".join(fact_token(f) for f in names)
 
 
 def _prefixed() -> str:
@@ -523,7 +683,13 @@ def _order(query: ItemQuery, node: Node | None) -> str:
 def _filtered(query: ItemQuery) -> bool:
     """Whether ``query`` narrows the items by anything but its words."""
     return bool(
-        query.since or query.until or query.sources or query.tags or query.rules or query.event_id
+        query.since
+        or query.until
+        or query.sources
+        or query.tags
+        or query.rules
+        or query.event_id
+        or query.backfill is not None
     )
 
 
@@ -566,6 +732,8 @@ def to_fts(node: Node, prefix: str = "") -> str:
     """Compile an expression into an FTS5 MATCH string over ``<prefix>title`` and
     ``<prefix>body``. Every word becomes a quoted phrase, so nothing a user types can
     act as FTS5 syntax."""
+    if isinstance(node, Fact):
+        return f'{{facts}} : "{fact_token(node.name)}"'
     if isinstance(node, Scoped):
         return _leaf(node.child, f"{prefix}{node.field}")
     if isinstance(node, Word | Near):

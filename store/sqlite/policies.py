@@ -15,6 +15,7 @@ from store.model import (
     EmergencySwitch,
     RoutingTable,
     User,
+    UserSession,
 )
 
 if TYPE_CHECKING:
@@ -33,7 +34,9 @@ CREATE TABLE IF NOT EXISTS emergencies (
 );
 """
 
-R = TypeVar("R", AlertPolicy, EmergencySwitch, User, ApiToken, ChannelConfig, RoutingTable)
+R = TypeVar(
+    "R", AlertPolicy, EmergencySwitch, User, ApiToken, ChannelConfig, RoutingTable, UserSession
+)
 
 
 class Keyed(Generic[R]):

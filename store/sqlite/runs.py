@@ -89,6 +89,14 @@ class SQLiteRuns(RunRepo):
         )
         return [self._run(json.loads(row[0])) for row in rows]
 
+    def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
+        rows = self.store.connection().execute(
+            "SELECT source_id, count(*) FROM runs WHERE started >= ? AND started < ? "
+            "GROUP BY source_id",
+            (ms(since), ms(until)),
+        )
+        return {source: int(n) for source, n in rows}
+
     def _run(self, data: dict[str, Any]) -> CrawlRun:
         for name in _TIMES:
             data[name] = self.store.to_local(data[name])

@@ -1,11 +1,13 @@
-"""Users and API tokens in SQLite: keyed JSON documents, tokens indexed by hash and user."""
+"""Users, API tokens and console sessions in SQLite: keyed JSON documents, tokens indexed
+by hash and user, sessions by user and last use."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from store.base import TokenRepo, UserRepo
-from store.model import ApiToken, User
+from store.base import SessionRepo, TokenRepo, UserRepo
+from store.model import ApiToken, User, UserSession
 from store.sqlite.policies import Keyed
 
 if TYPE_CHECKING:
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 # Lookups must spell these expressions exactly so that SQLite uses the indices.
 _HASH = "json_extract(doc, '$.token_hash')"
 _USER = "json_extract(doc, '$.user')"
+_SEEN = "json_extract(doc, '$.last_seen')"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS users (
@@ -28,6 +31,12 @@ CREATE TABLE IF NOT EXISTS api_tokens (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS api_tokens_hash ON api_tokens({_HASH});
 CREATE INDEX IF NOT EXISTS api_tokens_user ON api_tokens({_USER});
+CREATE TABLE IF NOT EXISTS user_sessions (
+    key TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS user_sessions_user ON user_sessions({_USER});
 """
 
 
@@ -70,3 +79,28 @@ class SQLiteTokens(Keyed[ApiToken], TokenRepo):
     def list(self, user: str | None = None) -> list[ApiToken]:
         found = self._list() if user is None else self._list(f"{_USER} = ?", (user,))
         return sorted(found, key=lambda t: (t.created, t.id))
+
+
+class SQLiteSessions(Keyed[UserSession], SessionRepo):
+    exclusive = True
+
+    def __init__(self, store: SQLiteStore) -> None:
+        super().__init__(store, "user_sessions", UserSession, "id")
+
+    def put(self, session: UserSession) -> UserSession:
+        return self._put(session)
+
+    def get(self, session_id: str) -> UserSession | None:
+        return self._get(session_id)
+
+    def list(self, user: str | None = None) -> list[UserSession]:
+        found = self._list() if user is None else self._list(f"{_USER} = ?", (user,))
+        return sorted(found, key=lambda s: (s.created, s.id))
+
+    def prune(self, before: datetime) -> int:
+        # Stored times keep their zone, so they are compared as times, not as text.
+        with self.store.transaction() as db:
+            rows = db.execute(f"SELECT key, {_SEEN} FROM user_sessions").fetchall()
+            old = [(key,) for key, seen in rows if datetime.fromisoformat(seen) < before]
+            db.executemany("DELETE FROM user_sessions WHERE key = ?", old)
+            return len(old)

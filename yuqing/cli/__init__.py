@@ -20,6 +20,7 @@ from yuqing.cli.audit import audit_command
 from yuqing.cli.channels import channels_group, routing_group
 from yuqing.cli.context import CliContext
 from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
+from yuqing.cli.discover import discover_group
 from yuqing.cli.errors import Commands, UserError
 from yuqing.cli.keywords import keywords_group, match_command
 from yuqing.cli.store import store_group
@@ -130,6 +131,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
 
 
 main.add_command(match_command)
+main.add_command(discover_group)
 main.add_command(keywords_group)
 main.add_command(sources_command)
 main.add_command(crawl_command)

@@ -21,7 +21,7 @@ def _accounts(ctx: click.Context) -> Iterator[Accounts]:
     input, and the store is closed afterwards."""
     store = ctx.obj.store()
     try:
-        yield Accounts(store, ctx.obj.clock())
+        yield Accounts(store, ctx.obj.clock(), ctx.obj.config().api.policy())
     except AccountError as e:
         raise click.BadParameter(e.message, param_hint=e.field) from e
     except StoreError as e:
@@ -116,7 +116,8 @@ def users_list(ctx: click.Context) -> None:
             for t in tokens:
                 if t.user == user.name and t.revoked is None:
                     used = f"{t.last_used:%Y-%m-%d %H:%M}" if t.last_used else "never"
-                    click.echo(f"    token {t.id}  {t.label}  (last used {used})")
+                    ends = f"{accounts.expiry(t):%Y-%m-%d %H:%M}"
+                    click.echo(f"    token {t.id}  {t.label}  (last used {used})  expires {ends}")
 
 
 @users_group.command("disable")
@@ -142,13 +143,30 @@ def users_enable(ctx: click.Context, name: str) -> None:
 @users_group.command("token")
 @click.argument("name")
 @click.option("--label", required=True, help="What the token is for, e.g. 日报脚本.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    help="Days until it expires (default: api.token_days, 90).",
+)
 @click.pass_context
-def users_token(ctx: click.Context, name: str, label: str) -> None:
+def users_token(ctx: click.Context, name: str, label: str, days: int | None) -> None:
     """Issue an API token for NAME and print its secret once."""
     with _accounts(ctx) as accounts:
-        token, secret = accounts.issue_token(name, label, actor=login_actor())
+        token, secret = accounts.issue_token(name, label, actor=login_actor(), days=days)
     click.echo(f"token {token.id} for {name}: {secret}")
     click.echo("Note it now: only its hash is stored, it cannot be shown again.")
+    if token.expires:
+        click.echo(f"It expires {token.expires:%Y-%m-%d %H:%M %Z}.")
+
+
+@users_group.command("signout")
+@click.argument("name")
+@click.pass_context
+def users_signout(ctx: click.Context, name: str) -> None:
+    """Sign NAME out everywhere: every console session of theirs ends (audited)."""
+    with _accounts(ctx) as accounts:
+        ended = accounts.sign_out_everywhere(name, actor=login_actor())
+    click.echo(f"signed {name} out of {ended} open session(s)")
 
 
 @users_group.command("revoke")

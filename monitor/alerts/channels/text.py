@@ -79,7 +79,7 @@ def markdown(notice: Notice, ack_url: str, limit: int, *, heading: str = "### ")
         links.append(f"[签收]({chat_url(ack_url)})")
     links.append(f"[查看]({chat_url(notice.console_url)})")
     tail.append(" ｜ ".join(links))
-    tail.append(f"（时间为 {notice.zone}）")
+    tail.append(f"（时间为 {notice.zone_name or notice.zone}）")
     entries = [entry_md(i + 1, e) for i, e in enumerate(notice.entries)]
     return fit(head, entries, tail, notice.items, limit)
 

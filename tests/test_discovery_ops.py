@@ -1,0 +1,136 @@
+"""Acting on suggestions (accept through the keyword operations, dismiss remembered) and
+discovery's doors: the scheduled job and ``yuqing discover`` (real SQLite store)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from devtools.discoveryworld import World, library, matched
+from keywords.library import KeywordLibrary
+from monitor.discovery import operations
+from monitor.discovery.run import discover
+from store import Invalid
+from store.acting import Acting
+from store.clock import ManualClock
+from store.sqlite import SQLiteStore
+from yuqing.cli import main
+from yuqing.config import DiscoveryConfig
+from yuqing.discovery import DiscoveryJob
+
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _seeded(path: Path, start: datetime = START, seed: int = 11) -> tuple[SQLiteStore, World]:
+    store = SQLiteStore(path)
+    KeywordLibrary(store).commit(library(), author="t", created=start)
+    world = World(seed=seed, start=start, days=14, per_day=100, incident_day=13)
+    store.items.upsert_many(matched(list(world.stream()), library()))
+    return store, world
+
+
+def test_accepting_adds_the_word_to_the_group_audited_and_it_is_no_longer_emerging(
+    tmp_path: Path,
+) -> None:
+    store, world = _seeded(tmp_path / "a.db")
+    now = world.end_of(13)
+    acting = Acting("张三", store, lambda: now)
+    change = operations.accept(acting, world.term, "民生", parent=1)
+    assert change.version.version == 2
+    group = KeywordLibrary(store).current()[1].group("民生")
+    assert group is not None and world.term in group.texts()
+    [entry] = store.audit.list(target="group:民生")
+    assert entry.actor == "张三" and entry.action == "keywords.group.update"
+    assert all(world.term not in t.term for t in discover(store, now=now).terms)
+
+
+def test_a_dismissed_term_stays_away_until_it_bursts_again(tmp_path: Path) -> None:
+    store, world = _seeded(tmp_path / "d.db")
+    now = world.end_of(13)
+    acting = Acting("李四", store, lambda: now)
+    first = discover(store, now=now)
+    [top] = [s for s in first.suggestions if s["term"] == world.term]
+    operations.dismiss(acting, world.term, window_df=top["window_df"], score=top["g2"])
+    [entry] = store.audit.list(target=f"term:{world.term}")
+    assert (entry.action, entry.actor, entry.before) == ("discovery.dismiss", "李四", None)
+    assert entry.after["window_df"] == 10
+    again = discover(store, now=now)
+    assert world.term not in [s["term"] for s in again.suggestions]
+    assert world.term in [t.term for t in again.terms]  # still shown as a term
+    # Dismissed at a quarter of today's burst: today is a new burst, suggested again.
+    operations.dismiss(acting, world.term, window_df=4)
+    assert world.term in [s["term"] for s in discover(store, now=now).suggestions]
+    # Accepting forgets the dismissal, audited too.
+    operations.accept(acting, world.term, "民生", parent=1)
+    assert store.discovery.dismissal(world.term) is None
+    assert store.audit.list(target=f"term:{world.term}")[0].action == "discovery.undismiss"
+
+
+@pytest.mark.parametrize("term", ["", "a", "蓝 湖", "x蓝湖", "蓝" * 21])
+def test_a_term_is_a_run_of_chinese_characters(tmp_path: Path, term: str) -> None:
+    store = SQLiteStore(tmp_path / "t.db")
+    with pytest.raises(Invalid) as e:
+        operations.dismiss(Acting("张三", store, lambda: START), term, window_df=1)
+    assert e.value.field == "term"
+    assert store.discovery.dismissals() == [] and store.audit.list() == []
+
+
+def test_the_job_runs_once_per_period_whichever_process_asks(tmp_path: Path) -> None:
+    store, world = _seeded(tmp_path / "j.db")
+    clock = ManualClock(world.end_of(13))
+    config = DiscoveryConfig.model_validate({"interval_minutes": 60})
+    one, other = DiscoveryJob(store, config, clock), DiscoveryJob(store, config, clock)
+    other.holder = "elsewhere:1"
+    report = one.run_once()
+    assert report is not None and world.term in [t.term for t in report.terms]
+    assert other.run_once() is None  # the period's run is done
+    saved = store.discovery.latest_report()
+    assert saved is not None and world.term in [t["term"] for t in saved.data["terms"]]
+    clock.advance(timedelta(minutes=60))
+    assert other.run_once() is not None
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YUQING_STORE", f"sqlite:///{tmp_path / 'y.db'}")
+    # ``yuqing discover`` reads the real clock: the stream ends now.
+    start = datetime.now(UTC) - timedelta(days=14)
+    store, world = _seeded(tmp_path / "y.db", start, seed=12)
+    store.close()
+    return world
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_discover_prints_terms_and_suggestions_and_acts_on_them(env: World) -> None:
+    code, out = run("discover", "--save")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert "regions: 潼南" in lines[0]
+    terms = lines[lines.index("terms:") + 1 : lines.index("clusters:")]
+    assert env.term in [t.split()[0] for t in terms]
+    assert f"{env.term}" in out.split("suggestions:")[1] and "-> 民生" in out
+    code, out = run("discover", "--json")
+    assert code == 0 and env.term in [t["term"] for t in json.loads(out)["terms"]]
+
+    code, out = run("discover", "dismiss", env.term, "--actor", "王五")
+    assert (code, out.strip()) == (0, f"{env.term} dismissed")
+    code, out = run("discover")
+    assert env.term not in out.split("suggestions:")[1]
+
+    code, out = run("discover", "accept", env.term, "--group", "没有这组")
+    assert code == 2 and "没有这组" in out and "Traceback" not in out
+    code, out = run("discover", "accept", env.term, "--group", "民生", "--parent", "7")
+    assert code == 2 and "version" in out
+    code, out = run("discover", "accept", env.term, "--group", "民生")
+    assert code == 0 and "library version 2" in out
+    code, out = run("discover", "dismiss", "a b")
+    assert code == 2 and "term" in out
