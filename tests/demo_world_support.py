@@ -16,11 +16,11 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from waiting import wait_for
 
 from devtools.demosite.model import Article
+from devtools.demosite.world import load_state
 from store import Store, open_store
 from store.clock import ScaledClock
 from store.model import Alert
@@ -129,10 +129,7 @@ class DemoRun:
 
     def world(self) -> list[Article]:
         """Every article the demo world has published (its saved state)."""
-        from devtools.demosite.world import STATE, _article
-
-        data: dict[str, Any] = json.loads((self.data / "world" / STATE).read_text("utf-8"))
-        return [_article(raw) for raw in data["articles"]]
+        return load_state(self.data / "world")[0]
 
     def stop(self) -> int:
         assert self.process is not None

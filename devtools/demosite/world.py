@@ -9,7 +9,7 @@ sample library's exclusions catch and incidents in other districts come in betwe
 comes from :mod:`devtools.demosite.worldtext` and a seeded RNG.
 
 Times are the world's clock's "now" (the demo's :class:`store.clock.ScaledClock` when
-accelerated). Everything published is kept in ``world.json`` of the state folder, so a
+accelerated). Everything published is kept in ``world.jsonl`` of the state folder, so a
 restarted world serves it again and continues with new ids: URLs never repeat.
 """
 
@@ -48,7 +48,7 @@ from .worldtext import (
 
 CHANNELS = ("news", "shehui", "zwgk", "kuaixun", "bbs")
 NEWS_SOURCE = "潼南区融媒体中心"
-STATE = "world.json"
+STATE = "world.jsonl"  # one JSON line per article or thread version
 
 
 @dataclass(order=True)
@@ -92,6 +92,8 @@ class World:
         self._beats: list[_Beat] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        self._saved_articles: set[int] = set()
+        self._saved_threads: dict[int, int] = {}  # thread id -> posts saved
         restored = self._load()
         # A restart draws new text: the seed is mixed with what exists already.
         self.rng = random.Random(f"{seed}:{restored}")
@@ -310,28 +312,58 @@ class World:
         """Restore the published articles and threads; how many there were."""
         if self.state_dir is None:
             return 0
-        path = self.state_dir / STATE
-        if not path.exists():
-            return 0
-        data = json.loads(path.read_text("utf-8"))
-        for raw in data["articles"]:
-            self.site.restore(_article(raw))
-        for raw in data["threads"]:
-            self.site.put_thread(_thread(raw))
-        return len(data["articles"]) + len(data["threads"])
+        articles, threads = load_state(self.state_dir)
+        for article in articles:
+            self.site.restore(article)
+        for thread in threads:
+            self.site.put_thread(thread)
+        self._saved_articles = {a.id for a in articles}
+        self._saved_threads = {t.id: len(t.posts) for t in threads}
+        return len(articles) + len(threads)
 
     def _save(self) -> None:
+        """Append what is new since the last save (a line per article or thread version):
+        hours of news stay cheap to keep, and a stop mid-write loses one line at most."""
         if self.state_dir is None:
             return
+        lines = [
+            json.dumps({"article": _plain(asdict(a))}, ensure_ascii=False)
+            for a in self.site.articles
+            if a.id not in self._saved_articles
+        ]
+        lines += [
+            json.dumps({"thread": _plain(asdict(t))}, ensure_ascii=False)
+            for t in self.site.threads
+            if self._saved_threads.get(t.id) != len(t.posts)
+        ]
+        if not lines:
+            return
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        data = {
-            "articles": [_plain(asdict(a)) for a in self.site.articles],
-            "threads": [_plain(asdict(t)) for t in self.site.threads],
-        }
-        path = self.state_dir / STATE
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
-        partial.replace(path)  # a stop mid-write leaves the previous state
+        with (self.state_dir / STATE).open("a", encoding="utf-8") as out:
+            out.write("".join(f"{line}\n" for line in lines))
+        self._saved_articles.update(a.id for a in self.site.articles)
+        self._saved_threads = {t.id: len(t.posts) for t in self.site.threads}
+
+
+def load_state(folder: Path) -> tuple[list[Article], list[Thread]]:
+    """The articles and (latest versions of the) threads a world saved in ``folder``."""
+    path = folder / STATE
+    if not path.exists():
+        return [], []
+    articles: dict[int, Article] = {}
+    threads: dict[int, Thread] = {}
+    for line in path.read_text("utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # the last line of a world stopped mid-write
+        if "article" in record:
+            article = _article(record["article"])
+            articles[article.id] = article
+        elif "thread" in record:
+            thread = _thread(record["thread"])
+            threads[thread.id] = thread
+    return list(articles.values()), list(threads.values())
 
 
 def _minute(when: datetime) -> datetime:
