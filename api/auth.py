@@ -201,9 +201,15 @@ class LoginThrottle:
                     longest = max(longest, last + delay - now)
         return math.ceil(longest) if longest > 0 else 0
 
+    MAX_KEYS = 50_000  # past this, keys without a failure in the window are dropped
+
     def failed(self, address: str, name: str) -> None:
         now = self.clock()
         with self._lock:
+            if len(self._failures) >= self.MAX_KEYS:  # guesses from very many addresses
+                self._failures = {
+                    k: v for k, v in self._failures.items() if now - v[1] < self.window
+                }
             for key, _cap in self._keys(address, name):
                 count, last = self._failures.get(key, (0, now))
                 self._failures[key] = (1 if now - last >= self.window else count + 1, now)

@@ -314,6 +314,9 @@ def run_row(run: CrawlRun) -> dict[str, Any]:
         "replacement_share": run.replacement_share,
         "errors": run.errors,
         "problems": run.problems,
+        "list_pages": run.list_pages,
+        "links": run.links,
+        "skipped_links": run.skipped_links,
     }
 
 

@@ -7,6 +7,7 @@ server on 127.0.0.1; real crawl processes (``yuqing.crawl``) into SQLite."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from api_support import make_app, signed_in
 
 from crawler.dates import SHANGHAI
 from crawler.run import recall_guard
@@ -137,6 +139,14 @@ def test_bad_links_are_skipped_and_counted_and_a_silent_empty_run_fails(
         "/art/t20210301_101.html",
         "/art/t20210302_102.html",
     ]
+
+    # The count reaches the operator: the API's run history and the console's source page.
+    app = make_app(store, tmp_path)
+    admin = signed_in(app, "admin")
+    [run] = admin.get("/api/sources/news").get_json()["history"]
+    assert (run["skipped_links"], run["links"], run["list_pages"]) == (4, 2, 1)
+    page = admin.get("/sources/news").get_data(as_text=True)
+    assert "跳过的链接" in page and re.search(r'title="不是 http\(s\) 的链接[^"]*">4<', page)
 
     # Unchanged list, articles known: nothing new, but the links are there, so ok.
     second = _crawl(store, tmp_path)

@@ -43,6 +43,10 @@ ENGLISH: dict[str, str] = {
     "文章链接": "Article links",
     "下一页": "Next page",
     "正文": "Body",
+    "跳过的链接": "Skipped links",
+    "不是 http(s) 的链接（javascript:、mailto: 等），已跳过": (
+        "Links that are not http(s) (javascript:, mailto: ...), skipped"
+    ),
     "信息源": "Sources",
     "添加信息源": "Add a source",
     "编辑信息源": "Edit source",
