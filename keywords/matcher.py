@@ -659,7 +659,7 @@ def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
     return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
 
-def _fact_finder(matcher: Matcher) -> Callable[[str], list[str]]:
+def fact_finder(matcher: Matcher) -> Callable[[str], list[str]]:
     """The facts of a test sentence: none, unless the library's rules test facts."""
     if not matcher.uses_facts:
         return lambda sentence: []
@@ -681,7 +681,7 @@ def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:
     A test sentence stands for both the title and the body of an item; a library whose
     rules test facts (region:, sentiment:) has each sentence analysed for them."""
     failures = []
-    facts_of = _fact_finder(matcher)
+    facts_of = fact_finder(matcher)
     for compiled in matcher.rules:
         rule = compiled.rule
         for sentence in rule.must_match:

@@ -39,7 +39,7 @@ from keywords.io import (
 from keywords.io import write_library as write_file
 from keywords.library import KeywordLibrary, compile_library
 from keywords.live import LiveMatcher
-from keywords.matcher import Matcher, run_rule_tests
+from keywords.matcher import Matcher, fact_finder, run_rule_tests
 from keywords.model import Group, Library, Options, Rule, Scope, Word
 from keywords.validate import InvalidLibrary, Problem, expression_problems
 from rules.highlight import mark
@@ -519,7 +519,9 @@ def run_live_test(data: LiveTestIn) -> dict[str, Any]:
             raise ApiError(400, p.message, field="expression", position=p.position)
         draft = Rule(name=DRAFT, expression=data.expression, scope=data.scope)
         matcher = Matcher(_rule_library(library, draft), version)
-    result = matcher.match(data.text, data.text, overlaps=data.overlaps, explain=True)
+    # A rule on region: or sentiment: is tested on what analysis finds in the text.
+    facts = fact_finder(matcher)(data.text)
+    result = matcher.match(data.text, data.text, overlaps=data.overlaps, explain=True, facts=facts)
     return {
         "version": matcher.version,
         "rules": result.rules,
