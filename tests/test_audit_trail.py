@@ -1217,6 +1217,15 @@ def _(t: Terminal) -> None:
     t.audited(args, f"library:{head + 1}", actor="李四")
 
 
+@command("keywords import-places")
+def _(t: Terminal) -> None:
+    places = t.tmp / "places.csv"
+    places.write_text("名称,上级代码\n潼南中学,500152\n", encoding="utf-8")
+    head = KeywordLibrary(t.store).current()[0]
+    args = ["keywords", "import-places", str(places), "--author", "李四"]
+    t.audited(args, f"library:{head + 1}", actor="李四")
+
+
 @command("keywords rollback")
 def _(t: Terminal) -> None:
     head = KeywordLibrary(t.store).current()[0]
