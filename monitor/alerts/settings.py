@@ -92,6 +92,13 @@ class AlertsConfig(_Section):
     quiet_weekends: bool = False
     link_hours: int = Field(72, ge=1, le=720, description="how long acknowledge links work")
     deadlines: dict[str, Deadlines] = Field(default_factory=_default_deadlines)
+    raise_at_negative: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="raise a new alert's severity one level (info, warning, critical) when "
+        "its most negative item scores at least this (e.g. 0.8); empty: never",
+    )
 
     @field_validator("recipients", "admins", "escalation", mode="before")
     @classmethod
