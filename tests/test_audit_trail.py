@@ -371,6 +371,21 @@ def _(w: World) -> None:
     )
 
 
+@changes("POST", "/api/keywords/places/import")
+def _(w: World) -> None:
+    parent, csv = w.version(), "名称,上级代码\n潼南中学,500152\n".encode()
+    w.audited(
+        lambda: upload(w.operator, "/api/keywords/places/import", "p.csv", csv, parent=parent),
+        f"library:{parent + 1}",
+        actor="operator1",
+        status=201,
+    )
+    # A file with a bad line changes nothing.
+    bad = "名称,上级代码\n潼南中学,999999\n".encode()
+    refused = upload(w.operator, "/api/keywords/places/import", "p.csv", bad, parent=parent + 1)
+    assert refused.status_code == 400 and refused.get_json()["problems"][0]["line"] == 2
+
+
 @reads("POST", "/api/keywords/validate-expression")
 def _(w: World) -> None:
     body = {"expression": "@地名 AND 起火"}
