@@ -139,3 +139,16 @@ def test_dashboard_by_township_and_negative_share(page: Page) -> None:
     # of the four are negative.
     assert max(shares) == 50 and sorted(shares)[-2] == 0, shares
     shot(page, "regions-03-dashboard")
+
+
+def test_an_item_shows_its_places_and_the_evidence(page: Page) -> None:
+    base = page.base  # type: ignore[attr-defined]
+    page.goto(f"{base}/search?q=region:500152&sort=negative&order=desc")
+    page.locator("#results .result a.title").first.click()
+    page.wait_for_selector("#item-analysis")
+    assert "负面" in page.locator("#item-sentiment").inner_text()
+    rows = page.locator("#item-places tbody tr").all_inner_texts()
+    assert any(r.startswith("双江镇") and "双江镇 · 潼南区" in r and "上级" in r for r in rows), (
+        rows
+    )
+    shot(page, "regions-04-item")
