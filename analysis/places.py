@@ -182,11 +182,10 @@ class Recognizer:
         candidates = tuple(sorted(scores, key=lambda c: (-scores[c], c)))
         if len(top) == 1 and (best > 0 or len(scores) == 1):
             code = top[0]
-            if best > 0:
-                confidence = min(0.99, 0.6 + 0.1 * best)
-            else:
-                confidence = 0.75 if short[code] else 0.9
-                evidence[code] = [("unique", code)]
+            confidence = min(0.99, 0.6 + 0.1 * best) if best > 0 else 0.0
+            if len(scores) == 1:  # the only place of the name: context only adds to it
+                confidence = max(confidence, 0.75 if short[code] else 0.9)
+                evidence[code] = [("unique", code), *evidence[code]]
             return Mention(
                 raw.field,
                 raw.start,

@@ -145,18 +145,40 @@ class Scorer:
         self.plain = plain
 
     def sentence(self, text: str) -> Judgement:
+        masked, boiler = self._mask(text)
+        return self._judge(text, masked, self.lexicon.scan(masked), 0, [b for _s, b in boiler])
+
+    def _mask(self, text: str) -> tuple[str, list[tuple[int, str]]]:
+        """``text`` with official boilerplate blanked out (same length, so offsets hold),
+        and the boilerplate found with where it starts."""
+        if self.plain:
+            return text, []
+        spans = self.lexicon.boiler_spans(text)
+        if not spans:
+            return text, []
+        parts, last = [], 0
+        for s, e in spans:
+            parts += [text[last:s], "\u3000" * (e - s)]
+            last = e
+        parts.append(text[last:])
+        return "".join(parts), [(s, text[s:e]) for s, e in spans]
+
+    def _judge(
+        self,
+        text: str,
+        masked: str,
+        matches: list[tuple[str, int]],
+        offset: int,
+        boiler: list[str],
+    ) -> Judgement:
+        """The judgement of the sentence ``text`` that starts at ``offset`` of ``masked``
+        (its field, boilerplate blanked), from the lexicon's ``matches`` in it."""
         lex = self.lexicon
-        masked = text
-        boiler: list[str] = []
-        if not self.plain:
-            for s, e in lex.boiler_spans(text):
-                boiler.append(text[s:e])
-                masked = masked[:s] + "\u3000" * (e - s) + masked[e:]
         evidence: list[Evidence] = []
         negate_until = -1
         negations = 0
         degree, degree_until = "", -1
-        for term, start in lex.scan(masked):
+        for term, start in matches:
             if not self.plain and term in lex.negators:
                 negations += 1
                 negate_until = start + len(term) + _MODIFIER_REACH
@@ -181,21 +203,40 @@ class Scorer:
             if not self.plain and start <= degree_until and degree:
                 weight *= _DEGREE[degree]
                 used = degree
-            evidence.append(Evidence(term, start, round(weight, 2), negated, used))
+            evidence.append(Evidence(term, start - offset, round(weight, 2), negated, used))
             negations, negate_until, degree, degree_until = 0, -1, "", -1
         neg = sum(e.weight for e in evidence if e.weight > 0)
         pos = -sum(e.weight for e in evidence if e.weight < 0)
         if not self.plain and neg and _official(text):
             neg *= domain.OFFICIAL_DAMPING
-            boiler.append("(official notice)")
-        return Judgement(_score(neg, pos), _label(neg, pos), evidence, boiler)
+            boiler = [*boiler, "(official notice)"]
+        score = _score(neg, pos)
+        return Judgement(score, _label(neg, pos, score), evidence, boiler)
 
     def item(self, title: str, body: str) -> ItemJudgement:
+        # Each field is scanned once; its sentences take their share of the matches.
         sentences: list[tuple[str, int, Judgement]] = []
         for field_name, text in (("title", title), ("body", body)):
+            if not text:
+                continue
+            masked, boiler = self._mask(text)
+            matches = self.lexicon.scan(masked)
+            at = 0
             for m in _SENTENCE.finditer(text):
-                if m.group().strip():
-                    sentences.append((field_name, m.start(), self.sentence(m.group())))
+                start, end = m.span()
+                mine = []
+                while at < len(matches) and matches[at][1] < end:
+                    if matches[at][1] >= start:
+                        mine.append(matches[at])
+                    at += 1
+                if not m.group().strip():
+                    continue
+                boilers = [b for s, b in boiler if start <= s < end]
+                if not mine and not boilers:  # most sentences: nothing to weigh
+                    sentences.append((field_name, start, Judgement(0.0, "neutral")))
+                    continue
+                judged = self._judge(m.group(), masked, mine, start, boilers)
+                sentences.append((field_name, start, judged))
         if not sentences:
             return ItemJudgement(0.0, "neutral", [])
         title_neg = max((j.negative for f, _s, j in sentences if f == "title"), default=0.0)
@@ -210,8 +251,12 @@ class Scorer:
         return ItemJudgement(negative, label, sentences)
 
 
+_OFFICIAL = re.compile("|".join(map(re.escape, domain.OFFICIAL)))
+_HAPPENED = re.compile("|".join(map(re.escape, domain.HAPPENED)))
+
+
 def _official(text: str) -> bool:
-    return any(m in text for m in domain.OFFICIAL) and not any(h in text for h in domain.HAPPENED)
+    return _OFFICIAL.search(text) is not None and _HAPPENED.search(text) is None
 
 
 def _score(neg: float, pos: float) -> float:
@@ -220,8 +265,8 @@ def _score(neg: float, pos: float) -> float:
     return round(1.0 / (1.0 + math.exp(-2.2 * (net - 0.8))), 2) if neg > 0 else 0.0
 
 
-def _label(neg: float, pos: float) -> str:
-    if neg > 0 and _score(neg, pos) >= NEGATIVE_AT:
+def _label(neg: float, pos: float, score: float) -> str:
+    if neg > 0 and score >= NEGATIVE_AT:
         return "negative"
     if pos > neg and pos >= 0.9:
         return "positive"

@@ -659,17 +659,18 @@ def _loosen(node: Node, variant: set[str], wider: bool) -> Node | bool:
     return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
 
-def _fact_finder(matcher: Matcher) -> Callable[[str], list[str]]:
-    """The facts of a test sentence: none, unless the library's rules test facts."""
+def fact_finder(matcher: Matcher) -> Callable[..., list[str]]:
+    """``find(title, body="")``: the facts analysis finds in a text (a test sentence, a
+    file to match); none, unless the library's rules test facts."""
     if not matcher.uses_facts:
-        return lambda sentence: []
+        return lambda title, body="": []
     from analysis.item import item_facts, with_places  # only libraries that test facts
     from keywords.places import divisions, names
 
     analyzer = with_places(divisions(matcher.library), names(matcher.library))
 
-    def find(sentence: str) -> list[str]:
-        item = Item(url="test:", title=sentence, body="", first_seen=datetime.now(UTC))
+    def find(title: str, body: str = "") -> list[str]:
+        item = Item(url="test:", title=title, body=body, first_seen=datetime.now(UTC))
         return item_facts(analyzer.analyze(item))
 
     return find
@@ -681,7 +682,7 @@ def run_rule_tests(matcher: Matcher) -> list[tuple[str, str, str]]:
     A test sentence stands for both the title and the body of an item; a library whose
     rules test facts (region:, sentiment:) has each sentence analysed for them."""
     failures = []
-    facts_of = _fact_finder(matcher)
+    facts_of = fact_finder(matcher)
     for compiled in matcher.rules:
         rule = compiled.rule
         for sentence in rule.must_match:

@@ -14,7 +14,7 @@ from alerting_support import RECIPIENTS, RULE, T0, Clock, add, alerting, config,
 from monitor.alerts.engine import Alerting
 from monitor.alerts.policy import PolicyError, parse_policy, save_policy
 from store import Store, open_store
-from store.model import OPEN_STATUSES, EmergencySwitch
+from store.model import OPEN_STATUSES, EmergencySwitch, LibraryVersion
 
 
 @pytest.fixture
@@ -261,3 +261,19 @@ def test_health_events_go_to_administrators(db: Store) -> None:
     alerts.health_event("tn-news", "recovered", "恢复")
     assert db.alerts.list(status=OPEN_STATUSES) == []
     assert kinds(db) == ["new", "recovered"]
+
+
+def test_negativity_raises_a_new_alerts_severity(db: Store) -> None:
+    clock = Clock()
+    db.library.commit(
+        LibraryVersion(1, None, "张三", T0, "rules", {"rules": [
+            {"name": RULE, "expression": "起火", "severity": "warning"}
+        ]})
+    )  # fmt: skip
+    engine = alerting(db, clock, raise_at_negative=0.8)
+    calm, grim = story(1), story(2, title="潼南区双江镇民房起火致两人死亡")
+    calm.negative, grim.negative = 0.5, 0.95
+    first, second = add(db, engine, [calm]), add(db, engine, [grim])
+    assert db.alerts.get(first[0]).severity == "warning"  # type: ignore[union-attr]
+    raised = db.alerts.get(second[0])
+    assert raised is not None and raised.severity == "critical" and raised.negative == 0.95

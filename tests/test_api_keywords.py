@@ -242,6 +242,16 @@ def test_live_test_highlights_escaped(operator: Browser, viewer: Browser) -> Non
     assert draft.get_json()["marked"].startswith("&lt;script&gt;<mark>alert</mark>(1)")
     bad = viewer.post("/api/keywords/test", json={"text": text, "expression": "(alert"})
     assert (bad.status_code, bad.get_json()["field"]) == (400, "expression")
+    # A draft on region: and sentiment: is tried on what analysis finds in the text.
+    region = {"expression": "region:500152 sentiment:negative"}
+    found = viewer.post(
+        "/api/keywords/test", json={"text": "潼南区米心镇一民房起火致一人死亡"} | region
+    )
+    assert found.get_json()["rules"] == ["(draft)"]
+    elsewhere = viewer.post(
+        "/api/keywords/test", json={"text": "梓潼县一民房起火致一人死亡"} | region
+    )
+    assert elsewhere.get_json()["rules"] == []
 
 
 def test_group_options_patch_and_group_test(operator: Browser, viewer: Browser) -> None:

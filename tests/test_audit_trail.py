@@ -374,6 +374,21 @@ def _(w: World) -> None:
     )
 
 
+@changes("POST", "/api/keywords/places/import")
+def _(w: World) -> None:
+    parent, csv = w.version(), "名称,上级代码\n潼南中学,500152\n".encode()
+    w.audited(
+        lambda: upload(w.operator, "/api/keywords/places/import", "p.csv", csv, parent=parent),
+        f"library:{parent + 1}",
+        actor="operator1",
+        status=201,
+    )
+    # A file with a bad line changes nothing.
+    bad = "名称,上级代码\n潼南中学,999999\n".encode()
+    refused = upload(w.operator, "/api/keywords/places/import", "p.csv", bad, parent=parent + 1)
+    assert refused.status_code == 400 and refused.get_json()["problems"][0]["line"] == 2
+
+
 @reads("POST", "/api/keywords/validate-expression")
 def _(w: World) -> None:
     body = {"expression": "@地名 AND 起火"}
@@ -1334,6 +1349,15 @@ def _(t: Terminal) -> None:
     words.write_text("潼南\n双江镇\n")
     head = KeywordLibrary(t.store).current()[0]
     args = ["keywords", "import", str(words), "--group", "地名2", "--author", "李四"]
+    t.audited(args, f"library:{head + 1}", actor="李四")
+
+
+@command("keywords import-places")
+def _(t: Terminal) -> None:
+    places = t.tmp / "places.csv"
+    places.write_text("名称,上级代码\n潼南中学,500152\n", encoding="utf-8")
+    head = KeywordLibrary(t.store).current()[0]
+    args = ["keywords", "import-places", str(places), "--author", "李四"]
     t.audited(args, f"library:{head + 1}", actor="李四")
 
 

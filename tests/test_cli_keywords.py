@@ -129,12 +129,28 @@ def test_failed_import_changes_nothing(env: Path) -> None:
     assert [line.split()[0] for line in run("keywords", "history")[1].splitlines()] == ["1"]
 
 
+def test_import_places_names_bad_lines_and_files_the_rest(env: Path) -> None:
+    (env / "bad.csv").write_text("名称,上级代码\n潼南中学,999999\n甲,500152\n", encoding="utf-8")
+    code, out = run("keywords", "import-places", "bad.csv", "--author", "a")
+    assert code == 2 and "line 2" in out and "line 3" in out and "nothing imported" in out
+    (env / "places.csv").write_text(
+        "名称,上级代码,类型\n潼南中学,500152,school\n", encoding="utf-8"
+    )
+    code, out = run("keywords", "import-places", "places.csv", "--author", "a")
+    assert code == 0 and "1 place(s)" in out, out
+    exported = run("keywords", "export", "now.yaml")
+    assert exported[0] == 0 and "500152-1" in (env / "now.yaml").read_text(encoding="utf-8")
+
+
 def test_the_sample_library_is_valid() -> None:
     sample = Path(__file__).parents[1] / "keywords" / "samples" / "tongnan.yaml"
     code, out = run("keywords", "validate", str(sample))
     assert code == 0, out
     code, out = run("keywords", "test", str(sample), "梓潼街道一民房起火，消防正在扑救")
     assert json.loads(out)["rules"] == ["潼南火灾"]
+    # 米心镇 is no word of the sample's 潼南地名: region:500152 finds it.
+    code, out = run("keywords", "test", str(sample), "潼南区米心镇新增确诊病例")
+    assert json.loads(out)["rules"] == ["潼南疫情"]
 
 
 def test_backtest_compares_a_file_with_the_live_library(env: Path) -> None:

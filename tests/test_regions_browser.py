@@ -1,6 +1,7 @@
 """Where and how bad, in the console (Debian's chromium): search lists regions with their
 counts and narrows to one by its code; results and the alert inbox sort most negative
-first. Items are analysed for real (gazetteer, lexicon) before they are stored."""
+first; the dashboard shows items and alerts by township and the negative share per day.
+Items are analysed for real (gazetteer, lexicon) before they are stored."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from rules.tokens import index_text
 from store import Item, Store, open_store
 from store.model import Alert
 
-T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+# Within the dashboard's last week (it reads the real clock).
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
 NEWS = [
     ("潼南区双江镇一厂房坍塌致三人死亡", "现场救援仍在进行。"),
     ("潼南区宝龙镇喜获丰收", "果农收入大幅增长，大家都很满意。"),
@@ -36,7 +38,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             url=f"http://news.example/{i}",
             title=title,
             body=body,
-            first_seen=T0 + timedelta(minutes=i),
+            first_seen=T0 + timedelta(seconds=i),
             source_id="news",
             norm_title=index_text(title),
             norm_body=index_text(body),
@@ -55,7 +57,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
                 item_id=item.id,
                 url=item.url,
                 source_id="news",
-                created=T0 + timedelta(minutes=i),
+                created=T0 + timedelta(seconds=i),
                 negative=item.negative,
                 region=item.region_primary[0] if item.region_primary else "",
             )
@@ -110,3 +112,43 @@ def test_search_and_inbox_most_negative_first(page: Page) -> None:
     values = [int(s.rstrip("%")) for s in shares]
     assert values == sorted(values, reverse=True) and values[0] >= 70, values
     shot(page, "regions-02-inbox")
+
+
+NEGATIVE_DRAWN = """() => {
+  const chart = window.echarts?.getInstanceByDom(document.getElementById("negative-chart"));
+  return chart && chart.getOption().series.length > 0 && chart.getZr().animation.isFinished();
+}"""
+
+
+def test_dashboard_by_township_and_negative_share(page: Page) -> None:
+    base = page.base  # type: ignore[attr-defined]
+    page.goto(f"{base}/")
+    rows = page.locator("#townships tr")
+    cells = {
+        r.locator("td").first.inner_text(): r.locator("td").all_inner_texts()
+        for r in rows.all()[1:]
+    }
+    assert cells["双江镇 · 潼南区"][1:] == ["1", "1"], cells
+    assert cells["宝龙镇 · 潼南区"][1:] == ["1", "1"], cells
+    page.wait_for_function(NEGATIVE_DRAWN)
+    shares = page.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("negative-chart"))
+                 .getOption().series[0].data"""
+    )
+    # The day of the items (one day: they are seconds apart): the collapse and the fire
+    # of the four are negative.
+    assert max(shares) == 50 and sorted(shares)[-2] == 0, shares
+    shot(page, "regions-03-dashboard")
+
+
+def test_an_item_shows_its_places_and_the_evidence(page: Page) -> None:
+    base = page.base  # type: ignore[attr-defined]
+    page.goto(f"{base}/search?q=region:500152&sort=negative&order=desc")
+    page.locator("#results .result a.title").first.click()
+    page.wait_for_selector("#item-analysis")
+    assert "负面" in page.locator("#item-sentiment").inner_text()
+    rows = page.locator("#item-places tbody tr").all_inner_texts()
+    assert any(r.startswith("双江镇") and "双江镇 · 潼南区" in r and "上级" in r for r in rows), (
+        rows
+    )
+    shot(page, "regions-04-item")

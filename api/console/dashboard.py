@@ -1,5 +1,6 @@
 """Console: the dashboard (``/``): item volume per rule, open alerts by severity with
-their deadlines, the biggest events, source health, and the emergency switch."""
+their deadlines, the negative share per day, items and alerts by township, the biggest
+events, source health, and the emergency switch."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from api.resources.alerts import (
 from crawler.health import assess
 from monitor.alerts.emergency import GLOBAL
 from store import ItemQuery
-from store.model import OPEN_STATUSES
+from store.model import OPEN_STATUSES, Alert
 
 bp = Blueprint("console_dashboard", __name__)
 ENGLISH: dict[str, str] = {
@@ -49,7 +50,14 @@ ENGLISH: dict[str, str] = {
     "关闭紧急模式": "Switch off",
     "紧急模式已切换": "Emergency mode switched",
     "暂无": "None",
+    "属地分布": "By township",
+    "乡镇街道": "Township / street",
+    "信息": "Items",
+    "负面占比趋势": "Negative share",
+    "负面占比": "Negative share (%)",
+    "近 %(days)s 天每日负面信息占比": "Share of negative items per day, last %(days)s days",
 }
+TOWNSHIPS = 12  # rows of the by-township table
 OPEN_LIMIT = 2_000  # open alerts counted on the dashboard
 TOP_EVENTS = 10
 VOLUME_DAYS = 14
@@ -66,6 +74,7 @@ def dashboard() -> str:
     recent = p.store.alerts.list(since=now - timedelta(days=7), limit=OPEN_LIMIT)
     top = sorted((a for a in recent if a.kind != "health"), key=lambda a: -a.items)
     sources = [(s, assess(s.id, p.store.runs.recent(s.id, 20))) for s in p.store.sources.list()]
+    week = ItemQuery(since=now - timedelta(days=7), size=1, highlight=False)
     return render_template(
         "dashboard/index.html",
         days=VOLUME_DAYS,
@@ -79,8 +88,18 @@ def dashboard() -> str:
         switches=active_emergencies(),
         rules=rule_names(),
         global_scope=GLOBAL,
-        **labels(),
+        townships=by_township(p.store.items.facets(week).per_region, recent),
+        **labels(),  # region_name among them
     )
+
+
+def by_township(per_region: dict[str, int], alerts: list[Alert]) -> list[tuple[str, int, int]]:
+    """(township code, items, alerts) of the last week, most items first: townships and
+    streets (9-digit codes) and operators' places, the level a district office watches."""
+    fine = {c: n for c, n in per_region.items() if len(c) >= 9}
+    raised = Counter(a.region for a in alerts if len(a.region) >= 9)
+    codes = sorted(set(fine) | set(raised), key=lambda c: (-fine.get(c, 0), -raised[c], c))
+    return [(c, fine.get(c, 0), raised[c]) for c in codes[:TOWNSHIPS]]
 
 
 @bp.get("/dashboard/volume.json")
@@ -98,6 +117,28 @@ def volume() -> Response:
         per_day = p.store.items.facets(query).per_day
         series.append({"name": rule, "data": [per_day.get(d, 0) for d in dates]})
     return jsonify(days=dates, series=series)
+
+
+@bp.get("/dashboard/negative.json")
+@require("viewer")
+def negative_share() -> Response:
+    """The share of negative items per day (``sentiment:negative`` over all items), in
+    percent, optionally of one region (``region=500152``), for the chart."""
+    days = min(max(request.args.get("days", VOLUME_DAYS, type=int) or VOLUME_DAYS, 1), 90)
+    region = request.args.get("region", "")
+    if region and not region.replace("-", "").isdigit():
+        raise ApiError(400, "region is an administrative code, e.g. 500152", field="region")
+    p = parts()
+    today = p.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=days - 1)
+    dates = [(since + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
+    scope = f"region:{region}" if region else ""
+    every = p.store.items.facets(ItemQuery(q=scope, since=since, size=1)).per_day
+    negative = p.store.items.facets(
+        ItemQuery(q=f"{scope} sentiment:negative".strip(), since=since, size=1)
+    ).per_day
+    share = [round(100 * negative.get(d, 0) / every[d]) if every.get(d) else 0 for d in dates]
+    return jsonify(days=dates, series=[{"name": _("负面占比"), "data": share}])
 
 
 @bp.post("/emergency")

@@ -33,6 +33,15 @@ from store.localtime import local_time
 from store.model import MAX_WINDOW, EventSummary, Item
 
 bp = Blueprint("console_search", __name__)
+# Why a mention went to its place (analysis.places), as operators read it.
+EVIDENCE_LABELS = {
+    "parent": "上级",
+    "child": "下级",
+    "sibling": "同级",
+    "home": "信息源属地",
+    "unique": "唯一地名",
+    "level": "上级行政区优先",
+}
 ENGLISH: dict[str, str] = {
     "新旧": "New or old",
     "新信息": "News",
@@ -40,6 +49,19 @@ ENGLISH: dict[str, str] = {
     "发布已久，首次发现时即为旧闻：不计时限": (
         "Published long before it was first seen: old news, no handling deadlines"
     ),
+    "属地与倾向": "Region and sentiment",
+    "否定": "negated",
+    "套话": "boilerplate",
+    "地名": "Name",
+    "置信度": "Confidence",
+    "依据": "Evidence",
+    "有歧义": "Ambiguous",
+    "上级": "parent",
+    "下级": "child",
+    "同级": "neighbour",
+    "信息源属地": "source's region",
+    "唯一地名": "only place of the name",
+    "上级行政区优先": "wider division first",
     "负面度": "Negativity",
     "按属地": "By region",
     "属地": "Region",
@@ -257,6 +279,7 @@ def item_page(item_id: str) -> str:
         body=pieces(item.body, item.hits, "body"),
         event=event,
         others=[f for f in others.hits if f.item.id != item.id] if others else [],
+        evidence_labels=EVIDENCE_LABELS,
     )
 
 

@@ -21,6 +21,7 @@ from apiflask.fields import UploadFile
 from flask import Response, current_app, jsonify
 from pydantic import BaseModel, ConfigDict, Field
 
+from analysis.gazetteer import default as gazetteer
 from api.auth import acting, actor, require
 from api.context import parts
 from api.errors import ApiError, refusals
@@ -39,8 +40,9 @@ from keywords.io import (
 from keywords.io import write_library as write_file
 from keywords.library import KeywordLibrary, compile_library
 from keywords.live import LiveMatcher
-from keywords.matcher import Matcher, run_rule_tests
+from keywords.matcher import Matcher, fact_finder, run_rule_tests
 from keywords.model import Group, Library, Options, Rule, Scope, Word
+from keywords.places import read_places
 from keywords.validate import InvalidLibrary, Problem, expression_problems
 from rules.highlight import mark
 from rules.syntax import group_names, parse
@@ -382,6 +384,42 @@ def import_file(form_and_files_data: ImportForm) -> tuple[Response, int]:
     return jsonify(outcome), 200 if form_and_files_data.dry_run else 201
 
 
+class PlacesForm(BaseModel):
+    file: UploadFile
+    parent: Version
+
+
+@bp.post("/keywords/places/import")
+@bp.input(PlacesForm, location="form_and_files")
+@bp.doc(
+    summary="Import operators' places (CSV/XLSX: name, parent code, kind, aliases)",
+    description="Each place is filed under an administrative code (given as "
+    "`<parent>-<n>`) for place recognition and `region:`; a 400 lists every bad line and "
+    "nothing is imported.",
+    responses=[201, 400, 409],
+)
+@require("operator")
+def import_places_file(form_and_files_data: PlacesForm) -> tuple[Response, int]:
+    form = form_and_files_data
+    try:
+        fmt = detect_format(form.file.filename or "")
+        incoming = read_places(form.file.read(), fmt, gazetteer(), parts().import_limits)
+    except ImportFailed as e:
+        raise _import_error(e, "file") from e
+    except ValueError as e:
+        raise ApiError(400, str(e), field="file") from e
+    details = {"filename": form.file.filename, "places": len(incoming)}
+    with _refused("file"):
+        change = operations.import_places(acting(), incoming, parent=form.parent, details=details)
+    _version, library = parts().library.current()
+    codes = {(p.name, p.parent): p.code for p in library.places}
+    body = {
+        "version": change.version.version,
+        "places": [{"code": codes[p.name, p.parent], "name": p.name} for p in incoming],
+    }
+    return jsonify(body), 201
+
+
 @bp.get("/keywords/export")
 @bp.input(ExportQuery, location="query")
 @bp.doc(summary="Download the library (or one group) as a file", responses=EXPORT_RESPONSES)
@@ -519,7 +557,9 @@ def run_live_test(data: LiveTestIn) -> dict[str, Any]:
             raise ApiError(400, p.message, field="expression", position=p.position)
         draft = Rule(name=DRAFT, expression=data.expression, scope=data.scope)
         matcher = Matcher(_rule_library(library, draft), version)
-    result = matcher.match(data.text, data.text, overlaps=data.overlaps, explain=True)
+    # A rule on region: or sentiment: is tested on what analysis finds in the text.
+    facts = fact_finder(matcher)(data.text)
+    result = matcher.match(data.text, data.text, overlaps=data.overlaps, explain=True, facts=facts)
     return {
         "version": matcher.version,
         "rules": result.rules,

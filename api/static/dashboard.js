@@ -1,4 +1,5 @@
-// Dashboard: the volume chart (ECharts), drawn from the JSON endpoint named in data-src.
+// Dashboard: the volume and negative-share charts (ECharts), drawn from the JSON endpoint
+// named in data-src.
 "use strict";
 
 async function drawVolume(element) {
@@ -11,13 +12,18 @@ async function drawVolume(element) {
     legend: { type: "scroll", top: 0 },
     grid: { left: 40, right: 16, top: 40, bottom: 24 },
     xAxis: { type: "category", data: data.days.map((day) => day.slice(5)) },
-    yAxis: { type: "value", minInterval: 1 },
+    yAxis: element.dataset.percent
+      ? { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } }
+      : { type: "value", minInterval: 1 },
     series: data.series.map((s) => ({ name: s.name, type: "line", smooth: true, data: s.data })),
   });
   window.addEventListener("resize", () => chart.resize());
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const element = document.getElementById("volume-chart");
-  if (element && window.echarts) drawVolume(element);
+  // The volume per rule, and the negative share per day (a percentage axis).
+  for (const id of ["volume-chart", "negative-chart"]) {
+    const element = document.getElementById(id);
+    if (element && window.echarts) drawVolume(element);
+  }
 });

@@ -224,6 +224,8 @@ class Alerting:
             # The story as first published stands for the event: list pages often show a
             # repost before its original, so the first seen item is not always the source.
             first = min(items, key=lambda i: (i.publish_time or i.first_seen, i.first_seen, i.id))
+            negative = max(i.negative for i in items)
+            severity = raised(severity, negative, self.config.raise_at_negative)
             alert = Alert(
                 id=ident,
                 rule=rule,
@@ -245,7 +247,7 @@ class Alerting:
                 emergency=urgent,
                 recipients=list(policy.recipients),
                 backfill=all(i.backfill for i in items),
-                negative=max(i.negative for i in items),
+                negative=negative,
                 region=first.region_primary[0] if first.region_primary else "",
             )
             alert.targets = self.notify.route(alert)
@@ -545,3 +547,14 @@ def _slots(times: list[str], now: datetime) -> tuple[datetime, datetime]:
     )
     past = [c for c in candidates if c <= now]
     return past[-1], past[-2]
+
+
+_LEVELS = ("info", "warning", "critical")
+
+
+def raised(severity: str, negative: float, at: float | None) -> str:
+    """``severity`` one level up when the story is at least ``at`` negative (the
+    ``raise_at_negative`` setting): a fire with deaths outranks a fire drill's rule."""
+    if at is None or negative < at or severity not in _LEVELS[:-1]:
+        return severity
+    return _LEVELS[_LEVELS.index(severity) + 1]

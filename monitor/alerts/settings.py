@@ -98,6 +98,13 @@ class AlertsConfig(_Section):
     backfill_first_crawl: bool = Field(
         True, description="everything a source's first crawl collects is backfill"
     )
+    raise_at_negative: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="raise a new alert's severity one level (info, warning, critical) when "
+        "its most negative item scores at least this (e.g. 0.8); empty: never",
+    )
 
     @field_validator("recipients", "admins", "escalation", mode="before")
     @classmethod

@@ -11,12 +11,14 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from analysis.gazetteer import default as gazetteer
 from keywords import operations
 from keywords.backtest import backtest
 from keywords.io import ImportFailed, detect_format, read_library, write_library
 from keywords.library import KeywordLibrary, compile_library
-from keywords.matcher import Matcher
+from keywords.matcher import Matcher, fact_finder
 from keywords.model import Library
+from keywords.places import read_places
 from keywords.validate import InvalidLibrary
 from store import ConflictError, NotFound, Store
 from store.acting import Acting
@@ -90,9 +92,16 @@ def match_command(library_path: str, as_json: bool, longest: bool, files: tuple[
     inputs = [(f, Path(f).read_text(encoding="utf-8", errors="replace")) for f in files] or [
         ("-", sys.stdin.read())
     ]
+    facts_of = fact_finder(matcher)
     for name, text in inputs:
         title, _, body = text.partition("\n")
-        result = matcher.match(title, body, overlaps="longest" if longest else None, explain=True)
+        result = matcher.match(
+            title,
+            body,
+            overlaps="longest" if longest else None,
+            explain=True,
+            facts=facts_of(title, body),
+        )
         if as_json:
             click.echo(
                 json.dumps(
@@ -139,7 +148,8 @@ def validate_command(path: str) -> None:
 @click.argument("sentence")
 def test_command(path: str, sentence: str) -> None:
     """Show which rules of the library at PATH match SENTENCE, and where."""
-    result = _compile(_load(path), path).match(sentence, sentence, explain=True)
+    matcher = _compile(_load(path), path)
+    result = matcher.match(sentence, sentence, explain=True, facts=fact_finder(matcher)(sentence))
     click.echo(json.dumps({"rules": result.rules, "hits": result.hits}, ensure_ascii=False))
 
 
@@ -186,6 +196,33 @@ def import_command(
     except ConflictError as e:
         raise UserError(str(e)) from e
     click.echo(f"saved version {saved.version}: {saved.message}")
+
+
+@keywords_group.command("import-places")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--author", required=True, help="Who is importing (recorded in the history).")
+@click.pass_context
+def import_places_command(ctx: click.Context, path: str, author: str) -> None:
+    """Import operators' places (CSV or XLSX: name, parent code, kind, aliases), each filed
+    under an administrative code, all or nothing."""
+    try:
+        fmt = detect_format(path)
+        incoming = read_places(
+            Path(path).read_bytes(), fmt, gazetteer(), ctx.obj.config().imports.limits()
+        )
+    except ImportFailed as e:
+        raise UserError(
+            f"{path}: nothing imported, {len(e.problems)} problem(s):\n"
+            + "\n".join(f"  {p}" for p in e.problems)
+        ) from e
+    except ValueError as e:
+        raise UserError(f"{path}: {e}") from e
+    details = {"filename": Path(path).name, "places": len(incoming)}
+    try:
+        change = operations.import_places(_acting(ctx, author), incoming, details=details)
+    except (InvalidLibrary, ConflictError) as e:
+        raise UserError(f"{path}: nothing imported: {e}") from e
+    click.echo(f"saved version {change.version.version}: {len(incoming)} place(s)")
 
 
 @keywords_group.command("export")
