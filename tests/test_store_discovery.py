@@ -123,6 +123,14 @@ def test_phrase_frequencies_count_items_per_phrase_and_day_in_scope(store: Store
         "塌方": {"2026-03-01": 1},
     }
     assert got.events == {"e1": 2}
+    # Many phrases: Elasticsearch counts them from the items read instead; the same figures.
+    many = ["蓝湖坝", "塌方", *(f"无{chr(0x4E00 + i)}词" for i in range(400))]
+    again = store.items.phrase_frequencies(
+        many, since, until, scope=["双江镇"], events=["e1", "e9"]
+    )
+    assert (again.docs, again.df, again.daily, again.events) == (
+        got.docs, got.df, got.daily, got.events,
+    )  # fmt: skip
     forum = store.items.phrase_frequencies(["蓝湖坝"], since, until, sources=["forum"])
     assert (forum.docs, forum.df) == (1, {"蓝湖坝": 1})
     unscoped = store.items.phrase_frequencies(["蓝湖坝"], since, until)

@@ -67,7 +67,9 @@ _SCAN_FIELDS = (
 )  # fmt: skip
 
 
-_PHRASE_BATCH = 500
+_PHRASE_BATCH = 100
+_AGGREGATE_MAX = 300  # phrases counted on the node; more are counted from the items read
+_AGGREGATE_SECONDS = 120
 
 
 def _phrase(text: str) -> dict[str, Any]:
@@ -211,16 +213,25 @@ class ElasticItems(ItemRepo):
         events: Iterable[str] = (),
         lead: int = LEAD,
     ) -> Frequencies:
-        """Counted on the node: a ``filters`` aggregation of phrase queries on the
-        normalised fields, each with a per-day histogram. ``significant_text`` does not
-        serve here: the analyser makes every Han character a token, so it could only
-        rank characters, not the multi-character terms discovery asks about.
+        """Counted on the node for up to :data:`_AGGREGATE_MAX` phrases: a ``filters``
+        aggregation of phrase queries on the normalised fields, each with a per-day
+        histogram. Each phrase query walks the postings of its characters over the whole
+        span (about 40 ms per phrase at 100k items on the bench's node), so for more
+        phrases than that reading the items once with a scroll and counting them here is
+        faster, and is what happens (``bench/discovery.py`` measures both).
+        ``significant_text`` does not serve either: the analyser makes every Han character
+        a token, so it could only rank characters, not multi-character terms.
 
         The node matches the whole normalised body, not its first ``lead`` characters:
         a phrase or scope word only further down a body counts here and not on SQLite
         (the tolerance the backends agree within; bodies shorter than ``lead`` agree
         exactly)."""
         check_span(since, until)
+        if len(phrases) > _AGGREGATE_MAX:
+            return super().phrase_frequencies(
+                phrases, since, until, scope=scope, sources=sources, events=events, lead=lead
+            )
+        es = self.es.options(request_timeout=_AGGREGATE_SECONDS)
         filters: list[dict[str, Any]] = [
             {"range": {"first_seen": {"gte": since.isoformat(), "lt": until.isoformat()}}}
         ]
@@ -235,7 +246,7 @@ class ElasticItems(ItemRepo):
             aggs["events"] = {
                 "terms": {"field": "event_id", "include": wanted, "size": len(wanted)}
             }
-        first = self.es.search(
+        first = es.search(
             index=self.index, size=0, track_total_hits=True, query=query, aggs=aggs or None
         )
         events_found = {
@@ -258,7 +269,7 @@ class ElasticItems(ItemRepo):
                 "filters": {"filters": {str(i): _phrase(p) for i, p in enumerate(batch)}},
                 "aggs": {"day": day},
             }
-            found = self.es.search(index=self.index, size=0, query=query, aggs={"p": agg})
+            found = es.search(index=self.index, size=0, query=query, aggs={"p": agg})
             for key, bucket in found["aggregations"]["p"]["buckets"].items():
                 if not bucket["doc_count"]:
                     continue
