@@ -7,13 +7,14 @@ one contract test-suite runs against both. Keep it narrow and shaped by use.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from rules.syntax import Node, ParseError, parse
 from store.errors import QueryError
+from store.frequencies import LEAD, Counting, Frequencies
 from store.model import (
     MAX_WINDOW,
     Alert,
@@ -117,6 +118,26 @@ class ItemRepo(ABC):
     def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
         """Every item first seen at or after ``since`` and before ``until``, oldest
         first, with only the fields discovery reads; streamed, however many there are."""
+
+    def phrase_frequencies(
+        self,
+        phrases: Sequence[str],
+        since: datetime,
+        until: datetime,
+        *,
+        scope: Sequence[str] = (),
+        sources: Iterable[str] = (),
+        events: Iterable[str] = (),
+        lead: int = LEAD,
+    ) -> Frequencies:
+        """How many items first seen in ``[since, until)`` hold each of ``phrases``
+        (normalised text), in all and per day, among those in scope (see
+        :mod:`store.frequencies`); and how many items each of ``events`` has there.
+        This reads every item of the span; a backend that can count in place does."""
+        counting = Counting(phrases, scope=scope, sources=sources, events=events, lead=lead)
+        for item in self.scan(since, until):
+            counting.add(item)
+        return counting.result()
 
 
 def check_span(since: datetime, until: datetime) -> None:

@@ -111,3 +111,22 @@ def test_unmatched_clusters_grew_and_matched_nothing() -> None:
     before = Counter({"d": 3})
     found = unmatched(window, before)
     assert [(c.event_id, c.items, c.titles) for c in found] == [("a", 5, ["a标题"])]
+
+
+def test_both_backends_find_the_same_terms(store: Store, tmp_path: Path) -> None:
+    # Elasticsearch counts the baseline with aggregations, SQLite by reading the items:
+    # on bodies shorter than the lead discovery reads (600 characters) they agree exactly.
+    KeywordLibrary(store).commit(library(), author="t", created=START)
+    world = World(seed=9, start=START, days=14, per_day=50, incident_day=13)
+    items = matched(list(world.stream()), library())
+    assert max(len(i.norm_body) for i in items) < 600
+    store.items.upsert_many(items)
+    report = discover(store, now=world.end_of(13), previews=0)
+    assert world.term in [t.term for t in report.terms[:10]]
+    got = [(t.term, t.window_df, t.baseline_df, t.daily) for t in report.terms]
+    reference = SQLiteStore(tmp_path / "reference.db")
+    reference.items.upsert_many(items)
+    KeywordLibrary(reference).commit(library(), author="t", created=START)
+    expected = discover(reference, now=world.end_of(13), previews=0)
+    assert report.baseline_docs == expected.baseline_docs
+    assert got == [(t.term, t.window_df, t.baseline_df, t.daily) for t in expected.terms]

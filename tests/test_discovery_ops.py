@@ -134,3 +134,20 @@ def test_discover_prints_terms_and_suggestions_and_acts_on_them(env: World) -> N
     assert code == 0 and "library version 2" in out
     code, out = run("discover", "dismiss", "a b")
     assert code == 2 and "term" in out
+
+
+def test_the_schedule_and_window_come_from_the_configuration(tmp_path: Path) -> None:
+    from yuqing.config import ConfigError, load
+    from yuqing.discovery import settings_for
+
+    path = tmp_path / "yuqing.toml"
+    path.write_text("[discovery]\nwindow_hours = 6\ninterval_minutes = 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        load(str(path))
+    assert "interval_minutes" in str(e.value)
+    path.write_text("[discovery]\nwindow_hours = 6\n", encoding="utf-8")
+    config = load(str(path)).discovery
+    settings = settings_for(config)
+    assert (config.interval_minutes, settings.window, settings.baseline) == (
+        60, timedelta(hours=6), timedelta(days=14),
+    )  # fmt: skip

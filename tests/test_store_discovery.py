@@ -88,3 +88,52 @@ def test_the_latest_report_replaces_the_one_before(store: Store) -> None:
     store.discovery.save_report(DiscoveryReport(T0 + timedelta(hours=1), later))
     got = store.discovery.latest_report()
     assert got is not None and got.data == later and got.time == T0 + timedelta(hours=1)
+
+
+def _news(n: int, hours: float, title: str, body: str, **kw: object) -> Item:
+    from rules.tokens import index_text
+
+    kw.setdefault("source_id", "news")
+    return _item(
+        n, 0, title=title, body=body, norm_title=index_text(title), norm_body=index_text(body),
+        first_seen=T0 + timedelta(hours=hours), **kw,
+    )  # fmt: skip
+
+
+def test_phrase_frequencies_count_items_per_phrase_and_day_in_scope(store: Store) -> None:
+    # T0 is 08:00 in Shanghai: +20 h is the next local day.
+    store.items.upsert_many(
+        [
+            _news(1, 1, "双江镇蓝湖坝塌方", "蓝湖坝，救援。", event_id="e1"),
+            _news(2, 2, "蓝湖坝续报", "双江镇：蓝湖坝群众转移。", event_id="e1"),
+            _news(3, 20, "双江镇新闻", "今日蓝湖坝天晴。", source_id="forum"),
+            _news(4, 21, "蓝湖坝", "别处的蓝湖坝。"),  # out of scope: no region word
+            _news(5, 22, "双江镇蓝，湖坝", "标点隔开的不算。"),
+            _news(6, 50, "双江镇蓝湖坝", "窗口之外。"),
+        ]
+    )
+    since, until = T0, T0 + timedelta(hours=48)
+    got = store.items.phrase_frequencies(
+        ["蓝湖坝", "塌方", "没有的词"], since, until, scope=["双江镇"], events=["e1", "e9"]
+    )
+    assert got.docs == 4  # items 1, 2, 3 and 5
+    assert got.df == {"蓝湖坝": 3, "塌方": 1}
+    assert got.daily == {
+        "蓝湖坝": {"2026-03-01": 2, "2026-03-02": 1},
+        "塌方": {"2026-03-01": 1},
+    }
+    assert got.events == {"e1": 2}
+    # Many phrases: Elasticsearch counts them from the items read instead; the same figures.
+    many = ["蓝湖坝", "塌方", *(f"无{chr(0x4E00 + i)}词" for i in range(400))]
+    again = store.items.phrase_frequencies(
+        many, since, until, scope=["双江镇"], events=["e1", "e9"]
+    )
+    assert (again.docs, again.df, again.daily, again.events) == (
+        got.docs, got.df, got.daily, got.events,
+    )  # fmt: skip
+    forum = store.items.phrase_frequencies(["蓝湖坝"], since, until, sources=["forum"])
+    assert (forum.docs, forum.df) == (1, {"蓝湖坝": 1})
+    unscoped = store.items.phrase_frequencies(["蓝湖坝"], since, until)
+    assert (unscoped.docs, unscoped.df["蓝湖坝"]) == (5, 4)
+    with pytest.raises(QueryError):
+        store.items.phrase_frequencies(["蓝湖坝"], until, since)

@@ -10,9 +10,9 @@ from datetime import datetime
 import ahocorasick_rs
 
 from keywords.model import Library
-from monitor.discovery.segment import document_text
 from rules.tokens import index_text
 from store import Store
+from store.frequencies import document_text
 from store.model import ItemText
 
 

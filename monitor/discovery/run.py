@@ -17,7 +17,6 @@ from monitor.discovery.health import rule_health
 from monitor.discovery.segment import NgramSegmenter, Segmenter
 from monitor.discovery.suggest import fit_group, preview, still_dismissed
 from monitor.discovery.terms import (
-    Baseline,
     Doc,
     EmergingTerm,
     Settings,
@@ -94,15 +93,19 @@ def discover(
     timings["window"] = timer.perf_counter() - started
 
     words = [normal_word(t) for g in library.groups for t in g.texts()]
-    baseline = Baseline(candidates(window, settings, words))
-    events_before: Counter[str] = Counter()
-    for item, text in documents(store, watch, window_start - settings.baseline, window_start):
-        baseline.add(text, day_of(item.first_seen))
-        if item.event_id:
-            events_before[item.event_id] += 1
+    found = candidates(window, settings, words)
+    baseline = store.items.phrase_frequencies(
+        found,
+        window_start - settings.baseline,
+        window_start,
+        scope=watch.regions,
+        sources=watch.sources,
+        events={m.event_id for m in members if m.event_id},
+    )
+    events_before = Counter(baseline.events)
     timings["baseline"] = timer.perf_counter() - started - timings["window"]
 
-    terms = emerging(window, baseline, settings)
+    terms = emerging(window, found, baseline, settings)
     clusters = unmatched(members, events_before)
     for cluster in clusters:
         titles = "".join(cluster.titles)
@@ -135,7 +138,7 @@ def discover(
     return Report(
         now=now,
         window_docs=len(docs),
-        baseline_docs=baseline.n,
+        baseline_docs=baseline.docs,
         regions=watch.groups,
         terms=terms,
         clusters=clusters,

@@ -10,14 +10,9 @@ import re
 from collections.abc import Iterable
 from typing import Protocol
 
-from store.model import ItemText
-
 HAN = "\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{HAN}]{{2,}}")
 MIN_N, MAX_N = 2, 6
-# Bodies are read up to here: news puts the who/where/what first, and the tail of a page
-# is where boilerplate (copyright, related links) lives.
-LEAD = 600
 
 # Characters a term does not start or end with: particles and function words that make
 # "蓝湖镇的" or "在蓝湖镇" from "蓝湖镇".
@@ -30,11 +25,6 @@ STOP_TERMS = frozenset(
     因为 所以 但是 如果 还是 就是 这些 那些 自己 什么 怎么 本报 来源 编辑 责任编辑 记者从
     网友 市民 群众 视频 图片 新闻 发布 通报 回应 现场 已经 左右 上午 下午 晚上 凌晨 当天""".split()
 )
-
-
-def document_text(item: ItemText) -> str:
-    """The text of ``item`` discovery reads: its normalised title and the lead of its body."""
-    return f"{item.norm_title}\n{item.norm_body[:LEAD]}"
 
 
 def han_runs(text: str) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 from keywords.backtest import backtest
 from keywords.model import Library, Word
 from monitor.discovery.corpus import normal_word
-from store import ItemQuery, Store
+from monitor.discovery.segment import han_runs
+from store import Invalid, ItemQuery, Store
 from store.model import Dismissal
 
 # Groups a suggestion is never put in: region groups scope discovery itself, and an
@@ -84,6 +85,9 @@ def preview(
 ) -> Preview:
     """What adding ``term`` to ``group`` would have matched over the last ``days`` days:
     the items holding it, and per rule the items it would have added."""
+    if han_runs(term) != [term]:
+        # The query below quotes the term: only a run of Han characters may go in it.
+        raise Invalid("term: a run of Chinese characters", "term")
     since = now - timedelta(days=days)
     query = ItemQuery(
         q=f'"{term}"', normalized=True, since=since, size=samples, highlight=False,

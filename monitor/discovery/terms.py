@@ -4,8 +4,10 @@ chance against the baseline.
 The burst statistic is Dunning's log-likelihood ratio G² on the 2x2 table (documents with
 and without the term, window and baseline), kept only where the window's rate is the
 higher one and at least ``min_support`` window documents hold the term. Candidates come
-from the window alone (its documents are few); the baseline, which may be 100k items, is
-only searched for those candidates, with one Aho-Corasick automaton.
+from the window alone (its documents are few) and what the window alone can rule out is
+ruled out first; the baseline, which may be 100k items, is only asked for the survivors'
+frequencies (:meth:`store.base.ItemRepo.phrase_frequencies`: one Aho-Corasick pass on
+SQLite, aggregations on Elasticsearch).
 
 New-word discovery rides along: a candidate must hang together (its cohesion, the least
 pointwise mutual information over the ways to cut it in two, is positive) and be free at
@@ -16,18 +18,15 @@ a fragment of a longer term, which is kept instead).
 from __future__ import annotations
 
 import math
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
 
 import ahocorasick_rs
-import numpy as np
-import numpy.typing as npt
 
 from monitor.discovery.segment import MIN_N, Segmenter, acceptable
+from store.frequencies import Frequencies
 
 G2_MIN = 10.83  # chi-square with one degree of freedom at p = 0.001
 
@@ -189,73 +188,6 @@ class Window:
         return cls(docs, df, chars, holders)
 
 
-class Baseline:
-    """Document frequencies of a fixed set of candidate terms over a stream of baseline
-    documents (oldest first, as :meth:`store.base.ItemRepo.scan` gives them), per term and
-    per term and day."""
-
-    FLUSH = 1 << 21  # candidate indexes buffered before they are counted
-
-    def __init__(self, candidates: list[str]) -> None:
-        self.candidates = candidates
-        self.automaton = ahocorasick_rs.AhoCorasick(candidates) if candidates else None
-        # Each document's distinct candidate indexes go to a flat int32 buffer, counted
-        # by numpy per day: a Python step per match would cost most of a run at 100k
-        # documents, and Python ints per match most of its memory.
-        self._buffer = array("i")
-        self._day = ""
-        self._daily: dict[str, npt.NDArray[np.int64]] = {}
-        self.n = 0
-
-    def add(self, text: str, day: str) -> None:
-        self.n += 1
-        if self.automaton is None:
-            return
-        if day != self._day:
-            self._flush()
-            self._day = day
-        found = self.automaton.find_matches_as_indexes(text, overlapping=True)
-        self._buffer.extend({m[0] for m in found})
-        if len(self._buffer) >= self.FLUSH:
-            self._flush()
-
-    def _flush(self) -> None:
-        if not self._buffer:
-            return
-        counts = np.bincount(
-            np.frombuffer(self._buffer, dtype=np.int32), minlength=len(self.candidates)
-        )
-        if self._day in self._daily:
-            self._daily[self._day] += counts
-        else:
-            self._daily[self._day] = counts.astype(np.int64)
-        self._buffer = array("i")
-
-    def add_all(self, docs: Iterable[tuple[str, str]]) -> None:
-        for text, day in docs:
-            self.add(text, day)
-
-    @cached_property
-    def df(self) -> Counter[str]:
-        """By term; read once the stream is counted."""
-        self._flush()
-        total = np.zeros(len(self.candidates), dtype=np.int64)
-        for counts in self._daily.values():
-            total += counts
-        return Counter(
-            {self.candidates[i]: int(n) for i in np.flatnonzero(total) for n in [total[i]]}
-        )
-
-    def daily(self, term: str) -> dict[str, int]:
-        self._flush()
-        index = self._index[term]
-        return {d: int(c[index]) for d, c in sorted(self._daily.items()) if c[index]}
-
-    @cached_property
-    def _index(self) -> dict[str, int]:
-        return {t: i for i, t in enumerate(self.candidates)}
-
-
 PRUNE_DOMINANCE = 0.9  # a longer string in this share of the documents: a fragment
 
 
@@ -298,16 +230,18 @@ def candidates(window: Window, settings: Settings, library_words: Iterable[str])
 
 def emerging(
     window: Window,
-    baseline: Baseline,
+    candidates: list[str],
+    baseline: Frequencies,
     settings: Settings,
 ) -> list[EmergingTerm]:
-    """The candidates of ``baseline`` that burst in ``window``, strongest first."""
-    n1, n2 = len(window.docs), baseline.n
+    """The ``candidates`` that burst in ``window`` against ``baseline`` (their frequencies
+    there), strongest first."""
+    n1, n2 = len(window.docs), baseline.docs
     if not n1:
         return []
     scored: dict[str, float] = {}
-    for term in baseline.candidates:
-        a, b = window.df[term], baseline.df[term]
+    for term in candidates:
+        a, b = window.df[term], baseline.df.get(term, 0)
         if n2 and b / n2 >= settings.boilerplate:
             continue
         if n2 and a / n1 <= b / n2:
@@ -337,11 +271,11 @@ def emerging(
         coh = cohesion(term, window.df, window.chars, n1)
         if coh < settings.min_cohesion:
             continue
-        b = baseline.df[term]
+        b = baseline.df.get(term, 0)
         lift = (window.df[term] / n1) / ((b + 0.5) / max(n2, 1))
         if n2 and lift < settings.min_lift:
             continue
-        daily = baseline.daily(term)
+        daily = dict(baseline.daily.get(term, {}))
         for d in holders:
             daily[d.day] = daily.get(d.day, 0) + 1
         terms.append(
