@@ -28,7 +28,7 @@ from elasticsearch import Elasticsearch, helpers
 from store import Item, open_store
 from store.elastic.items import ITEM_MAPPING, _doc
 from store.sqlite.common import statements
-from store.sqlite.items import _COLUMNS, _FIELDS, FACT_TRIGGERS, SCHEMA, _row
+from store.sqlite.items import _COLUMNS, _FIELDS, SCHEMA, TRIGGERS, _row
 from store.text import han_bigrams
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -101,7 +101,7 @@ def bench_sqlite(items: list[Item], rounds: int) -> tuple[float, float, float]:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         # The same tables and triggers as the store's (the triggers keep item_facts).
-        for statement in statements(SCHEMA + FACT_TRIGGERS):
+        for statement in statements(SCHEMA + TRIGGERS):
             db.execute(statement)
         return db
 
