@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from analysis.gazetteer import default as gazetteer
 from keywords.model import Group, Library
 from rules.normalize import normalize
-from rules.syntax import ParseError, Word, group_names, parse_input, walk
+from rules.syntax import Fact, ParseError, Word, group_names, parse_input, walk
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,33 @@ def check(library: Library) -> list[Problem]:
         problems += expression_problems(
             rule.expression, groups, f"rule {rule.name}, expression", enabled=rule.enabled
         )
+    return problems + _region_problems(library)
+
+
+def _region_problems(library: Library) -> list[Problem]:
+    """Region codes that name no place (a ``region:`` that could never hold, a place filed
+    under nothing); not checked where the gazetteer was not built."""
+    try:
+        known = gazetteer().places
+    except FileNotFoundError:
+        return []
+    problems = [
+        Problem(f"place {p.name}", f"the parent code {p.parent} is no place of the gazetteer")
+        for p in library.places
+        if p.parent not in known
+    ]
+    own = {p.code for p in library.places}
+    for rule in library.rules:
+        try:
+            node = parse_input(rule.expression)
+        except ParseError:
+            continue  # reported with its position above
+        for fact in walk(node):
+            if isinstance(fact, Fact) and fact.name.startswith("region"):
+                code = fact.name.partition(":")[2]
+                if code not in known and code not in own:
+                    where = f"rule {rule.name}, expression"
+                    problems.append(Problem(where, f"{fact.name}: no place has the code {code}"))
     return problems
 
 

@@ -16,7 +16,9 @@ from analysis.places import Recognizer
 from keywords import operations
 from keywords.io import ImportFailed
 from keywords.library import KeywordLibrary
+from keywords.model import Library, Rule
 from keywords.places import divisions, names, read_places
+from keywords.validate import InvalidLibrary
 from store import open_store
 from store.acting import Acting
 from store.clock import ManualClock
@@ -84,3 +86,15 @@ def test_xlsx_and_an_unknown_column(acting: Acting) -> None:
     book.save(data)
     [place] = read_places(data.getvalue(), "xlsx", default())
     assert (place.name, place.parent) == ("双江古镇", "500152110")
+
+
+def test_a_region_code_that_names_no_place_is_refused(acting: Acting) -> None:
+    bad = Library(rules=[Rule(name="r", expression="region:999999 火灾")])
+    with pytest.raises(InvalidLibrary) as caught:
+        operations.save_library(acting, bad)
+    assert "region:999999: no place has the code 999999" in str(caught.value)
+    places = read_places("名称,上级代码\n潼南中学,500152\n".encode(), "csv", default())
+    operations.import_places(acting, places)
+    _head, library = KeywordLibrary(acting.store).current()
+    library.rules.append(Rule(name="r", expression="region:500152-1 火灾"))
+    operations.save_library(acting, library)  # an operator's place is a known code
