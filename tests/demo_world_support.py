@@ -48,7 +48,7 @@ class DemoRun:
     process: subprocess.Popen[str] | None = None
     clock: ScaledClock | None = None
     started: datetime | None = None  # business time when the demo started (its origin)
-    # Item counts of the alerts at an earlier look, by alert id.
+    # Item count of each alert when first seen, by alert id (see observe).
     earlier_items: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -116,16 +116,24 @@ class DemoRun:
         since = self.started
         return [a for a in self.alerts() if a.publish_time and a.publish_time >= since]
 
+    def observe(self) -> list[Alert]:
+        """The alerts now, noting the item count of those not seen before."""
+        alerts = self.alerts()
+        for alert in alerts:
+            self.earlier_items.setdefault(alert.id, alert.items)
+        return alerts
+
     def grown(self) -> list[Alert]:
-        """Alerts with more items now than at the earlier look."""
-        return [a for a in self.alerts() if a.items > self.earlier_items.get(a.id, a.items)]
+        """Alerts with more items now than when first seen."""
+        return [a for a in self.observe() if a.items > self.earlier_items[a.id]]
 
     def ready(self, minutes: float) -> bool:
         """Whether ``minutes`` simulated minutes have passed and the promised happened: three
         new matching events and one that grew (slower on a busy machine, never skipped)."""
+        grown = self.grown()  # observed from the start, so growth is seen as it happens
         if self.minutes() < minutes:
             return False
-        return len({a.event_id for a in self.new_alerts()}) >= 3 and bool(self.grown())
+        return len({a.event_id for a in self.new_alerts()}) >= 3 and bool(grown)
 
     def world(self) -> list[Article]:
         """Every article the demo world has published (its saved state)."""
