@@ -43,6 +43,7 @@ SETTINGS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.SeenFilterMiddleware": 600},
     "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.ConditionalGetMiddleware": 650},
+    "EXTENSIONS": {"crawler.extensions.ItemErrors": 500},
     "ITEM_PIPELINES": {
         "crawler.pipelines.ExtractPipeline": 100,
         "crawler.pipelines.NormalizePipeline": 200,
