@@ -213,7 +213,8 @@ def test_a_blocked_source_alerts_the_administrators_once(
         assert summary["outcome"] == "blocked", summary
     health = store.alerts.list(rule="source:bad")
     assert len(health) == 1, health
-    assert health[0].kind == "health" and "blocked" in health[0].title
+    assert health[0].kind == "health" and "被反爬拦截" in health[0].title
+    assert health[0].event_id.startswith("blocked@")
     send(store, sink)
     assert [r.recipients for r in sink.received] == [["ops@example.cn"]]
 
