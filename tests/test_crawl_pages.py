@@ -6,15 +6,13 @@ body cannot be extracted is stored and matched on its title. A real HTTP server 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from pagesite import PageSite, serve_pages
 
 from crawler.dates import SHANGHAI
 from crawler.scheduler import launch
@@ -88,42 +86,10 @@ SITE = {
 }
 
 
-@dataclass
-class Server:
-    url: str
-    requested: list[str] = field(default_factory=list)
-
-
 @pytest.fixture
-def site() -> Iterator[Server]:
-    server_state = Server("")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            server_state.requested.append(self.path)
-            page = SITE.get(self.path)
-            if page is None:
-                self.send_error(404)
-                return
-            data = page.encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server_state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def site() -> Iterator[PageSite]:
+    with serve_pages(SITE) as served:
+        yield served
 
 
 @pytest.fixture
@@ -149,7 +115,7 @@ def _items(store: Store) -> dict[str, Item]:
 
 
 def test_paged_article_is_one_item_and_a_bodiless_notice_is_kept(
-    site: Server, sqlite_store: Store, tmp_path: Path
+    site: PageSite, sqlite_store: Store, tmp_path: Path
 ) -> None:
     data = resources.files("keywords.samples").joinpath("tongnan.yaml").read_bytes()
     save_library(Acting("测试", sqlite_store, Clock()), read_library(data, "yaml"))
@@ -180,7 +146,7 @@ def test_paged_article_is_one_item_and_a_bodiless_notice_is_kept(
 
 
 def test_pages_followed_stop_at_the_limit(
-    site: Server, sqlite_store: Store, tmp_path: Path
+    site: PageSite, sqlite_store: Store, tmp_path: Path
 ) -> None:
     summary = _crawl(
         sqlite_store,

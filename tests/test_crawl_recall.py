@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from api_support import make_app, signed_in
+from pagesite import PageSite, serve_pages
 
 from crawler.dates import SHANGHAI
 from crawler.run import recall_guard
@@ -57,47 +56,18 @@ REDESIGNED = (
 )
 
 
-class Site:
-    def __init__(self) -> None:
-        self.pages = {
-            "/list/index.html": LIST,
-            "/art/t20210301_101.html": ARTICLE.format(title="潼南区召开防汛工作会议部署汛期工作"),
-            "/art/t20210302_102.html": ARTICLE.format(title="梓潼街道处置一起燃气泄漏事件"),
-        }
-        self.requested: list[str] = []
-        self.url = ""
+def _pages() -> dict[str, str]:
+    return {
+        "/list/index.html": LIST,
+        "/art/t20210301_101.html": ARTICLE.format(title="潼南区召开防汛工作会议部署汛期工作"),
+        "/art/t20210302_102.html": ARTICLE.format(title="梓潼街道处置一起燃气泄漏事件"),
+    }
 
 
 @pytest.fixture
-def site() -> Iterator[Site]:
-    state = Site()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requested.append(self.path)
-            page = state.pages.get(self.path)
-            if page is None:
-                self.send_error(404)
-                return
-            data = page.encode("utf-8")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+def site() -> Iterator[PageSite]:
+    with serve_pages(_pages()) as served:
+        yield served
 
 
 @pytest.fixture
@@ -117,7 +87,7 @@ def _crawl(store: Store, tmp_path: Path) -> CrawlRun:
 
 
 def test_bad_links_are_skipped_and_counted_and_a_silent_empty_run_fails(
-    sqlite_store: Store, site: Site, tmp_path: Path
+    sqlite_store: Store, site: PageSite, tmp_path: Path
 ) -> None:
     store = sqlite_store
     source = Source(
