@@ -42,6 +42,7 @@ ALLOWED = {
     "gbk", "gb18030", "utf-8", "utf", "xpath", "css", "robots.txt", "robots", "txt", "www",
     "mail-catcher", "eml", "webhook", "sms", "wecom", "dingtalk", "feishu", "email",
     "english", "ms", "kb", "mb", "s", "h", "pid", "lang", "atom",
+    "javascript", "mailto",  # URL schemes, named as written (skipped links)
 }  # fmt: skip
 # Spellings the keyword options' notes give as examples of what they catch (如 c0vid).
 EXAMPLES = {"c0vid", "am", "sp", "spaaam", "yiqing", "qing", "c.o.v.i.d", "ypal", "yq"}
