@@ -28,7 +28,7 @@ from crawler.records import Crawled, Page
 from crawler.settings import clock_of
 from crawler.storage import store_of
 from rules.tokens import index_text
-from store import Item, item_id
+from store import Item, Store, item_id
 from store.model import Fetch, Source
 
 log = logging.getLogger(__name__)
@@ -208,14 +208,28 @@ class StorePipeline:
         new = [c.item for c in batch if c.item is not None and not c.page.known]
         report.count(self.stats, "items", len(items))
         report.count(self.stats, "new_items", len(new))
-        hits = [item for item in new if item.rules]
-        if hits and self.on_new_hits is not None:
+        if self.on_new_hits is None:
+            return
+        hits = [item for item in new if item.rules and _stored_first(store, item)]
+        if hits:
             try:
                 self.on_new_hits(hits)
             except Exception as e:
                 # Stored already: the next run of the source hands them again (crawler.handoff).
                 log.exception("handing %d new hits to alerting failed", len(hits))
                 report.error(self.stats, hits[0].url, f"{FAILED}: {len(hits)} items ({e})")
+
+
+_SAME_INSTANT = timedelta(milliseconds=1)
+
+
+def _stored_first(store: Store, item: Item) -> bool:
+    """Whether this crawl stored ``item`` first. Two crawls that fetch one new page in the
+    same second (two sources listing it) both store it, and the store keeps the first
+    ``first_seen``: only the crawl whose first sight was kept hands it to alerting, so the
+    alert counts it once. (Stores keep milliseconds.)"""
+    stored = store.items.get(item.id)
+    return stored is None or abs(stored.first_seen - item.first_seen) < _SAME_INSTANT
 
 
 def _joined(body: str, page: Page, override: str | None, now: datetime) -> str:

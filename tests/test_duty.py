@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
+
+from waiting import wait_for
 
 from store import Store
 from yuqing.duty import Duty
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class Worker:
@@ -65,15 +57,15 @@ def test_one_runs_the_work_and_a_standby_takes_over(store: Store) -> None:
         for d, s in zip((first, second), stops, strict=True)
     ]
     threads[0].start()
-    wait_for("the first to hold the lease", first.held.is_set)
+    wait_for("the first to hold the lease", first.held.is_set, 30)
     threads[1].start()
-    wait_for("the lease to stay the first's", lambda: _held_by(store, first.holder))
+    wait_for("the lease to stay the first's", lambda: _held_by(store, first.holder), 30)
     assert not second.held.is_set() and worker.active == 1
 
     # The holder stops (SIGTERM): it gives the lease up and the standby takes over.
     stops[0].set()
     threads[0].join(10)
-    wait_for("the standby to take over", second.held.is_set)
+    wait_for("the standby to take over", second.held.is_set, 30)
     lease = store.leases.get("mail")
     assert lease is not None and lease.holder == second.holder
     stops[1].set()

@@ -217,10 +217,6 @@ def demo_source(ident: str, section: str, base: str) -> Source:
         start_urls=[f"{base}/{section}/"],
         interval=60,
         max_pages=1,
-        # Its own list only: every page's sidebar lists the other section's newest
-        # articles, and two sources crawling the same new link in the same second both
-        # hand it to alerting (a known race that counts the item twice; see the notes).
-        selectors={"links": "ul.list a::attr(href)"},
         tags=["news"],
         region="潼南区",
         emergency_interval=INTERVAL,

@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from mailsink import MailSink
+from waiting import wait_for
 
 from store import Store
 from store.elastic import ElasticStore
@@ -22,16 +21,6 @@ from store.model import OutboxMessage
 
 YUQING = [str(Path(sys.executable).parent / "yuqing")]
 TAKEOVER = 30.0
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def enqueue(store: Store, start: int, count: int) -> set[str]:

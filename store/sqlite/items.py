@@ -174,11 +174,6 @@ CREATE TRIGGER IF NOT EXISTS items_facts_update AFTER UPDATE ON items BEGIN
     WHERE rowid = new.rowid;
 END;
 """
-_FACT_COLUMNS = (
-    ("backfill", "INTEGER NOT NULL DEFAULT 0"),
-    ("negative", "REAL NOT NULL DEFAULT 0"),
-    ("regions", "TEXT NOT NULL DEFAULT '[]'"),
-)
 
 
 # Columns added after the first release, with the definition that fills old rows.
@@ -194,6 +189,8 @@ _ADDED_COLUMNS = (
     ("sentiment", "TEXT NOT NULL DEFAULT ''"),
     ("sentiment_evidence", "TEXT NOT NULL DEFAULT '[]'"),
 )
+# The later columns item_facts copies from items (same definitions, see TRIGGERS).
+_FACT_COLUMNS = tuple(c for c in _ADDED_COLUMNS if c[0] in ("backfill", "negative", "regions"))
 
 
 def migrate(db: sqlite3.Connection) -> None:
