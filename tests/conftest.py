@@ -4,7 +4,8 @@ if it cannot be started the tests fail; they are never skipped.
 Tiers: every test that reaches Elasticsearch (the ``es_url`` fixture, or the
 ``elasticsearch`` side of the ``store`` fixture) is marked ``elasticsearch``; the tests of
 :data:`BROWSER` are marked ``browser``, those of :data:`SLOW` ``slow`` (real crawl or
-service processes, schemathesis). ``make test-fast`` runs the rest; ``make test`` all."""
+service processes, schemathesis), and the modules of :data:`OWN_NODES`, which start
+nodes of their own, ``elasticsearch`` too. ``make test-fast`` runs the rest; ``make test`` all."""
 
 from __future__ import annotations
 
@@ -48,7 +49,11 @@ SLOW = {
     "test_api_client",
     "test_eslocal",
     "test_mailcatcher",
+    "test_mail_takeover",
+    "test_cluster_node_loss",
 }
+# Modules that start Elasticsearch nodes of their own rather than using ``es_url``.
+OWN_NODES = {"test_cluster_node_loss", "test_eslocal"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,6 +61,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         module = item.module.__name__ if item.module else ""
         uses_es = "es_url" in getattr(item, "fixturenames", ())
         callspec = getattr(item, "callspec", None)
+        if module in OWN_NODES:
+            item.add_marker(pytest.mark.elasticsearch)
         if uses_es or (callspec is not None and "elasticsearch" in callspec.params.values()):
             item.add_marker(pytest.mark.elasticsearch)
         if module in BROWSER:
