@@ -19,6 +19,7 @@ from crawler import health
 from keywords.library import KeywordLibrary
 from monitor.alerts import stats as alert_stats
 from monitor.alerts.settings import Deadlines
+from monitor.discovery.health import rule_health
 from store import ItemQuery, Store
 from store.model import Alert, CrawlRun, Item, Source
 
@@ -332,8 +333,42 @@ def source_health(store: Store, period: Period | None = None) -> list[dict[str, 
     return out
 
 
-def report(store: Store, period: Period, deadlines: dict[str, Deadlines]) -> dict[str, Any]:
-    """The daily or weekly report over ``period``."""
+def rules_health(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+    """The weekly report's rule health: per rule of the current library, its items per day
+    in the period (each linked to the search behind it), precision from the period's
+    false-positive closes, the words behind them with exclusion words to consider, whether
+    its last day jumped; and the words no item of the period contained. It reads the
+    period's items once (the keyword page shows the same over 30 days)."""
+    _, library = KeywordLibrary(store).current()
+    end = min(period.until, now)
+    days = max(1, -(-int((end - period.since).total_seconds()) // 86400))
+    health = rule_health(store, library, now=end, days=days, since=period.since)
+    rules = []
+    for r in health.rules:
+        rules.append(
+            {
+                "name": r.rule,
+                "items": _figure(r.total, search_link(period, rule=r.rule)),
+                "per_day": r.per_day,
+                "jumped": r.jumped,
+                "closed": r.closed,
+                "false_positives": r.false_positives,
+                "precision": r.precision,
+                "false_positive_words": [list(pair) for pair in r.false_positive_words],
+                "exclusion_suggestions": r.exclusion_suggestions,
+            }
+        )
+    return {"days": health.days, "rules": rules, "silent_words": health.silent_words}
+
+
+def report(
+    store: Store,
+    period: Period,
+    deadlines: dict[str, Deadlines],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The daily or weekly report over ``period`` (the weekly one with the rules' health
+    as of ``now`` or the period's end, whichever is earlier)."""
     alerts, alerted = handling(store, period, deadlines)
     started = store.runs.started_per_source(period.since, period.until)
     sources = source_health(store, period)
@@ -347,4 +382,8 @@ def report(store: Store, period: Period, deadlines: dict[str, Deadlines]) -> dic
         "alerts": alerts,
         "sources": sources,
         "troubled_sources": _figure(len(troubled), "/sources"),
-    }
+    } | (
+        {"rule_health": rules_health(store, period, now or period.until)}
+        if period.kind == "weekly"
+        else {}
+    )

@@ -19,6 +19,7 @@ from api.context import parts
 from keywords.model import Library
 from keywords.operations import save_library
 from monitor.alerts import stats as alert_stats
+from rules.tokens import index_text
 from store import Item, ItemQuery, Store
 from store.acting import Acting
 from store.model import Alert, CrawlRun, Source
@@ -34,6 +35,8 @@ def item(url: str, title: str, at: datetime, source: str, tags: list[str], **mor
         url=url,
         title=title,
         body="正文",
+        norm_title=index_text(title),
+        norm_body=index_text("正文"),
         first_seen=at,
         source_id=source,
         tags=tags,
@@ -339,3 +342,35 @@ def test_reports_default_to_today_so_far_with_yesterday_one_click_away(
     assert f'value="{today.isoformat()}"' in index and "今天（截至目前）" in index
     older = viewer.get(f"/reports/daily?date={yesterday}").get_data(as_text=True)
     assert 'id="report-next"' in older and 'id="report-so-far"' not in older
+
+
+def test_weekly_report_has_the_rules_health_and_the_daily_one_not(
+    app: APIFlask, store: Store, viewer: Browser
+) -> None:
+    with app.app_context():
+        _, library = parts().library.current()
+        data = library.model_dump(mode="json")
+        for group in data["groups"]:
+            if group["name"] == "疫情词":
+                group["words"].append("封控")
+        save_library(Acting("test", parts().store, parts().clock), Library.model_validate(data))
+    weekly = viewer.get("/api/reports/weekly?week=2026-W47").get_json()
+    health = weekly["rule_health"]
+    assert health["days"] == 7
+    rows = {r["name"]: r for r in health["rules"]}
+    assert set(rows) == {RULE, "空方案"}
+    assert rows[RULE]["items"]["value"] == 2
+    assert rows[RULE]["per_day"] == {"2026-11-20": 2}
+    assert rows[RULE]["closed"] == 1 and rows[RULE]["precision"] == 1.0
+    assert rows["空方案"]["items"]["value"] == 0 and rows["空方案"]["precision"] is None
+    # the figure opens the items it counts
+    assert store.items.search(query_of(rows[RULE]["items"]["link"])).total == 2
+    assert health["silent_words"] == {"疫情词": ["封控"]}
+    assert "rule_health" not in viewer.get("/api/reports/daily?date=2026-11-20").get_json()
+
+    page = viewer.get("/reports/weekly?week=2026-W47").get_data(as_text=True)
+    section = page[page.index('id="report-rule-health"') :]
+    assert "规则健康" in section and "封控" in section
+    assert f'data-rule="{RULE}"' in section
+    english = viewer.get("/reports/weekly?week=2026-W47&lang=en").get_data(as_text=True)
+    assert "Rule health" in english and "Words not seen in this period" in english

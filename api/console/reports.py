@@ -80,6 +80,9 @@ ENGLISH: dict[str, str] = {
     "秒": "s",
     "分钟": "min",
     "小时": "h",
+    "本期命中": "Items in this period",
+    "按日命中": "Items per day",
+    "本期从未出现的词": "Words not seen in this period",
 }
 SEVERITY_NAMES = {"critical": "严重", "warning": "警告", "info": "提示"}
 

@@ -48,7 +48,7 @@ def weekly_period(text: str) -> Period:
 
 def build(period: Period) -> dict[str, Any]:
     p = parts()
-    return report(p.store, period, p.alerts.deadlines)
+    return report(p.store, period, p.alerts.deadlines, p.now())
 
 
 @bp.get("/reports/daily")

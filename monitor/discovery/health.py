@@ -52,8 +52,18 @@ def jumped(today: int, usual: float) -> bool:
     return today >= JUMP_MIN and (today - mean) / math.sqrt(mean) >= JUMP_Z
 
 
-def rule_health(store: Store, library: Library, *, now: datetime, days: int = DAYS) -> Health:
-    since = now - timedelta(days=days)
+def rule_health(
+    store: Store,
+    library: Library,
+    *,
+    now: datetime,
+    days: int = DAYS,
+    since: datetime | None = None,
+) -> Health:
+    """Health over the ``days`` before ``now``, or from ``since`` when given (a report's
+    period that ends early, such as this week so far; ``days`` is then its length in days,
+    rounded up, for the usual day)."""
+    since = since or now - timedelta(days=days)
     day_start = now - timedelta(hours=24)
     per_day: dict[str, Counter[str]] = defaultdict(Counter)
     today: Counter[str] = Counter()
