@@ -223,6 +223,20 @@ def status(checkout: Path | None = None) -> Node | None:
     return Node(url, pid, Path(home)) if _alive(pid) and _healthy(url) else None
 
 
+def _process(checkout: Path | None) -> int | None:
+    """The pid of the checkout's node process if it is alive, healthy or not: a node of
+    a cluster that lost its master answers no health request, and must still be ended."""
+    pid = _saved(checkout).get("pid")
+    if not (isinstance(pid, int) and _alive(pid)):
+        return None
+    try:  # a pid the system gave to another program since is not ours to end
+        if b"elasticsearch" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None
+    except OSError:
+        return None
+    return pid
+
+
 def _pick_port(checkout: Path | None) -> int:
     """The port the checkout used last, else 9200, else any free one: whichever is free."""
     last = _saved(checkout).get("port")
@@ -340,7 +354,7 @@ def _start(port: int | None, checkout: Path | None, heap: str, member: Membershi
             )
             return Node(url, proc.pid, home)
         time.sleep(1)
-    proc.kill()
+    _kill_group(proc.pid)  # the JVM too, not only the launcher
     raise EsLocalError(f"Elasticsearch did not answer on {url} within {START_TIMEOUT:.0f} s")
 
 
@@ -364,27 +378,32 @@ def _discovery(node: str, member: Membership | None) -> list[str]:
 def kill(checkout: Path) -> None:
     """End the checkout's node at once with all its processes (SIGKILL: as if its machine
     died); its data stays for a restart."""
-    node = status(checkout)
-    if node is None:
+    pid = _process(checkout)
+    if pid is None:
         return
-    os.killpg(node.pid, signal.SIGKILL)  # the launcher and the server JVM it started
+    _kill_group(pid)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # the launcher and the server JVM it started
     while True:
         with contextlib.suppress(ChildProcessError):  # reap it if this process started it
-            os.waitpid(node.pid, os.WNOHANG)
-        if not _alive(node.pid):
+            os.waitpid(pid, os.WNOHANG)
+        if not _alive(pid):
             return
         time.sleep(0.05)
 
 
 def stop(checkout: Path | None = None) -> bool:
     """Stop the checkout's node (no other); True if one was running."""
-    node = status(checkout)
-    if node is None:
+    pid = _process(checkout)
+    if pid is None:
         return False
-    os.kill(node.pid, signal.SIGTERM)
+    os.kill(pid, signal.SIGTERM)
     for _ in range(60):
-        if not _alive(node.pid):
+        if not _alive(pid):
             return True
         time.sleep(0.5)
-    os.kill(node.pid, signal.SIGKILL)
+    _kill_group(pid)
     return True

@@ -52,12 +52,14 @@ class Counting:
         sources: Iterable[str] = (),
         events: Iterable[str] = (),
         lead: int = LEAD,
+        all_events: bool = False,
     ) -> None:
         self.phrases = list(phrases)
         self.automaton = ahocorasick_rs.AhoCorasick(self.phrases) if self.phrases else None
         self.scope = ahocorasick_rs.AhoCorasick(list(scope)) if scope else None
         self.sources = frozenset(sources)
         self.wanted = frozenset(events)
+        self.all_events = all_events  # count every event, not only the ``events`` asked
         self.lead = lead
         # Each item's distinct phrase indexes go to a flat int32 buffer counted per day by
         # numpy: a Python step per match would cost most of a run at 100k items.
@@ -75,7 +77,7 @@ class Counting:
         if self.scope is not None and not self.scope.find_matches_as_indexes(text):
             return None
         self.docs += 1
-        if item.event_id in self.wanted:
+        if item.event_id and (self.all_events or item.event_id in self.wanted):
             self.events[item.event_id] += 1
         if self.automaton is None:
             return text

@@ -23,6 +23,7 @@ from store.sqlite import (
     alerts,
     audit,
     channels,
+    daycounts,
     discovery,
     fetches,
     health,
@@ -71,6 +72,7 @@ class SQLiteStore(Store):
                     channels,
                     leases,
                     discovery,
+                    daycounts,
                 ):
                     for statement in statements(module.SCHEMA):
                         db.execute(statement)

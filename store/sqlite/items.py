@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from rules.syntax import (
 )
 from store.base import ItemRepo, check_events, check_query, check_span
 from store.errors import ConflictError, NotFound, QueryError
+from store.frequencies import LEAD, Frequencies
 from store.model import (
     MUTABLE_FIELDS,
     EventOrder,
@@ -46,6 +47,7 @@ from store.model import (
     with_id,
 )
 from store.sqlite.common import json_list, ms, statements
+from store.sqlite.daycounts import DayCounts
 from store.text import han_bigrams, phrase_tokens
 
 if TYPE_CHECKING:
@@ -379,6 +381,24 @@ class SQLiteItems(ItemRepo):
             if len(rows) < _SCAN_BATCH:
                 return
             after = rows[-1][0], rows[-1][1]
+
+    def phrase_frequencies(
+        self,
+        phrases: Sequence[str],
+        since: datetime,
+        until: datetime,
+        *,
+        scope: Sequence[str] = (),
+        sources: Iterable[str] = (),
+        events: Iterable[str] = (),
+        lead: int = LEAD,
+    ) -> Frequencies:
+        # Whole past days are counted once and kept (store.sqlite.daycounts); only new
+        # phrases and the part-days at the ends of the span are read.
+        check_span(since, until)
+        return DayCounts(self, self.store).frequencies(
+            phrases, since, until, scope=scope, sources=sources, events=events, lead=lead
+        )
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
