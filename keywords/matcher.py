@@ -116,9 +116,19 @@ class _View:
         self.scanner: _Compiled | None = None
         self.sound: _Compiled | None = None
 
-    def compile(self) -> None:
+    def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
         self.sound = _scanner(self.sounds, self.view, prepared=True)
+        # By sound pattern, for texts without pinyin: the entries of homophone groups, with
+        # what each reports when heard rather than written, and its written form.
+        self.heard: list[tuple[tuple[_Entry, _Entry, str], ...]] = [
+            tuple(
+                (entry, entry._replace(kind="homophone"), entry.norm)
+                for entry in entries
+                if variants[entry.leaf].homophones
+            )
+            for entries in (self.sound[1] if self.sound is not None else ())
+        ]
 
 
 def _scanner(
@@ -203,7 +213,7 @@ class Matcher:
             texts = self._groups[name].texts() if kind == "group" else [name]
             self._add_words(leaf, variants, texts)
         for view in self._views.values():
-            view.compile()
+            view.compile(self._leaf_variants)
         # Leaves whose view is the default one: their spans are already in the positions
         # NEAR counts in.
         self._default_leaves = frozenset(
@@ -590,7 +600,7 @@ def _collect_sounds(
         if form.spelt:
             accepted = _judged(form, indexes, starts, ends, payloads, variants)
         else:
-            accepted = _heard(normalized.text, indexes, starts, ends, payloads, variants)
+            accepted = _heard(normalized.text, indexes, starts, ends, compiled.heard)
         if accepted:
             originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
             for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
@@ -616,23 +626,26 @@ def _heard(
     indexes: list[int],
     starts: list[int],
     ends: list[int],
-    payloads: list[tuple[_Entry, ...]],
-    variants: list[Variants],
+    heard: list[tuple[tuple[_Entry, _Entry, str], ...]],
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them. Most candidates in ordinary text are two unrelated
     characters that sound alike, so this loop is kept lean."""
     accepted: _Accepted = []
+    add = accepted.append
     for i, s, e in zip(indexes, starts, ends, strict=True):
+        entries = heard[i]
+        if not entries:
+            continue  # pinyin only: found as written by the plain scan
         written = text[s:e]
-        for entry in payloads[i]:
-            if not variants[entry.leaf].homophones:
-                continue  # pinyin only: found as written by the plain scan
-            norm = entry.norm
+        for entry, homophone, norm in entries:
             if written == norm:
-                accepted.append((s, e, entry))
-            elif any(a == b for a, b in zip(written, norm, strict=False)):
-                accepted.append((s, e, entry._replace(kind="homophone")))
+                add((s, e, entry))
+                continue
+            for a, b in zip(written, norm, strict=False):
+                if a == b:
+                    add((s, e, homophone))
+                    break
     return accepted
 
 
