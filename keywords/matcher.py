@@ -119,16 +119,34 @@ class _View:
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
         self.sound = _scanner(self.sounds, self.view, prepared=True)
-        # By sound pattern, for texts without pinyin: the entries of homophone groups, with
-        # what each reports when heard rather than written, and its written form.
-        self.heard: list[tuple[tuple[_Entry, _Entry, str], ...]] = [
-            tuple(
-                (entry, entry._replace(kind="homophone"), entry.norm)
-                for entry in entries
-                if variants[entry.leaf].homophones
-            )
+        # By sound pattern, for texts without pinyin: the entries of homophone groups (with
+        # what each reports when heard rather than written, and its written form), and
+        # which of them have a given character at a given place (a homophone keeps one).
+        self.heard: list[_Heard | None] = [
+            _heard_table(entries, variants)
             for entries in (self.sound[1] if self.sound is not None else ())
         ]
+
+
+_HeardEntry = tuple[_Entry, _Entry, str]
+_Heard = tuple[tuple[_HeardEntry, ...], list[dict[str, list[int]]]]
+
+
+def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Heard | None:
+    kept = tuple(
+        (entry, entry._replace(kind="homophone"), entry.norm)
+        for entry in entries
+        if variants[entry.leaf].homophones
+    )
+    if not kept:
+        return None  # pinyin only: found as written by the plain scan
+    places: list[dict[str, list[int]]] = []
+    for k, (_, _, norm) in enumerate(kept):
+        for j, char in enumerate(norm):
+            if j == len(places):
+                places.append({})
+            places[j].setdefault(char, []).append(k)
+    return kept, places
 
 
 def _scanner(
@@ -622,30 +640,30 @@ _Accepted = list[tuple[int, int, _Entry]]
 
 
 def _heard(
-    text: str,
-    indexes: list[int],
-    starts: list[int],
-    ends: list[int],
-    heard: list[tuple[tuple[_Entry, _Entry, str], ...]],
+    text: str, indexes: list[int], starts: list[int], ends: list[int], heard: list[_Heard | None]
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them. Most candidates in ordinary text are two unrelated
-    characters that sound alike, so this loop is kept lean."""
+    characters that sound alike, and a sound stands for many words, so the words that
+    keep a character of the text are looked up by place and character."""
     accepted: _Accepted = []
     add = accepted.append
     for i, s, e in zip(indexes, starts, ends, strict=True):
-        entries = heard[i]
-        if not entries:
-            continue  # pinyin only: found as written by the plain scan
+        table = heard[i]
+        if table is None:
+            continue
+        entries, places = table
         written = text[s:e]
-        for entry, homophone, norm in entries:
-            if written == norm:
-                add((s, e, entry))
-                continue
-            for a, b in zip(written, norm, strict=False):
-                if a == b:
-                    add((s, e, homophone))
-                    break
+        kept: set[int] = set()
+        for place, char in zip(places, written, strict=False):
+            ks = place.get(char)
+            if ks:
+                kept.update(ks)
+        if not kept:
+            continue
+        for k in sorted(kept) if len(kept) > 1 else kept:
+            entry, homophone, norm = entries[k]
+            add((s, e, entry if written == norm else homophone))
     return accepted
 
 
