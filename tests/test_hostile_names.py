@@ -50,6 +50,13 @@ def test_api_reaches_hostile_names_by_id(operator: Browser) -> None:
     tried = operator.post(f"/api/keywords/groups/{group_id}/test", json={"text": "在潼南"})
     assert [(h["start"], h["end"]) for h in tried.get_json()["hits"]] == [(1, 3)]
 
+    # Alert policies are kept by rule name, and reached by the rule's id.
+    policy = {"mode": "threshold", "threshold": 5, "window_minutes": 30}
+    put = operator.send("PUT", f"/api/policies/{rule_id}", json=policy)
+    assert put.status_code == 200, put.get_json()
+    shown = operator.get(f"/api/policies/{rule_id}").get_json()
+    assert (shown["rule"], shown["policy"]["threshold"]) == (RULE, 5)
+
     # A rename keeps the id: links and bookmarks still reach the rule.
     renamed = operator.send(
         "PATCH", f"/api/keywords/rules/{rule_id}", json={"parent": 3, "name": RULE + "#2"}
