@@ -145,10 +145,26 @@ class Place(_Strict):
     )
 
 
+class DivisionChange(_Strict):
+    """A change of the official administrative divisions imported from the code list
+    (``yuqing places import-codes``), laid over the gazetteer ``make analysis-data``
+    builds: a new division, one renamed (its old names kept as ``former``, 曾用名, which
+    recognition still resolves to the code) or one no longer on the list (``removed``)."""
+
+    code: str = Field(pattern=r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?$")
+    name: str = Field(min_length=1, max_length=64)
+    parent: str = Field(default="", pattern=r"^$|^\d{2,6}$")
+    former: list[Annotated[str, Field(min_length=2, max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+    removed: bool = False
+
+
 class Library(_Strict):
     groups: list[Group] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     places: list[Place] = Field(default_factory=list)
+    divisions: list[DivisionChange] = Field(default_factory=list)
 
     def group(self, name: str) -> Group | None:
         return next((g for g in self.groups if g.name == name), None)

@@ -235,6 +235,49 @@ def import_places(
     return Change(saved, None, None, changes)
 
 
+def import_codes(
+    acting: Acting,
+    lines: list[places.CodeLine],
+    *,
+    villages: int = 0,
+    remove: bool = True,
+    parent: int | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> tuple[Change, places.CodeImport]:
+    """Update the divisions from an official code list (read by
+    :func:`keywords.places.read_codes`): new ones added, renamed ones keeping the old name
+    as a former name, ones no longer listed marked removed (see
+    :func:`keywords.places.plan_codes`). One new library version at ``parent`` (default:
+    the newest), audited once with the file's ``details`` and what changed. Kept in the
+    store, so a rebuild of the gazetteer (``make analysis-data``) keeps it."""
+    keywords = KeywordLibrary(acting.store)
+    head, current = keywords.current()
+    parent = head if parent is None else parent
+    _check_parent(head, parent)
+    plan = places.plan_codes(current, lines, villages=villages, remove=remove)
+    library = current.model_copy(update={"divisions": plan.changes})
+    saved, changes = keywords.commit(
+        library,
+        author=acting.actor,
+        created=acting.now(),
+        message="import division codes",
+        parent=parent,
+    )
+    acting.audit(
+        "keywords.places.codes",
+        f"library:{saved.version}",
+        {"version": parent},
+        {
+            "version": saved.version,
+            "import": dict(details or {}),
+            **plan.summary(),
+            "changed": [*plan.added, *plan.renamed, *plan.removed, *plan.restored][:200],
+        },
+        time=saved.created,
+    )
+    return Change(saved, None, None, changes), plan
+
+
 def rollback(acting: Acting, to: int, *, parent: int | None = None) -> LibraryVersion:
     """Make version ``to`` current again as a new version after ``parent`` (default: the
     newest); history is never rewritten."""

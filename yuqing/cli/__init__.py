@@ -23,6 +23,7 @@ from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.discover import discover_group
 from yuqing.cli.errors import Commands, UserError
 from yuqing.cli.keywords import keywords_group, match_command
+from yuqing.cli.places import places_group
 from yuqing.cli.store import store_group
 from yuqing.cli.users import users_group
 from yuqing.wiring import CRAWLS_PER_WORKER, crawl_args, store_for
@@ -138,6 +139,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
 main.add_command(match_command)
 main.add_command(discover_group)
 main.add_command(keywords_group)
+main.add_command(places_group)
 main.add_command(sources_command)
 main.add_command(crawl_command)
 main.add_command(scheduler_command)
