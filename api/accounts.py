@@ -74,7 +74,7 @@ def has_role(user: User, role: str) -> bool:
 # Options of the password hasher: argon2-cffi's defaults (RFC 9106's second recommended
 # parameter set) unless changed here. Test suites lower the cost, as Django's test
 # settings do, so that creating a user or signing in costs milliseconds, not 0.3 s.
-HASHER_OPTIONS: dict[str, int] = {}
+HASHER_OPTIONS: dict[str, Any] = {}
 
 
 @cache
