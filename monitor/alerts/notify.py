@@ -44,9 +44,10 @@ class Notifier:
     def routing(self) -> Routing:
         return load(self.store)
 
-    def facts(self, alert: Alert) -> Facts:
+    def facts(self, alert: Alert, items: list[Item] | None = None) -> Facts:
         """What routes look at: the rule, severity, keyword groups that matched, the
-        regions (the source's, and matched words of region groups), emergency."""
+        regions (the source's, and matched words of region groups), emergency, and the
+        region codes of its ``items`` (default: its first item, as stored)."""
         groups = {str(h["group"]) for h in alert.hits if h.get("group")}
         regions = []
         source = self.store.sources.get(alert.source_id) if alert.source_id else None
@@ -56,7 +57,22 @@ class Notifier:
         regions += [
             str(h["word"]) for h in alert.hits if h.get("group") in places and h.get("word")
         ]
-        return Facts(alert.rule, alert.severity, groups, regions, alert.emergency)
+        if items is None:
+            first = self.store.items.get(alert.item_id) if alert.item_id else None
+            items = [first] if first is not None else []
+        mentioned = {c for i in items for c in i.regions}
+        primary = {c for i in items for c in i.region_primary}
+        if alert.region:
+            primary.add(alert.region)
+        return Facts(
+            alert.rule,
+            alert.severity,
+            groups,
+            regions,
+            alert.emergency,
+            sorted(mentioned | primary),
+            sorted(primary),
+        )
 
     def _region_groups(self) -> set[str]:
         """The keyword groups of category region, read from the library at most every
@@ -68,9 +84,12 @@ class Notifier:
             self._regions = (now, {g["name"] for g in groups if g.get("category") == "region"})
         return self._regions[1]
 
-    def route(self, alert: Alert, routing: Routing | None = None) -> list[str]:
-        """The destination keys routing gives ``alert`` now (for ``Alert.targets``)."""
-        found, _ = route(routing or self.routing(), self.facts(alert), self.clock())
+    def route(
+        self, alert: Alert, routing: Routing | None = None, items: list[Item] | None = None
+    ) -> list[str]:
+        """The destination keys routing gives ``alert`` now (for ``Alert.targets``);
+        ``items``: the items it is raised on (default: its first item, as stored)."""
+        found, _ = route(routing or self.routing(), self.facts(alert, items), self.clock())
         mine = set(alert.recipients)
         return [t.key for t in found if not (t.channel == EMAIL and t.to in mine)]
 
@@ -101,7 +120,7 @@ class Notifier:
             item = self.store.items.get(alert.item_id)
         body, body_hits = excerpt(item.body, item.hits) if item else ("", [])
         base = self.config.public_url.rstrip("/")
-        facts = self.facts(alert)
+        facts = self.facts(alert, [item] if item is not None else [])
         label, deadline = self._next_deadline(alert)
         return Notice(
             kind=kind,
