@@ -263,6 +263,11 @@ def test_region_codes_route_by_the_places_the_items_mention(store: Store) -> Non
     assert places(store, street) == ["district-duty", "work-group"]
     assert places(store, mentioned) == ["work-group"]
     assert places(store, elsewhere) == []
+    # The message names the place the story is about after the source's region.
+    chat = store.outbox.get(f"{mentioned}/work-group/new")
+    assert chat is not None and chat.notice["region"] == "潼南区、双流区"
+    chat = store.outbox.get(f"{street}/district-duty/new")
+    assert chat is not None and chat.notice["region"] == "潼南区、梓潼街道"
 
     # The preview takes the codes (and names what is wrong with one).
     facts = Facts("一般火情", "warning", region_codes=["500152001"], primary_codes=["510116"])

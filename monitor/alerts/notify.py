@@ -15,6 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from analysis.gazetteer import Gazetteer
+from keywords.model import Library
+from keywords.places import gazetteer_of
 from monitor.alerts.channels import EMAIL
 from monitor.alerts.email import excerpt, render_notice
 from monitor.alerts.links import AckLinks, short_code
@@ -38,6 +41,7 @@ class Notifier:
     ) -> None:
         self.store, self.config, self.links, self.clock = store, config, links, clock
         self._regions: tuple[float, set[str]] | None = None
+        self._places: tuple[float, int, Gazetteer] | None = None
 
     # -- where ------------------------------------------------------------------------
 
@@ -83,6 +87,22 @@ class Notifier:
             groups = head.data.get("groups", []) if head else []
             self._regions = (now, {g["name"] for g in groups if g.get("category") == "region"})
         return self._regions[1]
+
+    def place_name(self, code: str) -> str:
+        """The name of the place ``code`` (潼南区, 双江镇) as the keyword library's
+        gazetteer has it (imported divisions and operators' places included, re-read at
+        most every :data:`LIBRARY_SECONDS`); "" for an unknown code."""
+        now = time.monotonic()
+        known = self._places
+        if known is None or now - known[0] > LIBRARY_SECONDS:
+            head = self.store.library.head()
+            version = head.version if head else 0
+            if known is None or known[1] != version:
+                library = Library.model_validate(head.data) if head else Library()
+                known = (now, version, gazetteer_of(library))
+            self._places = known = (now, version, known[2])
+        place = known[2].get(code)
+        return place.name if place is not None else ""
 
     def route(
         self, alert: Alert, routing: Routing | None = None, items: list[Item] | None = None
@@ -137,7 +157,7 @@ class Notifier:
             hits=[h for h in alert.hits if h.get("field") == "title"],
             emergency=alert.emergency,
             source=alert.source_id,
-            region="、".join(dict.fromkeys(facts.regions)),
+            region="、".join(self._region_names(alert, facts)),
             url=alert.url,
             published=self.fmt(alert.publish_time),
             first_seen=self.fmt(alert.first_seen),
@@ -150,6 +170,15 @@ class Notifier:
             deadline=deadline,
             step_label=step_label,
         )
+
+    def _region_names(self, alert: Alert, facts: Facts) -> list[str]:
+        """The regions a notice names: the source's and the matched region words, then
+        the place the alert's story is about (its primary region) unless already said."""
+        names = list(dict.fromkeys(facts.regions))
+        place = self.place_name(alert.region) if alert.region else ""
+        if place and not any(place in n or n in place for n in names):
+            names.append(place)
+        return names
 
     def _entries(self, alert: Alert, item: Item | None, items: list[Item] | None) -> list[Entry]:
         """The event's first items, first published first."""
