@@ -15,9 +15,13 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from analysis.gazetteer import Gazetteer
+from analysis.item import default as default_analyzer
 from crawler import health
 from keywords.library import KeywordLibrary
+from keywords.places import gazetteer_of
 from monitor.alerts import stats as alert_stats
+from monitor.alerts.routing import within
 from monitor.alerts.settings import Deadlines
 from monitor.discovery.health import rule_health
 from store import ItemQuery, Store
@@ -34,6 +38,9 @@ MAIN_EVENTS = 10
 HEALTH_RUNS = 50  # recent runs a source's health is judged on
 ITEMS_PER_EVENT = 5
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+_REGION_FACT = re.compile(r"region(?:\.primary)?:(\d{2}[\d-]*)")
+REGIONS = 10  # watched regions in a report
+TOWNSHIPS = 40  # townships of one watched region
 
 
 class PeriodError(ValueError):
@@ -361,6 +368,71 @@ def rules_health(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     return {"days": health.days, "rules": rules, "silent_words": health.silent_words}
 
 
+def watched_regions(store: Store, gazetteer: Gazetteer) -> list[str]:
+    """The region codes the office watches: those its rules test (``region:500152``,
+    ``region.primary:...``) and its sources' home regions, widest first; a region under
+    another watched one is that one's township, not a region of its own."""
+    _, library = KeywordLibrary(store).current()
+    codes = {c for r in library.rules for c in _REGION_FACT.findall(r.expression)}
+    for source in store.sources.list():
+        if source.region:
+            home = source.region if source.region in gazetteer.places else ""
+            codes.add(home or default_analyzer().home(source.region))
+    codes = {c for c in codes if c in gazetteer.places}
+    wide = sorted(codes, key=lambda c: (len(c), c))
+    kept: list[str] = []
+    for code in wide:
+        if not any(within(code, k) for k in kept):
+            kept.append(code)
+    return kept[:REGIONS]
+
+
+def _region_row(
+    store: Store, period: Period, code: str, name: str, alerts: list[Alert]
+) -> dict[str, Any]:
+    """Items about ``code`` (or a place under it), the negative ones and their share, and
+    the alerts whose story is about it, each linked to the list it counts."""
+    scope = f"region:{code}"
+    items = _count(store, period, q=scope)
+    negative = _count(store, period, q=f"{scope} sentiment:negative")
+    negative_link = search_link(period, q=f"{scope} sentiment:negative")
+    raised = sum(1 for a in alerts if a.region and within(a.region, code))
+    return {
+        "code": code,
+        "name": name,
+        "items": _figure(items, search_link(period, q=scope)),
+        "negative": _figure(negative, negative_link),
+        "negative_share": _figure(round(negative / items, 3) if items else None, negative_link),
+        "alerts": _figure(raised, alerts_link(period, region=code)),
+    }
+
+
+def _name(gazetteer: Gazetteer, code: str) -> str:
+    place = gazetteer.get(code)
+    return place.name if place is not None else code
+
+
+def regions(store: Store, period: Period, alerts: list[Alert]) -> list[dict[str, Any]]:
+    """Per watched region: its figures and those of its townships and streets (and the
+    operators' places under it) that have items or alerts in ``period``, most items
+    first."""
+    _, library = KeywordLibrary(store).current()
+    gazetteer = gazetteer_of(library)
+    out = []
+    for code in watched_regions(store, gazetteer):
+        row = _region_row(store, period, code, gazetteer.display(code), alerts)
+        query = ItemQuery(q=f"region:{code}", since=period.since, until=period.until, size=1)
+        per_region = store.items.facets(query).per_region
+        fine = {c for c in per_region if (len(c) >= 9 or "-" in c) and within(c, code)}
+        fine |= {a.region for a in alerts if len(a.region) >= 9 and within(a.region, code)}
+        ranked = sorted(fine, key=lambda c: (-per_region.get(c, 0), c))[:TOWNSHIPS]
+        row["townships"] = [
+            _region_row(store, period, c, _name(gazetteer, c), alerts) for c in ranked
+        ]
+        out.append(row)
+    return out
+
+
 def report(
     store: Store,
     period: Period,
@@ -379,6 +451,7 @@ def report(
         "period": period.public(),
         "counts": statistics(store, period),
         "events": main_events(store, period, alerted),
+        "regions": regions(store, period, alerted),
         "alerts": alerts,
         "sources": sources,
         "troubled_sources": _figure(len(troubled), "/sources"),

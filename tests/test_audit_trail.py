@@ -389,6 +389,31 @@ def _(w: World) -> None:
     assert refused.status_code == 400 and refused.get_json()["problems"][0]["line"] == 2
 
 
+@changes("POST", "/api/keywords/places/import-codes")
+def _(w: World) -> None:
+    parent, codes = w.version(), "统计用区划代码,名称\n500152104000,宝龙街道\n".encode()
+    w.audited(
+        lambda: upload(
+            w.operator,
+            "/api/keywords/places/import-codes",
+            "codes.csv",
+            codes,
+            parent=parent,
+            remove="false",
+        ),
+        f"library:{parent + 1}",
+        actor="operator1",
+        status=201,
+    )
+    # A file with a bad line changes nothing; the line is named in Chinese.
+    bad = "500152104000,宝龙街道\n50015,潼南\n".encode()
+    refused = upload(
+        w.operator, "/api/keywords/places/import-codes", "c.csv", bad, parent=parent + 1
+    )
+    assert refused.status_code == 400
+    assert refused.get_json()["problems"][0]["message"].startswith("第 2 行：代码 '50015'")
+
+
 @reads("POST", "/api/keywords/validate-expression")
 def _(w: World) -> None:
     body = {"expression": "@地名 AND 起火"}
@@ -1358,6 +1383,15 @@ def _(t: Terminal) -> None:
     places.write_text("名称,上级代码\n潼南中学,500152\n", encoding="utf-8")
     head = KeywordLibrary(t.store).current()[0]
     args = ["keywords", "import-places", str(places), "--author", "李四"]
+    t.audited(args, f"library:{head + 1}", actor="李四")
+
+
+@command("places import-codes")
+def _(t: Terminal) -> None:
+    codes = t.tmp / "codes.txt"
+    codes.write_text("500152104000\t宝龙街道\n", encoding="utf-8")
+    head = KeywordLibrary(t.store).current()[0]
+    args = ["places", "import-codes", str(codes), "--author", "李四", "--no-remove"]
     t.audited(args, f"library:{head + 1}", actor="李四")
 
 

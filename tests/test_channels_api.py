@@ -165,6 +165,39 @@ def test_routing_is_validated_previewed_and_audited(
     assert "Routing preview" in english and "路由预览" not in english
 
 
+def test_routing_by_region_code_in_the_api_and_the_console(
+    store: Store, app: APIFlask, admin: Browser, fakes: FakePlatforms
+) -> None:
+    admin.post("/api/channels", json=ding(fakes))
+    route = {"name": "潼南属地", "when": {"region_codes": ["500152"]}}
+    table = {"routes": [route | {"to": [{"channel": "district-duty"}]}]}
+    bad = {"routes": [{**table["routes"][0], "when": {"region_codes": ["500199"]}}]}
+    refused = admin.send("PUT", "/api/routing", json={"settings": bad})
+    assert refused.status_code == 400
+    assert refused.get_json()["field"] == "routes.0.when.region_codes.0"
+    assert "没有区划代码 500199" in refused.get_json()["detail"]
+    assert admin.send("PUT", "/api/routing", json={"settings": table}).status_code == 200
+    [entry] = store.audit.list(target="routing")
+    assert entry.after["routes"][0]["when"]["region_codes"] == ["500152"]
+    street = {"rule": "潼南火灾", "region_codes": ["500152002"], "at": "2021-02-05T12:00:00"}
+    shown = admin.post("/api/routing/preview", json=street).get_json()
+    assert shown["routes"] == ["潼南属地"]
+    wrong = admin.post("/api/routing/preview", json=street | {"primary_region": "潼南"})
+    assert wrong.status_code == 400 and wrong.get_json()["field"] == "primary_region"
+    # The console's preview takes the codes; the editor says what region_codes means.
+    page = admin.post(
+        "/routing/preview",
+        data={"csrf_token": admin.csrf, "rule": "潼南火灾", "region_codes": "500152002000"},
+    )
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "潼南属地" in text and "区值班群" in text
+    assert "<code>region_codes</code> 区划代码" in text and "条目提及的区划代码" in text
+    english = admin.get("/routing?lang=en").get_data(as_text=True)
+    assert "Region codes its items mention" in english and "Primary region code" in english
+    assert "<code>region_codes</code> administrative codes" in english
+    assert "区划代码" not in english
+
+
 def test_dead_letters_are_listed_and_resent_and_an_alert_shows_its_deliveries(
     store: Store, app: APIFlask, admin: Browser, fakes: FakePlatforms
 ) -> None:

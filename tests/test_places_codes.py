@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from api_support import Browser
+from apiflask import APIFlask
 from click.testing import CliRunner
 
 from analysis import gazetteer
@@ -22,7 +24,7 @@ from keywords.library import KeywordLibrary
 from keywords.live import LiveMatcher
 from keywords.model import Library, Rule
 from keywords.places import gazetteer_of, names, plan_codes, read_codes
-from store import Item, open_store
+from store import Item, Store, open_store
 from store.acting import Acting
 from store.clock import ManualClock
 from yuqing.cli import main
@@ -175,3 +177,15 @@ def test_curated_former_names_resolve_to_the_current_code() -> None:
         assert (first.code, first.evidence[0]) == (code, ("former", code)), text
     # A former name's short form that is a current place's name stays that place's.
     assert recognizer.recognize("思茅发布通知", "").mentions[0].code == "530802"
+
+
+def test_the_console_names_an_imported_division(
+    store: Store, app: APIFlask, viewer: Browser
+) -> None:
+    acting = Acting("张三", store, ManualClock(datetime(2026, 3, 1, tzinfo=UTC)))
+    assert "琼江街道" not in viewer.get("/alerts?region=500152004").get_data(as_text=True)
+    lines, _villages = read_codes(TOWNSHIPS.read_bytes())
+    operations.import_codes(acting, lines)
+    app.extensions.pop("yuqing.region_names", None)  # as after FRESH_SECONDS
+    page = viewer.get("/alerts?region=500152004").get_data(as_text=True)
+    assert '<span class="muted" id="inbox-region">琼江街道 · 潼南区</span>' in page

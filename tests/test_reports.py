@@ -374,3 +374,63 @@ def test_weekly_report_has_the_rules_health_and_the_daily_one_not(
     assert f'data-rule="{RULE}"' in section
     english = viewer.get("/reports/weekly?week=2026-W47&lang=en").get_data(as_text=True)
     assert "Rule health" in english and "Words not seen in this period" in english
+
+
+def test_the_report_has_a_section_per_watched_region_and_township(
+    store: Store, viewer: Browser
+) -> None:
+    """Watched regions (the sources' home regions here: 潼南区, 合川区) with their
+    townships: items, negative items and share, alerts — each linked to a list of that
+    many."""
+    from analysis.item import default as analyzer
+
+    later = DAY + timedelta(days=3)  # 2026-11-23: only these items
+    stories = [
+        ("http://a.example/r1.html", "潼南区双江镇一厂房坍塌致两人被困", 9),
+        ("http://a.example/r2.html", "潼南区梓潼街道举办丰收节", 10),
+        ("http://a.example/r3.html", "潼南区双江镇开展防汛演练", 11),
+        ("http://b.example/r4.html", "合川区钓鱼城景区游客增多", 12),
+    ]
+    items = [
+        analyzer().analyze(item(url, title, later + timedelta(hours=h), "tn", ["news"]))
+        for url, title, h in stories
+    ]
+    store.items.upsert_many(items)
+    assert items[0].sentiment == "negative" and items[1].sentiment != "negative"
+    store.alerts.create(
+        Alert("r1", RULE, items[0].id, "immediate", "critical", items[0].title, items[0].id,
+              items[0].url, "tn", later + timedelta(hours=9, minutes=5), region="500152110")
+    )  # fmt: skip
+    report = viewer.get("/api/reports/daily?date=2026-11-23").get_json()
+    regions = {r["code"]: r for r in report["regions"]}
+    assert list(regions) == ["500117", "500152"]
+    tongnan = regions["500152"]
+    assert tongnan["name"] == "重庆市 潼南区"
+    assert (tongnan["items"]["value"], tongnan["negative"]["value"]) == (3, 1)
+    assert tongnan["negative_share"]["value"] == 0.333 and tongnan["alerts"]["value"] == 1
+    towns = {t["code"]: t for t in tongnan["townships"]}
+    assert list(towns) == ["500152110", "500152002"]  # most items first
+    assert towns["500152110"]["name"] == "双江镇"
+    assert [towns["500152110"][k]["value"] for k in ("items", "negative", "alerts")] == [2, 1, 1]
+    assert towns["500152002"]["negative_share"]["value"] == 0.0
+    assert regions["500117"]["items"]["value"] == 1
+
+    # Every figure opens a list of exactly that many.
+    for row in [tongnan, *tongnan["townships"], regions["500117"]]:
+        for key in ("items", "negative"):
+            params = parse_qs(urlsplit(row[key]["link"]).query)
+            query = ItemQuery(
+                q=params["q"][0],
+                since=datetime.fromisoformat(params["since"][0]),
+                until=datetime.fromisoformat(params["until"][0]),
+                size=1,
+            )
+            assert store.items.search(query).total == row[key]["value"], (row["code"], key)
+        listed = viewer.get("/api" + row["alerts"]["link"]).get_json()
+        assert listed["total"] == row["alerts"]["value"], row["code"]
+
+    # The console shows the section (and in English).
+    page = viewer.get("/reports/daily?date=2026-11-23").get_data(as_text=True)
+    assert 'id="report-regions"' in page and "双江镇" in page and "33%" in page
+    english = viewer.get("/reports/daily?date=2026-11-23&lang=en").get_data(as_text=True)
+    assert "By place" in english and "Negative share" in english and "属地情况" not in english

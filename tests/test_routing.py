@@ -10,11 +10,12 @@ from datetime import timedelta
 import pytest
 from alerting_support import T0, Clock, add, story
 
-from monitor.alerts.delivery import preview, save_channel, save_routing
+from analysis.item import default as default_analyzer
+from monitor.alerts.delivery import preview, preview_codes, save_channel, save_routing
 from monitor.alerts.engine import Alerting
 from monitor.alerts.links import AckLinks
 from monitor.alerts.routing import Facts, RoutingError
-from store import Store
+from store import Item, Store
 from store.acting import Acting
 from store.model import LibraryVersion, Source
 from yuqing.config import AlertsConfig
@@ -227,3 +228,80 @@ def test_deadlines_remind_before_and_escalate_after(store: Store) -> None:
     assert places(store, ident, "escalate-guidance") == ["boss@example.cn", f"sms:{LEADER}"]
     actions = Counter(e.action for e in store.alert_timeline.list(ident))
     assert actions["reminded"] == 1 and actions["escalated"] == 1  # guidance only
+
+
+def analysed(item: Item) -> Item:
+    """``item`` with its places and sentiment, as the live matcher leaves it."""
+    return default_analyzer().analyze(item)
+
+
+def test_region_codes_route_by_the_places_the_items_mention(store: Store) -> None:
+    clock = Clock()
+    alerts = setup(store, clock)
+    routing = dict(ROUTING)
+    routing["routes"] = [
+        {
+            "name": "提及潼南",
+            "when": {"region_codes": ["500152"]},
+            "to": [{"channel": "work-group"}],
+        },
+        {
+            "name": "主属地潼南",
+            "when": {"region_codes": ["500152000000"], "region_scope": "primary"},
+            "to": [{"channel": "district-duty"}],
+        },
+    ]
+    save_routing(Acting("t", store, lambda: T0), routing)
+    assert store.routing.get().settings["routes"][1]["when"]["region_codes"] == ["500152"]  # type: ignore[union-attr]
+    # About a street of 潼南区: under 500152 by its primary region and by mention.
+    [street] = add(store, alerts, [analysed(story(1, title="潼南区梓潼街道一民房起火"))])
+    # About 双流区, mentioning 潼南区 in the lead: only the route by mention.
+    other = story(2, title="成都市双流区一民房起火", body="潼南区消防支队赶赴增援。")
+    [mentioned] = add(store, alerts, [analysed(other)])
+    # 梓潼县 is in Sichuan, not 潼南's 梓潼街道: neither.
+    [elsewhere] = add(store, alerts, [analysed(story(3, title="四川梓潼县一民房起火"))])
+    assert places(store, street) == ["district-duty", "work-group"]
+    assert places(store, mentioned) == ["work-group"]
+    assert places(store, elsewhere) == []
+    # The message names the place the story is about after the source's region.
+    chat = store.outbox.get(f"{mentioned}/work-group/new")
+    assert chat is not None and chat.notice["region"] == "潼南区、双流区"
+    chat = store.outbox.get(f"{street}/district-duty/new")
+    assert chat is not None and chat.notice["region"] == "潼南区、梓潼街道"
+
+    # The preview takes the codes (and names what is wrong with one).
+    facts = Facts("一般火情", "warning", region_codes=["500152001"], primary_codes=["510116"])
+    assert preview(store, facts, T0, []).routes == ["提及潼南"]
+    codes = preview_codes(store, ["500152001000"], "500152")
+    assert codes == (["500152", "500152001"], ["500152"])
+    assert preview(
+        store, Facts("一般火情", "warning", set(), [], False, *codes), T0, []
+    ).routes == [
+        "提及潼南",
+        "主属地潼南",
+    ]
+    for mentioned_codes, primary, field, message in [
+        (["500199"], "", "region_codes.0", "没有区划代码 500199"),
+        ([], "潼南", "primary_region", "不是区划代码"),
+    ]:
+        with pytest.raises(RoutingError, match=message) as caught:
+            preview_codes(store, mentioned_codes, primary)
+        assert caught.value.field == field
+
+
+def test_a_region_code_that_names_no_place_is_refused(store: Store) -> None:
+    setup(store, Clock())
+    before = store.routing.get()
+    for codes, field, message in [
+        (["500199"], "routes.0.when.region_codes.0", "没有区划代码 500199"),
+        (["5001x"], "routes.0.when.region_codes", "'5001x' 不是区划代码"),
+    ]:
+        table = {
+            "routes": [
+                {"name": "x", "when": {"region_codes": codes}, "to": [{"channel": "work-group"}]}
+            ]
+        }
+        with pytest.raises(RoutingError, match=message) as caught:
+            save_routing(Acting("t", store, lambda: T0), table)
+        assert caught.value.field == field
+    assert store.routing.get() == before

@@ -55,6 +55,7 @@ ENGLISH: dict[str, str] = {
     "级别": "Severity",
     "规则": "Rule",
     "处理人": "Assignee",
+    "属地代码": "Region code",
     "仅超时": "Overdue only",
     "起始日期": "From",
     "截止日期": "Until",

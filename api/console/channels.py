@@ -90,6 +90,17 @@ ENGLISH: dict[str, str] = {
     "级别": "Severity",
     "地区（逗号分隔）": "Regions (comma-separated)",
     "关键词组（逗号分隔）": "Keyword groups (comma-separated)",
+    "条目提及的区划代码（逗号分隔）": "Region codes its items mention (comma-separated)",
+    "主属地区划代码": "Primary region code",
+    "条件": "Conditions",
+    "规则名（可用通配符）": "rule names (wildcards allowed)",
+    "关键词组": "keyword groups",
+    "地名（名称的一部分）": "part of a place name",
+    "区划代码（如 500152：条目提及该地或其下属地方即命中）": (
+        "administrative codes (e.g. 500152: the items mention that place or one under it)"
+    ),
+    "只看主属地": "their primary region only",
+    "时段": "time of day",
     "时间": "Time",
     "应急模式": "Emergency mode",
     "预览": "Preview",
@@ -434,6 +445,10 @@ def routing_preview() -> str | tuple[str, int]:
         "severity": form.get("severity", "warning"),
         "regions": [r.strip() for r in form.get("regions", "").split(",") if r.strip()],
         "groups": [g.strip() for g in form.get("groups", "").split(",") if g.strip()],
+        "region_codes": [
+            c.strip() for c in form.get("region_codes", "").replace("，", ",").split(",")
+        ],
+        "primary_region": form.get("primary_region", ""),
         "emergency": "emergency" in form,
     }
     if form.get("at"):

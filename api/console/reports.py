@@ -38,6 +38,14 @@ ENGLISH: dict[str, str] = {
     "信息量": "Items",
     "按监测方案": "By rule",
     "按地域": "By region",
+    "属地情况": "By place",
+    "未设置关注地区（按区划代码的监测方案或信息源属地）。": (
+        "No watched regions (rules by region code, or sources' home regions)."
+    ),
+    "属地": "Place",
+    "负面": "Negative",
+    "负面占比": "Negative share",
+    "合计": "Total",
     "按标签": "By tag",
     "按信息源": "By source",
     "按日": "By day",

@@ -41,6 +41,8 @@ EVIDENCE_LABELS = {
     "home": "信息源属地",
     "unique": "唯一地名",
     "level": "上级行政区优先",
+    "former": "曾用名",
+    "removed": "已撤销的区划",
 }
 ENGLISH: dict[str, str] = {
     "新旧": "New or old",
@@ -62,6 +64,8 @@ ENGLISH: dict[str, str] = {
     "信息源属地": "source's region",
     "唯一地名": "only place of the name",
     "上级行政区优先": "wider division first",
+    "曾用名": "former name",
+    "已撤销的区划": "division no longer listed",
     "负面度": "Negativity",
     "按属地": "By region",
     "属地": "Region",

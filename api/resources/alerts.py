@@ -26,6 +26,7 @@ from monitor.alerts.email import excerpt, highlight_html
 from monitor.alerts.emergency import GLOBAL
 from monitor.alerts.policy import Policy, PolicyError, policy_for
 from monitor.alerts.policy import rule_names as policy_rules
+from monitor.alerts.routing import within
 from monitor.alerts.stats import report
 from monitor.alerts.tickets import STEP_LABELS, STEPS, due_at, has_deadlines, step_done
 from store import ItemQuery
@@ -71,6 +72,11 @@ class InboxQuery(BaseModel):
     until: datetime | None = Field(None, description="created before")
     backfill: bool | None = Field(
         None, description="true: only alerts on backfill (old news); false: only the others"
+    )
+    region: str = Field(
+        "",
+        pattern=r"^$|^\d{2}(\d{2}(\d{2}(\d{3})?)?)?(-\d{1,6})?$",
+        description="an administrative code: alerts whose story is about it or a place under it",
     )
     page: int = Field(1, ge=1)
     size: int = Field(50, ge=1, le=500)
@@ -192,6 +198,7 @@ def inbox(query: InboxQuery) -> tuple[int, list[Alert]]:
         and (not severities or a.severity in severities)
         and (not query.assignee or a.assignee == query.assignee)
         and (not query.overdue or any(s["overdue"] for s in deadlines(a, now)))
+        and (not query.region or within(a.region, query.region))
     ]
     if query.sort == "negative":  # stable: equally negative alerts stay newest first
         kept.sort(key=lambda a: -a.negative)

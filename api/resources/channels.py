@@ -71,6 +71,10 @@ class RoutePreviewIn(BaseModel):
     rule: str = ""
     severity: Literal["critical", "warning", "info"] = "warning"
     regions: list[str] = Field(default_factory=list)
+    region_codes: list[str] = Field(
+        default_factory=list, description="codes of the places its items mention (500152)"
+    )
+    primary_region: str = Field("", description="its items' primary region code")
     groups: list[str] = Field(default_factory=list)
     emergency: bool = False
     at: datetime | None = Field(None, description="when it would be raised (default: now)")
@@ -165,8 +169,20 @@ def route_preview(data: RoutePreviewIn) -> dict[str, Any]:
     else:
         if not data.rule.strip():
             raise ApiError(400, "rule: name the rule, or give alert_id", field="rule")
+        try:
+            mentioned, primary = delivery.preview_codes(
+                p.store, data.region_codes, data.primary_region
+            )
+        except RoutingError as e:
+            raise _refused(e) from e
         facts = Facts(
-            data.rule.strip(), data.severity, set(data.groups), data.regions, data.emergency
+            data.rule.strip(),
+            data.severity,
+            set(data.groups),
+            data.regions,
+            data.emergency,
+            mentioned,
+            primary,
         )
         try:
             recipients = policy_for(p.store, facts.rule, p.alerts.recipients).recipients

@@ -42,7 +42,7 @@ from keywords.library import KeywordLibrary, compile_library
 from keywords.live import LiveMatcher
 from keywords.matcher import Matcher, fact_finder, run_rule_tests
 from keywords.model import Group, Library, Options, Rule, Scope, Word
-from keywords.places import read_places
+from keywords.places import read_codes, read_places
 from keywords.validate import InvalidLibrary, Problem, expression_problems
 from rules.highlight import mark
 from rules.syntax import group_names, parse
@@ -419,6 +419,56 @@ def import_places_file(form_and_files_data: PlacesForm) -> tuple[Response, int]:
     body = {
         "version": change.version.version,
         "places": [{"code": codes[p.name, p.parent], "name": p.name} for p in incoming],
+    }
+    return jsonify(body), 201
+
+
+class CodesForm(BaseModel):
+    file: UploadFile
+    parent: Version
+    remove: bool = Field(
+        True, description="false: a partial list only adds and renames, removes nothing"
+    )
+
+
+@bp.post("/keywords/places/import-codes")
+@bp.input(CodesForm, location="form_and_files")
+@bp.doc(
+    summary="Update the divisions from the official code list (CSV/TXT: code, name)",
+    description="12-digit 统计用区划代码 or 6-digit 民政部 codes; new divisions are added, "
+    "renamed ones keep the old name as a former name, missing ones are marked removed "
+    "(see docs/analysis.md). A 400 lists every bad line (in Chinese) and nothing changes.",
+    responses=[201, 400, 409, 413],
+)
+@require("operator")
+def import_codes_file(form_and_files_data: CodesForm) -> tuple[Response, int]:
+    form = form_and_files_data
+    try:
+        lines, villages = read_codes(form.file.read(), parts().import_limits)
+    except ImportFailed as e:
+        raise _import_error(e, "file") from e
+    except ValueError as e:
+        raise ApiError(400, str(e), field="file") from e
+    details = {"filename": form.file.filename}
+    try:
+        with _refused("file"):
+            change, plan = operations.import_codes(
+                acting(),
+                lines,
+                villages=villages,
+                remove=form.remove,
+                parent=form.parent,
+                details=details,
+            )
+    except ImportFailed as e:
+        raise _import_error(e, "file") from e
+    body = {
+        "version": change.version.version,
+        **plan.summary(),
+        "added_codes": plan.added,
+        "renamed_codes": plan.renamed,
+        "removed_codes": plan.removed,
+        "restored_codes": plan.restored,
     }
     return jsonify(body), 201
 

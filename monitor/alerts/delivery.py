@@ -10,16 +10,21 @@ a channel, with the platform's answer).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from analysis.gazetteer import Gazetteer, normalize_code
+from keywords.library import KeywordLibrary
+from keywords.places import gazetteer_of
 from monitor.alerts.channels import EMAIL, ChannelError, EmailChannel, build, check, masked
 from monitor.alerts.channels.base import Channel, Clock, DeliveryError, Outgoing
 from monitor.alerts.notice import Notice
 from monitor.alerts.routing import (
+    REGION_CODE,
     Facts,
     Routing,
     RoutingError,
@@ -141,7 +146,7 @@ def save_routing(
     must still be at it (else :class:`~store.errors.ConflictError`)."""
     store, now = acting.store, acting.now()
     channels = {c.id: c for c in store.channels.list()}
-    routing = parse_routing(settings, channels)
+    routing = parse_routing(settings, channels, known_code(store))
     before = store.routing.get()
     if version is not None and before is not None and before.version != version:
         raise ConflictError(f"the routing table changed since version {version}")
@@ -150,6 +155,41 @@ def save_routing(
     store.routing.put(table)
     acting.audit("routing.update", "routing", before.settings if before else None, clean, time=now)
     return routing
+
+
+def known_code(store: Store) -> Callable[[str], bool]:
+    """Whether a region code names a place of the gazetteer as the keyword library sees
+    it (imported divisions and operators' places included); read once, when first asked."""
+    found: list[Gazetteer] = []
+
+    def known(code: str) -> bool:
+        if not found:
+            found.append(gazetteer_of(KeywordLibrary(store).current()[1]))
+        return code in found[0].places
+
+    return known
+
+
+def preview_codes(
+    store: Store, mentioned: list[str], primary: str = ""
+) -> tuple[list[str], list[str]]:
+    """The (mentioned, primary) region codes of an alert described for the preview: the
+    places its items mention and their primary region (which they mention too), each
+    checked; :class:`RoutingError` names a wrong one (``region_codes.1``,
+    ``primary_region``)."""
+    known = known_code(store)
+
+    def check(value: str, where: str) -> str:
+        code = normalize_code(value)
+        if not REGION_CODE.match(code):
+            raise RoutingError(f"{where}: {value!r} 不是区划代码（如 500152）", where)
+        if not known(code):
+            raise RoutingError(f"{where}: 没有区划代码 {code}", where)
+        return code
+
+    codes = [check(c, f"region_codes.{i}") for i, c in enumerate(mentioned) if c.strip()]
+    top = [check(primary, "primary_region")] if primary.strip() else []
+    return list(dict.fromkeys([*top, *codes])), top
 
 
 def resend(acting: Acting, delivery_id: str) -> OutboxMessage:
@@ -302,6 +342,7 @@ __all__ = [
     "channel_doc",
     "delete_channel",
     "preview",
+    "preview_codes",
     "resend",
     "routing_doc",
     "save_channel",

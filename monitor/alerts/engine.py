@@ -250,7 +250,7 @@ class Alerting:
                 negative=negative,
                 region=first.region_primary[0] if first.region_primary else "",
             )
-            alert.targets = self.notify.route(alert)
+            alert.targets = self.notify.route(alert, items=items)
             due = None if urgent or not policy.quiet else self.quiet_until(now)
             # Queued before the alert is written, under keys the alert fixes: a crash in
             # between loses nothing, and a racing process queues the same keys (no-ops).

@@ -15,6 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from analysis.gazetteer import Gazetteer
+from keywords.model import Library
+from keywords.places import gazetteer_of
 from monitor.alerts.channels import EMAIL
 from monitor.alerts.email import excerpt, render_notice
 from monitor.alerts.links import AckLinks, short_code
@@ -38,15 +41,17 @@ class Notifier:
     ) -> None:
         self.store, self.config, self.links, self.clock = store, config, links, clock
         self._regions: tuple[float, set[str]] | None = None
+        self._places: tuple[float, int, Gazetteer] | None = None
 
     # -- where ------------------------------------------------------------------------
 
     def routing(self) -> Routing:
         return load(self.store)
 
-    def facts(self, alert: Alert) -> Facts:
+    def facts(self, alert: Alert, items: list[Item] | None = None) -> Facts:
         """What routes look at: the rule, severity, keyword groups that matched, the
-        regions (the source's, and matched words of region groups), emergency."""
+        regions (the source's, and matched words of region groups), emergency, and the
+        region codes of its ``items`` (default: its first item, as stored)."""
         groups = {str(h["group"]) for h in alert.hits if h.get("group")}
         regions = []
         source = self.store.sources.get(alert.source_id) if alert.source_id else None
@@ -56,7 +61,22 @@ class Notifier:
         regions += [
             str(h["word"]) for h in alert.hits if h.get("group") in places and h.get("word")
         ]
-        return Facts(alert.rule, alert.severity, groups, regions, alert.emergency)
+        if items is None:
+            first = self.store.items.get(alert.item_id) if alert.item_id else None
+            items = [first] if first is not None else []
+        mentioned = {c for i in items for c in i.regions}
+        primary = {c for i in items for c in i.region_primary}
+        if alert.region:
+            primary.add(alert.region)
+        return Facts(
+            alert.rule,
+            alert.severity,
+            groups,
+            regions,
+            alert.emergency,
+            sorted(mentioned | primary),
+            sorted(primary),
+        )
 
     def _region_groups(self) -> set[str]:
         """The keyword groups of category region, read from the library at most every
@@ -68,9 +88,28 @@ class Notifier:
             self._regions = (now, {g["name"] for g in groups if g.get("category") == "region"})
         return self._regions[1]
 
-    def route(self, alert: Alert, routing: Routing | None = None) -> list[str]:
-        """The destination keys routing gives ``alert`` now (for ``Alert.targets``)."""
-        found, _ = route(routing or self.routing(), self.facts(alert), self.clock())
+    def place_name(self, code: str) -> str:
+        """The name of the place ``code`` (潼南区, 双江镇) as the keyword library's
+        gazetteer has it (imported divisions and operators' places included, re-read at
+        most every :data:`LIBRARY_SECONDS`); "" for an unknown code."""
+        now = time.monotonic()
+        known = self._places
+        if known is None or now - known[0] > LIBRARY_SECONDS:
+            head = self.store.library.head()
+            version = head.version if head else 0
+            if known is None or known[1] != version:
+                library = Library.model_validate(head.data) if head else Library()
+                known = (now, version, gazetteer_of(library))
+            self._places = known = (now, version, known[2])
+        place = known[2].get(code)
+        return place.name if place is not None else ""
+
+    def route(
+        self, alert: Alert, routing: Routing | None = None, items: list[Item] | None = None
+    ) -> list[str]:
+        """The destination keys routing gives ``alert`` now (for ``Alert.targets``);
+        ``items``: the items it is raised on (default: its first item, as stored)."""
+        found, _ = route(routing or self.routing(), self.facts(alert, items), self.clock())
         mine = set(alert.recipients)
         return [t.key for t in found if not (t.channel == EMAIL and t.to in mine)]
 
@@ -101,7 +140,7 @@ class Notifier:
             item = self.store.items.get(alert.item_id)
         body, body_hits = excerpt(item.body, item.hits) if item else ("", [])
         base = self.config.public_url.rstrip("/")
-        facts = self.facts(alert)
+        facts = self.facts(alert, [item] if item is not None else [])
         label, deadline = self._next_deadline(alert)
         return Notice(
             kind=kind,
@@ -118,7 +157,7 @@ class Notifier:
             hits=[h for h in alert.hits if h.get("field") == "title"],
             emergency=alert.emergency,
             source=alert.source_id,
-            region="、".join(dict.fromkeys(facts.regions)),
+            region="、".join(self._region_names(alert, facts)),
             url=alert.url,
             published=self.fmt(alert.publish_time),
             first_seen=self.fmt(alert.first_seen),
@@ -131,6 +170,15 @@ class Notifier:
             deadline=deadline,
             step_label=step_label,
         )
+
+    def _region_names(self, alert: Alert, facts: Facts) -> list[str]:
+        """The regions a notice names: the source's and the matched region words, then
+        the place the alert's story is about (its primary region) unless already said."""
+        names = list(dict.fromkeys(facts.regions))
+        place = self.place_name(alert.region) if alert.region else ""
+        if place and not any(place in n or n in place for n in names):
+            names.append(place)
+        return names
 
     def _entries(self, alert: Alert, item: Item | None, items: list[Item] | None) -> list[Entry]:
         """The event's first items, first published first."""

@@ -4,9 +4,11 @@ The routing table (``store.routing``, edited as YAML or JSON in the console, the
 ``yuqing routing set``) has
 
 - ``routes``: in order, each with conditions (``when``: rules — glob patterns, so
-  ``source:*`` names the source health alerts —, keyword groups, severities, regions,
-  a time of day) and destinations (``to``: a channel, and for SMS and email the
-  numbers or addresses). Every matching route adds its destinations; one with
+  ``source:*`` names the source health alerts —, keyword groups, severities, regions
+  by name, region codes (``region_codes: [500152]``: the alert's items are about 潼南区
+  or a place under it, by any place they mention or, with ``region_scope: primary``,
+  by their primary region), a time of day) and destinations (``to``: a channel, and
+  for SMS and email the numbers or addresses). Every matching route adds its destinations; one with
   ``stop: true`` ends the walk. No condition means every alert.
 - ``emergency``: while emergency mode covers an alert, it goes to these instead of
   the routes (everyone on the emergency list).
@@ -24,12 +26,15 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from analysis.gazetteer import normalize_code
 from monitor.alerts.channels import EMAIL, channel_class
 from monitor.alerts.settings import clock_time
 from store import Store
@@ -39,6 +44,8 @@ from store.model import ChannelConfig
 log = logging.getLogger(__name__)
 
 Severity = Literal["critical", "warning", "info"]
+# A division's code (2, 4, 6 or 9 digits) or an operator's place under one (500152-1).
+REGION_CODE = re.compile(r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?(-\d{1,6})?$")
 
 
 class RoutingError(Invalid):
@@ -91,7 +98,29 @@ class When(BaseModel):
     groups: list[str] = Field(default_factory=list, description="keyword groups that matched")
     severities: list[Severity] = Field(default_factory=list)
     regions: list[str] = Field(default_factory=list, description="e.g. 潼南 (part of a name)")
+    region_codes: list[str] = Field(
+        default_factory=list,
+        description="administrative codes, e.g. 500152: the items are about it or a place "
+        "under it (12-digit official codes are accepted)",
+    )
+    region_scope: Literal["mentioned", "primary"] = Field(
+        "mentioned",
+        description="mentioned: any place the items mention; primary: their primary region",
+    )
     hours: str = Field("", pattern=r"^$|^\d{2}:\d{2}-\d{2}:\d{2}$", examples=["08:00-18:00"])
+
+    @field_validator("region_codes", mode="before")
+    @classmethod
+    def _codes(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return value
+        out = []
+        for code in value:
+            text = normalize_code(str(code))
+            if not REGION_CODE.match(text):
+                raise ValueError(f"{code!r} 不是区划代码（如 500152 或 500152000000）")
+            out.append(text)
+        return out
 
     @field_validator("hours")
     @classmethod
@@ -135,10 +164,19 @@ class Facts:
     groups: set[str] = field(default_factory=set)
     regions: list[str] = field(default_factory=list)
     emergency: bool = False
+    # The codes of the places its items mention (and the codes above them), and of
+    # their primary regions: what ``region_codes`` tests.
+    region_codes: list[str] = field(default_factory=list)
+    primary_codes: list[str] = field(default_factory=list)
 
 
-def parse_routing(data: dict[str, Any], channels: dict[str, ChannelConfig]) -> Routing:
-    """Validate a routing table against the configured ``channels``; :class:`RoutingError`
+def parse_routing(
+    data: dict[str, Any],
+    channels: dict[str, ChannelConfig],
+    known_code: Callable[[str], bool] | None = None,
+) -> Routing:
+    """Validate a routing table against the configured ``channels`` (and, with
+    ``known_code``, its region codes against the gazetteer); :class:`RoutingError`
     names the first wrong field (e.g. ``routes.0.to.1.channel``)."""
     try:
         routing = Routing.model_validate(data)
@@ -152,6 +190,12 @@ def parse_routing(data: dict[str, Any], channels: dict[str, ChannelConfig]) -> R
         if waits != sorted(set(waits)):
             where = f"escalation.{severity}"
             raise RoutingError(f"{where}: after_minutes 须逐级增加", where)
+    if known_code is not None:
+        for i, r in enumerate(routing.routes):
+            for j, code in enumerate(r.when.region_codes):
+                if not known_code(code):
+                    where = f"routes.{i}.when.region_codes.{j}"
+                    raise RoutingError(f"{where}: 没有区划代码 {code}", where)
     places: list[tuple[str, list[Destination]]] = [
         (f"routes.{i}.to", r.to) for i, r in enumerate(routing.routes)
     ]
@@ -227,7 +271,17 @@ def matches(when: When, facts: Facts, at: datetime) -> bool:
         return False
     if when.regions and not any(r in region for r in when.regions for region in facts.regions):
         return False
+    if when.region_codes:
+        pool = facts.primary_codes if when.region_scope == "primary" else facts.region_codes
+        if not any(within(code, area) for area in when.region_codes for code in pool):
+            return False
     return in_window(when.hours, at)
+
+
+def within(code: str, area: str) -> bool:
+    """Whether the place ``code`` is ``area`` or lies under it (codes of a level have a
+    fixed length, an operator's place is ``<division>-<n>``)."""
+    return code == area or ("-" not in area and code.startswith(area))
 
 
 def route(routing: Routing, facts: Facts, at: datetime) -> tuple[list[Target], list[str]]:

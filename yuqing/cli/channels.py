@@ -187,6 +187,10 @@ def routing_set(ctx: click.Context, file: Path) -> None:
 @click.option("--rule", default="")
 @click.option("--severity", type=click.Choice(["critical", "warning", "info"]), default="warning")
 @click.option("--region", "regions", multiple=True)
+@click.option(
+    "--region-code", "region_codes", multiple=True, help="A place its items mention (500152)."
+)
+@click.option("--primary-region", default="", help="Its items' primary region code.")
 @click.option("--group", "groups", multiple=True)
 @click.option("--at", "at_text", default="", help="YYYY-MM-DDTHH:MM in the configured zone.")
 @click.option("--emergency", is_flag=True)
@@ -197,6 +201,8 @@ def routing_preview(
     rule: str,
     severity: str,
     regions: tuple[str, ...],
+    region_codes: tuple[str, ...],
+    primary_region: str,
     groups: tuple[str, ...],
     at_text: str,
     emergency: bool,
@@ -220,7 +226,13 @@ def routing_preview(
         elif not rule:
             raise UserError("--rule: 请给出规则名，或用 --alert 指定预警")
         else:
-            facts = Facts(rule, severity, set(groups), list(regions), emergency)
+            try:
+                mentioned, primary = delivery.preview_codes(
+                    store, list(region_codes), primary_region
+                )
+            except RoutingError as e:
+                raise UserError(str(e)) from e
+            facts = Facts(rule, severity, set(groups), list(regions), emergency, mentioned, primary)
         shown = delivery.preview(store, facts, at, recipients)
     click.echo(f"routes: {'、'.join(shown.routes) or '—'}")
     for t in shown.targets:
