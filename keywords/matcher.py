@@ -122,10 +122,20 @@ class _View:
         # By sound pattern, for texts without pinyin: the entries of homophone groups (with
         # what each reports when heard rather than written, and its written form), and
         # which of them have a given character at a given place (a homophone keeps one).
-        self.heard: list[_Heard | None] = [
-            _heard_table(entries, variants)
-            for entries in (self.sound[1] if self.sound is not None else ())
-        ]
+        # Made when the pattern is first heard (False until then): a large library has
+        # many sounds, ordinary text hears a small share of them.
+        self.variants = variants
+        self.heard: list[_Heard | Literal[False] | None] = (
+            [False] * len(self.sound[1]) if self.sound is not None else []
+        )
+
+    def heard_table(self, index: int) -> _Heard | None:
+        table = self.heard[index]
+        if table is False:
+            assert self.sound is not None
+            # Two threads may both build it: the same table, either kept.
+            table = self.heard[index] = _heard_table(self.sound[1][index], self.variants)
+        return table
 
 
 _HeardEntry = tuple[_Entry, _Entry, str]
@@ -134,7 +144,7 @@ _Heard = tuple[tuple[_HeardEntry, ...], list[dict[str, list[int]]]]
 
 def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Heard | None:
     kept = tuple(
-        (entry, entry._replace(kind="homophone"), entry.norm)
+        (entry, _Entry(entry.leaf, entry.word, entry.norm, "homophone"), entry.norm)
         for entry in entries
         if variants[entry.leaf].homophones
     )
@@ -618,7 +628,7 @@ def _collect_sounds(
         if form.spelt:
             accepted = _judged(form, indexes, starts, ends, payloads, variants)
         else:
-            accepted = _heard(normalized.text, indexes, starts, ends, compiled.heard)
+            accepted = _heard(normalized.text, indexes, starts, ends, compiled)
         if accepted:
             originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
             for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
@@ -640,7 +650,7 @@ _Accepted = list[tuple[int, int, _Entry]]
 
 
 def _heard(
-    text: str, indexes: list[int], starts: list[int], ends: list[int], heard: list[_Heard | None]
+    text: str, indexes: list[int], starts: list[int], ends: list[int], compiled: _View
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them. Most candidates in ordinary text are two unrelated
@@ -648,8 +658,11 @@ def _heard(
     keep a character of the text are looked up by place and character."""
     accepted: _Accepted = []
     add = accepted.append
+    heard = compiled.heard
     for i, s, e in zip(indexes, starts, ends, strict=True):
         table = heard[i]
+        if table is False:
+            table = compiled.heard_table(i)
         if table is None:
             continue
         entries, places = table
