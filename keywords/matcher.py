@@ -5,8 +5,11 @@ per hit, not per word of a group: each distinct pattern knows the *leaves* (a gr
 word written in a rule) it stands for, each leaf the rules that need it, each rule the
 leaves whose hits it reports. A text is normalised and scanned once per field and *view*
 (groups whose options ask for the same text-side normal form share one), plus the
-homophone and pinyin forms where a group asks for them; only the rules one of the found
-leaves belongs to are evaluated (:mod:`rules.evaluate`), over the hit positions.
+homophone and pinyin forms where a group asks for them. A rule is looked at only when a
+leaf of its smallest *need* (leaves one of which must occur) is found; a rule that is a
+conjunction of (possibly negated) alternatives of leaves (``@a @b NOT @c``) is decided by
+bit masks of the leaves found in each field, and only the others (NEAR, facts) are
+evaluated over the hit positions (:mod:`rules.evaluate`).
 
 The same rule as a stored-item query is :func:`rule_query`: it selects the same items for
 groups with the default options, because the stores index :func:`rules.tokens.index_text`;

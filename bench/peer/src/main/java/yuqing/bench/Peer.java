@@ -83,9 +83,13 @@ public final class Peer {
     return new double[] {total, hits};
   }
 
-  /** CPU time of this thread: on a shared machine, wall time counts the neighbours' load. */
+  /**
+   * CPU time of the whole JVM (its garbage collector's and compiler's threads too): on a shared
+   * machine, wall time counts the neighbours' load as well.
+   */
   private static long cpuNanos() {
-    return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   private static List<String> lines(String path) throws IOException {
