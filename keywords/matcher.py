@@ -122,11 +122,10 @@ class _View:
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
         self.sound = _scanner(self.sounds, self.view, prepared=True)
-        # By sound pattern, for texts without pinyin: the entries of homophone groups (with
-        # what each reports when heard rather than written, and its written form), and
-        # which of them have a given character at a given place (a homophone keeps one).
-        # Made when the pattern is first heard (False until then): a large library has
-        # many sounds, ordinary text hears a small share of them.
+        # By sound pattern, for texts without pinyin: the entries of homophone groups, with
+        # what each reports when heard rather than written, and its written form. Made when
+        # the pattern is first heard (False until then): a large library has many sounds,
+        # ordinary text hears a small share of them.
         self.variants = variants
         self.heard: list[_Heard | Literal[False] | None] = (
             [False] * len(self.sound[1]) if self.sound is not None else []
@@ -141,8 +140,8 @@ class _View:
         return table
 
 
-_HeardEntry = tuple[_Entry, _Entry, str]
-_Heard = tuple[tuple[_HeardEntry, ...], list[dict[str, list[int]]]]
+# A word of a homophone group: its entry, what it reports when heard, its written form.
+_Heard = tuple[tuple[_Entry, _Entry, str], ...]
 
 
 def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Heard | None:
@@ -151,15 +150,7 @@ def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Hear
         for entry in entries
         if variants[entry.leaf].homophones
     )
-    if not kept:
-        return None  # pinyin only: found as written by the plain scan
-    places: list[dict[str, list[int]]] = []
-    for k, (_, _, norm) in enumerate(kept):
-        for j, char in enumerate(norm):
-            if j == len(places):
-                places.append({})
-            places[j].setdefault(char, []).append(k)
-    return kept, places
+    return kept or None  # None: pinyin only, found as written by the plain scan
 
 
 def _scanner(
@@ -657,29 +648,25 @@ def _heard(
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them. Most candidates in ordinary text are two unrelated
-    characters that sound alike, and a sound stands for many words, so the words that
-    keep a character of the text are looked up by place and character."""
+    characters that sound alike, so this loop is kept lean."""
     accepted: _Accepted = []
     add = accepted.append
     heard = compiled.heard
     for i, s, e in zip(indexes, starts, ends, strict=True):
-        table = heard[i]
-        if table is False:
-            table = compiled.heard_table(i)
-        if table is None:
+        entries = heard[i]
+        if entries is False:
+            entries = compiled.heard_table(i)
+        if entries is None:
             continue
-        entries, places = table
         written = text[s:e]
-        kept: set[int] = set()
-        for place, char in zip(places, written, strict=False):
-            ks = place.get(char)
-            if ks:
-                kept.update(ks)
-        if not kept:
-            continue
-        for k in sorted(kept) if len(kept) > 1 else kept:
-            entry, homophone, norm = entries[k]
-            add((s, e, entry if written == norm else homophone))
+        for entry, homophone, norm in entries:
+            if written == norm:
+                add((s, e, entry))
+                continue
+            for a, b in zip(written, norm, strict=False):
+                if a == b:
+                    add((s, e, homophone))
+                    break
     return accepted
 
 
