@@ -5,8 +5,11 @@ per hit, not per word of a group: each distinct pattern knows the *leaves* (a gr
 word written in a rule) it stands for, each leaf the rules that need it, each rule the
 leaves whose hits it reports. A text is normalised and scanned once per field and *view*
 (groups whose options ask for the same text-side normal form share one), plus the
-homophone and pinyin forms where a group asks for them; only the rules one of the found
-leaves belongs to are evaluated (:mod:`rules.evaluate`), over the hit positions.
+homophone and pinyin forms where a group asks for them. A rule is looked at only when a
+leaf of its smallest *need* (leaves one of which must occur) is found; a rule that is a
+conjunction of (possibly negated) alternatives of leaves (``@a @b NOT @c``) is decided by
+bit masks of the leaves found in each field, and only the others (NEAR, facts) are
+evaluated over the hit positions (:mod:`rules.evaluate`).
 
 The same rule as a stored-item query is :func:`rule_query`: it selects the same items for
 groups with the default options, because the stores index :func:`rules.tokens.index_text`;
@@ -119,34 +122,35 @@ class _View:
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
         self.sound = _scanner(self.sounds, self.view, prepared=True)
-        # By sound pattern, for texts without pinyin: the entries of homophone groups (with
-        # what each reports when heard rather than written, and its written form), and
-        # which of them have a given character at a given place (a homophone keeps one).
-        self.heard: list[_Heard | None] = [
-            _heard_table(entries, variants)
-            for entries in (self.sound[1] if self.sound is not None else ())
-        ]
+        # By sound pattern, for texts without pinyin: the entries of homophone groups, with
+        # what each reports when heard rather than written, and its written form. Made when
+        # the pattern is first heard (False until then): a large library has many sounds,
+        # ordinary text hears a small share of them.
+        self.variants = variants
+        self.heard: list[_Heard | Literal[False] | None] = (
+            [False] * len(self.sound[1]) if self.sound is not None else []
+        )
+
+    def heard_table(self, index: int) -> _Heard | None:
+        table = self.heard[index]
+        if table is False:
+            assert self.sound is not None
+            # Two threads may both build it: the same table, either kept.
+            table = self.heard[index] = _heard_table(self.sound[1][index], self.variants)
+        return table
 
 
-_HeardEntry = tuple[_Entry, _Entry, str]
-_Heard = tuple[tuple[_HeardEntry, ...], list[dict[str, list[int]]]]
+# A word of a homophone group: its entry, what it reports when heard, its written form.
+_Heard = tuple[tuple[_Entry, _Entry, str], ...]
 
 
 def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Heard | None:
     kept = tuple(
-        (entry, entry._replace(kind="homophone"), entry.norm)
+        (entry, _Entry(entry.leaf, entry.word, entry.norm, "homophone"), entry.norm)
         for entry in entries
         if variants[entry.leaf].homophones
     )
-    if not kept:
-        return None  # pinyin only: found as written by the plain scan
-    places: list[dict[str, list[int]]] = []
-    for k, (_, _, norm) in enumerate(kept):
-        for j, char in enumerate(norm):
-            if j == len(places):
-                places.append({})
-            places[j].setdefault(char, []).append(k)
-    return kept, places
+    return kept or None  # None: pinyin only, found as written by the plain scan
 
 
 def _scanner(
@@ -618,7 +622,7 @@ def _collect_sounds(
         if form.spelt:
             accepted = _judged(form, indexes, starts, ends, payloads, variants)
         else:
-            accepted = _heard(normalized.text, indexes, starts, ends, compiled.heard)
+            accepted = _heard(normalized.text, indexes, starts, ends, compiled)
         if accepted:
             originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
             for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
@@ -640,30 +644,29 @@ _Accepted = list[tuple[int, int, _Entry]]
 
 
 def _heard(
-    text: str, indexes: list[int], starts: list[int], ends: list[int], heard: list[_Heard | None]
+    text: str, indexes: list[int], starts: list[int], ends: list[int], compiled: _View
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them. Most candidates in ordinary text are two unrelated
-    characters that sound alike, and a sound stands for many words, so the words that
-    keep a character of the text are looked up by place and character."""
+    characters that sound alike, so this loop is kept lean."""
     accepted: _Accepted = []
     add = accepted.append
+    heard = compiled.heard
     for i, s, e in zip(indexes, starts, ends, strict=True):
-        table = heard[i]
-        if table is None:
+        entries = heard[i]
+        if entries is False:
+            entries = compiled.heard_table(i)
+        if entries is None:
             continue
-        entries, places = table
         written = text[s:e]
-        kept: set[int] = set()
-        for place, char in zip(places, written, strict=False):
-            ks = place.get(char)
-            if ks:
-                kept.update(ks)
-        if not kept:
-            continue
-        for k in sorted(kept) if len(kept) > 1 else kept:
-            entry, homophone, norm = entries[k]
-            add((s, e, entry if written == norm else homophone))
+        for entry, homophone, norm in entries:
+            if written == norm:
+                add((s, e, entry))
+                continue
+            for a, b in zip(written, norm, strict=False):
+                if a == b:
+                    add((s, e, homophone))
+                    break
     return accepted
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from rules.syntax import FIELDS, And, Fact, GroupRef, Near, Node, Not, Or, Scoped, Word
-from rules.tokens import PARAGRAPH_END, SENTENCE_END, within
+from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_counts, within
 
 Span = tuple[int, int]  # start, end in the normalised text
 FACTS = "facts"  # the key of an item's :class:`ItemFacts` beside its fields' findings
@@ -141,6 +144,8 @@ def near(node: Near, found: Found) -> bool:
     if not right:
         return False
     text = found.text
+    han: npt.NDArray[np.int32] | None = None
+    distance = node.distance
     for a_start, a_end in left:
         for b_start, b_end in right:
             if (a_start, a_end) == (b_start, b_end):
@@ -149,7 +154,12 @@ def near(node: Near, found: Found) -> bool:
             # Overlapping words (起火 and 火灾 in 起火灾) are next to each other.
             second_start = max(second_start, first_end)
             if node.unit == "char":
-                if within(text, first_end, second_start, node.distance):
+                if second_start - first_end > distance:
+                    if han is None:
+                        han = han_counts(text)
+                    if han[second_start] - han[first_end] > distance:
+                        continue  # more Chinese characters between than tokens allowed
+                if within(text, first_end, second_start, distance):
                     return True
             else:
                 stops = SENTENCE_END if node.unit == "sentence" else PARAGRAPH_END

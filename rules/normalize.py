@@ -495,14 +495,16 @@ def _map_cluster(cluster: str, t: _Tables) -> str:
     return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else t.t2s.get(c, c) for c in composed)
 
 
-def _map_chars(text: str, t: _Tables, maps: list[_EditMap]) -> str:
-    """Steps 1-3 of the module docstring."""
-    codes = _codes(text)
+def _map_chars(
+    text: str, codes: npt.NDArray[np.uint32], t: _Tables, maps: list[_EditMap]
+) -> tuple[str, npt.NDArray[np.uint32] | None]:
+    """Steps 1-3 of the module docstring, of ``text`` and its ``codes``: the result and,
+    in the common case where each character maps to one, its codes."""
     looked_up = t.mapping[codes]
     try:
         # The common case: nothing to delete, resize or compose. A flagged value lies past
         # the last code point, so the strict decoder rejects it; this costs no extra pass.
-        return codecs.utf_32_le_decode(looked_up.tobytes(), "strict")[0]
+        return codecs.utf_32_le_decode(looked_up.tobytes(), "strict")[0], looked_up
     except UnicodeDecodeError:
         kinds = looked_up & ~_CODE_POINT
 
@@ -519,7 +521,7 @@ def _map_chars(text: str, t: _Tables, maps: list[_EditMap]) -> str:
     mapped = _text(looked_up & _CODE_POINT)
     special = np.flatnonzero(kinds)
     if not special.size:
-        return mapped
+        return mapped, None
 
     # Replacements (start, end, new text) for resized characters and composing clusters.
     replacements: list[tuple[int, int, str]] = []
@@ -553,7 +555,7 @@ def _map_chars(text: str, t: _Tables, maps: list[_EditMap]) -> str:
         done = end
     pieces.append(mapped[done:])
     maps.append(edits)
-    return "".join(pieces)
+    return "".join(pieces), None
 
 
 def _skip_noise(
@@ -597,9 +599,11 @@ def _skip_noise(
     return "".join(pieces)
 
 
-def _open_enclosed(text: str, t: _Tables, maps: list[_EditMap]) -> str:
+def _open_enclosed(
+    text: str, codes: npt.NDArray[np.uint32], t: _Tables, maps: list[_EditMap]
+) -> str:
     """``enclosed``: each enclosed form becomes what it encloses (``⑽`` -> ``10``)."""
-    if not (t.classes[_codes(text)] & _C_ENCLOSED).any():
+    if not (t.classes[codes] & _C_ENCLOSED).any():
         return text
     edits = _EditMap()
     pieces: list[str] = []
@@ -760,13 +764,16 @@ def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedTe
     what is needed to map spans back to ``text``."""
     t = _get_tables()
     maps: list[_EditMap] = []
+    codes = _codes(text)  # encoded once, reused while the text does not change
     if view.enclosed:
-        text = _open_enclosed(text, t, maps)
-    result = _map_chars(text, t, maps)
+        opened = _open_enclosed(text, codes, t, maps)
+        if opened is not text:
+            text, codes = opened, _codes(opened)
+    result, mapped = _map_chars(text, codes, t, maps)
     noise = view.noise
     if noise != "off" and result:
         bits = _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
-        result = _skip_noise(result, _codes(result), bits, t, maps)
+        result = _skip_noise(result, _codes(result) if mapped is None else mapped, bits, t, maps)
     joins = _NO_JOINS
     if noise == "latin" or noise == "brackets":
         result, joins = _join_latin(result, view.lookalikes, t, maps)

@@ -10,6 +10,10 @@ process and as a stored-item query (:func:`index_form`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
 
 from rules.normalize import normalize
 from rules.syntax import And, Fact, Near, Node, Not, Or, Scoped, Word
@@ -43,6 +47,26 @@ def within(text: str, end: int, start: int, limit: int) -> bool:
         if count > limit:
             return False
     return True
+
+
+_HAN_RANGES = ((0x3007, 0x3007), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+_IS_HAN = np.zeros(0x10000, dtype=np.int32)  # BMP code point -> 1 for the _HAN characters
+for _lo, _hi in _HAN_RANGES:
+    _IS_HAN[_lo : _hi + 1] = 1
+
+
+@lru_cache(maxsize=8)
+def han_counts(text: str) -> npt.NDArray[np.int32]:
+    """How many Chinese characters precede each position of ``text`` (one more entry than
+    characters). Each is a token of its own, so more than ``limit`` of them between two
+    places means they are not :func:`within` ``limit`` tokens: the count answers most
+    far-apart pairs without reading the tokens (NEAR in long Chinese text)."""
+    codes = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    if len(codes) != len(text):  # astral characters, none of them _HAN: count by hand
+        codes = np.array([min(ord(c), 0xFFFF) for c in text], dtype=np.uint16)
+    counts = np.zeros(len(codes) + 1, dtype=np.int32)
+    np.cumsum(_IS_HAN[codes], out=counts[1:])
+    return counts
 
 
 def index_text(text: str) -> str:

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keywords.matcher import Matcher
 from keywords.model import Library
 from rules.evaluate import evaluate
+from rules.tokens import han_counts, within
 
 GROUPS = [
     {"name": "g0", "words": ["潼南", "双江镇"]},
@@ -87,3 +90,28 @@ def test_which_rules_are_masks() -> None:
         "or-of-and",
         "not-of-and",
     ]
+
+
+# --- NEAR: far-apart pairs answered by counting Chinese characters ------------------------------
+
+_HAN = re.compile("[\u3007\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+GAP_PIECES = ["潼", "南", "𠀀", "ab", "12", "，", " ", "\n", "〇", "豈", "@", "_"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(GAP_PIECES), max_size=30).map("".join),
+    st.integers(0, 60),
+    st.integers(0, 60),
+    st.integers(0, 8),
+)
+def test_chinese_characters_between_bound_the_tokens_between(
+    text: str, a: int, b: int, limit: int
+) -> None:
+    end, start = sorted((min(a, len(text)), min(b, len(text))))
+    counts = han_counts(text)
+    assert len(counts) == len(text) + 1
+    assert counts[start] - counts[end] == sum(1 for c in text[end:start] if _HAN.match(c))
+    if counts[start] - counts[end] > limit:
+        assert not within(text, end, start, limit)

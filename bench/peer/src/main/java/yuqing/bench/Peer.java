@@ -2,6 +2,7 @@ package yuqing.bench;
 
 import com.github.houbb.sensitive.word.bs.SensitiveWordBs;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +24,9 @@ public final class Peer {
     List<String> words = lines(args[0]);
     List<String> shortTexts = unescaped(lines(args[1]));
     List<String> items = unescaped(lines(args[2]));
-    long start = System.nanoTime();
+    long start = cpuNanos();
     SensitiveWordBs bs = SensitiveWordBs.newInstance().wordDeny(() -> words).init();
-    double compile = (System.nanoTime() - start) / 1e9;
+    double compile = (cpuNanos() - start) / 1e9;
     System.out.printf("{\"compile_s\": %.3f}%n", compile);
 
     // Warm the JIT up, then time chunk by chunk, each chunk's best of five (as bench/match.py
@@ -69,17 +70,26 @@ public final class Peer {
       double best = Double.MAX_VALUE;
       long found = 0;
       for (int round = 0; round < 5; round++) {
-        long t = System.nanoTime();
+        long t = cpuNanos();
         found = 0;
         for (String text : part) {
           found += bs.findAll(text).size();
         }
-        best = Math.min(best, (System.nanoTime() - t) / 1e9);
+        best = Math.min(best, (cpuNanos() - t) / 1e9);
       }
       total += best;
       hits += found;
     }
     return new double[] {total, hits};
+  }
+
+  /**
+   * CPU time of the whole JVM (its garbage collector's and compiler's threads too): on a shared
+   * machine, wall time counts the neighbours' load as well.
+   */
+  private static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
   }
 
   private static List<String> lines(String path) throws IOException {
