@@ -32,6 +32,7 @@ from waiting import wait_for
 from werkzeug.test import TestResponse
 
 from api import totp
+from api.accounts import Accounts
 from api.context import parts
 from crawler.operations import create_source
 from keywords.library import KeywordLibrary
@@ -1528,6 +1529,16 @@ def _(t: Terminal) -> None:
 @command("users signout")
 def _(t: Terminal) -> None:
     t.audited(["users", "signout", "sun"], "user:sun", actor=login_actor())
+
+
+@command("users reset-totp")
+def _(t: Terminal) -> None:
+    accounts = Accounts(t.store, lambda: datetime.now().astimezone())
+    accounts.create("moon", "admin", ADMIN_PASSWORD, actor="setup")
+    secret = totp.new_secret()
+    code = totp.code_at(secret, accounts.wall())
+    accounts.enable_totp("moon", secret, code, ADMIN_PASSWORD, actor="setup")
+    t.audited(["users", "reset-totp", "moon"], "user:moon", actor=login_actor())
 
 
 def _reading(*args: str) -> Callable[[Terminal], None]:

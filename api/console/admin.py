@@ -69,10 +69,9 @@ ENGLISH: dict[str, str] = {
         "To change phones, or when the recovery codes run out, ask another admin to reset it"
         " on the users page."
     ),
-    "登录时除密码外，还需输入验证器应用（如 FreeOTP、Google Authenticator、微信小程序等）"
-    "每 30 秒变化的 6 位验证码。": (
-        "Signing in then asks, besides the password, for the 6-digit code an authenticator"
-        " app (FreeOTP, Google Authenticator and the like) shows, changing every 30 seconds."
+    "登录时除密码外，还需输入手机验证器应用每 30 秒变化的 6 位验证码。": (
+        "Signing in then asks, besides the password, for the 6-digit code your phone's"
+        " authenticator app shows, changing every 30 seconds."
     ),
     "1. 在验证器应用中添加账户：粘贴下面的地址，或手动输入密钥。密钥只显示这一次。": (
         "1. Add the account in your authenticator app: paste the address below, or type the"
