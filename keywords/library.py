@@ -28,7 +28,7 @@ class KeywordLibrary:
         head = self.store.library.head()
         if head is None:
             return 0, Library()
-        return head.version, Library.model_validate(head.data).with_ids()
+        return head.version, Library.model_validate(head.data).fill_ids()
 
     def at(self, version: int) -> Library:
         if version == 0:
@@ -37,7 +37,7 @@ class KeywordLibrary:
         if saved is None:
             raise NotFound(f"no library version {version}", "version")
         # A version saved before ids existed gets them as it is read, the same each time.
-        return Library.model_validate(saved.data).with_ids()
+        return Library.model_validate(saved.data).fill_ids()
 
     def commit(
         self,
