@@ -12,7 +12,7 @@ from datetime import datetime
 from keywords.diff import LibraryDiff, diff
 from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Library
-from keywords.validate import InvalidLibrary, Problem, check
+from keywords.validate import InvalidLibrary, Problem, check, name_problems
 from store import ConflictError, NotFound, Store
 from store.model import LibraryVersion
 
@@ -62,6 +62,8 @@ class KeywordLibrary:
         # Groups and rules keep the ids they had (by name, where an import or a rollback
         # brought them without one); new ones get theirs here.
         library = library.with_ids(before)
+        if problems := name_problems(library, before):
+            raise InvalidLibrary(problems)
         compile_library(library)
         changes = diff(before, library)
         saved = self.store.library.commit(
