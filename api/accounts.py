@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from api import totp
 from api.passwords import weakness
 from store import ConflictError, Invalid, Store
 from store.acting import Acting
@@ -45,6 +47,8 @@ _TOKEN = re.compile(r"^yq_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$")
 # A token used again within this time keeps its recorded last use: no write per request.
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_TOKEN_DAYS = 3650
+RECOVERY_CODES = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 
 
 @dataclass(frozen=True)
@@ -90,11 +94,16 @@ class Accounts:
         store: Store,
         clock: Callable[[], datetime],
         policy: AccountPolicy | None = None,
+        *,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.clock = clock
         self.policy = policy or AccountPolicy()
         self.hasher = PasswordHasher(**HASHER_OPTIONS)
+        # TOTP codes follow the real time of the admin's phone, never a test or demo clock
+        # that the business ``clock`` may be.
+        self.wall = wall
 
     def create(
         self,
@@ -182,6 +191,76 @@ class Accounts:
         )
         self._end_sessions(name)
         return changed
+
+    # -- the second factor (TOTP, admins) --------------------------------------------
+
+    def enable_totp(
+        self, name: str, secret: str, code: str, password: str, *, actor: str
+    ) -> list[str]:
+        """Make ``secret`` (shown to the admin ``name`` at enrolment) their second factor,
+        once their ``password`` and a first ``code`` from their app prove it; the recovery
+        codes, shown once and kept only as hashes."""
+        user = self._user(name)
+        if user.role != "admin":
+            raise AccountError("两步验证只供管理员启用", "name")
+        if user.totp_secret:
+            raise AccountError("已启用两步验证；要更换，请先由管理员重置", "code")
+        if not self._verify(user.password_hash, password):
+            raise AccountError("密码不正确", "password")
+        try:
+            step = totp.matching_step(secret, code, self.wall())
+            totp.secret_bytes(secret)
+        except ValueError as e:
+            raise AccountError("密钥无效，请重新开始启用", "secret") from e
+        if step is None:
+            raise AccountError("验证码不正确：请输入验证器应用当前显示的 6 位数字", "code")
+        codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
+        self._change(
+            user,
+            actor,
+            "user.totp.enable",
+            totp_secret=secret.strip().replace(" ", "").upper(),
+            totp_step=step,
+            recovery_codes=[_digest(_plain(c)) for c in codes],
+        )
+        return codes
+
+    def check_second_factor(self, name: str, code: str) -> User | None:
+        """The enabled user ``name`` if ``code`` is their app's current code (not used
+        before) or one of their unused recovery codes (used up by this, audited), else
+        None."""
+        user = self.store.users.get(name) if NAME.match(name) else None
+        if user is None or user.disabled or not user.totp_secret or len(code) > 64:
+            return None
+        plain = _plain(code)
+        if plain.isdigit():
+            step = totp.matching_step(user.totp_secret, plain, self.wall(), after=user.totp_step)
+            if step is None:
+                return None
+            user.totp_step = step
+            try:
+                self.store.users.put(user)  # a code used at once elsewhere: one of them wins
+            except ConflictError:
+                return None
+            return user
+        digest = _digest(plain)
+        if not any(hmac.compare_digest(digest, kept) for kept in user.recovery_codes):
+            return None
+        left = [kept for kept in user.recovery_codes if kept != digest]
+        try:
+            return self._change(user, name, "user.totp.recovery", recovery_codes=left)
+        except ConflictError:
+            return None
+
+    def reset_totp(self, name: str, *, actor: str) -> User:
+        """Turn ``name``'s second factor off (a lost phone): they sign in with the password
+        alone and may enrol again."""
+        user = self._user(name)
+        if not user.totp_secret:
+            raise AccountError(f"{name} 未启用两步验证", "name")
+        return self._change(
+            user, actor, "user.totp.reset", totp_secret="", totp_step=0, recovery_codes=[]
+        )
 
     # -- console sessions ------------------------------------------------------------
 
@@ -374,11 +453,28 @@ class Accounts:
 
 
 def public(record: User | ApiToken) -> dict[str, Any]:
-    """``record`` as data fit for the audit log and the API: without its hash."""
+    """``record`` as data fit for the audit log and the API: without its hash, and for a
+    user whether a second factor is on and how many recovery codes are left, never the
+    secret or the codes."""
     doc = to_doc(record)
     doc.pop("password_hash", None)
     doc.pop("token_hash", None)
+    if isinstance(record, User):
+        for key in ("totp_secret", "totp_step", "recovery_codes"):
+            doc.pop(key, None)
+        doc["totp"] = bool(record.totp_secret)
+        doc["recovery_codes_left"] = len(record.recovery_codes)
     return doc
+
+
+def _recovery_code() -> str:
+    """``xxxxx-xxxxx``: 50 bits, easy to read out and type."""
+    chars = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+    return f"{chars[:5]}-{chars[5:]}"
+
+
+def _plain(code: str) -> str:
+    return code.strip().lower().replace("-", "").replace(" ", "")
 
 
 def _check_role(role: str) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from keywords.diff import LibraryDiff, diff
 from keywords.matcher import Matcher, run_rule_tests
 from keywords.model import Library
-from keywords.validate import InvalidLibrary, Problem, check
+from keywords.validate import InvalidLibrary, Problem, check, name_problems
 from store import ConflictError, NotFound, Store
 from store.model import LibraryVersion
 
@@ -28,7 +28,7 @@ class KeywordLibrary:
         head = self.store.library.head()
         if head is None:
             return 0, Library()
-        return head.version, Library.model_validate(head.data).with_ids()
+        return head.version, Library.model_validate(head.data).fill_ids()
 
     def at(self, version: int) -> Library:
         if version == 0:
@@ -37,7 +37,7 @@ class KeywordLibrary:
         if saved is None:
             raise NotFound(f"no library version {version}", "version")
         # A version saved before ids existed gets them as it is read, the same each time.
-        return Library.model_validate(saved.data).with_ids()
+        return Library.model_validate(saved.data).fill_ids()
 
     def commit(
         self,
@@ -62,6 +62,8 @@ class KeywordLibrary:
         # Groups and rules keep the ids they had (by name, where an import or a rollback
         # brought them without one); new ones get theirs here.
         library = library.with_ids(before)
+        if problems := name_problems(library, before):
+            raise InvalidLibrary(problems)
         compile_library(library)
         changes = diff(before, library)
         saved = self.store.library.commit(

@@ -189,13 +189,31 @@ class Library(_Strict):
         return data
 
     def with_ids(self, previous: Library | None = None) -> Library:
-        """This library with an id on every group and rule (a copy; ``self`` is unchanged).
+        """This library with an id on every group and rule: ``self`` if it has them, else a
+        copy (``self`` is never changed).
 
         Ids already set stay (a duplicate is given a new one). A group or rule without one
         takes the id its name had in ``previous`` (the version this one replaces: an import
         that replaces a group, a rollback), or else one made from its name, so a library
         saved before ids existed gets the same ids every time it is read."""
-        result = self.model_copy(deep=True)
+        if self.has_ids():
+            return self
+        return self.model_copy(deep=True).fill_ids(previous)
+
+    def has_ids(self) -> bool:
+        """Whether every group and rule has an id, none shared."""
+        groups = [g.id for g in self.groups]
+        rules = [r.id for r in self.rules]
+        return (
+            None not in groups
+            and None not in rules
+            and len(set(groups)) == len(groups)
+            and len(set(rules)) == len(rules)
+        )
+
+    def fill_ids(self, previous: Library | None = None) -> Library:
+        """:meth:`with_ids` in place (for a library just read); returns ``self``."""
+        result = self
         for kind, prefix in (("groups", "g"), ("rules", "r")):
             entries: list[Group] | list[Rule] = getattr(result, kind)
             known = {e.name: e.id for e in getattr(previous, kind)} if previous else {}

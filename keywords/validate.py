@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -28,6 +29,34 @@ class InvalidLibrary(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+# Names are printable text: no control characters (NUL, line breaks, escapes), no lone
+# surrogates or non-characters, and no invisible direction marks and overrides that make
+# one name look like another.
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]"
+)
+
+
+def name_problems(library: Library, before: Library) -> list[Problem]:
+    """Group and rule names new in ``library`` (not in ``before``) that are not printable
+    text. A name saved before this check stays as it is: the library still reads and saves
+    (a group cannot be renamed)."""
+    old = {("group", g.name) for g in before.groups} | {("rule", r.name) for r in before.rules}
+    problems = []
+    for kind, entries in (("group", library.groups), ("rule", library.rules)):
+        for entry in entries:
+            bad = _UNPRINTABLE.search(entry.name)
+            if bad and (kind, entry.name) not in old:
+                problems.append(
+                    Problem(
+                        f"{kind} {entry.name!r}",
+                        f"the name holds the unprintable character U+{ord(bad.group()):04X} "
+                        f"at character {bad.start() + 1}; names are printable text",
+                    )
+                )
+    return problems
 
 
 def check(library: Library) -> list[Problem]:

@@ -483,6 +483,12 @@ class User:
     display_name: str = ""
     email: str = ""
     disabled: bool = False
+    # The second factor (admins, optional): the TOTP secret (base32; needed in clear to
+    # compute codes), the last time step a code was accepted for (no code works twice)
+    # and the SHA-256 of each unused recovery code.
+    totp_secret: str = ""
+    totp_step: int = 0
+    recovery_codes: list[str] = field(default_factory=list)
     version: str | None = None
 
 

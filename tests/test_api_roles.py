@@ -20,6 +20,7 @@ PUBLIC = {
     "docs.docs",  # the page showing it
     "health.health",  # load balancers and the container health check
     "login.login",
+    "login.login_code",  # the second step of signing in; the cookie names whose code it is
     "login.logout",  # ends a session; needs the session's CSRF token
 }
 # The emailed acknowledge link carries its own signed credential; the short link of chat

@@ -31,6 +31,8 @@ from click.testing import CliRunner
 from waiting import wait_for
 from werkzeug.test import TestResponse
 
+from api import totp
+from api.accounts import Accounts
 from api.context import parts
 from crawler.operations import create_source
 from keywords.library import KeywordLibrary
@@ -251,6 +253,7 @@ NO_CHANGE = {
     ("POST", "/discovery/run"): "a background job computing the discovery report",
     ("POST", "/login"): "starts a session (bookkeeping, like a token's last use)",
     ("POST", "/logout"): "ends one's own session (bookkeeping, like a token's last use)",
+    ("POST", "/login/code"): "finishes a sign-in (a used-up recovery code is audited)",
     ("POST", "/api/keywords/groups/<group_id>/test"): "matches a text with a group's options",
     ("POST", "/keywords/groups/<group_id>/test"): "matches a text with a group's options",
     ("POST", "/api/routing/preview"): "says where an alert would go",
@@ -929,6 +932,59 @@ def _(w: World) -> None:
     )
 
 
+ADMIN_PASSWORD = "a long enough password"
+
+
+def _admin(w: World, *, second_factor: bool) -> tuple[str, str]:
+    """A fresh admin, with a second factor if asked; the name and the TOTP secret."""
+    name, secret = w.name("mfa-admin"), totp.new_secret()
+    with w.app.app_context():
+        accounts = parts().accounts
+        accounts.create(name, "admin", ADMIN_PASSWORD, actor="setup")
+        if second_factor:
+            # Confirmed with the previous step's code: the current one still signs in.
+            code = totp.code_at(secret, accounts.wall() - totp.STEP)
+            accounts.enable_totp(name, secret, code, ADMIN_PASSWORD, actor="setup")
+    return name, secret
+
+
+@changes("POST", "/account/totp")
+def _(w: World) -> None:
+    name, secret = _admin(w, second_factor=False)
+    browser = Browser(w.app)
+    browser.login(name, ADMIN_PASSWORD)
+    code = totp.code_at(secret, datetime.now().timestamp())
+    fields = {"secret": secret, "code": code, "password": ADMIN_PASSWORD}
+    w.audited(form(browser, "/account/totp", **fields), f"user:{name}", actor=name, status=200)
+
+
+@changes("POST", "/admin/users/<name>/totp/reset")
+def _(w: World) -> None:
+    name, _secret = _admin(w, second_factor=True)
+    reset = form(w.admin, f"/admin/users/{name}/totp/reset")
+    w.audited(reset, f"user:{name}", actor="admin1", status=302)
+
+
+@changes("DELETE", "/api/users/<name>/totp")
+def _(w: World) -> None:
+    name, _secret = _admin(w, second_factor=True)
+    w.audited(
+        lambda: w.admin.send("DELETE", f"/api/users/{name}/totp"),
+        f"user:{name}",
+        actor="admin1",
+        status=200,
+    )
+
+
+@reads("POST", "/login/code")
+def _(w: World) -> None:
+    name, secret = _admin(w, second_factor=True)
+    browser = Browser(w.app)
+    browser.login(name, ADMIN_PASSWORD)
+    code = totp.code_at(secret, datetime.now().timestamp())
+    w.unaudited(form(browser, "/login/code", code=code))
+
+
 @reads("POST", "/login")
 def _(w: World) -> None:
     w.unaudited(lambda: Browser(w.app).login("operator1"))
@@ -1507,6 +1563,16 @@ def _(t: Terminal) -> None:
 @command("users signout")
 def _(t: Terminal) -> None:
     t.audited(["users", "signout", "sun"], "user:sun", actor=login_actor())
+
+
+@command("users reset-totp")
+def _(t: Terminal) -> None:
+    accounts = Accounts(t.store, lambda: datetime.now().astimezone())
+    accounts.create("moon", "admin", ADMIN_PASSWORD, actor="setup")
+    secret = totp.new_secret()
+    code = totp.code_at(secret, accounts.wall())
+    accounts.enable_totp("moon", secret, code, ADMIN_PASSWORD, actor="setup")
+    t.audited(["users", "reset-totp", "moon"], "user:moon", actor=login_actor())
 
 
 def _reading(*args: str) -> Callable[[Terminal], None]:

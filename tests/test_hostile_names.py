@@ -91,6 +91,25 @@ def test_names_are_unique_and_never_another_ones_id(operator: Browser) -> None:
     assert operator.get("/api/keywords/groups/地名").get_json()["group"]["id"] == group_id
 
 
+def test_names_are_printable_text(operator: Browser) -> None:
+    for n, name in enumerate(["a\x00b", "疫情\u202e词", "x\ny"]):
+        group = {"parent": 0, "name": name, "words": WORDS}
+        refused = operator.post("/api/keywords/groups", json=group)
+        assert (refused.status_code, refused.get_json()["field"]) == (400, "name"), name
+        rule = {"parent": 0, "name": f"规则{name}", "expression": "潼南"}
+        refused = operator.post("/api/keywords/rules", json=rule)
+        assert (refused.status_code, refused.get_json()["field"]) == (400, "name"), name
+        assert "unprintable character U+" in refused.get_json()["detail"], n
+    made = operator.post(
+        "/api/keywords/rules", json={"parent": 0, "name": "r", "expression": "潼南"}
+    )
+    rule_id = made.get_json()["rule"]["id"]
+    renamed = operator.send(
+        "PATCH", f"/api/keywords/rules/{rule_id}", json={"parent": 1, "name": "r\x1b[31m"}
+    )
+    assert (renamed.status_code, renamed.get_json()["field"]) == (400, "name")
+
+
 def test_console_links_by_id_and_escapes_names(operator: Browser) -> None:
     status, location, _ = form(
         operator, "/keywords/groups", parent=0, name=GROUP, category="region", words="潼南\n双江镇"
@@ -137,6 +156,8 @@ def test_a_library_saved_before_ids_gets_them_and_keeps_them(
         "groups": [
             {"name": "地名", "category": "region", "words": WORDS},
             {"name": "火/灾<词>", "category": "event", "words": ["火灾", "起火"]},
+            # Saved before names had to be printable: it stays, and the library still saves.
+            {"name": "旧\x00名", "words": ["旧名"]},
         ],
         "rules": [{"name": "潼南/火灾", "expression": "@地名 NEAR/10 @火/灾<词>"}],
     }
@@ -150,7 +171,7 @@ def test_a_library_saved_before_ids_gets_them_and_keeps_them(
     listed = operator.get("/api/keywords/groups").get_json()["groups"]
     assert operator.get("/api/keywords/groups").get_json()["groups"] == listed  # the same ids
     ids = {g["name"]: g["id"] for g in listed}
-    assert len(set(ids.values())) == 2
+    assert len(set(ids.values())) == 3
     rule = operator.get("/api/keywords/rules").get_json()["rules"][0]
     assert (
         operator.get(f"/api/keywords/rules/{rule['id']}").get_json()["rule"]["name"] == "潼南/火灾"

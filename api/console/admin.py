@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request
+from flask import Blueprint, current_app, redirect, render_template, request
 from werkzeug.wrappers import Response
 
+from api import totp
 from api.accounts import ROLES, AccountError, has_role
-from api.auth import actor, current_user, require
+from api.auth import LoginThrottle, actor, current_user, require
 from api.console.i18n import gettext as _
 from api.context import parts
 from api.errors import ApiError
@@ -54,6 +55,49 @@ ENGLISH: dict[str, str] = {
     "已过期": "expired",
     "有效天数": "Valid for (days)",
     "有效天数须为 1 到 3650 的整数": "Days must be a whole number from 1 to 3650",
+    "两步验证": "Two-step verification",
+    "已启用两步验证": "two-step verification on",
+    "重置两步验证": "Reset two-step verification",
+    "确定重置该用户的两步验证？其恢复码将作废。": (
+        "Reset this user's two-step verification? Their recovery codes stop working."
+    ),
+    "我的两步验证": "My two-step verification",
+    "两步验证已启用。剩余恢复码 %(n)s 个。": (
+        "Two-step verification is on. %(n)s recovery codes left."
+    ),
+    "要更换手机或恢复码用完时，请另一位管理员在用户管理中重置。": (
+        "To change phones, or when the recovery codes run out, ask another admin to reset it"
+        " on the users page."
+    ),
+    "登录时除密码外，还需输入手机验证器应用每 30 秒变化的 6 位验证码。": (
+        "Signing in then asks, besides the password, for the 6-digit code your phone's"
+        " authenticator app shows, changing every 30 seconds."
+    ),
+    "1. 在验证器应用中添加账户：粘贴下面的地址，或手动输入密钥。密钥只显示这一次。": (
+        "1. Add the account in your authenticator app: paste the address below, or type the"
+        " key. The key is shown this once."
+    ),
+    "密钥": "Key",
+    "2. 输入当前密码和应用显示的 6 位验证码，确认启用。": (
+        "2. Enter your current password and the 6-digit code the app shows to switch it on."
+    ),
+    "当前密码": "Current password",
+    "验证码": "Code",
+    "启用两步验证": "Turn on two-step verification",
+    "两步验证已启用。下面是恢复码，每个只能用一次，只显示这一次，请打印或抄写后妥善保存：": (
+        "Two-step verification is on. These recovery codes work once each and are shown"
+        " only this once; print or write them down and keep them safe:"
+    ),
+    "两步验证只供管理员启用": "Two-step verification is for admins",
+    "已启用两步验证；要更换，请先由管理员重置": (
+        "Two-step verification is on already; to change it, have an admin reset it first"
+    ),
+    "密码不正确": "Wrong password",
+    "密钥无效，请重新开始启用": "Invalid key; start the enrolment again",
+    "验证码不正确：请输入验证器应用当前显示的 6 位数字": (
+        "Wrong code: enter the 6 digits your authenticator app shows now"
+    ),
+    "尝试次数过多，请 %(seconds)s 秒后再试": "Too many attempts; try again in %(seconds)s s",
 }
 
 
@@ -165,3 +209,67 @@ def revoke_token(token_id: str) -> Response:
     api.revoke(token_id)
     back = "/account/tokens?all=1" if request.form.get("all") else "/account/tokens"
     return redirect(back)
+
+
+@bp.post("/admin/users/<name>/totp/reset")
+@require("admin")
+def reset_totp(name: str) -> Response | tuple[str, int]:
+    """Turn another user's (or one's own) second factor off, audited: a lost phone."""
+    try:
+        api.reset_totp(name)
+    except AccountError as e:
+        return _users_page(e, 400)
+    return redirect("/admin/users?saved=1")
+
+
+def _totp_page(status: int = 200, **values: object) -> tuple[str, int]:
+    me = current_user()
+    assert me is not None
+    secret = str(values.pop("secret", "")) or totp.new_secret()
+    defaults: dict[str, object] = {
+        "me": me,
+        "secret": secret,
+        "uri": totp.uri(secret, me.name),
+        "codes": None,
+        "error": None,
+    }
+    return render_template("admin/totp.html", **(defaults | values)), status
+
+
+@bp.get("/account/totp")
+@require("admin")
+def totp_page() -> tuple[str, int]:
+    """Enrolment: a new secret, shown once as an otpauth URI and as text (nothing is
+    stored until a first code confirms it); or, once on, how many recovery codes are
+    left, never the secret."""
+    return _totp_page()
+
+
+@bp.post("/account/totp")
+@require("admin")
+def enable_totp() -> tuple[str, int]:
+    """Confirm enrolment with the current password and a first code; the recovery codes
+    are shown in this one response. Wrong passwords and codes count for the sign-in
+    throttle, so a stolen session cannot guess the password here."""
+    me = current_user()
+    assert me is not None
+    form = request.form
+    secret = form.get("secret", "")[:128]
+    address = request.remote_addr or "?"
+    throttle: LoginThrottle = current_app.extensions["yuqing.throttle"]
+    wait = throttle.wait(address, me.name)
+    if wait:
+        error = AccountError(_("尝试次数过多，请 %(seconds)s 秒后再试", seconds=wait), "code")
+        return _totp_page(429, secret=secret, error=error)
+    try:
+        codes = parts().accounts.enable_totp(
+            me.name, secret, form.get("code", ""), form.get("password", ""), actor=actor()
+        )
+    except AccountError as e:
+        if e.field in ("password", "code"):
+            throttle.failed(address, me.name)
+        translated = AccountError(_(e.message), e.field)
+        return _totp_page(400, secret="" if e.field == "secret" else secret, error=translated)
+    throttle.succeeded(me.name)
+    updated = parts().store.users.get(me.name)
+    return _totp_page(me=updated or me, codes=codes)

@@ -892,10 +892,10 @@ def _problem_field(p: Problem) -> str | None:
         return "expression"
     if p.message in ("should match", "should not match"):
         return "must_match" if p.message == "should match" else "must_not_match"
+    if p.message.startswith("the name "):
+        return "name"
     if p.where.startswith("group "):
         return "words"
-    if p.message.startswith("the name is used"):
-        return "name"
     return None
 
 

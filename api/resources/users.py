@@ -117,6 +117,12 @@ def sign_out_everywhere(name: str) -> int:
     return parts().accounts.sign_out_everywhere(name, actor=actor())
 
 
+def reset_totp(name: str) -> User:
+    """Turn ``name``'s second factor off (audited); 400 if it is not on."""
+    find_user(name)
+    return parts().accounts.reset_totp(name, actor=actor())
+
+
 def revoke(token_id: str) -> ApiToken:
     """Revoke one of the caller's tokens; admins may revoke anyone's."""
     me = _me()
@@ -190,6 +196,17 @@ def list_sessions(name: str) -> Response:
 @require("admin")
 def end_sessions(name: str) -> Response:
     return jsonify(user=name, sessions_ended=sign_out_everywhere(name))
+
+
+@bp.delete("/users/<name>/totp")
+@bp.doc(
+    summary="Reset a user's second factor (TOTP) and recovery codes, e.g. after a lost "
+    "phone (audited); they sign in with the password alone and may enrol again",
+    responses=[400, 404],
+)
+@require("admin")
+def reset_second_factor(name: str) -> Response:
+    return jsonify(public(reset_totp(name)))
 
 
 @bp.get("/tokens")

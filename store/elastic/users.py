@@ -26,6 +26,9 @@ USER_MAPPING: dict[str, Any] = {
         "display_name": {"type": "keyword"},
         "email": {"type": "keyword"},
         "disabled": {"type": "boolean"},
+        "totp_secret": {"type": "keyword", "index": False, "doc_values": False},
+        "totp_step": {"type": "long"},
+        "recovery_codes": {"type": "keyword", "index": False, "doc_values": False},
     },
 }
 TOKEN_MAPPING: dict[str, Any] = {

@@ -169,6 +169,17 @@ def users_signout(ctx: click.Context, name: str) -> None:
     click.echo(f"signed {name} out of {ended} open session(s)")
 
 
+@users_group.command("reset-totp")
+@click.argument("name")
+@click.pass_context
+def users_reset_totp(ctx: click.Context, name: str) -> None:
+    """Turn NAME's second factor (TOTP) off, e.g. after a lost phone (audited); they sign
+    in with the password alone and may enrol again."""
+    with _accounts(ctx) as accounts:
+        accounts.reset_totp(name, actor=login_actor())
+    click.echo(f"two-step verification of {name} reset")
+
+
 @users_group.command("revoke")
 @click.argument("token_id")
 @click.pass_context
