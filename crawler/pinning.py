@@ -2,25 +2,26 @@
 checked addresses are the ones the crawl connects to.
 
 :class:`PinningResolver` is the crawl process's name resolver (Scrapy's
-``TWISTED_DNS_RESOLVER``): the first request for a host name looks it up (in a thread),
-checks every address with the check source creation uses (:func:`crawler.urls.internal`)
-and keeps the answer; every later connection to that host, redirects and followed links
+``TWISTED_DNS_RESOLVER``): the first request for a host name looks it up (in a thread) and
+keeps the answer; every later connection to that host, redirects and followed links
 included, gets the kept addresses and no second lookup that DNS could answer differently.
-A name with any internal address gets no address at all, so nothing can connect to it.
+A name with an internal address (:func:`crawler.urls.internal`, the check source creation
+uses) gets no address at all, so nothing connects to it, unless a crawl allowed it.
 
-:class:`PinningMiddleware` (a downloader middleware, before robots.txt) asks the resolver
-for every request's host before it is downloaded, so a refusal is a run error naming the
-host and the address (:class:`AddressRefused`) rather than "host name not found", and
-checks address literals, which involve no DNS: those of the source's own start URLs were
-checked (or allowed by an admin) when the source was saved and pass; any other internal
-literal, say a redirect to ``http://10.0.0.1/``, is refused.
+:class:`PinningMiddleware` (a downloader middleware after the offsite filter and before
+robots.txt) asks the resolver for every request's host before it is downloaded and
+refuses the request when any address is internal: :class:`AddressRefused`, a run error
+naming the host and the internal addresses. Allowed to be internal are the hosts an admin
+allowed when saving the source: its start URLs' address literals (no DNS to rebind) and
+its start URLs' names saved with ``allow_private`` (as the audit records), and the names
+in ``YUQING_PRIVATE_HOSTS``. Any other literal, a redirect to ``http://10.0.0.1/`` say, is
+refused like a name.
 
-Settings: ``YUQING_PIN_ADDRESSES`` (on), ``YUQING_DNS_LOOKUP`` (a callable or its dotted
-path taking a host name and returning its addresses; None: the system's
-``getaddrinfo``), ``YUQING_INTERNAL_NETWORKS`` (CIDR networks treated as internal in
-place of the standard check; tests use it to keep traffic on 127.0.0.1) and
-``YUQING_PRIVATE_HOSTS`` (host names or literals that may have internal addresses, for
-sources on an internal network; their answer is still pinned).
+Settings: ``YUQING_PIN_ADDRESSES`` (on; off: no refusals, answers still pinned),
+``YUQING_DNS_LOOKUP`` (a callable or its dotted path taking a host name and returning its
+addresses; None: the system's ``getaddrinfo``), ``YUQING_INTERNAL_NETWORKS`` (CIDR networks
+treated as internal in place of the standard check; tests use it to keep traffic on
+127.0.0.1), ``YUQING_PRIVATE_HOSTS`` (hosts that may have internal addresses in every crawl).
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ from scrapy.settings import BaseSettings
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.error import DNSLookupError
 from twisted.internet.interfaces import IAddress, IHostnameResolver, IHostResolution
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from crawler.storage import store_of
 from crawler.urls import internal
 
 Lookup = Callable[[str], Sequence[str]]
@@ -96,21 +98,20 @@ class _Resolution:
 
 @implementer(IHostnameResolver)
 class PinningResolver:
-    """Resolves each host once, checks every address, keeps (pins) the answer."""
+    """Resolves each host once and keeps (pins) the answer; connections to a host with an
+    internal address get no address unless a crawl's middleware allowed that host."""
 
     def __init__(
         self,
         reactor: Any,
         lookup: Lookup = system_lookup,
         is_internal: Checker = internal,
-        private_hosts: Iterable[str] = (),
         check: bool = True,
     ) -> None:
         self.reactor, self.check = reactor, check
         self.lookup, self.is_internal = lookup, is_internal
-        self.private_hosts = {h.lower() for h in private_hosts}
         self.pinned: dict[str, list[str]] = {}
-        self.refused: dict[str, AddressRefused] = {}
+        self.allowed: set[str] = set()  # names whose internal addresses a crawl allowed
         self._waiting: dict[str, list[Deferred[list[str]]]] = {}
 
     @classmethod
@@ -121,7 +122,6 @@ class PinningResolver:
             reactor,
             load_object(lookup) if isinstance(lookup, str) else lookup,
             checker(networks),
-            settings.getlist("YUQING_PRIVATE_HOSTS"),
             settings.getbool("YUQING_PIN_ADDRESSES", True),
         )
 
@@ -137,15 +137,13 @@ class PinningResolver:
             self.reactor.installNameResolver(self)
 
     def addresses(self, host: str) -> Deferred[list[str]]:
-        """The checked addresses of ``host``, looked up on first use only; fails with
-        :class:`AddressRefused` (any address internal) or :class:`DNSLookupError`."""
+        """All the addresses of ``host``, looked up on first use only (a lookup in flight
+        is shared); fails with :class:`DNSLookupError`. A literal is its own address."""
         host = host.lower()
         if host in self.pinned:
             return succeed(self.pinned[host])
-        if host in self.refused:
-            return fail(self.refused[host])
         if is_literal(host):
-            return succeed([host])  # no DNS; literals are checked by the middleware
+            return succeed([host])
         d: Deferred[list[str]] = Deferred()
         waiting = self._waiting.setdefault(host, [])
         waiting.append(d)
@@ -154,6 +152,14 @@ class PinningResolver:
             looked = deferToThreadPool(self.reactor, pool, self.lookup, host)
             looked.addBoth(self._answered, host)
         return d
+
+    def internal_of(self, addresses: Iterable[str]) -> list[str]:
+        """Those of ``addresses`` that are internal."""
+        return [a for a in addresses if self.is_internal(a)]
+
+    def allow(self, host: str) -> None:
+        """Let connections to ``host`` use its internal addresses (an admin allowed it)."""
+        self.allowed.add(host.lower())
 
     def _answered(self, answer: Sequence[str] | Failure, host: str) -> None:
         waiting = self._waiting.pop(host, [])
@@ -164,19 +170,20 @@ class PinningResolver:
         elif not answer:
             result = Failure(DNSLookupError(f"{host}: no addresses"))
         else:
-            found = [str(a) for a in answer]
-            bad = [a for a in found if self.is_internal(a)]
-            if bad and self.check and host not in self.private_hosts:
-                self.refused[host] = AddressRefused(host, bad)
-                result = Failure(self.refused[host])
-            else:
-                self.pinned[host] = found
-                result = found
+            result = self.pinned[host] = [str(a) for a in answer]
         for d in waiting:
             if isinstance(result, Failure):
                 d.errback(result)
             else:
                 d.callback(result)
+
+    def _connectable(self, host: str, found: list[str]) -> list[str]:
+        """What a connection to ``host`` may use: nothing if an address is internal and
+        no crawl allowed the host (the middleware refuses such requests first; this holds
+        for any connection that does not pass it)."""
+        if not self.check or host.lower() in self.allowed or is_literal(host):
+            return found
+        return [] if self.internal_of(found) else found
 
     def resolveHostName(
         self,
@@ -191,7 +198,7 @@ class PinningResolver:
 
         def deliver(found: list[str] | Failure) -> None:
             if not isinstance(found, Failure):
-                for address in found:
+                for address in self._connectable(hostName, found):
                     kind: Any = IPv6Address if ":" in address else IPv4Address
                     if addressTypes is None or kind in addressTypes:
                         resolutionReceiver.addressResolved(kind("TCP", address, portNumber))
@@ -217,11 +224,8 @@ class PinningMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.own_literals: set[str] | None = None
-
-    @property
-    def resolver(self) -> PinningResolver:
-        return resolver_of(self.crawler)
+        self.private_hosts = {h.lower() for h in crawler.settings.getlist("YUQING_PRIVATE_HOSTS")}
+        self.permitted: dict[str, bool] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -229,22 +233,51 @@ class PinningMiddleware:
             raise NotConfigured("address pinning is off (YUQING_PIN_ADDRESSES)")
         return cls(crawler)
 
-    def _trusted_literals(self) -> set[str]:
-        """Address literals of the source's start URLs (checked when it was saved)."""
-        if self.own_literals is None:
-            source = getattr(self.crawler.spider, "source", None)
-            urls = getattr(source, "start_urls", [])
-            hosts = {(urlsplit(u).hostname or "").lower() for u in urls}
-            self.own_literals = {h for h in hosts if is_literal(h)}
-        return self.own_literals
+    @property
+    def resolver(self) -> PinningResolver:
+        return resolver_of(self.crawler)
 
     async def process_request(self, request: Request) -> None:
-        host = (urlsplit(request.url).hostname or "").lower()
-        if not host or urlsplit(request.url).scheme not in ("http", "https"):
+        parts = urlsplit(request.url)
+        host = (parts.hostname or "").lower()
+        if not host or parts.scheme not in ("http", "https"):
             return
-        if is_literal(host):
-            trusted = self._trusted_literals() | self.resolver.private_hosts
-            if host not in trusted and self.resolver.is_internal(host):
-                raise AddressRefused(host, [host])
-            return
-        await maybe_deferred_to_future(self.resolver.addresses(host))
+        resolver = self.resolver
+        found = await maybe_deferred_to_future(resolver.addresses(host))
+        bad = resolver.internal_of(found)
+        if bad and not self._permitted(host):
+            raise AddressRefused(host, bad)
+        if bad and not is_literal(host):
+            resolver.allow(host)
+
+    def _permitted(self, host: str) -> bool:
+        """Whether ``host`` may have internal addresses in this crawl: it is in
+        ``YUQING_PRIVATE_HOSTS``, or it is a host of the source's start URLs and either an
+        address literal (checked, or allowed, when the source was saved; no DNS to
+        rebind) or a name an admin allowed private addresses for in this source (the
+        audit's ``allow_private``)."""
+        if host in self.private_hosts:
+            return True
+        if host not in self.permitted:
+            source = getattr(self.crawler.spider, "source", None)
+            own = _hosts(getattr(source, "start_urls", []))
+            if host not in own or source is None:
+                self.permitted[host] = False
+            elif is_literal(host):
+                self.permitted[host] = True
+            else:
+                self.permitted[host] = self._admin_allowed(source.id, host)
+        return self.permitted[host]
+
+    def _admin_allowed(self, source_id: str, host: str) -> bool:
+        entries = store_of(self.crawler).audit.list(target=f"source:{source_id}", limit=1000)
+        return any(
+            isinstance(e.after, dict)
+            and e.after.get("allow_private")
+            and host in _hosts(e.after.get("start_urls") or [])
+            for e in entries
+        )
+
+
+def _hosts(urls: Iterable[str]) -> set[str]:
+    return {(urlsplit(u).hostname or "").lower() for u in urls if isinstance(u, str)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,14 @@ import pytest
 from pagesite import serve_pages
 from twisted.python.failure import Failure
 
+from crawler.operations import create_source, update_source
 from crawler.pinning import AddressRefused, checker, system_lookup
 from crawler.report import explain
 from crawler.scheduler import launch
 from crawler.settings import SETTINGS
 from store import ItemQuery, Store, open_store
+from store.acting import Acting
+from store.clock import Clock
 from store.model import Source
 from yuqing.wiring import CRAWL_COMMAND
 
@@ -63,7 +67,19 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
 def _crawl(
     store: Store, tmp_path: Path, url: str, answers: dict[str, list[list[str]]], *more: str
 ) -> tuple[dict[str, Any], list[str]]:
-    """One crawl of ``url``; its summary and the names the stub was asked."""
+    """One crawl of a source ``news`` of ``url``; its summary and the names the stub was
+    asked."""
+    store.sources.put(_source("news", url))
+    return _run(store, tmp_path, "news", answers, *more)
+
+
+def _source(ident: str, url: str) -> Source:
+    return Source(id=ident, name=ident, type="list", start_urls=[url], interval=600)
+
+
+def _run(
+    store: Store, tmp_path: Path, ident: str, answers: dict[str, list[list[str]]], *more: str
+) -> tuple[dict[str, Any], list[str]]:
     config = tmp_path / "yuqing.toml"
     config.write_text("")
     dns = tmp_path / "dns.json"
@@ -76,8 +92,7 @@ def _crawl(
         "YUQING_TEST_DNS": str(dns),
         "PYTHONPATH": path,
     }
-    store.sources.put(Source(id="news", name="news", type="list", start_urls=[url], interval=600))
-    summary = launch(CRAWL_COMMAND, "news", [*ARGS, *more], env, timeout=120)
+    summary = launch(CRAWL_COMMAND, ident, [*ARGS, *more], env, timeout=120)
     return summary, dnsstub.lookups(dns)
 
 
@@ -146,6 +161,38 @@ def test_redirects_are_checked_at_fetch_time(sqlite_store: Store, tmp_path: Path
     assert "oa.news.example" in error["reason"] and "10.0.0.9" in error["reason"]
     assert error["reason"].startswith("refused:")
     assert "127.0.0.1" not in error["reason"], "only the internal address is named"
+
+
+def test_a_name_an_admin_allowed_may_be_internal_and_no_other(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    articles = ["/art/t20210303_1.html"]
+    pages = {"/list/index.html": _list(articles), articles[0]: _article("内网通知")}
+    # Here 127.0.0.0/8 is internal, so the site's address is an internal one.
+    internal = ["-s", 'YUQING_INTERNAL_NETWORKS=["127.0.0.0/8"]']
+    with serve_pages(pages) as site:
+        port = site.url.rsplit(":", 1)[1]
+        answers = {"oa.example": [["127.0.0.1"]], "news.example": [["127.0.0.1"]]}
+        acting = Acting("管理员", sqlite_store, Clock())
+        allowed = _source("oa", f"http://oa.example:{port}/list/index.html")
+        create_source(acting, allowed, allow_private=True)
+        # Edited later without allow_private: the kept URL keeps its permission.
+        update_source(acting, "oa", replace(allowed, name="内网", version=None))
+        summary, asked = _run(sqlite_store, tmp_path, "oa", answers, *internal)
+        assert summary["outcome"] == "ok", summary
+        assert asked == ["oa.example"]
+        assert set(site.hosts) == {f"oa.example:{port}"}
+
+        # A name saved while it looked public (no permission) that now answers internal.
+        sqlite_store.sources.put(_source("news", f"http://news.example:{port}/list/index.html"))
+        before = len(site.requested)
+        summary, asked = _run(sqlite_store, tmp_path, "news", answers, *internal)
+    assert summary["outcome"] == "failed", summary
+    assert len(site.requested) == before, "nothing was fetched from the internal address"
+    run = sqlite_store.runs.recent("news", 1)[0]
+    assert [e["url"] for e in run.errors] == [f"http://news.example:{port}/list/index.html"]
+    assert run.errors[0]["reason"].startswith("refused: news.example")
+    assert "127.0.0.1" in run.errors[0]["reason"]
 
 
 def test_pinning_is_on_by_default_and_the_refusal_names_host_and_address() -> None:
