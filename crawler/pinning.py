@@ -27,7 +27,6 @@ treated as internal in place of the standard check; tests use it to keep traffic
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -47,9 +46,8 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from crawler.storage import store_of
-from crawler.urls import internal
+from crawler.urls import Lookup, internal, system_lookup
 
-Lookup = Callable[[str], Sequence[str]]
 Checker = Callable[[str], bool]
 
 
@@ -63,12 +61,6 @@ class AddressRefused(IgnoreRequest):
             f"refused: {host} resolves to a private, loopback or link-local address "
             f"({shown}); not fetched (DNS rebinding or an internal redirect)"
         )
-
-
-def system_lookup(host: str) -> list[str]:
-    """The addresses ``host`` resolves to, by the system's resolver, in its order."""
-    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
 def checker(networks: Iterable[str] | None) -> Checker:
