@@ -10,7 +10,7 @@ test on codes for every place, official or not.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -66,6 +66,9 @@ class Place:
     name: str
     parent: str  # "" for a province
     kind: str = ""  # an operator place's kind (school, park ...); "" for a division
+    # Names it had before (曾用名): recognition resolves them to this code.
+    former: tuple[str, ...] = ()
+    removed: bool = False  # no longer on the official code list (still recognised)
 
     @property
     def level(self) -> str:
@@ -138,6 +141,8 @@ class Gazetteer:
             yield place.name, place, False
             for form in short_forms(place.name):
                 yield form, place, True
+            for former in place.former:
+                yield former, place, False
 
     def display(self, code: str) -> str:
         """The place with its parents, widest first: 重庆市 潼南区 梓潼街道."""
@@ -153,6 +158,60 @@ def parse_tsv(lines: Iterable[str]) -> Iterator[Place]:
         yield Place(code, name, parent)
 
 
+# Well-known renames (a county that became a district, a prefecture renamed, districts
+# merged into a neighbour): the name news used before -> the code of the place now. My
+# own table from the published changes; imports of the official code list add more.
+FORMER_NAMES: dict[str, str] = {
+    "潼南县": "500152",  # 2015: 潼南县 -> 潼南区
+    "铜梁县": "500151",  # 2014
+    "璧山县": "500120",  # 2014
+    "荣昌县": "500153",  # 2015
+    "梁平县": "500155",  # 2016
+    "武隆县": "500156",  # 2016
+    "襄樊市": "4206",  # 2010: 襄樊市 -> 襄阳市
+    "思茅市": "5308",  # 2007: 思茅市 -> 普洱市
+    "大庸市": "4308",  # 1994: 大庸市 -> 张家界市
+    "通什市": "469001",  # 2001: 通什市 -> 五指山市
+    "崇文区": "110101",  # 2010: merged into 东城区
+    "宣武区": "110102",  # 2010: merged into 西城区
+    "卢湾区": "310101",  # 2011: merged into 黄浦区
+    "闸北区": "310106",  # 2015: merged into 静安区
+    "南汇区": "310115",  # 2009: merged into 浦东新区
+    "双流县": "510116",  # 2015
+    "郫县": "510117",  # 2016: 郫县 -> 郫都区
+    "富阳市": "330111",  # 2014
+    "临安市": "330112",  # 2017
+    "溧水县": "320117",  # 2013
+    "高淳县": "320118",  # 2013
+    "番禺市": "440113",  # 2000
+}
+
+
+def with_former(place: Place, names: Iterable[str]) -> Place:
+    """``place`` also known by ``names`` (kept once each, in order; its name excluded)."""
+    merged = tuple(dict.fromkeys(n for n in (*place.former, *names) if n and n != place.name))
+    return place if merged == place.former else replace(place, former=merged)
+
+
+def normalize_code(code: str) -> str:
+    """A code as the gazetteer writes it: the official lists' 12-digit (statistics
+    bureau) and 6-digit (民政部) codes padded with zeros are cut to their level
+    (500152000000 and 500152 -> 500152, 500100 -> 5001, 500000 -> 50); other codes
+    are returned as given."""
+    code = code.strip()
+    if not code.isdigit():
+        return code
+    if len(code) == 12:
+        for keep in (2, 4, 6, 9):
+            if code[keep:].strip("0") == "":
+                return code[:keep]
+    elif len(code) == 6:
+        for keep in (2, 4):
+            if code[keep:].strip("0") == "":
+                return code[:keep]
+    return code
+
+
 @cache
 def default() -> Gazetteer:
     """The administrative divisions built by ``make analysis-data`` (loaded once)."""
@@ -164,12 +223,21 @@ def default() -> Gazetteer:
     with DATA.open(encoding="utf-8") as f:
         for place in parse_tsv(f):
             gazetteer.add(place)
+    for name, code in FORMER_NAMES.items():
+        known = gazetteer.places.get(code)
+        if known is not None:
+            gazetteer.add(with_former(known, [name]))
     return gazetteer
 
 
 def with_operator_places(base: Gazetteer, extra: Iterable[Place]) -> Gazetteer:
-    """``base`` plus operators' places (a new gazetteer; the shared one is not changed)."""
+    """``base`` plus operators' places and imported changes of the divisions (a new
+    gazetteer; the shared one is not changed). A place given again replaces the known
+    one, keeping the former names of both."""
     merged = Gazetteer(dict(base.places))
     for place in extra:
+        known = merged.places.get(place.code)
+        if known is not None:
+            place = with_former(place, [*known.former, known.name])
         merged.add(place)
     return merged

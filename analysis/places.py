@@ -11,6 +11,10 @@ A name is often shared: 梓潼 is a street of 潼南区 (Chongqing) and a county
 - ``level``: with no context, a province or prefecture beats townships of the same
   short form (北京 is the capital, not Guangzhou's 北京街道).
 
+A former name (曾用名: 潼南县, 襄樊, a town renamed by an imported code list) resolves to
+the place's current code with the evidence ``former``; its short form counts only where
+no current place has that name.
+
 A mention of one unique name is resolved on its own (``unique``); several candidates with
 no context between them stay ``ambiguous`` (shown as such, never guessed). Short forms
 that are everyday words (长安, 和平, 新区, 朝阳 ...) and the short forms of townships
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick_rs
 
-from analysis.gazetteer import Gazetteer, Place
+from analysis.gazetteer import Gazetteer, Place, short_forms
 
 # Short forms that are ordinary words or names of things other than the place; my own
 # list (grown from the evaluation set's traps), not taken from elsewhere.
@@ -119,6 +123,16 @@ class Recognizer:
             # A place matched by its own full name beats the same place by a short form.
             if known is None or (known[1] and not short):
                 by_name[name][place.code] = (place, short)
+        # Former names, and their short forms where no current place has that name (思茅
+        # stays 思茅区's, not the former 思茅市's).
+        self._former: set[tuple[str, str]] = set()
+        for place in gazetteer:
+            for former in place.former:
+                self._former.add((former, place.code))
+                for form in short_forms(former):
+                    if form not in by_name:
+                        by_name[form][place.code] = (place, True)
+                        self._former.add((form, place.code))
         for places in by_name.values():
             # A prefecture without counties (东莞市) repeats itself one level down.
             for code, (place, _short) in list(places.items()):
@@ -186,6 +200,10 @@ class Recognizer:
             if len(scores) == 1:  # the only place of the name: context only adds to it
                 confidence = max(confidence, 0.75 if short[code] else 0.9)
                 evidence[code] = [("unique", code), *evidence[code]]
+            if (raw.text, code) in self._former:
+                evidence[code] = [("former", code), *evidence[code]]
+            if self.gazetteer.places[code].removed:
+                evidence[code] = [*evidence[code], ("removed", code)]
             return Mention(
                 raw.field,
                 raw.start,

@@ -1,7 +1,9 @@
 """One run of one source: :func:`run_source`, called in a process of its own.
 
-Twisted's reactor cannot be restarted, so every run (scheduled or "run now") gets a fresh
-process (``yuqing.crawl`` builds its parts and calls this). The run takes the source's
+Twisted's reactor cannot be restarted: a run either has a process of its own (``python -m
+yuqing.crawl SOURCE``, as "run now" does) or is one of many crawls of a long-lived worker
+process sharing one reactor (``yuqing.crawl --worker``, the scheduler's pool,
+:mod:`crawler.pool`). The run takes the source's
 lease in the store first: if another process is crawling the source, it returns None. New
 hits go to ``YUQING_ON_NEW_HITS`` (:mod:`crawler.handoff`), and so do those of earlier runs
 whose hand-off failed.
@@ -13,6 +15,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +31,8 @@ from store.model import CrawlRun, Source
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=10)
+DEADLINE = "deadline"  # the finish reason of a crawl cancelled at its deadline
+Crawl = Callable[[Source, dict[str, Any]], dict[str, Any]]
 EXIT_FAILED, EXIT_BUSY = 1, 3
 # A scheduled run is due this share of the interval after the source's last run (by any
 # process): the slack absorbs the scheduler's jitter.
@@ -84,6 +89,10 @@ def tally(run: CrawlRun, stats: dict[str, Any]) -> None:
     run.skipped_links = get("skipped_links")
     if get("blocked"):
         run.outcome = "blocked"
+    elif stats.get("finish_reason") == DEADLINE:  # cancelled by its worker (crawler.pool)
+        run.outcome = "failed"
+        reason = "stopped at its deadline: the crawl took too long (a hung site?)"
+        run.errors = [{"url": "-", "reason": reason}, *run.errors]
     elif stats.get("finish_reason") == "shutdown":  # stopped by a signal, e.g. a service stopping
         run.outcome = "abandoned"
     elif run.pages == 0 or (get("errors") and not run.items and not run.not_modified):
@@ -147,10 +156,13 @@ def run_source(
     lease: timedelta = LEASE,
     if_due: bool = False,
     clock: Clock | None = None,
+    crawl_with: Crawl = crawl,
 ) -> CrawlRun | None:
     """Run ``source_id`` once if no other process is running it (and, with ``if_due``, if
     no process ran it within its interval); the recorded run, or None. ``settings`` are
-    Scrapy's, with yuqing's own (see :mod:`crawler.settings`)."""
+    Scrapy's, with yuqing's own (see :mod:`crawler.settings`). ``crawl_with`` crawls (by
+    default in a reactor of its own: once per process; a long-lived worker gives its
+    own, see :mod:`yuqing.crawl`)."""
     clock = clock or Clock()
     settings = settings | {"YUQING_CLOCK": clock}
     started = clock.now()
@@ -172,7 +184,7 @@ def run_source(
             raise SourceError(source_id, "id", "no such source in the store")
         judged = settings.get("YUQING_BACKFILL_FIRST_CRAWL", True)
         first = {"YUQING_FIRST_CRAWL": bool(judged) and first_crawl(store, source_id, earlier)}
-        tally(run, crawl(validate(source), settings | first))
+        tally(run, crawl_with(validate(source), settings | first))
         recall_guard(run, earlier)
     except SourceError as e:
         run.outcome, run.errors = "failed", [{"url": "-", "reason": str(e)}]

@@ -1,8 +1,9 @@
 """Scheduling: one APScheduler per process, one interval job per enabled source.
 
-Each run is a subprocess (the ``command`` the composition root gives, which calls
-:func:`crawler.run.run_source`), because Twisted's reactor cannot be restarted; "run now"
-uses the same :func:`launch`. Within a process a source never runs
+Each run is a crawl in a long-lived worker process of a pool (:mod:`crawler.pool`, many
+crawls per worker) or, without a pool, a subprocess of its own (the ``command`` the
+composition root gives, which calls :func:`crawler.run.run_source`; Twisted's reactor
+cannot be restarted); "run now" uses :func:`launch`. Within a process a source never runs
 twice at once (``max_instances=1``); across processes the run's lease in the store sees to
 it, so several schedulers can share the sources. The schedule survives a restart: a
 source's next run is its last recorded run plus its interval.
@@ -15,6 +16,7 @@ import logging
 import os
 import socket
 import subprocess
+import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -110,8 +112,11 @@ def record_crash(
 class CrawlScheduler:
     """Keeps one interval job per enabled source in step with the store.
 
-    Each run is ``command`` (see :func:`launch`); ``args`` and ``env`` go to every crawl
-    process (store, settings overrides).
+    Each run is a crawl in a pool of ``workers`` long-lived worker processes running up to
+    ``crawls_per_worker`` crawls each (:class:`crawler.pool.WorkerPool`), or with
+    ``crawls_per_worker=0`` a process of its own (``command``, see :func:`launch``),
+    ``workers`` at a time; ``args`` and ``env`` go to every crawl process (store, settings
+    overrides).
     """
 
     def __init__(
@@ -124,7 +129,11 @@ class CrawlScheduler:
         env: dict[str, str] | None = None,
         sync_seconds: float = SYNC_SECONDS,
         clock: Clock | None = None,
+        crawls_per_worker: int = 0,
+        max_crawls: int | None = None,
     ) -> None:
+        from crawler.pool import MAX_CRAWLS, WorkerPool
+
         self.store, self.command = store, list(command)
         self.clock = clock or Clock()
         self.args = list(args)
@@ -133,9 +142,23 @@ class CrawlScheduler:
         self.intervals: dict[str, int] = {}
         self.results: deque[dict[str, Any]] = deque(maxlen=100)  # latest run summaries
         self.running: dict[str, subprocess.Popen[str]] = {}  # source id -> its crawl process
+        self.pool = (
+            WorkerPool(
+                command,
+                size=workers,
+                args=args,
+                env=env,
+                store=store,
+                clock=self.clock,
+                max_crawls=max_crawls or MAX_CRAWLS,
+            )
+            if crawls_per_worker > 0
+            else None
+        )
+        at_once = workers * crawls_per_worker if self.pool is not None else workers
         self.aps = BackgroundScheduler(
             timezone=self.clock.zone,
-            executors={"default": ThreadPoolExecutor(workers)},
+            executors={"default": ThreadPoolExecutor(at_once)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
 
@@ -148,7 +171,32 @@ class CrawlScheduler:
         self.aps.start(paused=paused)
 
     def shutdown(self, wait: bool = True) -> None:
+        if self.pool is not None:
+            self.pool.close()  # the workers finish their crawls and exit
         self.aps.shutdown(wait=wait)
+
+    def crawling(self) -> dict[str, int]:
+        """The sources being crawled and the pid of the process crawling each."""
+        if self.pool is not None:
+            return self.pool.running()
+        return {source: process.pid for source, process in dict(self.running).items()}
+
+    def stop_crawls(self, kill_after: float) -> None:
+        """Stop every running crawl now (SIGTERM: recorded ``abandoned``); a process still
+        there ``kill_after`` seconds later is killed."""
+        if self.pool is not None:
+            self.pool.terminate(kill_after)
+            return
+        stopped = list(self.running.values())
+        for process in stopped:
+            process.terminate()  # Scrapy closes the crawl and records the run
+        deadline = time.monotonic() + kill_after
+        for process in stopped:
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def sync(self) -> None:
         """Add, reschedule or drop jobs after sources changed (or an emergency began)."""
@@ -203,6 +251,11 @@ class CrawlScheduler:
         }
 
     def run(self, source_id: str) -> dict[str, Any]:
+        if self.pool is not None:
+            summary = self.pool.run(source_id, if_due=True)
+            self.results.append(summary)
+            log.info("run %s", json.dumps(summary, ensure_ascii=False))
+            return summary
         summary = launch(
             self.command,
             source_id,

@@ -84,7 +84,7 @@ def diff(old: Library, new: Library) -> LibraryDiff:
             name,
             added=[w for w in new_words if w not in old_words],
             removed=[w for w in old_words if w not in new_words],
-            settings=_settings(before, group, {"name", "words"}),
+            settings=_settings(before, group, {"id", "name", "words"}),
         )
         for text in new_words.keys() & old_words.keys():
             if new_words[text] != old_words[text]:
@@ -99,8 +99,7 @@ def diff(old: Library, new: Library) -> LibraryDiff:
     result.rules_added = [n for n in new_rules if n not in old_rules]
     result.rules_removed = [n for n in old_rules if n not in new_rules]
     for name, rule in new_rules.items():
-        if name in old_rules and old_rules[name] != rule:
-            result.rules_changed.append(
-                RuleChange(name, _settings(old_rules[name], rule, {"name"}))
-            )
+        # An id is the library's own bookkeeping, not a change an operator made.
+        if name in old_rules and (settings := _settings(old_rules[name], rule, {"id", "name"})):
+            result.rules_changed.append(RuleChange(name, settings))
     return result

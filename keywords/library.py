@@ -28,7 +28,7 @@ class KeywordLibrary:
         head = self.store.library.head()
         if head is None:
             return 0, Library()
-        return head.version, Library.model_validate(head.data)
+        return head.version, Library.model_validate(head.data).with_ids()
 
     def at(self, version: int) -> Library:
         if version == 0:
@@ -36,7 +36,8 @@ class KeywordLibrary:
         saved = self.store.library.get(version)
         if saved is None:
             raise NotFound(f"no library version {version}", "version")
-        return Library.model_validate(saved.data)
+        # A version saved before ids existed gets them as it is read, the same each time.
+        return Library.model_validate(saved.data).with_ids()
 
     def commit(
         self,
@@ -58,6 +59,9 @@ class KeywordLibrary:
             raise ConflictError(
                 f"the library is at version {head}, not {parent}: reload and retry", "parent"
             )
+        # Groups and rules keep the ids they had (by name, where an import or a rollback
+        # brought them without one); new ones get theirs here.
+        library = library.with_ids(before)
         compile_library(library)
         changes = diff(before, library)
         saved = self.store.library.commit(
@@ -67,7 +71,7 @@ class KeywordLibrary:
                 author=author,
                 created=created,
                 message=message or _describe(changes),
-                data=library.to_data(),
+                data=library.to_data(ids=True),
                 summary=changes.summary(),
             )
         )

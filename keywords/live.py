@@ -54,7 +54,7 @@ class LiveMatcher:
             )
             return False
         self._matcher = matcher
-        places = tuple(matcher.library.places)
+        places = (*matcher.library.places, *matcher.library.divisions)
         if places != self._places:  # operators' places changed: recognise them from now on
             self._places, self._analyzer = places, None
         log.info("keyword library version %s in use (%s rules)", head.version, len(matcher.rules))

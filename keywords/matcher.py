@@ -69,6 +69,13 @@ class CompiledRule:
     # Each set holds leaves one of which must occur for the rule to match (@a @b: {a}, {b}):
     # most rules a found word belongs to are passed over on these before any evaluation.
     needs: list[frozenset[int]]
+    # The same as bit masks over leaves (bit ``1 << leaf``), tested against the leaves found.
+    need_masks: tuple[int, ...] = ()
+    # The whole rule as bit masks, where it is a conjunction of (possibly negated) sets of
+    # leaves each looked for in some fields (``@a @b NOT @c``, ``title:@a (@b OR @c)``):
+    # ``(title mask, body mask, wanted)``, the rule holds when each mask pair meets the
+    # leaves found (in that field) exactly when ``wanted``. None: evaluated by ``test``.
+    clauses: tuple[tuple[int, int, bool], ...] | None = None
 
 
 @dataclass
@@ -109,9 +116,37 @@ class _View:
         self.scanner: _Compiled | None = None
         self.sound: _Compiled | None = None
 
-    def compile(self) -> None:
+    def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
         self.sound = _scanner(self.sounds, self.view, prepared=True)
+        # By sound pattern, for texts without pinyin: the entries of homophone groups (with
+        # what each reports when heard rather than written, and its written form), and
+        # which of them have a given character at a given place (a homophone keeps one).
+        self.heard: list[_Heard | None] = [
+            _heard_table(entries, variants)
+            for entries in (self.sound[1] if self.sound is not None else ())
+        ]
+
+
+_HeardEntry = tuple[_Entry, _Entry, str]
+_Heard = tuple[tuple[_HeardEntry, ...], list[dict[str, list[int]]]]
+
+
+def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Heard | None:
+    kept = tuple(
+        (entry, entry._replace(kind="homophone"), entry.norm)
+        for entry in entries
+        if variants[entry.leaf].homophones
+    )
+    if not kept:
+        return None  # pinyin only: found as written by the plain scan
+    places: list[dict[str, list[int]]] = []
+    for k, (_, _, norm) in enumerate(kept):
+        for j, char in enumerate(norm):
+            if j == len(places):
+                places.append({})
+            places[j].setdefault(char, []).append(k)
+    return kept, places
 
 
 def _scanner(
@@ -196,7 +231,7 @@ class Matcher:
             texts = self._groups[name].texts() if kind == "group" else [name]
             self._add_words(leaf, variants, texts)
         for view in self._views.values():
-            view.compile()
+            view.compile(self._leaf_variants)
         # Leaves whose view is the default one: their spans are already in the positions
         # NEAR counts in.
         self._default_leaves = frozenset(
@@ -252,13 +287,27 @@ class Matcher:
         node = self._bind(node)
         reports = list(dict.fromkeys(self._positive(node, FIELDS)))
         index = len(self.rules)
-        self.rules.append(CompiledRule(rule, node, reports, compile_node(node), _needs(node)))
+        needs = _needs(node)
+        clauses = _clauses(node, FIELDS)
+        self.rules.append(
+            CompiledRule(
+                rule,
+                node,
+                reports,
+                compile_node(node),
+                needs,
+                tuple(_mask(need) for need in needs),
+                None if clauses is None else tuple(clauses),
+            )
+        )
         if any(isinstance(n, Fact) for n in walk(node)):
             # A condition on the item's facts may hold without any word: always checked.
             self._fact_rules.append(index)
             return
-        # A rule can only match if one of the leaves it needs is present.
-        for leaf in {leaf for leaf, _, _ in reports}:
+        # A rule can only match if one of the leaves of each of its needs is present: it is
+        # looked at only when a leaf of its smallest need is (all it reports, if none).
+        trigger = min(needs, key=len) if needs else {leaf for leaf, _, _ in reports}
+        for leaf in trigger:
             self._rules_by_leaf.setdefault(leaf, []).append(index)
 
     def _bind(self, node: Node) -> Node:
@@ -329,24 +378,39 @@ class Matcher:
         (``variant``); word-side variants (pinyin, initials, homophone, split) are always
         named. ``facts`` are the item's (:func:`rules.facts.facts`) that ``region:``,
         ``sentiment:`` and ``negative>=`` test; an item given none has none."""
-        scanned = {name: self._scan(text) for name, text in zip(FIELDS, (title, body), strict=True)}
-        candidates = sorted(
-            {
-                r
-                for f in scanned.values()
-                for leaf in f.found
-                for r in self._rules_by_leaf.get(leaf, ())
-            }.union(self._fact_rules)
-        )
+        title_field, body_field = self._scan(title), self._scan(body)
+        scanned = {"title": title_field, "body": body_field}
+        result = MatchResult(self.version)
+        in_title, in_body = title_field.found, body_field.found
+        if not (in_title or in_body or self._fact_rules):
+            return result  # most short texts: no word of the library
+        # The leaves found, as bit masks (one per field and both).
+        title_mask = body_mask = 0
+        by_leaf = self._rules_by_leaf
+        candidates: set[int] = set(self._fact_rules)
+        for leaf in in_title:
+            title_mask |= 1 << leaf
+            candidates.update(by_leaf.get(leaf, ()))
+        for leaf in in_body:
+            body_mask |= 1 << leaf
+            candidates.update(by_leaf.get(leaf, ()))
+        either = title_mask | body_mask
         findings: Mapping[str, Any] = scanned
         if self._fact_rules:
             findings = {**scanned, FACTS: ItemFacts(facts)}
-        result = MatchResult(self.version)
-        present = scanned["title"].found.keys() | scanned["body"].found.keys()
-        for index in candidates:
-            compiled = self.rules[index]
-            for need in compiled.needs:
-                if need.isdisjoint(present):
+        rules = self.rules
+        for index in sorted(candidates) if len(candidates) > 1 else candidates:
+            compiled = rules[index]
+            clauses = compiled.clauses
+            if clauses is not None:
+                for title_bits, body_bits, wanted in clauses:
+                    if (not (title_mask & title_bits or body_mask & body_bits)) is wanted:
+                        break
+                else:
+                    self._report(compiled, scanned, overlaps, result)
+                continue
+            for need in compiled.need_masks:
+                if not need & either:
                     break
             else:
                 if compiled.test(findings):
@@ -392,16 +456,22 @@ class Matcher:
 
     def _hits(self, compiled: CompiledRule, scanned: dict[str, _Field]) -> list[dict[str, Any]]:
         name = compiled.rule.name
-        seen: set[tuple[str, int, int]] = set()
         hits: list[dict[str, Any]] = []
+        add = hits.append
+        seen: dict[str, set[tuple[int, int]]] = {"title": set(), "body": set()}
         for leaf, fields, group in compiled.reports:
             view = self._leaf_view[leaf]
             for field_name in fields:
-                for _, _, start, end, entry in scanned[field_name].found.get(leaf, ()):
-                    if (field_name, start, end) in seen:
+                occurrences = scanned[field_name].found.get(leaf)
+                if not occurrences:
+                    continue
+                taken = seen[field_name]
+                for _, _, start, end, entry in occurrences:
+                    span = (start, end)
+                    if span in taken:
                         continue
-                    seen.add((field_name, start, end))
-                    hits.append(
+                    taken.add(span)
+                    add(
                         {
                             "word": entry.word,
                             "group": group,
@@ -459,6 +529,48 @@ def _needs(node: Node) -> list[frozenset[int]]:
     return [frozenset().union(*(need for needs in alternatives for need in needs))]
 
 
+def _mask(leaves: Iterable[int]) -> int:
+    mask = 0
+    for leaf in leaves:
+        mask |= 1 << leaf
+    return mask
+
+
+def _clauses(node: Node, fields: tuple[str, ...]) -> list[tuple[int, int, bool]] | None:
+    """``node`` as :attr:`CompiledRule.clauses` (a list of them), or None if it is not a
+    conjunction of (possibly negated) alternatives of leaves: NEAR and facts need more than
+    which leaves occur where."""
+    if isinstance(node, Word | GroupRef):
+        bit = 1 << int(node.text if isinstance(node, Word) else node.name)
+        return [(bit if "title" in fields else 0, bit if "body" in fields else 0, True)]
+    if isinstance(node, Scoped):
+        return _clauses(node.child, (node.field,))
+    if isinstance(node, Not):
+        child = _clauses(node.child, fields)
+        if child is None or len(child) != 1:
+            return None
+        title_bits, body_bits, wanted = child[0]
+        return [(title_bits, body_bits, not wanted)]
+    if isinstance(node, And):
+        clauses: list[tuple[int, int, bool]] = []
+        for c in node.children:
+            part = _clauses(c, fields)
+            if part is None:
+                return None
+            clauses += part
+        return clauses
+    if isinstance(node, Or):
+        title_bits = body_bits = 0
+        for c in node.children:
+            part = _clauses(c, fields)
+            if part is None or len(part) != 1 or not part[0][2]:
+                return None
+            title_bits |= part[0][0]
+            body_bits |= part[0][1]
+        return [(title_bits, body_bits, True)]
+    return None  # Near, Fact
+
+
 def _normal_forms(texts: list[str], view: View) -> list[str]:
     from rules.normalize import normalize_many
 
@@ -483,7 +595,11 @@ def _collect(
     original_starts, original_ends = normalized.spans(starts, ends)
     for i, s, e, a, b in zip(indexes, starts, ends, original_starts, original_ends, strict=True):
         for entry in payloads[i]:
-            _add(found, entry.leaf, (s, e, a, b, entry))
+            occurrences = found.get(entry.leaf)
+            if occurrences is None:
+                found[entry.leaf] = [(s, e, a, b, entry)]
+            else:
+                occurrences.append((s, e, a, b, entry))
 
 
 def _collect_sounds(
@@ -502,7 +618,7 @@ def _collect_sounds(
         if form.spelt:
             accepted = _judged(form, indexes, starts, ends, payloads, variants)
         else:
-            accepted = _heard(normalized.text, indexes, starts, ends, payloads, variants)
+            accepted = _heard(normalized.text, indexes, starts, ends, compiled.heard)
         if accepted:
             originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
             for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
@@ -524,27 +640,30 @@ _Accepted = list[tuple[int, int, _Entry]]
 
 
 def _heard(
-    text: str,
-    indexes: list[int],
-    starts: list[int],
-    ends: list[int],
-    payloads: list[tuple[_Entry, ...]],
-    variants: list[Variants],
+    text: str, indexes: list[int], starts: list[int], ends: list[int], heard: list[_Heard | None]
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them. Most candidates in ordinary text are two unrelated
-    characters that sound alike, so this loop is kept lean."""
+    characters that sound alike, and a sound stands for many words, so the words that
+    keep a character of the text are looked up by place and character."""
     accepted: _Accepted = []
+    add = accepted.append
     for i, s, e in zip(indexes, starts, ends, strict=True):
+        table = heard[i]
+        if table is None:
+            continue
+        entries, places = table
         written = text[s:e]
-        for entry in payloads[i]:
-            if not variants[entry.leaf].homophones:
-                continue  # pinyin only: found as written by the plain scan
-            norm = entry.norm
-            if written == norm:
-                accepted.append((s, e, entry))
-            elif any(a == b for a, b in zip(written, norm, strict=False)):
-                accepted.append((s, e, entry._replace(kind="homophone")))
+        kept: set[int] = set()
+        for place, char in zip(places, written, strict=False):
+            ks = place.get(char)
+            if ks:
+                kept.update(ks)
+        if not kept:
+            continue
+        for k in sorted(kept) if len(kept) > 1 else kept:
+            entry, homophone, norm = entries[k]
+            add((s, e, entry if written == norm else homophone))
     return accepted
 
 

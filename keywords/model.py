@@ -6,6 +6,7 @@ saved change becomes a new version in the store (see :mod:`keywords.library`).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
@@ -24,6 +25,9 @@ Overlaps = Literal["all", "longest"]
 _DEFAULTS = Variants()
 Scope = Literal["title", "body", "both"]
 NAME_PATTERN = r'^[^\s()"@:]{1,64}$'
+# A group's or rule's id: what URLs address it by. Made by the library (see
+# :meth:`Library.with_ids`), never chosen by an operator; kept across renames and saves.
+ID_PATTERN = r"^[gr][0-9a-f]{10,24}$"
 Sentence = Annotated[str, Field(max_length=2000)]  # a rule's test sentence
 
 
@@ -85,6 +89,9 @@ class Options(_Strict):
 
 
 class Group(_Strict):
+    id: str | None = Field(
+        default=None, pattern=ID_PATTERN, description="stable id (set by the library)"
+    )
     name: str = Field(pattern=NAME_PATTERN)
     category: str = Field("subject", pattern=r"^[\w-]{1,32}$")
     words: list[Word] = Field(default_factory=list)
@@ -105,6 +112,9 @@ class Group(_Strict):
 
 
 class Rule(_Strict):
+    id: str | None = Field(
+        default=None, pattern=ID_PATTERN, description="stable id (set by the library)"
+    )
     name: str = Field(min_length=1, max_length=100)
     expression: str = Field(min_length=1, max_length=10_000)
     scope: Scope = "both"
@@ -135,10 +145,26 @@ class Place(_Strict):
     )
 
 
+class DivisionChange(_Strict):
+    """A change of the official administrative divisions imported from the code list
+    (``yuqing places import-codes``), laid over the gazetteer ``make analysis-data``
+    builds: a new division, one renamed (its old names kept as ``former``, 曾用名, which
+    recognition still resolves to the code) or one no longer on the list (``removed``)."""
+
+    code: str = Field(pattern=r"^\d{2}(\d{2}(\d{2}(\d{3})?)?)?$")
+    name: str = Field(min_length=1, max_length=64)
+    parent: str = Field(default="", pattern=r"^$|^\d{2,6}$")
+    former: list[Annotated[str, Field(min_length=2, max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+    removed: bool = False
+
+
 class Library(_Strict):
     groups: list[Group] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     places: list[Place] = Field(default_factory=list)
+    divisions: list[DivisionChange] = Field(default_factory=list)
 
     def group(self, name: str) -> Group | None:
         return next((g for g in self.groups if g.name == name), None)
@@ -146,6 +172,56 @@ class Library(_Strict):
     def rule(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
 
-    def to_data(self) -> dict[str, Any]:
-        """The export form: defaults left out, so files stay small and diff well."""
-        return self.model_dump(mode="json", exclude_defaults=True)
+    def group_by_id(self, ident: str) -> Group | None:
+        return next((g for g in self.groups if g.id == ident), None)
+
+    def rule_by_id(self, ident: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == ident), None)
+
+    def to_data(self, *, ids: bool = False) -> dict[str, Any]:
+        """The export form: defaults left out, so files stay small and diff well; the
+        stored form (``ids``) also keeps each group's and rule's id."""
+        data = self.model_dump(mode="json", exclude_defaults=True)
+        if not ids:
+            for kind in ("groups", "rules"):
+                for entry in data.get(kind, []):
+                    entry.pop("id", None)
+        return data
+
+    def with_ids(self, previous: Library | None = None) -> Library:
+        """This library with an id on every group and rule (a copy; ``self`` is unchanged).
+
+        Ids already set stay (a duplicate is given a new one). A group or rule without one
+        takes the id its name had in ``previous`` (the version this one replaces: an import
+        that replaces a group, a rollback), or else one made from its name, so a library
+        saved before ids existed gets the same ids every time it is read."""
+        result = self.model_copy(deep=True)
+        for kind, prefix in (("groups", "g"), ("rules", "r")):
+            entries: list[Group] | list[Rule] = getattr(result, kind)
+            known = {e.name: e.id for e in getattr(previous, kind)} if previous else {}
+            used: set[str] = set()
+            for entry in entries:
+                if entry.id is not None and entry.id not in used:
+                    used.add(entry.id)
+                else:
+                    entry.id = None
+            for entry in entries:
+                if entry.id is None:
+                    inherited = known.get(entry.name)
+                    entry.id = (
+                        inherited if inherited and inherited not in used else None
+                    ) or new_id(prefix, entry.name, used)
+                    used.add(entry.id)
+        return result
+
+
+def new_id(prefix: str, name: str, used: set[str]) -> str:
+    """An id for ``name`` that is not in ``used``: the same one for the same name and
+    ``used``, so reading an old library twice gives the same ids."""
+    n = 0
+    while True:
+        salt = f"#{n}" if n else ""
+        ident = prefix + hashlib.sha256(f"{name}{salt}".encode()).hexdigest()[:12]
+        if ident not in used:
+            return ident
+        n += 1

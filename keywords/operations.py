@@ -24,7 +24,7 @@ from keywords import places
 from keywords.diff import LibraryDiff, diff
 from keywords.io import merge
 from keywords.library import KeywordLibrary, compile_library
-from keywords.model import Group, Library, Place, Rule, Word
+from keywords.model import Group, Library, Place, Rule, Word, new_id
 from store import ConflictError, Invalid, NotFound
 from store.acting import Acting
 from store.model import LibraryVersion
@@ -55,30 +55,33 @@ def create_group(acting: Acting, group: Group, *, parent: int) -> Change:
     def edit(library: Library) -> tuple[None, dict[str, Any]]:
         if library.group(group.name) is not None:
             raise ConflictError(f"there is already a group {group.name}", "name")
-        library.groups.append(group)
-        return None, group_data(group)
+        used = {g.id for g in library.groups if g.id}
+        added = group.model_copy(update={"id": new_id("g", group.name, used)})
+        library.groups.append(added)
+        return None, group_data(added)
 
     return _change(acting, parent, "keywords.group.create", f"group:{group.name}", edit)
 
 
 def update_group(
     acting: Acting,
-    name: str,
+    key: str,
     *,
     parent: int,
     settings: Mapping[str, Any] | None = None,
     add: Iterable[Word | str | Mapping[str, Any]] = (),
     remove: Iterable[str] = (),
 ) -> Change:
-    """Change group ``name``: its ``settings`` (any field but its name and words, e.g.
-    ``category``, ``enabled``), words to ``add`` (those it has already stay as they are)
-    and the texts of words to ``remove``."""
+    """Change the group ``key`` (its id, or its name): its ``settings`` (any field but
+    its name and words, e.g. ``category``, ``enabled``), words to ``add`` (those it has
+    already stay as they are) and the texts of words to ``remove``."""
 
     def edit(library: Library) -> tuple[dict[str, Any], dict[str, Any]]:
-        group = find_group(library, name)
+        group = find_group(library, key)
+        name = group.name
         before = group_data(group)
         fields = dict(settings or {})
-        if fixed := sorted(_FIXED_GROUP_FIELDS & fields.keys()):
+        if fixed := sorted((_FIXED_GROUP_FIELDS | {"id"}) & fields.keys()):
             raise Invalid(f"{fixed[0]}: cannot be changed here", fixed[0])
         if isinstance(fields.get("options"), Mapping):
             # Options not named keep their value: a change names only what it changes.
@@ -93,18 +96,19 @@ def update_group(
         library.groups[library.groups.index(group)] = changed
         return before, group_data(changed)
 
-    return _change(acting, parent, "keywords.group.update", f"group:{name}", edit)
+    return _change(acting, parent, "keywords.group.update", _target("group", key), edit)
 
 
-def delete_group(acting: Acting, name: str, *, parent: int) -> Change:
-    """Remove group ``name`` (refused while a rule uses it: the library would not validate)."""
+def delete_group(acting: Acting, key: str, *, parent: int) -> Change:
+    """Remove the group ``key`` (its id, or its name; refused while a rule uses it: the
+    library would not validate)."""
 
     def edit(library: Library) -> tuple[dict[str, Any], None]:
-        group = find_group(library, name)
+        group = find_group(library, key)
         library.groups.remove(group)
         return group_data(group), None
 
-    return _change(acting, parent, "keywords.group.delete", f"group:{name}", edit)
+    return _change(acting, parent, "keywords.group.delete", _target("group", key), edit)
 
 
 # -- rules -----------------------------------------------------------------------------
@@ -116,17 +120,23 @@ def create_rule(acting: Acting, rule: Rule, *, parent: int) -> Change:
     def edit(library: Library) -> tuple[None, dict[str, Any]]:
         if library.rule(rule.name) is not None:
             raise ConflictError(f"there is already a rule {rule.name}", "name")
-        library.rules.append(rule)
-        return None, rule_data(rule)
+        used = {r.id for r in library.rules if r.id}
+        added = rule.model_copy(update={"id": new_id("r", rule.name, used)})
+        library.rules.append(added)
+        return None, rule_data(added)
 
     return _change(acting, parent, "keywords.rule.create", f"rule:{rule.name}", edit)
 
 
-def update_rule(acting: Acting, name: str, fields: Mapping[str, Any], *, parent: int) -> Change:
-    """Change the given ``fields`` of rule ``name`` (a new ``name`` renames it)."""
+def update_rule(acting: Acting, key: str, fields: Mapping[str, Any], *, parent: int) -> Change:
+    """Change the given ``fields`` of the rule ``key`` (its id, or its name; a new ``name``
+    renames it, its id stays)."""
 
     def edit(library: Library) -> tuple[dict[str, Any], dict[str, Any]]:
-        rule = find_rule(library, name)
+        rule = find_rule(library, key)
+        name = rule.name
+        if "id" in fields:
+            raise Invalid("id: cannot be changed", "id")
         new_name = fields.get("name", name)
         if new_name != name and library.rule(new_name) is not None:
             raise ConflictError(f"there is already a rule {new_name}", "name")
@@ -134,16 +144,16 @@ def update_rule(acting: Acting, name: str, fields: Mapping[str, Any], *, parent:
         library.rules[library.rules.index(rule)] = changed
         return rule_data(rule), rule_data(changed)
 
-    return _change(acting, parent, "keywords.rule.update", f"rule:{name}", edit)
+    return _change(acting, parent, "keywords.rule.update", _target("rule", key), edit)
 
 
-def delete_rule(acting: Acting, name: str, *, parent: int) -> Change:
+def delete_rule(acting: Acting, key: str, *, parent: int) -> Change:
     def edit(library: Library) -> tuple[dict[str, Any], None]:
-        rule = find_rule(library, name)
+        rule = find_rule(library, key)
         library.rules.remove(rule)
         return rule_data(rule), None
 
-    return _change(acting, parent, "keywords.rule.delete", f"rule:{name}", edit)
+    return _change(acting, parent, "keywords.rule.delete", _target("rule", key), edit)
 
 
 # -- the whole library -----------------------------------------------------------------
@@ -225,6 +235,49 @@ def import_places(
     return Change(saved, None, None, changes)
 
 
+def import_codes(
+    acting: Acting,
+    lines: list[places.CodeLine],
+    *,
+    villages: int = 0,
+    remove: bool = True,
+    parent: int | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> tuple[Change, places.CodeImport]:
+    """Update the divisions from an official code list (read by
+    :func:`keywords.places.read_codes`): new ones added, renamed ones keeping the old name
+    as a former name, ones no longer listed marked removed (see
+    :func:`keywords.places.plan_codes`). One new library version at ``parent`` (default:
+    the newest), audited once with the file's ``details`` and what changed. Kept in the
+    store, so a rebuild of the gazetteer (``make analysis-data``) keeps it."""
+    keywords = KeywordLibrary(acting.store)
+    head, current = keywords.current()
+    parent = head if parent is None else parent
+    _check_parent(head, parent)
+    plan = places.plan_codes(current, lines, villages=villages, remove=remove)
+    library = current.model_copy(update={"divisions": plan.changes})
+    saved, changes = keywords.commit(
+        library,
+        author=acting.actor,
+        created=acting.now(),
+        message="import division codes",
+        parent=parent,
+    )
+    acting.audit(
+        "keywords.places.codes",
+        f"library:{saved.version}",
+        {"version": parent},
+        {
+            "version": saved.version,
+            "import": dict(details or {}),
+            **plan.summary(),
+            "changed": [*plan.added, *plan.renamed, *plan.removed, *plan.restored][:200],
+        },
+        time=saved.created,
+    )
+    return Change(saved, None, None, changes), plan
+
+
 def rollback(acting: Acting, to: int, *, parent: int | None = None) -> LibraryVersion:
     """Make version ``to`` current again as a new version after ``parent`` (default: the
     newest); history is never rewritten."""
@@ -268,18 +321,31 @@ def save_library(
 # -- shared ----------------------------------------------------------------------------
 
 
-def find_group(library: Library, name: str) -> Group:
-    group = library.group(name)
+def find_group(library: Library, key: str) -> Group:
+    """The group whose id is ``key``, or else whose name is (no name is another group's
+    id: see :func:`keywords.validate.check`)."""
+    group = library.group_by_id(key) or library.group(key)
     if group is None:
-        raise NotFound(f"no group {name}", "name")
+        raise NotFound(f"no group {key}", "name")
     return group
 
 
-def find_rule(library: Library, name: str) -> Rule:
-    rule = library.rule(name)
+def find_rule(library: Library, key: str) -> Rule:
+    """The rule whose id is ``key``, or else whose name is."""
+    rule = library.rule_by_id(key) or library.rule(key)
     if rule is None:
-        raise NotFound(f"no rule {name}", "name")
+        raise NotFound(f"no rule {key}", "name")
     return rule
+
+
+def _target(kind: str, key: str) -> Callable[[Library], str]:
+    """The audit target of the group or rule ``key`` (id or name): ``group:<its name>``."""
+
+    def target(library: Library) -> str:
+        found = find_group(library, key) if kind == "group" else find_rule(library, key)
+        return f"{kind}:{found.name}"
+
+    return target
 
 
 def group_data(group: Group) -> dict[str, Any]:
@@ -301,7 +367,7 @@ def _change(
     acting: Acting,
     parent: int,
     action: str,
-    target: str,
+    target: str | Callable[[Library], str],
     edit: Callable[[Library], tuple[dict[str, Any] | None, dict[str, Any] | None]],
 ) -> Change:
     """Apply ``edit`` to the library at ``parent``, save the result as the next version and
@@ -309,6 +375,8 @@ def _change(
     keywords = KeywordLibrary(acting.store)
     head, library = keywords.current()
     _check_parent(head, parent)
+    if callable(target):
+        target = target(library)
     before, after = edit(library)
     saved, changes = keywords.commit(
         library, author=acting.actor, created=acting.now(), parent=parent

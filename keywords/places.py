@@ -13,9 +13,12 @@ nothing is imported from a file with problems. ``aliases`` are separated by ``|`
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from analysis.gazetteer import Gazetteer
+from analysis.gazetteer import Gazetteer, normalize_code, with_operator_places
 from analysis.gazetteer import Place as Division
+from analysis.gazetteer import default as default_gazetteer
 from keywords.io import (
     Format,
     ImportFailed,
@@ -26,7 +29,7 @@ from keywords.io import (
     _xlsx_rows,
     check_size,
 )
-from keywords.model import Library, Place
+from keywords.model import DivisionChange, Library, Place
 
 _COLUMNS = {
     "name": "name",
@@ -146,9 +149,221 @@ def merged(library: Library, incoming: list[Place]) -> tuple[Library, int]:
 
 
 def divisions(library: Library) -> list[Division]:
-    """The library's places as gazetteer entries (aliases as places of the same code are
-    not needed: the recognizer takes extra names from :func:`names`)."""
-    return [Division(p.code, p.name, p.parent, p.kind or "place") for p in library.places]
+    """The library's imported changes of the divisions and its operators' places as
+    gazetteer entries (aliases as places of the same code are not needed: the recognizer
+    takes extra names from :func:`names`)."""
+    changed = [
+        Division(d.code, d.name, d.parent, former=tuple(d.former), removed=d.removed)
+        for d in library.divisions
+    ]
+    return [
+        *changed,
+        *(Division(p.code, p.name, p.parent, p.kind or "place") for p in library.places),
+    ]
+
+
+def gazetteer_of(library: Library) -> Gazetteer:
+    """The gazetteer as ``library`` sees it: the built one with the imported changes and
+    the operators' places."""
+    extra = divisions(library)
+    base = default_gazetteer()
+    return with_operator_places(base, extra) if extra else base
+
+
+# -- the official code list ----------------------------------------------------------------
+
+# A 12-digit village code (村/社区) is read and skipped: the gazetteer stops at townships.
+_CODE_LENGTHS = (6, 12)
+_HEADER = re.compile(r"^\D")
+_CELLS = re.compile(r"[,\t，]|\s+")
+REMOVAL_SHARE = 0.2  # more of the divisions in scope gone than this: not a full list
+
+
+@dataclass(frozen=True)
+class CodeLine:
+    line: int
+    code: str  # as the gazetteer writes it (500152, 500152001)
+    name: str
+
+
+@dataclass
+class CodeImport:
+    """What importing a code list changes: the library's new ``divisions`` and counts."""
+
+    changes: list[DivisionChange]
+    added: list[str] = field(default_factory=list)  # "500152999 新设镇"
+    renamed: list[str] = field(default_factory=list)  # "500152002 梓潼街道 -> 梓潼新街道"
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    villages: int = 0  # 12-digit village codes read and skipped
+    lines: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "lines": self.lines,
+            "added": len(self.added),
+            "renamed": len(self.renamed),
+            "removed": len(self.removed),
+            "restored": len(self.restored),
+            "unchanged": self.unchanged,
+            "villages": self.villages,
+        }
+
+
+def read_codes(
+    data: bytes,
+    limits: ImportLimits = _LIMITS,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[CodeLine], int]:
+    """The divisions in an official code list (CSV or TXT: a code of 12 digits, the
+    statistics bureau's 统计用区划代码, or of 6, the 民政部 list, then the name; a 3-digit
+    城乡分类代码 between them is skipped) and how many village lines were skipped. Every
+    problem is named with its line in Chinese (:class:`ImportFailed`); ``progress`` is
+    told the lines read every 10,000."""
+    check_size(data, "csv", limits)
+    text = _decode(data)
+    problems: list[Problem] = []
+    found: list[CodeLine] = []
+    seen: dict[str, CodeLine] = {}
+    villages = 0
+    started = False
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if progress is not None and number % 10_000 == 0:
+            progress(number)
+        line = raw.strip().strip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        cells = [c.strip().strip('"') for c in _CELLS.split(line) if c.strip().strip('"')]
+        if not started and _HEADER.match(cells[0]):
+            started = True  # a header row: 代码,名称 / 统计用区划代码 城乡分类代码 名称
+            continue
+        started = True
+        code = cells[0]
+        if not code.isdigit() or len(code) not in _CODE_LENGTHS:
+            problems.append(
+                Problem(
+                    number,
+                    None,
+                    f"第 {number} 行：代码 {code!r} 应是 12 位（统计用区划代码）"
+                    "或 6 位（民政部行政区划代码）数字",
+                )
+            )
+            continue
+        rest = cells[1:]
+        if len(rest) >= 2 and len(rest[0]) == 3 and rest[0].isdigit():
+            rest = rest[1:]  # 城乡分类代码
+        name = "".join(rest)
+        if not name:
+            problems.append(Problem(number, None, f"第 {number} 行：代码 {code} 缺少名称"))
+            continue
+        if len(name) > 64:
+            problems.append(Problem(number, None, f"第 {number} 行：名称超过 64 个字"))
+            continue
+        short = normalize_code(code)
+        if len(short) == 12:
+            villages += 1
+            continue
+        known = seen.get(short)
+        if known is not None:
+            if known.name != name:
+                problems.append(
+                    Problem(
+                        number,
+                        None,
+                        f"第 {number} 行：代码 {code} 与第 {known.line} 行重复，"
+                        f"名称不同（{known.name}、{name}）",
+                    )
+                )
+            continue
+        seen[short] = CodeLine(number, short, name)
+        found.append(seen[short])
+    if problems:
+        raise ImportFailed(problems)
+    if not found:
+        raise ImportFailed([Problem(None, None, "文件中没有区划代码（每行：代码、名称）")])
+    return found, villages
+
+
+def _parent(code: str) -> str:
+    return {9: code[:6], 6: code[:4], 4: code[:2]}.get(len(code), "")
+
+
+def plan_codes(
+    library: Library, lines: list[CodeLine], *, villages: int = 0, remove: bool = True
+) -> CodeImport:
+    """What the code list ``lines`` changes in the gazetteer ``library`` sees: new
+    divisions, renamed ones (the old name kept as a former name) and — with ``remove``,
+    for divisions whose parent the list lists with children, at the levels it has — the
+    ones no longer listed. Raises :class:`ImportFailed` for a parent that is nowhere, or
+    for a list that would remove too much to be a whole list."""
+    gazetteer = gazetteer_of(library)
+    listed = {c.code: c for c in lines}
+    changes = {d.code: d for d in library.divisions}
+    plan = CodeImport([], villages=villages, lines=len(lines))
+    problems = []
+    for entry in lines:
+        parent = _parent(entry.code)
+        if parent and parent not in listed and parent not in gazetteer.places:
+            problems.append(
+                Problem(
+                    entry.line,
+                    None,
+                    f"第 {entry.line} 行：上级代码 {parent} 既不在文件中也不在现有区划中",
+                )
+            )
+            continue
+        known = gazetteer.get(entry.code)
+        if known is None:
+            changes[entry.code] = DivisionChange(code=entry.code, name=entry.name, parent=parent)
+            plan.added.append(f"{entry.code} {entry.name}")
+        elif known.name != entry.name:
+            former = list(dict.fromkeys([*known.former, known.name]))
+            former = [n for n in former if n != entry.name and len(n) >= 2][-20:]
+            changes[entry.code] = DivisionChange(
+                code=entry.code, name=entry.name, parent=known.parent, former=former
+            )
+            plan.renamed.append(f"{entry.code} {known.name} -> {entry.name}")
+        elif known.removed:
+            changes[entry.code] = DivisionChange(
+                code=entry.code, name=entry.name, parent=known.parent, former=list(known.former)
+            )
+            plan.restored.append(f"{entry.code} {entry.name}")
+        else:
+            plan.unchanged += 1
+    if problems:
+        raise ImportFailed(problems)
+    if remove:
+        levels = {len(c) for c in listed}
+        scope = {_parent(c) for c in listed}  # parents whose children the list gives
+        in_scope = [
+            p
+            for p in gazetteer
+            if not p.kind
+            and len(p.code) in levels
+            and p.parent in scope
+            and (p.parent or len(p.code) == 2)
+        ]
+        gone = [p for p in in_scope if p.code not in listed and not p.removed]
+        if len(gone) > max(20, REMOVAL_SHARE * len(in_scope)):
+            raise ImportFailed(
+                [
+                    Problem(
+                        None,
+                        None,
+                        f"该文件会撤销 {len(gone)} 个区划（共 {len(in_scope)} 个），"
+                        "不像完整的代码表；"
+                        "只导入新增和更名请加 --no-remove",
+                    )
+                ]
+            )
+        for p in gone:
+            changes[p.code] = DivisionChange(
+                code=p.code, name=p.name, parent=p.parent, former=list(p.former), removed=True
+            )
+            plan.removed.append(f"{p.code} {p.name}")
+    plan.changes = sorted(changes.values(), key=lambda d: d.code)
+    return plan
 
 
 def names(library: Library) -> list[tuple[str, str]]:

@@ -40,6 +40,15 @@ def check(library: Library) -> list[Problem]:
     for name, n in Counter(r.name for r in library.rules).items():
         if n > 1:
             problems.append(Problem(f"rule {name}", f"the name is used by {n} rules"))
+    # URLs address a group or rule by its id, or (older links) by its name: a name that is
+    # another one's id would make such a link ambiguous.
+    for kind, entries in (("group", library.groups), ("rule", library.rules)):
+        ids = {e.id: e.name for e in entries if e.id}
+        for e in entries:
+            if ids.get(e.name, e.name) != e.name:
+                problems.append(
+                    Problem(f"{kind} {e.name}", f"the name is the id of {kind} {ids[e.name]}")
+                )
     for group in library.groups:
         if group.enabled and not group.words:
             problems.append(Problem(f"group {group.name}", "has no words"))

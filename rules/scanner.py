@@ -201,6 +201,14 @@ class Scanner(Generic[P]):
             else 0
             for p in patterns
         ]
+        # Patterns whose hits need a look at the text around them (word edges, repeat
+        # runs); None if no pattern does, the common case for Chinese words.
+        runs_needed = self._runs
+        checked = [
+            bool(edge) or (runs_needed is not None and runs_needed[k] is not None)
+            for k, edge in enumerate(self._edges)
+        ]
+        self._checked: list[bool] | None = checked if any(checked) else None
         self._engine: _Engine | None = None
         if strings:
             large = len(strings) > _HYPERSCAN_MAX_PATTERNS
@@ -256,32 +264,36 @@ class Scanner(Generic[P]):
         if self._shared is not None:
             shared = self._shared
             found = [(end, index) for end, string in found for index in shared[string]]
-        size = len(text)
         lengths = self._lengths
-        edges = self._edges
+        checked = self._checked
+        if checked is not None:
+            keeps = self._keeps
+            found = [hit for hit in found if not checked[hit[1]] or keeps(text, joins, runs, *hit)]
+        return (
+            [index for _, index in found],
+            [end - lengths[index] for end, index in found],
+            [end for end, _ in found],
+        )
+
+    def _keeps(
+        self, text: str, joins: frozenset[int], runs: dict[int, int], end: int, index: int
+    ) -> bool:
+        """Whether a hit of a pattern that needs checking stands: a Latin word must not
+        continue past its ends (except where latin noise joined two letters), and a word
+        with a real double needs runs at least as long in the text."""
+        start = end - self._lengths[index]
+        edge = self._edges[index]
+        if edge and (
+            (edge & _LEFT and start and is_word_char(text[start - 1]) and start not in joins)
+            or (edge & _RIGHT and end < len(text) and is_word_char(text[end]) and end not in joins)
+        ):
+            return False
         needs = self._runs
-        indexes: list[int] = []
-        starts: list[int] = []
-        ends: list[int] = []
-        for end, index in found:
-            start = end - lengths[index]
-            edge = edges[index]
-            # Where latin noise joined two letters a word may start or end.
-            if edge and (
-                (edge & _LEFT and start and is_word_char(text[start - 1]) and start not in joins)
-                or (edge & _RIGHT and end < size and is_word_char(text[end]) and end not in joins)
-            ):
-                continue
-            if (
-                needs is not None
-                and (need := needs[index]) is not None
-                and any(runs.get(start + p, 1) < n for p, n in need)
-            ):
-                continue
-            indexes.append(index)
-            starts.append(start)
-            ends.append(end)
-        return indexes, starts, ends
+        return not (
+            needs is not None
+            and (need := needs[index]) is not None
+            and any(runs.get(start + p, 1) < n for p, n in need)
+        )
 
 
 def leftmost_longest(spans: Sequence[tuple[int, int]]) -> list[int]:

@@ -19,10 +19,20 @@ from api_support import Browser, make_app, signed_in
 from apiflask import APIFlask
 from demo_world_support import DemoRun, start_demo
 from elasticsearch import Elasticsearch
+from hypothesis import HealthCheck, settings
 from waiting import wait_for
 
+from api import accounts
 from devtools import eslocal
 from store import Store, open_store
+
+# Hypothesis judges example generation and each example by the clock; on a shared
+# machine's load that is no property of the code, so no test fails on it.
+settings.register_profile("yuqing", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("yuqing")
+# Cheap password hashing in this process (tests/test_accounts.py checks the real cost's
+# hashes are upgraded on login); services the tests start as processes hash as shipped.
+accounts.HASHER_OPTIONS.update(time_cost=1, memory_cost=8192, parallelism=1)
 
 BACKENDS = ["sqlite", "elasticsearch"]
 BROWSER = {

@@ -251,8 +251,8 @@ NO_CHANGE = {
     ("POST", "/discovery/run"): "a background job computing the discovery report",
     ("POST", "/login"): "starts a session (bookkeeping, like a token's last use)",
     ("POST", "/logout"): "ends one's own session (bookkeeping, like a token's last use)",
-    ("POST", "/api/keywords/groups/<name>/test"): "matches a text with a group's options",
-    ("POST", "/keywords/groups/<name>/test"): "matches a text with a group's options",
+    ("POST", "/api/keywords/groups/<group_id>/test"): "matches a text with a group's options",
+    ("POST", "/keywords/groups/<group_id>/test"): "matches a text with a group's options",
     ("POST", "/api/routing/preview"): "says where an alert would go",
     ("POST", "/routing/preview"): "says where an alert would go",
 }
@@ -294,7 +294,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("PATCH", "/api/keywords/groups/<name>")
+@changes("PATCH", "/api/keywords/groups/<group_id>")
 def _(w: World) -> None:
     name, body = w.group(), {"parent": w.version(), "add": ["梓潼"], "description": "说明"}
     w.audited(
@@ -305,7 +305,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("DELETE", "/api/keywords/groups/<name>")
+@changes("DELETE", "/api/keywords/groups/<group_id>")
 def _(w: World) -> None:
     name = w.group()
     url = f"/api/keywords/groups/{name}?parent={w.version()}"
@@ -325,7 +325,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("PATCH", "/api/keywords/rules/<name>")
+@changes("PATCH", "/api/keywords/rules/<rule_id>")
 def _(w: World) -> None:
     name, parent = w.rule(), w.version()
     w.audited(
@@ -338,7 +338,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("DELETE", "/api/keywords/rules/<name>")
+@changes("DELETE", "/api/keywords/rules/<rule_id>")
 def _(w: World) -> None:
     name = w.rule()
     url = f"/api/keywords/rules/{name}?parent={w.version()}"
@@ -623,7 +623,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("POST", "/keywords/groups/<name>")
+@changes("POST", "/keywords/groups/<group_id>")
 def _(w: World) -> None:
     for action, fields in [
         ("add", {"words": "梓潼\n花岩镇"}),
@@ -670,7 +670,7 @@ def _(w: World) -> None:
     )
 
 
-@changes("POST", "/keywords/rules/<name>")
+@changes("POST", "/keywords/rules/<rule_id>")
 def _(w: World) -> None:
     name = w.rule()
     w.audited(
@@ -996,7 +996,7 @@ def _(w: World) -> None:
     w.unaudited(lambda: w.operator.post("/api/routing/preview", json={"severity": "critical"}))
 
 
-@reads("POST", "/api/keywords/groups/<name>/test")
+@reads("POST", "/api/keywords/groups/<group_id>/test")
 def _(w: World) -> None:
     w.unaudited(lambda: w.operator.post("/api/keywords/groups/地名/test", json={"text": "潼南"}))
 
@@ -1068,7 +1068,7 @@ def _(w: World) -> None:
     w.unaudited(form(w.operator, "/routing/preview", severity="critical"))
 
 
-@reads("POST", "/keywords/groups/<name>/test")
+@reads("POST", "/keywords/groups/<group_id>/test")
 def _(w: World) -> None:
     w.unaudited(form(w.operator, "/keywords/groups/地名/test", text="潼南"))
 

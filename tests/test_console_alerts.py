@@ -15,6 +15,7 @@ from apiflask import APIFlask
 from api.context import parts
 from devtools.mailcatcher import MailCatcher
 from store import Store
+from store.model import Source
 
 XSS = "<script>alert(1)</script>"
 
@@ -144,3 +145,16 @@ def test_mail_page_lists_caught_messages(app: APIFlask) -> None:
     assert "正文 &lt;script&gt;alert(1)&lt;/script&gt; 结束" in html and XSS not in html
     page(admin, "/mail/..%2Fsecret_key", 404)
     page(admin, "/mail/missing.eml", 404)
+
+
+def test_pages_name_the_source_not_its_id(store: Store, app: APIFlask) -> None:
+    store.sources.put(Source("tn-news", "潼南<b>新闻</b>网", "list", ["http://a.example/"], 600))
+    alert_id = make_alert(store, 1)
+    operator = signed_in(app, "operator")
+    html = page(operator, f"/alerts/{alert_id}")
+    assert "潼南&lt;b&gt;新闻&lt;/b&gt;网" in html and "<b>新闻</b>" not in html
+    item_id = store.alerts.get(alert_id).item_id  # type: ignore[union-attr]
+    assert "潼南&lt;b&gt;新闻&lt;/b&gt;网" in page(operator, f"/items/{item_id}")
+    # a source that is gone is shown by its id
+    store.sources.delete("tn-news")
+    assert "tn-news" in page(operator, f"/alerts/{alert_id}")

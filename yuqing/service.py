@@ -3,8 +3,9 @@
 The parts, each of which can be left out to scale out (API replicas and crawler nodes;
 any number of processes with mail, of which one at a time sends, see docs/scaling.md):
 
-- crawl: the APScheduler crawl scheduler; every run is its own process, which matches the
-  items and hands new hits to alerting (:mod:`yuqing.crawl`);
+- crawl: the APScheduler crawl scheduler; runs are crawls in a pool of long-lived worker
+  processes (``--workers``, one per core; many crawls each), which match the items and
+  hand new hits to alerting (:mod:`yuqing.crawl`, :mod:`crawler.pool`);
 - mail: the outbox sender and the alerting tick (updates, escalations, digests), threads
   run by whichever process holds the store lease ``mail`` (:mod:`yuqing.duty`);
 - api: the API and console served by waitress (threads).
@@ -27,7 +28,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -52,7 +52,14 @@ from store.secrets import Redactor, redact_url
 from yuqing.config import Config
 from yuqing.discovery import DiscoveryJob
 from yuqing.duty import Duty
-from yuqing.wiring import CRAWL_COMMAND, app_for, build_alerting, clock_for, secret_key
+from yuqing.wiring import (
+    CRAWL_COMMAND,
+    CRAWLS_PER_WORKER,
+    app_for,
+    build_alerting,
+    clock_for,
+    secret_key,
+)
 
 log = logging.getLogger("yuqing.service")
 
@@ -166,6 +173,7 @@ class Service:
         *,
         crawl_args: list[str] | None = None,
         workers: int = 2,
+        crawls_per_worker: int = CRAWLS_PER_WORKER,
         grace: float = 20.0,
         clock: Clock | None = None,
         retry_seconds: float = 15.0,
@@ -173,6 +181,7 @@ class Service:
         self.config, self.open_store, self.parts, self.grace = config, open_store, parts, grace
         self.crawl_args = crawl_args or []
         self.workers, self.retry_seconds = workers, retry_seconds
+        self.crawls_per_worker = crawls_per_worker
         self.clock = clock or clock_for(config)
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
@@ -266,7 +275,12 @@ class Service:
             self.outage = ""
         if self.parts.crawl:
             self.scheduler = CrawlScheduler(
-                store, CRAWL_COMMAND, workers=self.workers, args=self.crawl_args, clock=self.clock
+                store,
+                CRAWL_COMMAND,
+                workers=self.workers,
+                args=self.crawl_args,
+                clock=self.clock,
+                crawls_per_worker=self.crawls_per_worker,
             )
             if not store.sources.list():
                 seed_sources(Acting(SYSTEM, store, self.clock), load_sources())
@@ -349,21 +363,13 @@ class Service:
             return
         scheduler.aps.pause()
         deadline = time.monotonic() + self.grace
-        while scheduler.running and time.monotonic() < deadline:
+        while scheduler.crawling() and time.monotonic() < deadline:
             time.sleep(0.1)
-        stopped = dict(scheduler.running)
-        for process in stopped.values():
-            process.terminate()  # Scrapy closes the crawl and records the run
-        deadline = time.monotonic() + KILL_SECONDS
-        for process in stopped.values():
-            try:
-                process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stopped = scheduler.crawling()
+        scheduler.stop_crawls(KILL_SECONDS)
         scheduler.shutdown(wait=True)
-        for source_id, process in stopped.items():
-            self._abandon(source_id, process.pid)
+        for source_id, pid in stopped.items():
+            self._abandon(source_id, pid)
 
     @property
     def _store(self) -> Store:

@@ -27,10 +27,12 @@ from store.model import EmergencySwitch, Source
 from yuqing.config import Config
 from yuqing.discovery import settings_for
 
-# How a crawl process is started. ``-P``: the working directory is not put on sys.path, so
-# a file named like one of the project's packages where ``yuqing run`` was started cannot
-# replace it in the crawl.
-CRAWL_COMMAND = (sys.executable, "-P", "-m", "yuqing.crawl")
+# How a crawl process is started. ``-I`` (isolated): neither the working directory nor
+# $PYTHONPATH (nor the user's site-packages) is put on sys.path, so a file named like one
+# of the project's packages (``monitor.py``) where ``yuqing run`` was started, or a path
+# the parent inherited, cannot replace the project's code in the crawl.
+CRAWL_COMMAND = (sys.executable, "-I", "-m", "yuqing.crawl")
+CRAWLS_PER_WORKER = 8  # crawls at a time in one crawl worker process (yuqing run)
 
 
 def clock_for(config: Config) -> Clock:

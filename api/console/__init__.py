@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from apiflask import APIFlask
+from flask import g
 
 from api.console import (
     admin,
@@ -92,8 +93,20 @@ def rule_label(rule: str) -> str:
     return f"{i18n.gettext('采集源')} {source}" if kind == "source" and source else rule
 
 
+def source_name(source_id: str | None) -> str:
+    """A source as operators know it: its name (the id when it has none or is gone).
+    The sources are read once per request."""
+    if not source_id:
+        return ""
+    names = g.get("source_names")
+    if names is None:
+        names = g.source_names = {s.id: s.name for s in parts().store.sources.list()}
+    return names.get(source_id) or source_id
+
+
 def register(app: APIFlask) -> None:
     app.jinja_env.filters["local"] = shown_time
+    app.jinja_env.filters["source_name"] = source_name
     app.jinja_env.globals["zone_name"] = lambda: zone_name(parts().zone, i18n.language())
     app.jinja_env.globals["_"] = i18n.gettext
     app.jinja_env.globals["role_label"] = i18n.role_label

@@ -295,31 +295,31 @@ def create_group() -> Response | tuple[str, int]:
         )
         if form.get("words", "").strip():
             data.words = ops.pasted_words(form["words"], data.name)
-        ops.add_group(data)
+        _saved, added = ops.add_group(data)
     except ApiError as e:
         version, library = parts().library.current()
         page = render_template(
             "keywords/index.html", **_page(_kept(version)), library=library, error=e, form=form
         )
         return page, e.status
-    return redirect(url_for(".group", name=data.name))
+    return redirect(url_for(".group", group_id=added["id"]))
 
 
-@bp.get("/keywords/groups/<name>")
+@bp.get("/keywords/groups/<group_id>")
 @require("viewer")
-def group(name: str) -> str:
-    return _group_page(name, None)
+def group(group_id: str) -> str:
+    return _group_page(group_id, None)
 
 
-@bp.post("/keywords/groups/<name>")
+@bp.post("/keywords/groups/<group_id>")
 @require("operator")
-def change_group(name: str) -> Response | tuple[str, int]:
+def change_group(group_id: str) -> Response | tuple[str, int]:
     form = request.form
     action = form.get("action", "")
     try:
         parent = validated(ops.Parent, {"parent": form.get("parent", "")}).parent
         if action == "delete":
-            ops.remove_group(name, parent)
+            ops.remove_group(group_id, parent)
             return redirect(url_for(".index"))
         fields: dict[str, Any] = {"parent": parent}
         if action == "add":
@@ -336,10 +336,10 @@ def change_group(name: str) -> Response | tuple[str, int]:
             }
         else:
             raise ApiError(400, f"unknown action {action!r}", field="action")
-        ops.change_group(name, validated(ops.GroupUpdate, fields))
+        _saved, changed = ops.change_group(group_id, validated(ops.GroupUpdate, fields))
     except ApiError as e:
-        return _group_page(name, e), e.status
-    return redirect(url_for(".group", name=name))
+        return _group_page(group_id, e), e.status
+    return redirect(url_for(".group", group_id=changed["id"]))
 
 
 def _options_form(form: Any) -> dict[str, Any]:
@@ -350,16 +350,16 @@ def _options_form(form: Any) -> dict[str, Any]:
     }
 
 
-@bp.post("/keywords/groups/<name>/test")
+@bp.post("/keywords/groups/<group_id>/test")
 @require("viewer")
-def group_test(name: str) -> str:
+def group_test(group_id: str) -> str:
     form = request.form
     text = form.get("text", "")
     if not text.strip():
         return render_template("keywords/_group_test.html", result=None, error=None)
     try:
         data = validated(ops.GroupTestIn, {"text": text, "options": _options_form(form)})
-        result = ops.run_group_test(name, data)
+        result = ops.run_group_test(group_id, data)
     except ApiError as e:
         return render_template("keywords/_group_test.html", result=None, error=e)
     return render_template(
@@ -367,9 +367,9 @@ def group_test(name: str) -> str:
     )
 
 
-def _group_page(name: str, error: ApiError | None) -> str:
+def _group_page(key: str, error: ApiError | None) -> str:
     version, library = parts().library.current()
-    found = ops.find_group(library, name)
+    found = ops.find_group(library, key)
     needle = request.args.get("q", "").strip()
     words = [w for w in found.words if needle in w.text or any(needle in a for a in w.aliases)]
     return render_template(
@@ -398,35 +398,35 @@ def new_rule() -> str:
     return _rule_page(version, library, None, {}, None)
 
 
-@bp.get("/keywords/rules/<name>")
+@bp.get("/keywords/rules/<rule_id>")
 @require("viewer")
-def rule(name: str) -> str:
+def rule(rule_id: str) -> str:
     version, library = parts().library.current()
-    found = ops.find_rule(library, name)
-    return _rule_page(version, library, name, found.model_dump(), None)
+    found = ops.find_rule(library, rule_id)
+    return _rule_page(version, library, found.id, found.model_dump(), None)
 
 
 @bp.post("/keywords/rules")
-@bp.post("/keywords/rules/<name>")
+@bp.post("/keywords/rules/<rule_id>")
 @require("operator")
-def save_rule(name: str | None = None) -> Response | tuple[str, int]:
+def save_rule(rule_id: str | None = None) -> Response | tuple[str, int]:
     form = request.form
     fields = _rule_fields(form)
     try:
         parent = validated(ops.Parent, {"parent": form.get("parent", "")}).parent
-        if name is None:
+        if rule_id is None:
             saved, rule = ops.add_rule(validated(ops.RuleCreate, fields | {"parent": parent}))
         elif form.get("action") == "delete":
-            ops.remove_rule(name, parent)
+            ops.remove_rule(rule_id, parent)
             return redirect(url_for(".index"))
         else:
             saved, rule = ops.change_rule(
-                name, validated(ops.RuleUpdate, fields | {"parent": parent})
+                rule_id, validated(ops.RuleUpdate, fields | {"parent": parent})
             )
     except ApiError as e:
         version, library = parts().library.current()
-        return _rule_page(_kept(version), library, name, fields, e), e.status
-    return redirect(url_for(".rule", name=rule["name"], saved=saved.version))
+        return _rule_page(_kept(version), library, rule_id, fields, e), e.status
+    return redirect(url_for(".rule", rule_id=rule["id"], saved=saved.version))
 
 
 def _rule_fields(form: Any) -> dict[str, Any]:
@@ -449,16 +449,19 @@ def _rule_fields(form: Any) -> dict[str, Any]:
 def _rule_page(
     version: int,
     library: Library,
-    name: str | None,
+    key: str | None,
     fields: dict[str, Any],
     error: ApiError | None,
 ) -> str:
-    tests = ops.rule_test_results(library, name) if name and library.rule(name) else []
+    """The rule editor: of the rule ``key`` (its id, or its name), or a new one (None)."""
+    found = (library.rule_by_id(key) or library.rule(key)) if key else None
+    tests = ops.rule_test_results(library, found.name) if found else []
     expression = fields.get("expression", "")
     return render_template(
         "keywords/rule.html",
         **_page(version),
-        name=name,
+        name=found.name if found else key,
+        rule_id=found.id if found else key,
         rule=fields,
         check=ops.check_expression(expression) if expression else None,
         expression=expression,

@@ -295,6 +295,14 @@ def rule_names() -> list[str]:
     return policy_rules(parts().store)
 
 
+def policy_rule(key: str) -> str:
+    """The name of the rule whose id is ``key`` in the newest library, else ``key`` itself
+    (policies are kept by rule name; a name with ``/`` is reached by the rule's id)."""
+    _, library = parts().library.current()
+    found = library.rule_by_id(key)
+    return found.name if found is not None else key
+
+
 def _known_rule(rule: str) -> None:
     if rule not in rule_names():
         raise ApiError(404, f"no rule {rule!r} in the keyword library", field="rule")
@@ -465,6 +473,7 @@ def list_policies() -> Response:
 @bp.doc(summary="One rule's alert policy", responses=[404])
 @require("viewer")
 def show_policy(rule: str) -> Response:
+    rule = policy_rule(rule)
     if parts().store.alert_policies.get(rule) is None:
         _known_rule(rule)
     return jsonify(policy_doc(rule))
@@ -477,7 +486,7 @@ def show_policy(rule: str) -> Response:
 )
 @require("operator")
 def put_policy(rule: str, json_data: Policy) -> Response:
-    return jsonify(set_policy(rule, json_data.model_dump(exclude_unset=True)))
+    return jsonify(set_policy(policy_rule(rule), json_data.model_dump(exclude_unset=True)))
 
 
 @bp.get("/emergency")

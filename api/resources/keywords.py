@@ -201,12 +201,12 @@ def list_groups() -> Response:
     return jsonify(version=version, groups=groups)
 
 
-@bp.get("/keywords/groups/<name>")
+@bp.get("/keywords/groups/<group_id>")
 @bp.doc(summary="A keyword group with its words", responses=[404])
 @require("viewer")
-def get_group(name: str) -> Response:
+def get_group(group_id: str) -> Response:
     version, library = parts().library.current()
-    return jsonify(version=version, group=_group_data(find_group(library, name)))
+    return jsonify(version=version, group=_group_data(find_group(library, group_id)))
 
 
 @bp.post("/keywords/groups")
@@ -218,24 +218,24 @@ def create_group(json_data: GroupCreate) -> tuple[Response, int]:
     return jsonify(version=saved.version, group=group), 201
 
 
-@bp.patch("/keywords/groups/<name>")
+@bp.patch("/keywords/groups/<group_id>")
 @bp.input(GroupUpdate, location="json")
 @bp.doc(
     summary="Change a group: settings, add/remove words, paste a word list",
     responses=[400, 404, 409],
 )
 @require("operator")
-def update_group(name: str, json_data: GroupUpdate) -> Response:
-    saved, group = change_group(name, json_data)
+def update_group(group_id: str, json_data: GroupUpdate) -> Response:
+    saved, group = change_group(group_id, json_data)
     return jsonify(version=saved.version, group=group)
 
 
-@bp.delete("/keywords/groups/<name>")
+@bp.delete("/keywords/groups/<group_id>")
 @bp.input(Parent, location="query")
 @bp.doc(summary="Delete a group (refused while a rule uses it)", responses=[400, 404, 409])
 @require("operator")
-def delete_group(name: str, query_data: Parent) -> Response:
-    saved = remove_group(name, query_data.parent)
+def delete_group(group_id: str, query_data: Parent) -> Response:
+    saved = remove_group(group_id, query_data.parent)
     return jsonify(version=saved.version)
 
 
@@ -250,12 +250,12 @@ def list_rules() -> Response:
     return jsonify(version=version, rules=[_rule_data(r) for r in library.rules])
 
 
-@bp.get("/keywords/rules/<name>")
+@bp.get("/keywords/rules/<rule_id>")
 @bp.doc(summary="A rule", responses=[404])
 @require("viewer")
-def get_rule(name: str) -> Response:
+def get_rule(rule_id: str) -> Response:
     version, library = parts().library.current()
-    return jsonify(version=version, rule=_rule_data(find_rule(library, name)))
+    return jsonify(version=version, rule=_rule_data(find_rule(library, rule_id)))
 
 
 @bp.post("/keywords/rules")
@@ -270,44 +270,47 @@ def create_rule(json_data: RuleCreate) -> tuple[Response, int]:
     return jsonify(version=saved.version, rule=rule), 201
 
 
-@bp.patch("/keywords/rules/<name>")
+@bp.patch("/keywords/rules/<rule_id>")
 @bp.input(RuleUpdate, location="json")
 @bp.doc(summary="Change a rule (fields left out stay as they are)", responses=[400, 404, 409])
 @require("operator")
-def update_rule(name: str, json_data: RuleUpdate) -> Response:
-    saved, rule = change_rule(name, json_data)
+def update_rule(rule_id: str, json_data: RuleUpdate) -> Response:
+    saved, rule = change_rule(rule_id, json_data)
     return jsonify(version=saved.version, rule=rule)
 
 
-@bp.delete("/keywords/rules/<name>")
+@bp.delete("/keywords/rules/<rule_id>")
 @bp.input(Parent, location="query")
 @bp.doc(summary="Delete a rule", responses=[404, 409])
 @require("operator")
-def delete_rule(name: str, query_data: Parent) -> Response:
-    saved = remove_rule(name, query_data.parent)
+def delete_rule(rule_id: str, query_data: Parent) -> Response:
+    saved = remove_rule(rule_id, query_data.parent)
     return jsonify(version=saved.version)
 
 
-@bp.get("/keywords/rules/<name>/tests")
+@bp.get("/keywords/rules/<rule_id>/tests")
 @bp.doc(summary="Run a rule's test sentences", responses=[404])
 @require("viewer")
-def rule_tests(name: str) -> Response:
+def rule_tests(rule_id: str) -> Response:
     version, library = parts().library.current()
-    return jsonify(version=version, rule=name, results=rule_test_results(library, name))
+    rule = find_rule(library, rule_id)
+    return jsonify(
+        version=version, rule=rule.name, id=rule.id, results=rule_test_results(library, rule_id)
+    )
 
 
 # --- checking and testing ---------------------------------------------------------------------
 
 
-@bp.post("/keywords/groups/<name>/test")
+@bp.post("/keywords/groups/<group_id>/test")
 @bp.input(GroupTestIn, location="json")
 @bp.doc(
     summary="Where a group's words (and their variants) occur in a text, and which variant",
     responses=[404],
 )
 @require("viewer")
-def test_group(name: str, json_data: GroupTestIn) -> Response:
-    return jsonify(run_group_test(name, json_data))
+def test_group(group_id: str, json_data: GroupTestIn) -> Response:
+    return jsonify(run_group_test(group_id, json_data))
 
 
 @bp.post("/keywords/validate-expression")
@@ -454,20 +457,21 @@ def job_response(job: Job) -> tuple[Response, int]:
 
 
 def add_group(data: GroupCreate) -> tuple[LibraryVersion, dict[str, Any]]:
-    group = Group.model_validate(data.model_dump(exclude={"parent"}))
+    group = Group.model_validate(data.model_dump(exclude={"parent", "id"}))
     with _refused():
         change = operations.create_group(acting(), group, parent=data.parent)
     return change.version, _after(change)
 
 
-def change_group(name: str, data: GroupUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
+def change_group(key: str, data: GroupUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
+    """Change the group ``key`` (its id, or its name)."""
     words: list[Word | str] = list(data.add)
     if data.paste.strip():
-        words += pasted_words(data.paste, name)
+        words += pasted_words(data.paste, "pasted")
     settings = data.model_dump(exclude={"parent", "add", "remove", "paste"}, exclude_none=True)
     with _refused():
         change = operations.update_group(
-            acting(), name, parent=data.parent, settings=settings, add=words, remove=data.remove
+            acting(), key, parent=data.parent, settings=settings, add=words, remove=data.remove
         )
     return change.version, _after(change)
 
@@ -480,28 +484,29 @@ def pasted_words(text: str, group: str) -> list[Word]:
         raise _import_error(e, "paste") from e
 
 
-def remove_group(name: str, parent: int) -> LibraryVersion:
+def remove_group(key: str, parent: int) -> LibraryVersion:
     with _refused():
-        return operations.delete_group(acting(), name, parent=parent).version
+        return operations.delete_group(acting(), key, parent=parent).version
 
 
 def add_rule(data: RuleCreate) -> tuple[LibraryVersion, dict[str, Any]]:
-    rule = Rule.model_validate(data.model_dump(exclude={"parent"}))
+    rule = Rule.model_validate(data.model_dump(exclude={"parent", "id"}))
     with _refused():
         change = operations.create_rule(acting(), rule, parent=data.parent)
     return change.version, _after(change)
 
 
-def change_rule(name: str, data: RuleUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
+def change_rule(key: str, data: RuleUpdate) -> tuple[LibraryVersion, dict[str, Any]]:
+    """Change the rule ``key`` (its id, or its name)."""
     fields = data.model_dump(exclude={"parent"}, exclude_none=True)
     with _refused():
-        change = operations.update_rule(acting(), name, fields, parent=data.parent)
+        change = operations.update_rule(acting(), key, fields, parent=data.parent)
     return change.version, _after(change)
 
 
-def remove_rule(name: str, parent: int) -> LibraryVersion:
+def remove_rule(key: str, parent: int) -> LibraryVersion:
     with _refused():
-        return operations.delete_rule(acting(), name, parent=parent).version
+        return operations.delete_rule(acting(), key, parent=parent).version
 
 
 def restore_version(version: int, parent: int) -> LibraryVersion:
@@ -569,17 +574,17 @@ def run_live_test(data: LiveTestIn) -> dict[str, Any]:
     }
 
 
-def run_group_test(name: str, data: GroupTestIn) -> dict[str, Any]:
-    """Where group ``name``'s words occur in ``data.text``, each hit naming the variant
-    that matched (``variant``: None for the word as written); ``data.options`` tries
-    other options before saving them."""
+def run_group_test(key: str, data: GroupTestIn) -> dict[str, Any]:
+    """Where the words of group ``key`` (id or name) occur in ``data.text``, each hit
+    naming the variant that matched (``variant``: None for the word as written);
+    ``data.options`` tries other options before saving them."""
     version, library = parts().library.current()
-    group = find_group(library, name).model_copy(update={"enabled": True})
+    group = find_group(library, key).model_copy(update={"enabled": True})
     if data.options is not None:
         group.options = Options.model_validate(
             group.options.model_dump() | data.options.model_dump(exclude_none=True)
         )
-    rule = Rule(name=DRAFT, expression=f"@{name}", overlaps="longest")
+    rule = Rule(name=DRAFT, expression=f"@{group.name}", overlaps="longest")
     result = Matcher(Library(groups=[group], rules=[rule]), version).match(
         "", data.text, explain=True
     )
@@ -594,9 +599,10 @@ def run_group_test(name: str, data: GroupTestIn) -> dict[str, Any]:
     }
 
 
-def rule_test_results(library: Library, name: str) -> list[dict[str, Any]]:
-    """Each test sentence of rule ``name``: what it should do and whether it does."""
-    rule = find_rule(library, name).model_copy(update={"enabled": True})
+def rule_test_results(library: Library, key: str) -> list[dict[str, Any]]:
+    """Each test sentence of the rule ``key`` (id or name): what it should do and whether
+    it does."""
+    rule = find_rule(library, key).model_copy(update={"enabled": True})
     failures = {(s, o) for _, s, o in run_rule_tests(Matcher(_rule_library(library, rule)))}
     return [
         {"sentence": s, "expected": outcome, "ok": (s, outcome) not in failures}
@@ -777,16 +783,16 @@ def _only_rule(library: Library, name: str) -> Library:
     return _rule_library(library, rule) if rule is not None else Library()
 
 
-def find_group(library: Library, name: str) -> Group:
-    """The group ``name``, or 404."""
+def find_group(library: Library, key: str) -> Group:
+    """The group whose id (or else name) is ``key``, or 404."""
     with refusals():
-        return operations.find_group(library, name)
+        return operations.find_group(library, key)
 
 
-def find_rule(library: Library, name: str) -> Rule:
-    """The rule ``name``, or 404."""
+def find_rule(library: Library, key: str) -> Rule:
+    """The rule whose id (or else name) is ``key``, or 404."""
     with refusals():
-        return operations.find_rule(library, name)
+        return operations.find_rule(library, key)
 
 
 def _group_data(group: Group, *, words: bool = True) -> dict[str, Any]:

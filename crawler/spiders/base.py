@@ -17,7 +17,8 @@ from crawler.extraction.pagination import next_page
 from crawler.links import crawlable
 from crawler.middlewares import header
 from crawler.records import Page, Part
-from crawler.sources import select
+from crawler.sources import SourceError, select, validate
+from crawler.storage import store_of
 from crawler.urls import parse_url
 from store.model import Source
 
@@ -28,11 +29,29 @@ PART = "part"  # a further page of a paged article
 FIELDS = ("title", "body", "time")  # selectors applied to article pages
 
 
+def configured(crawler: Crawler, source_id: str, kind: str) -> Source:
+    """The source ``source_id`` of the crawl's store, checked, for a spider of type ``kind``;
+    :class:`~crawler.sources.SourceError` naming the source and the field if it cannot be
+    crawled so."""
+    source = store_of(crawler).sources.get(source_id)
+    if source is None:
+        raise SourceError(source_id, "id", "no such source in the store")
+    if source.type != kind:
+        raise SourceError(source_id, "type", f"is {source.type!r}: crawl it with that spider")
+    return validate(source)
+
+
 class SourceSpider(Spider):
-    """Crawls one :class:`~store.model.Source`; subclasses parse its index pages."""
+    """Crawls one :class:`~store.model.Source`; subclasses parse its index pages. Given a
+    source id (``scrapy crawl list -a source=ID``), it crawls that source of the store."""
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        source = kwargs.get("source")
+        if isinstance(source, str):
+            # ``scrapy crawl TYPE -a source=ID``: the configured source, from the store.
+            kwargs["source"] = source = configured(crawler, source, cls.name)
+            crawler.settings.set("ROBOTSTXT_OBEY", source.robots == "obey", priority="spider")
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         return spider

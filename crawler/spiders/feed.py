@@ -15,6 +15,8 @@ from crawler.spiders.base import SourceSpider
 
 
 class FeedSpider(SourceSpider):
+    name = "feed"
+
     def parse_index(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
             return

@@ -15,6 +15,8 @@ from crawler.spiders.base import SourceSpider
 
 
 class ListSpider(SourceSpider):
+    name = "list"
+
     list_pages = 0
 
     def parse_index(self, response: Response) -> Iterator[Any]:

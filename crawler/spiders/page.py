@@ -11,6 +11,8 @@ from crawler.urls import parse_url
 
 
 class PageSpider(SourceSpider):
+    name = "page"
+
     async def start(self) -> AsyncIterator[Request]:
         for n, url in enumerate(self.source.start_urls):
             checked = parse_url(url, f"start_urls[{n}]").url

@@ -14,6 +14,8 @@ from crawler.spiders.base import SourceSpider
 
 
 class SitemapSpider(SourceSpider):
+    name = "sitemap"
+
     def parse_index(self, response: Response) -> Iterator[Any]:
         if response.status == 304:
             return

@@ -23,9 +23,10 @@ from yuqing.cli.crawl import crawl_command, scheduler_command, sources_command
 from yuqing.cli.discover import discover_group
 from yuqing.cli.errors import Commands, UserError
 from yuqing.cli.keywords import keywords_group, match_command
+from yuqing.cli.places import places_group
 from yuqing.cli.store import store_group
 from yuqing.cli.users import users_group
-from yuqing.wiring import crawl_args, store_for
+from yuqing.wiring import CRAWLS_PER_WORKER, crawl_args, store_for
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,7 +59,10 @@ def config_check(ctx: CliContext) -> None:
 @click.option("--no-mail", is_flag=True, help="Run no outbox sender nor alerting tick.")
 @click.option("--no-api", is_flag=True, help="Serve no API or console.")
 @click.option("--workers", default=os.cpu_count() or 2, show_default=True,
-              help="Crawl processes at a time.")  # fmt: skip
+              help="Crawl worker processes (one per core).")  # fmt: skip
+@click.option("--crawls-per-worker", default=CRAWLS_PER_WORKER, show_default=True,
+              type=click.IntRange(0, 256),
+              help="Crawls at a time per worker; 0: a process per crawl.")  # fmt: skip
 @click.option("--grace", default=20.0, show_default=True,
               help="Seconds running crawls get to finish on shutdown.")  # fmt: skip
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
@@ -72,6 +76,7 @@ def run(
     no_mail: bool,
     no_api: bool,
     workers: int,
+    crawls_per_worker: int,
     grace: float,
     settings: tuple[str, ...],
     retry: float,
@@ -96,6 +101,7 @@ def run(
         parts,
         crawl_args=args,
         workers=workers,
+        crawls_per_worker=crawls_per_worker,
         grace=grace,
         retry_seconds=retry,
     )
@@ -133,6 +139,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
 main.add_command(match_command)
 main.add_command(discover_group)
 main.add_command(keywords_group)
+main.add_command(places_group)
 main.add_command(sources_command)
 main.add_command(crawl_command)
 main.add_command(scheduler_command)
