@@ -17,6 +17,10 @@ its start URLs' names saved with ``allow_private`` (as the audit records), and t
 in ``YUQING_PRIVATE_HOSTS``. Any other literal, a redirect to ``http://10.0.0.1/`` say, is
 refused like a name.
 
+An answer is kept for ``YUQING_PIN_SECONDS`` (1800, the longest a run lasts): in a
+long-lived worker (many crawls in one reactor) a later crawl may look a name up again,
+and that answer is checked the same way before anything connects to it.
+
 Settings: ``YUQING_PIN_ADDRESSES`` (on; off: no refusals, answers still pinned),
 ``YUQING_DNS_LOOKUP`` (a callable or its dotted path taking a host name and returning its
 addresses; None: the system's ``getaddrinfo``), ``YUQING_INTERNAL_NETWORKS`` (CIDR networks
@@ -49,6 +53,9 @@ from crawler.storage import store_of
 from crawler.urls import Lookup, internal, system_lookup
 
 Checker = Callable[[str], bool]
+# How long an answer is kept: the longest a run lasts (CLOSESPIDER_TIMEOUT), so a run looks
+# each name up once, and a long-lived worker follows a site that moves.
+PIN_SECONDS = 1800.0
 
 
 class AddressRefused(IgnoreRequest):
@@ -99,10 +106,11 @@ class PinningResolver:
         lookup: Lookup = system_lookup,
         is_internal: Checker = internal,
         check: bool = True,
+        pin_seconds: float = PIN_SECONDS,
     ) -> None:
-        self.reactor, self.check = reactor, check
+        self.reactor, self.check, self.pin_seconds = reactor, check, pin_seconds
         self.lookup, self.is_internal = lookup, is_internal
-        self.pinned: dict[str, list[str]] = {}
+        self.pinned: dict[str, tuple[list[str], float]] = {}  # host -> answer, until
         self.allowed: set[str] = set()  # names whose internal addresses a crawl allowed
         self._waiting: dict[str, list[Deferred[list[str]]]] = {}
 
@@ -115,6 +123,7 @@ class PinningResolver:
             load_object(lookup) if isinstance(lookup, str) else lookup,
             checker(networks),
             settings.getbool("YUQING_PIN_ADDRESSES", True),
+            settings.getfloat("YUQING_PIN_SECONDS", PIN_SECONDS),
         )
 
     @classmethod
@@ -130,10 +139,12 @@ class PinningResolver:
 
     def addresses(self, host: str) -> Deferred[list[str]]:
         """All the addresses of ``host``, looked up on first use only (a lookup in flight
-        is shared); fails with :class:`DNSLookupError`. A literal is its own address."""
+        is shared) and kept for ``pin_seconds``; fails with :class:`DNSLookupError`. A
+        literal is its own address."""
         host = host.lower()
-        if host in self.pinned:
-            return succeed(self.pinned[host])
+        found, until = self.pinned.get(host, ([], 0.0))
+        if found and self.reactor.seconds() < until:
+            return succeed(found)
         if is_literal(host):
             return succeed([host])
         d: Deferred[list[str]] = Deferred()
@@ -162,7 +173,8 @@ class PinningResolver:
         elif not answer:
             result = Failure(DNSLookupError(f"{host}: no addresses"))
         else:
-            result = self.pinned[host] = [str(a) for a in answer]
+            result = [str(a) for a in answer]
+            self.pinned[host] = (result, self.reactor.seconds() + self.pin_seconds)
         for d in waiting:
             if isinstance(result, Failure):
                 d.errback(result)

@@ -80,6 +80,7 @@ SETTINGS: dict[str, Any] = {
     # refused at fetch time; how names are looked up (None: getaddrinfo); which networks
     # are internal (None: crawler.urls.internal); host names allowed internal addresses.
     "YUQING_PIN_ADDRESSES": True,
+    "YUQING_PIN_SECONDS": 1800,  # how long an answer is kept (a run looks a name up once)
     "YUQING_DNS_LOOKUP": None,
     "YUQING_INTERNAL_NETWORKS": None,
     "YUQING_PRIVATE_HOSTS": [],

@@ -7,6 +7,7 @@ and 127.0.0.1 as a public address."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -26,9 +27,11 @@ from store import ItemQuery, Store, open_store
 from store.acting import Acting
 from store.clock import Clock
 from store.model import Source
-from yuqing.wiring import CRAWL_COMMAND
 
 TESTS = Path(__file__).parent
+# yuqing's crawl command without -I (isolated mode ignores PYTHONPATH), so that the crawl
+# processes can load the DNS stub from this directory.
+COMMAND = [sys.executable, "-m", "yuqing.crawl"]
 ARGS = [
     "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false", "-s", "LOG_LEVEL=WARNING",
     "-s", "HTTPPROXY_ENABLED=false", "-s", "YUQING_STORE_FLUSH_SECONDS=0.5",
@@ -92,7 +95,7 @@ def _run(
         "YUQING_TEST_DNS": str(dns),
         "PYTHONPATH": path,
     }
-    summary = launch(CRAWL_COMMAND, ident, [*ARGS, *more], env, timeout=120)
+    summary = launch(COMMAND, ident, [*ARGS, *more], env, timeout=120)
     return summary, dnsstub.lookups(dns)
 
 
