@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from twisted.python.failure import Failure
 
 from crawler.operations import create_source, update_source
 from crawler.pinning import AddressRefused, checker, system_lookup
+from crawler.pool import WorkerPool
 from crawler.report import explain
 from crawler.scheduler import launch
 from crawler.settings import SETTINGS
@@ -80,23 +82,28 @@ def _source(ident: str, url: str) -> Source:
     return Source(id=ident, name=ident, type="list", start_urls=[url], interval=600)
 
 
-def _run(
-    store: Store, tmp_path: Path, ident: str, answers: dict[str, list[list[str]]], *more: str
-) -> tuple[dict[str, Any], list[str]]:
+def _env(store: Store, tmp_path: Path, answers: dict[str, list[list[str]]]) -> dict[str, str]:
+    """The environment of a crawl process: the test's store, the stub's answers."""
     config = tmp_path / "yuqing.toml"
     config.write_text("")
     dns = tmp_path / "dns.json"
     dnsstub.write(dns, answers)
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     path = os.pathsep.join(p for p in (str(TESTS), env.get("PYTHONPATH", "")) if p)
-    env |= {
+    return env | {
         "YUQING_CONFIG": str(config),
         "YUQING_STORE": store.url,
         "YUQING_TEST_DNS": str(dns),
         "PYTHONPATH": path,
     }
+
+
+def _run(
+    store: Store, tmp_path: Path, ident: str, answers: dict[str, list[list[str]]], *more: str
+) -> tuple[dict[str, Any], list[str]]:
+    env = _env(store, tmp_path, answers)
     summary = launch(COMMAND, ident, [*ARGS, *more], env, timeout=120)
-    return summary, dnsstub.lookups(dns)
+    return summary, dnsstub.lookups(tmp_path / "dns.json")
 
 
 def _urls(store: Store) -> set[str]:
@@ -196,6 +203,36 @@ def test_a_name_an_admin_allowed_may_be_internal_and_no_other(
     assert [e["url"] for e in run.errors] == [f"http://news.example:{port}/list/index.html"]
     assert run.errors[0]["reason"].startswith("refused: news.example")
     assert "127.0.0.1" in run.errors[0]["reason"]
+
+
+def test_a_long_lived_worker_pins_for_all_its_crawls(sqlite_store: Store, tmp_path: Path) -> None:
+    """A worker runs its crawls in one reactor through Scrapy's CrawlerRunner, which
+    installs no resolver: the middleware installs the pinning one, shared by the crawls."""
+    articles = ["/art/t20210304_1.html", "/art/t20210304_2.html"]
+    pages = {"/list/index.html": _list(articles)}
+    pages |= {a: _article(f"防汛工作会议部署汛期工作之{n}") for n, a in enumerate(articles)}
+    answers = {"news.example": [["127.0.0.1"], ["10.0.0.7"]]}
+    with serve_pages(pages) as site:
+        port = site.url.rsplit(":", 1)[1]
+        for ident in ("a", "b"):
+            sqlite_store.sources.put(_source(ident, f"http://news.example:{port}/list/index.html"))
+        pool = WorkerPool(
+            COMMAND,
+            size=1,
+            args=ARGS,
+            env=_env(sqlite_store, tmp_path, answers),
+            store=sqlite_store,
+        )
+        try:
+            with ThreadPoolExecutor(2) as threads:
+                done = list(threads.map(pool.run, ["a", "b"]))
+        finally:
+            pool.terminate(10)
+    assert [s["outcome"] for s in done] == ["ok", "ok"], done
+    assert len({s["worker"] for s in done}) == 1 and pool.started == 1
+    assert dnsstub.lookups(tmp_path / "dns.json") == ["news.example"]
+    assert set(site.hosts) == {f"news.example:{port}"}
+    assert _urls(sqlite_store) == {a.rsplit("/", 1)[1] for a in articles}
 
 
 def test_pinning_is_on_by_default_and_the_refusal_names_host_and_address() -> None:
