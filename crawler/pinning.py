@@ -142,11 +142,9 @@ class PinningResolver:
         is shared) and kept for ``pin_seconds``; fails with :class:`DNSLookupError`. A
         literal is its own address."""
         host = host.lower()
-        found, until = self.pinned.get(host, ([], 0.0))
-        if found and self.reactor.seconds() < until:
+        found = self.cached(host)
+        if found is not None:
             return succeed(found)
-        if is_literal(host):
-            return succeed([host])
         d: Deferred[list[str]] = Deferred()
         waiting = self._waiting.setdefault(host, [])
         waiting.append(d)
@@ -155,6 +153,13 @@ class PinningResolver:
             looked = deferToThreadPool(self.reactor, pool, self.lookup, host)
             looked.addBoth(self._answered, host)
         return d
+
+    def cached(self, host: str) -> list[str] | None:
+        """The kept answer of ``host`` (lower case), if it has one still valid."""
+        found, until = self.pinned.get(host, ([], 0.0))
+        if found and self.reactor.seconds() < until:
+            return found
+        return [host] if is_literal(host) else None
 
     def internal_of(self, addresses: Iterable[str]) -> list[str]:
         """Those of ``addresses`` that are internal."""
@@ -247,7 +252,9 @@ class PinningMiddleware:
         if not host or parts.scheme not in ("http", "https"):
             return
         resolver = self.resolver
-        found = await maybe_deferred_to_future(resolver.addresses(host))
+        found = resolver.cached(host)  # most requests: no wait for the event loop
+        if found is None:
+            found = await maybe_deferred_to_future(resolver.addresses(host))
         bad = resolver.internal_of(found)
         if bad and not self._permitted(host):
             raise AddressRefused(host, bad)
