@@ -31,7 +31,7 @@ treated as internal in place of the standard check; tests use it to keep traffic
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from typing import Any, Self
 from urllib.parse import urlsplit
 
@@ -246,20 +246,28 @@ class PinningMiddleware:
     def resolver(self) -> PinningResolver:
         return resolver_of(self.crawler)
 
-    async def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Coroutine[Any, Any, None] | None:
+        # Most requests go to a pinned host: judged at once, no coroutine, no loop wait.
         parts = urlsplit(request.url)
         host = (parts.hostname or "").lower()
         if not host or parts.scheme not in ("http", "https"):
-            return
-        resolver = self.resolver
-        found = resolver.cached(host)  # most requests: no wait for the event loop
+            return None
+        found = self.resolver.cached(host)
         if found is None:
-            found = await maybe_deferred_to_future(resolver.addresses(host))
-        bad = resolver.internal_of(found)
+            return self._looked_up(host)
+        self._judge(host, found)
+        return None
+
+    async def _looked_up(self, host: str) -> None:
+        self._judge(host, await maybe_deferred_to_future(self.resolver.addresses(host)))
+
+    def _judge(self, host: str, found: list[str]) -> None:
+        """Refuses ``host`` if an address in ``found`` is internal and not permitted."""
+        bad = self.resolver.internal_of(found)
         if bad and not self._permitted(host):
             raise AddressRefused(host, bad)
         if bad and not is_literal(host):
-            resolver.allow(host)
+            self.resolver.allow(host)
 
     def _permitted(self, host: str) -> bool:
         """Whether ``host`` may have internal addresses in this crawl: it is in
