@@ -5,17 +5,23 @@ A URL must be http(s) and is parsed once by :mod:`crawler.urls` (the URL checked
 fetched); a host that resolves to a private, loopback, link-local or otherwise internal
 address is refused unless the caller allows it for that source (an admin's
 explicit choice: the demo site on 127.0.0.1 is added that way). The preview checks every
-URL it fetches, redirects included, the same way.
+URL it fetches, redirects included, the same way, and connects to the addresses it checked
+(:class:`Pins`): a name whose DNS answers differently a moment later (rebinding) is not
+looked up again.
 """
 
 from __future__ import annotations
 
+import functools
+import http.client
+import socket
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.client import HTTPMessage
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -28,7 +34,14 @@ from crawler.extract import extract
 from crawler.links import article_links
 from crawler.settings import USER_AGENT
 from crawler.sources import select
-from crawler.urls import UrlRefused, check_url
+from crawler.urls import (
+    Lookup,
+    UrlRefused,
+    check_and_resolve,
+    internal,
+    parse_url,
+    system_lookup,
+)
 from store.model import Source
 
 TIMEOUT = 15.0
@@ -44,9 +57,87 @@ class Fetched:
     content_type: str | None
 
 
+class Pins:
+    """The checked addresses of the hosts one preview fetches from: each host is looked up
+    and checked once, and connections go to those addresses, never to a second answer
+    of DNS (rebinding). ``lookup`` and ``is_internal`` replace the system's resolver and
+    the standard check (tests)."""
+
+    def __init__(
+        self,
+        allow_private: bool,
+        lookup: Lookup = system_lookup,
+        is_internal: Callable[[str], bool] = internal,
+    ) -> None:
+        self.allow_private, self.lookup, self.is_internal = allow_private, lookup, is_internal
+        self.addresses: dict[str, list[str]] = {}
+
+    def check(self, url: object, field: str) -> str:
+        """``url`` checked (see :func:`crawler.urls.check_url`), its host's addresses kept."""
+        parsed = parse_url(url, field)
+        if parsed.host in self.addresses:
+            return parsed.url
+        checked, found = check_and_resolve(
+            url,
+            field,
+            allow_private=self.allow_private,
+            lookup=self.lookup,
+            is_internal=self.is_internal,
+        )
+        if found is not None:
+            self.addresses[checked.host] = found
+        return checked.url
+
+    def connect(
+        self, address: tuple[str, int], timeout: Any = None, source_address: Any = None
+    ) -> socket.socket:
+        """A connection to the kept addresses of ``address``'s host (the system resolves
+        only hosts never checked: private ones an admin allowed)."""
+        host, port = address
+        pinned = self.addresses.get(host.strip("[]").lower())
+        if pinned is None:
+            if not self.allow_private:
+                raise UrlRefused("url", f"{host} was not checked before connecting")
+            return socket.create_connection(address, timeout, source_address)
+        error: OSError | None = None
+        for ip in pinned:
+            try:
+                return socket.create_connection((ip, port), timeout, source_address)
+            except OSError as e:
+                error = e
+        raise error or OSError(f"cannot connect to {host}")
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    def __init__(self, pins: Pins, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = pins.connect
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    # TLS is set up on the pinned socket with the host's name (SNI, certificate check).
+    def __init__(self, pins: Pins, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = pins.connect
+
+
+class _PinnedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
+    def __init__(self, pins: Pins) -> None:
+        urllib.request.HTTPHandler.__init__(self)
+        urllib.request.HTTPSHandler.__init__(self)
+        self.pins = pins
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_PinnedHTTP, self.pins), req)
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        connection = functools.partial(_PinnedHTTPS, self.pins)
+        return self.do_open(connection, req, context=self._context)  # type: ignore[attr-defined]
+
+
 class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
-    def __init__(self, allow_private: bool) -> None:
-        self.allow_private = allow_private
+    def __init__(self, pins: Pins) -> None:
+        self.pins = pins
 
     def redirect_request(
         self,
@@ -57,16 +148,18 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         headers: HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
-        checked = check_url(newurl, "redirect", allow_private=self.allow_private)
-        return super().redirect_request(req, fp, code, msg, headers, checked.url)
+        checked = self.pins.check(newurl, "redirect")
+        return super().redirect_request(req, fp, code, msg, headers, checked)
 
 
-def fetch(url: str, *, allow_private: bool) -> Fetched:
-    """GET ``url`` (at most :data:`MAX_BYTES`), checking it and every redirect."""
-    url = check_url(url, "url", allow_private=allow_private).url  # the URL checked is fetched
+def fetch(url: str, *, allow_private: bool, pins: Pins | None = None) -> Fetched:
+    """GET ``url`` (at most :data:`MAX_BYTES`), checking it and every redirect, and
+    connecting to the addresses checked (``pins``, shared by the fetches of a preview)."""
+    pins = pins or Pins(allow_private)
+    url = pins.check(url, "url")  # the URL checked is fetched
     # An empty ProxyHandler: the preview goes straight to the site, like the check assumed.
     opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), _CheckedRedirects(allow_private)
+        urllib.request.ProxyHandler({}), _PinnedHandler(pins), _CheckedRedirects(pins)
     )
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
@@ -129,10 +222,10 @@ def _content_type(source: Source, page: Fetched) -> str | None:
 
 
 def _article(
-    source: Source, url: str, given: dict[str, str], now: datetime, allow_private: bool
+    source: Source, url: str, given: dict[str, str], now: datetime, pins: Pins
 ) -> PreviewArticle:
     try:
-        page = fetch(url, allow_private=allow_private)
+        page = fetch(url, allow_private=pins.allow_private, pins=pins)
     except (UrlRefused, OSError) as e:
         return PreviewArticle(url, 0, problems=[str(e)])
     shown = PreviewArticle(page.url, page.status)
@@ -163,12 +256,18 @@ def _article(
 
 
 def preview(
-    source: Source, now: datetime, *, allow_private: bool = False, limit: int = 3
+    source: Source,
+    now: datetime,
+    *,
+    allow_private: bool = False,
+    limit: int = 3,
+    pins: Pins | None = None,
 ) -> Preview:
     """Fetch ``source``'s first start URL and extract its first ``limit`` articles."""
-    start = check_url(source.start_urls[0], "start_urls[0]", allow_private=allow_private).url
+    pins = pins or Pins(allow_private)
+    start = pins.check(source.start_urls[0], "start_urls[0]")
     try:
-        page = fetch(start, allow_private=allow_private)
+        page = fetch(start, allow_private=allow_private, pins=pins)
     except OSError as e:
         return Preview(start, 0, problems=[f"cannot fetch {start}: {e}"])
     result = Preview(page.url, page.status)
@@ -180,5 +279,5 @@ def preview(
     if not links:
         result.problems.append("no article links found on the start page")
     for url in links[:limit]:
-        result.articles.append(_article(source, url, given.get(url, {}), now, allow_private))
+        result.articles.append(_article(source, url, given.get(url, {}), now, pins))
     return result

@@ -13,6 +13,8 @@ from scrapy.statscollectors import StatsCollector
 from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
+from crawler.pinning import AddressRefused
+
 PREFIX = "yuqing/"
 MAX_ERRORS = 50  # per run; a broken site repeats itself
 # Statuses worth trying again next run; anything else will fail the same way again.
@@ -65,6 +67,8 @@ def explain(failure: Failure) -> tuple[str, bool, bool]:
         return f"HTTP {status}", status in TRANSIENT_STATUS, False
     if isinstance(exc, DownloadCancelledError):
         return f"too large: {exc or 'over DOWNLOAD_MAXSIZE'}", False, False
+    if isinstance(exc, AddressRefused):
+        return str(exc), False, False
     if isinstance(exc, IgnoreRequest):
         text = str(exc) or type(exc).__name__
         if "redirection" in text:

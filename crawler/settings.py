@@ -42,7 +42,13 @@ SETTINGS: dict[str, Any] = {
     "REMOTE_CONTROL_ENABLED": False,
     "LOG_LEVEL": "INFO",
     "SPIDER_MIDDLEWARES": {"crawler.middlewares.SeenFilterMiddleware": 600},
-    "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.ConditionalGetMiddleware": 650},
+    "DOWNLOADER_MIDDLEWARES": {
+        # After the offsite filter (50), before robots.txt (100): see crawler.pinning.
+        "crawler.pinning.PinningMiddleware": 60,
+        "crawler.middlewares.ConditionalGetMiddleware": 650,
+    },
+    # Each host is looked up once per crawl process, its addresses checked and pinned.
+    "TWISTED_DNS_RESOLVER": "crawler.pinning.PinningResolver",
     "EXTENSIONS": {"crawler.extensions.ItemErrors": 500},
     "ITEM_PIPELINES": {
         "crawler.pipelines.ExtractPipeline": 100,
@@ -70,6 +76,14 @@ SETTINGS: dict[str, Any] = {
     # crawler.run sets YUQING_FIRST_CRAWL for the run from it.
     "YUQING_BACKFILL_FIRST_CRAWL": True,
     "YUQING_FIRST_CRAWL": False,
+    # DNS rebinding (crawler.pinning): whether hosts resolving to internal addresses are
+    # refused at fetch time; how names are looked up (None: getaddrinfo); which networks
+    # are internal (None: crawler.urls.internal); host names allowed internal addresses.
+    "YUQING_PIN_ADDRESSES": True,
+    "YUQING_PIN_SECONDS": 1800,  # how long an answer is kept (a run looks a name up once)
+    "YUQING_DNS_LOOKUP": None,
+    "YUQING_INTERNAL_NETWORKS": None,
+    "YUQING_PRIVATE_HOSTS": [],
 }
 
 

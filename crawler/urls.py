@@ -20,6 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -124,22 +125,46 @@ def _embedded_v4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
+Lookup = Callable[[str], Sequence[str]]
+
+
+def system_lookup(host: str) -> list[str]:
+    """The addresses ``host`` resolves to, by the system's resolver, in its order."""
+    infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
+
+
 def check_url(url: object, field: str, *, allow_private: bool = False) -> CrawlUrl:
     """``url`` parsed (see :func:`parse_url`) and, unless ``allow_private``, resolved to
     public addresses only; else :class:`UrlRefused`. Fetch the returned ``.url``."""
+    return check_and_resolve(url, field, allow_private=allow_private)[0]
+
+
+def check_and_resolve(
+    url: object,
+    field: str,
+    *,
+    allow_private: bool = False,
+    lookup: Lookup = system_lookup,
+    is_internal: Callable[[str], bool] = internal,
+) -> tuple[CrawlUrl, list[str] | None]:
+    """:func:`check_url`, with the checked addresses of the host to connect to (None when
+    ``allow_private``: not looked up). ``lookup`` and ``is_internal`` replace the system's
+    resolver and the standard check (tests)."""
     parsed = parse_url(url, field)
     if allow_private:
-        return parsed
+        return parsed, None
     try:
-        infos = socket.getaddrinfo(parsed.host, parsed.port, type=socket.SOCK_STREAM)
+        found = [str(a) for a in lookup(parsed.host)]
     except (OSError, ValueError, UnicodeError) as e:
         raise UrlRefused(field, f"cannot resolve {parsed.host!r}: {e}") from e
-    found = {str(info[4][0]).split("%", 1)[0] for info in infos}
-    refused = sorted(a for a in found if internal(a))
+    if not found:
+        raise UrlRefused(field, f"cannot resolve {parsed.host!r}: no addresses")
+    refused = sorted(a for a in found if is_internal(a))
     if refused:
         raise UrlRefused(
             field,
             f"{parsed.host} is a private, loopback or link-local address "
             f"({', '.join(refused)}); an admin may allow it for this source with allow_private",
         )
-    return parsed
+    return parsed, found

@@ -49,6 +49,7 @@ SLOW = {
     "test_crawl",
     "test_crawl_alerting",
     "test_crawl_pages",
+    "test_crawl_pinning",
     "test_crawl_recall",
     "test_hostile_routes",
     "test_channels_kill",

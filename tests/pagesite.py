@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 serving a dict of UTF-8 HTML pages by path, noting every
-path asked for; the pages may change while it runs (a site's redesign)."""
+path asked for (and the Host header it was asked with); the pages may change while it runs
+(a site's redesign). ``redirects`` maps paths to the URL they answer 302 with."""
 
 from __future__ import annotations
 
@@ -15,15 +16,26 @@ class PageSite:
     pages: dict[str, str]
     url: str = ""
     requested: list[str] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
-def serve_pages(pages: dict[str, str]) -> Iterator[PageSite]:
-    site = PageSite(pages)
+def serve_pages(
+    pages: dict[str, str], redirects: dict[str, str] | None = None
+) -> Iterator[PageSite]:
+    site = PageSite(pages, redirects=redirects or {})
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             site.requested.append(self.path)
+            site.hosts.append(self.headers.get("Host", ""))
+            if self.path in site.redirects:
+                self.send_response(302)
+                self.send_header("Location", site.redirects[self.path])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             page = site.pages.get(self.path)
             if page is None:
                 self.send_error(404)
