@@ -7,8 +7,12 @@ pages of 50-150 KB behind paged lists. Measured in the same run, on the same pag
 
 * extraction alone: decode + extract every page in one process (one core);
 * a bare Scrapy spider that only downloads the article pages;
-* the full pipeline (``crawler.run``: extract, normalise, events, store in SQLite; no
-  matching) as one crawl process, then as two processes on two halves of the sources.
+* the full pipeline (``yuqing.crawl``: extract, normalise, events, store in SQLite; no
+  matching) as one crawl process, then as two processes on two halves of the sources;
+* the same in long-lived crawl workers (``crawler.pool``): one worker crawling both halves
+  at once, then two workers;
+* start-up on small runs: sources of 5 pages each run one after the other, each as a
+  process of its own (as before the pool) and as crawls of one warm worker.
 
 Targets: full pipeline per core >= 0.8x extraction alone; two processes >= 1.6x one.
 """
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing
 import os
 import random
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 # Run as a script, the repository root is not on sys.path; the packages live there.
@@ -33,12 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from crawler.dates import SHANGHAI
 from crawler.encoding import decode_body
 from crawler.extract import extract
+from crawler.pool import WorkerPool
+from crawler.scheduler import launch
 from devtools.demosite import corpus
 from store import open_store
 from store.model import Source
+from yuqing.wiring import CRAWL_COMMAND
 
 ROOT = Path(__file__).resolve().parent.parent
 PER_LIST = 50
+SMALL_SOURCES = 20
 CITY_DAY, PROVINCE_DAY = 100_000, 5_000_000
 WORDS = (
     "潼南区 双江镇 梓潼街道 疫情防控 核酸检测 消防救援 食品安全 信访 群众 通报 应急管理 防汛 "
@@ -102,6 +110,8 @@ def site(pages: int, parts: int) -> dict[str, bytes]:
         for page in range(len(mine) // PER_LIST + 1):
             name = "index.html" if page == 0 else f"index_{page}.html"
             out[f"/p{p}/{name}"] = list_page(f"p{p}", page, mine[page * PER_LIST :][:PER_LIST])
+    for n in range(SMALL_SOURCES):
+        out[f"/small/{n}.html"] = list_page("small", 0, list(range(n * 5, n * 5 + 5)))
     return out
 
 
@@ -165,36 +175,73 @@ FAST = ["-s", "YUQING_MATCHER=null", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTT
         "-s", "DOWNLOAD_MAXSIZE=2000000"]  # fmt: skip
 
 
-def full_pipeline(base: str, pages: int, parts: int, workdir: Path) -> tuple[float, float]:
-    """Pages/s over all processes and the peak RSS (MB) of one crawl process."""
-    db = workdir / f"bench-{parts}.db"
+def bench_env(db: Path, workdir: Path) -> dict[str, str]:
+    config = workdir / "yuqing.toml"
+    config.write_text("")
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
+    return env | {"YUQING_CONFIG": str(config), "YUQING_STORE": f"sqlite:///{db}"}
+
+
+def full_pipeline(
+    base: str, pages: int, parts: int, workdir: Path, workers: int = 0
+) -> tuple[float, float]:
+    """Pages/s over all crawls and the peak RSS (MB) of one crawl process: ``parts``
+    sources, each crawled by a process of its own or (``workers``) by that many
+    long-lived workers."""
+    db = workdir / f"bench-{parts}-{workers}.db"
     store = open_store(f"sqlite:///{db}")
     # The same list pages either way: all in one source, or a half in each of two.
     lists = [f"{base}/p{p}/index.html" for p in range(2)]
     for p in range(parts):
         mine = lists[p::parts]
         store.sources.put(Source(f"p{p}", f"part {p}", "list", mine, 600, max_pages=10**6))
-    store.close()
-    config = workdir / "yuqing.toml"
-    config.write_text("")
-    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    env |= {"YUQING_CONFIG": str(config), "YUQING_STORE": f"sqlite:///{db}"}
+    env = bench_env(db, workdir)
+    pool = WorkerPool(CRAWL_COMMAND, size=workers, args=FAST, env=env) if workers else None
+    ids = [f"p{p}" for p in range(parts)]
     start = time.perf_counter()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "crawler.run", f"p{p}", *FAST],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for p in range(parts)
-    ]
-    summaries = [json.loads(proc.communicate()[0].strip().splitlines()[-1]) for proc in procs]
+    with ThreadPoolExecutor(parts) as threads:
+        if pool is not None:
+            summaries = list(threads.map(pool.run, ids))
+        else:
+            summaries = list(
+                threads.map(lambda s: launch(CRAWL_COMMAND, s, FAST, env, timeout=3600), ids)
+            )
     elapsed = time.perf_counter() - start
+    if pool is not None:
+        pool.terminate(10)
+    store.close()
     done = sum(s["items"] for s in summaries)
     assert done >= pages * 0.99, summaries
     return done / elapsed, max(s["max_rss_mb"] for s in summaries)
+
+
+def small_runs(base: str, count: int, workdir: Path) -> tuple[float, float]:
+    """Seconds per run of ``count`` small sources (5 articles each) run one after the
+    other: each a process of its own, then each a crawl of one warm worker."""
+    out = []
+    for mode in ("process", "worker"):
+        db = workdir / f"small-{mode}.db"
+        store = open_store(f"sqlite:///{db}")
+        for n in range(count):
+            url = f"{base}/small/{n}.html"
+            store.sources.put(Source(f"s{n}", f"small {n}", "list", [url], 600, max_pages=1))
+        env = bench_env(db, workdir)
+        pool = WorkerPool(CRAWL_COMMAND, size=1, args=FAST, env=env)
+        first = 0
+        if mode == "worker":
+            pool.run("s0")  # the worker started and warm
+            first = 1
+        start = time.perf_counter()
+        for n in range(first, count):
+            if mode == "worker":
+                summary = pool.run(f"s{n}")
+            else:
+                summary = launch(CRAWL_COMMAND, f"s{n}", FAST, env, timeout=600)
+            assert summary["outcome"] == "ok" and summary["items"] == 5, summary
+        out.append((time.perf_counter() - start) / (count - first))
+        pool.terminate(10)
+        store.close()
+    return out[0], out[1]
 
 
 def main() -> None:
@@ -217,6 +264,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             one, rss_one = full_pipeline(base, pages, 1, Path(tmp))
             two, rss_two = full_pipeline(base, pages, 2, Path(tmp))
+            w_one, rss_w_one = full_pipeline(base, pages, 2, Path(tmp), workers=1)
+            w_two, rss_w_two = full_pipeline(base, pages, 2, Path(tmp), workers=2)
+            per_process, per_crawl = small_runs(base, SMALL_SOURCES, Path(tmp))
     finally:
         server.terminate()
     rows = [
@@ -224,10 +274,18 @@ def main() -> None:
         ("bare Scrapy download (1 process)", bare_rate, "-"),
         ("full pipeline, 1 crawl process", one, f"{rss_one:.0f}"),
         ("full pipeline, 2 crawl processes", two, f"{rss_two:.0f}"),
+        ("full pipeline, 1 worker, 2 crawls", w_one, f"{rss_w_one:.0f}"),
+        ("full pipeline, 2 workers, 2 crawls", w_two, f"{rss_w_two:.0f}"),
     ]
-    print(f"{'':<36}{'pages/s':>10}{'peak RSS MB':>14}")
+    print(f"{'':<36}{'pages/s':>10}{'peak RSS MB':>14}{'/extract':>10}{'/bare':>8}")
     for name, rate, rss in rows:
-        print(f"{name:<36}{rate:>10.1f}{rss:>14}")
+        ratios = f"{rate / extract_rate:>9.2f}x{rate / bare_rate:>7.2f}x"
+        print(f"{name:<36}{rate:>10.1f}{rss:>14}{ratios}")
+    print(
+        f"small runs (5 pages) one after the other: {per_process:.2f} s each as a process, "
+        f"{per_crawl:.2f} s in a warm worker ({per_process - per_crawl:.2f} s of start-up saved)"
+    )
+    print(f"one worker (2 crawls) vs one crawl process: {w_one / one:.2f}x")
     print(
         f"\nfull pipeline per core vs extraction alone: {one / extract_rate:.2f}x (target >= 0.8)"
     )

@@ -20,7 +20,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-import time
 import zlib
 from collections import OrderedDict
 from contextlib import suppress
@@ -29,6 +28,8 @@ from typing import Self
 
 import numpy as np
 from scrapy.crawler import Crawler
+from twisted.internet import task
+from twisted.internet.defer import Deferred
 
 from crawler.records import Crawled
 from crawler.storage import store_of
@@ -192,11 +193,18 @@ class EventPipeline:
         found = store_of(self.crawler).items.find_similar(keys, since=seen - self.window)
         return [c for c in found if c.id != item_id]
 
-    def close_spider(self) -> None:
+    def close_spider(self) -> Deferred[None] | None:
         if not self.founders:
-            return
+            return None
         if isinstance(store_of(self.crawler), ElasticStore):
-            time.sleep(self.settle)
+            # A delay of the reactor, not a sleep: a worker's other crawls go on meanwhile.
+            from twisted.internet import reactor
+
+            return task.deferLater(reactor, self.settle, self._merge_founders)
+        self._merge_founders()
+        return None
+
+    def _merge_founders(self) -> None:
         for item_id, keys, seen in self.founders:
             self._merge(item_id, keys, seen)
 

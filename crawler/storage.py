@@ -22,8 +22,25 @@ def store_of(crawler: Crawler) -> Store:
             raise RuntimeError("YUQING_STORE_URL is not set: a crawl needs a store")
         store = open_store(url, **crawler.settings.getdict("YUQING_STORE_OPTIONS"))
         _OPEN[crawler] = store
-        crawler.signals.connect(lambda: _close(crawler), signal=signals.engine_stopped)
+
+        def closer() -> None:
+            release(crawler)
+
+        # Scrapy's signals hold their receivers weakly: the crawler keeps this one alive
+        # (a lambda given alone was collected at once, and the store was never closed).
+        _CLOSERS[crawler] = closer
+        crawler.signals.connect(closer, signal=signals.engine_stopped)
     return store
+
+
+_CLOSERS: WeakKeyDictionary[Crawler, object] = WeakKeyDictionary()
+
+
+def release(crawler: Crawler) -> None:
+    """Close the crawler's store, if it opened one (when its engine stops; a long-lived
+    worker also calls it when the crawl is over)."""
+    _CLOSERS.pop(crawler, None)
+    _close(crawler)
 
 
 def _close(crawler: Crawler) -> None:

@@ -213,6 +213,7 @@ class Worker:
         from twisted.python.failure import Failure
 
         from crawler.spiders import SPIDERS
+        from crawler.storage import release
 
         finished = threading.Event()
         outcome: dict[str, Any] = {}
@@ -232,6 +233,7 @@ class Worker:
             def end(result: Any) -> None:
                 if timer is not None and timer.active():
                     timer.cancel()
+                release(crawler)  # its store: a worker lives on
                 if isinstance(result, Failure):
                     outcome["failure"] = result
                 outcome["stats"] = crawler.stats.get_stats() if crawler.stats else {}
