@@ -83,7 +83,7 @@ test: lint es browser compose
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -n 2 -m "not elasticsearch and not browser and not slow"
+	$(BIN)/pytest -n 2 --dist worksteal -m "not elasticsearch and not browser and not slow"
 
 demo: install
 	$(BIN)/yuqing-dev demo
