@@ -322,30 +322,59 @@ class ElasticItems(ItemRepo):
 
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
-        return self._found(
-            self.es.search(index=self.index, **self._search_body(query, node)), query, node
-        )
+        where, exact = self._newest(query, node)
+        result = self.es.search(index=self.index, **self._search_body(query, node, where))
+        return self._found(result, query, node, exact)
 
     def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
         # One request: the hits and the aggregations share the query's matching.
         node = check_query(query)
-        body = self._search_body(query, node) | {"aggs": self._facet_aggs(query)}
+        where, exact = self._newest(query, node)
+        body = self._search_body(query, node, where) | {"aggs": self._facet_aggs(query)}
         result = self.es.search(index=self.index, **body)
-        return self._found(result, query, node), _facets(result["aggregations"])
+        return self._found(result, query, node, exact), _facets(result["aggregations"])
 
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
         result = self.es.search(
             index=self.index,
-            query=self._query(query, node),
+            query=self._newest(query, node)[0],
             size=0,
             aggs=self._facet_aggs(query),
         )
         return _facets(result["aggregations"])
 
-    def _search_body(self, query: ItemQuery, node: Node | None) -> dict[str, Any]:
+    def _newest(self, query: ItemQuery, node: Node | None) -> tuple[dict[str, Any], bool]:
+        """The query, narrowed to the ``query.count_limit`` newest matches (by first
+        seen) if more match (False then). The look-up sorts by first_seen and stops
+        counting past the limit, so it need not visit every match of a common word as
+        counting and aggregating all of them would. Items first seen in the same
+        millisecond as the last one kept are kept too."""
+        where = self._query(query, node)
+        limit = query.count_limit
+        if limit is None:
+            return where, True
+        found = self.es.search(
+            index=self.index,
+            query=where,
+            sort=[{"first_seen": "desc"}],
+            from_=limit - 1,
+            size=1,
+            track_total_hits=limit + 1,
+            source=False,
+        )
+        if found["hits"]["total"]["value"] <= limit:
+            return where, True
+        edge = found["hits"]["hits"][0]["sort"][0]
+        narrowed = {"range": {"first_seen": {"gte": edge, "format": "epoch_millis"}}}
+        where["bool"]["filter"].append(narrowed)
+        return where, False
+
+    def _search_body(
+        self, query: ItemQuery, node: Node | None, where: dict[str, Any]
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "query": self._query(query, node),
+            "query": where,
             "from": (query.page - 1) * query.size,
             "size": query.size,
             "sort": _sort(query, node),
@@ -354,7 +383,9 @@ class ElasticItems(ItemRepo):
         }
         return body
 
-    def _found(self, result: Any, query: ItemQuery, node: Node | None) -> SearchResult:
+    def _found(
+        self, result: Any, query: ItemQuery, node: Node | None, exact: bool = True
+    ) -> SearchResult:
         found = []
         for hit in result["hits"]["hits"]:
             version = f"{hit['_seq_no']}:{hit['_primary_term']}"
@@ -368,7 +399,7 @@ class ElasticItems(ItemRepo):
                     if fragments:
                         marks[name] = [str(f) for f in fragments]
             found.append(Found(item, hit.get("_score"), marks))
-        return SearchResult(int(result["hits"]["total"]["value"]), found)
+        return SearchResult(int(result["hits"]["total"]["value"]), found, exact)
 
     def _facet_aggs(self, query: ItemQuery) -> dict[str, Any]:
         return {

@@ -383,6 +383,7 @@ class SQLiteItems(ItemRepo):
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
         where, params = self._where(query, node)
+        where, params, exact = self._newest(query, node, where, params)
         # Words alone are counted in the full-text index, without item_facts.
         source = "items_fts" if node is not None and not _filtered(query) else _from(node)
         total = (
@@ -390,15 +391,41 @@ class SQLiteItems(ItemRepo):
             .execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
             .fetchone()
         )
-        return SearchResult(int(total[0]), self._page(query, node, where, params))
+        return SearchResult(int(total[0]), self._page(query, node, where, params), exact)
 
     def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
-        # The facets count every match, so they give the total without another pass.
-        facets = self.facets(query)
         node = check_query(query)
         where, params = self._where(query, node)
+        where, params, exact = self._newest(query, node, where, params)
+        # The facets count every match, so they give the total without another pass.
+        facets = self._facets(query, node, where, params)
         total = sum(facets.per_source.values())
-        return SearchResult(total, self._page(query, node, where, params)), facets
+        return SearchResult(total, self._page(query, node, where, params), exact), facets
+
+    def _newest(
+        self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
+    ) -> tuple[str, list[Any], bool]:
+        """``where`` narrowed to the ``query.count_limit`` newest matches if more match
+        (False then). Newest is last stored (rowids are given out in the order items are
+        first stored, i.e. first seen); the full-text index walks its matches in rowid
+        order from the end, so this reads as many matches as the limit, not all."""
+        limit = query.count_limit
+        if limit is None:
+            return where, params, True
+        rowid = "items_fts.rowid" if node is not None else "f.rowid"
+        source = "items_fts" if node is not None and not _filtered(query) else _from(node)
+        beyond = (
+            self.store.connection()
+            .execute(
+                f"SELECT {rowid} FROM {source} WHERE {where} ORDER BY {rowid} DESC "
+                "LIMIT 1 OFFSET ?",
+                [*params, limit],
+            )
+            .fetchone()
+        )
+        if beyond is None:
+            return where, params, True
+        return f"{where} AND {rowid} > ?", [*params, beyond[0]], False
 
     def _page(
         self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
@@ -468,6 +495,10 @@ class SQLiteItems(ItemRepo):
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
         where, params = self._where(query, node)
+        where, params, _ = self._newest(query, node, where, params)
+        return self._facets(query, node, where, params)
+
+    def _facets(self, query: ItemQuery, node: Node | None, where: str, params: list[Any]) -> Facets:
         db = self.store.connection()
         # Two passes over the matches: per time slot, and per source and rule list;
         # the small results are summed here (a per-row function call would cost more).
