@@ -17,9 +17,10 @@ from store.base import ItemRepo, check_events, check_query, check_span
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import to_dsl
 from store.elastic.generations import Generations
-from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
+from store.errors import ConflictError, NotFound, QueryError, StoreError, StoreUnavailable
 from store.frequencies import LEAD, Frequencies
 from store.model import (
+    MAX_WINDOW,
     MUTABLE_FIELDS,
     EventOrder,
     EventSummary,
@@ -321,60 +322,44 @@ class ElasticItems(ItemRepo):
         ]
 
     def search(self, query: ItemQuery) -> SearchResult:
+        # query.count_limit does not apply: Elasticsearch counts every match (exact).
         node = check_query(query)
-        where, exact = self._newest(query, node)
-        result = self.es.search(index=self.index, **self._search_body(query, node, where))
-        return self._found(result, query, node, exact)
+        result = self.es.search(index=self.index, **self._search_body(query, node))
+        return self._found(result, query, node)
 
     def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
-        # One request: the hits and the aggregations share the query's matching.
+        """Two searches in one request, run side by side on the node: the page, ranked,
+        counting no further than the deepest page (so a common word's low scorers are
+        skipped), and the facets and the total, unranked (no scores to compute). One
+        search doing both scores every match: 1.7x the time for a word in most of a
+        million items."""
         node = check_query(query)
-        where, exact = self._newest(query, node)
-        body = self._search_body(query, node, where) | {"aggs": self._facet_aggs(query)}
-        result = self.es.search(index=self.index, **body)
-        return self._found(result, query, node, exact), _facets(result["aggregations"])
+        where = self._query(query, node)
+        page = self._search_body(query, node) | {"track_total_hits": MAX_WINDOW}
+        counts = {"query": where, "size": 0, "track_total_hits": True}
+        counts["aggs"] = self._facet_aggs(query)
+        index = {"index": self.index}
+        answers = self.es.msearch(searches=[index, page, index, counts])["responses"]
+        for answer in answers:
+            if "error" in answer:
+                raise _search_error(answer)
+        found = self._found(answers[0], query, node)
+        found.total = int(answers[1]["hits"]["total"]["value"])
+        return found, _facets(answers[1]["aggregations"])
 
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
         result = self.es.search(
             index=self.index,
-            query=self._newest(query, node)[0],
+            query=self._query(query, node),
             size=0,
             aggs=self._facet_aggs(query),
         )
         return _facets(result["aggregations"])
 
-    def _newest(self, query: ItemQuery, node: Node | None) -> tuple[dict[str, Any], bool]:
-        """The query, narrowed to the ``query.count_limit`` newest matches (by first
-        seen) if more match (False then). The look-up sorts by first_seen and stops
-        counting past the limit, so it need not visit every match of a common word as
-        counting and aggregating all of them would. Items first seen in the same
-        millisecond as the last one kept are kept too."""
-        where = self._query(query, node)
-        limit = query.count_limit
-        if limit is None:
-            return where, True
-        found = self.es.search(
-            index=self.index,
-            query=where,
-            sort=[{"first_seen": "desc"}],
-            from_=limit - 1,
-            size=1,
-            track_total_hits=limit + 1,
-            source=False,
-        )
-        if found["hits"]["total"]["value"] <= limit:
-            return where, True
-        edge = found["hits"]["hits"][0]["sort"][0]
-        narrowed = {"range": {"first_seen": {"gte": edge, "format": "epoch_millis"}}}
-        where["bool"]["filter"].append(narrowed)
-        return where, False
-
-    def _search_body(
-        self, query: ItemQuery, node: Node | None, where: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _search_body(self, query: ItemQuery, node: Node | None) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "query": where,
+            "query": self._query(query, node),
             "from": (query.page - 1) * query.size,
             "size": query.size,
             "sort": _sort(query, node),
@@ -383,9 +368,7 @@ class ElasticItems(ItemRepo):
         }
         return body
 
-    def _found(
-        self, result: Any, query: ItemQuery, node: Node | None, exact: bool = True
-    ) -> SearchResult:
+    def _found(self, result: Any, query: ItemQuery, node: Node | None) -> SearchResult:
         found = []
         for hit in result["hits"]["hits"]:
             version = f"{hit['_seq_no']}:{hit['_primary_term']}"
@@ -399,7 +382,7 @@ class ElasticItems(ItemRepo):
                     if fragments:
                         marks[name] = [str(f) for f in fragments]
             found.append(Found(item, hit.get("_score"), marks))
-        return SearchResult(int(result["hits"]["total"]["value"]), found, exact)
+        return SearchResult(int(result["hits"]["total"]["value"]), found)
 
     def _facet_aggs(self, query: ItemQuery) -> dict[str, Any]:
         return {
@@ -570,6 +553,16 @@ def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[st
     for home in homes:
         ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]
     return ops
+
+
+def _search_error(answer: dict[str, Any]) -> StoreError:
+    """The error of one search of a multi-search (which answers 200 around it)."""
+    error = answer.get("error") or {}
+    cause = (error.get("root_cause") or [error])[0] if isinstance(error, dict) else {}
+    message = f"Elasticsearch search failed: {cause.get('type')}: {cause.get('reason')}"
+    if answer.get("status") in (429, 502, 503, 504):
+        return StoreUnavailable(message)
+    return StoreError(message)
 
 
 def _facets(aggs: dict[str, Any]) -> Facets:
