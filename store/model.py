@@ -157,7 +157,8 @@ class ItemQuery:
     # originals: how rules run over stored items. Words must be given normalised.
     normalized: bool = False
     # None: count every match. A number (the console's searches): when more items
-    # match, the search describes the ``count_limit`` newest of them and says so
+    # match, a search without filters (SQLite) describes the ``count_limit`` newest
+    # of them and says so
     # (SearchResult.exact); its total, facets and page come from those. A word found in
     # most items costs then what a rarer one does. Newest is by first_seen on
     # Elasticsearch and by the order items were first stored on SQLite (the same order,

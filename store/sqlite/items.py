@@ -408,12 +408,16 @@ class SQLiteItems(ItemRepo):
         """``where`` narrowed to the ``query.count_limit`` newest matches if more match
         (False then). Newest is last stored (rowids are given out in the order items are
         first stored, i.e. first seen); the full-text index walks its matches in rowid
-        order from the end, so this reads as many matches as the limit, not all."""
+        order from the end, so this reads as many matches as the limit, not all. Searches
+        with filters (time, source, ...) are counted in full."""
         limit = query.count_limit
-        if limit is None:
+        if limit is None or _filtered(query):
+            # With filters, finding the newest matches that pass them reads every match
+            # of the words (or every item), as counting them all does (measured: 1.7x
+            # the time of counting everything as before), so these are counted in full.
             return where, params, True
         rowid = "items_fts.rowid" if node is not None else "f.rowid"
-        source = "items_fts" if node is not None and not _filtered(query) else _from(node)
+        source = "items_fts" if node is not None else _from(node)
         beyond = (
             self.store.connection()
             .execute(
