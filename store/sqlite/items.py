@@ -509,7 +509,7 @@ class SQLiteItems(ItemRepo):
         per_source: Counter[str] = Counter()
         per_rule: Counter[str] = Counter()
         per_region: Counter[str] = Counter()
-        if query.count_limit is not None:
+        if query.count_limit is not None and not _filtered(query):
             # At most count_limit matches (see _newest): one pass, counted here, costs
             # less than the three below, each of which would match the words again.
             slots: Counter[int] = Counter()
