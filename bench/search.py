@@ -226,6 +226,28 @@ class Bench:
             items.search_with_facets(query)
         return time.perf_counter() - started
 
+    def token_cache(self, inputs: list[dict[str, str]]) -> str:
+        """The filtered search through the API with the token cache and without it (the
+        token and its user read from the store on every request), interleaved."""
+        with self.app.app_context():
+            accounts = parts().accounts
+        ttl = accounts.token_cache_seconds
+        times: tuple[list[float], list[float]] = ([], [])
+        for r, args in enumerate(inputs):
+            pairs = list(zip((ttl, 0.0), times, strict=True))
+            for seconds, kept in pairs if r % 2 else pairs[::-1]:
+                accounts.token_cache_seconds = seconds
+                elapsed = self.api_search(args)
+                if r:
+                    kept.append(elapsed)
+        accounts.token_cache_seconds = ttl
+        cached, uncached = (statistics.median(t) for t in times)
+        return (
+            f"  tokens    filtered API p50 {1000 * cached:7.1f} ms with the token cache, "
+            f"{1000 * uncached:7.1f} ms reading the token and user each time | "
+            f"{cached / uncached:4.2f}x"
+        )
+
     def api_backtest(self, _: object = None) -> float:
         started = time.perf_counter()
         response = self.client.post(
@@ -262,16 +284,19 @@ def measure(
     raw: Callable[[Any], float],
     before: Callable[[Any], float] | None = None,
 ) -> str:
-    """Timings of the API and of the store call alone, interleaved, per input (the first
-    input is a warm-up); with ``before``, also of the store call as it was before count
-    limits, against which the store call's ratio is printed."""
+    """Timings of the API and of the store call alone, interleaved in turning order,
+    per input (the first input is a warm-up); with ``before``, also of the store call
+    as it was before count limits, against which the store call's ratio is printed."""
     runs = (api, raw) if before is None else (api, raw, before)
     times: list[list[float]] = [[] for _ in runs]
     for r, value in enumerate(inputs):
-        for kept, run in zip(times, runs, strict=True):
-            elapsed = run(value)
+        # Each call warms the caches for the next one of the same input: the order
+        # turns each round, so no call is always the one that comes first.
+        for k in range(len(runs)):
+            at = (k + r) % len(runs)
+            elapsed = runs[at](value)
             if r:
-                kept.append(elapsed)
+                times[at].append(elapsed)
     through, alone = times[0], times[1]
     line = (
         f"  {label:<9} API p50 {1000 * statistics.median(through):7.1f} ms  "
@@ -389,6 +414,7 @@ def run_backend(name: str, store: Store, corpus: Corpus, args: argparse.Namespac
         inputs = list(bench.searches(kind, args.rounds + 1))
         before = bench.store_search_all if args.before else None
         print(measure(kind, inputs, bench.api_search, bench.store_search, before), flush=True)
+    print(bench.token_cache(list(bench.searches("filtered", args.rounds + 1))), flush=True)
     rounds = [None] * (args.backtests + 1)
     print(measure("backtest", rounds, bench.api_backtest, bench.store_backtest), flush=True)
 
