@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -49,6 +50,11 @@ LAST_USED_EVERY = timedelta(minutes=1)
 MAX_TOKEN_DAYS = 3650
 RECOVERY_CODES = 10
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
+# A token checked within this many seconds is not read from the store again (two store
+# reads per API request otherwise). Revoking a token, and changing or disabling its
+# user, through this process's Accounts takes effect at once; done by another process
+# (another API replica, the CLI), within this time.
+TOKEN_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,16 @@ class Accounts:
         # TOTP codes follow the real time of the admin's phone, never a test or demo clock
         # that the business ``clock`` may be.
         self.wall = wall
+        # token digest -> (token, its user, monotonic time read); see TOKEN_CACHE_SECONDS
+        self._checked: dict[str, tuple[ApiToken, User, float]] = {}
+        self.token_cache_seconds = TOKEN_CACHE_SECONDS
+        self._checked_lock = threading.Lock()
+
+    def forget_tokens(self) -> None:
+        """Drop the recently checked tokens: the next request with each reads the store
+        (after any change to a token or a user, which may end what a token grants)."""
+        with self._checked_lock:
+            self._checked.clear()
 
     def create(
         self,
@@ -374,24 +390,39 @@ class Accounts:
         return token, secret
 
     def by_token(self, secret: str) -> User | None:
-        """The enabled user whose live token ``secret`` is, else None."""
+        """The enabled user whose live token ``secret`` is, else None. A token checked in
+        the last :data:`TOKEN_CACHE_SECONDS` is not read again (its expiry still is)."""
         match = _TOKEN.match(secret)
-        token = self.store.tokens.get(match.group(1)) if match else None
-        now = self.clock()
+        if not match:
+            return None
+        digest, now = _digest(secret), self.clock()
+        with self._checked_lock:
+            hit = self._checked.get(digest)
+        if (
+            hit is not None
+            and time.monotonic() - hit[2] < self.token_cache_seconds
+            and not _use_due(hit[0], now)  # else read again below and record the use
+        ):
+            return hit[1] if now < self.expiry(hit[0]) else None
+        token = self.store.tokens.get(match.group(1))
         if (
             token is None
             or token.revoked is not None
             or now >= self.expiry(token)
-            or not hmac.compare_digest(token.token_hash, _digest(secret))
+            or not hmac.compare_digest(token.token_hash, digest)
         ):
             return None
         user = self.store.users.get(token.user)
         if user is None or user.disabled:
             return None
-        if token.last_used is None or now - token.last_used >= LAST_USED_EVERY:
+        if _use_due(token, now):
             token.last_used = now
             with suppress(ConflictError):  # a concurrent request recorded the use
                 self.store.tokens.put(token)
+        with self._checked_lock:
+            if len(self._checked) >= 10_000:  # many tokens: start over rather than grow
+                self._checked.clear()
+            self._checked[digest] = (token, user, time.monotonic())
         return user
 
     def expiry(self, token: ApiToken) -> datetime:
@@ -410,6 +441,7 @@ class Accounts:
         before = public(token)
         token.revoked = self.clock()
         self.store.tokens.put(token)
+        self.forget_tokens()
         self._audit(actor, "token.revoke", f"token:{token.id}", before, public(token))
         return token
 
@@ -425,6 +457,7 @@ class Accounts:
             setattr(user, key, value)
         user.updated = self.clock()
         self.store.users.put(user)
+        self.forget_tokens()  # a token's user is kept with it
         self._audit(actor, action, f"user:{user.name}", before, public(user))
         return user
 
@@ -475,6 +508,11 @@ def _recovery_code() -> str:
 
 def _plain(code: str) -> str:
     return code.strip().lower().replace("-", "").replace(" ", "")
+
+
+def _use_due(token: ApiToken, now: datetime) -> bool:
+    """Whether a use of ``token`` at ``now`` is to be recorded (see LAST_USED_EVERY)."""
+    return token.last_used is None or now - token.last_used >= LAST_USED_EVERY
 
 
 def _check_role(role: str) -> None:

@@ -379,6 +379,8 @@ def check_query(query: ItemQuery) -> Node | None:
         raise QueryError(
             f"page x size may not exceed {MAX_WINDOW}: narrow the search instead", "page"
         )
+    if query.count_limit is not None and not 1 <= query.count_limit <= MAX_WINDOW:
+        raise QueryError(f"count_limit must be between 1 and {MAX_WINDOW}", "count_limit")
     for name in ("since", "until"):
         value = getattr(query, name)
         if value is not None and value.tzinfo is None:

@@ -156,6 +156,14 @@ class ItemQuery:
     # Match ``q`` against the normalised copies (norm_title/norm_body) instead of the
     # originals: how rules run over stored items. Words must be given normalised.
     normalized: bool = False
+    # None: count every match. A number (the console's searches): when more items
+    # match, a search without filters (SQLite) describes the ``count_limit`` newest
+    # of them and says so
+    # (SearchResult.exact); its total, facets and page come from those. A word found in
+    # most items costs then what a rarer one does. Newest is by first_seen on
+    # Elasticsearch and by the order items were first stored on SQLite (the same order,
+    # but for the seconds a crawl takes to store what it saw).
+    count_limit: int | None = None
 
 
 @dataclass
@@ -169,6 +177,9 @@ class Found:
 class SearchResult:
     total: int
     hits: list[Found]
+    # False: more than ``total`` items matched (ItemQuery.count_limit); the total is a
+    # lower bound and the page and the facets are of the ``total`` newest matches.
+    exact: bool = True
 
 
 @dataclass

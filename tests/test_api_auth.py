@@ -90,6 +90,61 @@ def test_api_token_works_without_csrf_and_revocation_ends_it(app: APIFlask) -> N
     assert client.post("/api/_probe", headers=headers).status_code == 401
 
 
+def test_a_checked_token_loses_its_role_and_its_user_at_once(app: APIFlask) -> None:
+    """Tokens checked recently are not read again, but a role change or disabling in this
+    process ends what they grant with the next request."""
+    from api.context import parts
+
+    add_user(app, "script", "operator")
+    add_user(app, "boss", "admin")
+    headers = {"Authorization": f"Bearer {token_for(app, 'script')}"}
+    client = app.test_client()
+    assert client.post("/api/_probe", headers=headers).status_code == 200
+    with app.app_context():
+        parts().accounts.set_role("script", "viewer", actor="boss")
+    assert client.post("/api/_probe", headers=headers).status_code == 403
+    with app.app_context():
+        parts().accounts.set_role("script", "operator", actor="boss")
+    assert client.post("/api/_probe", headers=headers).status_code == 200
+    with app.app_context():
+        parts().accounts.set_disabled("script", True, actor="boss")
+    assert client.post("/api/_probe", headers=headers).status_code == 401
+
+
+def test_a_token_revoked_by_another_process_ends_within_the_cache_time(
+    app: APIFlask, store: Store
+) -> None:
+    """Revoked elsewhere (the CLI, another API replica: another Accounts over the same
+    store), a token this process checked recently works until its check is
+    ``token_cache_seconds`` old, and not after."""
+    from datetime import UTC, datetime
+
+    from waiting import wait_for
+
+    from api.accounts import TOKEN_CACHE_SECONDS, Accounts
+    from api.context import parts
+
+    assert TOKEN_CACHE_SECONDS <= 10
+    add_user(app, "script", "operator")
+    token = token_for(app, "script")
+    headers = {"Authorization": f"Bearer {token}"}
+    client = app.test_client()
+    with app.app_context():
+        parts().accounts.token_cache_seconds = 0.5
+    assert client.post("/api/_probe", headers=headers).status_code == 200
+    elsewhere = Accounts(store, lambda: datetime.now(UTC))
+    found = store.tokens.by_hash(_digest(token))
+    assert found is not None
+    elsewhere.revoke_token(found.id, actor="cli")
+    wait_for(
+        "the revoked token to be refused",
+        lambda: client.post("/api/_probe", headers=headers).status_code == 401,
+        timeout=10,
+    )
+    # and it stays refused: the refusal is not cached as a pass
+    assert client.post("/api/_probe", headers=headers).status_code == 401
+
+
 def _digest(secret: str) -> str:
     import hashlib
 

@@ -28,10 +28,12 @@ from conftest import BACKENDS
 from openpyxl import load_workbook
 
 from api.context import parts
+from api.resources import items as items_resource
 from keywords.model import Library
 from keywords.operations import save_library
 from store import Store
 from store.acting import Acting
+from store.elastic import ElasticStore
 
 ITEMS = [
     make_item(1, "双江镇一民房起火", "潼南区双江镇发生火灾，无人员伤亡。", rules=["潼南火灾"],
@@ -119,6 +121,21 @@ def test_filters_sort_and_pages(viewer: Browser) -> None:
         2,
         ["4", "2"],
     )
+
+
+def test_past_the_count_limit_the_newest_are_described_and_flagged(
+    viewer: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = get(viewer, "/api/items?q=潼南&sort=first_seen&facets=1")
+    assert (exact["total"], exact["total_exact"], numbers(exact)) == (4, True, ["3", "4", "2", "1"])
+    monkeypatch.setattr(items_resource, "SEARCH_COUNT_LIMIT", 2)
+    found = get(viewer, "/api/items?q=潼南&sort=first_seen&facets=1")
+    if isinstance(store, ElasticStore):  # Elasticsearch counts every match
+        assert found == exact
+        return
+    assert (found["total"], found["total_exact"], numbers(found)) == (2, False, ["3", "4"])
+    assert sum(found["facets"]["source"].values()) == 2
+    assert get(viewer, "/api/items?q=alert")["total_exact"] is True
 
 
 def test_facets_by_day_source_and_rule(viewer: Browser) -> None:

@@ -23,7 +23,9 @@ from api_support import (
 from apiflask import APIFlask
 from conftest import BACKENDS
 
+from api.resources import items as items_resource
 from store import Store
+from store.elastic import ElasticStore
 
 FIRE = make_item(1, "", "").id
 ITEMS = [
@@ -148,6 +150,21 @@ def test_facets_are_links_that_filter(viewer: Browser) -> None:
     one_day = page(viewer, days["2021-02-07"])
     assert [a.text_content() for a in one_day.cssselect("#results a.title")] == ["潼南疫情通报"]
     assert one_day.cssselect('input[name="since"]')[0].get("value") == "2021-02-07T00:00"
+
+
+def test_past_the_count_limit_the_total_is_a_lower_bound(
+    viewer: Browser, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(items_resource, "SEARCH_COUNT_LIMIT", 5)
+    doc = page(viewer, "/search?q=潼南&size=10")
+    head = doc.cssselect(".results-head")[0].text_content()
+    if isinstance(store, ElasticStore):  # Elasticsearch counts every match
+        assert "共 28 条" in head and "超过" not in head
+        return
+    assert "超过 5 条" in head and "最新的 5 条" in head
+    assert len(doc.cssselect("#results .result")) == 5
+    counts = doc.cssselect('[data-facet="source"] li .muted')
+    assert sum(int(c.text_content()) for c in counts) == 5
 
 
 def test_pages(viewer: Browser) -> None:

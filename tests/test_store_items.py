@@ -8,7 +8,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from store import ConflictError, Item, ItemQuery, NotFound, QueryError, Store, item_id
+from store import (
+    ConflictError,
+    Item,
+    ItemQuery,
+    NotFound,
+    QueryError,
+    SearchResult,
+    Store,
+    item_id,
+)
+from store.elastic import ElasticStore
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2021, 2, 5, 10, 30, tzinfo=SH)
@@ -230,6 +240,54 @@ def test_counts_per_day_in_local_time_and_per_source(store: Store) -> None:
         assert together == store.items.facets(query)
 
 
+def test_a_count_limit_describes_the_newest_matches(store: Store) -> None:
+    """Past ``count_limit`` matches a search on SQLite says so and ranks, counts and
+    facets the newest of them (by first sight); up to it, and always on Elasticsearch,
+    the answer is the one without a limit."""
+    items = [
+        make(n, source_id="gov" if n % 2 else "news", body="疫情" * (6 if n in (2, 8) else 1))
+        for n in range(1, 11)
+    ] + [make(n, body="火灾") for n in (11, 12)]
+    store.items.upsert_many(items)
+
+    def shown(result: SearchResult) -> list[int]:
+        return [int(f.item.url.rsplit("/", 1)[1].split(".")[0]) for f in result.hits]
+
+    everything = store.items.search_with_facets(ItemQuery(q="疫情", size=100))
+    assert (everything[0].total, everything[0].exact) == (10, True)
+    assert shown(everything[0])[0] in (2, 8)
+    for limit in (10, 50):
+        result, facets = store.items.search_with_facets(
+            ItemQuery(q="疫情", size=100, count_limit=limit)
+        )
+        assert (result.total, result.exact, shown(result)) == (10, True, shown(everything[0]))
+        assert facets == everything[1]
+
+    query = ItemQuery(q="疫情", size=100, count_limit=4)
+    result, facets = store.items.search_with_facets(query)
+    alone = store.items.search(query)
+    if isinstance(store, ElasticStore):  # counts every match as fast: exact always
+        assert (result.total, result.exact, shown(result)) == (10, True, shown(everything[0]))
+        assert (alone.total, alone.exact, facets) == (10, True, everything[1])
+        return
+    assert (result.total, result.exact) == (alone.total, alone.exact) == (4, False)
+    assert shown(result) == shown(alone)
+    assert shown(result)[0] == 8 and sorted(shown(result)) == [7, 8, 9, 10]
+    assert facets == store.items.facets(query)
+    assert facets.per_source == {"gov": 2, "news": 2}
+    assert sum(facets.per_day.values()) == 4
+    pages = [
+        shown(store.items.search(ItemQuery(q="疫情", size=2, page=p, count_limit=4)))
+        for p in (1, 2, 3)
+    ]
+    assert sorted(pages[0] + pages[1]) == [7, 8, 9, 10] and pages[2] == []
+    # Filters are tested on every match anyway: such searches are counted in full.
+    gov = store.items.search(ItemQuery(q="疫情", sources=["gov"], size=100, count_limit=2))
+    assert (gov.total, gov.exact, sorted(shown(gov))) == (5, True, [1, 3, 5, 7, 9])
+    newest = store.items.search(ItemQuery(sort="first_seen", count_limit=3))
+    assert (newest.total, newest.exact, shown(newest)) == (3, False, [12, 11, 10])
+
+
 def test_optimistic_concurrency(store: Store) -> None:
     store.items.upsert_many([make(1)])
     item = store.items.get(make(1).id)
@@ -286,6 +344,8 @@ def test_racing_writers_one_wins(store: Store) -> None:
         (ItemQuery(page=101, size=100), "page"),
         (ItemQuery(since=datetime(2021, 1, 1)), "since"),
         (ItemQuery(since=T0, until=T0), "since"),
+        (ItemQuery(count_limit=0), "count_limit"),
+        (ItemQuery(count_limit=10_001), "count_limit"),
     ],
 )
 def test_bad_queries_are_refused_with_the_field(store: Store, query: ItemQuery, field: str) -> None:

@@ -22,12 +22,17 @@ from api import totp
 from api.auth import LoginThrottle
 from api.context import parts
 
-T0 = datetime(2026, 12, 3, 8, 0, 10, tzinfo=UTC)
+
+def _t0() -> datetime:
+    """10 s into a TOTP step a minute ahead: time only moves forward from the sessions
+    the fixtures opened (a fixed date would lie behind them once the day has passed)."""
+    step = int(time.time() // totp.STEP) + 2
+    return datetime.fromtimestamp(step * totp.STEP + 10, UTC)
 
 
 @pytest.fixture
 def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(T0, tick=False) as traveller:
+    with time_machine.travel(_t0(), tick=False) as traveller:
         yield traveller
 
 

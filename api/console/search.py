@@ -105,6 +105,10 @@ ENGLISH: dict[str, str] = {
     "清除条件": "Clear",
     "共 %(n)s 条": "%(n)s items",
     "仅可翻阅前 %(n)s 条，请缩小范围": "Only the first %(n)s can be paged; narrow the search",
+    "超过 %(n)s 条": "More than %(n)s items",
+    "排序和统计只含最新的 %(n)s 条，请缩小范围": (
+        "Ranked and counted among the newest %(n)s only; narrow the search"
+    ),
     "没有找到信息": "Nothing found",
     "按日期": "By day",
     "按信息源": "By source",

@@ -139,9 +139,20 @@ def item_query(args: ItemFilters, page: int = 1, size: int = 20) -> ItemQuery:
     )
 
 
+# Past this many matches (the deepest page anyway) a search page describes the newest of
+# them (see ItemQuery.count_limit), so a word found in most items answers as fast as a
+# rarer one.
+SEARCH_COUNT_LIMIT = MAX_WINDOW
+
+
+def search_query(args: ItemSearch) -> ItemQuery:
+    """The store query of a search page (see :data:`SEARCH_COUNT_LIMIT`)."""
+    return replace(item_query(args, args.page, args.size), count_limit=SEARCH_COUNT_LIMIT)
+
+
 def search(args: ItemSearch) -> tuple[SearchResult, Facets | None]:
     """One page of items matching ``args``, and the facets if asked for."""
-    query = item_query(args, args.page, args.size)
+    query = search_query(args)
     if args.facets:
         return parts().store.items.search_with_facets(query)
     return parts().store.items.search(query), None
@@ -222,13 +233,19 @@ def get_item(item_id: str) -> Item:
 @bp.doc(
     summary="Search items",
     description="The query language is the one of keyword rules (see the README). A bad "
-    "expression is a 400 naming `field` and the 0-based `position` in it.",
+    "expression is a 400 naming `field` and the 0-based `position` in it. When more than "
+    f"{SEARCH_COUNT_LIMIT:,} items match, `total` is {SEARCH_COUNT_LIMIT:,}, `total_exact` is "
+    "false, and "
+    "the page and the facets are of the newest of them (by first seen).",
 )
 @require("viewer")
 def list_items(query_data: ItemSearch) -> Response:
     result, facets = search(query_data)
     body: dict[str, Any] = {
         "total": result.total,
+        # false: more than `total` items match; the page and the facets are of the
+        # `total` newest (first seen) of them
+        "total_exact": result.exact,
         "page": query_data.page,
         "size": query_data.size,
         "items": [found_json(f) for f in result.hits],

@@ -17,9 +17,10 @@ from store.base import ItemRepo, check_events, check_query, check_span
 from store.elastic.common import SCHEMA_VERSION
 from store.elastic.dsl import to_dsl
 from store.elastic.generations import Generations
-from store.errors import ConflictError, NotFound, QueryError, StoreUnavailable
+from store.errors import ConflictError, NotFound, QueryError, StoreError, StoreUnavailable
 from store.frequencies import LEAD, Frequencies
 from store.model import (
+    MAX_WINDOW,
     MUTABLE_FIELDS,
     EventOrder,
     EventSummary,
@@ -321,17 +322,35 @@ class ElasticItems(ItemRepo):
         ]
 
     def search(self, query: ItemQuery) -> SearchResult:
+        # query.count_limit does not apply: Elasticsearch counts every match (exact).
         node = check_query(query)
-        return self._found(
-            self.es.search(index=self.index, **self._search_body(query, node)), query, node
-        )
+        result = self.es.search(index=self.index, **self._search_body(query, node))
+        return self._found(result, query, node)
 
     def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
-        # One request: the hits and the aggregations share the query's matching.
+        """Words alone: two searches in one request, run side by side on the node: the
+        page, ranked, counting no further than the deepest page (so a common word's low
+        scorers are skipped), and the facets and the total, unranked (no scores to
+        compute); one search doing both scores every match. Measured with
+        bench/search.py: about half the time at a million items."""
         node = check_query(query)
-        body = self._search_body(query, node) | {"aggs": self._facet_aggs(query)}
-        result = self.es.search(index=self.index, **body)
-        return self._found(result, query, node), _facets(result["aggregations"])
+        where = self._query(query, node)
+        if where["bool"]["filter"]:
+            # Narrowed by time or source, the matches are few: one search is faster.
+            body = self._search_body(query, node) | {"aggs": self._facet_aggs(query)}
+            result = self.es.search(index=self.index, **body)
+            return self._found(result, query, node), _facets(result["aggregations"])
+        page = self._search_body(query, node) | {"track_total_hits": MAX_WINDOW}
+        counts = {"query": where, "size": 0, "track_total_hits": True}
+        counts["aggs"] = self._facet_aggs(query)
+        index = {"index": self.index}
+        answers = self.es.msearch(searches=[index, page, index, counts])["responses"]
+        for answer in answers:
+            if "error" in answer:
+                raise _search_error(answer)
+        found = self._found(answers[0], query, node)
+        found.total = int(answers[1]["hits"]["total"]["value"])
+        return found, _facets(answers[1]["aggregations"])
 
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
@@ -539,6 +558,16 @@ def _partial(doc_id: str, doc: dict[str, Any], homes: list[str]) -> list[dict[st
     for home in homes:
         ops += [{"update": {"_index": home, "_id": doc_id}}, {"doc": changes}]
     return ops
+
+
+def _search_error(answer: dict[str, Any]) -> StoreError:
+    """The error of one search of a multi-search (which answers 200 around it)."""
+    error = answer.get("error") or {}
+    cause = (error.get("root_cause") or [error])[0] if isinstance(error, dict) else {}
+    message = f"Elasticsearch search failed: {cause.get('type')}: {cause.get('reason')}"
+    if answer.get("status") in (429, 502, 503, 504):
+        return StoreUnavailable(message)
+    return StoreError(message)
 
 
 def _facets(aggs: dict[str, Any]) -> Facets:

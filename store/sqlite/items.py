@@ -403,6 +403,7 @@ class SQLiteItems(ItemRepo):
     def search(self, query: ItemQuery) -> SearchResult:
         node = check_query(query)
         where, params = self._where(query, node)
+        where, params, exact = self._newest(query, node, where, params)
         # Words alone are counted in the full-text index, without item_facts.
         source = "items_fts" if node is not None and not _filtered(query) else _from(node)
         total = (
@@ -410,15 +411,45 @@ class SQLiteItems(ItemRepo):
             .execute(f"SELECT count(*) FROM {source} WHERE {where}", params)
             .fetchone()
         )
-        return SearchResult(int(total[0]), self._page(query, node, where, params))
+        return SearchResult(int(total[0]), self._page(query, node, where, params), exact)
 
     def search_with_facets(self, query: ItemQuery) -> tuple[SearchResult, Facets]:
-        # The facets count every match, so they give the total without another pass.
-        facets = self.facets(query)
         node = check_query(query)
         where, params = self._where(query, node)
+        where, params, exact = self._newest(query, node, where, params)
+        # The facets count every match, so they give the total without another pass.
+        facets = self._facets(query, node, where, params)
         total = sum(facets.per_source.values())
-        return SearchResult(total, self._page(query, node, where, params)), facets
+        return SearchResult(total, self._page(query, node, where, params), exact), facets
+
+    def _newest(
+        self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
+    ) -> tuple[str, list[Any], bool]:
+        """``where`` narrowed to the ``query.count_limit`` newest matches if more match
+        (False then). Newest is last stored (rowids are given out in the order items are
+        first stored, i.e. first seen); the full-text index walks its matches in rowid
+        order from the end, so this reads as many matches as the limit, not all. Searches
+        with filters (time, source, ...) are counted in full."""
+        limit = query.count_limit
+        if limit is None or _filtered(query):
+            # With filters, finding the newest matches that pass them reads every match
+            # of the words (or every item), as counting them all does (measured: 1.7x
+            # the time of counting everything as before), so these are counted in full.
+            return where, params, True
+        rowid = "items_fts.rowid" if node is not None else "f.rowid"
+        source = "items_fts" if node is not None else _from(node)
+        beyond = (
+            self.store.connection()
+            .execute(
+                f"SELECT {rowid} FROM {source} WHERE {where} ORDER BY {rowid} DESC "
+                "LIMIT 1 OFFSET ?",
+                [*params, limit],
+            )
+            .fetchone()
+        )
+        if beyond is None:
+            return where, params, True
+        return f"{where} AND {rowid} > ?", [*params, beyond[0]], False
 
     def _page(
         self, query: ItemQuery, node: Node | None, where: str, params: list[Any]
@@ -488,19 +519,50 @@ class SQLiteItems(ItemRepo):
     def facets(self, query: ItemQuery) -> Facets:
         node = check_query(query)
         where, params = self._where(query, node)
+        where, params, _ = self._newest(query, node, where, params)
+        return self._facets(query, node, where, params)
+
+    def _facets(self, query: ItemQuery, node: Node | None, where: str, params: list[Any]) -> Facets:
         db = self.store.connection()
-        # Two passes over the matches: per time slot, and per source and rule list;
-        # the small results are summed here (a per-row function call would cost more).
         field = f"f.{query.time_field}"
         per_day: Counter[str] = Counter()
+        per_source: Counter[str] = Counter()
+        per_rule: Counter[str] = Counter()
+        per_region: Counter[str] = Counter()
+        if query.count_limit is not None and not _filtered(query):
+            # At most count_limit matches (see _newest): one pass, counted here, costs
+            # less than the three below, each of which would match the words again.
+            slots: Counter[int] = Counter()
+            rule_lists: Counter[str] = Counter()
+            region_lists: Counter[str] = Counter()
+            for slot, source, rules, regions in db.execute(
+                f"SELECT {field} / {_SLOT_MS}, f.source_id, f.rules, f.regions "
+                f"FROM {_from(node)} WHERE {where}",
+                params,
+            ):
+                slots[slot] += 1
+                per_source[source] += 1
+                rule_lists[rules] += 1
+                region_lists[regions] += 1
+            for slot, n in slots.items():
+                if slot is not None:
+                    per_day[self._day(slot)] += n
+            for rules, n in rule_lists.items():
+                for rule in json.loads(rules):
+                    per_rule[rule] += n
+            for regions, n in region_lists.items():
+                for code in json.loads(regions):
+                    per_region[code] += n
+            return _facets(per_day, per_source, per_rule, per_region)
+        # Three passes over the matches: per time slot, per source and rule list, per
+        # region list; the small results are summed here (a per-row function call
+        # would cost more).
         for slot, n in db.execute(
             f"SELECT {field} / {_SLOT_MS}, count(*) FROM {_from(node)} "
             f"WHERE {where} AND {field} IS NOT NULL GROUP BY 1",
             params,
         ):
             per_day[self._day(slot)] += n
-        per_source: Counter[str] = Counter()
-        per_rule: Counter[str] = Counter()
         for source, rules, n in db.execute(
             f"SELECT f.source_id, f.rules, count(*) FROM {_from(node)} WHERE {where} GROUP BY 1, 2",
             params,
@@ -508,7 +570,6 @@ class SQLiteItems(ItemRepo):
             per_source[source] += n
             for rule in json.loads(rules):
                 per_rule[rule] += n
-        per_region: Counter[str] = Counter()
         for regions, n in db.execute(
             f"SELECT f.regions, count(*) FROM {_from(node)} WHERE {where} AND f.regions != '[]' "
             "GROUP BY 1",
@@ -516,12 +577,7 @@ class SQLiteItems(ItemRepo):
         ):
             for code in json.loads(regions):
                 per_region[code] += n
-        return Facets(
-            dict(sorted(per_day.items())),
-            _most(per_source),
-            _most(per_rule),
-            dict(list(_most(per_region).items())[:REGION_FACETS]),
-        )
+        return _facets(per_day, per_source, per_rule, per_region)
 
     def _day(self, slot: int) -> str:
         """The local day of a time slot (slots of 15 minutes never straddle midnight)."""
@@ -706,6 +762,20 @@ def _filtered(query: ItemQuery) -> bool:
         or query.rules
         or query.event_id
         or query.backfill is not None
+    )
+
+
+def _facets(
+    per_day: Counter[str],
+    per_source: Counter[str],
+    per_rule: Counter[str],
+    per_region: Counter[str],
+) -> Facets:
+    return Facets(
+        dict(sorted(per_day.items())),
+        _most(per_source),
+        _most(per_rule),
+        dict(list(_most(per_region).items())[:REGION_FACETS]),
     )
 
 
