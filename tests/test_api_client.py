@@ -76,8 +76,9 @@ def test_a_generated_client_drives_the_service(
         ),
     )
     assert created.status_code == 201, created.content
-    more = op("keywords.patch_api_keywords_groups_name").sync_detailed(
-        "潼南地名", client=client, body=models.GroupUpdate(parent=1, add=["宝龙镇"])
+    group_id = json.loads(created.content)["group"]["id"]  # groups are addressed by their id
+    more = op("keywords.patch_api_keywords_groups_group_id").sync_detailed(
+        group_id, client=client, body=models.GroupUpdate(parent=1, add=["宝龙镇"])
     )
     assert more.status_code == 200, more.content
     rule = op("keywords.post_api_keywords_rules").sync_detailed(
