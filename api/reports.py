@@ -19,6 +19,7 @@ from analysis.gazetteer import Gazetteer
 from analysis.item import default as default_analyzer
 from crawler import health
 from keywords.library import KeywordLibrary
+from keywords.model import Library
 from keywords.places import gazetteer_of
 from monitor.alerts import stats as alert_stats
 from monitor.alerts.routing import within
@@ -135,11 +136,12 @@ def rule_names(store: Store) -> list[str]:
     return [r.name for r in library.rules]
 
 
-def statistics(store: Store, period: Period) -> dict[str, Any]:
-    """Items first seen in ``period``: in total, per rule, tag, region, source and day."""
+def statistics(store: Store, period: Period, library: Library | None = None) -> dict[str, Any]:
+    """Items first seen in ``period``: in total, per rule (of ``library``, else the
+    current one), tag, region, source and day."""
     facets = store.items.facets(ItemQuery(since=period.since, until=period.until, size=1))
     sources = {s.id: s for s in store.sources.list()}
-    names = rule_names(store)
+    names = [r.name for r in library.rules] if library else rule_names(store)
     tags = sorted({t for s in sources.values() for t in s.tags})
     regions: dict[str, list[str]] = {}
     for source in sources.values():
@@ -340,13 +342,12 @@ def source_health(store: Store, period: Period | None = None) -> list[dict[str, 
     return out
 
 
-def rules_health(store: Store, period: Period, now: datetime) -> dict[str, Any]:
+def rules_health(store: Store, library: Library, period: Period, now: datetime) -> dict[str, Any]:
     """The weekly report's rule health: per rule of the current library, its items per day
     in the period (each linked to the search behind it), precision from the period's
     false-positive closes, the words behind them with exclusion words to consider, whether
     its last day jumped; and the words no item of the period contained. It reads the
     period's items once (the keyword page shows the same over 30 days)."""
-    _, library = KeywordLibrary(store).current()
     end = min(period.until, now)
     days = max(1, -(-int((end - period.since).total_seconds()) // 86400))
     health = rule_health(store, library, now=end, days=days, since=period.since)
@@ -368,11 +369,10 @@ def rules_health(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     return {"days": health.days, "rules": rules, "silent_words": health.silent_words}
 
 
-def watched_regions(store: Store, gazetteer: Gazetteer) -> list[str]:
+def watched_regions(store: Store, library: Library, gazetteer: Gazetteer) -> list[str]:
     """The region codes the office watches: those its rules test (``region:500152``,
     ``region.primary:...``) and its sources' home regions, widest first; a region under
     another watched one is that one's township, not a region of its own."""
-    _, library = KeywordLibrary(store).current()
     codes = {c for r in library.rules for c in _REGION_FACT.findall(r.expression)}
     for source in store.sources.list():
         if source.region:
@@ -412,14 +412,15 @@ def _name(gazetteer: Gazetteer, code: str) -> str:
     return place.name if place is not None else code
 
 
-def regions(store: Store, period: Period, alerts: list[Alert]) -> list[dict[str, Any]]:
+def regions(
+    store: Store, library: Library, period: Period, alerts: list[Alert]
+) -> list[dict[str, Any]]:
     """Per watched region: its figures and those of its townships and streets (and the
     operators' places under it) that have items or alerts in ``period``, most items
     first."""
-    _, library = KeywordLibrary(store).current()
     gazetteer = gazetteer_of(library)
     out = []
-    for code in watched_regions(store, gazetteer):
+    for code in watched_regions(store, library, gazetteer):
         row = _region_row(store, period, code, gazetteer.display(code), alerts)
         query = ItemQuery(q=f"region:{code}", since=period.since, until=period.until, size=1)
         per_region = store.items.facets(query).per_region
@@ -441,6 +442,7 @@ def report(
 ) -> dict[str, Any]:
     """The daily or weekly report over ``period`` (the weekly one with the rules' health
     as of ``now`` or the period's end, whichever is earlier)."""
+    _, library = KeywordLibrary(store).current()  # read once for every section
     alerts, alerted = handling(store, period, deadlines)
     started = store.runs.started_per_source(period.since, period.until)
     sources = source_health(store, period)
@@ -449,14 +451,14 @@ def report(
         # Every run started in the period (of deleted sources too), counted in the store.
         "runs": _figure(sum(started.values()), "/sources"),
         "period": period.public(),
-        "counts": statistics(store, period),
+        "counts": statistics(store, period, library),
         "events": main_events(store, period, alerted),
-        "regions": regions(store, period, alerted),
+        "regions": regions(store, library, period, alerted),
         "alerts": alerts,
         "sources": sources,
         "troubled_sources": _figure(len(troubled), "/sources"),
     } | (
-        {"rule_health": rules_health(store, period, now or period.until)}
+        {"rule_health": rules_health(store, library, period, now or period.until)}
         if period.kind == "weekly"
         else {}
     )
