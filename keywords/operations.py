@@ -15,7 +15,7 @@ Refusals: :class:`~store.errors.ConflictError` (stale ``parent``, a name taken),
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -144,7 +144,29 @@ def update_rule(acting: Acting, key: str, fields: Mapping[str, Any], *, parent: 
         library.rules[library.rules.index(rule)] = changed
         return rule_data(rule), rule_data(changed)
 
-    return _change(acting, parent, "keywords.rule.update", _target("rule", key), edit)
+    def carry(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+        old, new = (before or {}).get("name"), (after or {}).get("name")
+        return _carry_rule_state(acting, old, new) if old and new and old != new else {}
+
+    return _change(acting, parent, "keywords.rule.update", _target("rule", key), edit, carry)
+
+
+def _carry_rule_state(acting: Acting, old: str, new: str) -> dict[str, Any]:
+    """What is stored under a rule's name (its alert policy, its emergency switch) moves
+    with a rename: the renamed rule keeps alerting as it did, and nothing is left behind
+    under a name no rule has."""
+    store, moved = acting.store, {}
+    policy = store.alert_policies.get(old)
+    if policy is not None and store.alert_policies.get(new) is None:
+        store.alert_policies.put(replace(policy, rule=new, version=None))
+        store.alert_policies.delete(old)
+        moved["alert_policy"] = new
+    switch = store.emergencies.get(old)
+    if switch is not None and switch.on and store.emergencies.get(new) is None:
+        store.emergencies.put(replace(switch, scope=new, version=None))
+        store.emergencies.put(replace(switch, on=False, until=None))
+        moved["emergency"] = new
+    return {"carried": moved} if moved else {}
 
 
 def delete_rule(acting: Acting, key: str, *, parent: int) -> Change:
@@ -369,9 +391,11 @@ def _change(
     action: str,
     target: str | Callable[[Library], str],
     edit: Callable[[Library], tuple[dict[str, Any] | None, dict[str, Any] | None]],
+    then: Callable[[dict[str, Any] | None, dict[str, Any] | None], dict[str, Any]] | None = None,
 ) -> Change:
     """Apply ``edit`` to the library at ``parent``, save the result as the next version and
-    audit it once; ``edit`` returns the changed group or rule before and after."""
+    audit it once; ``edit`` returns the changed group or rule before and after. ``then``
+    runs after the save (what else the change moves, recorded in the same audit entry)."""
     keywords = KeywordLibrary(acting.store)
     head, library = keywords.current()
     _check_parent(head, parent)
@@ -381,11 +405,12 @@ def _change(
     saved, changes = keywords.commit(
         library, author=acting.actor, created=acting.now(), parent=parent
     )
+    extra = then(before, after) if then is not None else {}
     acting.audit(
         action,
         target,
         before,
-        {"version": saved.version, "data": after},
+        {"version": saved.version, "data": after, **extra},
         time=saved.created,
     )
     return Change(saved, before, after, changes)

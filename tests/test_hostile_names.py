@@ -25,7 +25,7 @@ def form(browser: Browser, url: str, **fields: object) -> tuple[int, str, str]:
     return response.status_code, response.headers.get("Location", ""), response.get_data(True)
 
 
-def test_api_reaches_hostile_names_by_id(operator: Browser) -> None:
+def test_api_reaches_hostile_names_by_id(app: APIFlask, operator: Browser) -> None:
     created = operator.post(
         "/api/keywords/groups", json={"parent": 0, "name": GROUP, "words": WORDS}
     )
@@ -56,12 +56,27 @@ def test_api_reaches_hostile_names_by_id(operator: Browser) -> None:
     assert put.status_code == 200, put.get_json()
     shown = operator.get(f"/api/policies/{rule_id}").get_json()
     assert (shown["rule"], shown["policy"]["threshold"]) == (RULE, 5)
+    on = operator.send("PUT", "/api/emergency", json={"scope": RULE, "on": True})
+    assert on.status_code == 200, on.get_json()
 
     # A rename keeps the id: links and bookmarks still reach the rule.
     renamed = operator.send(
         "PATCH", f"/api/keywords/rules/{rule_id}", json={"parent": 3, "name": RULE + "#2"}
     )
     assert renamed.get_json()["rule"] == rule.get_json()["rule"] | {"name": RULE + "#2"}
+    # What is kept under the rule's name moves with it: it alerts as before the rename, and
+    # no policy or switch stays behind under a name no rule has.
+    shown = operator.get(f"/api/policies/{rule_id}").get_json()
+    assert (shown["rule"], shown["stored"], shown["policy"]["threshold"]) == (RULE + "#2", True, 5)
+    listed = {p["rule"]: p["stored"] for p in operator.get("/api/policies").get_json()["policies"]}
+    assert listed == {RULE + "#2": True}
+    assert operator.get("/api/emergency").get_json()["active"] == [RULE + "#2"]
+    with app.app_context():
+        entry = parts().store.audit.list(target=f"rule:{RULE}", limit=1)[0]
+    assert (entry.action, entry.after["carried"]) == (
+        "keywords.rule.update",
+        {"alert_policy": RULE + "#2", "emergency": RULE + "#2"},
+    )
     assert operator.send("DELETE", f"/api/keywords/rules/{rule_id}?parent=4").status_code == 200
     assert operator.get(f"/api/keywords/rules/{rule_id}").status_code == 404
     assert operator.send("DELETE", f"/api/keywords/groups/{group_id}?parent=5").status_code == 200
