@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Any, Self
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 from crawler import report
@@ -105,3 +107,27 @@ class ConditionalGetMiddleware:
 def header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
+
+
+class DeadlineMiddleware:
+    """No download outlives its crawl's deadline (``YUQING_DEADLINE_AT``, seconds since the
+    epoch; set by a long-lived worker, absent otherwise): each request's download timeout
+    is capped at the time left, so at the deadline a hung site's connections time out by
+    Scrapy's own per-request timeout while the worker's other crawls go on. After the
+    deadline nothing more is fetched, retries included."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.settings.getfloat("YUQING_DEADLINE_AT"))
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        if not self.at:
+            return
+        left = self.at - time.time()
+        if left <= 0:
+            raise IgnoreRequest(f"the crawl's deadline has passed: {request.url} not fetched")
+        timeout = request.meta.get("download_timeout")
+        request.meta["download_timeout"] = min(float(timeout), left) if timeout else left

@@ -45,6 +45,8 @@ SETTINGS: dict[str, Any] = {
     "DOWNLOADER_MIDDLEWARES": {
         # After the offsite filter (50), before robots.txt (100): see crawler.pinning.
         "crawler.pinning.PinningMiddleware": 60,
+        # After Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout.
+        "crawler.middlewares.DeadlineMiddleware": 360,
         "crawler.middlewares.ConditionalGetMiddleware": 650,
     },
     # Each host is looked up once per crawl process, its addresses checked and pinned.

@@ -26,6 +26,7 @@ import resource
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from types import FrameType
@@ -222,7 +223,8 @@ class Worker:
             try:
                 if self.stopping:
                     raise RuntimeError("the worker is stopping")
-                crawler = Crawler(SPIDERS[source.type], source_settings(source, settings))
+                at = {"YUQING_DEADLINE_AT": time.time() + deadline} if deadline else {}
+                crawler = Crawler(SPIDERS[source.type], source_settings(source, settings | at))
                 done = self.runner.crawl(crawler, source=source)
             except Exception:
                 outcome["failure"] = Failure()
@@ -260,29 +262,8 @@ def _cancel(crawler: Any) -> None:
     engine = crawler.engine
     if crawler.crawling and engine is not None and engine.spider is not None:
         # Closing the spider stops its crawler (Scrapy's spider-closed callback); it waits
-        # for the downloads in flight, which a hung site never ends: they time out now.
+        # for the downloads in flight, which DeadlineMiddleware has made time out by now.
         deferred_from_coro(engine.close_spider_async(reason=DEADLINE))
-        _time_out_downloads(crawler)
-
-
-def _time_out_downloads(crawler: Any) -> None:
-    """Fire the download timeouts of ``crawler``'s requests in flight now: Scrapy's HTTP
-    handler arms one per request (a delayed call cancelling the download, which its
-    ``_cb_timeout`` turns into a timeout error), so the crawl's other requests, and the
-    reactor's other crawls, are not touched."""
-    from twisted.internet import reactor as installed
-    from twisted.internet.defer import Deferred
-
-    reactor: Any = installed
-    active = {id(r) for r in getattr(crawler.engine.downloader, "active", ())}
-    for call in reactor.getDelayedCalls():
-        deferred = getattr(call.func, "__self__", None)
-        if not isinstance(deferred, Deferred) or call.func.__name__ != "cancel":
-            continue
-        for _, (_, args, _) in getattr(deferred, "callbacks", []):
-            if any(id(a) in active for a in args):
-                call.reset(0)
-                break
 
 
 _ANY_SOURCE = Source("-", "-", "page", ["http://127.0.0.1/"], 600)
