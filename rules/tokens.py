@@ -69,6 +69,30 @@ def han_counts(text: str) -> npt.NDArray[np.int32]:
     return counts
 
 
+@lru_cache(maxsize=8)
+def _utf16(text: str) -> npt.NDArray[np.uint16] | None:
+    """``text`` as UTF-16 code units, one per character (None if it has astral ones)."""
+    codes = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    return codes if len(codes) == len(text) else None
+
+
+_MAIN_HAN_FIRST = np.uint16(0x4E00)  # CJK Unified Ideographs, U+4E00..U+9FFF
+_MAIN_HAN_SIZE = 0xA000 - 0x4E00
+
+
+def han_at_least(text: str, end: int, start: int) -> int:
+    """A lower bound of the Chinese characters of ``text[end:start]``: those of the main
+    block (nearly all of them in Chinese text), counted in the slice alone. Cheaper than
+    :func:`han_counts` of a whole long text when a few places are asked about; like it,
+    more than ``limit`` means not :func:`within` ``limit``."""
+    codes = _utf16(text)
+    if codes is None:
+        counts = han_counts(text)
+        return int(counts[start] - counts[end])
+    # Unsigned arithmetic: code units below the block wrap round to large values.
+    return int(np.count_nonzero((codes[end:start] - _MAIN_HAN_FIRST) < _MAIN_HAN_SIZE))
+
+
 def index_text(text: str) -> str:
     """Normalised text as the search backends should store it (``Item.norm_title`` and
     ``Item.norm_body``) so their phrase and proximity queries see what the matcher sees."""
