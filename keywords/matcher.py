@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
-from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node
+from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node, near_spans
 from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
 from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
@@ -63,6 +63,15 @@ _LATIN_LETTER = re.compile("[a-z]")
 Overlaps = Literal["all", "longest"]
 
 
+class _NearRule(NamedTuple):
+    node: Near
+    fields: tuple[str, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    left_mask: int
+    right_mask: int
+
+
 @dataclass
 class CompiledRule:
     rule: Rule
@@ -80,6 +89,9 @@ class CompiledRule:
     # ``(title mask, body mask, wanted)``, the rule holds when each mask pair meets the
     # leaves found (in that field) exactly when ``wanted``. None: evaluated by ``test``.
     clauses: tuple[tuple[int, int, bool], ...] | None = None
+    # A rule that is one NEAR (``@a NEAR/20 @b``, perhaps scoped): its sides' leaves and
+    # masks and its fields, so it is decided from the hits gathered, without the tree.
+    near: _NearRule | None = None
 
 
 @dataclass
@@ -194,7 +206,9 @@ class _Field:
 
     def spans(self, leaf: Word | GroupRef) -> Sequence[Span]:
         # The leaf's few found occurrences, not a group's many words.
-        key = int(leaf.text if isinstance(leaf, Word) else leaf.name)
+        return self.leaf_spans(int(leaf.text if isinstance(leaf, Word) else leaf.name))
+
+    def leaf_spans(self, key: int) -> list[Span]:
         occurrences = self.found.get(key, ())
         if key in self._default_leaves:
             return [(s, e) for s, e, _, _, _ in occurrences]
@@ -303,6 +317,7 @@ class Matcher:
                 needs,
                 tuple(_mask(need) for need in needs),
                 None if clauses is None else tuple(clauses),
+                _near_rule(node),
             )
         )
         if any(isinstance(n, Fact) for n in walk(node)):
@@ -484,7 +499,11 @@ class Matcher:
                 if not need & either:
                     break
             else:
-                if compiled.test(findings):
+                near_rule = compiled.near
+                if near_rule is not None:
+                    if _near_holds(near_rule, title_mask, body_mask, scanned):
+                        self._report(compiled, scanned, overlaps, result)
+                elif compiled.test(findings):
                     self._report(compiled, scanned, overlaps, result)
         if overlaps == "longest":
             result.hits = _longest(result.hits)
@@ -512,17 +531,20 @@ class Matcher:
     def _finish(
         self, result: MatchResult, scanned: dict[str, _Field], explain: bool
     ) -> MatchResult:
-        """Name text-side variants (``explain``) and drop the bookkeeping keys."""
+        """Name text-side variants (``explain``)."""
         if explain:
+            leaves, views = self._leaves, self._leaf_view
             for hit in result.hits:
-                if hit["variant"] is None and hit["_view"] != DEFAULT_VIEW:
+                if hit["variant"] is not None:
+                    continue
+                group = hit["group"]
+                view = views[leaves[("group", group) if group else ("word", hit["word"])]]
+                if view != DEFAULT_VIEW:
                     hit["variant"] = explain_hit(
                         scanned[hit["field"]].original[hit["start"] : hit["end"]],
                         hit["word"],
-                        hit["_view"],
+                        view,
                     )
-        for hit in result.hits:
-            del hit["_view"]
         return result
 
     def _hits(self, compiled: CompiledRule, scanned: dict[str, _Field]) -> list[dict[str, Any]]:
@@ -531,7 +553,6 @@ class Matcher:
         add = hits.append
         seen: dict[str, set[tuple[int, int]]] = {"title": set(), "body": set()}
         for leaf, fields, group in compiled.reports:
-            view = self._leaf_view[leaf]
             for field_name in fields:
                 occurrences = scanned[field_name].found.get(leaf)
                 if not occurrences:
@@ -551,7 +572,6 @@ class Matcher:
                             "start": start,
                             "end": end,
                             "variant": entry.kind,
-                            "_view": view,
                         }
                     )
         return hits
@@ -760,6 +780,46 @@ def _collect_many(
                 found[entry.leaf] = [(s, e, a, b, entry)]
             else:
                 occurrences.append((s, e, a, b, entry))
+
+
+def _near_rule(node: Node) -> _NearRule | None:
+    """The NEAR fast path's tables for a rule that is one NEAR, else None."""
+    fields: tuple[str, ...] = FIELDS
+    if isinstance(node, Scoped):
+        fields = (node.field,)
+        node = node.child
+    if not isinstance(node, Near):
+        return None
+    sides = []
+    for side in (node.left, node.right):
+        ids: list[int] = []
+        for leaf in side.children if isinstance(side, Or) else (side,):
+            if isinstance(leaf, Word):
+                ids.append(int(leaf.text))
+            elif isinstance(leaf, GroupRef):
+                ids.append(int(leaf.name))
+            else:
+                return None
+        sides.append(tuple(ids))
+    left, right = sides
+    return _NearRule(node, fields, left, right, _mask(left), _mask(right))
+
+
+def _near_holds(
+    rule: _NearRule, title_mask: int, body_mask: int, scanned: dict[str, _Field]
+) -> bool:
+    """:func:`rules.evaluate.near` in the rule's fields, looked at only where both sides
+    were found (by the masks), over the spans of the leaves found."""
+    for name in rule.fields:
+        found = title_mask if name == "title" else body_mask
+        if not (found & rule.left_mask and found & rule.right_mask):
+            continue
+        field_ = scanned[name]
+        left = [span for leaf in rule.left for span in field_.leaf_spans(leaf)]
+        right = [span for leaf in rule.right for span in field_.leaf_spans(leaf)]
+        if near_spans(rule.node, left, right, field_):
+            return True
+    return False
 
 
 def _needs(node: Node) -> list[frozenset[int]]:

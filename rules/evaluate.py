@@ -146,6 +146,12 @@ def near(node: Near, found: Found) -> bool:
     right = _spans(node.right, found)
     if not right:
         return False
+    return near_spans(node, left, right, found)
+
+
+def near_spans(node: Near, left: Sequence[Span], right: Sequence[Span], found: Found) -> bool:
+    """:func:`near` of the occurrences ``left`` and ``right`` of its two sides in ``found``
+    (whose text is read only if the offsets do not decide)."""
     distance = node.distance
     if node.unit != "char":
         text = found.text
@@ -170,7 +176,7 @@ def near(node: Near, found: Found) -> bool:
     return False
 
 
-def _gaps(left: list[Span], right: list[Span]) -> Iterator[Span]:
+def _gaps(left: Sequence[Span], right: Sequence[Span]) -> Iterator[Span]:
     """The stretch between each occurrence of one side and each of the other (in whichever
     order they come; nothing between overlapping ones)."""
     for a_start, a_end in left:
