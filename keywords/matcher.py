@@ -238,7 +238,9 @@ class Matcher:
         self._leaf_variants: list[Variants] = []
         self._groups = {g.name: g for g in library.groups if g.enabled}
         self.rules: list[CompiledRule] = []
-        self._rules_by_leaf: dict[int, list[int]] = {}
+        # Leaf -> the rules it triggers, each with the mask of another of its needs (-1 if
+        # it has no other), tested before the rule is looked at.
+        self._rules_by_leaf: dict[int, list[tuple[int, int]]] = {}
         self._fact_rules: list[int] = []
         for rule in library.rules:
             if rule.enabled:
@@ -327,8 +329,13 @@ class Matcher:
         # A rule can only match if one of the leaves of each of its needs is present: it is
         # looked at only when a leaf of its smallest need is (all it reports, if none).
         trigger = min(needs, key=len) if needs else {leaf for leaf, _, _ in reports}
+        # Most rules a found word triggers lack another of their needs (@a NEAR/20 @b where
+        # no word of @b occurs): the smallest other need is tested with the trigger.
+        others: list[frozenset[int]] = [need for need in needs if need != trigger]
+        smallest: frozenset[int] = min(others, key=len) if others else frozenset()
+        other = _mask(smallest) if others else -1
         for leaf in trigger:
-            self._rules_by_leaf.setdefault(leaf, []).append(index)
+            self._rules_by_leaf.setdefault(leaf, []).append((index, other))
 
     def _bind(self, node: Node) -> Node:
         """Words and groups become leaf ids (kept as ``Word`` text or ``GroupRef`` name of
@@ -472,15 +479,18 @@ class Matcher:
         scanned = {"title": title_field, "body": body_field}
         # The leaves found, as bit masks (one per field and both).
         title_mask = body_mask = 0
-        by_leaf = self._rules_by_leaf
-        candidates: set[int] = set(self._fact_rules)
         for leaf in in_title:
             title_mask |= 1 << leaf
-            candidates.update(by_leaf.get(leaf, ()))
         for leaf in in_body:
             body_mask |= 1 << leaf
-            candidates.update(by_leaf.get(leaf, ()))
         either = title_mask | body_mask
+        by_leaf = self._rules_by_leaf
+        candidates: set[int] = set(self._fact_rules)
+        add = candidates.add
+        for leaf in in_title.keys() | in_body.keys() if in_title else in_body:
+            for index, other in by_leaf.get(leaf, ()):
+                if other & either:
+                    add(index)
         findings: Mapping[str, Any] = scanned
         if self._fact_rules:
             findings = {**scanned, FACTS: ItemFacts(facts)}

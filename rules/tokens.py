@@ -70,14 +70,15 @@ def han_counts(text: str) -> npt.NDArray[np.int32]:
 
 
 @lru_cache(maxsize=8)
-def _utf16(text: str) -> npt.NDArray[np.uint16] | None:
-    """``text`` as UTF-16 code units, one per character (None if it has astral ones)."""
-    codes = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
-    return codes if len(codes) == len(text) else None
+def _high_bytes(text: str) -> bytes | None:
+    """The high byte of each character's UTF-16 code unit (None if ``text`` has astral
+    characters, which take two): U+4E00..U+9FFF are exactly those from 0x4E to 0x9F."""
+    high = text.encode("utf-16-le", "surrogatepass")[1::2]
+    return high if len(high) == len(text) else None
 
 
-_MAIN_HAN_FIRST = np.uint16(0x4E00)  # CJK Unified Ideographs, U+4E00..U+9FFF
-_MAIN_HAN_SIZE = 0xA000 - 0x4E00
+# Every byte but the high bytes of the main block of ideographs, U+4E00..U+9FFF.
+_NOT_MAIN_HAN = bytes(b for b in range(256) if not 0x4E <= b <= 0x9F)
 
 
 def han_at_least(text: str, end: int, start: int) -> int:
@@ -85,12 +86,11 @@ def han_at_least(text: str, end: int, start: int) -> int:
     block (nearly all of them in Chinese text), counted in the slice alone. Cheaper than
     :func:`han_counts` of a whole long text when a few places are asked about; like it,
     more than ``limit`` means not :func:`within` ``limit``."""
-    codes = _utf16(text)
-    if codes is None:
+    high = _high_bytes(text)
+    if high is None:
         counts = han_counts(text)
         return int(counts[start] - counts[end])
-    # Unsigned arithmetic: code units below the block wrap round to large values.
-    return int(np.count_nonzero((codes[end:start] - _MAIN_HAN_FIRST) < _MAIN_HAN_SIZE))
+    return len(high[end:start].translate(None, _NOT_MAIN_HAN))
 
 
 def index_text(text: str) -> str:
