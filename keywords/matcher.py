@@ -6,10 +6,15 @@ word written in a rule) it stands for, each leaf the rules that need it, each ru
 leaves whose hits it reports. A text is normalised and scanned once per field and *view*
 (groups whose options ask for the same text-side normal form share one), plus the
 homophone and pinyin forms where a group asks for them. A rule is looked at only when a
-leaf of its smallest *need* (leaves one of which must occur) is found; a rule that is a
-conjunction of (possibly negated) alternatives of leaves (``@a @b NOT @c``) is decided by
-bit masks of the leaves found in each field, and only the others (NEAR, facts) are
-evaluated over the hit positions (:mod:`rules.evaluate`).
+leaf of its smallest *need* (leaves one of which must occur) is found and a leaf of another
+need is too; a rule that is a conjunction of (possibly negated) alternatives of leaves
+(``@a @b NOT @c``) is decided by bit masks of the leaves found in each field, a rule that is
+one NEAR from the spans of its sides' leaves (:func:`rules.evaluate.near_spans`, mostly by
+their offsets alone), and only the others (NEAR inside other operators, facts) by walking
+the expression over the hit positions (:mod:`rules.evaluate`).
+
+:meth:`Matcher.match_many` matches many items for the price of a few: their texts are
+normalised and scanned as one per view and the hits handed back by offset.
 
 The same rule as a stored-item query is :func:`rule_query`: it selects the same items for
 groups with the default options, because the stores index :func:`rules.tokens.index_text`;
