@@ -50,10 +50,14 @@ def _matching(
     while query.page * PAGE <= MAX_WINDOW:
         result = store.items.search(query)
         total = result.total
-        for hit in result.hits:
-            facts = item_facts(hit.item)
-            if name in matcher.match(hit.item.title, hit.item.body, facts=facts).rules:
-                found[hit.item.id] = hit.item
+        items = [hit.item for hit in result.hits]
+        matched = matcher.match_many(
+            [(item.title, item.body) for item in items],
+            facts=[item_facts(item) for item in items],
+        )
+        for item, outcome in zip(items, matched, strict=True):
+            if name in outcome.rules:
+                found[item.id] = item
         if query.page * PAGE >= total:
             break
         query.page += 1

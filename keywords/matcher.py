@@ -6,10 +6,15 @@ word written in a rule) it stands for, each leaf the rules that need it, each ru
 leaves whose hits it reports. A text is normalised and scanned once per field and *view*
 (groups whose options ask for the same text-side normal form share one), plus the
 homophone and pinyin forms where a group asks for them. A rule is looked at only when a
-leaf of its smallest *need* (leaves one of which must occur) is found; a rule that is a
-conjunction of (possibly negated) alternatives of leaves (``@a @b NOT @c``) is decided by
-bit masks of the leaves found in each field, and only the others (NEAR, facts) are
-evaluated over the hit positions (:mod:`rules.evaluate`).
+leaf of its smallest *need* (leaves one of which must occur) is found and a leaf of another
+need is too; a rule that is a conjunction of (possibly negated) alternatives of leaves
+(``@a @b NOT @c``) is decided by bit masks of the leaves found in each field, a rule that is
+one NEAR from the spans of its sides' leaves (:func:`rules.evaluate.near_spans`, mostly by
+their offsets alone), and only the others (NEAR inside other operators, facts) by walking
+the expression over the hit positions (:mod:`rules.evaluate`).
+
+:meth:`Matcher.match_many` matches many items for the price of a few: their texts are
+normalised and scanned as one per view and the hits handed back by offset.
 
 The same rule as a stored-item query is :func:`rule_query`: it selects the same items for
 groups with the default options, because the stores index :func:`rules.tokens.index_text`;
@@ -20,13 +25,14 @@ from __future__ import annotations
 
 import gc
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
 from keywords.model import Library, Options, Rule
-from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node
+from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node, near_spans
 from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
 from rules.scanner import Scanner, leftmost_longest
 from rules.syntax import (
@@ -62,6 +68,15 @@ _LATIN_LETTER = re.compile("[a-z]")
 Overlaps = Literal["all", "longest"]
 
 
+class _NearRule(NamedTuple):
+    node: Near
+    fields: tuple[str, ...]
+    left: tuple[int, ...]
+    right: tuple[int, ...]
+    left_mask: int
+    right_mask: int
+
+
 @dataclass
 class CompiledRule:
     rule: Rule
@@ -79,6 +94,9 @@ class CompiledRule:
     # ``(title mask, body mask, wanted)``, the rule holds when each mask pair meets the
     # leaves found (in that field) exactly when ``wanted``. None: evaluated by ``test``.
     clauses: tuple[tuple[int, int, bool], ...] | None = None
+    # A rule that is one NEAR (``@a NEAR/20 @b``, perhaps scoped): its sides' leaves and
+    # masks and its fields, so it is decided from the hits gathered, without the tree.
+    near: _NearRule | None = None
 
 
 @dataclass
@@ -193,7 +211,9 @@ class _Field:
 
     def spans(self, leaf: Word | GroupRef) -> Sequence[Span]:
         # The leaf's few found occurrences, not a group's many words.
-        key = int(leaf.text if isinstance(leaf, Word) else leaf.name)
+        return self.leaf_spans(int(leaf.text if isinstance(leaf, Word) else leaf.name))
+
+    def leaf_spans(self, key: int) -> list[Span]:
         occurrences = self.found.get(key, ())
         if key in self._default_leaves:
             return [(s, e) for s, e, _, _, _ in occurrences]
@@ -223,7 +243,9 @@ class Matcher:
         self._leaf_variants: list[Variants] = []
         self._groups = {g.name: g for g in library.groups if g.enabled}
         self.rules: list[CompiledRule] = []
-        self._rules_by_leaf: dict[int, list[int]] = {}
+        # Leaf -> the rules it triggers, each with the mask of another of its needs (-1 if
+        # it has no other), tested before the rule is looked at.
+        self._rules_by_leaf: dict[int, list[tuple[int, int]]] = {}
         self._fact_rules: list[int] = []
         for rule in library.rules:
             if rule.enabled:
@@ -302,6 +324,7 @@ class Matcher:
                 needs,
                 tuple(_mask(need) for need in needs),
                 None if clauses is None else tuple(clauses),
+                _near_rule(node),
             )
         )
         if any(isinstance(n, Fact) for n in walk(node)):
@@ -311,8 +334,13 @@ class Matcher:
         # A rule can only match if one of the leaves of each of its needs is present: it is
         # looked at only when a leaf of its smallest need is (all it reports, if none).
         trigger = min(needs, key=len) if needs else {leaf for leaf, _, _ in reports}
+        # Most rules a found word triggers lack another of their needs (@a NEAR/20 @b where
+        # no word of @b occurs): the smallest other need is tested with the trigger.
+        others: list[frozenset[int]] = [need for need in needs if need != trigger]
+        smallest: frozenset[int] = min(others, key=len) if others else frozenset()
+        other = _mask(smallest) if others else -1
         for leaf in trigger:
-            self._rules_by_leaf.setdefault(leaf, []).append(index)
+            self._rules_by_leaf.setdefault(leaf, []).append((index, other))
 
     def _bind(self, node: Node) -> Node:
         """Words and groups become leaf ids (kept as ``Word`` text or ``GroupRef`` name of
@@ -382,23 +410,92 @@ class Matcher:
         (``variant``); word-side variants (pinyin, initials, homophone, split) are always
         named. ``facts`` are the item's (:func:`rules.facts.facts`) that ``region:``,
         ``sentiment:`` and ``negative>=`` test; an item given none has none."""
-        title_field, body_field = self._scan(title), self._scan(body)
-        scanned = {"title": title_field, "body": body_field}
+        return self._evaluate(self._scan(title), self._scan(body), overlaps, explain, facts)
+
+    def match_many(
+        self,
+        items: Iterable[tuple[str, str]],
+        *,
+        overlaps: Overlaps | None = None,
+        explain: bool = False,
+        facts: Iterable[Iterable[str]] | None = None,
+    ) -> list[MatchResult]:
+        """:meth:`match` of many ``(title, body)`` pairs: the same results, in order, as one
+        call each, for less. Texts are normalised and scanned together, a batch at a time
+        (joined by line breaks, which no pass of the normaliser and no word spans), and the
+        hits handed back to their texts by offset; short texts (posts, comments, titles)
+        cost several times less this way. ``facts``, if given, holds each item's facts."""
+        # Results pile up while the batch runs; each allocation burst would trigger a full
+        # collection walking the whole heap (the compiled library included), which costs
+        # more than the matching. Nothing made here holds a cycle.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._match_many(list(items), overlaps, explain, facts)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _match_many(
+        self,
+        pairs: list[tuple[str, str]],
+        overlaps: Overlaps | None,
+        explain: bool,
+        facts: Iterable[Iterable[str]] | None,
+    ) -> list[MatchResult]:
+        facts_of: list[Iterable[str]] = [()] * len(pairs) if facts is None else list(facts)
+        if len(facts_of) != len(pairs):
+            raise ValueError("match_many: one set of facts per item")
+        results: list[MatchResult] = []
+        evaluate = self._evaluate
+        for first, last in _batches(pairs):
+            chunk = pairs[first:last]
+            titles = self._scan_many([title for title, _ in chunk])
+            bodies = self._scan_many([body for _, body in chunk])
+            for k, (title_field, body_field) in enumerate(zip(titles, bodies, strict=True)):
+                if title_field is None and body_field is None and not self._fact_rules:
+                    results.append(MatchResult(self.version))  # most short texts
+                    continue
+                title, body = chunk[k]
+                results.append(
+                    evaluate(
+                        title_field or _Field(title, self._default_leaves),
+                        body_field or _Field(body, self._default_leaves),
+                        overlaps,
+                        explain,
+                        facts_of[first + k],
+                    )
+                )
+        return results
+
+    def _evaluate(
+        self,
+        title_field: _Field,
+        body_field: _Field,
+        overlaps: Overlaps | None,
+        explain: bool,
+        facts: Iterable[str],
+    ) -> MatchResult:
+        """The rules matched by a scanned title and body (see :meth:`match`)."""
         result = MatchResult(self.version)
         in_title, in_body = title_field.found, body_field.found
         if not (in_title or in_body or self._fact_rules):
             return result  # most short texts: no word of the library
+        scanned = {"title": title_field, "body": body_field}
         # The leaves found, as bit masks (one per field and both).
         title_mask = body_mask = 0
-        by_leaf = self._rules_by_leaf
-        candidates: set[int] = set(self._fact_rules)
         for leaf in in_title:
             title_mask |= 1 << leaf
-            candidates.update(by_leaf.get(leaf, ()))
         for leaf in in_body:
             body_mask |= 1 << leaf
-            candidates.update(by_leaf.get(leaf, ()))
         either = title_mask | body_mask
+        by_leaf = self._rules_by_leaf
+        candidates: set[int] = set(self._fact_rules)
+        add = candidates.add
+        for leaf in in_title.keys() | in_body.keys() if in_title else in_body:
+            for index, other in by_leaf.get(leaf, ()):
+                if other & either:
+                    add(index)
         findings: Mapping[str, Any] = scanned
         if self._fact_rules:
             findings = {**scanned, FACTS: ItemFacts(facts)}
@@ -417,7 +514,11 @@ class Matcher:
                 if not need & either:
                     break
             else:
-                if compiled.test(findings):
+                near_rule = compiled.near
+                if near_rule is not None:
+                    if _near_holds(near_rule, title_mask, body_mask, scanned):
+                        self._report(compiled, scanned, overlaps, result)
+                elif compiled.test(findings):
                     self._report(compiled, scanned, overlaps, result)
         if overlaps == "longest":
             result.hits = _longest(result.hits)
@@ -445,17 +546,20 @@ class Matcher:
     def _finish(
         self, result: MatchResult, scanned: dict[str, _Field], explain: bool
     ) -> MatchResult:
-        """Name text-side variants (``explain``) and drop the bookkeeping keys."""
+        """Name text-side variants (``explain``)."""
         if explain:
+            leaves, views = self._leaves, self._leaf_view
             for hit in result.hits:
-                if hit["variant"] is None and hit["_view"] != DEFAULT_VIEW:
+                if hit["variant"] is not None:
+                    continue
+                group = hit["group"]
+                view = views[leaves[("group", group) if group else ("word", hit["word"])]]
+                if view != DEFAULT_VIEW:
                     hit["variant"] = explain_hit(
                         scanned[hit["field"]].original[hit["start"] : hit["end"]],
                         hit["word"],
-                        hit["_view"],
+                        view,
                     )
-        for hit in result.hits:
-            del hit["_view"]
         return result
 
     def _hits(self, compiled: CompiledRule, scanned: dict[str, _Field]) -> list[dict[str, Any]]:
@@ -464,7 +568,6 @@ class Matcher:
         add = hits.append
         seen: dict[str, set[tuple[int, int]]] = {"title": set(), "body": set()}
         for leaf, fields, group in compiled.reports:
-            view = self._leaf_view[leaf]
             for field_name in fields:
                 occurrences = scanned[field_name].found.get(leaf)
                 if not occurrences:
@@ -484,31 +587,254 @@ class Matcher:
                             "start": start,
                             "end": end,
                             "variant": entry.kind,
-                            "_view": view,
                         }
                     )
         return hits
 
     def _scan(self, text: str) -> _Field:
         scanned = _Field(text, self._default_leaves)
-        if not text:
-            return scanned
-        found = scanned.found
-        for view, compiled in self._views.items():
-            normalized = normalize_with_offsets(text, view)
-            scanned.views[view] = normalized
-            if compiled.scanner is not None:
-                _collect(found, compiled.scanner, normalized)
-            if (compiled.sound is not None or compiled.initials) and (
-                compiled.homophones or _LATIN_LETTER.search(normalized.text)
-            ):
-                heard = normalized
-                if compiled.sound_view != view:
-                    heard = scanned.views.get(compiled.sound_view) or normalize_with_offsets(
-                        text, compiled.sound_view
-                    )
-                _collect_sounds(found, compiled, heard, self._leaf_variants)
+        if text:
+            for view, compiled in self._views.items():
+                self._scan_view(scanned, view, compiled)
         return scanned
+
+    def _scan_many(self, texts: list[str]) -> list[_Field | None]:
+        """:meth:`_scan` of each of ``texts``, normalised and scanned as one text per view;
+        None for a text in which nothing was found."""
+        founds: list[dict[int, list[_Occurrence]] | None] = [None] * len(texts)
+        if not any(texts):
+            return [None] * len(texts)
+        joined = "\n".join(texts)
+        origins: list[int] = []  # where each text starts in ``joined``
+        at = 0
+        for text in texts:
+            origins.append(at)
+            at += len(text) + 1
+        wholes: dict[View, tuple[NormalizedText, list[int], list[int]]] = {}
+        alone: dict[tuple[int, View], NormalizedText] = {}  # texts normalised one by one
+        sounds: list[tuple[View, _View]] = []
+        for view, compiled in self._views.items():
+            whole = normalize_with_offsets(joined, view)
+            starts = _starts(whole, origins)
+            if starts is None:  # a separator did not stay itself: text by text
+                for k, text in enumerate(texts):
+                    if text:
+                        one = _Field(text, self._default_leaves)
+                        self._scan_view(one, view, compiled)
+                        alone[k, view] = one.views[view]
+                        if one.found:
+                            founds[k] = (founds[k] or {}) | one.found
+                continue
+            ends = [*(start - 1 for start in starts[1:]), len(whole.text)]
+            wholes[view] = (whole, starts, ends)
+            if compiled.scanner is not None:
+                _collect_many(founds, compiled.scanner, whole, starts, ends, origins)
+            if compiled.sound is not None or compiled.initials:
+                sounds.append((view, compiled))
+        for view, compiled in sounds:
+            # Sounds are heard text by text (few texts of a batch have pinyin in them).
+            whole, starts, ends = wholes[view]
+            for k, text in enumerate(texts):
+                if not text or not (
+                    compiled.homophones or _LATIN_LETTER.search(whole.text, starts[k], ends[k])
+                ):
+                    continue
+                heard: NormalizedText
+                if compiled.sound_view in wholes:
+                    other, other_starts, other_ends = wholes[compiled.sound_view]
+                    heard = _Part(other, other_starts[k], other_ends[k], origins[k])
+                else:
+                    heard = normalize_with_offsets(text, compiled.sound_view)
+                heard_found = founds[k] or {}
+                _collect_sounds(heard_found, compiled, heard, self._leaf_variants)
+                if heard_found:
+                    founds[k] = heard_found
+        fields: list[_Field | None] = [None] * len(texts)
+        for k, text_found in enumerate(founds):
+            if text_found:  # its rules are evaluated: NEAR and spans read its views
+                field_ = fields[k] = _Field(texts[k], self._default_leaves)
+                field_.found = text_found
+                for view in self._views:
+                    if view in wholes:
+                        whole, starts, ends = wholes[view]
+                        field_.views[view] = _Part(whole, starts[k], ends[k], origins[k])
+                    elif (k, view) in alone:
+                        field_.views[view] = alone[k, view]
+        return fields
+
+    def _scan_view(self, scanned: _Field, view: View, compiled: _View) -> None:
+        """One view of :meth:`_scan`."""
+        text = scanned.original
+        found = scanned.found
+        normalized = normalize_with_offsets(text, view)
+        scanned.views[view] = normalized
+        if compiled.scanner is not None:
+            _collect(found, compiled.scanner, normalized)
+        if (compiled.sound is not None or compiled.initials) and (
+            compiled.homophones or _LATIN_LETTER.search(normalized.text)
+        ):
+            heard = normalized
+            if compiled.sound_view != view:
+                heard = scanned.views.get(compiled.sound_view) or normalize_with_offsets(
+                    text, compiled.sound_view
+                )
+            _collect_sounds(found, compiled, heard, self._leaf_variants)
+
+
+# Texts of one batch of :meth:`Matcher.match_many`: at most this many characters (the
+# joined text and its offset maps stay small), at least one text.
+_BATCH_CHARS = 1 << 16
+
+
+def _batches(pairs: Sequence[tuple[str, str]]) -> Iterator[tuple[int, int]]:
+    first = size = 0
+    for k, (title, body) in enumerate(pairs):
+        size += len(title) + len(body) + 2
+        if size >= _BATCH_CHARS:
+            yield first, k + 1
+            first, size = k + 1, 0
+    if first < len(pairs):
+        yield first, len(pairs)
+
+
+def _starts(whole: NormalizedText, origins: list[int]) -> list[int] | None:
+    """Where each text joined into ``whole`` starts in its normal form, given where it
+    starts in the joined original; None if a separator did not come through as itself (a
+    combining mark at the start of a text composes with the line break before it)."""
+    if not whole._maps:
+        return origins
+    text = whole.text
+    breaks = [m.start() for m in _LINE_BREAK.finditer(text)]
+    if len(origins) - 1 > len(breaks):
+        return None
+    originals, ends = whole.spans(breaks, [b + 1 for b in breaks])
+    where = dict(zip(originals, zip(ends, breaks, strict=True), strict=True))
+    starts = [0]
+    for origin in origins[1:]:
+        separator = where.get(origin - 1)
+        if separator is None or separator[0] != origin:
+            return None
+        starts.append(separator[1] + 1)
+    return starts
+
+
+_LINE_BREAK = re.compile("\n")
+
+
+class _Part(NormalizedText):
+    """One text of a batch: a slice of the normal form of the joined texts, its spans
+    mapped through the whole's maps and moved by the slice's place."""
+
+    __slots__ = ("_at", "_origin", "_whole")
+
+    def __init__(self, whole: NormalizedText, start: int, end: int, origin: int) -> None:
+        joins = whole.joins
+        runs = whole.runs
+        super().__init__(
+            whole.text[start:end],
+            (),
+            frozenset(j - start for j in joins if start <= j <= end) if joins else joins,
+            {p - start: n for p, n in runs.items() if start <= p < end} if runs else runs,
+        )
+        self._whole = whole
+        self._at = start
+        self._origin = origin
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        a, b = self._whole.span(start + self._at, end + self._at)
+        return a - self._origin, b - self._origin
+
+    def locate(self, start: int, end: int) -> tuple[int, int]:
+        a, b = self._whole.locate(start + self._origin, end + self._origin)
+        return a - self._at, b - self._at
+
+    def spans(self, starts: list[int], ends: list[int]) -> tuple[list[int], list[int]]:
+        at, origin = self._at, self._origin
+        a, b = self._whole.spans([s + at for s in starts], [e + at for e in ends])
+        return [s - origin for s in a], [e - origin for e in b]
+
+
+def _collect_many(
+    founds: list[dict[int, list[_Occurrence]] | None],
+    compiled: _Compiled,
+    whole: NormalizedText,
+    starts: list[int],
+    ends: list[int],
+    origins: list[int],
+) -> None:
+    """:func:`_collect` of a batch: hits in the joined normal form handed to their texts."""
+    scanner, payloads = compiled
+    indexes, hit_starts, hit_ends = scanner.locate(whole.text, whole.joins, whole.runs)
+    if not indexes:
+        return
+    original_starts, original_ends = whole.spans(hit_starts, hit_ends)
+    k = -1
+    start = end = origin = 0
+    found: dict[int, list[_Occurrence]] = {}
+    # Hits come ordered by end, so texts in order: walk them along.
+    for i, s, e, a, b in zip(
+        indexes, hit_starts, hit_ends, original_starts, original_ends, strict=True
+    ):
+        if k < 0 or e > end or s < start:
+            k = bisect_right(starts, s) - 1
+            start, end, origin = starts[k], ends[k], origins[k]
+            if e > end:
+                k = -1
+                continue  # across a separator: no word has a line break, but be sure
+            known = founds[k]
+            if known is None:
+                known = founds[k] = {}
+            found = known
+        s -= start
+        e -= start
+        a -= origin
+        b -= origin
+        for entry in payloads[i]:
+            occurrences = found.get(entry.leaf)
+            if occurrences is None:
+                found[entry.leaf] = [(s, e, a, b, entry)]
+            else:
+                occurrences.append((s, e, a, b, entry))
+
+
+def _near_rule(node: Node) -> _NearRule | None:
+    """The NEAR fast path's tables for a rule that is one NEAR, else None."""
+    fields: tuple[str, ...] = FIELDS
+    if isinstance(node, Scoped):
+        fields = (node.field,)
+        node = node.child
+    if not isinstance(node, Near):
+        return None
+    sides = []
+    for side in (node.left, node.right):
+        ids: list[int] = []
+        for leaf in side.children if isinstance(side, Or) else (side,):
+            if isinstance(leaf, Word):
+                ids.append(int(leaf.text))
+            elif isinstance(leaf, GroupRef):
+                ids.append(int(leaf.name))
+            else:
+                return None
+        sides.append(tuple(ids))
+    left, right = sides
+    return _NearRule(node, fields, left, right, _mask(left), _mask(right))
+
+
+def _near_holds(
+    rule: _NearRule, title_mask: int, body_mask: int, scanned: dict[str, _Field]
+) -> bool:
+    """:func:`rules.evaluate.near` in the rule's fields, looked at only where both sides
+    were found (by the masks), over the spans of the leaves found."""
+    for name in rule.fields:
+        found = title_mask if name == "title" else body_mask
+        if not (found & rule.left_mask and found & rule.right_mask):
+            continue
+        field_ = scanned[name]
+        left = [span for leaf in rule.left for span in field_.leaf_spans(leaf)]
+        right = [span for leaf in rule.right for span in field_.leaf_spans(leaf)]
+        if near_spans(rule.node, left, right, field_):
+            return True
+    return False
 
 
 def _needs(node: Node) -> list[frozenset[int]]:

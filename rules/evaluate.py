@@ -7,14 +7,11 @@ where, whether an expression holds. It knows nothing of how words were found: a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
 from rules.syntax import FIELDS, And, Fact, GroupRef, Near, Node, Not, Or, Scoped, Word
-from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_counts, within
+from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_at_least, within
 
 Span = tuple[int, int]  # start, end in the normalised text
 FACTS = "facts"  # the key of an item's :class:`ItemFacts` beside its fields' findings
@@ -136,33 +133,57 @@ def _spans(node: Node, found: Found) -> list[Span]:
 
 def near(node: Near, found: Found) -> bool:
     """Whether some occurrence of the left side and one of the right side are close
-    enough in one field, in either order."""
+    enough in one field, in either order.
+
+    From the hit offsets alone where it can: two words with at most ``distance``
+    characters between them are near (a token is at least one character); two with more
+    Chinese characters between than ``distance`` are not (each is a token), counted in
+    the gap (:func:`han_at_least`), not over the whole text. Only the rest, gaps holding
+    few Chinese characters, is tokenised, and only up to ``distance`` tokens."""
     left = _spans(node.left, found)
     if not left:
         return False
     right = _spans(node.right, found)
     if not right:
         return False
-    text = found.text
-    han: npt.NDArray[np.int32] | None = None
+    return near_spans(node, left, right, found)
+
+
+def near_spans(node: Near, left: Sequence[Span], right: Sequence[Span], found: Found) -> bool:
+    """:func:`near` of the occurrences ``left`` and ``right`` of its two sides in ``found``
+    (whose text is read only if the offsets do not decide)."""
     distance = node.distance
+    if node.unit != "char":
+        text = found.text
+        stops = SENTENCE_END if node.unit == "sentence" else PARAGRAPH_END
+        for first_end, second_start in _gaps(left, right):
+            if not stops.intersection(text[first_end:second_start]):
+                return True
+        return False
+    far: list[Span] = []
+    for first_end, second_start in _gaps(left, right):
+        if second_start - first_end <= distance:
+            return True
+        far.append((first_end, second_start))
+    if not far:
+        return False
+    text = found.text
+    for first_end, second_start in far:
+        if han_at_least(text, first_end, second_start) > distance:
+            continue  # more Chinese characters between than tokens allowed
+        if within(text, first_end, second_start, distance):
+            return True
+    return False
+
+
+def _gaps(left: Sequence[Span], right: Sequence[Span]) -> Iterator[Span]:
+    """The stretch between each occurrence of one side and each of the other (in whichever
+    order they come; nothing between overlapping ones)."""
     for a_start, a_end in left:
         for b_start, b_end in right:
-            if (a_start, a_end) == (b_start, b_end):
+            if a_start == b_start and a_end == b_end:
                 continue  # one occurrence is not two words
-            first_end, second_start = (a_end, b_start) if a_start <= b_start else (b_end, a_start)
-            # Overlapping words (起火 and 火灾 in 起火灾) are next to each other.
-            second_start = max(second_start, first_end)
-            if node.unit == "char":
-                if second_start - first_end > distance:
-                    if han is None:
-                        han = han_counts(text)
-                    if han[second_start] - han[first_end] > distance:
-                        continue  # more Chinese characters between than tokens allowed
-                if within(text, first_end, second_start, distance):
-                    return True
+            if a_start <= b_start:
+                yield a_end, max(b_start, a_end)
             else:
-                stops = SENTENCE_END if node.unit == "sentence" else PARAGRAPH_END
-                if not stops.intersection(text[first_end:second_start]):
-                    return True
-    return False
+                yield b_end, max(a_start, b_end)

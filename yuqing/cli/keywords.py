@@ -93,15 +93,14 @@ def match_command(library_path: str, as_json: bool, longest: bool, files: tuple[
         ("-", sys.stdin.read())
     ]
     facts_of = fact_finder(matcher)
-    for name, text in inputs:
-        title, _, body = text.partition("\n")
-        result = matcher.match(
-            title,
-            body,
-            overlaps="longest" if longest else None,
-            explain=True,
-            facts=facts_of(title, body),
-        )
+    pairs = [(title, body) for title, _, body in (text.partition("\n") for _, text in inputs)]
+    results = matcher.match_many(  # many files: normalised and scanned together
+        pairs,
+        overlaps="longest" if longest else None,
+        explain=True,
+        facts=[facts_of(title, body) for title, body in pairs],
+    )
+    for (name, _), result in zip(inputs, results, strict=True):
         if as_json:
             click.echo(
                 json.dumps(
