@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import dnsstub
 import pytest
 from pagesite import PageSite, serve_pages
 
@@ -24,6 +26,7 @@ from store import Item, ItemQuery, Store, open_store
 from store.model import Source
 from yuqing.wiring import CRAWL_COMMAND
 
+TESTS = Path(__file__).parent
 ARGS = [
     "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=false", "-s", "LOG_LEVEL=WARNING",
     "-s", "HTTPPROXY_ENABLED=false", "-s", "YUQING_STORE_FLUSH_SECONDS=0.5",
@@ -192,3 +195,37 @@ def test_a_missing_browser_is_a_clear_error_naming_the_setting(tmp_path: Path) -
     rendered = settings_for(source)
     assert rendered["DOWNLOAD_HANDLERS"]["https"] == "crawler.render.RenderHandler"
     assert rendered["PLAYWRIGHT_MAX_PAGES_PER_CONTEXT"] == 2
+
+
+def test_the_browser_connects_where_the_check_looked_and_no_further(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """With a DNS stub in place of real DNS (as in tests/test_crawl_pinning.py): the
+    browser reaches the source's name only through the crawl's pinned answer (Chromium
+    cannot look ``news.example`` up itself), the name is looked up once though it
+    rebinds to an internal address, and a picture on a host whose answer is internal is
+    never requested (Chromium alone would have fetched ``localhost`` from 127.0.0.1)."""
+    pages = _pages()
+    with serve_pages(pages) as site:
+        port = site.url.rsplit(":", 1)[1]
+        key = next(iter(ARTICLES))
+        site.pages[f"/art/{key}.html"] = _article_page(key).replace(
+            "<body>", f"<body><img src='http://localhost:{port}/pixel.png'>"
+        )
+        answers = {"news.example": [["127.0.0.1"], ["10.0.0.7"]], "localhost": [["10.0.0.5"]]}
+        env = dict(_env(sqlite_store, tmp_path))
+        dns = tmp_path / "dns.json"
+        dnsstub.write(dns, answers)
+        path = os.pathsep.join(p for p in (str(TESTS), env.get("PYTHONPATH", "")) if p)
+        env |= {"YUQING_TEST_DNS": str(dns), "PYTHONPATH": path}
+        source = _source("pinned", f"http://news.example:{port}/list/index.html", render=True)
+        sqlite_store.sources.put(source)
+        stub = ["-s", "YUQING_DNS_LOOKUP=dnsstub.lookup"]
+        stub += ["-s", 'YUQING_INTERNAL_NETWORKS=["10.0.0.0/8"]']
+        command = [sys.executable, "-m", "yuqing.crawl"]  # without -I: PYTHONPATH counts
+        summary = launch(command, "pinned", [*ARGS, *stub], env, timeout=120)
+    assert summary["outcome"] == "ok", summary
+    assert set(_items(sqlite_store, "pinned")) == set(ARTICLES)
+    assert sorted(dnsstub.lookups(dns)) == ["localhost", "news.example"]
+    assert set(site.hosts) == {f"news.example:{port}"}
+    assert "/pixel.png" not in site.requested
