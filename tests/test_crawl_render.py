@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -229,3 +230,25 @@ def test_the_browser_connects_where_the_check_looked_and_no_further(
     assert sorted(dnsstub.lookups(dns)) == ["localhost", "news.example"]
     assert set(site.hosts) == {f"news.example:{port}"}
     assert "/pixel.png" not in site.requested
+
+
+def test_scrapy_crawl_renders_a_configured_render_source(
+    site: PageSite, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """``scrapy crawl list -a source=ID`` (the project's Scrapy way) sets the rendering up
+    from the stored source as ``yuqing.crawl`` does."""
+    sqlite_store.sources.put(_source("rendered", f"{site.url}/list/index.html", render=True))
+    scrapy = str(Path(sys.executable).with_name("scrapy"))
+    done = subprocess.run(
+        # Scrapy's own -s takes no JSON: no YUQING_MATCHER=null (the empty library matches).
+        [scrapy, "crawl", "list", "-a", "source=rendered", *ARGS[:-2]],
+        cwd=TESTS.parent,
+        env=_env(sqlite_store, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    items = _items(sqlite_store, "rendered")
+    assert set(items) == set(ARTICLES)
+    assert items[next(iter(ARTICLES))].title == next(iter(ARTICLES.values()))[0]
