@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.pinning import AddressRefused, PinningMiddleware, is_literal, resolver_of
@@ -48,6 +51,8 @@ RENDERED = frozenset({"article", "part", "watch"})
 CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
 # Schemes a page may use that make no network request.
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
+# Each rendering crawl's handler (one for http and https), for abandon().
+_HANDLERS: weakref.WeakKeyDictionary[Crawler, RenderHandler] = weakref.WeakKeyDictionary()
 
 
 def browser_path(settings: dict[str, Any]) -> str:
@@ -93,19 +98,30 @@ def render_settings(source: Source, settings: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def abandon(crawler: Crawler) -> None:
+    """Fail ``crawler``'s rendered pages in flight now and render no more (its crawl is
+    being stopped: a worker's SIGTERM or a crawl's deadline). Scrapy closes a crawl only
+    once its downloads have ended, and a page waiting for a script that never comes would
+    hold the close for up to ``YUQING_RENDER_TIMEOUT``."""
+    handler = _HANDLERS.get(crawler)
+    if handler is not None:
+        handler.abandon()
+
+
 class RenderMiddleware:
     """Marks the requests of a rendering crawl that go through the browser."""
 
     def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
         self.wait = crawler.settings.get("YUQING_RENDER_WAIT") or WAIT
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def process_request(self, request: Request, spider: Spider) -> None:
+    def process_request(self, request: Request) -> None:
         kind = request.meta.get("kind")
-        source = getattr(spider, "source", None)
+        source = getattr(self.crawler.spider, "source", None)
         lists = kind == "index" and getattr(source, "type", "") == "list"
         if kind not in RENDERED and not lists:
             return
@@ -133,8 +149,44 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         self.guard = PinningMiddleware(crawler)
         self.checking = crawler.settings.getbool("YUQING_PIN_ADDRESSES", True)
         self.abort_request: Callable[[Any], Awaitable[bool] | bool] | None = self._refused
+        self.abandoned = False
+        self.closed = False
+        _HANDLERS[crawler] = self
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """The crawl's one handler for both schemes: one Playwright driver per crawl."""
+        shared = _HANDLERS.get(crawler)
+        return shared if isinstance(shared, cls) else cls(crawler)
+
+    async def close(self) -> None:
+        if not self.closed:  # once, though Scrapy closes it for each scheme
+            self.closed = True
+            await super().close()
+
+    def abandon(self) -> None:
+        """See :func:`abandon`: the browser is closed, pages in flight fail at once."""
+        if self.abandoned:
+            return
+        self.abandoned = True
+        browser = getattr(self, "browser", None)
+        if browser is not None:
+            deferred_from_coro(browser.close())
+
+    async def _download_request_with_retry(self, request: Request, spider: Spider) -> Response:
+        # Also where scrapy-playwright retries a page whose browser went away: not now.
+        if self.abandoned:
+            raise IgnoreRequest(f"not rendered: the crawl is stopping ({request.url})")
+        try:
+            return await super()._download_request_with_retry(request, spider)
+        except Exception as e:
+            if self.abandoned:
+                raise IgnoreRequest(f"not rendered: the crawl is stopping ({request.url})") from e
+            raise
 
     async def _maybe_launch_browser(self) -> None:
+        if self.abandoned:
+            raise IgnoreRequest("not rendered: the crawl is stopping")
         if not hasattr(self, "browser"):
             rules = self._pinned_hosts()
             if rules:

@@ -18,6 +18,7 @@ from pathlib import Path
 import dnsstub
 import pytest
 from pagesite import PageSite, serve_pages
+from waiting import wait_for
 
 from crawler.pool import WorkerPool
 from crawler.scheduler import launch
@@ -252,3 +253,24 @@ def test_scrapy_crawl_renders_a_configured_render_source(
     items = _items(sqlite_store, "rendered")
     assert set(items) == set(ARTICLES)
     assert items[next(iter(ARTICLES))].title == next(iter(ARTICLES.values()))[0]
+
+
+def test_a_stopping_worker_does_not_wait_for_a_page_that_never_settles(
+    site: PageSite, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """SIGTERM while a rendered page waits for a script that never comes (and a page
+    timeout far beyond the pool's grace): the page is failed at once, the run recorded
+    ``abandoned`` and the worker exits by itself (a worker killed at the grace's end would
+    answer ``crashed``)."""
+    sqlite_store.sources.put(_source("slow", f"{site.url}/slow/index.html", render=True))
+    args = [*ARGS, "-s", "YUQING_RENDER_TIMEOUT=600"]
+    pool = WorkerPool(
+        CRAWL_COMMAND, size=1, args=args, env=_env(sqlite_store, tmp_path), store=sqlite_store
+    )
+    with ThreadPoolExecutor(1) as threads:
+        running = threads.submit(pool.run, "slow")
+        wait_for("the page's script requested", lambda: "/stall.js" in site.requested)
+        pool.terminate(30)
+        summary = running.result(timeout=60)
+    assert summary["outcome"] == "abandoned", summary
+    assert sqlite_store.runs.recent("slow", 1)[0].outcome == "abandoned"

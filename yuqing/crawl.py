@@ -149,6 +149,8 @@ class Worker:
 
     def _stop_all(self) -> None:
         """Every crawl closes now (``shutdown``: recorded ``abandoned``)."""
+        for crawler in list(self.runner.crawlers):
+            _abandon_rendering(crawler)
         self.runner.stop()
         self._exit_if_idle()
 
@@ -263,6 +265,15 @@ def _cancel(crawler: Any) -> None:
         # for the downloads in flight, which a hung site never ends: they time out now.
         deferred_from_coro(engine.close_spider_async(reason=DEADLINE))
         _time_out_downloads(crawler)
+        _abandon_rendering(crawler)
+
+
+def _abandon_rendering(crawler: Any) -> None:
+    """Fail the crawl's rendered pages in flight (a browser page has no download timeout
+    to fire; see :func:`crawler.render.abandon`). Only a rendering crawl imported it."""
+    render = sys.modules.get("crawler.render")
+    if render is not None:
+        render.abandon(crawler)
 
 
 def _time_out_downloads(crawler: Any) -> None:
