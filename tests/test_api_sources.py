@@ -289,6 +289,10 @@ def test_console_pages(
     edit = admin.get("/sources/demo-news/edit").get_data(as_text=True)
     assert re.search(r'id="source-render" value="1" checked', edit)
     assert re.search(r'id="source-allow-private" value="1" checked', edit)
+    shown = admin.get("/sources/demo-news").get_data(as_text=True)
+    assert re.search(r'id="source-render-shown">是<', shown)
+    english = admin.get("/sources/demo-news", headers={"Accept-Language": "en"})
+    assert "Render pages" in english.get_data(as_text=True)
     assert store.audit.list(target="source:demo-news")[0].after["allow_private"] is True
 
     for url in ("/sources", "/sources/demo-news", "/sources/demo-news/edit"):

@@ -85,6 +85,8 @@ ENGLISH: dict[str, str] = {
     "编码（留空自动识别）": "Encoding (empty: detect)",
     "选择器（CSS 或 XPath，可留空自动抽取）": "Selectors (CSS or XPath; empty: automatic)",
     "遵守 robots.txt": "Obey robots.txt",
+    "渲染页面": "Render pages",
+    "允许内网地址": "Private addresses allowed",
     "渲染页面（先在浏览器中运行脚本再抽取，较慢；用于正文由 JavaScript 生成的网站）": (
         "Render pages (run their scripts in a browser before extraction; slower; for "
         "sites that build articles in JavaScript)"
