@@ -2,11 +2,12 @@
 ask for a run now.
 
 Each validates (every field, see :func:`crawler.sources.validate`; new URLs must be http(s)
-to a public host unless an admin allows private ones for that source, which the audit
-records), writes, and writes one audit entry per source it changed: who, when, before and
-after. The API, the console and ``yuqing sources``/``yuqing crawl`` call these. Emergency
-crawling (:func:`crawler.sources.set_emergency`) is part of switching emergency mode and is
-audited with that switch.
+to a public host unless an admin allows private ones for that source: its field
+``allow_private``, which the audit records), writes, and writes one audit entry per source
+it changed: who, when, before and after. The API, the console and ``yuqing
+sources``/``yuqing crawl`` call these. Emergency crawling
+(:func:`crawler.sources.set_emergency`) is part of switching emergency mode and is audited
+with that switch.
 """
 
 from __future__ import annotations
@@ -22,29 +23,35 @@ from store.codec import to_doc
 from store.model import Source
 
 
-def create_source(acting: Acting, source: Source, *, allow_private: bool = False) -> Source:
-    """Add ``source`` (its id must be new); returns it as stored."""
+def create_source(acting: Acting, source: Source, *, allow_private: bool | None = None) -> Source:
+    """Add ``source`` (its id must be new); returns it as stored. ``allow_private``
+    (None: ``source.allow_private``) lets its start URLs' hosts have private, loopback or
+    link-local addresses, here and at every fetch (:mod:`crawler.pinning`)."""
     store = acting.store
     if store.sources.get(source.id) is not None:
         raise ConflictError(f"a source {source.id!r} exists already", "id")
-    checked = _checked(source, allow_private=allow_private)
+    if allow_private is not None:
+        source.allow_private = allow_private
+    checked = _checked(source, allow_private=source.allow_private)
     checked.version = None  # new: nothing to check against
     saved = store.sources.put(checked)
-    acting.audit("source.create", f"source:{saved.id}", None, _record(saved, allow_private))
+    acting.audit("source.create", f"source:{saved.id}", None, _record(saved))
     return saved
 
 
 def update_source(
-    acting: Acting, source_id: str, source: Source, *, allow_private: bool = False
+    acting: Acting, source_id: str, source: Source, *, allow_private: bool | None = None
 ) -> Source:
     """Replace the settings of ``source_id`` with ``source``'s. With ``source.version`` set
     (the version the editor read) someone else's change in between is a conflict. URLs
     the source has already are not checked again; emergency crawling set by alerting
-    stays as it is."""
+    stays as it is. ``allow_private``: True or False sets the permission for private
+    addresses; None keeps the stored one."""
     stored = find_source(acting, source_id)
     if source.id != source_id:
         raise Invalid("id cannot change; add a new source instead", "id")
-    checked = _checked(source, known=stored.start_urls, allow_private=allow_private)
+    source.allow_private = stored.allow_private if allow_private is None else allow_private
+    checked = _checked(source, known=stored.start_urls, allow_private=source.allow_private)
     checked.emergency_interval = stored.emergency_interval
     checked.emergency_until = stored.emergency_until
     checked.version = source.version or stored.version
@@ -52,8 +59,8 @@ def update_source(
     acting.audit(
         "source.update",
         f"source:{source_id}",
-        _record(stored, False),
-        _record(saved, allow_private),
+        _record(stored),
+        _record(saved),
     )
     return saved
 
@@ -62,7 +69,7 @@ def delete_source(acting: Acting, source_id: str) -> Source:
     """Remove the source (its runs and items stay); returns what it was."""
     stored = find_source(acting, source_id)
     acting.store.sources.delete(source_id)
-    acting.audit("source.delete", f"source:{source_id}", _record(stored, False), None)
+    acting.audit("source.delete", f"source:{source_id}", _record(stored), None)
     return stored
 
 
@@ -76,7 +83,7 @@ def seed_sources(acting: Acting, sources: Iterable[Source]) -> list[Source]:
         if source.id in have:
             continue
         saved = store.sources.put(validate(source))
-        acting.audit("source.seed", f"source:{saved.id}", None, _record(saved, False))
+        acting.audit("source.seed", f"source:{saved.id}", None, _record(saved))
         added.append(saved)
     return added
 
@@ -117,9 +124,7 @@ def _checked(source: Source, *, known: Iterable[str] = (), allow_private: bool) 
     return source
 
 
-def _record(source: Source, allow_private: bool) -> dict[str, Any]:
-    """A source as the audit keeps it; an admin's permission for private hosts is noted."""
-    doc = to_doc(source)
-    if allow_private:
-        doc["allow_private"] = True
-    return doc
+def _record(source: Source) -> dict[str, Any]:
+    """A source as the audit keeps it (an admin's permission for private hosts, its
+    ``allow_private``, included)."""
+    return to_doc(source)

@@ -13,7 +13,8 @@ robots.txt) asks the resolver for every request's host before it is downloaded a
 refuses the request when any address is internal: :class:`AddressRefused`, a run error
 naming the host and the internal addresses. Allowed to be internal are the hosts an admin
 allowed when saving the source: its start URLs' address literals (no DNS to rebind) and
-its start URLs' names saved with ``allow_private`` (as the audit records), and the names
+its start URLs' names when the source has ``allow_private`` (an admin's permission, a
+field of the source), and the names
 in ``YUQING_PRIVATE_HOSTS``. Any other literal, a redirect to ``http://10.0.0.1/`` say, is
 refused like a name.
 
@@ -49,7 +50,6 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from crawler.storage import store_of
 from crawler.urls import Lookup, internal, system_lookup
 
 Checker = Callable[[str], bool]
@@ -273,8 +273,8 @@ class PinningMiddleware:
         """Whether ``host`` may have internal addresses in this crawl: it is in
         ``YUQING_PRIVATE_HOSTS``, or it is a host of the source's start URLs and either an
         address literal (checked, or allowed, when the source was saved; no DNS to
-        rebind) or a name an admin allowed private addresses for in this source (the
-        audit's ``allow_private``)."""
+        rebind) or a name of a source an admin allowed private addresses for (its
+        ``allow_private``)."""
         if host in self.private_hosts:
             return True
         if host not in self.permitted:
@@ -285,17 +285,8 @@ class PinningMiddleware:
             elif is_literal(host):
                 self.permitted[host] = True
             else:
-                self.permitted[host] = self._admin_allowed(source.id, host)
+                self.permitted[host] = bool(getattr(source, "allow_private", False))
         return self.permitted[host]
-
-    def _admin_allowed(self, source_id: str, host: str) -> bool:
-        entries = store_of(self.crawler).audit.list(target=f"source:{source_id}", limit=1000)
-        return any(
-            isinstance(e.after, dict)
-            and e.after.get("allow_private")
-            and host in _hosts(e.after.get("start_urls") or [])
-            for e in entries
-        )
 
 
 def _hosts(urls: Iterable[str]) -> set[str]:

@@ -74,6 +74,12 @@ def explain(failure: Failure) -> tuple[str, bool, bool]:
         if "redirection" in text:
             return f"redirect loop or chain: {text}", False, False
         return f"ignored: {text}", False, False
+    if type(exc).__module__.startswith("playwright"):
+        # A rendered page (crawler.render): its first line says what the browser met.
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if type(exc).__name__ == "TimeoutError":
+            return f"render timed out: the page did not settle in time ({text})", True, False
+        return f"render failed: {text}", True, False
     if isinstance(exc, TimeoutError | TCPTimedOutError):
         return "timed out", True, False
     if isinstance(exc, DNSLookupError):

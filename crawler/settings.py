@@ -86,12 +86,25 @@ SETTINGS: dict[str, Any] = {
     "YUQING_DNS_LOOKUP": None,
     "YUQING_INTERNAL_NETWORKS": None,
     "YUQING_PRIVATE_HOSTS": [],
+    # Sources marked render (crawler.render): the Chromium executable, pages rendered at a
+    # time per crawl, seconds a page may take to settle, and what settled means.
+    "YUQING_RENDER_BROWSER": "/usr/bin/chromium",
+    "YUQING_RENDER_PAGES": 2,
+    "YUQING_RENDER_TIMEOUT": 30,
+    "YUQING_RENDER_WAIT": "networkidle",
 }
 
 
 def settings_for(source: Source, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The settings of a run of ``source``: the defaults, its robots policy, ``overrides``."""
-    return SETTINGS | {"ROBOTSTXT_OBEY": source.robots == "obey"} | (overrides or {})
+    """The settings of a run of ``source``: the defaults, its robots policy, ``overrides``,
+    and for a source marked ``render`` the browser's (:mod:`crawler.render`; only such a
+    crawl starts one)."""
+    settings = SETTINGS | {"ROBOTSTXT_OBEY": source.robots == "obey"} | (overrides or {})
+    if source.render:
+        from crawler.render import render_settings
+
+        settings |= render_settings(source, settings)
+    return settings
 
 
 def clock_of(crawler: Crawler) -> Clock:

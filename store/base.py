@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from rules.syntax import Node, ParseError, parse
 from store.errors import QueryError
@@ -216,6 +217,24 @@ class AuditRepo(ABC):
         self, *, target: str | None = None, actor: str | None = None, limit: int = 100
     ) -> list[AuditEntry]:
         """Newest first."""
+
+
+def audited_allow_private(start_urls: Iterable[str], afters: Iterable[Any]) -> bool:
+    """Migration of a source saved by an earlier yuqing, which kept an admin's permission
+    for private addresses only in the audit: whether one of the source's audit records
+    (``afters``, the entries' ``after`` documents) allowed it for a host the source still
+    starts from."""
+    own = _url_hosts(start_urls)
+    return any(
+        isinstance(after, dict)
+        and after.get("allow_private") is True
+        and own & _url_hosts(after.get("start_urls") or [])
+        for after in afters
+    )
+
+
+def _url_hosts(urls: Iterable[Any]) -> set[str]:
+    return {(urlsplit(u).hostname or "").lower() for u in urls if isinstance(u, str)} - {""}
 
 
 class SourceRepo(ABC):

@@ -246,7 +246,9 @@ class Source:
     """One place the crawler watches. ``selectors`` (optional) name CSS or XPath expressions
     for ``links``, ``next``, ``title``, ``body`` and ``time``; without them extraction is
     automatic. While ``emergency_until`` lies ahead, ``emergency_interval`` replaces
-    ``interval``."""
+    ``interval``. ``render``: its pages are rendered in a browser (JavaScript run) before
+    extraction. ``allow_private``: an admin allowed its start URLs' hosts private,
+    loopback or link-local addresses (checked at creation and at every fetch)."""
 
     id: str
     name: str
@@ -260,6 +262,8 @@ class Source:
     robots: RobotsPolicy = "obey"
     enabled: bool = True
     max_pages: int = 10  # list pages followed per run, the first included
+    render: bool = False
+    allow_private: bool = False
     emergency_interval: int | None = None
     emergency_until: datetime | None = None
     version: str | None = None

@@ -41,6 +41,7 @@ BROWSER = {
     "test_demo_world",
     "test_discovery_browser",
     "test_regions_browser",
+    "test_crawl_render",
 }
 SLOW = {
     "test_demo_world",
@@ -50,6 +51,7 @@ SLOW = {
     "test_crawl_alerting",
     "test_crawl_pages",
     "test_crawl_pinning",
+    "test_crawl_render",
     "test_crawl_recall",
     "test_hostile_routes",
     "test_channels_kill",

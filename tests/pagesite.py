@@ -1,6 +1,7 @@
 """A real HTTP server on 127.0.0.1 serving a dict of UTF-8 HTML pages by path, noting every
 path asked for (and the Host header it was asked with); the pages may change while it runs
-(a site's redesign). ``redirects`` maps paths to the URL they answer 302 with."""
+(a site's redesign). ``redirects`` maps paths to the URL they answer 302 with; a path in
+``stalled`` is never answered (until the server stops): a script that never loads."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ class PageSite:
     requested: list[str] = field(default_factory=list)
     hosts: list[str] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)
+    stalled: set[str] = field(default_factory=set)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
@@ -30,6 +33,9 @@ def serve_pages(
         def do_GET(self) -> None:
             site.requested.append(self.path)
             site.hosts.append(self.headers.get("Host", ""))
+            if self.path in site.stalled:
+                site.stopping.wait()
+                return
             if self.path in site.redirects:
                 self.send_response(302)
                 self.send_header("Location", site.redirects[self.path])
@@ -57,5 +63,6 @@ def serve_pages(
     try:
         yield site
     finally:
+        site.stopping.set()
         httpd.shutdown()
         httpd.server_close()

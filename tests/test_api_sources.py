@@ -77,21 +77,32 @@ def test_crud_with_audit(app: APIFlask, store: Store, admin: Browser) -> None:
     assert {"last_success", "consecutive_failures", "empty_runs", "usual_gap", "parse_failures",
             "replacement_share", "blocked", "problems"} <= set(listed[0])  # fmt: skip
 
-    # Editing keeps the accepted URL without allow_private; the audit has before and after.
-    changed = admin.send(
-        "PUT",
-        "/api/sources/demo-news",
-        json=news("http://127.0.0.1:8600", name="要闻", allow_private=False),
-    )
+    # An edit that leaves allow_private out keeps the source's permission; the audit has
+    # before and after.
+    kept = news("http://127.0.0.1:8600", name="要闻", render=True)
+    del kept["allow_private"]
+    changed = admin.send("PUT", "/api/sources/demo-news", json=kept)
     assert changed.status_code == 200, changed.get_json()
-    assert store.sources.get("demo-news").name == "要闻"  # type: ignore[union-attr]
+    saved = store.sources.get("demo-news")
+    assert saved is not None and saved.name == "要闻"
+    assert saved.allow_private and saved.render
+    detail = admin.get("/api/sources/demo-news").get_json()["source"]
+    assert detail["render"] is True and detail["allow_private"] is True
     entry = store.audit.list(target="source:demo-news")[0]
     assert (entry.action, entry.before["name"], entry.after["name"]) == (
         "source.update",
         "潼南新闻网 要闻",
         "要闻",
     )
-    # ... but a new private URL needs it again.
+    # allow_private false takes the permission away (the crawl then refuses the host,
+    # crawler.pinning); the accepted URL is not checked again, but a new private one is.
+    revoked = admin.send(
+        "PUT", "/api/sources/demo-news", json=news("http://127.0.0.1:8600", allow_private=False)
+    )
+    assert revoked.status_code == 200, revoked.get_json()
+    saved = store.sources.get("demo-news")
+    assert saved is not None and not saved.allow_private and not saved.render
+    assert store.audit.list(target="source:demo-news")[0].after["allow_private"] is False
     more = news("http://127.0.0.1:8600", allow_private=False)
     more["start_urls"] += ["http://127.0.0.1:8600/shehui/"]
     refused = admin.send("PUT", "/api/sources/demo-news", json=more)
@@ -268,11 +279,20 @@ def test_console_pages(
     assert store.sources.list() == []
 
     added = admin.post(
-        "/sources/new", data=form(base, allow_private="1") | {"csrf_token": admin.csrf}
+        "/sources/new",
+        data=form(base, allow_private="1", render="1") | {"csrf_token": admin.csrf},
     )
     assert added.status_code == 302 and added.headers["Location"] == "/sources/demo-news"
     saved = store.sources.get("demo-news")
     assert saved is not None and saved.tags == ["news", "要闻"] and saved.max_pages == 1
+    assert saved.render and saved.allow_private
+    edit = admin.get("/sources/demo-news/edit").get_data(as_text=True)
+    assert re.search(r'id="source-render" value="1" checked', edit)
+    assert re.search(r'id="source-allow-private" value="1" checked', edit)
+    shown = admin.get("/sources/demo-news").get_data(as_text=True)
+    assert re.search(r'id="source-render-shown">是<', shown)
+    english = admin.get("/sources/demo-news", headers={"Accept-Language": "en"})
+    assert "Render pages" in english.get_data(as_text=True)
     assert store.audit.list(target="source:demo-news")[0].after["allow_private"] is True
 
     for url in ("/sources", "/sources/demo-news", "/sources/demo-news/edit"):

@@ -192,6 +192,15 @@ def test_a_name_an_admin_allowed_may_be_internal_and_no_other(
         assert summary["outcome"] == "ok", summary
         assert asked == ["oa.example"]
         assert set(site.hosts) == {f"oa.example:{port}"}
+        stored = sqlite_store.sources.get("oa")
+        assert stored is not None and stored.allow_private
+
+        # The permission is the source's field, whatever the audit says: here none.
+        direct = replace(_source("oa2", allowed.start_urls[0]), allow_private=True)
+        sqlite_store.sources.put(direct)
+        assert sqlite_store.audit.list(target="source:oa2") == []
+        summary, asked = _run(sqlite_store, tmp_path, "oa2", answers, *internal)
+        assert summary["outcome"] == "ok", summary
 
         # A name saved while it looked public (no permission) that now answers internal.
         sqlite_store.sources.put(_source("news", f"http://news.example:{port}/list/index.html"))

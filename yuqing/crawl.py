@@ -150,6 +150,8 @@ class Worker:
 
     def _stop_all(self) -> None:
         """Every crawl closes now (``shutdown``: recorded ``abandoned``)."""
+        for crawler in list(self.runner.crawlers):
+            _abandon_rendering(crawler)
         self.runner.stop()
         self._exit_if_idle()
 
@@ -264,6 +266,15 @@ def _cancel(crawler: Any) -> None:
         # Closing the spider stops its crawler (Scrapy's spider-closed callback); it waits
         # for the downloads in flight, which DeadlineMiddleware has made time out by now.
         deferred_from_coro(engine.close_spider_async(reason=DEADLINE))
+        _abandon_rendering(crawler)
+
+
+def _abandon_rendering(crawler: Any) -> None:
+    """Fail the crawl's rendered pages in flight (a browser page has no download timeout
+    to fire; see :func:`crawler.render.abandon`). Only a rendering crawl imported it."""
+    render = sys.modules.get("crawler.render")
+    if render is not None:
+        render.abandon(crawler)
 
 
 _ANY_SOURCE = Source("-", "-", "page", ["http://127.0.0.1/"], 600)

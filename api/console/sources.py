@@ -85,6 +85,12 @@ ENGLISH: dict[str, str] = {
     "编码（留空自动识别）": "Encoding (empty: detect)",
     "选择器（CSS 或 XPath，可留空自动抽取）": "Selectors (CSS or XPath; empty: automatic)",
     "遵守 robots.txt": "Obey robots.txt",
+    "渲染页面": "Render pages",
+    "允许内网地址": "Private addresses allowed",
+    "渲染页面（先在浏览器中运行脚本再抽取，较慢；用于正文由 JavaScript 生成的网站）": (
+        "Render pages (run their scripts in a browser before extraction; slower; for "
+        "sites that build articles in JavaScript)"
+    ),
     "启用": "Enabled",
     "每次最多列表页": "List pages per run",
     "允许内网地址（如演示站 127.0.0.1），将记入审计": (
@@ -127,6 +133,7 @@ def _form_data(form: Any, source_id: str | None = None) -> dict[str, Any]:
         "robots": "obey" if form.get("robots") else "ignore",
         "enabled": bool(form.get("enabled")),
         "max_pages": int(max_pages) if max_pages.strip().isdigit() else max_pages,
+        "render": bool(form.get("render")),
         "allow_private": bool(form.get("allow_private")),
         "version": form.get("version") or None,
     }

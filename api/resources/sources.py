@@ -51,8 +51,15 @@ class SourceIn(BaseModel):
     robots: Literal["obey", "ignore"] = "obey"
     enabled: bool = True
     max_pages: int = 10
-    allow_private: bool = Field(
-        False, description="allow private, loopback and link-local hosts (e.g. the demo site)"
+    render: bool = Field(
+        False,
+        description="render its pages in Chromium (JavaScript run) before extraction; "
+        "slower, for sites that build their articles in script",
+    )
+    allow_private: bool | None = Field(
+        None,
+        description="allow private, loopback and link-local hosts (e.g. the demo site); "
+        "on update, leaving it out keeps the source's setting",
     )
     version: str | None = Field(None, description="on update: the version read (conflict check)")
 
@@ -128,7 +135,9 @@ def test_source(data: PreviewIn) -> dict[str, Any]:
     """What the source would yield now; nothing is stored."""
     with refusals():
         source = validate(_source(data))
-        found = preview(source, parts().now(), allow_private=data.allow_private, limit=data.limit)
+        found = preview(
+            source, parts().now(), allow_private=bool(data.allow_private), limit=data.limit
+        )
     result = asdict(found)
     for article in result["articles"]:
         when = article["publish_time"]

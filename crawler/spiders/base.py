@@ -27,6 +27,13 @@ from store.model import Source
 INDEX, ARTICLE, WATCH = "index", "article", "watch"
 PART = "part"  # a further page of a paged article
 FIELDS = ("title", "body", "time")  # selectors applied to article pages
+# The settings crawler.render reads to set a rendering crawl up.
+RENDER_INPUTS = (
+    "YUQING_RENDER_BROWSER",
+    "YUQING_RENDER_PAGES",
+    "YUQING_RENDER_TIMEOUT",
+    "YUQING_RENDER_WAIT",
+)
 
 
 def configured(crawler: Crawler, source_id: str, kind: str) -> Source:
@@ -52,6 +59,15 @@ class SourceSpider(Spider):
             # ``scrapy crawl TYPE -a source=ID``: the configured source, from the store.
             kwargs["source"] = source = configured(crawler, source, cls.name)
             crawler.settings.set("ROBOTSTXT_OBEY", source.robots == "obey", priority="spider")
+            if source.render:
+                # Before the engine exists: its download handlers are made from these.
+                from crawler.render import render_settings
+
+                current = {name: crawler.settings.get(name) for name in RENDER_INPUTS}
+                current["DOWNLOADER_MIDDLEWARES"] = crawler.settings.getdict(
+                    "DOWNLOADER_MIDDLEWARES"
+                )
+                crawler.settings.setdict(render_settings(source, current), priority="spider")
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         return spider

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from datetime import datetime
 from functools import cached_property
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from elasticsearch import ConflictError as EsConflict
 from elasticsearch import NotFoundError
 
-from store.base import SourceRepo
+from store.base import SourceRepo, audited_allow_private
 from store.elastic.common import SCHEMA_VERSION, ensure_index_racing
 from store.errors import ConflictError, QueryError
 from store.model import Source
@@ -34,6 +35,8 @@ SOURCE_MAPPING: dict[str, Any] = {
         "robots": {"type": "keyword"},
         "enabled": {"type": "boolean"},
         "max_pages": {"type": "integer"},
+        "render": {"type": "boolean"},
+        "allow_private": {"type": "boolean"},
         "emergency_interval": {"type": "integer"},
         "emergency_until": {"type": "date"},
     },
@@ -49,7 +52,35 @@ class ElasticSources(SourceRepo):
     @cached_property
     def index(self) -> str:
         # Created on first use: only crawler processes and the API ever touch it.
-        return ensure_index_racing(self.store, "sources", SOURCE_MAPPING)
+        index = ensure_index_racing(self.store, "sources", SOURCE_MAPPING)
+        self._migrate(index)
+        return index
+
+    def _migrate(self, index: str) -> None:
+        """Give sources saved by an earlier yuqing their ``render`` (off) and
+        ``allow_private`` fields; ``allow_private`` is on where the source's audit says an
+        admin allowed it (an earlier yuqing kept the permission there only). A source
+        another process changed meanwhile has the fields already: left as it is."""
+        found = self.es.search(
+            index=index,
+            size=MAX_SOURCES,
+            seq_no_primary_term=True,
+            query={"bool": {"must_not": {"exists": {"field": "allow_private"}}}},
+        )["hits"]["hits"]
+        for hit in found:
+            entries = self.store.audit.list(target=f"source:{hit['_id']}", limit=1000)
+            urls = hit["_source"].get("start_urls") or []
+            allowed = audited_allow_private(urls, [e.after for e in entries])
+            doc = {"render": False} | hit["_source"] | {"allow_private": allowed}
+            with contextlib.suppress(EsConflict, NotFoundError):
+                self.es.index(
+                    index=index,
+                    id=hit["_id"],
+                    document=doc,
+                    refresh=True,
+                    if_seq_no=hit["_seq_no"],
+                    if_primary_term=hit["_primary_term"],
+                )
 
     def put(self, source: Source) -> Source:
         doc = asdict(source)

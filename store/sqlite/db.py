@@ -78,6 +78,7 @@ class SQLiteStore(Store):
                         db.execute(statement)
                 items.migrate(db)
                 outbox.migrate(db)
+                sources.migrate(db)
                 row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
                 if row is None:
                     db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from store.base import SourceRepo
+from store.base import SourceRepo, audited_allow_private
 from store.errors import ConflictError
 from store.model import Source
 from store.sqlite.common import ms
@@ -21,6 +22,31 @@ CREATE TABLE IF NOT EXISTS sources (
     version INTEGER NOT NULL
 );
 """
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Give sources saved by an earlier yuqing their ``render`` (off) and ``allow_private``
+    fields; ``allow_private`` is on where the source's audit says an admin allowed it
+    (an earlier yuqing kept the permission there only). The version stays: the settings
+    are the same."""
+    rows = db.execute(
+        "SELECT id, doc FROM sources WHERE json_extract(doc, '$.allow_private') IS NULL"
+    ).fetchall()
+    for source_id, text in rows:
+        doc = json.loads(text)
+        afters = [
+            json.loads(after)
+            for (after,) in db.execute(
+                "SELECT after FROM audit WHERE target = ? AND after IS NOT NULL",
+                (f"source:{source_id}",),
+            )
+        ]
+        doc.setdefault("render", False)
+        doc["allow_private"] = audited_allow_private(doc.get("start_urls") or [], afters)
+        db.execute(
+            "UPDATE sources SET doc = ? WHERE id = ?",
+            (json.dumps(doc, ensure_ascii=False), source_id),
+        )
 
 
 class SQLiteSources(SourceRepo):

@@ -1,0 +1,243 @@
+"""Rendered pages: sources marked ``render`` are fetched through scrapy-playwright in the
+system's Chromium (Debian's ``chromium``; nothing is downloaded), so that what their
+scripts build (list links, article titles and bodies) is there when the page is parsed.
+
+Only such crawls get the rendering download handler (:class:`RenderHandler`; a plain
+crawl never starts Playwright), and within them only the pages that are parsed as HTML go
+through the browser (:class:`RenderMiddleware`): list pages and watched pages, articles
+and their further pages. robots.txt, feeds and sitemaps are fetched as usual.
+
+Limits (settings): ``YUQING_RENDER_PAGES`` pages at a time per crawl (one browser per
+crawl, one context), ``YUQING_RENDER_TIMEOUT`` seconds per page until it settles
+(``YUQING_RENDER_WAIT``: ``networkidle`` by default, i.e. no request for half a second;
+``load`` or ``domcontentloaded`` wait less): a page that does not settle in time is a run
+error naming its URL. ``YUQING_RENDER_BROWSER`` is the Chromium executable.
+
+Addresses (see docs/security.md): the page request passes the pinning middleware like any
+other; the browser is started with the crawl's pinned answers for the source's hosts
+(``--host-resolver-rules``), so it connects where the check looked; and every request the
+page makes (redirects, scripts, images, XHR) is checked against the same pinning resolver
+and aborted when its host has an internal address the crawl does not allow. Service
+workers are blocked and WebSockets are answered by nothing (no connection is made).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+from crawler.pinning import AddressRefused, PinningMiddleware, is_literal, resolver_of
+from crawler.sources import SourceError
+from store.model import Source
+
+BROWSER = "/usr/bin/chromium"
+PAGES = 2  # pages rendered at a time per crawl
+TIMEOUT = 30.0  # seconds a page may take to settle
+WAIT = "networkidle"
+WAITS = ("networkidle", "load", "domcontentloaded")
+# The request kinds (crawler.spiders.base) parsed as HTML pages.
+RENDERED = frozenset({"article", "part", "watch"})
+CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
+# Schemes a page may use that make no network request.
+LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
+# Each rendering crawl's handler (one for http and https), for abandon().
+_HANDLERS: weakref.WeakKeyDictionary[Crawler, RenderHandler] = weakref.WeakKeyDictionary()
+
+
+def browser_path(settings: dict[str, Any]) -> str:
+    """The Chromium executable (``YUQING_RENDER_BROWSER``: a path or a command name)."""
+    name = str(settings.get("YUQING_RENDER_BROWSER") or BROWSER)
+    return name if os.sep in name else shutil.which(name) or name
+
+
+def render_settings(source: Source, settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings a crawl of ``source`` (``render`` on) adds to ``settings``; a
+    :class:`SourceError` naming the missing browser if it cannot render."""
+    browser = browser_path(settings)
+    if not (os.path.isfile(browser) and os.access(browser, os.X_OK)):
+        raise SourceError(
+            source.id,
+            "render",
+            f"渲染页面需要 Chromium，但找不到可执行文件 {browser}："
+            "请安装 Debian 的 chromium 软件包（apt-get install chromium），"
+            "或用 YUQING_RENDER_BROWSER 指向其路径",
+        )
+    wait = str(settings.get("YUQING_RENDER_WAIT") or WAIT)
+    if wait not in WAITS:
+        raise SourceError(
+            source.id, "render", f"YUQING_RENDER_WAIT 须为 {'、'.join(WAITS)} 之一，而非 {wait!r}"
+        )
+    pages = int(settings.get("YUQING_RENDER_PAGES") or PAGES)
+    timeout = float(settings.get("YUQING_RENDER_TIMEOUT") or TIMEOUT)
+    middlewares = dict(settings.get("DOWNLOADER_MIDDLEWARES") or {})
+    # After conditional GET (650): its validators are taken off rendered requests.
+    middlewares["crawler.render.RenderMiddleware"] = 660
+    return {
+        "DOWNLOAD_HANDLERS": {
+            "http": "crawler.render.RenderHandler",
+            "https": "crawler.render.RenderHandler",
+        },
+        "DOWNLOADER_MIDDLEWARES": middlewares,
+        "PLAYWRIGHT_BROWSER_TYPE": "chromium",
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {"executable_path": browser, "headless": True},
+        "PLAYWRIGHT_MAX_CONTEXTS": 1,
+        "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": pages,
+        "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout * 1000,
+        "YUQING_RENDER_WAIT": wait,
+    }
+
+
+def abandon(crawler: Crawler) -> None:
+    """Fail ``crawler``'s rendered pages in flight now and render no more (its crawl is
+    being stopped: a worker's SIGTERM or a crawl's deadline). Scrapy closes a crawl only
+    once its downloads have ended, and a page waiting for a script that never comes would
+    hold the close for up to ``YUQING_RENDER_TIMEOUT``."""
+    handler = _HANDLERS.get(crawler)
+    if handler is not None:
+        handler.abandon()
+
+
+class RenderMiddleware:
+    """Marks the requests of a rendering crawl that go through the browser."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.wait = crawler.settings.get("YUQING_RENDER_WAIT") or WAIT
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        kind = request.meta.get("kind")
+        source = getattr(self.crawler.spider, "source", None)
+        lists = kind == "index" and getattr(source, "type", "") == "list"
+        if kind not in RENDERED and not lists:
+            return
+        request.meta["playwright"] = True
+        request.meta["playwright_page_goto_kwargs"] = {"wait_until": self.wait}
+        request.meta["playwright_context_kwargs"] = {"service_workers": "block"}
+        request.meta["playwright_page_init_callback"] = _no_websockets
+        # A browser shown "304 Not Modified" has no page to render: always the full page.
+        for name in CONDITIONAL:
+            request.headers.pop(name, None)
+
+
+async def _no_websockets(page: Any, request: Request) -> None:
+    """A page's WebSockets are routed to nothing: no connection leaves the browser."""
+    await page.route_web_socket("**", lambda socket: None)
+
+
+class RenderHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright's handler with the crawl's address checks (module doc). Requests
+    not marked for the browser go to Scrapy's HTTP handler, as in a plain crawl."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.crawler = crawler
+        self.guard = PinningMiddleware(crawler)
+        self.checking = crawler.settings.getbool("YUQING_PIN_ADDRESSES", True)
+        self.abort_request: Callable[[Any], Awaitable[bool] | bool] | None = self._refused
+        self.abandoned = False
+        self.closed = False
+        _HANDLERS[crawler] = self
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        """The crawl's one handler for both schemes: one Playwright driver per crawl."""
+        shared = _HANDLERS.get(crawler)
+        return shared if isinstance(shared, cls) else cls(crawler)
+
+    async def close(self) -> None:
+        if not self.closed:  # once, though Scrapy closes it for each scheme
+            self.closed = True
+            await super().close()
+
+    def abandon(self) -> None:
+        """See :func:`abandon`: the browser is closed, pages in flight fail at once."""
+        if self.abandoned:
+            return
+        self.abandoned = True
+        browser = getattr(self, "browser", None)
+        if browser is not None:
+            deferred_from_coro(browser.close())
+
+    async def _download_request_with_retry(self, request: Request, spider: Spider) -> Response:
+        # Also where scrapy-playwright retries a page whose browser went away: not now.
+        if self.abandoned:
+            raise IgnoreRequest(f"not rendered: the crawl is stopping ({request.url})")
+        try:
+            return await super()._download_request_with_retry(request, spider)
+        except Exception as e:
+            if self.abandoned:
+                raise IgnoreRequest(f"not rendered: the crawl is stopping ({request.url})") from e
+            raise
+
+    async def _maybe_launch_browser(self) -> None:
+        if self.abandoned:
+            raise IgnoreRequest("not rendered: the crawl is stopping")
+        if not hasattr(self, "browser"):
+            rules = self._pinned_hosts()
+            if rules:
+                options = self.config.launch_options
+                args = [a for a in options.get("args", []) if "host-resolver-rules" not in a]
+                options["args"] = [*args, f"--host-resolver-rules={rules}"]
+        await super()._maybe_launch_browser()
+
+    def _pinned_hosts(self) -> str:
+        """Chromium's resolver rules: each of the source's host names the crawl has
+        looked up (its first request passed the pinning middleware before the browser
+        starts) maps to the checked address, so the browser makes no lookup of its own."""
+        source = getattr(self.crawler.spider, "source", None)
+        resolver = resolver_of(self.crawler)
+        rules = []
+        for url in getattr(source, "start_urls", []):
+            host = (urlsplit(url).hostname or "").lower()
+            found = resolver.cached(host) if host and not is_literal(host) else None
+            if found:
+                address = found[0]
+                rules.append(f"MAP {host} {f'[{address}]' if ':' in address else address}")
+        return ", ".join(dict.fromkeys(rules))
+
+    async def _refused(self, request: Any) -> bool:
+        """Whether to abort a request the page makes (Playwright's request): a scheme
+        that is not http(s) and makes a request, or a host with an internal address this
+        crawl does not allow (the pinning middleware's judgement)."""
+        parts = urlsplit(request.url)
+        if parts.scheme in LOCAL_SCHEMES:
+            return False
+        if parts.scheme not in ("http", "https"):
+            return self._refuse(request.url, f"not http(s): {parts.scheme}")
+        host = (parts.hostname or "").lower()
+        if not self.checking or not host:
+            return False
+        resolver = resolver_of(self.crawler)
+        found = resolver.cached(host)
+        try:
+            if found is None:
+                found = await maybe_deferred_to_future(resolver.addresses(host))
+            self.guard._judge(host, found)
+        except AddressRefused as e:
+            return self._refuse(request.url, str(e))
+        except Exception as e:  # a lookup failure: the browser would fail it too
+            return self._refuse(request.url, f"host name not found ({e})")
+        return False
+
+    def _refuse(self, url: str, reason: str) -> bool:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("yuqing/render_refused")
+        spider = self.crawler.spider
+        if spider is not None:
+            spider.logger.info("rendering: not fetched %s: %s", url, reason)
+        return True
