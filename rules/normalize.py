@@ -77,6 +77,7 @@ __all__ = [
     "is_word_char",
     "normalize",
     "normalize_many",
+    "normalize_sounds_and_view",
     "normalize_with_offsets",
 ]
 
@@ -762,8 +763,29 @@ def _collapse(
 def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedText:
     """Normalise ``text`` (as the words of a group with ``view``'s options are), keeping
     what is needed to map spans back to ``text``."""
-    t = _get_tables()
     maps: list[_EditMap] = []
+    result = _common_passes(text, view, maps)
+    return _latin_passes(result, view, maps)
+
+
+def normalize_sounds_and_view(text: str, view: View) -> tuple[NormalizedText, NormalizedText]:
+    """``text`` normalised with ``view`` without its ``lookalikes`` and ``repeats`` (the
+    view sounds are read in) and with ``view`` itself, each exactly as
+    :func:`normalize_with_offsets` gives it, the passes they share run once."""
+    maps: list[_EditMap] = []
+    result = _common_passes(text, view, maps)
+    sound_view = view._replace(lookalikes=False, repeats=False)
+    latin = _latin_range(result, _get_tables()) is not None
+    sounds = _latin_passes(result, sound_view, maps, latin)
+    if sound_view == view:
+        return sounds, sounds
+    return sounds, _latin_passes(result, view, maps, latin)
+
+
+def _common_passes(text: str, view: View, maps: list[_EditMap]) -> str:
+    """Enclosed forms, steps 1-3 and noise between ideographs: the passes that do not
+    depend on ``lookalikes`` or ``repeats``."""
+    t = _get_tables()
     codes = _codes(text)  # encoded once, reused while the text does not change
     if view.enclosed:
         opened = _open_enclosed(text, codes, t, maps)
@@ -774,10 +796,22 @@ def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedTe
     if noise != "off" and result:
         bits = _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
         result = _skip_noise(result, _codes(result) if mapped is None else mapped, bits, t, maps)
+    return result
+
+
+def _latin_passes(
+    result: str, view: View, common: list[_EditMap], latin: bool = True
+) -> NormalizedText:
+    """Noise inside Latin words, ``lookalikes`` and ``repeats`` after
+    :func:`_common_passes` (whose ``common`` maps are left as they are); ``latin=False``
+    says the text has no letter of a space-delimited script (the first two passes would
+    change nothing)."""
+    t = _get_tables()
+    maps = list(common)
     joins = _NO_JOINS
-    if noise == "latin" or noise == "brackets":
+    if latin and (view.noise == "latin" or view.noise == "brackets"):
         result, joins = _join_latin(result, view.lookalikes, t, maps)
-    if view.lookalikes:
+    if latin and view.lookalikes:
         result = _map_lookalikes(result, t)
     runs = _NO_RUNS
     if view.repeats and result:
