@@ -130,9 +130,9 @@ class _View:
         self.scanner: _Compiled | None = None
         # Sound patterns (found and judged in bulk) and the entries of each.
         self.sound: tuple[SoundIndex, list[tuple[_Entry, ...]]] | None = None
-        # By row of the sound index: a word of a homophone group as found when written as
-        # it is, and as found when heard.
-        self.heard: list[tuple[_Entry, _Entry]] = []
+        # By row of the sound index, two entries: a word of a homophone group as found
+        # when written as it is (2 * row), and as found when heard (2 * row + 1).
+        self.heard: list[_Entry] = []
 
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
@@ -148,7 +148,8 @@ class _View:
             # as written with the plain scan.
             kept = [e for e in entries if variants[e.leaf].homophones]
             written.append([e.norm for e in kept])
-            self.heard += [(e, e._replace(kind="homophone")) for e in kept]
+            for e in kept:
+                self.heard += (e, e._replace(kind="homophone"))
         self.sound = SoundIndex(list(by_pattern), written), payloads
 
 
@@ -622,20 +623,29 @@ def _collect_sounds(
     taken: set[tuple[int, int, int]] = set()
     if compiled.sound is not None:
         patterns, starts, ends = compiled.sound[0].locate(form.text)
-        accepted: _Accepted = []
+        accepted: _Accepted = ([], [], [])
         if not patterns.size:
             pass
         elif form.spelt:
             accepted = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
         else:
             accepted = _heard(normalized.text, patterns, starts, ends, compiled)
-        if accepted:
-            originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
-            for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
-                # Heteronym patterns of one word can match at one place: one hit.
-                if (entry.leaf, s, e) not in taken:
-                    taken.add((entry.leaf, s, e))
-                    _add(found, entry.leaf, (s, e, a, b, entry))
+        hit_starts, hit_ends, hit_entries = accepted
+        if hit_entries:
+            originals = normalized.spans(hit_starts, hit_ends)
+            rows = list(zip(hit_starts, hit_ends, *originals, hit_entries, strict=True))
+            leaves = [entry.leaf for entry in hit_entries]
+            taken.update(zip(leaves, hit_starts, hit_ends, strict=True))
+            if len(taken) == len(rows) and min(leaves) == max(leaves):
+                # The common case: no word twice at one place, one group.
+                found.setdefault(leaves[0], []).extend(rows)
+            else:
+                taken.clear()
+                for row, leaf in zip(rows, leaves, strict=True):
+                    # Heteronym patterns of one word can match at one place: one hit.
+                    if (leaf, row[0], row[1]) not in taken:
+                        taken.add((leaf, row[0], row[1]))
+                        _add(found, leaf, row)
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None
@@ -646,7 +656,8 @@ def _collect_sounds(
                     _add(found, entry.leaf, (start, end, a, b, entry))
 
 
-_Accepted = list[tuple[int, int, _Entry]]
+# Starts, ends (in the normalised text) and entries of the sound hits kept.
+_Accepted = tuple[list[int], list[int], list[_Entry]]
 _Positions = npt.NDArray[np.int64]
 
 
@@ -658,18 +669,11 @@ def _heard(
     assert compiled.sound is not None
     candidates, rows, same = compiled.sound[0].judge(text, patterns, starts)
     if not candidates.size:
-        return []
+        return [], [], []
     heard = compiled.heard
-    return [
-        (s, e, heard[row][0 if exact else 1])
-        for s, e, row, exact in zip(
-            starts[candidates].tolist(),
-            ends[candidates].tolist(),
-            rows.tolist(),
-            same.tolist(),
-            strict=True,
-        )
-    ]
+    # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
+    chosen = (rows * 2 + ~same).tolist()
+    return starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
 
 
 def _judged(
@@ -691,13 +695,12 @@ def _judged(
     heard = compiled.heard
     found = bulk[candidates]
     ordered: list[tuple[int, int, int, _Entry]] = [
-        (k, s, e, heard[row][0 if exact else 1])
-        for k, s, e, row, exact in zip(
+        (k, s, e, heard[row])
+        for k, s, e, row in zip(
             found.tolist(),
             source_starts[found].tolist(),
             source_ends[found].tolist(),
-            rows.tolist(),
-            same.tolist(),
+            (rows * 2 + ~same).tolist(),
             strict=True,
         )
     ]
@@ -720,7 +723,7 @@ def _judged(
             hit = entry if kind == "same" else entry._replace(kind=kind)
             ordered.append((k, source_start, source_end, hit))
     ordered.sort(key=lambda x: x[0])  # stable: a candidate's words keep their order
-    return [(s, e, hit) for _, s, e, hit in ordered]
+    return [x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]
 
 
 def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

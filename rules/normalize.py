@@ -729,12 +729,22 @@ def _collapse(
     """``repeats``: each run of one repeated letter or ideograph becomes one character;
     returns the text, the joins moved along, and run lengths by position."""
     codes = _codes(text)
-    repeat = (codes[1:] == codes[:-1]) & ((t.classes[codes[1:]] & _C_LETTER) != 0)
-    if not repeat.any():
+    # Positions followed by the same character (a handful: classified one by one).
+    same = np.flatnonzero(codes[1:] == codes[:-1])
+    if not same.size:
+        return text, joins, _NO_RUNS
+    same = same[(t.classes[codes[same]] & _C_LETTER) != 0]
+    if not same.size:
         return text, joins, _NO_RUNS
     # A run is a character followed by repeats of it.
-    bounds = np.flatnonzero(np.diff(repeat.view(np.int8), prepend=0, append=0))
-    run_starts, run_ends = bounds[0::2], bounds[1::2] + 1
+    run_starts: list[int] = []
+    run_ends: list[int] = []
+    for pos in same.tolist():
+        if run_ends and run_ends[-1] == pos + 1:
+            run_ends[-1] = pos + 2
+        else:
+            run_starts.append(pos)
+            run_ends.append(pos + 2)
     edits = _EditMap()
     pieces: list[str] = []
     runs: dict[int, int] = {}
@@ -742,7 +752,7 @@ def _collapse(
     moved = sorted(joins)
     shifted: list[int] = []
     k = 0
-    for start, end in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+    for start, end in zip(run_starts, run_ends, strict=True):
         while k < len(moved) and moved[k] <= start:
             shifted.append(moved[k] - removed)
             k += 1

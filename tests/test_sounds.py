@@ -114,8 +114,10 @@ def in_bulk(compiled: _View, text: str, variants: list[Variants]) -> list[tuple[
     if not patterns.size:
         return []
     if form.spelt:
-        return _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
-    return _heard(normalized.text, patterns, starts, ends, compiled)
+        found = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
+    else:
+        found = _heard(normalized.text, patterns, starts, ends, compiled)
+    return list(zip(*found, strict=True))
 
 
 @settings(max_examples=300, deadline=None)
