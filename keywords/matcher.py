@@ -635,17 +635,25 @@ def _collect_sounds(
             originals = normalized.spans(hit_starts, hit_ends)
             rows = list(zip(hit_starts, hit_ends, *originals, hit_entries, strict=True))
             leaves = [entry.leaf for entry in hit_entries]
-            taken.update(zip(leaves, hit_starts, hit_ends, strict=True))
-            if len(taken) == len(rows) and min(leaves) == max(leaves):
-                # The common case: no word twice at one place, one group.
-                found.setdefault(leaves[0], []).extend(rows)
+            keys = list(zip(leaves, hit_starts, hit_ends, strict=True))
+            taken.update(keys)
+            if len(taken) != len(keys):
+                # Several words of a group heard at one place (heteronym patterns of one
+                # word, or words that sound alike): the first one found is the hit.
+                first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+                kept = sorted(first.values())
+                rows = [rows[i] for i in kept]
+                leaves = [leaves[i] for i in kept]
+            if min(leaves) == max(leaves):
+                found.setdefault(leaves[0], []).extend(rows)  # the common case: one group
             else:
-                taken.clear()
+                get = found.get
                 for row, leaf in zip(rows, leaves, strict=True):
-                    # Heteronym patterns of one word can match at one place: one hit.
-                    if (leaf, row[0], row[1]) not in taken:
-                        taken.add((leaf, row[0], row[1]))
-                        _add(found, leaf, row)
+                    occurrences = get(leaf)
+                    if occurrences is None:
+                        found[leaf] = [row]
+                    else:
+                        occurrences.append(row)
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None

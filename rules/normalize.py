@@ -646,11 +646,18 @@ _LATIN_NOISE = {
 _SPACED_LETTERS = re.compile(f"(?<![{_LATIN}\\d])[{_LATIN}](?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
 
 
+_LATIN_LETTER = re.compile(f"[{_LATIN}]")
+
+
 def _latin_range(text: str, t: _Tables) -> tuple[int, int] | None:
     """From the first to past the last Latin letter of ``text`` (None if it has none): the
     Latin passes need not read the Chinese around."""
-    latin = np.flatnonzero(t.classes[_codes(text)] & _C_LATIN)
-    return (int(latin[0]), int(latin[-1]) + 1) if latin.size else None
+    first = _LATIN_LETTER.search(text)
+    if first is None:
+        return None
+    last = _LATIN_LETTER.search(text[::-1])
+    assert last is not None
+    return first.start(), len(text) - last.start()
 
 
 def _join_latin(
