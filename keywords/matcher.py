@@ -149,7 +149,7 @@ class _View:
             kept = [e for e in entries if variants[e.leaf].homophones]
             written.append([e.norm for e in kept])
             for e in kept:
-                self.heard += (e, e._replace(kind="homophone"))
+                self.heard += (e, _Entry(e.leaf, e.word, e.norm, "homophone"))
         self.sound = SoundIndex(list(by_pattern), written), payloads
 
 

@@ -13,7 +13,7 @@ syllables (:data:`_BITS` bits each): the whole text in one array lookup. The oth
 (longer, or with letters or digits) go through a :class:`rules.scanner.Scanner`, which
 finds few of them.
 
-*Judging.* The written forms of each pattern's words are rows of a code-point matrix; the
+*Judging.* The written forms of each pattern's words are one array of code points; the
 text's characters at each candidate are gathered beside them and compared at once.
 
 Results are exactly those of finding with a scanner and judging one by one, in the same
@@ -54,25 +54,32 @@ class SoundIndex:
         # Pattern of each pair of syllables (-1: none), for patterns of two stand-ins.
         self._pairs = np.full(1 << (2 * _BITS), -1, dtype=np.int32)
         rest: list[tuple[int, str]] = []
+        pairs: dict[int, int] = {}
         for index, pattern in enumerate(self.patterns):
-            first, second = (ord(c) - _STAND_IN_BASE + 1 for c in (pattern * 2)[:2])
-            if len(pattern) == 2 and 0 < first <= _SYLLABLES and 0 < second <= _SYLLABLES:
-                self._pairs[first << _BITS | second] = index
-            else:
-                rest.append((index, pattern))
+            if len(pattern) == 2:
+                first = ord(pattern[0]) - _STAND_IN_BASE + 1
+                second = ord(pattern[1]) - _STAND_IN_BASE + 1
+                if 0 < first <= _SYLLABLES and 0 < second <= _SYLLABLES:
+                    pairs[first << _BITS | second] = index
+                    continue
+            rest.append((index, pattern))
+        self._pairs[list(pairs)] = list(pairs.values())
         self._rest: Scanner[int] | None = None
         if rest:
             self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
         self.pattern_lengths = np.array([len(p) for p in self.patterns], dtype=np.int64)
-        # Written forms, one row each; the rows of pattern i are first[i]:first[i + 1].
+        # Written forms, one row each, as long as their pattern: the rows of pattern i are
+        # first[i]:first[i + 1], row k is written[offset[k]:offset[k] + its length].
         counts = [len(w) for w in written]
         self._first = np.zeros(len(self.patterns) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._first[1:])
         rows = [form for forms in written for form in forms]
         width = max((len(r) for r in rows), default=1)
-        self._written = np.full((max(len(rows), 1), width), _NO_CHAR, dtype=np.uint32)
-        for k, form in enumerate(rows):
-            self._written[k, : len(form)] = _codes(form)
+        self._offset = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=self._offset[1:])
+        self._written = np.concatenate(
+            (_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32))
+        )
         self._span = np.arange(width, dtype=np.int64)
 
     def locate(self, sounds: str) -> tuple[_Array, _Array, _Array]:
@@ -124,9 +131,11 @@ class SoundIndex:
         # Row of each (candidate, written form): the candidate's first row plus the rank.
         before = np.cumsum(counts) - counts
         rows = first[candidate] + np.arange(candidate.size) - before[candidate]
-        codes = np.concatenate((_codes(text), np.full(self._span.size, _PAST_END)))
-        written = self._written[rows]
-        equal = codes[starts[candidate][:, None] + self._span] == written
+        lengths = self.pattern_lengths[patterns][candidate]
+        span = self._span[: lengths.max()]
+        codes = np.concatenate((_codes(text), np.full(span.size, _PAST_END)))
+        written = self._written[self._offset[rows][:, None] + span]
+        equal = (codes[starts[candidate][:, None] + span] == written) & (span < lengths[:, None])
         kept = np.flatnonzero(equal.any(axis=1))
-        same = equal[kept].sum(axis=1) == self.pattern_lengths[patterns[candidate[kept]]]
+        same = equal[kept].sum(axis=1) == lengths[kept]
         return candidate[kept], rows[kept], same
