@@ -365,19 +365,21 @@ class _EditMap:
     between edits the text is copied, shifted by the length change of the edits before.
     """
 
-    __slots__ = ("in_end", "in_start", "out_end", "out_start")
+    __slots__ = ("_arrays", "in_end", "in_start", "out_end", "out_start")
 
     def __init__(self) -> None:
         self.out_start: list[int] = []
         self.out_end: list[int] = []
         self.in_start: list[int] = []
         self.in_end: list[int] = []
+        self._arrays: tuple[_Positions, ...] | None = None
 
     def add(self, out_start: int, out_end: int, in_start: int, in_end: int) -> None:
         self.out_start.append(out_start)
         self.out_end.append(out_end)
         self.in_start.append(in_start)
         self.in_end.append(in_end)
+        self._arrays = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         # A span starts where its first character's input starts and ends where its last
@@ -417,18 +419,23 @@ class _EditMap:
 
     def spans(self, starts: _Positions, ends: _Positions) -> tuple[_Positions, _Positions]:
         """``span`` of many spans at once, the same arithmetic on arrays."""
-        out_start, out_end, in_start, in_end = (
-            np.array(v, dtype=np.int64)
-            for v in (self.out_start, self.out_end, self.in_start, self.in_end)
-        )
-        mapped = []
-        for chars, bounds, inside in ((starts, starts, in_start), (ends - 1, ends, in_end)):
-            k = np.searchsorted(out_start, chars, side="right") - 1
-            edited = k >= 0
-            k = np.maximum(k, 0)
-            shifted = np.where(edited, bounds + in_end[k] - out_end[k], bounds)
-            mapped.append(np.where(edited & (chars < out_end[k]), inside[k], shifted))
-        return mapped[0], mapped[1]
+        arrays = self._arrays
+        if arrays is None:
+            # Made once per map (a map may serve several views of a text). A first edit
+            # before every position stands for "no edit before": it shifts by nothing.
+            before = -(1 << 62)
+            out_start, out_end, in_start, in_end = (
+                np.array([before, *v], dtype=np.int64)
+                for v in (self.out_start, self.out_end, self.in_start, self.in_end)
+            )
+            arrays = self._arrays = (out_start, out_end, in_start, in_end - out_end)
+        out_start, out_end, in_start, shift = arrays
+        k = np.searchsorted(out_start, starts, side="right") - 1
+        mapped_starts = np.where(starts < out_end[k], in_start[k], starts + shift[k])
+        k = np.searchsorted(out_start, ends - 1, side="right") - 1
+        # in_end[k] is out_end[k] + shift[k].
+        mapped_ends = np.where(ends - 1 < out_end[k], out_end[k], ends) + shift[k]
+        return mapped_starts, mapped_ends
 
 
 _NO_JOINS: frozenset[int] = frozenset()
