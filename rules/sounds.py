@@ -64,6 +64,9 @@ class SoundIndex:
                     continue
             rest.append((index, pattern))
         self._pairs[list(pairs)] = list(pairs.values())
+        # Which pairs are patterns, a quarter of the size: every pair of the text is looked
+        # up here, only those found in the table above.
+        self._is_pair = self._pairs >= 0
         self._rest: Scanner[int] | None = None
         if rest:
             self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
@@ -90,10 +93,10 @@ class SoundIndex:
             # Syllable numbers: 0 for what is not a stand-in (wrapped round, or past them).
             symbols = _codes(sounds) - np.uint32(_STAND_IN_BASE - 1)
             symbols[symbols > _SYLLABLES] = 0
-            found = self._pairs[(symbols[:-1] << _BITS) | symbols[1:]]
-            starts = np.flatnonzero(found >= 0)
+            pairs = (symbols[:-1] << _BITS) | symbols[1:]
+            starts = np.flatnonzero(self._is_pair[pairs])
             if starts.size:
-                parts.append((found[starts].astype(np.int64), starts, starts + 2))
+                parts.append((self._pairs[pairs[starts]].astype(np.int64), starts, starts + 2))
         if self._rest is not None:
             indexes, found_starts, found_ends = self._rest.locate(sounds)
             if indexes:
