@@ -30,13 +30,15 @@ import numpy.typing as npt
 
 from rules.scanner import Scanner
 
-__all__ = ["SoundIndex"]
+__all__ = ["BULK_FROM", "SoundIndex"]
 
 _Array = npt.NDArray[np.int64]
 
 _STAND_IN_BASE = 0xE000  # as rules.variants
 _BITS = 9  # per syllable: pypinyin's readings are about 430
 _SYLLABLES = (1 << _BITS) - 1  # 0 stands for a character that is no stand-in
+BULK_FROM = 40
+"""Fewest candidates judged with arrays; fewer (a short text) are judged one by one."""
 _NO_CHAR = np.uint32(0xFFFFFFFF)  # pads written forms: never equal to a text character
 _PAST_END = np.uint32(0xFFFFFFFE)  # pads a text's characters
 
@@ -84,6 +86,9 @@ class SoundIndex:
             (_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32))
         )
         self._span = np.arange(width, dtype=np.int64)
+        # The same for judging a few candidates one by one (arrays cost more there).
+        self._rows = rows
+        self._first_row = self._first.tolist()
 
     def locate(self, sounds: str) -> tuple[_Array, _Array, _Array]:
         """Pattern, start and end of every occurrence in the sound form ``sounds``,
@@ -125,6 +130,8 @@ class SoundIndex:
         whose positions are those of the sound form): the candidate, the written form (row)
         and whether it is written exactly so, of each written form with at least one
         character as in ``text``; in candidate order, then row order."""
+        if patterns.size < BULK_FROM:
+            return self._judge_each(text, patterns, starts)
         first = self._first[patterns]
         counts = self._first[patterns + 1] - first
         candidate = np.repeat(np.arange(patterns.size, dtype=np.int64), counts)
@@ -142,3 +149,35 @@ class SoundIndex:
         kept = np.flatnonzero(equal.any(axis=1))
         same = equal[kept].sum(axis=1) == lengths[kept]
         return candidate[kept], rows[kept], same
+
+    def _judge_each(
+        self, text: str, patterns: _Array, starts: _Array
+    ) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
+        """:meth:`judge` one candidate at a time (for a few: a short text)."""
+        candidates: list[int] = []
+        rows: list[int] = []
+        same: list[bool] = []
+        first = self._first_row
+        forms = self._rows
+        for k, (i, start) in enumerate(zip(patterns.tolist(), starts.tolist(), strict=True)):
+            if first[i] == first[i + 1]:
+                continue
+            heard = text[start : start + len(forms[first[i]])]
+            for row in range(first[i], first[i + 1]):
+                form = forms[row]
+                if heard == form:
+                    candidates.append(k)
+                    rows.append(row)
+                    same.append(True)
+                    continue
+                for a, b in zip(heard, form, strict=True):
+                    if a == b:
+                        candidates.append(k)
+                        rows.append(row)
+                        same.append(False)
+                        break
+        return (
+            np.array(candidates, dtype=np.int64),
+            np.array(rows, dtype=np.int64),
+            np.array(same, dtype=np.bool_),
+        )

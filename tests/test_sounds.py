@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from keywords.matcher import Matcher, _Entry, _View
 from keywords.model import Group, Library, Options, Rule
+from rules import sounds
 from rules.normalize import normalize_with_offsets
 from rules.scanner import Scanner
-from rules.sounds import SoundIndex
+from rules.sounds import BULK_FROM, SoundIndex
 from rules.variants import Variants, sound_form
 
 # Characters that sound alike in small sets (yi, qing, shi, zhong/chong), heteronyms
@@ -131,7 +132,14 @@ def test_bulk_judging_is_judging_one_by_one(
     assert views
     for text in texts:
         for compiled in views:
-            assert in_bulk(compiled, text, variants) == one_by_one(compiled, text, variants)
+            expected = one_by_one(compiled, text, variants)
+            # With arrays (as for long texts) and one by one (as for short ones).
+            for bulk_from in (0, 10**9):
+                sounds.BULK_FROM = bulk_from
+                try:
+                    assert in_bulk(compiled, text, variants) == expected
+                finally:
+                    sounds.BULK_FROM = BULK_FROM
 
 
 @settings(max_examples=200, deadline=None)
@@ -161,11 +169,15 @@ def test_patterns_are_found_where_the_scanner_finds_them(patterns: list[str], te
 def test_a_homophone_keeps_one_character_as_written() -> None:
     # 易情 sounds like 疫情 and keeps 情; 亿清 keeps neither; 疫情 is the word itself.
     index = SoundIndex(["\ue000\ue001"], [["疫情"]])
-    text = "易情亿清疫情"
-    candidates, rows, same = index.judge(text, np.array([0, 0, 0]), np.array([0, 2, 4]))
-    assert candidates.tolist() == [0, 2]
-    assert rows.tolist() == [0, 0]
-    assert same.tolist() == [False, True]
+    text = "易情亿清疫情" * 20
+    for repeat in (1, 20):  # one by one, with arrays
+        candidates, rows, same = index.judge(
+            text, np.array([0, 0, 0] * repeat), np.array([0, 2, 4] * repeat)
+        )
+        assert candidates.tolist()[:2] == [0, 2]
+        assert rows.tolist()[:2] == [0, 0]
+        assert same.tolist()[:2] == [False, True]
+        assert len(candidates) == 2 * repeat
 
 
 def test_found_through_the_matcher() -> None:
