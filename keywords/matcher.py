@@ -31,10 +31,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
 from keywords.model import Library, Options, Rule
 from rules.evaluate import FACTS, ItemFacts, Span, Test, compile_node, near_spans
-from rules.normalize import DEFAULT_VIEW, NormalizedText, View, normalize, normalize_with_offsets
+from rules.normalize import (
+    DEFAULT_VIEW,
+    NormalizedText,
+    View,
+    normalize,
+    normalize_sounds_and_view,
+    normalize_with_offsets,
+)
 from rules.scanner import Scanner, leftmost_longest
+from rules.sounds import SoundIndex
 from rules.syntax import (
     FIELDS,
     And,
@@ -135,40 +146,29 @@ class _View:
         self.initials: dict[str, list[_Entry]] = {}
         self.homophones = False  # some leaf matches by sound even without Latin letters
         self.scanner: _Compiled | None = None
-        self.sound: _Compiled | None = None
+        # Sound patterns (found and judged in bulk) and the entries of each.
+        self.sound: tuple[SoundIndex, list[tuple[_Entry, ...]]] | None = None
+        # By row of the sound index, two entries: a word of a homophone group as found
+        # when written as it is (2 * row), and as found when heard (2 * row + 1).
+        self.heard: list[_Entry] = []
 
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
-        self.sound = _scanner(self.sounds, self.view, prepared=True)
-        # By sound pattern, for texts without pinyin: the entries of homophone groups, with
-        # what each reports when heard rather than written, and its written form. Made when
-        # the pattern is first heard (False until then): a large library has many sounds,
-        # ordinary text hears a small share of them.
-        self.variants = variants
-        self.heard: list[_Heard | Literal[False] | None] = (
-            [False] * len(self.sound[1]) if self.sound is not None else []
-        )
-
-    def heard_table(self, index: int) -> _Heard | None:
-        table = self.heard[index]
-        if table is False:
-            assert self.sound is not None
-            # Two threads may both build it: the same table, either kept.
-            table = self.heard[index] = _heard_table(self.sound[1][index], self.variants)
-        return table
-
-
-# A word of a homophone group: its entry, what it reports when heard, its written form.
-_Heard = tuple[tuple[_Entry, _Entry, str], ...]
-
-
-def _heard_table(entries: tuple[_Entry, ...], variants: list[Variants]) -> _Heard | None:
-    kept = tuple(
-        (entry, _Entry(entry.leaf, entry.word, entry.norm, "homophone"), entry.norm)
-        for entry in entries
-        if variants[entry.leaf].homophones
-    )
-    return kept or None  # None: pinyin only, found as written by the plain scan
+        if not self.sounds:
+            return
+        by_pattern: dict[str, list[_Entry]] = {}
+        for pattern, entry in self.sounds:
+            by_pattern.setdefault(pattern, []).append(entry)
+        payloads = [tuple(entries) for entries in by_pattern.values()]
+        written: list[list[str]] = []
+        for entries in payloads:
+            # Only homophone groups judge what was heard; pinyin groups find their words
+            # as written with the plain scan.
+            kept = [e for e in entries if variants[e.leaf].homophones]
+            written.append([e.norm for e in kept])
+            for e in kept:
+                self.heard += (e, _Entry(e.leaf, e.word, e.norm, "homophone"))
+        self.sound = SoundIndex(list(by_pattern), written), payloads
 
 
 def _scanner(
@@ -666,7 +666,12 @@ class Matcher:
         """One view of :meth:`_scan`."""
         text = scanned.original
         found = scanned.found
-        normalized = normalize_with_offsets(text, view)
+        if compiled.homophones and compiled.sound_view != view:
+            # Sounds are read in a view this one shares most passes with.
+            heard_in, normalized = normalize_sounds_and_view(text, view)
+            scanned.views.setdefault(compiled.sound_view, heard_in)
+        else:
+            normalized = normalize_with_offsets(text, view)
         scanned.views[view] = normalized
         if compiled.scanner is not None:
             _collect(found, compiled.scanner, normalized)
@@ -943,19 +948,38 @@ def _collect_sounds(
     form = sound_form(normalized.text)
     taken: set[tuple[int, int, int]] = set()
     if compiled.sound is not None:
-        scanner, payloads = compiled.sound
-        indexes, starts, ends = scanner.locate(form.text)
-        if form.spelt:
-            accepted = _judged(form, indexes, starts, ends, payloads, variants)
+        patterns, starts, ends = compiled.sound[0].locate(form.text)
+        accepted: _Accepted = ([], [], [])
+        if not patterns.size:
+            pass
+        elif form.spelt:
+            accepted = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
         else:
-            accepted = _heard(normalized.text, indexes, starts, ends, compiled)
-        if accepted:
-            originals = normalized.spans([a[0] for a in accepted], [a[1] for a in accepted])
-            for (s, e, entry), a, b in zip(accepted, *originals, strict=True):
-                # Heteronym patterns of one word can match at one place: one hit.
-                if (entry.leaf, s, e) not in taken:
-                    taken.add((entry.leaf, s, e))
-                    _add(found, entry.leaf, (s, e, a, b, entry))
+            accepted = _heard(normalized.text, patterns, starts, ends, compiled)
+        hit_starts, hit_ends, hit_entries = accepted
+        if hit_entries:
+            originals = normalized.spans(hit_starts, hit_ends)
+            rows = list(zip(hit_starts, hit_ends, *originals, hit_entries, strict=True))
+            leaves = [entry.leaf for entry in hit_entries]
+            keys = list(zip(leaves, hit_starts, hit_ends, strict=True))
+            taken.update(keys)
+            if len(taken) != len(keys):
+                # Several words of a group heard at one place (heteronym patterns of one
+                # word, or words that sound alike): the first one found is the hit.
+                first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+                kept = sorted(first.values())
+                rows = [rows[i] for i in kept]
+                leaves = [leaves[i] for i in kept]
+            if min(leaves) == max(leaves):
+                found.setdefault(leaves[0], []).extend(rows)  # the common case: one group
+            else:
+                get = found.get
+                for row, leaf in zip(rows, leaves, strict=True):
+                    occurrences = get(leaf)
+                    if occurrences is None:
+                        found[leaf] = [row]
+                    else:
+                        occurrences.append(row)
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None
@@ -966,47 +990,62 @@ def _collect_sounds(
                     _add(found, entry.leaf, (start, end, a, b, entry))
 
 
-_Accepted = list[tuple[int, int, _Entry]]
+# Starts, ends (in the normalised text) and entries of the sound hits kept.
+_Accepted = tuple[list[int], list[int], list[_Entry]]
+_Positions = npt.NDArray[np.int64]
 
 
 def _heard(
-    text: str, indexes: list[int], starts: list[int], ends: list[int], compiled: _View
+    text: str, patterns: _Positions, starts: _Positions, ends: _Positions, compiled: _View
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
-    written) of groups that want them. Most candidates in ordinary text are two unrelated
-    characters that sound alike, so this loop is kept lean."""
-    accepted: _Accepted = []
-    add = accepted.append
+    written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`)."""
+    assert compiled.sound is not None
+    candidates, rows, same = compiled.sound[0].judge(text, patterns, starts)
+    if not candidates.size:
+        return [], [], []
     heard = compiled.heard
-    for i, s, e in zip(indexes, starts, ends, strict=True):
-        entries = heard[i]
-        if entries is False:
-            entries = compiled.heard_table(i)
-        if entries is None:
-            continue
-        written = text[s:e]
-        for entry, homophone, norm in entries:
-            if written == norm:
-                add((s, e, entry))
-                continue
-            for a, b in zip(written, norm, strict=False):
-                if a == b:
-                    add((s, e, homophone))
-                    break
-    return accepted
+    # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
+    chosen = (rows * 2 + ~same).tolist()
+    return starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
 
 
 def _judged(
     form: SoundForm,
-    indexes: list[int],
-    starts: list[int],
-    ends: list[int],
-    payloads: list[tuple[_Entry, ...]],
+    text: str,
+    patterns: _Positions,
+    starts: _Positions,
+    ends: _Positions,
+    compiled: _View,
     variants: list[Variants],
 ) -> _Accepted:
-    """Sound hits in a text with pinyin, each judged by the form (positions moved)."""
-    accepted: _Accepted = []
-    for i, s, e in zip(indexes, starts, ends, strict=True):
+    """Sound hits in a text with pinyin (positions moved): those clear of pinyin judged in
+    bulk as in :func:`_heard`, the others one by one by the form; in the order found."""
+    assert compiled.sound is not None
+    index, payloads = compiled.sound
+    source_starts, source_ends, plain = form.unspelt(starts, ends)
+    bulk = np.flatnonzero(plain)
+    candidates, rows, same = index.judge(text, patterns[bulk], source_starts[bulk])
+    heard = compiled.heard
+    found = bulk[candidates]
+    ordered: list[tuple[int, int, int, _Entry]] = [
+        (k, s, e, heard[row])
+        for k, s, e, row in zip(
+            found.tolist(),
+            source_starts[found].tolist(),
+            source_ends[found].tolist(),
+            (rows * 2 + ~same).tolist(),
+            strict=True,
+        )
+    ]
+    spelt = np.flatnonzero(~plain)
+    for k, i, s, e in zip(
+        spelt.tolist(),
+        patterns[spelt].tolist(),
+        starts[spelt].tolist(),
+        ends[spelt].tolist(),
+        strict=True,
+    ):
         for entry in payloads[i]:
             options = variants[entry.leaf]
             kind = form.judge(
@@ -1016,8 +1055,9 @@ def _judged(
                 continue  # not allowed, or found as written by the plain scan
             source_start, source_end = form.source_span(s, e)
             hit = entry if kind == "same" else entry._replace(kind=kind)
-            accepted.append((source_start, source_end, hit))
-    return accepted
+            ordered.append((k, source_start, source_end, hit))
+    ordered.sort(key=lambda x: x[0])  # stable: a candidate's words keep their order
+    return [x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]
 
 
 def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -77,6 +77,7 @@ __all__ = [
     "is_word_char",
     "normalize",
     "normalize_many",
+    "normalize_sounds_and_view",
     "normalize_with_offsets",
 ]
 
@@ -364,19 +365,21 @@ class _EditMap:
     between edits the text is copied, shifted by the length change of the edits before.
     """
 
-    __slots__ = ("in_end", "in_start", "out_end", "out_start")
+    __slots__ = ("_arrays", "in_end", "in_start", "out_end", "out_start")
 
     def __init__(self) -> None:
         self.out_start: list[int] = []
         self.out_end: list[int] = []
         self.in_start: list[int] = []
         self.in_end: list[int] = []
+        self._arrays: tuple[_Positions, ...] | None = None
 
     def add(self, out_start: int, out_end: int, in_start: int, in_end: int) -> None:
         self.out_start.append(out_start)
         self.out_end.append(out_end)
         self.in_start.append(in_start)
         self.in_end.append(in_end)
+        self._arrays = None
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         # A span starts where its first character's input starts and ends where its last
@@ -416,18 +419,23 @@ class _EditMap:
 
     def spans(self, starts: _Positions, ends: _Positions) -> tuple[_Positions, _Positions]:
         """``span`` of many spans at once, the same arithmetic on arrays."""
-        out_start, out_end, in_start, in_end = (
-            np.array(v, dtype=np.int64)
-            for v in (self.out_start, self.out_end, self.in_start, self.in_end)
-        )
-        mapped = []
-        for chars, bounds, inside in ((starts, starts, in_start), (ends - 1, ends, in_end)):
-            k = np.searchsorted(out_start, chars, side="right") - 1
-            edited = k >= 0
-            k = np.maximum(k, 0)
-            shifted = np.where(edited, bounds + in_end[k] - out_end[k], bounds)
-            mapped.append(np.where(edited & (chars < out_end[k]), inside[k], shifted))
-        return mapped[0], mapped[1]
+        arrays = self._arrays
+        if arrays is None:
+            # Made once per map (a map may serve several views of a text). A first edit
+            # before every position stands for "no edit before": it shifts by nothing.
+            before = -(1 << 62)
+            out_start, out_end, in_start, in_end = (
+                np.array([before, *v], dtype=np.int64)
+                for v in (self.out_start, self.out_end, self.in_start, self.in_end)
+            )
+            arrays = self._arrays = (out_start, out_end, in_start, in_end - out_end)
+        out_start, out_end, in_start, shift = arrays
+        k = np.searchsorted(out_start, starts, side="right") - 1
+        mapped_starts = np.where(starts < out_end[k], in_start[k], starts + shift[k])
+        k = np.searchsorted(out_start, ends - 1, side="right") - 1
+        # in_end[k] is out_end[k] + shift[k].
+        mapped_ends = np.where(ends - 1 < out_end[k], out_end[k], ends) + shift[k]
+        return mapped_starts, mapped_ends
 
 
 _NO_JOINS: frozenset[int] = frozenset()
@@ -645,11 +653,18 @@ _LATIN_NOISE = {
 _SPACED_LETTERS = re.compile(f"(?<![{_LATIN}\\d])[{_LATIN}](?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
 
 
+_LATIN_LETTER = re.compile(f"[{_LATIN}]")
+
+
 def _latin_range(text: str, t: _Tables) -> tuple[int, int] | None:
     """From the first to past the last Latin letter of ``text`` (None if it has none): the
     Latin passes need not read the Chinese around."""
-    latin = np.flatnonzero(t.classes[_codes(text)] & _C_LATIN)
-    return (int(latin[0]), int(latin[-1]) + 1) if latin.size else None
+    first = _LATIN_LETTER.search(text)
+    if first is None:
+        return None
+    last = _LATIN_LETTER.search(text[::-1])
+    assert last is not None
+    return first.start(), len(text) - last.start()
 
 
 def _join_latin(
@@ -728,12 +743,22 @@ def _collapse(
     """``repeats``: each run of one repeated letter or ideograph becomes one character;
     returns the text, the joins moved along, and run lengths by position."""
     codes = _codes(text)
-    repeat = (codes[1:] == codes[:-1]) & ((t.classes[codes[1:]] & _C_LETTER) != 0)
-    if not repeat.any():
+    # Positions followed by the same character (a handful: classified one by one).
+    same = np.flatnonzero(codes[1:] == codes[:-1])
+    if not same.size:
+        return text, joins, _NO_RUNS
+    same = same[(t.classes[codes[same]] & _C_LETTER) != 0]
+    if not same.size:
         return text, joins, _NO_RUNS
     # A run is a character followed by repeats of it.
-    bounds = np.flatnonzero(np.diff(repeat.view(np.int8), prepend=0, append=0))
-    run_starts, run_ends = bounds[0::2], bounds[1::2] + 1
+    run_starts: list[int] = []
+    run_ends: list[int] = []
+    for pos in same.tolist():
+        if run_ends and run_ends[-1] == pos + 1:
+            run_ends[-1] = pos + 2
+        else:
+            run_starts.append(pos)
+            run_ends.append(pos + 2)
     edits = _EditMap()
     pieces: list[str] = []
     runs: dict[int, int] = {}
@@ -741,7 +766,7 @@ def _collapse(
     moved = sorted(joins)
     shifted: list[int] = []
     k = 0
-    for start, end in zip(run_starts.tolist(), run_ends.tolist(), strict=True):
+    for start, end in zip(run_starts, run_ends, strict=True):
         while k < len(moved) and moved[k] <= start:
             shifted.append(moved[k] - removed)
             k += 1
@@ -762,8 +787,29 @@ def _collapse(
 def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedText:
     """Normalise ``text`` (as the words of a group with ``view``'s options are), keeping
     what is needed to map spans back to ``text``."""
-    t = _get_tables()
     maps: list[_EditMap] = []
+    result = _common_passes(text, view, maps)
+    return _latin_passes(result, view, maps)
+
+
+def normalize_sounds_and_view(text: str, view: View) -> tuple[NormalizedText, NormalizedText]:
+    """``text`` normalised with ``view`` without its ``lookalikes`` and ``repeats`` (the
+    view sounds are read in) and with ``view`` itself, each exactly as
+    :func:`normalize_with_offsets` gives it, the passes they share run once."""
+    maps: list[_EditMap] = []
+    result = _common_passes(text, view, maps)
+    sound_view = view._replace(lookalikes=False, repeats=False)
+    latin = _latin_range(result, _get_tables()) is not None
+    sounds = _latin_passes(result, sound_view, maps, latin)
+    if sound_view == view:
+        return sounds, sounds
+    return sounds, _latin_passes(result, view, maps, latin)
+
+
+def _common_passes(text: str, view: View, maps: list[_EditMap]) -> str:
+    """Enclosed forms, steps 1-3 and noise between ideographs: the passes that do not
+    depend on ``lookalikes`` or ``repeats``."""
+    t = _get_tables()
     codes = _codes(text)  # encoded once, reused while the text does not change
     if view.enclosed:
         opened = _open_enclosed(text, codes, t, maps)
@@ -774,10 +820,22 @@ def normalize_with_offsets(text: str, view: View = DEFAULT_VIEW) -> NormalizedTe
     if noise != "off" and result:
         bits = _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
         result = _skip_noise(result, _codes(result) if mapped is None else mapped, bits, t, maps)
+    return result
+
+
+def _latin_passes(
+    result: str, view: View, common: list[_EditMap], latin: bool = True
+) -> NormalizedText:
+    """Noise inside Latin words, ``lookalikes`` and ``repeats`` after
+    :func:`_common_passes` (whose ``common`` maps are left as they are); ``latin=False``
+    says the text has no letter of a space-delimited script (the first two passes would
+    change nothing)."""
+    t = _get_tables()
+    maps = list(common)
     joins = _NO_JOINS
-    if noise == "latin" or noise == "brackets":
+    if latin and (view.noise == "latin" or view.noise == "brackets"):
         result, joins = _join_latin(result, view.lookalikes, t, maps)
-    if view.lookalikes:
+    if latin and view.lookalikes:
         result = _map_lookalikes(result, t)
     runs = _NO_RUNS
     if view.repeats and result:

@@ -432,6 +432,19 @@ class SoundForm:
                         return None
         return "pinyin"
 
+    def unspelt(
+        self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """The spans of the normalised text that sound-form spans came from, and whether
+        each is clear of pinyin and as long as it was (so it is heard as written there)."""
+        if self._edits is None or self._marks is None:
+            return starts, ends, np.ones(starts.size, dtype=np.bool_)
+        marked = np.zeros(len(self._marks) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(self._marks, dtype=np.uint8) != 0, out=marked[1:])
+        source_starts, source_ends = self._edits.spans(starts, ends)
+        plain = (marked[ends] == marked[starts]) & (source_ends - source_starts == ends - starts)
+        return source_starts, source_ends, plain
+
     def latin_words(self) -> list[tuple[int, int, bool]]:
         """The Latin words not read as pinyin, as ``(start, end, alone)`` in the normalised
         text; ``alone``: the other words of its run are all pinyin (so it may be initials)."""

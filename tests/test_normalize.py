@@ -18,6 +18,7 @@ from rules.normalize import (
     is_cjk,
     is_word_char,
     normalize,
+    normalize_sounds_and_view,
     normalize_with_offsets,
 )
 
@@ -287,3 +288,39 @@ def test_batched_spans_equal_single_spans(text: str) -> None:
     pairs *= 1 + 40 // max(len(pairs), 1)  # enough for the array path
     starts, ends = result.spans([s for s, _ in pairs], [e for _, e in pairs])
     assert list(zip(starts, ends, strict=True)) == [result.span(s, e) for s, e in pairs]
+
+
+LATIN_AND_REPEATS = st.text(
+    st.sampled_from([*"abcoi0134@$[]. 中文疫情】【", "ⓐ", "⑴", "а", "ο", "\u200b"]), max_size=40
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(texts, LATIN_AND_REPEATS),
+    st.sampled_from(("off", "cjk", "latin", "brackets")),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+def test_sounds_and_view_in_one_run_equal_each_alone(
+    text: str, noise: str, enclosed: bool, lookalikes: bool, repeats: bool
+) -> None:
+    view = View(enclosed, noise, lookalikes, repeats)  # type: ignore[arg-type]
+    sounds, viewed = normalize_sounds_and_view(text, view)
+    for together, alone in (
+        (sounds, normalize_with_offsets(text, view._replace(lookalikes=False, repeats=False))),
+        (viewed, normalize_with_offsets(text, view)),
+    ):
+        assert (together.text, together.joins, together.runs) == (
+            alone.text,
+            alone.joins,
+            alone.runs,
+        )
+        size = len(alone.text)
+        pairs = [(s, e) for s in range(size) for e in range(s + 1, min(size, s + 3) + 1)] * 3
+        starts, ends = [s for s, _ in pairs], [e for _, e in pairs]
+        assert together.spans(starts, ends) == alone.spans(starts, ends)
+        assert list(zip(*alone.spans(starts, ends), strict=True)) == [
+            alone.span(s, e) for s, e in pairs
+        ]

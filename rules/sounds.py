@@ -1,0 +1,183 @@
+"""Sound patterns found and homophones judged in bulk (numpy), not one candidate at a time.
+
+A group with ``homophones`` matches a word wherever the text *sounds* like it
+(:mod:`rules.variants`): in the sound form of a text every Chinese character is a stand-in
+for its reading, and each sound pattern found there is a candidate that is kept only if at
+least one of its characters is written as in the word. Ordinary text is full of candidates
+(about 200 in 2,000 characters at 10k words, two unrelated characters that sound like a
+word), most of them rejected, so both steps work on whole arrays:
+
+*Finding.* Nearly all candidates are two-character words (97% at 10k words of jieba's
+dictionary), so patterns of two stand-ins are looked up in a table by their pair of
+syllables (:data:`_BITS` bits each): the whole text in one array lookup. The other patterns
+(longer, or with letters or digits) go through a :class:`rules.scanner.Scanner`, which
+finds few of them.
+
+*Judging.* The written forms of each pattern's words are one array of code points; the
+text's characters at each candidate are gathered beside them and compared at once.
+
+Results are exactly those of finding with a scanner and judging one by one, in the same
+order (by end, then pattern), which ``tests/test_sounds.py`` checks on generated texts.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from rules.scanner import Scanner
+
+__all__ = ["BULK_FROM", "SoundIndex"]
+
+_Array = npt.NDArray[np.int64]
+
+_STAND_IN_BASE = 0xE000  # as rules.variants
+_BITS = 9  # per syllable: pypinyin's readings are about 430
+_SYLLABLES = (1 << _BITS) - 1  # 0 stands for a character that is no stand-in
+BULK_FROM = 40
+"""Fewest candidates judged with arrays; fewer (a short text) are judged one by one."""
+_NO_CHAR = np.uint32(0xFFFFFFFF)  # pads written forms: never equal to a text character
+_PAST_END = np.uint32(0xFFFFFFFE)  # pads a text's characters
+
+
+def _codes(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(codecs.utf_32_le_encode(text, "surrogatepass")[0], dtype=np.uint32)
+
+
+class SoundIndex:
+    """Distinct sound ``patterns`` (strings of the sound form) and, for each, the written
+    forms (normalised words, as long as the pattern) whose homophones count."""
+
+    def __init__(self, patterns: Sequence[str], written: Sequence[Sequence[str]]) -> None:
+        self.patterns = list(patterns)
+        # Pattern of each pair of syllables (-1: none), for patterns of two stand-ins.
+        self._pairs = np.full(1 << (2 * _BITS), -1, dtype=np.int32)
+        rest: list[tuple[int, str]] = []
+        pairs: dict[int, int] = {}
+        for index, pattern in enumerate(self.patterns):
+            if len(pattern) == 2:
+                first = ord(pattern[0]) - _STAND_IN_BASE + 1
+                second = ord(pattern[1]) - _STAND_IN_BASE + 1
+                if 0 < first <= _SYLLABLES and 0 < second <= _SYLLABLES:
+                    pairs[first << _BITS | second] = index
+                    continue
+            rest.append((index, pattern))
+        self._pairs[list(pairs)] = list(pairs.values())
+        # Which pairs are patterns, a quarter of the size: every pair of the text is looked
+        # up here, only those found in the table above.
+        self._is_pair = self._pairs >= 0
+        self._rest: Scanner[int] | None = None
+        if rest:
+            self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
+        self.pattern_lengths = np.array([len(p) for p in self.patterns], dtype=np.int64)
+        # Written forms, one row each, as long as their pattern: the rows of pattern i are
+        # first[i]:first[i + 1], row k is written[offset[k]:offset[k] + its length].
+        counts = [len(w) for w in written]
+        self._first = np.zeros(len(self.patterns) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self._first[1:])
+        rows = [form for forms in written for form in forms]
+        width = max((len(r) for r in rows), default=1)
+        self._offset = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=self._offset[1:])
+        self._written = np.concatenate(
+            (_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32))
+        )
+        self._span = np.arange(width, dtype=np.int64)
+        # The same for judging a few candidates one by one (arrays cost more there).
+        self._rows = rows
+        self._first_row = self._first.tolist()
+
+    def locate(self, sounds: str) -> tuple[_Array, _Array, _Array]:
+        """Pattern, start and end of every occurrence in the sound form ``sounds``,
+        overlapping ones included, ordered by end and then pattern (as the scanner)."""
+        parts: list[tuple[_Array, _Array, _Array]] = []
+        if len(sounds) >= 2:
+            # Syllable numbers: 0 for what is not a stand-in (wrapped round, or past them).
+            symbols = _codes(sounds) - np.uint32(_STAND_IN_BASE - 1)
+            symbols[symbols > _SYLLABLES] = 0
+            pairs = (symbols[:-1] << _BITS) | symbols[1:]
+            starts = np.flatnonzero(self._is_pair[pairs])
+            if starts.size:
+                parts.append((self._pairs[pairs[starts]].astype(np.int64), starts, starts + 2))
+        if self._rest is not None:
+            indexes, found_starts, found_ends = self._rest.locate(sounds)
+            if indexes:
+                payloads = self._rest.payloads
+                parts.append(
+                    (
+                        np.array([payloads[i][0] for i in indexes], dtype=np.int64),
+                        np.array(found_starts, dtype=np.int64),
+                        np.array(found_ends, dtype=np.int64),
+                    )
+                )
+        if not parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        if len(parts) == 1:
+            # Pairs alone are ordered by end already; patterns cannot share an end there.
+            return parts[0]
+        patterns, begins, ends = (np.concatenate(x) for x in zip(*parts, strict=True))
+        order = np.argsort(ends * len(self.patterns) + patterns)
+        return patterns[order], begins[order], ends[order]
+
+    def judge(
+        self, text: str, patterns: _Array, starts: _Array
+    ) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
+        """The homophones among candidates (``patterns`` found at ``starts`` of ``text``,
+        whose positions are those of the sound form): the candidate, the written form (row)
+        and whether it is written exactly so, of each written form with at least one
+        character as in ``text``; in candidate order, then row order."""
+        if patterns.size < BULK_FROM:
+            return self._judge_each(text, patterns, starts)
+        first = self._first[patterns]
+        counts = self._first[patterns + 1] - first
+        candidate = np.repeat(np.arange(patterns.size, dtype=np.int64), counts)
+        if not candidate.size:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, np.zeros(0, dtype=np.bool_)
+        # Row of each (candidate, written form): the candidate's first row plus the rank.
+        before = np.cumsum(counts) - counts
+        rows = first[candidate] + np.arange(candidate.size) - before[candidate]
+        lengths = self.pattern_lengths[patterns][candidate]
+        span = self._span[: lengths.max()]
+        codes = np.concatenate((_codes(text), np.full(span.size, _PAST_END)))
+        written = self._written[self._offset[rows][:, None] + span]
+        equal = (codes[starts[candidate][:, None] + span] == written) & (span < lengths[:, None])
+        kept = np.flatnonzero(equal.any(axis=1))
+        same = equal[kept].sum(axis=1) == lengths[kept]
+        return candidate[kept], rows[kept], same
+
+    def _judge_each(
+        self, text: str, patterns: _Array, starts: _Array
+    ) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
+        """:meth:`judge` one candidate at a time (for a few: a short text)."""
+        candidates: list[int] = []
+        rows: list[int] = []
+        same: list[bool] = []
+        first = self._first_row
+        forms = self._rows
+        for k, (i, start) in enumerate(zip(patterns.tolist(), starts.tolist(), strict=True)):
+            if first[i] == first[i + 1]:
+                continue
+            heard = text[start : start + len(forms[first[i]])]
+            for row in range(first[i], first[i + 1]):
+                form = forms[row]
+                if heard == form:
+                    candidates.append(k)
+                    rows.append(row)
+                    same.append(True)
+                    continue
+                for a, b in zip(heard, form, strict=True):
+                    if a == b:
+                        candidates.append(k)
+                        rows.append(row)
+                        same.append(False)
+                        break
+        return (
+            np.array(candidates, dtype=np.int64),
+            np.array(rows, dtype=np.int64),
+            np.array(same, dtype=np.bool_),
+        )
