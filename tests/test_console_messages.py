@@ -149,6 +149,13 @@ def test_matching_keeps_values_and_leaves_the_unknown() -> None:
     assert chinese("source 'tn': interval: whole seconds, at least 60") == (
         "信息源 'tn'：interval：须是整数秒，至少 60"
     )
+    # A library's problems, one a line; the inbox's refusals of a bulk acknowledge.
+    assert chinese("rule r, expression: the expression is empty\ngroup g: has no words") == (
+        "规则 r 的表达式：表达式为空\n关键词组 g：没有任何词"
+    )
+    assert chinese("a1：no alert a1") == "a1：没有预警 a1"
+    # The alert pages' words for a ticket's step and an alert's status.
+    assert chinese("cannot close alert a1: it is new") == "预警 a1 当前为新预警，不能关闭"
     # A nested refusal without Chinese leaves the whole message as it was.
     for unknown in ("name: something new went wrong", "something new", "已有名为 x 的用户", ""):
         assert chinese(unknown) == unknown

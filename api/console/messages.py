@@ -31,6 +31,7 @@ CHINESE: dict[str, str] = {
     "{message} (at character {n})": "{message}（第 {n} 个字符）",
     "{field}: {message}": "{field}：{message}",
     "{where}: {message}": "{where}：{message}",
+    "{id}：{message}": "{id}：{message}",  # the inbox's refusals of a bulk acknowledge
     # Rule expressions (rules/syntax.py).
     "'@' must be followed by a group name": "“@”后面要跟关键词组名称",
     "'{name}:' must be followed directly by a word or '('": "“{name}:”后面要紧跟一个词或“(”",
@@ -210,6 +211,9 @@ CHINESE: dict[str, str] = {
     "zero or more": "须大于等于 0",
     "{term} was not dismissed": "{term} 未被忽略",
     "{term} is not in the latest report": "{term} 不在最新的报告中",
+    "a library version": "须是词库版本号",
+    # Python's own words for a number that is none (the emergency switch's hours).
+    "could not convert string to float: {value}": "不是数字：{value}",
     # Reports (api/reports.py).
     "{text} is not a date like 2026-11-25": "{text} 不是日期（格式如 2026-11-25）",
     "{text} is not an ISO week like 2026-W48": "{text} 不是 ISO 周（格式如 2026-W48）",
@@ -326,7 +330,10 @@ def template_key(english: str) -> str:
 
 def chinese(message: str) -> str:
     """The English refusal ``message`` in Chinese; unchanged if no template matches (or a
-    nested refusal in it has no Chinese)."""
+    nested refusal in it has no Chinese). Each line of several (a library's problems) on
+    its own."""
+    if "\n" in message:
+        return "\n".join(chinese(line) for line in message.split("\n"))
     return _translated(message, "messages") or message
 
 
