@@ -37,6 +37,8 @@ REFUSALS = {
     "PeriodError": 1,  # (field, problem)
     "ApiError": 1,  # (status, detail): the console calls the API's functions too
 }
+# Files of keywords/ an import's problems come from: (class, index of the message).
+IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -53,8 +55,9 @@ def _text(node: ast.expr) -> str | None:
 
 
 def raised() -> Iterator[tuple[str, str, str]]:
-    """(place in the source, error class, message template) of each literal refusal, and
-    of each problem keywords/validate.py names."""
+    """(place in the source, error class, message template) of each literal refusal, of
+    each problem keywords/validate.py names, and of each import problem (keywords/io.py,
+    keywords/places.py)."""
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
@@ -66,6 +69,11 @@ def raised() -> Iterator[tuple[str, str, str]]:
                     text = _text(node.args[index])
                     if text is not None:
                         yield at, node.func.id, text
+                imported = IMPORTS.get(node.func.id, 99)
+                if path.name in ("io.py", "places.py") and len(node.args) > imported:
+                    text = _text(node.args[imported])
+                    if text is not None:
+                        yield at, f"import {node.func.id}", text
                 if node.func.id == "Problem" and path.name == "validate.py":
                     where, message = (_text(a) for a in node.args[:2])
                     if where is not None:
@@ -82,9 +90,13 @@ def needs_chinese(template: str) -> bool:
 
 
 def covered(template: str, catalog: set[str]) -> bool:
-    """Has Chinese itself, or is ``field: refusal`` with a refusal that has."""
-    return template_key(template) in catalog or (
-        bool(FIELD.match(template)) and template_key(FIELD.sub("", template)) in catalog
+    """Has Chinese itself, or is ``field: refusal`` with a refusal that has, or reads in
+    Chinese with a value left out (``GB18030{}; in Excel``: the value is an optional
+    detail, whose forms have their own entries)."""
+    return (
+        template_key(template) in catalog
+        or (bool(FIELD.match(template)) and template_key(FIELD.sub("", template)) in catalog)
+        or bool(CJK.search(chinese(template.replace("{}", ""))))
     )
 
 
@@ -111,7 +123,7 @@ def test_each_refusal_as_raised_reads_in_chinese() -> None:
         if not needs_chinese(text) or template_key(text) in nested:
             continue
         translate = place if kind == "Problem.where" else chinese
-        for value in ("7", "x7"):  # a number, or a word (an input's name)
+        for value in ("7", "x7", "'x7'", ""):  # a number, a name, a word, nothing
             concrete = text.replace("{}", value)
             shown = translate(concrete)
             if shown != concrete and CJK.search(shown):

@@ -7,8 +7,8 @@ the same ``{placeholders}``) and the Chinese is filled with the values found.
 
 Values are data (names, words, ids) and stay as they are, an input's name (``{field}``)
 too, as the form names it. Except: ``{message}`` is itself a refusal (translated in turn),
-``{where}`` a place in the library (:data:`PLACES`), and ``{action}`` and ``{state}`` the
-alert pages' words (:data:`TERMS`). A message no template matches comes back unchanged.
+``{where}`` a place in the library (:data:`PLACES`), and ``{action}``, ``{state}`` and
+``{what}`` the console's words (:data:`TERMS`). A message no template matches comes back unchanged.
 A new English refusal needs its Chinese here: tests/test_console_messages.py finds the
 ones missing in the source.
 """
@@ -24,7 +24,7 @@ from markupsafe import Markup
 from api.console.i18n import language
 
 # Refusals and their Chinese, by area. ``{message}`` is a nested refusal, ``{where}`` a
-# place in the library, ``{field}`` an input's name (one word), ``{n}`` a number.
+# place in the library, ``{field}`` an input's name (one word), ``{word}`` a quoted word.
 CHINESE: dict[str, str] = {
     # Composites the code builds around a refusal.
     "{message}; reload and try again": "{message}；请刷新页面后重试",
@@ -106,6 +106,104 @@ CHINESE: dict[str, str] = {
     ),
     "send either a rule or a whole library": "请提交一条规则或整个词库",
     "unknown action {action}": "未知的操作 {action}",
+    # Importing and exporting words and places (keywords/io.py, keywords/places.py).
+    "import failed, {n} problem:": "导入失败，共 {n} 个问题：",
+    "import failed, {n} problems:": "导入失败，共 {n} 个问题：",
+    "line {n}: {message}": "第 {n} 行：{message}",
+    "line {n}, column {column}: {message}": "第 {n} 行 {column} 列：{message}",
+    "... and {n} more": "……另有 {n} 个问题",
+    "the file is not text in UTF-8, UTF-16 with BOM or GBK/GB18030; in Excel choose Save As"
+    " > CSV UTF-8": (
+        "文件不是 UTF-8、带 BOM 的 UTF-16 或 GBK/GB18030 文本；请在 Excel 中“另存为 > CSV UTF-8”"
+    ),
+    "the file is not text in UTF-8, UTF-16 with BOM or GBK/GB18030 (undecodable bytes on"
+    " line {n}); in Excel choose Save As > CSV UTF-8": (
+        "文件不是 UTF-8、带 BOM 的 UTF-16 或 GBK/GB18030 文本（第 {n} 行有无法解码的字节）；"
+        "请在 Excel 中“另存为 > CSV UTF-8”"
+    ),
+    "the file is not text in UTF-8, UTF-16 with BOM or GBK/GB18030 (it contains NUL bytes);"
+    " in Excel choose Save As > CSV UTF-8": (
+        "文件不是 UTF-8、带 BOM 的 UTF-16 或 GBK/GB18030 文本（含有 NUL 字节）；"
+        "请在 Excel 中“另存为 > CSV UTF-8”"
+    ),
+    "this is an .xlsx (zip) file, not a text file": "这是 .xlsx（zip）文件，不是文本文件",
+    "this is an old Excel .xls file; save it as .xlsx, not a text file": (
+        "这是旧版 Excel .xls 文件，不是文本文件：请另存为 .xlsx"
+    ),
+    "this is an old Excel .xls file; save it as .xlsx": "这是旧版 Excel .xls 文件：请另存为 .xlsx",
+    "this is {what}, not a text file": "这是 {what}，不是文本文件",
+    "this is {what}": "这是 {what}",
+    "not a readable .xlsx file ({problem})": "不是可读取的 .xlsx 文件（{problem}）",
+    "expected a {format} mapping with groups and rules, found {found}": (
+        "应是含 groups 和 rules 的 {format} 映射，实际是 {found}"
+    ),
+    "JSON syntax error: {problem} (column {n})": "JSON 语法错误：{problem}（第 {n} 列）",
+    "JSON nested too deeply to be a keyword library": "JSON 嵌套过深，不像关键词库",
+    "YAML syntax error: {problem}": "YAML 语法错误：{problem}",
+    "YAML error: {problem}": "YAML 错误：{problem}",
+    "a plain-text import needs a group name": "纯文本导入需要指定关键词组名称",
+    "unknown column (expected {columns})": "未知的列（可用：{columns}）",
+    "value in a column without a header": "这一列没有表头，却填了值",
+    "empty file: no header row": "文件为空：没有表头行",
+    "column given twice": "列重复",
+    "missing required column (or {alternative})": "缺少必需的列（或 {alternative}）",
+    "level {value} is not a whole number from 0 to {max}": "级别 {value} 须是 0 到 {max} 的整数",
+    "duplicate word {word} (first on line {n})": "重复的词 {word}（首次出现在第 {n} 行）",
+    "duplicate word {word} in group {name} (first on line {n})": (
+        "关键词组 {name} 中的词 {word} 重复（首次出现在第 {n} 行）"
+    ),
+    "{value} is not text: put the word in quotes": "{value} 不是文本：请给这个词加上引号",
+    "bad quoting ({problem}): quote the cell and double quotes inside it": (
+        "引号有误（{problem}）：请给单元格加引号，单元格内的双引号写两次"
+    ),
+    "unclosed quote: the rest of the file would be one cell": (
+        "引号没有闭合：文件其余部分会变成一个单元格"
+    ),
+    "empty {what}": "{what}为空",
+    "{what} longer than {max} characters ({n})": "{what}超过 {max} 个字符（{n}）",
+    "{what} contains a line break, tab or other control character": (
+        "{what}含有换行、制表符或其他控制字符"
+    ),
+    "{what} has surrounding whitespace": "{what}前后有空白",
+    "empty group name": "关键词组名称为空",
+    "invalid group name {name}: 1-64 characters without spaces, parentheses, quotes, @ or"
+    " colon": "关键词组名称 {name} 无效：须为 1 到 64 个字符，不能有空格、括号、引号、@ 或冒号",
+    "unknown category {value}: use {names}, {labels} or a custom name of letters, digits, _"
+    " and -": "未知的类别 {value}：请用 {names}、{labels}，或由字母、数字、_ 和 - 组成的自定义名称",
+    "group {name} word {word}: {message}": "关键词组 {name} 的词 {word}：{message}",
+    "group {name}: category {label} would read back as {other}": (
+        "关键词组 {name}：类别 {label} 读回时会变成 {other}"
+    ),
+    "cannot write {format} without changing these words:": "写成 {format} 会改变以下词语：",
+    "duplicate": "重复",
+    "alias contains the separator {separator}": "别名中含有分隔符 {separator}",
+    "word starts with #, which marks a comment line": "词以 # 开头，会被当作注释行",
+    "{file}: old Excel .xls files are not supported; save as .xlsx": (
+        "{file}：不支持旧版 Excel .xls 文件，请另存为 .xlsx"
+    ),
+    "{file}: unknown file type {suffix}; expected {known}": (
+        "{file}：未知的文件类型 {suffix}；可用：{known}"
+    ),
+    "unknown format {format}; expected one of {formats}": "未知的格式 {format}；可用：{formats}",
+    "group names the target of a txt import; other formats name their own": (
+        "只有 txt 导入需要指定目标关键词组；其他格式在文件中写明"
+    ),
+    "unknown merge mode {mode}; expected add or replace": (
+        "未知的合并方式 {mode}；应为 add 或 replace"
+    ),
+    "no group named {name}": "没有关键词组 {name}",
+    "{format} exports the whole library; use csv, xlsx or txt for a group": (
+        "{format} 导出整个词库；导出单个关键词组请用 csv、xlsx 或 txt"
+    ),
+    "a txt export holds one group: name it": "txt 导出只含一个关键词组：请指定是哪一个",
+    "the file is empty": "文件为空",
+    "places are imported from .csv or .xlsx files": "地点只能从 .csv 或 .xlsx 文件导入",
+    "a place name needs at least two characters": "地名至少要有两个字",
+    "{code} is not a code of the gazetteer (e.g. 500152)": "{code} 不是区划库中的代码（如 500152）",
+    "{name} under {parent} is already on line {n}": "{parent} 下的 {name} 已在第 {n} 行",
+    "unknown column {name}": "未知的列 {name}",
+    "the header has no {name} column": "表头中没有 {name} 列",
+    "String should match pattern {pattern}": "格式不符（{pattern}）",
     # Search and the store (store/).
     "NEAR/S and NEAR/P work in rules, not in search": (
         "NEAR/S 和 NEAR/P 只能用在规则中，不能用于检索"
@@ -257,7 +355,8 @@ CHINESE: dict[str, str] = {
 }
 
 # Words a refusal names that are the console's vocabulary, not data: a ticket's steps
-# (``{action}``) and an alert's status (``{state}``), as the alert pages name them.
+# (``{action}``) and an alert's status (``{state}``), as the alert pages name them, and
+# what in an imported row is wrong (``{what}``).
 TERMS: dict[str, str] = {
     "acknowledge": "签收",
     "handle": "处置",
@@ -270,6 +369,8 @@ TERMS: dict[str, str] = {
     "handling": "处置中",
     "responded": "已回应",
     "closed": "已关闭",
+    "word": "词",
+    "alias": "别名",
 }
 
 # Places in the library that :mod:`keywords.validate` names in a problem.
@@ -284,9 +385,9 @@ PLACES: dict[str, str] = {
 }
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
-# What a placeholder may match: an input's name is one word (``selectors.title``); the
-# rest is any text, as short as the template allows.
-_SHAPES = {"field": r"[A-Za-z_][\w.\[\]-]*", "n": r"\d+"}
+# What a placeholder may match: an input's name is one word (``selectors.title``), a word
+# is quoted (as Python shows a text); the rest is any text, as short as the template allows.
+_SHAPES = {"field": r"[A-Za-z_][\w.\[\]-]*", "word": r"'.*?'|\".*?\""}
 
 
 @dataclass(frozen=True)
@@ -358,7 +459,7 @@ def _translated(text: str, table: str) -> str | None:
             if where is None:
                 continue
             values["where"] = where
-        for term in ("action", "state"):
+        for term in ("action", "state", "what"):
             if term in values:
                 values[term] = TERMS.get(values[term], values[term])
         return _filled(template.chinese, values)
