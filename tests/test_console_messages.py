@@ -260,3 +260,31 @@ def test_account_refusals_read_in_chinese(app: APIFlask) -> None:
     assert text_of(page, "#users-error").startswith("密码至少要有 ")
     status, page = post(admin, "/admin/users?lang=en", **user)
     assert text_of(page, "#users-error") == "a user named zhou exists already"
+
+
+def test_error_pages_read_in_chinese(app: APIFlask) -> None:
+    viewer = signed_in(app, "viewer")
+    page = viewer.get("/alerts/nosuch?lang=zh").get_data(as_text=True)
+    assert text_of(page, "main h1") == "404 未找到"
+    assert text_of(page, "main p:not(:last-child)") == "没有预警 nosuch"
+    page = viewer.get("/no/such/page").get_data(as_text=True)
+    assert text_of(page, "main p:not(:last-child)").startswith("找不到这个网址")
+    page = viewer.get("/alerts/nosuch?lang=en").get_data(as_text=True)
+    assert text_of(page, "main h1") == "404 Not Found"
+    assert text_of(page, "main p:not(:last-child)") == "no alert nosuch"
+
+
+def test_an_import_problem_reads_in_chinese(app: APIFlask) -> None:
+    operator = signed_in(app, "operator")
+    status, page = group(operator, 0, "地名")
+    status, page = post(
+        operator, "/keywords/groups/地名?lang=zh", action="add", parent=1, words="a\na"
+    )
+    assert status == 400
+    assert text_of(page, "#form-error p").startswith(
+        "导入失败，共 1 个问题： 第 2 行：重复的词 'a'"
+    )
+    status, page = post(
+        operator, "/keywords/groups/地名?lang=en", action="add", parent=1, words="a\na"
+    )
+    assert text_of(page, "#form-error p").startswith("import failed, 1 problem: line 2: duplicate")
