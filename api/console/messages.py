@@ -341,6 +341,32 @@ CHINESE: dict[str, str] = {
     "job {id} is {state}": "任务 {id} 的状态是 {state}",
     "job {id} is {state}: {problem}": "任务 {id} 的状态是 {state}：{problem}",
     "no message {name}": "没有邮件 {name}",
+    # The error page: its title and the web server's own words (api/errors.py, werkzeug).
+    "Bad Request": "请求有误",
+    "Unauthorized": "未登录",
+    "Forbidden": "无权访问",
+    "Not Found": "未找到",
+    "Conflict": "操作冲突",
+    "Content Too Large": "内容过大",
+    "Unsupported Media Type": "不支持的内容类型",
+    "Unprocessable Content": "无法处理的内容",
+    "Too Many Requests": "请求过于频繁",
+    "Service Unavailable": "服务暂时不可用",
+    "an internal error was logged": "服务器内部出错，已记录日志",
+    "the request body is nested too deeply": "请求内容嵌套过深",
+    "The browser (or proxy) sent a request that this server could not understand.": (
+        "浏览器（或代理）发来的请求无法识别。"
+    ),
+    "You don't have the permission to access the requested resource. It is either"
+    " read-protected or not readable by the server.": "您没有访问此页面的权限。",
+    "The requested URL was not found on the server. If you entered the URL manually please"
+    " check your spelling and try again.": "找不到这个网址。如果是手动输入的，请检查拼写后重试。",
+    "The method is not allowed for the requested URL.": "此网址不支持这种请求方式。",
+    "The data value transmitted exceeds the capacity limit.": "提交的数据超过了容量上限。",
+    "The server encountered an internal error and was unable to complete your request."
+    " Either the server is overloaded or there is an error in the application.": (
+        "服务器内部出错，未能完成请求：服务器过载或程序有误。"
+    ),
     # Form checks (pydantic's words, behind ``field: ``).
     "Field required": "必填",
     "String should have at least {n} character": "至少要有 {n} 个字符",
