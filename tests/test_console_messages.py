@@ -33,6 +33,7 @@ REFUSALS = {
     "RoutingError": 0,
     "ChannelError": 0,
     "LinkError": 0,
+    "UrlRefused": 1,  # (field, problem)
     "SourceError": 2,  # (source id, field, problem)
     "PeriodError": 1,  # (field, problem)
     "ApiError": 1,  # (status, detail): the console calls the API's functions too

@@ -271,6 +271,25 @@ CHINESE: dict[str, str] = {
     "{file} is not valid YAML: {problem}": "{file} 不是有效的 YAML：{problem}",
     "no such source in the store": "存储中没有这个信息源",
     "is {kind}: crawl it with that spider": "类型是 {kind}：请用对应的采集器采集",
+    # Addresses a source may crawl (crawler/urls.py).
+    "{url} is not a URL": "{url} 不是网址",
+    "{url}: backslashes, spaces and control characters are not allowed": (
+        "{url}：网址中不能有反斜杠、空格或控制字符"
+    ),
+    "{url} is not a valid URL: {problem}": "{url} 不是有效的网址：{problem}",
+    "{url}: only http and https URLs can be crawled": "{url}：只能采集 http 和 https 网址",
+    "{url}: user names and passwords in URLs are not allowed": "{url}：网址中不能带用户名和密码",
+    "{url} has no host": "{url} 没有主机名",
+    "{url}: {host} is not an IPv6 address": "{url}：{host} 不是 IPv6 地址",
+    "{url}: {host} is not a host name": "{url}：{host} 不是主机名",
+    "cannot resolve {host}: {problem}": "无法解析 {host}：{problem}",
+    "cannot resolve {host}: no addresses": "无法解析 {host}：没有地址",
+    "{host} is a private, loopback or link-local address ({addresses}); an admin may allow it"
+    " for this source with allow_private": (
+        "{host} 是内网、本机或链路本地地址（{addresses}）；管理员可为此信息源勾选"
+        " allow_private 允许采集"
+    ),
+    "{host} was not checked before connecting": "{host} 在连接前未经检查",
     # Alerts, tickets, acknowledge links, policies (monitor/alerts/).
     "no alert {id}": "没有预警 {id}",
     "alert {id} keeps changing; try again": "预警 {id} 正在不断变化，请稍后重试",
@@ -378,6 +397,14 @@ CHINESE: dict[str, str] = {
     "Input should be greater than or equal to {n}": "须大于等于 {n}",
     "Input should be less than or equal to {n}": "须小于等于 {n}",
     "Extra inputs are not permitted": "不接受这一项",
+    "Input should be {quoted}": "须是以下之一：{quoted}",
+    "Input should be a valid datetime or date, {problem}": "须是日期或日期时间（{problem}）",
+    "List should have at least {n} item after validation, not {count}": (
+        "至少需要 {n} 项，现有 {count} 项"
+    ),
+    "List should have at least {n} items after validation, not {count}": (
+        "至少需要 {n} 项，现有 {count} 项"
+    ),
 }
 
 # Words a refusal names that are the console's vocabulary, not data: a ticket's steps
@@ -412,8 +439,9 @@ PLACES: dict[str, str] = {
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # What a placeholder may match: an input's name is one word (``selectors.title``), a word
-# is quoted (as Python shows a text); the rest is any text, as short as the template allows.
-_SHAPES = {"field": r"[A-Za-z_][\w.\[\]-]*", "word": r"'.*?'|\".*?\""}
+# and a list of choices are quoted (as Python shows a text); the rest is any text, as short
+# as the template allows.
+_SHAPES = {"field": r"[A-Za-z_][\w.\[\]-]*", "word": r"'.*?'|\".*?\"", "quoted": r"'.*'"}
 
 
 @dataclass(frozen=True)
@@ -424,12 +452,12 @@ class _Template:
 
     @property
     def weight(self) -> tuple[bool, int, int]:
-        """A refusal with a suffix (``{message} (at character 3)``) first, as its suffix
-        is certain; then more literal text first (the most specific template), then fewer
-        values."""
+        """A refusal around another whose bounds are certain first: with a suffix
+        (``{message} (at character 3)``) or an input's name before it (``name: ...``);
+        then more literal text first (the most specific template), then fewer values."""
         literal = _PLACEHOLDER.sub("", self.english)
-        suffixed = self.english.startswith("{message}")
-        return (not suffixed, -len(literal), len(_PLACEHOLDER.findall(self.english)))
+        around = self.english.startswith(("{message}", "{field}: {message}"))
+        return (not around, -len(literal), len(_PLACEHOLDER.findall(self.english)))
 
 
 def _compile(english: str, chinese: str) -> _Template:
