@@ -169,6 +169,12 @@ def test_matching_keeps_values_and_leaves_the_unknown() -> None:
     assert chinese("a1：no alert a1") == "a1：没有预警 a1"
     # The alert pages' words for a ticket's step and an alert's status.
     assert chinese("cannot close alert a1: it is new") == "预警 a1 当前为新预警，不能关闭"
+    # Someone's input nested deeper than the code builds refusals is shown as it is.
+    deep = "a: " * 700 + "the expression is empty"
+    assert chinese(deep) == deep
+    assert chinese("a: b: the expression is empty (at character 1)") == (
+        "a：b：表达式为空（第 1 个字符）"
+    )
     # A nested refusal without Chinese leaves the whole message as it was.
     for unknown in ("name: something new went wrong", "something new", "已有名为 x 的用户", ""):
         assert chinese(unknown) == unknown

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from markupsafe import Markup
 
@@ -489,27 +489,41 @@ def chinese(message: str) -> str:
     its own."""
     if "\n" in message:
         return "\n".join(chinese(line) for line in message.split("\n"))
+    if len(message) > _LONGEST:
+        return message
     return _translated(message, "messages") or message
 
 
 def place(where: str) -> str:
     """A place in the library (``group 潼南地名, word 3 '...'``) in Chinese."""
+    if len(where) > _LONGEST:
+        return where
     return _translated(where, "places") or where
 
 
-def _translated(text: str, table: str) -> str | None:
+# Refusals the code builds are a few levels deep at most ("field: refusal (at character
+# 3)"); deeper or longer text is someone's input, shown as it is (matching it would take
+# time that grows with every level).
+_DEEPEST = 4
+_LONGEST = 4000
+
+
+@lru_cache(maxsize=1024)
+def _translated(text: str, table: str, depth: int = 0) -> str | None:
+    if depth > _DEEPEST:
+        return None
     for template in _templates(table):
         found = template.pattern.fullmatch(text)
         if not found:
             continue
         values = found.groupdict()
         if "message" in values:
-            inner = _translated(values["message"], "messages")
+            inner = _translated(values["message"], "messages", depth + 1)
             if inner is None:
                 continue
             values["message"] = inner
         if "where" in values:
-            where = _translated(values["where"], "places")
+            where = _translated(values["where"], "places", depth + 1)
             if where is None:
                 continue
             values["where"] = where
