@@ -98,7 +98,7 @@ def test_action_forms(store: Store, app: APIFlask) -> None:
     assert operator.post(f"/alerts/{first}/close", data={"reason": "handled"}).status_code == 302
     again = operator.post(f"/alerts/{first}/acknowledge")
     assert again.status_code == 409
-    assert f"cannot acknowledge alert {first}: it is closed" in again.get_data(as_text=True)
+    assert f"预警 {first} 当前已关闭，不能签收" in again.get_data(as_text=True)
     actions = [e.action for e in store.alert_timeline.list(first)]
     assert actions == ["created", "acknowledge", "assign", "note", "close", "acknowledge_refused"]
     assert operator.post(f"/alerts/{first}/explode").status_code == 404

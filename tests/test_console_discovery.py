@@ -63,7 +63,7 @@ def test_the_page_shows_the_report_escaped_and_acts_on_suggestions(
     assert "已加入 民生（版本 2）" in page
     # Twice from the same page: the library moved on, the second is refused, not merged.
     operator.post(f"/discovery/terms/{world.term}/accept", data=form)
-    assert "version 2, not 1" in _page(operator)
+    assert "词库已是版本 2，不是 1" in _page(operator)
 
 
 def test_crawled_titles_are_escaped(app: APIFlask, operator: Browser, store: Store) -> None:

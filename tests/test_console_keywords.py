@@ -99,7 +99,7 @@ def test_group_forms(app: APIFlask, operator: Browser) -> None:
     assert status == 409 and 'id="form-error"' in page
     assert 'name="parent" value="3"' in page  # resubmitting is refused until a reload
     status, page = form(operator, "/keywords/groups/地名", action="add", parent=6, words="a\n" * 2)
-    assert status == 400 and "duplicate" in page
+    assert status == 400 and "重复的词 &#39;a&#39;" in page
     assert head(app) == 6
     status, page = form(operator, "/keywords/groups", parent=6, name="bad name", words="x")
     assert status == 400 and 'data-field="name"' in page

@@ -20,6 +20,7 @@ from api.console import (
     keywords,
     login,
     mail,
+    messages,
     reports,
     search,
     sources,
@@ -107,6 +108,8 @@ def source_name(source_id: str | None) -> str:
 def register(app: APIFlask) -> None:
     app.jinja_env.filters["local"] = shown_time
     app.jinja_env.filters["source_name"] = source_name
+    # A refusal from the layers below, in Chinese on Chinese pages (api/console/messages.py).
+    app.jinja_env.filters["refusal"] = messages.shown
     app.jinja_env.globals["zone_name"] = lambda: zone_name(parts().zone, i18n.language())
     app.jinja_env.globals["_"] = i18n.gettext
     app.jinja_env.globals["role_label"] = i18n.role_label

@@ -3,6 +3,8 @@
 A user picks the language with ``?lang=en`` / ``?lang=zh`` (kept in the session);
 otherwise the browser's Accept-Language decides, Chinese first. Add the English for
 every new string to :data:`ENGLISH` (shared) or to the area module's ``ENGLISH``.
+The other way round, refusals raised in English below the console get their Chinese in
+:mod:`api.console.messages` (the ``refusal`` template filter).
 """
 
 from __future__ import annotations
