@@ -66,8 +66,10 @@ from typing import Any
 # Run as a script, the repository root is not on sys.path; the packages live there.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from bench.crawl import FAST, article_page, list_page  # noqa: E402
+from crawl import FAST, article_page, list_page  # noqa: E402
+
 from crawler.dates import SHANGHAI  # noqa: E402
 from crawler.run import DUE_SHARE  # noqa: E402
 from store import Store, open_store  # noqa: E402
