@@ -265,18 +265,22 @@ def lease_stats(store: Store) -> dict[str, int]:
 
 
 def store_requests(store: Store, prefix: str) -> dict[str, int]:
-    """Index, get, search and delete operations on the simulation's indices so far."""
+    """Operations on the simulation's indices so far, by index and kind (``runs:get``)."""
     es = getattr(store, "es", None)
     if es is None:
         return {}
-    total = es.indices.stats(index=f"{prefix}*", metric="indexing,get,search")["_all"]
-    p = total["primaries"]
-    return {
-        "index": p["indexing"]["index_total"],
-        "delete": p["indexing"]["delete_total"],
-        "get": p["get"]["total"],
-        "search": p["search"]["query_total"],
-    }
+    stats = es.indices.stats(index=f"{prefix}*", metric="indexing,get,search")["indices"]
+    out: dict[str, int] = {}
+    for index, s in stats.items():
+        p, name = s["primaries"], re.sub(r"-v\d+(-\d+)?$", "", index.removeprefix(prefix))
+        for kind, n in (
+            ("index", p["indexing"]["index_total"]),
+            ("delete", p["indexing"]["delete_total"]),
+            ("get", p["get"]["total"]),
+            ("search", p["search"]["query_total"]),
+        ):
+            out[f"{name}:{kind}"] = out.get(f"{name}:{kind}", 0) + n
+    return out
 
 
 def es_cpu_seconds(store: Store) -> float | None:
@@ -498,7 +502,7 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
     return report(args, plans, figures, reports, {
         "wall": wall, "seeded": seeded, "startup": startup, "loads": loads,
         "leases": {k: leases1[k] - leases_up[k] for k in leases1},
-        "requests": {k: requests1[k] - requests_up[k] for k in requests1},
+        "requests": {k: requests1[k] - requests_up.get(k, 0) for k in requests1},
         "startup_requests": sum(requests_up.values()) - sum(requests0.values()),
         "startup_es_cpu": None if es0 is None or es_up is None else es_up - es0,
         "es_cpu": None if es_up is None or es1 is None else es1 - es_up,
@@ -568,8 +572,21 @@ def report(
         rate = f"{(lw + lr) / wall:.1f}/s ({lw / wall:.1f} writes, {lr / wall:.1f} reads)"
         rows.append(("lease operations", f"{lw + lr}", rate))
         r = m["requests"]
-        ops = ", ".join(f"{k} {v / wall:.1f}/s" for k, v in r.items())
+        kinds: dict[str, int] = {}
+        indices: dict[str, int] = {}
+        for key, n in r.items():
+            index, kind = key.rsplit(":", 1)
+            kinds[kind] = kinds.get(kind, 0) + n
+            indices[index] = indices.get(index, 0) + n
+        ops = ", ".join(f"{k} {v / wall:.1f}/s" for k, v in kinds.items())
         rows.append(("store operations", f"{sum(r.values())}", ops))
+        runs = max(1, f.runs)
+        busiest = sorted(indices.items(), key=lambda kv: -kv[1])
+        rows.append(
+            ("  per run, by index", "", ", ".join(f"{i} {n / runs:.1f}" for i, n in busiest if n))
+        )
+        detail = sorted(r.items(), key=lambda kv: -kv[1])[:8]
+        rows.append(("  per run, busiest", "", ", ".join(f"{k} {n / runs:.1f}" for k, n in detail)))
     for name, count, note in rows:
         print(f"{name:<34}{count:>9}  {note}")
     print()
