@@ -3,13 +3,16 @@ processes' looks at its last run and their leases interleave (crawler.run.run_so
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from crawler.run import LEASE, run_source
+from crawler.scheduler import CrawlScheduler
 from store import Store
 from store.clock import ManualClock
 from store.model import CrawlRun, Source
@@ -68,3 +71,24 @@ def test_run_now_runs_whatever_ran_before(store: Store, monkeypatch: pytest.Monk
     run = run_source(store, "s1", {}, clock=clock, crawl_with=crawls)
     assert run is not None and crawls.sources == ["s1"]
     assert len(store.runs.recent("s1")) == 2
+
+
+def test_the_scheduler_does_not_dispatch_a_source_another_process_just_ran(
+    store: Store, tmp_path: Path
+) -> None:
+    store.sources.put(Source("s1", "站点", "list", ["http://127.0.0.1:9/"], 600))
+    clock = ManualClock(T0)
+    other = store.runs.start(CrawlRun("s1", "other:1", T0, T0 + LEASE))
+    assert other is not None
+    other.outcome, other.finished = "ok", T0
+    store.runs.finish(other)
+    marker = tmp_path / "dispatched"
+    # A crawl command that leaves a mark and prints no summary (recorded as a crash).
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('x')"]
+    scheduler = CrawlScheduler(store, command, clock=clock)
+    clock.advance(timedelta(minutes=4))  # within the interval: another process ran it
+    assert scheduler.run("s1") == {"source": "s1", "outcome": "busy"}
+    assert not marker.exists()
+    clock.advance(timedelta(minutes=6))  # due again
+    assert scheduler.run("s1")["outcome"] == "crashed"
+    assert marker.read_text() == "x"
