@@ -300,7 +300,7 @@ def cpu_seconds(pid: int) -> float:
 # -- a crawler process ------------------------------------------------------------------
 
 
-def crawler_main(workers: int, per_worker: int) -> None:
+def crawler_main(workers: int, per_worker: int, base: str) -> None:
     """One crawler node (``--crawler``): the scheduler and its worker pool as ``yuqing
     run`` composes them, until SIGTERM; then one JSON line: run outcomes and CPU."""
     from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
@@ -331,15 +331,33 @@ def crawler_main(workers: int, per_worker: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     started = time.monotonic()
+    pool = scheduler.pool
+    if pool is not None:
+        # The workers started and warm before the window (a worker's start-up and its
+        # first crawl take seconds of CPU, which would weigh on a short run's figures):
+        # one crawl each at once, of a disabled source of its own that no one schedules.
+        ids = [f"warm-{os.getpid()}-{n}" for n in range(workers)]
+        for ident in ids:
+            store.sources.put(Source(ident, ident, "list", [base], 3600, enabled=False))
+        warm = [threading.Thread(target=pool.run, args=(ident,)) for ident in ids]
+        for t in warm:
+            t.start()
+        for t in warm:
+            t.join()
     scheduler.aps.add_listener(crawled, EVENT_JOB_EXECUTED)
     scheduler.start()
     up = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"scheduled": len(scheduler.intervals), "seconds": time.monotonic() - started,
-                      "cpu": up.ru_utime + up.ru_stime}), flush=True)  # fmt: skip
+    live = [w.pid for w in pool.workers] if pool is not None else []
+    print(json.dumps({
+        "scheduled": len(scheduler.intervals), "seconds": time.monotonic() - started,
+        "cpu": up.ru_utime + up.ru_stime, "workers_cpu": sum(cpu_seconds(p) for p in live),
+    }), flush=True)  # fmt: skip
     stop.wait()
-    backlog = sum(1 for j in scheduler.aps.get_jobs() if j.id.startswith("crawl:"))
+    # Dispatches waiting for a free crawl slot (the executor's queue) as the window ends.
+    executor = getattr(scheduler.aps, "_executors", {}).get("default")
+    queue = getattr(getattr(executor, "_pool", None), "_work_queue", None)
+    backlog = queue.qsize() if queue is not None else -1
     scheduler.shutdown(wait=True)
-    pool = scheduler.pool
     deadline = time.monotonic() + 60
     while pool is not None and pool.workers and time.monotonic() < deadline:
         time.sleep(0.2)  # the workers exit and are waited for (their CPU counted below)
@@ -348,7 +366,7 @@ def crawler_main(workers: int, per_worker: int) -> None:
     store.close()
     print(json.dumps({
         "outcomes": outcomes,
-        "jobs": backlog,
+        "queued": backlog,
         "scheduler_cpu": me.ru_utime + me.ru_stime,
         "workers_cpu": kids.ru_utime + kids.ru_stime,
         "workers_started": pool.started if pool is not None else 0,
@@ -455,7 +473,8 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
             load0 = os.getloadavg()
             command = [sys.executable, str(Path(__file__).resolve()), "--crawler",
                        "--workers", str(args.workers),
-                       "--crawls-per-worker", str(args.crawls_per_worker)]  # fmt: skip
+                       "--crawls-per-worker", str(args.crawls_per_worker),
+                       "--base", f"{base}/s/0/index.html"]  # fmt: skip
             for _ in range(args.crawlers):
                 crawlers.append(
                     subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp)
@@ -473,7 +492,7 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
             leases_up, requests_up = lease_stats(store), store_requests(store, prefix)
             es_up = es_cpu_seconds(store)
             loads = [load0]
-            end = time.monotonic() + args.minutes * 60 - (up - since).total_seconds()
+            end = time.monotonic() + args.minutes * 60
             while time.monotonic() < end:
                 time.sleep(min(15.0, max(0.0, end - time.monotonic())))
                 loads.append(os.getloadavg())
@@ -527,6 +546,7 @@ def report(
         mix[p.interval] = mix.get(p.interval, 0) + 1
     for r, up in zip(reports, m["startup"], strict=True):
         r["scheduler_cpu"] -= up["cpu"]  # the window's, start-up apart
+        r["workers_cpu"] -= up["workers_cpu"]
     crawl_cpu = [r["scheduler_cpu"] + r["workers_cpu"] for r in reports]
     loads = [x[0] for x in m["loads"]]
     print(
@@ -594,7 +614,8 @@ def report(
     for n, (r, cpu) in enumerate(zip(reports, crawl_cpu, strict=True)):
         note = (
             f"scheduler {r['scheduler_cpu']:.1f} s, workers {r['workers_cpu']:.1f} s "
-            f"({r['workers_started']} started); jobs {json.dumps(r['outcomes'])}"
+            f"({r['workers_started']} started); jobs {json.dumps(r['outcomes'])}, "
+            f"{r['queued']} queued at the end"
         )
         print(
             f"{f'crawler {n + 1} (scheduler + workers)':<34}{cpu:>9.1f}{cpu / wall:>7.2f}  {note}"
@@ -643,9 +664,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--store", default="", help="store URL (default: the node of make es)")
     parser.add_argument("--crawler", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--base", default="", help=argparse.SUPPRESS)  # a list page to warm up
     args = parser.parse_args(argv)
     if args.crawler:
-        crawler_main(args.workers, args.crawls_per_worker)
+        crawler_main(args.workers, args.crawls_per_worker, args.base)
         return None
     if args.smoke:
         args.minutes, args.sources = 1.0, 500
