@@ -45,6 +45,7 @@ import asyncio
 import email.utils
 import itertools
 import json
+import logging
 import multiprocessing
 import os
 import random
@@ -309,6 +310,9 @@ def crawler_main(workers: int, per_worker: int, base: str) -> None:
     from yuqing.config import load
     from yuqing.wiring import CRAWL_COMMAND, clock_for, store_for
 
+    # The pool's own account of its workers (started, recycled, exited) on stderr.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("crawler.pool").setLevel(logging.INFO)
     config = load(None)
     store = store_for(config)
     scheduler = CrawlScheduler(
@@ -475,10 +479,14 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
                        "--workers", str(args.workers),
                        "--crawls-per-worker", str(args.crawls_per_worker),
                        "--base", f"{base}/s/0/index.html"]  # fmt: skip
-            for _ in range(args.crawlers):
-                crawlers.append(
-                    subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp)
-                )
+            logs = [Path(tmp) / f"crawler-{n + 1}.log" for n in range(args.crawlers)]
+            for log in logs:
+                with log.open("w") as err:
+                    crawlers.append(
+                        subprocess.Popen(
+                            command, stdout=subprocess.PIPE, stderr=err, text=True, env=env, cwd=tmp
+                        )
+                    )
             startup = []
             for c in crawlers:
                 assert c.stdout is not None
@@ -506,6 +514,11 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
                 out, _ = c.communicate(timeout=300)
                 reports.append(json.loads(out.strip().splitlines()[-1]))
             crawlers.clear()
+            for n, log in enumerate(logs):
+                lines = log.read_text(errors="replace").splitlines()
+                notable = [x for x in lines if "started" not in x or "worker" not in x]
+                reports[n]["log"] = [x for x in lines if "recycled" in x or "exited" in x]
+                reports[n]["log"] += [x for x in notable if x not in reports[n]["log"]][:5]
             figures = analyse(store, plans, since, up, until)
         finally:
             for c in crawlers:
@@ -640,6 +653,9 @@ def report(
             else ""
         )
     )
+    for n, r in enumerate(reports):
+        for line in r["log"][:8]:
+            print(f"crawler {n + 1} log: {line[:300]}")
     for d in f.doubles[:10]:
         print("double:", d)
     return {

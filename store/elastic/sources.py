@@ -38,7 +38,7 @@ SOURCE_MAPPING: dict[str, Any] = {
         "emergency_until": {"type": "date"},
     },
 }
-MAX_SOURCES = 10_000
+PAGE = 5_000  # sources per request of list(); the search window stops at 10,000
 
 
 class ElasticSources(SourceRepo):
@@ -80,14 +80,25 @@ class ElasticSources(SourceRepo):
         return self._source(doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}")
 
     def list(self) -> list[Source]:
-        found = self.es.search(
-            index=self.index,
-            size=MAX_SOURCES,
-            sort=[{"id": "asc"}],
-            seq_no_primary_term=True,
-            query={"match_all": {}},
-        )["hits"]["hits"]
-        return [self._source(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}") for h in found]
+        # Page by page after the last id: one search returns at most 10,000 hits, and a
+        # province has more sources than that (the 10,001st was never scheduled).
+        out: list[Source] = []
+        after: dict[str, Any] = {}
+        while True:
+            found = self.es.search(
+                index=self.index,
+                size=PAGE,
+                sort=[{"id": "asc"}],
+                seq_no_primary_term=True,
+                query={"match_all": {}},
+                **after,
+            )["hits"]["hits"]
+            out += [
+                self._source(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}") for h in found
+            ]
+            if len(found) < PAGE:
+                return out
+            after = {"search_after": found[-1]["sort"]}
 
     def delete(self, source_id: str) -> bool:
         try:
