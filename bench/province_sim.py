@@ -516,9 +516,8 @@ def simulate(args: argparse.Namespace) -> dict[str, Any]:
             crawlers.clear()
             for n, log in enumerate(logs):
                 lines = log.read_text(errors="replace").splitlines()
-                notable = [x for x in lines if "started" not in x or "worker" not in x]
-                reports[n]["log"] = [x for x in lines if "recycled" in x or "exited" in x]
-                reports[n]["log"] += [x for x in notable if x not in reports[n]["log"]][:5]
+                pool = [x for x in lines if "crawl worker" in x]  # started, recycled, exited
+                reports[n]["log"] = pool + [x for x in lines if x not in pool][:5]
             figures = analyse(store, plans, since, up, until)
         finally:
             for c in crawlers:

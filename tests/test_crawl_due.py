@@ -4,17 +4,20 @@ processes' looks at its last run and their leases interleave (crawler.run.run_so
 from __future__ import annotations
 
 import sys
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.base import STATE_STOPPED
+from waiting import wait_for
 
 from crawler.run import LEASE, run_source
 from crawler.scheduler import CrawlScheduler
 from store import Store
-from store.clock import ManualClock
+from store.clock import Clock, ManualClock
 from store.model import CrawlRun, Source
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -86,9 +89,60 @@ def test_the_scheduler_does_not_dispatch_a_source_another_process_just_ran(
     # A crawl command that leaves a mark and prints no summary (recorded as a crash).
     command = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('x')"]
     scheduler = CrawlScheduler(store, command, clock=clock)
-    clock.advance(timedelta(minutes=4))  # within the interval: another process ran it
-    assert scheduler.run("s1") == {"source": "s1", "outcome": "busy"}
-    assert not marker.exists()
-    clock.advance(timedelta(minutes=6))  # due again
-    assert scheduler.run("s1")["outcome"] == "crashed"
-    assert marker.read_text() == "x"
+    scheduler.start(paused=True)
+    try:
+        # Its first run: the recorded run plus the interval, plus up to a minute of jitter.
+        first = scheduler.next_runs()["s1"]
+        assert first is not None
+        assert T0 + timedelta(minutes=10) <= first <= T0 + timedelta(minutes=11)
+        # The source ran in another process meanwhile (whose rhythm differs): this
+        # process does not dispatch it and follows that run's rhythm.
+        clock.advance(timedelta(minutes=13))
+        other = store.runs.start(CrawlRun("s1", "other:1", clock.now(), clock.now() + LEASE))
+        assert other is not None
+        other.outcome, other.finished = "ok", clock.now()
+        store.runs.finish(other)
+        clock.advance(timedelta(minutes=2))
+        assert scheduler.run("s1") == {"source": "s1", "outcome": "busy"}
+        assert not marker.exists()
+        following = scheduler.next_runs()["s1"]
+        assert following is not None
+        assert T0 + timedelta(minutes=23) <= following <= T0 + timedelta(minutes=24)
+        clock.advance(timedelta(minutes=8))  # due again
+        assert scheduler.run("s1")["outcome"] == "crashed"
+        assert marker.read_text() == "x"
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_a_scheduler_stops_while_a_job_moves_its_next_run(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """APScheduler waits for running jobs holding the lock that moving a job takes: a job
+    following another process's run as the scheduler stopped waited for ever."""
+    store.sources.put(Source("s1", "站点", "list", ["http://127.0.0.1:9/"], 600))
+    clock = Clock()
+    other = store.runs.start(CrawlRun("s1", "other:1", clock.now(), clock.now() + LEASE))
+    assert other is not None
+    other.outcome, other.finished = "ok", clock.now()
+    store.runs.finish(other)
+    scheduler = CrawlScheduler(store, [sys.executable, "-c", "pass"], clock=clock)
+    scheduler.start()
+    entered, go_on = threading.Event(), threading.Event()
+    recent = store.runs.recent
+
+    def held_up(source_id: str, limit: int = 20) -> list[CrawlRun]:
+        entered.set()
+        go_on.wait(30)
+        return recent(source_id, limit)
+
+    monkeypatch.setattr(store.runs, "recent", held_up)
+    scheduler.aps.add_job(scheduler.run, args=["s1"], id="now")  # runs at once
+    assert entered.wait(30)
+    stopping = threading.Thread(target=scheduler.shutdown, daemon=True)
+    stopping.start()
+    wait_for("the scheduler stopping", lambda: scheduler.aps.state == STATE_STOPPED, 10)
+    go_on.set()  # the job finds s1 not due and moves its next run
+    stopping.join(30)
+    assert not stopping.is_alive()
+    assert scheduler.results[-1] == {"source": "s1", "outcome": "busy"}
