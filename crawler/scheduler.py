@@ -246,10 +246,8 @@ class CrawlScheduler:
                 self.run,
                 IntervalTrigger(seconds=every, start_date=due, jitter=self.jitter(every)),
                 # Explicit, or APScheduler would push a start that is already past (it is
-                # by the time the scheduler starts) by a whole interval. Jittered like
-                # every later run: processes sharing the sources, restarted together, do
-                # not all reach for each source at the same instant.
-                next_run_time=due + timedelta(seconds=random.uniform(0, self.jitter(every) or 0)),
+                # by the time the scheduler starts) by a whole interval.
+                next_run_time=due,
                 args=[source.id],
                 id=f"crawl:{source.id}",
                 name=source.name,
