@@ -392,14 +392,15 @@ class Figures:
     not_modified: int = 0
     outcomes: dict[str, int] | None = None
     doubles: list[str] | None = None
+    seconds: list[float] | None = None  # how long the window's runs took
 
 
 def analyse(
     store: Store, plans: list[Plan], since: datetime, up: datetime, until: datetime
 ) -> Figures:
-    out = Figures(lags=[], steady=[], outcomes={}, doubles=[])
+    out = Figures(lags=[], steady=[], outcomes={}, doubles=[], seconds=[])
     assert out.lags is not None and out.steady is not None and out.outcomes is not None
-    assert out.doubles is not None
+    assert out.doubles is not None and out.seconds is not None
     history = since - timedelta(hours=2)
     for n, p in enumerate(plans):
         runs = sorted(store.runs.between(f"s{n:05d}", history, until), key=lambda r: r.started)
@@ -412,6 +413,8 @@ def analyse(
                 out.new_items += run.new_items
                 out.pages += run.pages
                 out.not_modified += run.not_modified
+                if run.finished is not None:
+                    out.seconds.append((run.finished - run.started).total_seconds())
             due = before.started + timedelta(seconds=p.interval)
             lag = (run.started - due).total_seconds()
             out.lags.append(lag)
@@ -598,6 +601,8 @@ def report(
         ("outcomes", "", json.dumps(f.outcomes, ensure_ascii=False)),
         ("pages fetched", f"{f.pages}", f"{f.pages / wall:.2f}/s, {f.not_modified} of them 304"),
         ("items stored", f"{f.new_items}", f"{f.new_items / wall:.2f}/s"),
+        ("run duration (s)", "", f"p50 {pct(f.seconds or [], 0.5):.2f}, "
+         f"p95 {pct(f.seconds or [], 0.95):.2f}, max {max(f.seconds or [0.0]):.2f}"),
     ]  # fmt: skip
     if m["leases"]:
         lw, lr = m["leases"]["writes"], m["leases"]["reads"]
