@@ -129,13 +129,20 @@ def recall_guard(run: CrawlRun, earlier: list[CrawlRun]) -> None:
     run.errors = [{"url": "-", "reason": reason}, *run.errors]
 
 
+def due_after(store: Store, source_id: str, now: datetime) -> datetime | None:
+    """The latest start of a run (by any process) that leaves the source due at ``now``:
+    ``DUE_SHARE`` of its interval back (None for a source not in the store)."""
+    source = store.sources.get(source_id)
+    if source is None:
+        return None
+    return now - DUE_SHARE * timedelta(seconds=source.effective_interval(now))
+
+
 def is_due(store: Store, source_id: str, now: datetime) -> bool:
     """Whether the source's last run (by any process) lies far enough back."""
-    source = store.sources.get(source_id)
+    after = due_after(store, source_id, now)
     last = next(iter(store.runs.recent(source_id, 1)), None)
-    if source is None or last is None:
-        return True
-    return now - last.started >= DUE_SHARE * timedelta(seconds=source.effective_interval(now))
+    return after is None or last is None or last.started <= after
 
 
 def first_crawl(store: Store, source_id: str, earlier: list[CrawlRun]) -> bool:
@@ -166,10 +173,19 @@ def run_source(
     clock = clock or Clock()
     settings = settings | {"YUQING_CLOCK": clock}
     started = clock.now()
-    if if_due and not is_due(store, source_id, started):
-        return None
+    not_since = None
+    if if_due:
+        # Looked at first, so that a run another process made does not cost a lease write;
+        # asked again as the lease is taken, since that process may have started and
+        # finished a run in between (a double crawl of one due slot otherwise).
+        not_since = due_after(store, source_id, started)
+        last = next(iter(store.runs.recent(source_id, 1)), None)
+        if not_since is not None and last is not None and last.started > not_since:
+            return None
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    run = store.runs.start(CrawlRun(source_id, holder, started, started + lease))
+    run = store.runs.start(
+        CrawlRun(source_id, holder, started, started + lease), not_since=not_since
+    )
     if run is None:
         return None
     earlier = store.runs.recent(source_id, 50)[1:]

@@ -11,22 +11,27 @@ source's next run is its last recorded run plus its interval.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import random
 import socket
 import subprocess
+import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.handoff import CRASHED
+from crawler.run import due_after
 from store import Store
 from store.clock import Clock
 from store.model import CrawlRun, Source
@@ -155,6 +160,9 @@ class CrawlScheduler:
             if crawls_per_worker > 0
             else None
         )
+        self.closing = False
+        self.active = 0  # jobs running (runs, syncs)
+        self.idle = threading.Condition()
         at_once = workers * crawls_per_worker if self.pool is not None else workers
         self.aps = BackgroundScheduler(
             timezone=self.clock.zone,
@@ -171,9 +179,27 @@ class CrawlScheduler:
         self.aps.start(paused=paused)
 
     def shutdown(self, wait: bool = True) -> None:
+        """Start no more runs; with ``wait``, return when the running ones are done."""
+        self.closing = True  # dispatches still queued start no crawl
         if self.pool is not None:
             self.pool.close()  # the workers finish their crawls and exit
-        self.aps.shutdown(wait=wait)
+        # APScheduler would wait for the running jobs holding the lock that adding or
+        # moving a job takes: a job doing so then (sync, follow) would wait for ever.
+        self.aps.shutdown(wait=False)
+        if wait:
+            with self.idle:
+                self.idle.wait_for(lambda: self.active == 0)
+
+    @contextlib.contextmanager
+    def _job(self) -> Iterator[None]:
+        with self.idle:
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self.idle:
+                self.active -= 1
+                self.idle.notify_all()
 
     def crawling(self) -> dict[str, int]:
         """The sources being crawled and the pid of the process crawling each."""
@@ -200,6 +226,10 @@ class CrawlScheduler:
 
     def sync(self) -> None:
         """Add, reschedule or drop jobs after sources changed (or an emergency began)."""
+        with self._job():
+            self._sync()
+
+    def _sync(self) -> None:
         now = self.clock.now()
         wanted = {s.id: s for s in self.store.sources.list() if s.enabled}
         for source_id in set(self.intervals) - set(wanted):
@@ -250,7 +280,42 @@ class CrawlScheduler:
             if job.id.startswith("crawl:")
         }
 
+    def follow(self, source_id: str, started: datetime, now: datetime) -> None:
+        """Move the source's next run to an interval after the run another process
+        ``started`` (plus this process's jitter): each process's own rhythm would drift
+        apart from the others' (every jitter adds to it), and the source would run as soon
+        as the earliest of them found it due, down to ``DUE_SHARE`` of its interval."""
+        interval = self.intervals.get(source_id)
+        if interval is None:
+            return
+        every = interval / self.clock.speed
+        when = self.real(started + timedelta(seconds=interval), now)
+        when += timedelta(seconds=random.uniform(0, self.jitter(every) or 0))
+        with contextlib.suppress(JobLookupError):
+            self.aps.modify_job(f"crawl:{source_id}", next_run_time=when)
+
     def run(self, source_id: str) -> dict[str, Any]:
+        with self._job():
+            if self.closing:
+                return {"source": source_id, "outcome": "busy"}
+            return self._run(source_id)
+
+    def _run(self, source_id: str) -> dict[str, Any]:
+        # Every process schedules every source: whichever comes first runs it, and the
+        # others are told here, from the store, rather than by a worker's round trip (a
+        # third of the work of a small run); the crawl asks again as it takes the lease.
+        now = self.clock.now()
+        try:
+            after = due_after(self.store, source_id, now)
+            last = next(iter(self.store.runs.recent(source_id, 1)), None)
+        except Exception:
+            log.warning("could not tell whether %s is due; its crawl will", source_id)
+            after = last = None
+        if after is not None and last is not None and last.started > after:
+            self.follow(source_id, last.started, now)
+            summary: dict[str, Any] = {"source": source_id, "outcome": "busy"}
+            self.results.append(summary)
+            return summary
         if self.pool is not None:
             summary = self.pool.run(source_id, if_due=True)
             self.results.append(summary)

@@ -265,10 +265,13 @@ class RunRepo(ABC):
     processes share the sources, at most one runs each source at a time."""
 
     @abstractmethod
-    def start(self, run: CrawlRun) -> CrawlRun | None:
+    def start(self, run: CrawlRun, *, not_since: datetime | None = None) -> CrawlRun | None:
         """Record ``run`` (with its id) if no other live run holds the source, else None.
 
         A run whose ``lease_until`` has passed no longer holds it and is marked ``lost``.
+        With ``not_since``, also None if a run of the source started after it: the
+        check is made holding the lease, so a run another process started and finished
+        since the caller last looked counts (a scheduled run is then not due).
         """
 
     @abstractmethod

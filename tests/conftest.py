@@ -64,6 +64,7 @@ SLOW = {
     "test_mailcatcher",
     "test_mail_takeover",
     "test_cluster_node_loss",
+    "test_province_sim",
 }
 # Modules that start Elasticsearch nodes of their own rather than using ``es_url``.
 OWN_NODES = {"test_cluster_node_loss", "test_eslocal"}

@@ -100,3 +100,19 @@ def test_runs_of_a_period_are_listed_newest_first(store: Store) -> None:
     found = store.runs.between("s1", T0 + timedelta(minutes=5), T0 + timedelta(minutes=65))
     assert [r.started for r in found] == [T0 + timedelta(minutes=n) for n in range(64, 4, -1)]
     assert store.runs.between("s2", T0, T0 + timedelta(hours=2)) == []
+
+
+def test_a_run_started_since_a_time_refuses_the_lease(store: Store) -> None:
+    first = store.runs.start(run())
+    assert first is not None
+    first.outcome, first.finished = "ok", T0 + timedelta(seconds=5)
+    store.runs.finish(first)
+    later = T0 + timedelta(minutes=1)
+    # The lease is free, but a run started after ``not_since``: the source is not due.
+    assert store.runs.start(run(later), not_since=T0 - timedelta(minutes=8)) is None
+    assert [r.id for r in store.runs.recent("s1")] == [first.id]
+    # A refusal leaves the lease free; a run started exactly then does not count.
+    second = store.runs.start(run(later), not_since=T0)
+    assert second is not None
+    assert store.runs.start(run(later), not_since=T0 - timedelta(days=1)) is None
+    assert [r.id for r in store.runs.recent("s1")] == [second.id, first.id]

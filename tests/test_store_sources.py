@@ -162,3 +162,16 @@ def test_elasticsearch_sources_of_an_earlier_yuqing_get_the_fields_from_the_audi
     finally:
         store.close()
         es.close()
+
+
+def test_every_source_is_listed_however_many(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Elasticsearch lists page by page (one search stops at 10,000 hits): small pages here.
+    monkeypatch.setattr("store.elastic.sources.PAGE", 3)
+    ids = [f"s{n:02d}" for n in range(7)]
+    for ident in reversed(ids):
+        store.sources.put(source(ident))
+    assert [s.id for s in store.sources.list()] == ids
+    store.sources.delete("s03")  # six: two full pages, then an empty one
+    listed = store.sources.list()
+    assert [s.id for s in listed] == [i for i in ids if i != "s03"]
+    assert all(s.version for s in listed)

@@ -76,7 +76,7 @@ class ElasticRuns(RunRepo):
         except NotFoundError:
             return None
 
-    def start(self, run: CrawlRun) -> CrawlRun | None:
+    def start(self, run: CrawlRun, *, not_since: datetime | None = None) -> CrawlRun | None:
         lease = self._lease(run.source_id)
         if lease is not None and _time(lease["_source"]["until"]) > run.started:
             return None
@@ -84,9 +84,9 @@ class ElasticRuns(RunRepo):
         doc = {"run_id": run.id, "until": run.lease_until.isoformat()}
         try:
             if lease is None:
-                self.es.create(index=self.leases, id=run.source_id, document=doc)
+                taken = self.es.create(index=self.leases, id=run.source_id, document=doc)
             else:
-                self.es.index(
+                taken = self.es.index(
                     index=self.leases,
                     id=run.source_id,
                     document=doc,
@@ -95,10 +95,35 @@ class ElasticRuns(RunRepo):
                 )
         except EsConflict:
             return None
+        # Holding the lease: every earlier holder wrote its run (refreshed) before it let
+        # the lease go, so a search sees each run that started before this one.
+        if not_since is not None and self._started_since(run.source_id, not_since):
+            with suppress(EsConflict, NotFoundError):
+                self.es.delete(
+                    index=self.leases,
+                    id=run.source_id,
+                    if_seq_no=taken["_seq_no"],
+                    if_primary_term=taken["_primary_term"],
+                )
+            return None
         if lease is not None:
             self._mark_lost(lease["_source"]["run_id"])
         self._write(run)
         return run
+
+    def _started_since(self, source_id: str, since: datetime) -> bool:
+        filters = [
+            {"term": {"source_id": source_id}},
+            {"range": {"started": {"gt": since.isoformat()}}},
+        ]
+        found = self.es.search(
+            index=self.index,
+            size=0,
+            terminate_after=1,
+            track_total_hits=1,
+            query={"bool": {"filter": filters}},
+        )
+        return bool(found["hits"]["total"]["value"])
 
     def _mark_lost(self, run_id: str) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime
 from functools import cached_property
@@ -41,7 +42,7 @@ SOURCE_MAPPING: dict[str, Any] = {
         "emergency_until": {"type": "date"},
     },
 }
-MAX_SOURCES = 10_000
+PAGE = 5_000  # sources per request of list(); the search window stops at 10,000
 
 
 class ElasticSources(SourceRepo):
@@ -61,13 +62,7 @@ class ElasticSources(SourceRepo):
         ``allow_private`` fields; ``allow_private`` is on where the source's audit says an
         admin allowed it (an earlier yuqing kept the permission there only). A source
         another process changed meanwhile has the fields already: left as it is."""
-        found = self.es.search(
-            index=index,
-            size=MAX_SOURCES,
-            seq_no_primary_term=True,
-            query={"bool": {"must_not": {"exists": {"field": "allow_private"}}}},
-        )["hits"]["hits"]
-        for hit in found:
+        for hit in self._without_fields(index):
             entries = self.store.audit.list(target=f"source:{hit['_id']}", limit=1000)
             urls = hit["_source"].get("start_urls") or []
             allowed = audited_allow_private(urls, [e.after for e in entries])
@@ -81,6 +76,23 @@ class ElasticSources(SourceRepo):
                     if_seq_no=hit["_seq_no"],
                     if_primary_term=hit["_primary_term"],
                 )
+
+    def _without_fields(self, index: str) -> Iterator[dict[str, Any]]:
+        """The stored sources lacking ``allow_private``, page by page after the last id."""
+        after: dict[str, Any] = {}
+        while True:
+            hits = self.es.search(
+                index=index,
+                size=PAGE,
+                seq_no_primary_term=True,
+                query={"bool": {"must_not": {"exists": {"field": "allow_private"}}}},
+                sort=[{"id": "asc"}],
+                **after,
+            )["hits"]["hits"]
+            yield from hits
+            if len(hits) < PAGE:
+                return
+            after = {"search_after": hits[-1]["sort"]}
 
     def put(self, source: Source) -> Source:
         doc = asdict(source)
@@ -111,14 +123,25 @@ class ElasticSources(SourceRepo):
         return self._source(doc["_source"], f"{doc['_seq_no']}:{doc['_primary_term']}")
 
     def list(self) -> list[Source]:
-        found = self.es.search(
-            index=self.index,
-            size=MAX_SOURCES,
-            sort=[{"id": "asc"}],
-            seq_no_primary_term=True,
-            query={"match_all": {}},
-        )["hits"]["hits"]
-        return [self._source(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}") for h in found]
+        # Page by page after the last id: one search returns at most 10,000 hits, and a
+        # province has more sources than that (the 10,001st was never scheduled).
+        out: list[Source] = []
+        after: dict[str, Any] = {}
+        while True:
+            found = self.es.search(
+                index=self.index,
+                size=PAGE,
+                sort=[{"id": "asc"}],
+                seq_no_primary_term=True,
+                query={"match_all": {}},
+                **after,
+            )["hits"]["hits"]
+            out += [
+                self._source(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}") for h in found
+            ]
+            if len(found) < PAGE:
+                return out
+            after = {"search_after": found[-1]["sort"]}
 
     def delete(self, source_id: str) -> bool:
         try:

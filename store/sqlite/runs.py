@@ -38,14 +38,22 @@ class SQLiteRuns(RunRepo):
     def __init__(self, store: SQLiteStore) -> None:
         self.store = store
 
-    def start(self, run: CrawlRun) -> CrawlRun | None:
+    def start(self, run: CrawlRun, *, not_since: datetime | None = None) -> CrawlRun | None:
         with self.store.transaction() as db:
             lease = db.execute(
                 "SELECT run_id, until FROM leases WHERE source_id = ?", (run.source_id,)
             ).fetchone()
+            if lease is not None and lease[1] > ms(run.started):
+                return None
+            if (
+                not_since is not None
+                and db.execute(
+                    "SELECT 1 FROM runs WHERE source_id = ? AND started > ? LIMIT 1",
+                    (run.source_id, ms(not_since)),
+                ).fetchone()
+            ):
+                return None
             if lease is not None:
-                if lease[1] > ms(run.started):
-                    return None
                 row = db.execute("SELECT doc FROM runs WHERE id = ?", (lease[0],)).fetchone()
                 if row is not None and json.loads(row[0])["outcome"] == "running":
                     db.execute(
