@@ -198,14 +198,14 @@ class _Chains:
     """Each element's ancestor chain (itself first), built once per element and shared."""
 
     def __init__(self) -> None:
-        self._known: dict[etree._Element, tuple[etree._Element, ...]] = {}
+        self.known: dict[etree._Element, tuple[etree._Element, ...]] = {}
 
     def __call__(self, el: etree._Element) -> tuple[etree._Element, ...]:
-        chain = self._known.get(el)
+        chain = self.known.get(el)
         if chain is None:
             parent = el.getparent()
             chain = (el, *self(parent)) if parent is not None else (el,)
-            self._known[el] = chain
+            self.known[el] = chain
         return chain
 
 
@@ -268,6 +268,7 @@ def _units(root: etree._Element) -> list[_Unit]:
     ``parts`` until a block or ``<br>`` starts or ends, then cleaned once."""
     teasers = _teasers(root)
     chains = _Chains()
+    known = chains.known
     units: list[_Unit] = []
     parts: list[str] = []
     link = 0  # link characters in ``parts``
@@ -282,9 +283,11 @@ def _units(root: etree._Element) -> list[_Unit]:
         links, parts, link = link, [], 0
         if raw.isspace():
             return
-        text = _SPACES.sub(" ", _WRAPPED.sub("", raw)).strip()
+        if "\n" in raw:  # a line break between two Han characters is no space
+            raw = _WRAPPED.sub("", raw)
+        text = _SPACES.sub(" ", raw).strip()
         if text:
-            units.append(_Unit(block, text, links, flags, chain=chains(block)))
+            units.append(_Unit(block, text, links, flags, chain=known.get(block) or chains(block)))
 
     for action, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
@@ -295,7 +298,10 @@ def _units(root: etree._Element) -> list[_Unit]:
                 if parts:
                     flush(blocks[-1])
                 blocks.append(el)
-                level = 2 if el in teasers else _boiler_level(el)
+                if el in teasers or tag in _BOILER_TAGS:
+                    level = 2
+                else:
+                    level = _boiler_level(el) if el.attrib else 0
                 if level:
                     flagged.append((el, level))
                     flags = tuple(flagged)
@@ -338,16 +344,25 @@ def _settle_chrome(units: Sequence[_Unit]) -> None:
     may put "nav" on a wrapper of the whole page. A maybe-chrome block is chrome unless it
     is mostly prose; a certain one unless it holds prose and most of the page's text.
     """
-    size: dict[etree._Element, int] = {}
-    prose: dict[etree._Element, int] = {}
+    # Units under the same chrome-looking blocks share one flags tuple: tally per tuple
+    # first, then per block.
+    tallies: dict[tuple[tuple[etree._Element, int], ...], list[int]] = {}
     page_size = 0
     for unit in units:
         n = len(unit.text)
-        is_prose = _is_prose(unit)
         page_size += n
-        for el, _ in unit.flags:
+        if unit.flags:
+            tally = tallies.get(unit.flags)
+            if tally is None:
+                tally = tallies[unit.flags] = [0, 0]
+            tally[0] += n
+            tally[1] += n * _is_prose(unit)
+    size: dict[etree._Element, int] = {}
+    prose: dict[etree._Element, int] = {}
+    for flags, (n, p) in tallies.items():
+        for el, _ in flags:
             size[el] = size.get(el, 0) + n
-            prose[el] = prose.get(el, 0) + n * is_prose
+            prose[el] = prose.get(el, 0) + p
 
     def chrome(el: etree._Element, level: int) -> bool:
         if level == 2:
@@ -355,11 +370,14 @@ def _settle_chrome(units: Sequence[_Unit]) -> None:
         return prose[el] < _SOFT_PROSE_CHARS or prose[el] < _SOFT_PROSE_SHARE * size[el]
 
     verdict: dict[etree._Element, bool] = {}
-    for unit in units:
-        for el, level in unit.flags:
+    for flags in tallies:
+        for el, level in flags:
             if el not in verdict:
                 verdict[el] = chrome(el, level)
-        unit.boiler = any(verdict[el] for el, _ in unit.flags)
+    boiler = {flags: any(verdict[el] for el, _ in flags) for flags in tallies}
+    for unit in units:
+        if unit.flags:
+            unit.boiler = boiler[unit.flags]
 
 
 def _unit_value(unit: _Unit) -> float:
@@ -496,7 +514,7 @@ def _with_siblings(
     if parent is None:
         return [best]
     threshold = max(_SIBLING_MIN_SCORE, _SIBLING_SHARE * scores[best])
-    link, size = _link_stats(units)
+    link, size = _link_stats(units, parent)
     parts = []
     for sibling in parent:
         if sibling is best:
@@ -510,16 +528,22 @@ def _with_siblings(
 
 
 def _link_stats(
-    units: Sequence[_Unit],
+    units: Sequence[_Unit], parent: etree._Element
 ) -> tuple[dict[etree._Element, int], dict[etree._Element, int]]:
-    """Link characters and all characters under each element (ancestors included)."""
+    """Link characters and all characters under each child of ``parent``."""
+    children = set(parent)
+    # A child's chain is one longer than its parent's: the child of ``parent`` above a
+    # unit sits at that distance from the root end of the unit's chain.
+    length = sum(1 for _ in parent.iterancestors()) + 2
     link: dict[etree._Element, int] = {}
     size: dict[etree._Element, int] = {}
     for unit in units:
-        n, links = len(unit.text), unit.link_chars
-        for node in unit.chain:
-            size[node] = size.get(node, 0) + n
-            link[node] = link.get(node, 0) + links
+        chain = unit.chain
+        if len(chain) >= length:
+            node = chain[len(chain) - length]
+            if node in children:
+                size[node] = size.get(node, 0) + len(unit.text)
+                link[node] = link.get(node, 0) + unit.link_chars
     return link, size
 
 
