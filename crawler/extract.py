@@ -236,6 +236,8 @@ def _teasers(root: etree._Element) -> set[etree._Element]:
     boxes. Their blurbs read like prose, so only their shape gives them away."""
     found: set[etree._Element] = set()
     for parent in root.iter(*_TEASER_PARENTS):
+        if len(parent) < _MIN_TEASERS:
+            continue
         groups: dict[tuple[str, tuple[str, ...]], list[etree._Element]] = {}
         for child in parent:
             if isinstance(child.tag, str) and child.tag not in _INLINE_TEASER_TAGS:
@@ -258,8 +260,10 @@ def _opens_with_headline(el: etree._Element) -> bool:
         return False
     # The first link or heading, the item itself included (a loop: lxml's several-tag
     # filter costs more to set up than these few elements take to look at).
-    head = next((e for e in el.iter() if e.tag in _HEADLINE_TAGS), None)
-    if head is None:
+    for head in el.iter():
+        if head.tag in _HEADLINE_TAGS:
+            break
+    else:
         return False
     headline = _clean(_text(head))
     if len(headline) < _MIN_TITLE_CHARS:
@@ -351,22 +355,23 @@ def _settle_chrome(units: Sequence[_Unit]) -> None:
     may put "nav" on a wrapper of the whole page. A maybe-chrome block is chrome unless it
     is mostly prose; a certain one unless it holds prose and most of the page's text.
     """
-    # Units under the same chrome-looking blocks share one flags tuple: tally per tuple
-    # first, then per block.
-    tallies: dict[tuple[tuple[etree._Element, int], ...], list[int]] = {}
+    # Units under the same chrome-looking blocks share one flags tuple (_units makes one
+    # per change): tally per tuple first (by identity: a tuple's hash is not kept), then
+    # per block.
+    tallies: dict[int, tuple[tuple[tuple[etree._Element, int], ...], list[int]]] = {}
     page_size = 0
     for unit in units:
         n = len(unit.text)
         page_size += n
         if unit.flags:
-            tally = tallies.get(unit.flags)
-            if tally is None:
-                tally = tallies[unit.flags] = [0, 0]
-            tally[0] += n
-            tally[1] += n * _is_prose(unit)
+            entry = tallies.get(id(unit.flags))
+            if entry is None:
+                entry = tallies[id(unit.flags)] = (unit.flags, [0, 0])
+            entry[1][0] += n
+            entry[1][1] += n * _is_prose(unit)
     size: dict[etree._Element, int] = {}
     prose: dict[etree._Element, int] = {}
-    for flags, (n, p) in tallies.items():
+    for flags, (n, p) in tallies.values():
         for el, _ in flags:
             size[el] = size.get(el, 0) + n
             prose[el] = prose.get(el, 0) + p
@@ -377,14 +382,14 @@ def _settle_chrome(units: Sequence[_Unit]) -> None:
         return prose[el] < _SOFT_PROSE_CHARS or prose[el] < _SOFT_PROSE_SHARE * size[el]
 
     verdict: dict[etree._Element, bool] = {}
-    for flags in tallies:
+    for flags, _ in tallies.values():
         for el, level in flags:
             if el not in verdict:
                 verdict[el] = chrome(el, level)
-    boiler = {flags: any(verdict[el] for el, _ in flags) for flags in tallies}
+    boiler = {key: any(verdict[el] for el, _ in flags) for key, (flags, _) in tallies.items()}
     for unit in units:
         if unit.flags:
-            unit.boiler = boiler[unit.flags]
+            unit.boiler = boiler[id(unit.flags)]
 
 
 def _unit_value(unit: _Unit) -> float:
