@@ -287,9 +287,15 @@ def _units(root: etree._Element) -> list[_Unit]:
     flagged: list[tuple[etree._Element, int]] = []  # chrome-looking blocks open now
     flags: tuple[tuple[etree._Element, int], ...] = ()  # the same, as units keep it
     link_depth = 0
+    # For _settle_chrome: characters of all units, and of the units under chrome-looking
+    # blocks (of which prose) so far; a block's share is the difference between its end
+    # and its start.
+    page_chars = flagged_chars = flagged_prose = 0
+    marks: list[tuple[int, int]] = []  # the two counts when each block of ``flagged`` opened
+    closed: list[tuple[etree._Element, int, int, int]] = []  # block, level, chars, prose
 
     def flush(block: etree._Element) -> None:
-        nonlocal parts, link
+        nonlocal parts, link, page_chars, flagged_chars, flagged_prose
         raw = "".join(parts)
         links, parts, link = link, [], 0
         if raw.isspace():
@@ -299,6 +305,12 @@ def _units(root: etree._Element) -> list[_Unit]:
         text = _SPACES.sub(" ", raw).strip()
         if text:
             units.append(_Unit(block, text, links, flags, chain=known.get(block) or chains(block)))
+            n = len(text)
+            page_chars += n
+            if flags:
+                flagged_chars += n
+                if not links and _CHINESE_PUNCT.search(text):
+                    flagged_prose += n
 
     for action, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag
@@ -315,6 +327,7 @@ def _units(root: etree._Element) -> list[_Unit]:
                     level = _boiler_level(el) if el.attrib else 0
                 if level:
                     flagged.append((el, level))
+                    marks.append((flagged_chars, flagged_prose))
                     flags = tuple(flagged)
             elif tag == "br":
                 if parts:
@@ -328,7 +341,9 @@ def _units(root: etree._Element) -> list[_Unit]:
                     flush(el)
                 blocks.pop()
                 if flagged and flagged[-1][0] is el:
-                    flagged.pop()
+                    level = flagged.pop()[1]
+                    chars, prose = marks.pop()
+                    closed.append((el, level, flagged_chars - chars, flagged_prose - prose))
                     flags = tuple(flagged)
             elif tag == "a":
                 link_depth -= 1
@@ -340,7 +355,7 @@ def _units(root: etree._Element) -> list[_Unit]:
     if parts:
         flags = ()
         flush(root)
-    _settle_chrome(units)
+    _settle_chrome(units, closed, page_chars)
     return units
 
 
@@ -348,53 +363,37 @@ def _is_prose(unit: _Unit) -> bool:
     return not unit.link_chars and bool(_CHINESE_PUNCT.search(unit.text))
 
 
-def _settle_chrome(units: Sequence[_Unit]) -> None:
+def _settle_chrome(
+    units: Sequence[_Unit], blocks: Iterable[tuple[etree._Element, int, int, int]], page: int
+) -> None:
     """Decide which chrome-looking blocks are chrome, by what they hold.
 
     Class words mislead both ways: "share" wraps the article on some sites, and a template
     may put "nav" on a wrapper of the whole page. A maybe-chrome block is chrome unless it
     is mostly prose; a certain one unless it holds prose and most of the page's text.
+    ``blocks`` are the chrome-looking blocks with their level, the characters of their
+    units and of those the prose's (units without links, with punctuation); ``page`` is
+    the characters of all units.
     """
-    # Units under the same chrome-looking blocks share one flags tuple (_units makes one
-    # per change): tally per tuple first (by identity: a tuple's hash is not kept), then
-    # per block.
-    tallies: dict[int, tuple[tuple[tuple[etree._Element, int], ...], list[int]]] = {}
-    page_size = 0
-    for unit in units:
-        n = len(unit.text)
-        page_size += n
-        if unit.flags:
-            entry = tallies.get(id(unit.flags))
-            if entry is None:
-                entry = tallies[id(unit.flags)] = (unit.flags, [0, 0])
-            entry[1][0] += n
-            entry[1][1] += n * _is_prose(unit)
-    size: dict[etree._Element, int] = {}
-    prose: dict[etree._Element, int] = {}
-    for flags, (n, p) in tallies.values():
-        for el, _ in flags:
-            size[el] = size.get(el, 0) + n
-            prose[el] = prose.get(el, 0) + p
-
-    def chrome(el: etree._Element, level: int) -> bool:
-        if level == 2:
-            return prose[el] < _SOFT_PROSE_CHARS or size[el] < _WRAPPER_SHARE * page_size
-        return prose[el] < _SOFT_PROSE_CHARS or prose[el] < _SOFT_PROSE_SHARE * size[el]
-
     verdict: dict[etree._Element, bool] = {}
-    for flags, _ in tallies.values():
-        for el, level in flags:
-            if el not in verdict:
-                verdict[el] = chrome(el, level)
-    boiler = {key: any(verdict[el] for el, _ in flags) for key, (flags, _) in tallies.items()}
+    for el, level, size, prose in blocks:
+        if level == 2:
+            verdict[el] = prose < _SOFT_PROSE_CHARS or size < _WRAPPER_SHARE * page
+        else:
+            verdict[el] = prose < _SOFT_PROSE_CHARS or prose < _SOFT_PROSE_SHARE * size
+    shared: dict[int, bool] = {}  # by flags tuple: units of one block share theirs
     for unit in units:
         if unit.flags:
-            unit.boiler = boiler[id(unit.flags)]
+            boiler = shared.get(id(unit.flags))
+            if boiler is None:
+                boiler = shared[id(unit.flags)] = any(verdict[el] for el, _ in unit.flags)
+            unit.boiler = boiler
 
 
 def _unit_value(unit: _Unit) -> float:
     """Positive for article prose, negative for navigation, links and page furniture."""
-    n = len(_SPACES.sub("", unit.text))
+    text = unit.text
+    n = len(text) - text.count(" ")  # its white space is single spaces (see _units)
     if unit.boiler or unit.link_chars > n / 2:
         return -float(n)
     if (len(unit.text) < 120 and _BOILER_TEXT.search(unit.text)) or _NOTICE_START.match(unit.text):
