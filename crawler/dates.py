@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -93,6 +94,18 @@ def _replace_cn_numerals(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """Fold full-width forms and Chinese numerals so the date patterns can stay simple."""
+    if len(text) >= _LONG_TEXT:
+        return _normalize_long(text)
+    return _replace_cn_numerals(unicodedata.normalize("NFKC", text))
+
+
+# A page's whole text is searched for dates several times per page (the publish date's
+# anchors, labelled dates, 成文日期): folded once, it is looked up the other times.
+_LONG_TEXT = 2000
+
+
+@functools.lru_cache(maxsize=4)
+def _normalize_long(text: str) -> str:
     return _replace_cn_numerals(unicodedata.normalize("NFKC", text))
 
 

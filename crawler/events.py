@@ -24,12 +24,14 @@ import zlib
 from collections import OrderedDict
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 from scrapy.crawler import Crawler
 from twisted.internet import task
+from twisted.internet.base import DelayedCall
 from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
 from crawler.records import Crawled
 from crawler.storage import store_of
@@ -49,6 +51,9 @@ THRESHOLD = 0.6
 # so a one-paragraph summary does not join the long report that quotes it.
 MIN_LENGTH_RATIO = 0.3
 RECENT = 2000  # items of this run kept in memory (not yet searchable in the store)
+# Items extracted in one turn of the reactor ask the store for their candidates in one
+# round trip, at most this many at a time.
+ASK_AT_ONCE = 100
 
 _SPACE = re.compile(r"\s+")
 _WORDY = re.compile(r"\w")
@@ -136,6 +141,11 @@ class EventPipeline:
     ``YUQING_EVENT_SETTLE_SECONDS`` for Elasticsearch to refresh), each item that started an
     event looks again, and events found to be one are merged into the earliest-seen one.
     Whichever process looks last sees the other's copy, so the merge happens once.
+
+    The store is asked for the candidates of all items that reach this step in one turn of
+    the reactor at once (``find_similar_many``: one round trip on Elasticsearch, not one
+    per item); they are then matched one after the other, as they came, so each sees the
+    ones before it in memory. Nothing waits for more items than are already there.
     """
 
     def __init__(self, crawler: Crawler, window: timedelta, settle: float) -> None:
@@ -146,6 +156,9 @@ class EventPipeline:
         self.by_key: dict[str, set[str]] = {}  # band key -> ids in ``recent``
         # Items that started an event: what the end-of-run look needs, not the whole item.
         self.founders: list[tuple[str, list[str], datetime]] = []
+        # Items waiting for their candidates from the store (see _ask).
+        self.waiting: list[tuple[Crawled, Deferred[Crawled]]] = []
+        self.asking: DelayedCall | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -156,23 +169,63 @@ class EventPipeline:
             settings.getfloat("YUQING_EVENT_SETTLE_SECONDS", 1.5),
         )
 
-    def process_item(self, crawled: Crawled) -> Crawled:
+    def process_item(self, crawled: Crawled) -> Crawled | Deferred[Crawled]:
         item = crawled.item
         if item is None:
             return crawled
         item.fingerprint = fingerprint(item.norm_body)
         item.event_id = item.id
-        if item.fingerprint:
-            local_ids = set().union(*(self.by_key.get(k, ()) for k in item.fingerprint))
-            local = [self.recent[i] for i in local_ids]
-            match, score = best_match(item.norm_body, local + self._stored(item))
-            crawled.extras["similarity"] = score
-            if match is not None:
-                item.event_id = match.event_id or match.id
-            elif not crawled.page.known:
-                self.founders.append((item.id, item.fingerprint, item.first_seen))
-            self._remember(item)
-        return crawled
+        if not item.fingerprint:
+            return crawled
+        done: Deferred[Crawled] = Deferred()
+        self.waiting.append((crawled, done))
+        if len(self.waiting) >= ASK_AT_ONCE:
+            self._ask()
+        elif self.asking is None:
+            from twisted.internet import reactor
+
+            clock: Any = reactor  # the installed reactor; its module-level type is an interface
+            self.asking = clock.callLater(0, self._ask)
+        return done
+
+    def _ask(self) -> None:
+        """Match the waiting items: their stored candidates in one request, then each in
+        turn against those and the run's earlier items."""
+        if self.asking is not None and self.asking.active():
+            self.asking.cancel()
+        self.asking = None
+        batch, self.waiting = self.waiting, []
+        if not batch:
+            return
+        queries = []
+        for crawled, _ in batch:
+            assert crawled.item is not None
+            queries.append((crawled.item.fingerprint, crawled.item.first_seen - self.window))
+        try:
+            stored = store_of(self.crawler).items.find_similar_many(queries)
+        except Exception:
+            failure = Failure()  # each item fails as its own store call would have
+            for _, done in batch:
+                done.errback(failure)
+            return
+        for (crawled, _), found in zip(batch, stored, strict=True):
+            assert crawled.item is not None
+            self._match(crawled, [c for c in found if c.id != crawled.item.id])
+        for crawled, done in batch:
+            done.callback(crawled)
+
+    def _match(self, crawled: Crawled, stored: list[Item]) -> None:
+        item = crawled.item
+        assert item is not None
+        local_ids = set().union(*(self.by_key.get(k, ()) for k in item.fingerprint))
+        local = [self.recent[i] for i in local_ids]
+        match, score = best_match(item.norm_body, local + stored)
+        crawled.extras["similarity"] = score
+        if match is not None:
+            item.event_id = match.event_id or match.id
+        elif not crawled.page.known:
+            self.founders.append((item.id, item.fingerprint, item.first_seen))
+        self._remember(item)
 
     def _remember(self, item: Item) -> None:
         self.recent[item.id] = item
@@ -186,14 +239,12 @@ class EventPipeline:
                 if not ids:
                     del self.by_key[key]
 
-    def _stored(self, item: Item) -> list[Item]:
-        return self._similar(item.id, item.fingerprint, item.first_seen)
-
     def _similar(self, item_id: str, keys: list[str], seen: datetime) -> list[Item]:
         found = store_of(self.crawler).items.find_similar(keys, since=seen - self.window)
         return [c for c in found if c.id != item_id]
 
     def close_spider(self) -> Deferred[None] | None:
+        self._ask()  # nothing should wait by now; if it does, it is matched first
         if not self.founders:
             return None
         if isinstance(store_of(self.crawler), ElasticStore):

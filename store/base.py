@@ -115,6 +115,13 @@ class ItemRepo(ABC):
         """Items first seen at or after ``since`` sharing any of the fingerprint
         ``keys``, those sharing the most first (candidates for one event)."""
 
+    def find_similar_many(
+        self, queries: Sequence[tuple[list[str], datetime]], limit: int = 20
+    ) -> list[list[Item]]:
+        """:meth:`find_similar` of each ``(keys, since)``, in order, in one round trip
+        where the backend can (a crawl asks for each item it extracts)."""
+        return [self.find_similar(keys, since, limit) for keys, since in queries]
+
     @abstractmethod
     def scan(self, since: datetime, until: datetime) -> Iterator[ItemText]:
         """Every item first seen at or after ``since`` and before ``until``, oldest

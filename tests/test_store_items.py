@@ -487,3 +487,28 @@ def test_backfill_is_kept_from_first_sight_and_filtered(store: Store) -> None:
     assert ids(store, "新闻", backfill=True) == ["1"]
     counted = store.items.search(ItemQuery(backfill=False, size=1, sources=["news"]))
     assert counted.total == 1
+
+
+def test_find_similar_many_answers_each_query_as_find_similar(store: Store) -> None:
+    store.items.upsert_many(
+        [
+            make(1, fingerprint=["a", "b", "c"]),
+            make(2, fingerprint=["a"]),
+            make(3, fingerprint=["x"]),
+            make(4, fingerprint=["a", "b"], first_seen=T0 - timedelta(days=3)),
+        ]
+    )
+    queries = [
+        (["a", "b", "c", "a"], T0 - timedelta(days=1)),
+        ([], T0),
+        (["x", "zz"], T0 - timedelta(days=5)),
+        (["nothing"], T0),
+        (["a"], T0 - timedelta(days=5)),
+    ]
+    many = store.items.find_similar_many(queries)
+    assert [[f.url for f in found] for found in many] == [
+        [f.url for f in store.items.find_similar(keys, since)] for keys, since in queries
+    ]
+    assert [len(found) for found in many] == [2, 0, 1, 0, 3]
+    assert [f.url for f in many[0]] == [make(1).url, make(2).url]
+    assert store.items.find_similar_many([]) == []

@@ -299,12 +299,33 @@ class ElasticItems(ItemRepo):
     def find_similar(self, keys: list[str], since: datetime, limit: int = 20) -> list[Item]:
         if not keys:
             return []
+        result = self.es.search(index=self.index, **self._similar_body(keys, since, limit))
+        return self._similar_items(result)
+
+    def find_similar_many(
+        self, queries: Sequence[tuple[list[str], datetime]], limit: int = 20
+    ) -> list[list[Item]]:
+        asked = [(i, keys, since) for i, (keys, since) in enumerate(queries) if keys]
+        out: list[list[Item]] = [[] for _ in queries]
+        if not asked:
+            return out
+        searches: list[dict[str, Any]] = []
+        for _, keys, since in asked:
+            searches += [{"index": self.index}, self._similar_body(keys, since, limit)]
+        answers = self.es.msearch(searches=searches)["responses"]
+        for (i, _, _), answer in zip(asked, answers, strict=True):
+            if "error" in answer:
+                raise _search_error(answer)
+            out[i] = self._similar_items(answer)
+        return out
+
+    @staticmethod
+    def _similar_body(keys: list[str], since: datetime, limit: int) -> dict[str, Any]:
         # One should-clause per key: the score counts shared keys (constant_score each).
-        result = self.es.search(
-            index=self.index,
-            size=limit,
-            seq_no_primary_term=True,
-            query={
+        return {
+            "size": limit,
+            "seq_no_primary_term": True,
+            "query": {
                 "bool": {
                     "should": [
                         {"constant_score": {"filter": {"term": {"fingerprint": k}}}}
@@ -314,8 +335,10 @@ class ElasticItems(ItemRepo):
                     "filter": [{"range": {"first_seen": {"gte": since.isoformat()}}}],
                 }
             },
-            sort=[{"_score": "desc"}, {"first_seen": "asc"}],
-        )
+            "sort": [{"_score": "desc"}, {"first_seen": "asc"}],
+        }
+
+    def _similar_items(self, result: Any) -> list[Item]:
         return [
             self._item(h["_source"], f"{h['_seq_no']}:{h['_primary_term']}", h["_id"])
             for h in result["hits"]["hits"]
