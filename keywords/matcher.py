@@ -41,7 +41,7 @@ from rules.normalize import (
     NormalizedText,
     View,
     normalize,
-    normalize_sounds_and_view,
+    normalize_sounds_view_default,
     normalize_with_offsets,
 )
 from rules.scanner import Scanner, leftmost_longest
@@ -186,7 +186,15 @@ class _Field:
     """One field of one text, scanned: leaf -> occurrences; the default normal form for
     NEAR, made when first needed."""
 
-    __slots__ = ("_default_leaves", "_reference", "found", "original", "views")
+    __slots__ = (
+        "_default_leaves",
+        "_reference",
+        "_spans",
+        "found",
+        "make_reference",
+        "original",
+        "views",
+    )
 
     def __init__(self, original: str, default_leaves: frozenset[int]) -> None:
         self.original = original
@@ -194,12 +202,20 @@ class _Field:
         self.views: dict[View, NormalizedText] = {}
         self._default_leaves = default_leaves
         self._reference: NormalizedText | None = None
+        # Makes the default normal form from passes a view shared with it, if one did.
+        self.make_reference: Callable[[], NormalizedText] | None = None
+        # Spans by leaf, made when first asked for (after scanning; many rules ask again).
+        self._spans: dict[int, list[Span]] = {}
 
     @property
     def reference(self) -> NormalizedText:
         """The field in the default normal form, in whose positions NEAR counts."""
         if self._reference is None:
-            self._reference = self.views.get(DEFAULT_VIEW) or normalize_with_offsets(self.original)
+            reference = self.views.get(DEFAULT_VIEW)
+            if reference is None:
+                make = self.make_reference
+                reference = make() if make else normalize_with_offsets(self.original)
+            self._reference = reference
         return self._reference
 
     @property
@@ -214,11 +230,17 @@ class _Field:
         return self.leaf_spans(int(leaf.text if isinstance(leaf, Word) else leaf.name))
 
     def leaf_spans(self, key: int) -> list[Span]:
-        occurrences = self.found.get(key, ())
-        if key in self._default_leaves:
-            return [(s, e) for s, e, _, _, _ in occurrences]
-        reference = self.reference
-        return [reference.locate(a, b) for _, _, a, b, _ in occurrences]
+        """The leaf's spans in the default normal form (read only: shared by the rules)."""
+        spans = self._spans.get(key)
+        if spans is None:
+            occurrences = self.found.get(key, ())
+            if key in self._default_leaves:
+                spans = [(s, e) for s, e, _, _, _ in occurrences]
+            else:
+                locate = self.reference.locate
+                spans = [locate(a, b) for _, _, a, b, _ in occurrences]
+            self._spans[key] = spans
+        return spans
 
 
 class Matcher:
@@ -668,8 +690,10 @@ class Matcher:
         found = scanned.found
         if compiled.homophones and compiled.sound_view != view:
             # Sounds are read in a view this one shares most passes with.
-            heard_in, normalized = normalize_sounds_and_view(text, view)
+            heard_in, normalized, make_default = normalize_sounds_view_default(text, view)
             scanned.views.setdefault(compiled.sound_view, heard_in)
+            if scanned.make_reference is None:
+                scanned.make_reference = make_default
         else:
             normalized = normalize_with_offsets(text, view)
         scanned.views[view] = normalized

@@ -58,8 +58,9 @@ import re
 import threading
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -78,6 +79,7 @@ __all__ = [
     "normalize",
     "normalize_many",
     "normalize_sounds_and_view",
+    "normalize_sounds_view_default",
     "normalize_with_offsets",
 ]
 
@@ -796,29 +798,78 @@ def normalize_sounds_and_view(text: str, view: View) -> tuple[NormalizedText, No
     """``text`` normalised with ``view`` without its ``lookalikes`` and ``repeats`` (the
     view sounds are read in) and with ``view`` itself, each exactly as
     :func:`normalize_with_offsets` gives it, the passes they share run once."""
-    maps: list[_EditMap] = []
-    result = _common_passes(text, view, maps)
+    sounds, viewed, _ = normalize_sounds_view_default(text, view)
+    return sounds, viewed
+
+
+def normalize_sounds_view_default(
+    text: str, view: View
+) -> tuple[NormalizedText, NormalizedText, Callable[[], NormalizedText]]:
+    """:func:`normalize_sounds_and_view`, and a function that gives ``text`` in the
+    default normal form (as :func:`normalize_with_offsets` does) when first asked, reusing
+    the passes the views share with it (NEAR counts in that form, but only some texts are
+    looked at by a NEAR rule)."""
+    t = _get_tables()
+    char_maps: list[_EditMap] = []
+    chars, mapped = _char_passes(text, view, char_maps)
+    maps = list(char_maps)
+    result = _noise_pass(chars, mapped, view.noise, t, maps)
     sound_view = view._replace(lookalikes=False, repeats=False)
-    latin = _latin_range(result, _get_tables()) is not None
+    latin = _latin_range(result, t) is not None
     sounds = _latin_passes(result, sound_view, maps, latin)
-    if sound_view == view:
-        return sounds, sounds
-    return sounds, _latin_passes(result, view, maps, latin)
+    viewed = sounds if sound_view == view else _latin_passes(result, view, maps, latin)
+    default = DEFAULT_VIEW
+    if view.enclosed != default.enclosed:
+        return sounds, viewed, partial(normalize_with_offsets, text)
+    if _noise_bits(view.noise) == _noise_bits(default.noise):
+        # The same passes up to the Latin ones, which the default view has none of.
+        return sounds, viewed, partial(_latin_passes, result, default, maps, latin)
+
+    def make_default() -> NormalizedText:
+        default_maps = list(char_maps)
+        common = _noise_pass(chars, mapped, default.noise, t, default_maps)
+        return _latin_passes(common, default, default_maps)
+
+    return sounds, viewed, make_default
 
 
 def _common_passes(text: str, view: View, maps: list[_EditMap]) -> str:
     """Enclosed forms, steps 1-3 and noise between ideographs: the passes that do not
     depend on ``lookalikes`` or ``repeats``."""
+    result, mapped = _char_passes(text, view, maps)
+    return _noise_pass(result, mapped, view.noise, _get_tables(), maps)
+
+
+def _char_passes(
+    text: str, view: View, maps: list[_EditMap]
+) -> tuple[str, npt.NDArray[np.uint32] | None]:
+    """Enclosed forms and steps 1-3: the result and, if :func:`_map_chars` gave them, its
+    codes."""
     t = _get_tables()
     codes = _codes(text)  # encoded once, reused while the text does not change
     if view.enclosed:
         opened = _open_enclosed(text, codes, t, maps)
         if opened is not text:
             text, codes = opened, _codes(opened)
-    result, mapped = _map_chars(text, codes, t, maps)
-    noise = view.noise
-    if noise != "off" and result:
-        bits = _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
+    return _map_chars(text, codes, t, maps)
+
+
+def _noise_bits(noise: NoiseLevel) -> int:
+    if noise == "off":
+        return 0
+    return _C_NOISE | _C_BRACKET if noise == "brackets" else _C_NOISE
+
+
+def _noise_pass(
+    result: str,
+    mapped: npt.NDArray[np.uint32] | None,
+    noise: NoiseLevel,
+    t: _Tables,
+    maps: list[_EditMap],
+) -> str:
+    """Noise between ideographs (step 4) after :func:`_char_passes`."""
+    bits = _noise_bits(noise)
+    if bits and result:
         result = _skip_noise(result, _codes(result) if mapped is None else mapped, bits, t, maps)
     return result
 

@@ -19,6 +19,7 @@ from rules.normalize import (
     is_word_char,
     normalize,
     normalize_sounds_and_view,
+    normalize_sounds_view_default,
     normalize_with_offsets,
 )
 
@@ -308,9 +309,13 @@ def test_sounds_and_view_in_one_run_equal_each_alone(
 ) -> None:
     view = View(enclosed, noise, lookalikes, repeats)  # type: ignore[arg-type]
     sounds, viewed = normalize_sounds_and_view(text, view)
+    also_sounds, also_viewed, make_default = normalize_sounds_view_default(text, view)
+    assert (also_sounds.text, also_viewed.text) == (sounds.text, viewed.text)
     for together, alone in (
         (sounds, normalize_with_offsets(text, view._replace(lookalikes=False, repeats=False))),
         (viewed, normalize_with_offsets(text, view)),
+        # The default normal form made from the passes shared with the view (NEAR's).
+        (make_default(), normalize_with_offsets(text)),
     ):
         assert (together.text, together.joins, together.runs) == (
             alone.text,
@@ -323,4 +328,9 @@ def test_sounds_and_view_in_one_run_equal_each_alone(
         assert together.spans(starts, ends) == alone.spans(starts, ends)
         assert list(zip(*alone.spans(starts, ends), strict=True)) == [
             alone.span(s, e) for s, e in pairs
+        ]
+        # Original spans to normal-form ones (NEAR places its hits so).
+        originals = [(s, e) for s in range(len(text)) for e in range(s + 1, len(text) + 1)]
+        assert [together.locate(s, e) for s, e in originals] == [
+            alone.locate(s, e) for s, e in originals
         ]
