@@ -859,8 +859,12 @@ def _near_holds(
         if not (found & rule.left_mask and found & rule.right_mask):
             continue
         field_ = scanned[name]
-        left = [span for leaf in rule.left for span in field_.leaf_spans(leaf)]
-        right = [span for leaf in rule.right for span in field_.leaf_spans(leaf)]
+        spans = field_.leaf_spans
+        # A side of one leaf (most): its spans as they are, not copied.
+        side = rule.left
+        left = spans(side[0]) if len(side) == 1 else [s for leaf in side for s in spans(leaf)]
+        side = rule.right
+        right = spans(side[0]) if len(side) == 1 else [s for leaf in side for s in spans(leaf)]
         if near_spans(rule.node, left, right, field_):
             return True
     return False

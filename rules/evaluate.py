@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from rules.syntax import FIELDS, And, Fact, GroupRef, Near, Node, Not, Or, Scoped, Word
-from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_at_least, within
+from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_counter, within
 
 Span = tuple[int, int]  # start, end in the normalised text
 FACTS = "facts"  # the key of an item's :class:`ItemFacts` beside its fields' findings
@@ -160,16 +160,25 @@ def near_spans(node: Near, left: Sequence[Span], right: Sequence[Span], found: F
             if not stops.intersection(text[first_end:second_start]):
                 return True
         return False
+    # The gaps of :func:`_gaps`, inline: this runs for every NEAR rule a text may match.
     far: list[Span] = []
-    for first_end, second_start in _gaps(left, right):
-        if second_start - first_end <= distance:
-            return True
-        far.append((first_end, second_start))
+    for a_start, a_end in left:
+        for b_start, b_end in right:
+            if a_start <= b_start:
+                if a_start == b_start and a_end == b_end:
+                    continue  # one occurrence is not two words
+                first_end, second_start = a_end, (b_start if b_start > a_end else a_end)
+            else:
+                first_end, second_start = b_end, (a_start if a_start > b_end else b_end)
+            if second_start - first_end <= distance:
+                return True
+            far.append((first_end, second_start))
     if not far:
         return False
     text = found.text
+    han_between = han_counter(text)
     for first_end, second_start in far:
-        if han_at_least(text, first_end, second_start) > distance:
+        if han_between(first_end, second_start) > distance:
             continue  # more Chinese characters between than tokens allowed
         if within(text, first_end, second_start, distance):
             return True

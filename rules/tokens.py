@@ -10,6 +10,7 @@ process and as a stored-item query (:func:`index_form`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -79,6 +80,16 @@ def _high_bytes(text: str) -> bytes | None:
 
 # Every byte but the high bytes of the main block of ideographs, U+4E00..U+9FFF.
 _NOT_MAIN_HAN = bytes(b for b in range(256) if not 0x4E <= b <= 0x9F)
+
+
+def han_counter(text: str) -> Callable[[int, int], int]:
+    """:func:`han_at_least` of ``text`` as a function of ``(end, start)``: for asking about
+    several places of one text."""
+    high = _high_bytes(text)
+    if high is None:
+        counts = han_counts(text)
+        return lambda end, start: int(counts[start] - counts[end])
+    return lambda end, start: len(high[end:start].translate(None, _NOT_MAIN_HAN))
 
 
 def han_at_least(text: str, end: int, start: int) -> int:

@@ -464,7 +464,13 @@ def heard(written: str, word: str, homophones: bool) -> Literal["same", "homopho
 
 def sound_form(text: str) -> SoundForm:
     """The :class:`SoundForm` of normalised ``text``."""
-    sounds = homophone_form(text)
+    if not text:
+        return SoundForm(text, text, None, None, [])
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    sounds = _get().stand_in[codes].tobytes().decode("utf-32-le", "surrogatepass")
+    # Most texts have no Latin letter at all: told from the codes, not by the regex.
+    if not ((codes - np.uint32(ord("a"))) < 26).any():
+        return SoundForm(text, sounds, None, None, [])
     tokens = [m.span() for m in _LETTERS.finditer(text)]
     if not tokens:
         return SoundForm(text, sounds, None, None, [])
