@@ -256,7 +256,8 @@ _HEADLINE_TAGS = frozenset({"a", "h2", "h3", "h4", "h5", "h6"})
 
 def _opens_with_headline(el: etree._Element) -> bool:
     """A short item whose text starts with a link or a heading of title length."""
-    if el.text and el.text.strip():
+    lead = el.text
+    if lead and not lead.isspace():
         return False
     # The first link or heading, the item itself included (a loop: lxml's several-tag
     # filter costs more to set up than these few elements take to look at).
@@ -392,11 +393,13 @@ def _settle_chrome(
         else:
             verdict[el] = prose < _SOFT_PROSE_CHARS or prose < _SOFT_PROSE_SHARE * size
     shared: dict[int, bool] = {}  # by flags tuple: units of one block share theirs
+    get = shared.get
     for unit in units:
-        if unit.flags:
-            boiler = shared.get(id(unit.flags))
+        flags = unit.flags
+        if flags:
+            boiler = get(id(flags))
             if boiler is None:
-                boiler = shared[id(unit.flags)] = any(verdict[el] for el, _ in unit.flags)
+                boiler = shared[id(flags)] = any(verdict[el] for el, _ in flags)
             unit.boiler = boiler
 
 
