@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Self
 
 import numpy as np
+import numpy.typing as npt
 from scrapy.crawler import Crawler
 from twisted.internet import task
 from twisted.internet.base import DelayedCall
@@ -69,14 +70,21 @@ def shingles(text: str) -> set[str]:
     return {compact[i : i + SHINGLE] for i in range(len(compact) - SHINGLE + 1)}
 
 
+def _mod_prime(v: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """``v % _PRIME`` for values below 2**64, without a division: 2**61 is 1 modulo the
+    Mersenne prime 2**61 - 1, so the high bits fold onto the low ones."""
+    v = (v & _PRIME) + (v >> np.uint64(61))
+    return np.where(v >= _PRIME, v - _PRIME, v)
+
+
 def fingerprint(text: str) -> list[str]:
     """LSH band keys of the normalised body ``text``; empty for bodies too short to judge."""
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return []
     # crc32 < 2**32 and a, b < 2**31 keep a*x + b below 2**64: no overflow in uint64.
-    hashed = np.fromiter((zlib.crc32(g.encode()) for g in grams), np.uint64, len(grams))
-    values = ((hashed[:, None] * _A + _B) % _PRIME).min(axis=0)
+    hashed = np.fromiter(map(zlib.crc32, map(str.encode, grams)), np.uint64, len(grams))
+    values = _mod_prime(hashed[:, None] * _A + _B).min(axis=0)
     return [
         f"m{band:02d}"
         + hashlib.blake2b(
