@@ -138,11 +138,17 @@ def due_after(store: Store, source_id: str, now: datetime) -> datetime | None:
     return now - DUE_SHARE * timedelta(seconds=source.effective_interval(now))
 
 
-def is_due(store: Store, source_id: str, now: datetime) -> bool:
-    """Whether the source's last run (by any process) lies far enough back."""
+def too_recent(store: Store, source_id: str, now: datetime) -> CrawlRun | None:
+    """The source's last run (by any process) if it started too recently for the source
+    to be due at ``now``, else None."""
     after = due_after(store, source_id, now)
     last = next(iter(store.runs.recent(source_id, 1)), None)
-    return after is None or last is None or last.started <= after
+    return last if after is not None and last is not None and last.started > after else None
+
+
+def is_due(store: Store, source_id: str, now: datetime) -> bool:
+    """Whether the source's last run (by any process) lies far enough back."""
+    return too_recent(store, source_id, now) is None
 
 
 def first_crawl(store: Store, source_id: str, earlier: list[CrawlRun]) -> bool:

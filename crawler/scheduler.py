@@ -31,7 +31,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.handoff import CRASHED
-from crawler.run import due_after
+from crawler.run import too_recent
 from store import Store
 from store.clock import Clock
 from store.model import CrawlRun, Source
@@ -306,12 +306,11 @@ class CrawlScheduler:
         # third of the work of a small run); the crawl asks again as it takes the lease.
         now = self.clock.now()
         try:
-            after = due_after(self.store, source_id, now)
-            last = next(iter(self.store.runs.recent(source_id, 1)), None)
+            last = too_recent(self.store, source_id, now)
         except Exception:
             log.warning("could not tell whether %s is due; its crawl will", source_id)
-            after = last = None
-        if after is not None and last is not None and last.started > after:
+            last = None
+        if last is not None:
             self.follow(source_id, last.started, now)
             summary: dict[str, Any] = {"source": source_id, "outcome": "busy"}
             self.results.append(summary)

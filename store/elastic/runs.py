@@ -8,6 +8,7 @@ lease read just before, so of two processes racing for a source exactly one wins
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import asdict
 from datetime import datetime
@@ -98,13 +99,7 @@ class ElasticRuns(RunRepo):
         # Holding the lease: every earlier holder wrote its run (refreshed) before it let
         # the lease go, so a search sees each run that started before this one.
         if not_since is not None and self._started_since(run.source_id, not_since):
-            with suppress(EsConflict, NotFoundError):
-                self.es.delete(
-                    index=self.leases,
-                    id=run.source_id,
-                    if_seq_no=taken["_seq_no"],
-                    if_primary_term=taken["_primary_term"],
-                )
+            self._release(run.source_id, taken.body)
             return None
         if lease is not None:
             self._mark_lost(lease["_source"]["run_id"])
@@ -163,15 +158,19 @@ class ElasticRuns(RunRepo):
         self._write(run)
         lease = self._lease(run.source_id)
         if lease is not None and lease["_source"]["run_id"] == run.id:
-            # A conflict means it was taken over after expiry: nothing of ours to release.
-            with suppress(EsConflict, NotFoundError):
-                self.es.delete(
-                    index=self.leases,
-                    id=run.source_id,
-                    if_seq_no=lease["_seq_no"],
-                    if_primary_term=lease["_primary_term"],
-                )
+            self._release(run.source_id, lease)
         return run
+
+    def _release(self, source_id: str, lease: Mapping[str, Any]) -> None:
+        """Give back the lease as it was when read (``_seq_no``/``_primary_term``): a
+        conflict means it was taken over after expiry, nothing of ours to release."""
+        with suppress(EsConflict, NotFoundError):
+            self.es.delete(
+                index=self.leases,
+                id=source_id,
+                if_seq_no=lease["_seq_no"],
+                if_primary_term=lease["_primary_term"],
+            )
 
     def recent(self, source_id: str, limit: int = 20) -> list[CrawlRun]:
         found = self.es.search(
