@@ -301,6 +301,13 @@ class RunRepo(ABC):
         """The source's runs started in [since, until), newest first."""
 
     @abstractmethod
+    def last_started(self, source_ids: Iterable[str] | None = None) -> dict[str, datetime]:
+        """When the newest run of each source started (to the millisecond), in one
+        request or a few pages of one, however many sources: of ``source_ids``, or of
+        every source with runs (sources without runs are left out). What a scheduler
+        starting up needs for every source at once."""
+
+    @abstractmethod
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         """How many runs of each source started in [since, until) (sources with none are
         left out): what a report counts, however many runs a day holds."""

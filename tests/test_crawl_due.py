@@ -112,6 +112,44 @@ def test_the_scheduler_does_not_dispatch_a_source_another_process_just_ran(
         scheduler.shutdown(wait=False)
 
 
+def test_the_scheduler_starts_from_every_last_run_read_at_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart keeps each source's rhythm (last run plus interval, or now if it never
+    ran or is overdue), reading the last runs of all sources in one store operation."""
+    clock = ManualClock(T0)
+    last = {"s0": T0 - timedelta(minutes=4), "s1": T0 - timedelta(minutes=7)}
+    last["s2"] = T0 - timedelta(hours=2)  # overdue
+    for n in range(4):  # s3 never ran
+        store.sources.put(Source(f"s{n}", f"站点{n}", "list", ["http://127.0.0.1:9/"], 600))
+    for source_id, started in last.items():
+        done = store.runs.start(CrawlRun(source_id, "other:1", started, started + LEASE))
+        assert done is not None
+        done.outcome, done.finished = "ok", started
+        store.runs.finish(done)
+    reads: list[str] = []
+    for name in ("recent", "last_started"):
+        real = getattr(store.runs, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+            reads.append(_name)
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(store.runs, name, counted)
+    scheduler = CrawlScheduler(store, [sys.executable, "-c", "pass"], clock=clock)
+    scheduler.start(paused=True)
+    try:
+        assert scheduler.next_runs() == {
+            "s0": T0 + timedelta(minutes=6),
+            "s1": T0 + timedelta(minutes=3),
+            "s2": T0,
+            "s3": T0,
+        }
+        assert reads == ["last_started"]
+    finally:
+        scheduler.shutdown(wait=False)
+
+
 def test_a_scheduler_stops_while_a_job_moves_its_next_run(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

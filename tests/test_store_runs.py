@@ -91,6 +91,42 @@ def test_runs_started_in_a_period_are_counted_per_source(store: Store) -> None:
     assert store.runs.started_per_source(T0 - timedelta(days=1), T0) == {}
 
 
+def test_the_last_start_of_every_source_in_one_request(store: Store) -> None:
+    """What the scheduler reads at start-up, for all sources at once."""
+    assert store.runs.last_started() == {} and store.runs.last_started(["s1"]) == {}
+    for n in range(3):
+        done = store.runs.start(run(T0 + timedelta(minutes=10 * n)))
+        assert done is not None
+        done.outcome, done.finished = "ok", done.started
+        store.runs.finish(done)
+    running = store.runs.start(run(T0 + timedelta(minutes=5), source_id="s2"))
+    assert running is not None  # a run still going counts: it is the newest
+    expected = {"s1": T0 + timedelta(minutes=20), "s2": T0 + timedelta(minutes=5)}
+    got = store.runs.last_started()
+    assert got == expected and all(t.tzinfo == SH for t in got.values())
+    assert got["s1"] == store.runs.recent("s1", 1)[0].started
+    assert store.runs.last_started(["s2", "nowhere"]) == {"s2": expected["s2"]}
+    assert store.runs.last_started([]) == {}
+
+
+def test_the_last_starts_come_page_by_page(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More sources than one page of the aggregation (Elasticsearch) or one chunk of ids
+    (SQLite): the listing of sources once stopped at 10,000."""
+    monkeypatch.setattr("store.elastic.runs.PAGE", 3)
+    monkeypatch.setattr("store.elastic.runs.TERMS", 4)
+    monkeypatch.setattr("store.sqlite.runs._CHUNK", 4)
+    expected = {}
+    for n in range(11):
+        started = T0 + timedelta(minutes=n)
+        recorded = store.runs.start(run(started, source_id=f"s{n:02d}"))
+        assert recorded is not None
+        expected[recorded.source_id] = started
+    assert store.runs.last_started() == expected
+    assert store.runs.last_started(sorted(expected)) == expected
+    odd = [f"s{n:02d}" for n in range(1, 11, 2)]
+    assert store.runs.last_started(odd) == {s: expected[s] for s in odd}
+
+
 def test_runs_of_a_period_are_listed_newest_first(store: Store) -> None:
     for n in range(70):  # more than the recent runs a source page shows
         started = store.runs.start(run(T0 + timedelta(minutes=n)))

@@ -8,10 +8,10 @@ lease read just before, so of two processes racing for a source exactly one wins
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,8 @@ LEASE_MAPPING: dict[str, Any] = {
     "properties": {"run_id": {"type": "keyword"}, "until": {"type": "date"}},
 }
 _TIMES = ("started", "lease_until", "finished")
+PAGE = 2_000  # sources per page of last_started's aggregation
+TERMS = 10_000  # source ids per terms query (the index caps one at 65,536)
 
 
 class ElasticRuns(RunRepo):
@@ -193,6 +195,40 @@ class ElasticRuns(RunRepo):
             query={"bool": {"filter": filters}},
         )["hits"]["hits"]
         return [self._run(h["_id"], h["_source"]) for h in found]
+
+    def last_started(self, source_ids: Iterable[str] | None = None) -> dict[str, datetime]:
+        # A composite aggregation (source id -> max started) paged by its after key: a
+        # terms aggregation stops at its size, and a province has over 10,000 sources.
+        # Named sources are filtered by terms queries of at most TERMS ids each.
+        if source_ids is None:
+            return self._last_started({"match_all": {}})
+        wanted, out = sorted(set(source_ids)), dict[str, datetime]()
+        for at in range(0, len(wanted), TERMS):
+            out |= self._last_started({"terms": {"source_id": wanted[at : at + TERMS]}})
+        return out
+
+    def _last_started(self, query: dict[str, Any]) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        after: dict[str, Any] = {}
+        while True:
+            composite = {"size": PAGE, "sources": [{"s": {"terms": {"field": "source_id"}}}]}
+            found = self.es.search(
+                index=self.index,
+                size=0,
+                query=query,
+                aggs={
+                    "by": {
+                        "composite": composite | after,
+                        "aggs": {"last": {"max": {"field": "started"}}},
+                    }
+                },
+            )["aggregations"]["by"]
+            for bucket in found["buckets"]:
+                when = datetime.fromtimestamp(bucket["last"]["value"] / 1000, UTC)
+                out[bucket["key"]["s"]] = when.astimezone(self.store.tz)
+            if len(found["buckets"]) < PAGE or "after_key" not in found:
+                return out
+            after = {"after": found["after_key"]}
 
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         span = {"gte": since.isoformat(), "lt": until.isoformat()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 """
 _TIMES = ("started", "lease_until", "finished")
+_CHUNK = 500  # source ids per query of last_started
 
 
 class SQLiteRuns(RunRepo):
@@ -106,6 +108,28 @@ class SQLiteRuns(RunRepo):
             (source_id, ms(since), ms(until), limit),
         )
         return [self._run(json.loads(row[0])) for row in rows]
+
+    def last_started(self, source_ids: Iterable[str] | None = None) -> dict[str, datetime]:
+        # One GROUP BY, answered from the (source_id, started) index; named sources go
+        # in chunks that stay under SQLite's limit on bound parameters.
+        db = self.store.connection()
+        if source_ids is None:
+            rows = list(db.execute("SELECT source_id, max(started) FROM runs GROUP BY source_id"))
+        else:
+            wanted, rows = sorted(set(source_ids)), []
+            for at in range(0, len(wanted), _CHUNK):
+                chunk = wanted[at : at + _CHUNK]
+                rows += db.execute(
+                    "SELECT source_id, max(started) FROM runs "
+                    f"WHERE source_id IN ({','.join('?' * len(chunk))}) GROUP BY source_id",
+                    chunk,
+                )
+        out: dict[str, datetime] = {}
+        for source, started in rows:
+            local = self.store.to_local(started)
+            assert local is not None  # started is NOT NULL
+            out[source] = local
+        return out
 
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         rows = self.store.connection().execute(
