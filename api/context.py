@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from flask import current_app
 
@@ -40,6 +40,7 @@ class Parts:
         smtp: SmtpConfig | None = None,
         policy: AccountPolicy | None = None,
         discovery: DiscoverySettings | None = None,
+        crawl_settings: dict[str, Any] | None = None,
     ) -> None:
         self.store, self.clock, self.alerts, self.mail_dir = store, clock, alerts, mail_dir
         self.import_limits = import_limits or ImportLimits()
@@ -47,6 +48,7 @@ class Parts:
         self._alerting, self._run_now = alerting, run_now
         self.policy = policy or AccountPolicy()
         self.discovery = discovery or DiscoverySettings()
+        self.crawl_settings = crawl_settings or {}  # -s overrides the crawls get
 
     @property
     def zone(self) -> tzinfo:

@@ -8,10 +8,15 @@ explicit choice: the demo site on 127.0.0.1 is added that way). The preview chec
 URL it fetches, redirects included, the same way, and connects to the addresses it checked
 (:class:`Pins`): a name whose DNS answers differently a moment later (rebinding) is not
 looked up again.
+
+A source marked ``render`` has its HTML pages (a list's start page, a watched page, the
+articles) rendered by the browser a crawl uses, with the crawl's limits and guards
+(:class:`crawler.render.PageRenderer`); feeds and sitemaps are fetched as usual.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import socket
@@ -21,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.client import HTTPMessage
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import feedparser
@@ -44,6 +49,9 @@ from crawler.urls import (
 )
 from store.model import Source
 
+if TYPE_CHECKING:
+    from crawler.render import PageRenderer
+
 TIMEOUT = 15.0
 MAX_BYTES = 8 * 1024 * 1024
 EXCERPT = 200  # characters of body shown per article
@@ -55,6 +63,7 @@ class Fetched:
     status: int
     body: bytes
     content_type: str | None
+    rendered: bool = False  # the HTML a browser left (UTF-8), not the bytes served
 
 
 class Pins:
@@ -170,6 +179,14 @@ def fetch(url: str, *, allow_private: bool, pins: Pins | None = None) -> Fetched
         return Fetched(url, e.code, b"", e.headers.get("Content-Type"))
 
 
+def fetch_page(url: str, pins: Pins, renderer: PageRenderer | None) -> Fetched:
+    """An HTML page: rendered when the source is (``renderer``), else :func:`fetch`."""
+    if renderer is None:
+        return fetch(url, allow_private=pins.allow_private, pins=pins)
+    final, status, html = renderer.render(pins.check(url, "url"))
+    return Fetched(final, status, html.encode("utf-8"), "text/html; charset=utf-8", True)
+
+
 @dataclass
 class PreviewArticle:
     url: str
@@ -218,14 +235,21 @@ def _links(source: Source, page: Fetched) -> tuple[list[str], dict[str, dict[str
 
 
 def _content_type(source: Source, page: Fetched) -> str | None:
-    return f"text/html; charset={source.encoding}" if source.encoding else page.content_type
+    if source.encoding and not page.rendered:
+        return f"text/html; charset={source.encoding}"
+    return page.content_type
 
 
 def _article(
-    source: Source, url: str, given: dict[str, str], now: datetime, pins: Pins
+    source: Source,
+    url: str,
+    given: dict[str, str],
+    now: datetime,
+    pins: Pins,
+    renderer: PageRenderer | None = None,
 ) -> PreviewArticle:
     try:
-        page = fetch(url, allow_private=pins.allow_private, pins=pins)
+        page = fetch_page(url, pins, renderer)
     except (UrlRefused, OSError) as e:
         return PreviewArticle(url, 0, problems=[str(e)])
     shown = PreviewArticle(page.url, page.status)
@@ -262,22 +286,36 @@ def preview(
     allow_private: bool = False,
     limit: int = 3,
     pins: Pins | None = None,
+    settings: dict[str, Any] | None = None,
 ) -> Preview:
-    """Fetch ``source``'s first start URL and extract its first ``limit`` articles."""
+    """Fetch ``source``'s first start URL and extract its first ``limit`` articles
+    (rendered first if the source is, with the crawls' ``settings`` for the browser: a
+    :class:`~crawler.sources.SourceError` naming ``render`` if there is none)."""
     pins = pins or Pins(allow_private)
     start = pins.check(source.start_urls[0], "start_urls[0]")
-    try:
-        page = fetch(start, allow_private=allow_private, pins=pins)
-    except OSError as e:
-        return Preview(start, 0, problems=[f"cannot fetch {start}: {e}"])
-    result = Preview(page.url, page.status)
-    if page.status >= 400:
-        result.problems.append(f"HTTP {page.status}")
+    with contextlib.ExitStack() as stack:
+        renderer = None
+        if source.render:
+            from crawler.render import PageRenderer
+
+            renderer = stack.enter_context(
+                PageRenderer(
+                    source, lambda u: pins.check(u, "url"), lambda: pins.addresses, settings
+                )
+            )
+        html = source.type in ("list", "page")  # the start pages a crawl renders
+        try:
+            page = fetch_page(start, pins, renderer if html else None)
+        except OSError as e:
+            return Preview(start, 0, problems=[f"cannot fetch {start}: {e}"])
+        result = Preview(page.url, page.status)
+        if page.status >= 400:
+            result.problems.append(f"HTTP {page.status}")
+            return result
+        links, given = _links(source, page)
+        result.links = links
+        if not links:
+            result.problems.append("no article links found on the start page")
+        for url in links[:limit]:
+            result.articles.append(_article(source, url, given.get(url, {}), now, pins, renderer))
         return result
-    links, given = _links(source, page)
-    result.links = links
-    if not links:
-        result.problems.append("no article links found on the start page")
-    for url in links[:limit]:
-        result.articles.append(_article(source, url, given.get(url, {}), now, pins))
-    return result

@@ -39,6 +39,7 @@ from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from crawler.pinning import AddressRefused, PinningMiddleware, is_literal, resolver_of
 from crawler.sources import SourceError
+from crawler.urls import UrlRefused
 from store.model import Source
 
 BROWSER = "/usr/bin/chromium"
@@ -241,3 +242,127 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         if spider is not None:
             spider.logger.info("rendering: not fetched %s: %s", url, reason)
         return True
+
+
+class PageRenderer:
+    """Pages rendered outside a crawl, as a crawl renders them: for the source preview
+    (:mod:`crawler.preview`), which runs in the API's request thread (no reactor, no event
+    loop: Playwright's synchronous API). The same browser and limits
+    (:func:`render_settings`: ``YUQING_RENDER_BROWSER``, ``_WAIT``, ``_TIMEOUT``), the
+    same guards as :class:`RenderHandler`: the hosts ``pinned`` when the browser starts
+    resolve to their checked addresses (``--host-resolver-rules``), every request a page
+    makes goes through ``check`` (which raises for a refused URL: the preview's address
+    check) and is aborted if refused, service workers are blocked and WebSockets answered
+    by nothing. One browser per renderer (a context manager), started on the first page.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        check: Callable[[str], object],
+        pinned: Callable[[], dict[str, list[str]]],
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        from crawler.settings import SETTINGS
+
+        given = SETTINGS | (settings or {})
+        self.settings = render_settings(source, given)  # a missing browser: SourceError
+        self.check, self.pinned = check, pinned
+        self.refused: list[tuple[str, str]] = []  # (url, reason) of requests aborted
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+            self._browser = None
+        if self._playwright is not None:
+            self._playwright.stop()
+            self._playwright = None
+
+    def _launch(self) -> Any:
+        from playwright.sync_api import sync_playwright
+
+        options = dict(self.settings["PLAYWRIGHT_LAUNCH_OPTIONS"])
+        rules = [
+            f"MAP {host} {f'[{found[0]}]' if ':' in found[0] else found[0]}"
+            for host, found in self.pinned().items()
+            if found and not is_literal(host)
+        ]
+        if rules:
+            options["args"] = [f"--host-resolver-rules={', '.join(rules)}"]
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(**options)
+        except Exception:
+            self.close()
+            raise
+        return self._browser
+
+    def render(self, url: str) -> tuple[str, int, str]:
+        """The page at ``url`` (checked by the caller) once it settled: its final URL, HTTP
+        status and HTML as its scripts left it. A page that does not settle within the
+        timeout raises :class:`RenderTimedOut`; a browser error :class:`RenderFailed`."""
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        from crawler.settings import USER_AGENT
+
+        browser = self._browser or self._launch()
+        context = browser.new_context(service_workers="block", user_agent=USER_AGENT)
+        try:
+            page = context.new_page()
+            page.route_web_socket("**", lambda socket: None)
+            page.route("**", self._route)
+            timeout = float(self.settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"])
+            try:
+                response = page.goto(
+                    url, wait_until=self.settings["YUQING_RENDER_WAIT"], timeout=timeout
+                )
+                return page.url, response.status if response else 200, page.content()
+            except PlaywrightTimeout as e:
+                raise RenderTimedOut(url, str(e).strip().splitlines()[0]) from e
+            except PlaywrightError as e:
+                raise RenderFailed(url, str(e).strip().splitlines()[0]) from e
+        finally:
+            context.close()
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        scheme = urlsplit(url).scheme
+        reason = None
+        if scheme in LOCAL_SCHEMES:
+            pass
+        elif scheme not in ("http", "https"):
+            reason = f"not http(s): {scheme}"
+        else:
+            try:
+                self.check(url)
+            except (UrlRefused, OSError, ValueError) as e:
+                reason = str(e)
+        if reason is None:
+            route.continue_()
+        else:
+            self.refused.append((url, reason))
+            route.abort()
+
+
+class RenderFailed(OSError):
+    """A page the browser could not render (preview); the message says why, as a crawl's
+    run error does (:mod:`crawler.report`)."""
+
+    prefix = "render failed"
+
+    def __init__(self, url: str, text: str) -> None:
+        super().__init__(f"{self.prefix}: {text} ({url})")
+        self.url = url
+
+
+class RenderTimedOut(RenderFailed):
+    prefix = "render timed out: the page did not settle in time"

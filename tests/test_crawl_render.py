@@ -13,14 +13,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dnsstub
 import pytest
+from api_support import make_app, signed_in
 from pagesite import PageSite, serve_pages
 from waiting import wait_for
 
+from crawler.pinning import checker
 from crawler.pool import WorkerPool
+from crawler.preview import Pins, preview
 from crawler.scheduler import launch
 from crawler.settings import settings_for
 from crawler.sources import SourceError
@@ -274,3 +278,94 @@ def test_a_stopping_worker_does_not_wait_for_a_page_that_never_settles(
         summary = running.result(timeout=60)
     assert summary["outcome"] == "abandoned", summary
     assert sqlite_store.runs.recent("slow", 1)[0].outcome == "abandoned"
+
+
+def test_the_preview_of_a_rendered_source_shows_what_scripts_build(site: PageSite) -> None:
+    """ "Test this source" (API and console) goes through the crawl's browser: the list's
+    links and the articles' titles and bodies are the ones the scripts insert."""
+    url = f"{site.url}/list/index.html"
+    now = datetime.now(UTC)
+    plain = preview(_source("plain", url, render=False), now, allow_private=True)
+    assert plain.status == 200 and plain.links == [] and plain.articles == []
+    shown = preview(_source("rendered", url, render=True), now, allow_private=True)
+    assert shown.status == 200 and not shown.problems, shown
+    assert shown.links == [f"{site.url}/art/{key}.html" for key in ARTICLES]
+    for article, (title, body) in zip(shown.articles, ARTICLES.values(), strict=True):
+        assert article.status == 200 and article.title == title, article
+        assert article.excerpt.replace("\n", "") == body[: len(article.excerpt)]
+        assert article.publish_time is not None and article.publish_time.day == 1
+    assert {f"/api/{key}.json" for key in ARTICLES} <= set(site.requested)
+
+
+def test_a_rendered_preview_checks_what_the_page_asks_for_and_never_settling_fails(
+    site: PageSite, tmp_path: Path
+) -> None:
+    """The preview's address checks hold in the browser: the source's name is looked up
+    once (its DNS then rebinds to an internal address) and the browser connects to that
+    answer; a picture on a host with an internal address is never fetched. A page that
+    never settles is a problem named in the preview, within the render timeout."""
+    key = next(iter(ARTICLES))
+    port = site.url.rsplit(":", 1)[1]
+    site.pages[f"/art/{key}.html"] = _article_page(key).replace(
+        "<body>", f"<body><img src='http://localhost:{port}/pixel.png'>"
+    )
+    answers = {"news.example": [["127.0.0.1"], ["10.0.0.7"]], "localhost": [["10.0.0.5"]]}
+    asked: list[str] = []
+
+    def lookup(host: str) -> list[str]:
+        asked.append(host)
+        return answers[host][min(asked.count(host), len(answers[host])) - 1]
+
+    pins = Pins(False, lookup=lookup, is_internal=checker(["10.0.0.0/8"]))
+    source = _source("pinned", f"http://news.example:{port}/list/index.html", render=True)
+    shown = preview(source, datetime.now(UTC), pins=pins)
+    assert not shown.problems and [a.title for a in shown.articles] == [
+        title for title, _ in ARTICLES.values()
+    ], shown
+    assert sorted(asked) == ["localhost", "news.example"]
+    assert "/pixel.png" not in site.requested
+    assert set(site.hosts) == {f"news.example:{port}"}
+
+    slow = _source("slow", f"{site.url}/slow/index.html", render=True)
+    settings = {"YUQING_RENDER_TIMEOUT": 2}
+    stuck = preview(slow, datetime.now(UTC), allow_private=True, settings=settings)
+    assert stuck.status == 0 and len(stuck.problems) == 1, stuck
+    assert stuck.problems[0].startswith(f"cannot fetch {slow.start_urls[0]}: render timed out")
+
+
+def test_the_api_preview_renders_with_the_crawls_settings_or_names_the_missing_browser(
+    site: PageSite, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """``POST /api/sources/preview`` (the console's "test this source" calls the same
+    operation) with the ``-s`` settings the crawls get (``yuqing run -s ...``)."""
+    missing = str(tmp_path / "chromium")
+    rendered = {
+        "id": "rendered",
+        "name": "要闻",
+        "type": "list",
+        "start_urls": [f"{site.url}/list/index.html"],
+        "interval": 600,
+        "render": True,
+        "allow_private": True,
+        "limit": 1,
+    }
+    app = make_app(sqlite_store, tmp_path, crawl_args=["-s", "YUQING_RENDER_TIMEOUT=2"])
+    admin = signed_in(app, "admin")
+    found = admin.post("/api/sources/preview", json=rendered)
+    assert found.status_code == 200, found.get_json()
+    title = next(iter(ARTICLES.values()))[0]
+    assert [a["title"] for a in found.get_json()["articles"]] == [title]
+    slow = rendered | {"start_urls": [f"{site.url}/slow/index.html"]}
+    stuck = admin.post("/api/sources/preview", json=slow).get_json()
+    assert "render timed out" in stuck["problems"][0], stuck  # in 2 s, not 30
+    assert sqlite_store.sources.list() == []
+
+    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")  # another installation
+    try:
+        args = ["-s", f"YUQING_RENDER_BROWSER={missing}"]
+        app = make_app(other, tmp_path / "other", crawl_args=args)
+        refused = signed_in(app, "admin").post("/api/sources/preview", json=rendered)
+    finally:
+        other.close()
+    assert refused.status_code == 400 and refused.get_json()["field"] == "render"
+    assert missing in refused.get_json()["detail"] and "找不到" in refused.get_json()["detail"]

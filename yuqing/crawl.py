@@ -40,7 +40,7 @@ from store import Item, Store, open_store
 from store.clock import Clock
 from store.model import CrawlRun, HealthEvent, Source
 from yuqing.config import Config, load
-from yuqing.wiring import build_alerting, clock_for, store_options
+from yuqing.wiring import build_alerting, clock_for, overrides, store_options
 
 EXIT_FAILED, EXIT_BUSY = 1, 3
 
@@ -278,18 +278,6 @@ def _abandon_rendering(crawler: Any) -> None:
 
 
 _ANY_SOURCE = Source("-", "-", "page", ["http://127.0.0.1/"], 600)
-
-
-def overrides(pairs: list[str]) -> dict[str, Any]:
-    """``-s NAME=VALUE`` settings (JSON values allowed)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        try:
-            out[name] = json.loads(value)
-        except ValueError:
-            out[name] = value
-    return out
 
 
 def summary_of(run: CrawlRun) -> dict[str, Any]:

@@ -7,6 +7,8 @@ crawl's matcher and alert hand-off, the API's services).
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import secrets
 import sys
@@ -110,6 +112,23 @@ def crawl_args(config_path: str | None, settings: tuple[str, ...] | list[str] = 
     return args
 
 
+def overrides(pairs: list[str]) -> dict[str, Any]:
+    """``-s NAME=VALUE`` settings (JSON values allowed)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        try:
+            out[name] = json.loads(value)
+        except ValueError:
+            out[name] = value
+    return out
+
+
+def crawl_settings(args: list[str]) -> dict[str, Any]:
+    """The ``-s`` settings among crawl process arguments (:func:`crawl_args`)."""
+    return overrides([value for flag, value in itertools.pairwise(args) if flag == "-s"])
+
+
 def app_for(
     config: Config,
     store: Store,
@@ -130,6 +149,8 @@ def app_for(
         smtp=config.smtp,
         policy=config.api.policy(),
         discovery=settings_for(config.discovery),
+        # The source preview renders as the crawls do: their browser, wait and timeout.
+        crawl_settings=crawl_settings(crawl_args or []),
     )
     return create_app(
         parts,

@@ -136,7 +136,11 @@ def test_source(data: PreviewIn) -> dict[str, Any]:
     with refusals():
         source = validate(_source(data))
         found = preview(
-            source, parts().now(), allow_private=bool(data.allow_private), limit=data.limit
+            source,
+            parts().now(),
+            allow_private=bool(data.allow_private),
+            limit=data.limit,
+            settings=parts().crawl_settings,
         )
     result = asdict(found)
     for article in result["articles"]:
