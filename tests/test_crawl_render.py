@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dnsstub
@@ -369,3 +373,109 @@ def test_the_api_preview_renders_with_the_crawls_settings_or_names_the_missing_b
         other.close()
     assert refused.status_code == 400 and refused.get_json()["field"] == "render"
     assert missing in refused.get_json()["detail"] and "找不到" in refused.get_json()["detail"]
+
+
+class HeldArticles:
+    """A site on 127.0.0.1 whose list links ``count`` static articles; each article's
+    response is held until the test lets one go (:meth:`release`), so the requests in
+    flight at once are the pages the browser has open at once."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.in_flight = self.most = self.served = 0
+        self.lock = threading.Lock()
+        self.gate = threading.Semaphore(0)
+        self.closing = threading.Event()
+        links = "".join(f"<li><a href='/art/{n}.html'>第{n}篇</a></li>" for n in range(count))
+        self.list = f"<html><head><meta charset='utf-8'></head><body><ul>{links}</ul></body></html>"
+
+    def article(self, n: int) -> str:
+        text = "".join(random.Random(n).choices(HANZI, k=300))  # each its own text
+        return (
+            f"<html><head><meta charset='utf-8'><title>第{n}篇 {text[:12]}</title></head><body>"
+            f"<div class='article'><h1>第{n}篇 {text[:12]}</h1>"
+            f"<div class='content'><p>{text[:150]}。</p><p>{text[150:]}。</p></div></div>"
+            "</body></html>"
+        )
+
+    def release(self) -> None:
+        self.gate.release()
+
+    def handle(self, path: str) -> bytes | None:
+        if path == "/list/index.html":
+            return self.list.encode()
+        if not path.startswith("/art/"):
+            return None
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        try:
+            while not self.gate.acquire(timeout=0.1):
+                if self.closing.is_set():
+                    return None
+            return self.article(int(path.split("/")[-1].split(".")[0])).encode()
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.served += 1
+
+
+HANZI = "防汛会议部署汛期工作要求各镇街开展隐患排查加强对沿线低洼地带巡查提前转移群众确保安全"
+
+
+@contextmanager
+def held_site(count: int) -> Iterator[tuple[HeldArticles, str]]:
+    site = HeldArticles(count)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = site.handle(self.path)
+            if body is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield site, f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        site.closing.set()
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize("limit", [None, 3])
+def test_no_more_pages_render_at_once_than_the_limit_and_it_is_reached(
+    limit: int | None, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """``YUQING_RENDER_PAGES`` (2 by default) pages in the browser at once, though Scrapy
+    would send 8 requests to the site at a time: the articles' responses are held, one
+    let go at a time once the limit's worth are waiting (or all that are left)."""
+    pages = limit or 2
+    count = 7
+    more = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8", "-s", "YUQING_RENDER_TIMEOUT=60"]
+    if limit is not None:
+        more += ["-s", f"YUQING_RENDER_PAGES={limit}"]
+    with held_site(count) as (site, url), ThreadPoolExecutor(1) as threads:
+        source = _source("held", f"{url}/list/index.html", render=True)
+        source.selectors = {"links": "ul a::attr(href)"}
+        crawl = threads.submit(_crawl, sqlite_store, tmp_path, source, *more)
+        for n in range(count):
+            waiting = min(pages, count - n)
+            wait_for(
+                f"{waiting} article pages in flight after {n} served",
+                lambda n=n, waiting=waiting: site.served == n and site.in_flight >= waiting,
+                timeout=60,
+            )
+            site.release()
+        summary = crawl.result(timeout=120)
+    assert summary["outcome"] == "ok" and summary["items"] == count, summary
+    assert site.most == pages
