@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -60,12 +61,27 @@ class _Heartbeat(threading.Thread):
 
 
 def crawl(source: Source, settings: dict[str, Any]) -> dict[str, Any]:
-    """Crawl ``source`` with Scrapy in this process (once per process); the stats."""
+    """Crawl ``source`` with Scrapy in this process (once per process); the stats.
+
+    SIGINT or SIGTERM (Ctrl-C) closes the crawl as Scrapy does (its run recorded
+    ``abandoned``), and first fails the rendered pages in flight by closing the browser:
+    Scrapy's stop waits for the downloads, and a page whose script never comes would hold
+    it for up to ``YUQING_RENDER_TIMEOUT`` (see :func:`crawler.render.abandon`)."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.spiders import SPIDERS
 
-    process = CrawlerProcess(settings_for(source, settings))
+    class Process(CrawlerProcess):
+        def _signal_shutdown(self, signum: int, frame: Any) -> None:
+            from twisted.internet import reactor
+
+            render = sys.modules.get("crawler.render")  # only a rendering crawl loads it
+            if render is not None:
+                for crawler in list(self.crawlers):
+                    reactor.callFromThread(render.abandon, crawler)
+            super()._signal_shutdown(signum, frame)
+
+    process = Process(settings_for(source, settings))
     crawler = process.create_crawler(SPIDERS[source.type])
     process.crawl(crawler, source=source)
     process.start()

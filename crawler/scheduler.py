@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import random
+import signal
 import socket
 import subprocess
 import threading
@@ -42,6 +43,7 @@ SYNC_SECONDS = 30  # how soon source changes (and emergencies) reach the schedul
 MAX_JITTER = 60  # seconds; spreads sources sharing an interval
 RUN_TIMEOUT = 2 * 3600
 STDERR_LINES = 20  # of a crashed run, kept in its record
+INTERRUPT_GRACE = 30.0  # seconds an interrupted crawl has to record its run and exit
 
 
 def launch(
@@ -53,25 +55,45 @@ def launch(
     running: dict[str, subprocess.Popen[str]] | None = None,
     store: Store | None = None,
     clock: Clock | None = None,
+    interruptible: bool = False,
 ) -> dict[str, Any]:
     """Run ``source_id`` in a fresh process (``command`` followed by the source id and
     ``args``) and wait; its one-line JSON summary (outcome
     ``busy`` when another process holds the source). ``running`` holds the process while
     it runs, so a service shutting down can stop it. A process that crashes (no summary)
-    has the end of its stderr recorded in its run in ``store``."""
+    has the end of its stderr recorded in its run in ``store``.
+
+    ``interruptible`` (a crawl run from a terminal): the crawl process gets a process
+    group of its own, and a Ctrl-C (KeyboardInterrupt) of this process is passed on to it
+    once (a terminal would send it to both, and Scrapy takes a second SIGINT as "kill
+    now", leaving its run unrecorded); it stops at once, its run recorded ``abandoned``,
+    and the summary it printed comes back marked ``interrupted``."""
+    interrupted = False
     with subprocess.Popen(
         [*command, source_id, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env or dict(os.environ),
+        process_group=0 if interruptible else None,
     ) as process:
         if running is not None:
             running[source_id] = process
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except KeyboardInterrupt:
+                if not interruptible:
+                    raise
+                interrupted = True
+                process.send_signal(signal.SIGINT)
+                try:
+                    stdout, stderr = process.communicate(timeout=INTERRUPT_GRACE)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    stdout, stderr = process.communicate()
+        except BaseException:
+            process.kill()  # a timeout, or a second Ctrl-C while the crawl was stopping
             raise
         finally:
             if running is not None:
@@ -86,6 +108,8 @@ def launch(
             holder = f"{socket.gethostname()}:{process.pid}"
             record_crash(store, source_id, holder, process.returncode, tail, clock)
     summary["exit"] = process.returncode
+    if interrupted:
+        summary["interrupted"] = True
     return summary
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -479,3 +480,32 @@ def test_no_more_pages_render_at_once_than_the_limit_and_it_is_reached(
         summary = crawl.result(timeout=120)
     assert summary["outcome"] == "ok" and summary["items"] == count, summary
     assert site.most == pages
+
+
+def test_ctrl_c_stops_a_single_crawl_at_once_though_its_page_never_settles(
+    site: PageSite, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """``yuqing crawl`` on a rendered page waiting for a script that never comes (page
+    timeout 600 s), then Ctrl-C (SIGINT to the foreground process group, as a terminal
+    sends it): the browser is closed, the run recorded ``abandoned``, and the command
+    exits at once saying so (it waited for the page's timeout before)."""
+    sqlite_store.sources.put(_source("slow", f"{site.url}/slow/index.html", render=True))
+    yuqing = str(Path(sys.executable).with_name("yuqing"))
+    command = [yuqing, "crawl", "slow", *ARGS, "-s", "YUQING_RENDER_TIMEOUT=600"]
+    env = _env(sqlite_store, tmp_path)
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    ) as cli:  # fmt: skip
+        try:
+            wait_for("the page's script requested", lambda: "/stall.js" in site.requested)
+            os.killpg(cli.pid, signal.SIGINT)
+            out, err = cli.communicate(timeout=20)
+        finally:
+            if cli.poll() is None:
+                os.killpg(cli.pid, signal.SIGKILL)
+    assert cli.returncode == 130, err[-2000:]
+    assert "已中断：信息源 slow 的抓取已停止，本次运行记为 abandoned" in err, err[-2000:]
+    assert "Traceback" not in err
+    assert json.loads(out.strip().splitlines()[-1])["outcome"] == "abandoned"
+    assert sqlite_store.runs.recent("slow", 1)[0].outcome == "abandoned"

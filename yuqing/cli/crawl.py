@@ -16,7 +16,7 @@ from crawler.dates import SHANGHAI
 from crawler.operations import request_run, seed_sources
 from crawler.sources import SourceError, load_sources
 from store import NotFound
-from yuqing.cli.errors import UserError
+from yuqing.cli.errors import Interrupted, UserError
 from yuqing.wiring import CRAWL_COMMAND, crawl_args
 
 
@@ -96,13 +96,16 @@ def _row(source: Any, h: health.Health) -> dict[str, Any]:
               help="Override a Scrapy setting for this run.")  # fmt: skip
 @click.pass_context
 def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...]) -> None:
-    """Run one source now (in its own process, as the scheduler would)."""
+    """Run one source now (in its own process, as the scheduler would). Ctrl-C stops
+    the crawl at once (rendered pages in flight included); its run is recorded
+    ``abandoned``."""
     from crawler.scheduler import launch
 
     summary: dict[str, Any] = {}
 
     def start(source: str) -> bool:
-        summary.update(launch(CRAWL_COMMAND, source, crawl_args(ctx.obj.path, settings)))
+        args = crawl_args(ctx.obj.path, settings)
+        summary.update(launch(CRAWL_COMMAND, source, args, interruptible=True))
         return True
 
     store = ctx.obj.store()
@@ -113,6 +116,12 @@ def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...])
     finally:
         store.close()
     click.echo(json.dumps(summary, ensure_ascii=False))
+    if summary.get("interrupted"):
+        outcome = summary.get("outcome")
+        raise Interrupted(
+            f"已中断：信息源 {source_id} 的抓取已停止"
+            + ("，本次运行记为 abandoned（已放弃）" if outcome == "abandoned" else f"（{outcome}）")
+        )
     if summary["exit"]:
         raise SystemExit(summary["exit"])
 

@@ -27,6 +27,13 @@ class Outage(click.ClickException):
     exit_code = 1
 
 
+class Interrupted(click.ClickException):
+    """Stopped by Ctrl-C, cleanly: one line saying what was left how, exit code 130 (as
+    a shell reports a command ended by SIGINT)."""
+
+    exit_code = 130
+
+
 def explain(error: BaseException) -> click.ClickException | None:
     """The command's answer to ``error``, or None for a bug (shown with its traceback)."""
     if isinstance(error, click.ClickException):
