@@ -15,8 +15,11 @@ COPY analysis/data/package.json analysis/data/package-lock.json analysis/data/
 RUN make assets analysis-npm
 
 FROM python:3.11-slim
+# Debian's chromium for sources marked `render: true` (crawler/render.py starts
+# /usr/bin/chromium, the YUQING_RENDER_BROWSER default; Playwright downloads no browser).
+# It is most of the image: the chromium packages alone install about 350 MB (README).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends make \
+    && apt-get install -y --no-install-recommends make chromium \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --create-home --uid 1000 yuqing
 WORKDIR /app

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from crawler.render import BROWSER
+from crawler.settings import SETTINGS
 from devtools import eslocal
 
 ROOT = Path(__file__).parent.parent
@@ -126,3 +128,9 @@ def test_the_image_installs_as_make_install_does() -> None:
     user = re.findall(r"^USER (\S+)$", dockerfile, re.M)
     assert user and user[-1] not in ("root", "0")
     assert "HEALTHCHECK" in dockerfile and "/api/health" in dockerfile
+    # Rendered sources: Debian's chromium in the final stage, where crawler/render.py
+    # looks for it; no browser downloaded by Playwright.
+    final = dockerfile.rsplit("\nFROM ", 1)[1]
+    assert re.search(r"apt-get install -y --no-install-recommends [^\n]*\bchromium\b", final)
+    assert BROWSER == "/usr/bin/chromium" == SETTINGS["YUQING_RENDER_BROWSER"]
+    assert "playwright install" not in dockerfile
