@@ -111,7 +111,8 @@ def test_the_last_start_of_every_source_in_one_request(store: Store) -> None:
 
 def test_the_last_starts_come_page_by_page(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """More sources than one page of the aggregation (Elasticsearch) or one chunk of ids
-    (SQLite): the listing of sources once stopped at 10,000."""
+    (SQLite): the listing of sources once stopped at 10,000 (and the runs counted per
+    source for reports at 10,000 buckets)."""
     monkeypatch.setattr("store.elastic.runs.PAGE", 3)
     monkeypatch.setattr("store.elastic.runs.TERMS", 4)
     monkeypatch.setattr("store.sqlite.runs._CHUNK", 4)
@@ -123,6 +124,8 @@ def test_the_last_starts_come_page_by_page(store: Store, monkeypatch: pytest.Mon
         expected[recorded.source_id] = started
     assert store.runs.last_started() == expected
     assert store.runs.last_started(sorted(expected)) == expected
+    counted = store.runs.started_per_source(T0, T0 + timedelta(hours=1))
+    assert counted == dict.fromkeys(expected, 1)
     odd = [f"s{n:02d}" for n in range(1, 11, 2)]
     assert store.runs.last_started(odd) == {s: expected[s] for s in odd}
 

@@ -8,7 +8,7 @@ lease read just before, so of two processes racing for a source exactly one wins
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -55,7 +55,7 @@ LEASE_MAPPING: dict[str, Any] = {
     "properties": {"run_id": {"type": "keyword"}, "until": {"type": "date"}},
 }
 _TIMES = ("started", "lease_until", "finished")
-PAGE = 2_000  # sources per page of last_started's aggregation
+PAGE = 2_000  # sources per page of the per-source aggregations
 TERMS = 10_000  # source ids per terms query (the index caps one at 65,536)
 
 
@@ -197,8 +197,6 @@ class ElasticRuns(RunRepo):
         return [self._run(h["_id"], h["_source"]) for h in found]
 
     def last_started(self, source_ids: Iterable[str] | None = None) -> dict[str, datetime]:
-        # A composite aggregation (source id -> max started) paged by its after key: a
-        # terms aggregation stops at its size, and a province has over 10,000 sources.
         # Named sources are filtered by terms queries of at most TERMS ids each.
         if source_ids is None:
             return self._last_started({"match_all": {}})
@@ -209,37 +207,32 @@ class ElasticRuns(RunRepo):
 
     def _last_started(self, query: dict[str, Any]) -> dict[str, datetime]:
         out: dict[str, datetime] = {}
-        after: dict[str, Any] = {}
-        while True:
-            composite = {"size": PAGE, "sources": [{"s": {"terms": {"field": "source_id"}}}]}
-            found = self.es.search(
-                index=self.index,
-                size=0,
-                query=query,
-                aggs={
-                    "by": {
-                        "composite": composite | after,
-                        "aggs": {"last": {"max": {"field": "started"}}},
-                    }
-                },
-            )["aggregations"]["by"]
-            for bucket in found["buckets"]:
-                when = datetime.fromtimestamp(bucket["last"]["value"] / 1000, UTC)
-                out[bucket["key"]["s"]] = when.astimezone(self.store.tz)
-            if len(found["buckets"]) < PAGE or "after_key" not in found:
-                return out
-            after = {"after": found["after_key"]}
+        for bucket in self._per_source(query, {"last": {"max": {"field": "started"}}}):
+            when = datetime.fromtimestamp(bucket["last"]["value"] / 1000, UTC)
+            out[bucket["key"]["s"]] = when.astimezone(self.store.tz)
+        return out
 
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         span = {"gte": since.isoformat(), "lt": until.isoformat()}
-        found = self.es.search(
-            index=self.index,
-            size=0,
-            query={"range": {"started": span}},
-            # Far more than any installation has sources; buckets past it would be dropped.
-            aggs={"s": {"terms": {"field": "source_id", "size": 10_000}}},
-        )
-        return {b["key"]: b["doc_count"] for b in found["aggregations"]["s"]["buckets"]}
+        buckets = self._per_source({"range": {"started": span}}, {})
+        return {b["key"]["s"]: b["doc_count"] for b in buckets}
+
+    def _per_source(self, query: dict[str, Any], aggs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """One bucket per source with runs matching ``query`` (``aggs`` computed in each):
+        a composite aggregation paged by its after key, PAGE sources a request (a terms
+        aggregation stops at its size, and a province has over 10,000 sources)."""
+        after: dict[str, Any] = {}
+        while True:
+            composite = {"size": PAGE, "sources": [{"s": {"terms": {"field": "source_id"}}}]}
+            by: dict[str, Any] = {"composite": composite | after}
+            if aggs:
+                by["aggs"] = aggs
+            found = self.es.search(index=self.index, size=0, query=query, aggs={"by": by})
+            page = found["aggregations"]["by"]
+            yield from page["buckets"]
+            if len(page["buckets"]) < PAGE or "after_key" not in page:
+                return
+            after = {"after": page["after_key"]}
 
     def _write(self, run: CrawlRun) -> None:
         doc = asdict(run)
