@@ -314,8 +314,11 @@ class PageRenderer:
 
         from crawler.settings import USER_AGENT
 
-        browser = self._browser or self._launch()
-        context = browser.new_context(service_workers="block", user_agent=USER_AGENT)
+        try:
+            browser = self._browser or self._launch()
+            context = browser.new_context(service_workers="block", user_agent=USER_AGENT)
+        except PlaywrightError as e:  # the browser would not start (or went away)
+            raise RenderFailed(url, _first_line(e)) from e
         try:
             page = context.new_page()
             page.route_web_socket("**", lambda socket: None)
@@ -327,9 +330,9 @@ class PageRenderer:
                 )
                 return page.url, response.status if response else 200, page.content()
             except PlaywrightTimeout as e:
-                raise RenderTimedOut(url, str(e).strip().splitlines()[0]) from e
+                raise RenderTimedOut(url, _first_line(e)) from e
             except PlaywrightError as e:
-                raise RenderFailed(url, str(e).strip().splitlines()[0]) from e
+                raise RenderFailed(url, _first_line(e)) from e
         finally:
             context.close()
 
@@ -351,6 +354,12 @@ class PageRenderer:
         else:
             self.refused.append((url, reason))
             route.abort()
+
+
+def _first_line(error: BaseException) -> str:
+    """What the browser said, as a crawl's run error has it (:mod:`crawler.report`)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 class RenderFailed(OSError):
