@@ -287,10 +287,10 @@ class CrawlScheduler:
 
     def due(self, source: Source, interval: int, now: datetime) -> datetime:
         """The source's next run: its last recorded run plus ``interval`` (so a restart keeps
-        the rhythm), or now if it never ran or is overdue."""
-        return self.next_due(
-            self.store.runs.last_started([source.id]).get(source.id), interval, now
-        )
+        the rhythm), or now if it never ran or is overdue. (Start-up and sync read every
+        source's last start at once, to the millisecond; this reads one source's exactly.)"""
+        last = next(iter(self.store.runs.recent(source.id, 1)), None)
+        return self.next_due(last.started if last else None, interval, now)
 
     @staticmethod
     def next_due(last: datetime | None, interval: int, now: datetime) -> datetime:

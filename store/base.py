@@ -302,7 +302,7 @@ class RunRepo(ABC):
 
     @abstractmethod
     def last_started(self, source_ids: Iterable[str] | None = None) -> dict[str, datetime]:
-        """When the newest run of each source started (to the millisecond), in one
+        """When the newest run of each source started (as :meth:`recent` has it), in one
         request or a few pages of one, however many sources: of ``source_ids``, or of
         every source with runs (sources without runs are left out). What a scheduler
         starting up needs for every source at once."""

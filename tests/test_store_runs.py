@@ -105,6 +105,9 @@ def test_the_last_start_of_every_source_in_one_request(store: Store) -> None:
     got = store.runs.last_started()
     assert got == expected and all(t.tzinfo == SH for t in got.values())
     assert got["s1"] == store.runs.recent("s1", 1)[0].started
+    odd = store.runs.start(run(T0 + timedelta(hours=1, microseconds=123_456), source_id="s3"))
+    assert odd is not None  # as recorded, not rounded to the millisecond
+    assert store.runs.last_started(["s3"]) == {"s3": store.runs.recent("s3", 1)[0].started}
     assert store.runs.last_started(["s2", "nowhere"]) == {"s2": expected["s2"]}
     assert store.runs.last_started([]) == {}
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -206,10 +206,14 @@ class ElasticRuns(RunRepo):
         return out
 
     def _last_started(self, query: dict[str, Any]) -> dict[str, datetime]:
+        # The newest run's own start (top_hits), not the max of the date field: that is
+        # indexed to the millisecond, and the scheduler's next run would drift from the
+        # one recent() gives.
+        newest = {"top_hits": {"size": 1, "sort": [{"started": "desc"}], "_source": ["started"]}}
         out: dict[str, datetime] = {}
-        for bucket in self._per_source(query, {"last": {"max": {"field": "started"}}}):
-            when = datetime.fromtimestamp(bucket["last"]["value"] / 1000, UTC)
-            out[bucket["key"]["s"]] = when.astimezone(self.store.tz)
+        for bucket in self._per_source(query, {"last": newest}):
+            started = bucket["last"]["hits"]["hits"][0]["_source"]["started"]
+            out[bucket["key"]["s"]] = _time(started).astimezone(self.store.tz)
         return out
 
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
