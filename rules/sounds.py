@@ -86,6 +86,10 @@ class SoundIndex:
             (_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32))
         )
         self._span = np.arange(width, dtype=np.int64)
+        # Each row's code points, padded, and its length.
+        self._row_codes = self._written[self._offset[:-1, None] + self._span]
+        self._row_lengths = np.diff(self._offset)
+        self._row_codes[self._span >= self._row_lengths[:, None]] = _NO_CHAR
         # The same for judging a few candidates one by one (arrays cost more there).
         self._rows = rows
         self._first_row = self._first.tolist()
@@ -139,16 +143,18 @@ class SoundIndex:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0, dtype=np.bool_)
         # Row of each (candidate, written form): the candidate's first row plus the rank.
-        before = np.cumsum(counts) - counts
-        rows = first[candidate] + np.arange(candidate.size) - before[candidate]
-        lengths = self.pattern_lengths[patterns][candidate]
-        span = self._span[: lengths.max()]
-        codes = np.concatenate((_codes(text), np.full(span.size, _PAST_END)))
-        written = self._written[self._offset[rows][:, None] + span]
-        equal = (codes[starts[candidate][:, None] + span] == written) & (span < lengths[:, None])
-        kept = np.flatnonzero(equal.any(axis=1))
-        same = equal[kept].sum(axis=1) == lengths[kept]
-        return candidate[kept], rows[kept], same
+        rows = np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(candidate.size)
+        width = int(self.pattern_lengths[patterns].max())
+        codes = np.concatenate((_codes(text), np.full(width, _PAST_END)))
+        # Written forms are padded with what no text character equals.
+        equal = (
+            codes[np.repeat(starts, counts)[:, None] + self._span[:width]]
+            == self._row_codes[rows, :width]
+        )
+        matched = equal.sum(axis=1)  # characters as written
+        kept = np.flatnonzero(matched)
+        rows = rows[kept]
+        return candidate[kept], rows, matched[kept] == self._row_lengths[rows]
 
     def _judge_each(
         self, text: str, patterns: _Array, starts: _Array
