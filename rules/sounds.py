@@ -103,7 +103,7 @@ class SoundIndex:
             symbols = _codes(sounds) - np.uint32(_STAND_IN_BASE - 1)
             symbols[symbols > _SYLLABLES] = 0
             pairs = (symbols[:-1] << _BITS) | symbols[1:]
-            starts = np.flatnonzero(self._is_pair[pairs])
+            starts = self._is_pair[pairs].nonzero()[0]
             if starts.size:
                 parts.append((self._pairs[pairs[starts]].astype(np.int64), starts, starts + 2))
         if self._rest is not None:
@@ -124,7 +124,7 @@ class SoundIndex:
             # Pairs alone are ordered by end already; patterns cannot share an end there.
             return parts[0]
         patterns, begins, ends = (np.concatenate(x) for x in zip(*parts, strict=True))
-        order = np.argsort(ends * len(self.patterns) + patterns)
+        order = (ends * len(self.patterns) + patterns).argsort()
         return patterns[order], begins[order], ends[order]
 
     def judge(
@@ -138,21 +138,21 @@ class SoundIndex:
             return self._judge_each(text, patterns, starts)
         first = self._first[patterns]
         counts = self._first[patterns + 1] - first
-        candidate = np.repeat(np.arange(patterns.size, dtype=np.int64), counts)
+        candidate = np.arange(patterns.size, dtype=np.int64).repeat(counts)
         if not candidate.size:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0, dtype=np.bool_)
         # Row of each (candidate, written form): the candidate's first row plus the rank.
-        rows = np.repeat(first - (np.cumsum(counts) - counts), counts) + np.arange(candidate.size)
+        rows = (first - (counts.cumsum() - counts)).repeat(counts) + np.arange(candidate.size)
         width = int(self.pattern_lengths[patterns].max())
         codes = np.concatenate((_codes(text), np.full(width, _PAST_END)))
         # Written forms are padded with what no text character equals.
         equal = (
-            codes[np.repeat(starts, counts)[:, None] + self._span[:width]]
+            codes[starts.repeat(counts)[:, None] + self._span[:width]]
             == self._row_codes[rows, :width]
         )
         matched = equal.sum(axis=1)  # characters as written
-        kept = np.flatnonzero(matched)
+        kept = matched.nonzero()[0]
         rows = rows[kept]
         return candidate[kept], rows, matched[kept] == self._row_lengths[rows]
 
