@@ -587,6 +587,7 @@ def _skip_noise(
     # text: plain Python beats numpy's per-call cost here).
     runs: list[tuple[int, int]] = []
     size = len(text)
+    kinds = classes.tobytes()  # indexed as ints: numpy's scalars cost more
     start = end = where[0]
     for pos in [*where[1:], -1]:
         end += 1
@@ -596,8 +597,8 @@ def _skip_noise(
             start
             and end < size
             and end - start <= MAX_NOISE_RUN
-            and classes[start - 1] & _C_CJK
-            and classes[end] & _C_CJK
+            and kinds[start - 1] & _C_CJK
+            and kinds[end] & _C_CJK
         ):
             runs.append((start, end))
         start = end = pos
