@@ -976,14 +976,14 @@ def _collect_sounds(
     form = sound_form(normalized.text)
     taken: set[tuple[int, int, int]] = set()
     if compiled.sound is not None:
-        patterns, starts, ends = compiled.sound[0].locate(form.text)
+        patterns, starts, ends = compiled.sound[0].locate(form.text, form.codes)
         accepted: _Accepted = ([], [], [])
         if not patterns.size:
             pass
         elif form.spelt:
             accepted = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
         else:
-            accepted = _heard(normalized.text, patterns, starts, ends, compiled)
+            accepted = _heard(normalized.text, patterns, starts, ends, compiled, form.source_codes)
         hit_starts, hit_ends, hit_entries = accepted
         if hit_entries:
             originals = normalized.spans(hit_starts, hit_ends)
@@ -1024,12 +1024,18 @@ _Positions = npt.NDArray[np.int64]
 
 
 def _heard(
-    text: str, patterns: _Positions, starts: _Positions, ends: _Positions, compiled: _View
+    text: str,
+    patterns: _Positions,
+    starts: _Positions,
+    ends: _Positions,
+    compiled: _View,
+    codes: npt.NDArray[np.uint32] | None = None,
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
-    written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`)."""
+    written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`);
+    ``codes``: the code points of ``text``, if at hand."""
     assert compiled.sound is not None
-    candidates, rows, same = compiled.sound[0].judge(text, patterns, starts)
+    candidates, rows, same = compiled.sound[0].judge(text, patterns, starts, codes)
     if not candidates.size:
         return [], [], []
     heard = compiled.heard

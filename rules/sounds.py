@@ -37,6 +37,7 @@ _Array = npt.NDArray[np.int64]
 _STAND_IN_BASE = 0xE000  # as rules.variants
 _BITS = 9  # per syllable: pypinyin's readings are about 430
 _SYLLABLES = (1 << _BITS) - 1  # 0 stands for a character that is no stand-in
+_BEFORE_STAND_INS = np.uint32(_STAND_IN_BASE - 1)  # code point - this: syllable number
 BULK_FROM = 40
 """Fewest candidates judged with arrays; fewer (a short text) are judged one by one."""
 _NO_CHAR = np.uint32(0xFFFFFFFF)  # pads written forms: never equal to a text character
@@ -94,14 +95,17 @@ class SoundIndex:
         self._rows = rows
         self._first_row = self._first.tolist()
 
-    def locate(self, sounds: str) -> tuple[_Array, _Array, _Array]:
-        """Pattern, start and end of every occurrence in the sound form ``sounds``,
-        overlapping ones included, ordered by end and then pattern (as the scanner)."""
+    def locate(
+        self, sounds: str, codes: npt.NDArray[np.uint32] | None = None
+    ) -> tuple[_Array, _Array, _Array]:
+        """Pattern, start and end of every occurrence in the sound form ``sounds`` (whose
+        code points are ``codes``, if at hand), overlapping ones included, ordered by end
+        and then pattern (as the scanner)."""
         parts: list[tuple[_Array, _Array, _Array]] = []
         if len(sounds) >= 2:
             # Syllable numbers: 0 for what is not a stand-in (wrapped round, or past them).
-            symbols = _codes(sounds) - np.uint32(_STAND_IN_BASE - 1)
-            symbols[symbols > _SYLLABLES] = 0
+            symbols = (_codes(sounds) if codes is None else codes) - _BEFORE_STAND_INS
+            symbols *= symbols <= _SYLLABLES
             pairs = (symbols[:-1] << _BITS) | symbols[1:]
             starts = self._is_pair[pairs].nonzero()[0]
             if starts.size:
@@ -128,12 +132,17 @@ class SoundIndex:
         return patterns[order], begins[order], ends[order]
 
     def judge(
-        self, text: str, patterns: _Array, starts: _Array
+        self,
+        text: str,
+        patterns: _Array,
+        starts: _Array,
+        codes: npt.NDArray[np.uint32] | None = None,
     ) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
         """The homophones among candidates (``patterns`` found at ``starts`` of ``text``,
-        whose positions are those of the sound form): the candidate, the written form (row)
-        and whether it is written exactly so, of each written form with at least one
-        character as in ``text``; in candidate order, then row order."""
+        whose positions are those of the sound form; ``codes``: the code points of
+        ``text``, if at hand): the candidate, the written form (row) and whether it is
+        written exactly so, of each written form with at least one character as in
+        ``text``; in candidate order, then row order."""
         if patterns.size < BULK_FROM:
             return self._judge_each(text, patterns, starts)
         first = self._first[patterns]
@@ -145,7 +154,9 @@ class SoundIndex:
         # Row of each (candidate, written form): the candidate's first row plus the rank.
         rows = (first - (counts.cumsum() - counts)).repeat(counts) + np.arange(candidate.size)
         width = int(self.pattern_lengths[patterns].max())
-        codes = np.concatenate((_codes(text), np.full(width, _PAST_END)))
+        codes = np.concatenate(
+            (_codes(text) if codes is None else codes, np.full(width, _PAST_END))
+        )
         # Written forms are padded with what no text character equals.
         equal = (
             codes[starts.repeat(counts)[:, None] + self._span[:width]]
