@@ -75,21 +75,19 @@ class SoundIndex:
             self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
         self.pattern_lengths = np.array([len(p) for p in self.patterns], dtype=np.int64)
         # Written forms, one row each, as long as their pattern: the rows of pattern i are
-        # first[i]:first[i + 1], row k is written[offset[k]:offset[k] + its length].
+        # first[i]:first[i + 1]; row k's code points are row_codes[k] (padded with what no
+        # text character equals), its length row_lengths[k].
         counts = [len(w) for w in written]
         self._first = np.zeros(len(self.patterns) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._first[1:])
         rows = [form for forms in written for form in forms]
         width = max((len(r) for r in rows), default=1)
-        self._offset = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(r) for r in rows], out=self._offset[1:])
-        self._written = np.concatenate(
-            (_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32))
-        )
+        offset = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=offset[1:])
+        codes = np.concatenate((_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32)))
         self._span = np.arange(width, dtype=np.int64)
-        # Each row's code points, padded, and its length.
-        self._row_codes = self._written[self._offset[:-1, None] + self._span]
-        self._row_lengths = np.diff(self._offset)
+        self._row_lengths = np.diff(offset)
+        self._row_codes = codes[offset[:-1, None] + self._span]
         self._row_codes[self._span >= self._row_lengths[:, None]] = _NO_CHAR
         # The same for judging a few candidates one by one (arrays cost more there).
         self._rows = rows
