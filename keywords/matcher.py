@@ -237,8 +237,12 @@ class _Field:
             if key in self._default_leaves:
                 spans = [(s, e) for s, e, _, _, _ in occurrences]
             else:
-                locate = self.reference.locate
-                spans = [locate(a, b) for _, _, a, b, _ in occurrences]
+                reference = self.reference
+                if reference._maps or type(reference) is not NormalizedText:
+                    locate = reference.locate
+                    spans = [locate(a, b) for _, _, a, b, _ in occurrences]
+                else:  # the default form is the text as it is (no edits): nothing to map
+                    spans = [(a, b) for _, _, a, b, _ in occurrences]
             self._spans[key] = spans
         return spans
 
