@@ -990,28 +990,24 @@ def _collect_sounds(
             accepted = _heard(normalized.text, patterns, starts, ends, compiled, form.source_codes)
         hit_starts, hit_ends, hit_entries = accepted
         if hit_entries:
-            originals = normalized.spans(hit_starts, hit_ends)
-            rows = list(zip(hit_starts, hit_ends, *originals, hit_entries, strict=True))
-            leaves = [entry.leaf for entry in hit_entries]
-            keys = list(zip(leaves, hit_starts, hit_ends, strict=True))
-            taken.update(keys)
-            if len(taken) != len(keys):
-                # Several words of a group heard at one place (heteronym patterns of one
-                # word, or words that sound alike): the first one found is the hit.
-                first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-                kept = sorted(first.values())
-                rows = [rows[i] for i in kept]
-                leaves = [leaves[i] for i in kept]
-            if min(leaves) == max(leaves):
-                found.setdefault(leaves[0], []).extend(rows)  # the common case: one group
-            else:
-                get = found.get
-                for row, leaf in zip(rows, leaves, strict=True):
-                    occurrences = get(leaf)
-                    if occurrences is None:
-                        found[leaf] = [row]
-                    else:
-                        occurrences.append(row)
+            original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
+            get = found.get
+            take = taken.add
+            for start, end, a, b, entry in zip(
+                hit_starts, hit_ends, original_starts, original_ends, hit_entries, strict=True
+            ):
+                leaf = entry.leaf
+                key = (leaf, start, end)
+                if key in taken:
+                    # Several words of a group heard at one place (heteronym patterns of
+                    # one word, or words that sound alike): the first one found is the hit.
+                    continue
+                take(key)
+                occurrences = get(leaf)
+                if occurrences is None:
+                    found[leaf] = [(start, end, a, b, entry)]
+                else:
+                    occurrences.append((start, end, a, b, entry))
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None
