@@ -237,8 +237,12 @@ class _Field:
             if key in self._default_leaves:
                 spans = [(s, e) for s, e, _, _, _ in occurrences]
             else:
-                locate = self.reference.locate
-                spans = [locate(a, b) for _, _, a, b, _ in occurrences]
+                reference = self.reference
+                if reference._maps or type(reference) is not NormalizedText:
+                    locate = reference.locate
+                    spans = [locate(a, b) for _, _, a, b, _ in occurrences]
+                else:  # the default form is the text as it is (no edits): nothing to map
+                    spans = [(a, b) for _, _, a, b, _ in occurrences]
             self._spans[key] = spans
         return spans
 
@@ -976,38 +980,34 @@ def _collect_sounds(
     form = sound_form(normalized.text)
     taken: set[tuple[int, int, int]] = set()
     if compiled.sound is not None:
-        patterns, starts, ends = compiled.sound[0].locate(form.text)
+        patterns, starts, ends = compiled.sound[0].locate(form.text, form.codes)
         accepted: _Accepted = ([], [], [])
         if not patterns.size:
             pass
         elif form.spelt:
             accepted = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
         else:
-            accepted = _heard(normalized.text, patterns, starts, ends, compiled)
+            accepted = _heard(normalized.text, patterns, starts, ends, compiled, form.source_codes)
         hit_starts, hit_ends, hit_entries = accepted
         if hit_entries:
-            originals = normalized.spans(hit_starts, hit_ends)
-            rows = list(zip(hit_starts, hit_ends, *originals, hit_entries, strict=True))
-            leaves = [entry.leaf for entry in hit_entries]
-            keys = list(zip(leaves, hit_starts, hit_ends, strict=True))
-            taken.update(keys)
-            if len(taken) != len(keys):
-                # Several words of a group heard at one place (heteronym patterns of one
-                # word, or words that sound alike): the first one found is the hit.
-                first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
-                kept = sorted(first.values())
-                rows = [rows[i] for i in kept]
-                leaves = [leaves[i] for i in kept]
-            if min(leaves) == max(leaves):
-                found.setdefault(leaves[0], []).extend(rows)  # the common case: one group
-            else:
-                get = found.get
-                for row, leaf in zip(rows, leaves, strict=True):
-                    occurrences = get(leaf)
-                    if occurrences is None:
-                        found[leaf] = [row]
-                    else:
-                        occurrences.append(row)
+            original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
+            get = found.get
+            take = taken.add
+            for start, end, a, b, entry in zip(
+                hit_starts, hit_ends, original_starts, original_ends, hit_entries, strict=True
+            ):
+                leaf = entry.leaf
+                key = (leaf, start, end)
+                if key in taken:
+                    # Several words of a group heard at one place (heteronym patterns of
+                    # one word, or words that sound alike): the first one found is the hit.
+                    continue
+                take(key)
+                occurrences = get(leaf)
+                if occurrences is None:
+                    found[leaf] = [(start, end, a, b, entry)]
+                else:
+                    occurrences.append((start, end, a, b, entry))
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None
@@ -1024,12 +1024,18 @@ _Positions = npt.NDArray[np.int64]
 
 
 def _heard(
-    text: str, patterns: _Positions, starts: _Positions, ends: _Positions, compiled: _View
+    text: str,
+    patterns: _Positions,
+    starts: _Positions,
+    ends: _Positions,
+    compiled: _View,
+    codes: npt.NDArray[np.uint32] | None = None,
 ) -> _Accepted:
     """Sound hits in a text without pinyin: homophones (one character at least as
-    written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`)."""
+    written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`);
+    ``codes``: the code points of ``text``, if at hand."""
     assert compiled.sound is not None
-    candidates, rows, same = compiled.sound[0].judge(text, patterns, starts)
+    candidates, rows, same = compiled.sound[0].judge(text, patterns, starts, codes)
     if not candidates.size:
         return [], [], []
     heard = compiled.heard

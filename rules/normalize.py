@@ -518,7 +518,7 @@ def _map_chars(
     except UnicodeDecodeError:
         kinds = looked_up & ~_CODE_POINT
 
-    ignorable = np.flatnonzero(kinds & _IGNORABLE)
+    ignorable = (kinds & _IGNORABLE).nonzero()[0]
     if ignorable.size:
         deleted = _EditMap()
         for count, pos in enumerate(ignorable.tolist()):
@@ -529,7 +529,7 @@ def _map_chars(
         kinds = np.delete(kinds, ignorable)
         text = _text(codes)
     mapped = _text(looked_up & _CODE_POINT)
-    special = np.flatnonzero(kinds)
+    special = kinds.nonzero()[0]
     if not special.size:
         return mapped, None
 
@@ -569,17 +569,25 @@ def _map_chars(
 
 
 def _skip_noise(
-    text: str, codes: npt.NDArray[np.uint32], noise: int, t: _Tables, maps: list[_EditMap]
+    text: str,
+    codes: npt.NDArray[np.uint32],
+    noise: int,
+    t: _Tables,
+    maps: list[_EditMap],
+    classes: npt.NDArray[np.uint8] | None = None,
 ) -> str:
-    """Step 4 of the module docstring; ``noise`` is the class bits counted as noise."""
-    classes = t.classes[codes]
-    where = np.flatnonzero(classes & noise).tolist()
+    """Step 4 of the module docstring; ``noise`` is the class bits counted as noise;
+    ``classes``, if given, are those of ``codes``."""
+    if classes is None:
+        classes = t.classes[codes]
+    where = (classes & noise).nonzero()[0].tolist()
     if not where:
         return text
     # Runs of noise of at most MAX_NOISE_RUN with an ideograph on both sides (a handful per
     # text: plain Python beats numpy's per-call cost here).
     runs: list[tuple[int, int]] = []
     size = len(text)
+    kinds = classes.tobytes()  # indexed as ints: numpy's scalars cost more
     start = end = where[0]
     for pos in [*where[1:], -1]:
         end += 1
@@ -589,8 +597,8 @@ def _skip_noise(
             start
             and end < size
             and end - start <= MAX_NOISE_RUN
-            and classes[start - 1] & _C_CJK
-            and classes[end] & _C_CJK
+            and kinds[start - 1] & _C_CJK
+            and kinds[end] & _C_CJK
         ):
             runs.append((start, end))
         start = end = pos
@@ -746,7 +754,7 @@ def _collapse(
     returns the text, the joins moved along, and run lengths by position."""
     codes = _codes(text)
     # Positions followed by the same character (a handful: classified one by one).
-    same = np.flatnonzero(codes[1:] == codes[:-1])
+    same = (codes[1:] == codes[:-1]).nonzero()[0]
     if not same.size:
         return text, joins, _NO_RUNS
     same = same[(t.classes[codes[same]] & _C_LETTER) != 0]
@@ -813,7 +821,11 @@ def normalize_sounds_view_default(
     char_maps: list[_EditMap] = []
     chars, mapped = _char_passes(text, view, char_maps)
     maps = list(char_maps)
-    result = _noise_pass(chars, mapped, view.noise, t, maps)
+    # The classes of the characters, for both noise passes (this view's and the default's).
+    classes: npt.NDArray[np.uint8] | None = None
+    if chars and _noise_bits(view.noise):
+        classes = t.classes[_codes(chars) if mapped is None else mapped]
+    result = _noise_pass(chars, mapped, view.noise, t, maps, classes)
     sound_view = view._replace(lookalikes=False, repeats=False)
     latin = _latin_range(result, t) is not None
     sounds = _latin_passes(result, sound_view, maps, latin)
@@ -827,7 +839,7 @@ def normalize_sounds_view_default(
 
     def make_default() -> NormalizedText:
         default_maps = list(char_maps)
-        common = _noise_pass(chars, mapped, default.noise, t, default_maps)
+        common = _noise_pass(chars, mapped, default.noise, t, default_maps, classes)
         return _latin_passes(common, default, default_maps)
 
     return sounds, viewed, make_default
@@ -866,11 +878,14 @@ def _noise_pass(
     noise: NoiseLevel,
     t: _Tables,
     maps: list[_EditMap],
+    classes: npt.NDArray[np.uint8] | None = None,
 ) -> str:
-    """Noise between ideographs (step 4) after :func:`_char_passes`."""
+    """Noise between ideographs (step 4) after :func:`_char_passes` (whose character
+    ``classes`` may be given)."""
     bits = _noise_bits(noise)
     if bits and result:
-        result = _skip_noise(result, _codes(result) if mapped is None else mapped, bits, t, maps)
+        codes = _codes(result) if mapped is None else mapped
+        result = _skip_noise(result, codes, bits, t, maps, classes)
     return result
 
 

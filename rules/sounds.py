@@ -37,6 +37,7 @@ _Array = npt.NDArray[np.int64]
 _STAND_IN_BASE = 0xE000  # as rules.variants
 _BITS = 9  # per syllable: pypinyin's readings are about 430
 _SYLLABLES = (1 << _BITS) - 1  # 0 stands for a character that is no stand-in
+_BEFORE_STAND_INS = np.uint32(_STAND_IN_BASE - 1)  # code point - this: syllable number
 BULK_FROM = 40
 """Fewest candidates judged with arrays; fewer (a short text) are judged one by one."""
 _NO_CHAR = np.uint32(0xFFFFFFFF)  # pads written forms: never equal to a text character
@@ -74,32 +75,37 @@ class SoundIndex:
             self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
         self.pattern_lengths = np.array([len(p) for p in self.patterns], dtype=np.int64)
         # Written forms, one row each, as long as their pattern: the rows of pattern i are
-        # first[i]:first[i + 1], row k is written[offset[k]:offset[k] + its length].
+        # first[i]:first[i + 1]; row k's code points are row_codes[k] (padded with what no
+        # text character equals), its length row_lengths[k].
         counts = [len(w) for w in written]
         self._first = np.zeros(len(self.patterns) + 1, dtype=np.int64)
         np.cumsum(counts, out=self._first[1:])
         rows = [form for forms in written for form in forms]
         width = max((len(r) for r in rows), default=1)
-        self._offset = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum([len(r) for r in rows], out=self._offset[1:])
-        self._written = np.concatenate(
-            (_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32))
-        )
+        offset = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in rows], out=offset[1:])
+        codes = np.concatenate((_codes("".join(rows)), np.full(width, _NO_CHAR, dtype=np.uint32)))
         self._span = np.arange(width, dtype=np.int64)
+        self._row_lengths = np.diff(offset)
+        self._row_codes = codes[offset[:-1, None] + self._span]
+        self._row_codes[self._span >= self._row_lengths[:, None]] = _NO_CHAR
         # The same for judging a few candidates one by one (arrays cost more there).
         self._rows = rows
         self._first_row = self._first.tolist()
 
-    def locate(self, sounds: str) -> tuple[_Array, _Array, _Array]:
-        """Pattern, start and end of every occurrence in the sound form ``sounds``,
-        overlapping ones included, ordered by end and then pattern (as the scanner)."""
+    def locate(
+        self, sounds: str, codes: npt.NDArray[np.uint32] | None = None
+    ) -> tuple[_Array, _Array, _Array]:
+        """Pattern, start and end of every occurrence in the sound form ``sounds`` (whose
+        code points are ``codes``, if at hand), overlapping ones included, ordered by end
+        and then pattern (as the scanner)."""
         parts: list[tuple[_Array, _Array, _Array]] = []
         if len(sounds) >= 2:
             # Syllable numbers: 0 for what is not a stand-in (wrapped round, or past them).
-            symbols = _codes(sounds) - np.uint32(_STAND_IN_BASE - 1)
-            symbols[symbols > _SYLLABLES] = 0
+            symbols = (_codes(sounds) if codes is None else codes) - _BEFORE_STAND_INS
+            symbols *= symbols <= _SYLLABLES
             pairs = (symbols[:-1] << _BITS) | symbols[1:]
-            starts = np.flatnonzero(self._is_pair[pairs])
+            starts = self._is_pair[pairs].nonzero()[0]
             if starts.size:
                 parts.append((self._pairs[pairs[starts]].astype(np.int64), starts, starts + 2))
         if self._rest is not None:
@@ -120,35 +126,44 @@ class SoundIndex:
             # Pairs alone are ordered by end already; patterns cannot share an end there.
             return parts[0]
         patterns, begins, ends = (np.concatenate(x) for x in zip(*parts, strict=True))
-        order = np.argsort(ends * len(self.patterns) + patterns)
+        order = (ends * len(self.patterns) + patterns).argsort()
         return patterns[order], begins[order], ends[order]
 
     def judge(
-        self, text: str, patterns: _Array, starts: _Array
+        self,
+        text: str,
+        patterns: _Array,
+        starts: _Array,
+        codes: npt.NDArray[np.uint32] | None = None,
     ) -> tuple[_Array, _Array, npt.NDArray[np.bool_]]:
         """The homophones among candidates (``patterns`` found at ``starts`` of ``text``,
-        whose positions are those of the sound form): the candidate, the written form (row)
-        and whether it is written exactly so, of each written form with at least one
-        character as in ``text``; in candidate order, then row order."""
+        whose positions are those of the sound form; ``codes``: the code points of
+        ``text``, if at hand): the candidate, the written form (row) and whether it is
+        written exactly so, of each written form with at least one character as in
+        ``text``; in candidate order, then row order."""
         if patterns.size < BULK_FROM:
             return self._judge_each(text, patterns, starts)
         first = self._first[patterns]
         counts = self._first[patterns + 1] - first
-        candidate = np.repeat(np.arange(patterns.size, dtype=np.int64), counts)
+        candidate = np.arange(patterns.size, dtype=np.int64).repeat(counts)
         if not candidate.size:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, np.zeros(0, dtype=np.bool_)
         # Row of each (candidate, written form): the candidate's first row plus the rank.
-        before = np.cumsum(counts) - counts
-        rows = first[candidate] + np.arange(candidate.size) - before[candidate]
-        lengths = self.pattern_lengths[patterns][candidate]
-        span = self._span[: lengths.max()]
-        codes = np.concatenate((_codes(text), np.full(span.size, _PAST_END)))
-        written = self._written[self._offset[rows][:, None] + span]
-        equal = (codes[starts[candidate][:, None] + span] == written) & (span < lengths[:, None])
-        kept = np.flatnonzero(equal.any(axis=1))
-        same = equal[kept].sum(axis=1) == lengths[kept]
-        return candidate[kept], rows[kept], same
+        rows = (first - (counts.cumsum() - counts)).repeat(counts) + np.arange(candidate.size)
+        width = int(self.pattern_lengths[patterns].max())
+        codes = np.concatenate(
+            (_codes(text) if codes is None else codes, np.full(width, _PAST_END))
+        )
+        # Written forms are padded with what no text character equals.
+        equal = (
+            codes[starts.repeat(counts)[:, None] + self._span[:width]]
+            == self._row_codes[rows, :width]
+        )
+        matched = equal.sum(axis=1)  # characters as written
+        kept = matched.nonzero()[0]
+        rows = rows[kept]
+        return candidate[kept], rows, matched[kept] == self._row_lengths[rows]
 
     def _judge_each(
         self, text: str, patterns: _Array, starts: _Array

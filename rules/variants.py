@@ -384,7 +384,7 @@ class SoundForm:
     A Latin word is only read as pinyin when every Latin word in its run of words (words
     with only spaces between them) is pinyin too: ``sq ft``, ``Li Wei said`` stay English."""
 
-    __slots__ = ("_edits", "_marks", "_words", "source", "text")
+    __slots__ = ("_edits", "_marks", "_words", "codes", "source", "source_codes", "text")
 
     def __init__(
         self,
@@ -393,9 +393,14 @@ class SoundForm:
         edits: _EditMap | None,
         marks: bytearray | None,
         words: list[tuple[int, int, bool]],
+        codes: npt.NDArray[np.uint32] | None = None,
+        source_codes: npt.NDArray[np.uint32] | None = None,
     ) -> None:
         self.source = source
         self.text = text
+        # The code points of ``text`` and of ``source``, where they were at hand.
+        self.codes = codes
+        self.source_codes = source_codes
         self._edits = edits
         self._marks = marks
         self._words = words  # (start, end, pinyin run) of Latin words not read as pinyin
@@ -467,13 +472,14 @@ def sound_form(text: str) -> SoundForm:
     if not text:
         return SoundForm(text, text, None, None, [])
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    sounds = _get().stand_in[codes].tobytes().decode("utf-32-le", "surrogatepass")
+    heard = _get().stand_in[codes]
+    sounds = heard.tobytes().decode("utf-32-le", "surrogatepass")
     # Most texts have no Latin letter at all: told from the codes, not by the regex.
     if not ((codes - np.uint32(ord("a"))) < 26).any():
-        return SoundForm(text, sounds, None, None, [])
+        return SoundForm(text, sounds, None, None, [], heard, codes)
     tokens = [m.span() for m in _LETTERS.finditer(text)]
     if not tokens:
-        return SoundForm(text, sounds, None, None, [])
+        return SoundForm(text, sounds, None, None, [], heard, codes)
     # Runs of Latin words with only spaces between them.
     runs: list[list[int]] = []
     for k, (start, _) in enumerate(tokens):
@@ -495,7 +501,7 @@ def sound_form(text: str) -> SoundForm:
                 continue
             replace.append((a, b, [(s, mark) for s in reading]))
     if not replace:
-        return SoundForm(text, sounds, None, None, words)
+        return SoundForm(text, sounds, None, None, words, heard, codes)
     # Spaces next to a word read as pinyin separate syllables: drop them.
     ending = {b for a, b, _ in replace}
     starting = {a for a, b, _ in replace}
@@ -526,4 +532,4 @@ def sound_form(text: str) -> SoundForm:
         done = b
     pieces.append(sounds[done:])
     marks += bytes(len(text) - done)
-    return SoundForm(text, "".join(pieces), edits, marks, words)
+    return SoundForm(text, "".join(pieces), edits, marks, words, None, codes)

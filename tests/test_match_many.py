@@ -136,3 +136,23 @@ def test_facts_are_given_per_item() -> None:
     assert [r.rules for r in found] == [["local"], []]
     with pytest.raises(ValueError, match="one set of facts per item"):
         matcher.match_many(items, facts=[[]])
+
+
+def test_near_counts_in_each_batched_texts_default_form() -> None:
+    """A NEAR between a group of the default view and one of another view: the other's
+    hits are moved into the default form of their own text (here ``@`` between ideographs
+    is dropped there), also when the batch hands that form out as a slice of the whole."""
+    lib = Library.model_validate(
+        {
+            "groups": [
+                {"name": "place", "words": ["潼南"]},
+                {"name": "fire", "words": ["火灾"], "options": {"noise": "off"}},
+            ],
+            "rules": [{"name": "near", "expression": "@place NEAR/0 @fire"}],
+        }
+    )
+    matcher = Matcher(lib)
+    items = [("", "潼南@@@火灾"), ("", "起火"), ("", "@潼南@火灾")]
+    expected = one_by_one(matcher, items)
+    assert [r["rules"] for r in expected] == [["near"], [], ["near"]]
+    assert [asdict(r) for r in matcher.match_many(items)] == expected

@@ -111,13 +111,13 @@ def in_bulk(compiled: _View, text: str, variants: list[Variants]) -> list[tuple[
     normalized = normalize_with_offsets(text, compiled.sound_view)
     form = sound_form(normalized.text)
     assert compiled.sound is not None
-    patterns, starts, ends = compiled.sound[0].locate(form.text)
+    patterns, starts, ends = compiled.sound[0].locate(form.text, form.codes)
     if not patterns.size:
         return []
     if form.spelt:
         found = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
     else:
-        found = _heard(normalized.text, patterns, starts, ends, compiled)
+        found = _heard(normalized.text, patterns, starts, ends, compiled, form.source_codes)
     return list(zip(*found, strict=True))
 
 
@@ -188,3 +188,18 @@ def test_found_through_the_matcher() -> None:
     assert ("every", "重庆", "pinyin") in kinds
     assert ("pinyin", "时事", None) not in kinds
     assert ("sounds", "时事", "homophone") in kinds
+
+
+def test_one_hit_of_a_group_at_a_place() -> None:
+    """Words of one group that sound alike are each heard wherever either is written: the
+    group keeps one hit at each place, the first found (its first word), in a short text
+    (judged one by one) and in long ones (in bulk; with Latin words too)."""
+    group = Group(
+        name="alike", words=["疫情", "易情"], options=Options.model_validate({"homophones": True})
+    )
+    matcher = Matcher(Library(groups=[group], rules=[Rule(name="r", expression="@alike")]))
+    for text in ("疫情，易情", "疫情，易情，" * 30, "spam 疫情，易情，" * 30):
+        occurrences = [o for found in matcher._scan(text).found.values() for o in found]
+        places = [(start, end) for start, end, _, _, _ in occurrences]
+        assert len(places) == len(set(places)) == text.count("情")
+        assert {entry.word for _, _, _, _, entry in occurrences} == {"疫情"}
