@@ -266,11 +266,16 @@ def _opens_with_headline(el: etree._Element) -> bool:
             break
     else:
         return False
-    raw = _text(el)
-    headline = _clean(raw if head is el else _text(head))
+    if head is el:
+        text = headline = _clean(_text(el))
+    else:
+        # A link with nothing inside but its words (most headlines): its text is those.
+        headline = _clean(_text(head) if len(head) else head.text)
+        if len(headline) < _MIN_TITLE_CHARS:
+            return False
+        text = _clean(_text(el))
     if len(headline) < _MIN_TITLE_CHARS:
         return False
-    text = _clean(raw)
     return len(text) <= _MAX_TEASER_CHARS and text.startswith(headline)
 
 
