@@ -245,8 +245,11 @@ def _teasers(root: etree._Element) -> set[etree._Element]:
             continue
         groups: dict[tuple[str, tuple[str, ...]], list[etree._Element]] = {}
         for child in parent:
-            if isinstance(child.tag, str) and child.tag not in _INLINE_TEASER_TAGS:
-                groups.setdefault(_signature(child), []).append(child)
+            tag = child.tag  # each read makes a new string: once per child
+            if isinstance(tag, str) and tag not in _INLINE_TEASER_TAGS:
+                cls = child.get("class")  # _signature, inlined
+                key = (tag, tuple(sorted(cls.split())) if cls else ())
+                groups.setdefault(key, []).append(child)
         for members in groups.values():
             # Only blocks are looked up as teasers (see _units); other items need no verdict.
             if len(members) >= _MIN_TEASERS and members[0].tag in _BLOCK_TAGS:
