@@ -202,11 +202,16 @@ class _Chains:
         self.known: dict[etree._Element, tuple[etree._Element, ...]] = {}
 
     def __call__(self, el: etree._Element) -> tuple[etree._Element, ...]:
-        chain = self.known.get(el)
+        known = self.known
+        chain = known.get(el)
         if chain is None:
             parent = el.getparent()
-            chain = (el, *self(parent)) if parent is not None else (el,)
-            self.known[el] = chain
+            if parent is None:
+                chain = (el,)
+            else:
+                above = known.get(parent)  # mostly known: no call deeper
+                chain = (el, *(above if above is not None else self(parent)))
+            known[el] = chain
         return chain
 
 
@@ -240,8 +245,11 @@ def _teasers(root: etree._Element) -> set[etree._Element]:
             continue
         groups: dict[tuple[str, tuple[str, ...]], list[etree._Element]] = {}
         for child in parent:
-            if isinstance(child.tag, str) and child.tag not in _INLINE_TEASER_TAGS:
-                groups.setdefault(_signature(child), []).append(child)
+            tag = child.tag  # each read makes a new string: once per child
+            if isinstance(tag, str) and tag not in _INLINE_TEASER_TAGS:
+                cls = child.get("class")  # _signature, inlined
+                key = (tag, tuple(sorted(cls.split())) if cls else ())
+                groups.setdefault(key, []).append(child)
         for members in groups.values():
             # Only blocks are looked up as teasers (see _units); other items need no verdict.
             if len(members) >= _MIN_TEASERS and members[0].tag in _BLOCK_TAGS:
@@ -266,11 +274,16 @@ def _opens_with_headline(el: etree._Element) -> bool:
             break
     else:
         return False
-    raw = _text(el)
-    headline = _clean(raw if head is el else _text(head))
+    if head is el:
+        text = headline = _clean(_text(el))
+    else:
+        # A link with nothing inside but its words (most headlines): its text is those.
+        headline = _clean(_text(head) if len(head) else head.text)
+        if len(headline) < _MIN_TITLE_CHARS:
+            return False
+        text = _clean(_text(el))
     if len(headline) < _MIN_TITLE_CHARS:
         return False
-    text = _clean(raw)
     return len(text) <= _MAX_TEASER_CHARS and text.startswith(headline)
 
 
@@ -399,7 +412,13 @@ def _settle_chrome(
         if flags:
             boiler = get(id(flags))
             if boiler is None:
-                boiler = shared[id(flags)] = any(verdict[el] for el, _ in flags)
+                # any() over a generator, unrolled: most units have one or two flags.
+                boiler = False
+                for el, _ in flags:
+                    if verdict[el]:
+                        boiler = True
+                        break
+                shared[id(flags)] = boiler
             unit.boiler = boiler
 
 

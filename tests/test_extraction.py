@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.dates import SHANGHAI, find_gov_dates, parse_date
+from crawler.dates import SHANGHAI, _nfkc_by_line, find_gov_dates, normalize_text, parse_date
 from crawler.encoding import decode_body, normalize_label
 from crawler.evaluate import Case, char_f1, evaluate, load_cases, page_text, run_yuqing
 from crawler.extract import MAX_HTML_CHARS, extract, extract_bytes
@@ -163,6 +164,20 @@ def test_malformed_dates_are_none(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 def test_parse_date_never_raises(text: str) -> None:
     parse_date(text, now=NOW)
+
+
+# Line breaks, full-width forms, compatibility characters, combining marks and Hangul jamo
+# (which compose with the character before them), in any order.
+_FOLDING = "\n\n\r 　ａＡ１，：（ﾀﾞ①㍻ﬁ\u0301\u0308\u0327e\u1100\u1161\u11a8가潼南。年月日"
+
+
+@given(st.text(alphabet=st.sampled_from(_FOLDING), max_size=200))
+@settings(max_examples=400, deadline=None)
+def test_page_text_folds_by_line_as_nfkc_would_whole(text: str) -> None:
+    # A page's text is folded for dates line by line, skipping lines already in NFKC.
+    assert _nfkc_by_line(text) == unicodedata.normalize("NFKC", text)
+    long = "\n".join([text, "发布时间：２０２１年二月三日", text] * 40)
+    assert "2021年2月3日" in normalize_text(long)
 
 
 def test_government_written_and_published_dates() -> None:

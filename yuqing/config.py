@@ -12,7 +12,7 @@ import os
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,10 +24,15 @@ from pydantic import (
     field_validator,
 )
 
-from api.accounts import AccountPolicy
-from keywords.io import ImportLimits
 from monitor.alerts.settings import AlertsConfig, SmtpConfig
 from store.secrets import MASK, redact_url
+
+# Made only where asked for: every process reads the configuration, and importing the API
+# (Flask, the console) or the keyword importer (openpyxl) cost a crawl process a good part of
+# its start-up.
+if TYPE_CHECKING:
+    from api.accounts import AccountPolicy
+    from keywords.io import ImportLimits
 
 DEFAULT_FILE = "yuqing.toml"
 
@@ -93,6 +98,8 @@ class ApiConfig(_Section):
     token_days: int = Field(90, ge=1, le=3650, description="default life of a new API token")
 
     def policy(self) -> AccountPolicy:
+        from api.accounts import AccountPolicy
+
         return AccountPolicy(
             idle=timedelta(minutes=self.session_idle_minutes),
             absolute=timedelta(hours=self.session_hours),
@@ -110,6 +117,8 @@ class ImportsConfig(_Section):
     max_cell_chars: int = Field(1_000, ge=10, le=1_000_000)
 
     def limits(self) -> ImportLimits:
+        from keywords.io import ImportLimits
+
         return ImportLimits(
             max_bytes=int(self.max_mb * 1024 * 1024),
             max_unpacked_bytes=int(self.max_unpacked_mb * 1024 * 1024),

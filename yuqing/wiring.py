@@ -13,21 +13,20 @@ import os
 import secrets
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from apiflask import APIFlask
-
-from api import create_app
-from api.context import Parts
-from crawler.now import RunNow
-from crawler.sources import set_emergency
-from monitor.alerts.engine import Alerting
-from monitor.alerts.links import AckLinks
 from store import Store, open_store
 from store.clock import Clock, ScaledClock
 from store.model import EmergencySwitch, Source
 from yuqing.config import Config
-from yuqing.discovery import settings_for
+
+# The API, the console and the alert engine are imported where they are built: a crawl
+# process imports this module for its clock and store options, and importing them (Flask,
+# the console, openpyxl, ...) took about half of its start-up CPU.
+if TYPE_CHECKING:
+    from apiflask import APIFlask
+
+    from monitor.alerts.engine import Alerting
 
 # How a crawl process is started. ``-I`` (isolated): neither the working directory nor
 # $PYTHONPATH (nor the user's site-packages) is put on sys.path, so a file named like one
@@ -90,6 +89,10 @@ def secret_key(config: Config) -> str:
 def build_alerting(config: Config, store: Store, clock: Clock | None = None) -> Alerting:
     """The alert engine for ``config``, its emergency hook wired to crawl scheduling.
     ValueError if the configuration cannot sign acknowledge links."""
+    from crawler.sources import set_emergency
+    from monitor.alerts.engine import Alerting
+    from monitor.alerts.links import AckLinks
+
     clock = clock or clock_for(config)
 
     def crawl_hook(switch: EmergencySwitch, tags: list[str] | None, interval: int) -> list[Source]:
@@ -137,6 +140,11 @@ def app_for(
     crawl_args: list[str] | None = None,
 ) -> APIFlask:
     """The API and console app over an open ``store`` (the caller owns its lifetime)."""
+    from api import create_app
+    from api.context import Parts
+    from crawler.now import RunNow
+    from yuqing.discovery import settings_for
+
     clock = clock or clock_for(config)
     parts = Parts(
         store=store,

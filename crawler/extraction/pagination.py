@@ -13,11 +13,12 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 _ANCHOR = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']?([^\"'\s>]+)[^>]*>(.*?)</a>", re.I | re.S)
 _TAGS = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
 _PAGE_PARAMS = ("page", "p", "pageno", "pn", "pg")
 # What a link to a further page of the same article says: 下一页, >, 2, [2], 第2页.
 _NEXT_TEXT = re.compile(r"^(?:下一页|下页|后一页|next|>|›|»|>>)$", re.I)
 _NUMBER_TEXT = re.compile(r"^[\[【(（]?(?:第)?(\d{1,3})(?:页)?[\]】)）]?$")
+# Neither pattern above matches a longer text ("【第123页】").
+_LONGEST_SAID = 7
 _NUMBERED_PATH = re.compile(r"^(.*)([_-])(\d{1,3})$")
 
 
@@ -76,14 +77,22 @@ def next_page(page_html: str, url: str, *, current: int | None = None) -> str | 
     """
     number = current if current is not None else _current_page(url)
     for m in _ANCHOR.finditer(page_html):
-        href = html.unescape(m.group(1)).strip()
-        if not href or href.startswith(("javascript:", "#", "mailto:")):
-            continue
         # What the link says before where it leads: most links of a page are headlines,
-        # and resolving their URLs (urljoin) was most of the time this took.
-        text = _SPACE.sub("", html.unescape(_TAGS.sub("", m.group(2))))
+        # and resolving their URLs (urljoin) was most of the time this took. Tags, entities
+        # and white space (str.split's set is re's \s) are only dealt with where there are.
+        text = m.group(2)
+        if "<" in text:
+            text = _TAGS.sub("", text)
+        if "&" in text:
+            text = html.unescape(text)
+        text = "".join(text.split())
+        if len(text) > _LONGEST_SAID:
+            continue
         said = _NUMBER_TEXT.match(text)
         if not (_NEXT_TEXT.match(text) or (said and int(said[1]) == number + 1)):
+            continue
+        href = html.unescape(m.group(1)).strip()
+        if not href or href.startswith(("javascript:", "#", "mailto:")):
             continue
         target = urljoin(url, href).split("#", 1)[0]
         if _page_of(url, target) == number + 1:
