@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 """
 _TIMES = ("started", "lease_until", "finished")
-_CHUNK = 500  # source ids per query of last_started
+_CHUNK = 500  # source ids per query of last_started and recent_many
 
 
 class SQLiteRuns(RunRepo):
@@ -129,6 +129,35 @@ class SQLiteRuns(RunRepo):
             local = self.store.to_local(started)
             assert local is not None  # started is NOT NULL
             out[source] = local
+        return out
+
+    def recent_many(
+        self, source_ids: Iterable[str] | None = None, limit: int = 20
+    ) -> dict[str, list[CrawlRun]]:
+        # The newest ``limit`` of each source numbered by a window over the
+        # (source_id, started) index alone (its rowid breaks ties, as in recent()); only
+        # those rows' documents are read. Named sources go in chunks of _CHUNK ids.
+        db = self.store.connection()
+        numbered = (
+            "SELECT rowid AS rid, row_number() OVER "
+            "(PARTITION BY source_id ORDER BY started DESC, rowid DESC) AS n FROM runs"
+        )
+        query = (
+            "SELECT r.source_id, r.doc FROM ({numbered}) AS w JOIN runs AS r "
+            "ON r.rowid = w.rid WHERE w.n <= ? ORDER BY r.source_id, w.n"
+        )
+        out: dict[str, list[CrawlRun]] = {}
+        if source_ids is None:
+            rows = list(db.execute(query.format(numbered=numbered), (limit,)))
+        else:
+            wanted, rows = sorted(set(source_ids)), []
+            out = {source_id: [] for source_id in wanted}
+            for at in range(0, len(wanted), _CHUNK):
+                chunk = wanted[at : at + _CHUNK]
+                where = f"{numbered} WHERE source_id IN ({','.join('?' * len(chunk))})"
+                rows += db.execute(query.format(numbered=where), (*chunk, limit))
+        for source, doc in rows:
+            out.setdefault(source, []).append(self._run(json.loads(doc)))
         return out
 
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
