@@ -57,10 +57,10 @@ def earlier_runs(store: Store, ids: list[str], runs: int, now: datetime) -> None
     if es is None:  # SQLite: rows as SQLiteRuns writes them, in one transaction
         rows = []
         for run in extra:
-            doc = asdict(run) | {"id": uuid.uuid4().hex}
+            row = asdict(run) | {"id": uuid.uuid4().hex}
             for name in ("started", "lease_until", "finished"):
-                doc[name] = ms(doc[name])
-            rows.append((doc["id"], run.source_id, ms(run.started), json.dumps(doc)))
+                row[name] = ms(row[name])
+            rows.append((row["id"], run.source_id, ms(run.started), json.dumps(row)))
         with store.transaction() as db:  # type: ignore[attr-defined]
             db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?)", rows)
         return
