@@ -134,28 +134,28 @@ class SQLiteRuns(RunRepo):
     def recent_many(
         self, source_ids: Iterable[str] | None = None, limit: int = 20
     ) -> dict[str, list[CrawlRun]]:
-        # The newest ``limit`` of each source numbered by a window over the
-        # (source_id, started) index alone (its rowid breaks ties, as in recent()); only
-        # those rows' documents are read. Named sources go in chunks of _CHUNK ids.
+        # Per source id, its newest ``limit`` rowids from the (source_id, started) index
+        # (rowid breaks ties, as in recent()): a correlated LIMIT reads only those
+        # index entries, however long a source's history; then just their documents.
+        # Named sources go in chunks of _CHUNK ids (SQLite's bound-parameter limit).
         db = self.store.connection()
-        numbered = (
-            "SELECT rowid AS rid, row_number() OVER "
-            "(PARTITION BY source_id ORDER BY started DESC, rowid DESC) AS n FROM runs"
-        )
         query = (
-            "SELECT r.source_id, r.doc FROM ({numbered}) AS w JOIN runs AS r "
-            "ON r.rowid = w.rid WHERE w.n <= ? ORDER BY r.source_id, w.n"
+            "WITH ids(id) AS ({ids}) SELECT r.source_id, r.doc FROM ids JOIN runs AS r "
+            "ON r.rowid IN (SELECT rowid FROM runs WHERE source_id = ids.id "
+            "ORDER BY started DESC, rowid DESC LIMIT ?) "
+            "ORDER BY r.source_id, r.started DESC, r.rowid DESC"
         )
         out: dict[str, list[CrawlRun]] = {}
         if source_ids is None:
-            rows = list(db.execute(query.format(numbered=numbered), (limit,)))
+            every = "SELECT DISTINCT source_id FROM runs"
+            rows = list(db.execute(query.format(ids=every), (limit,)))
         else:
             wanted, rows = sorted(set(source_ids)), []
             out = {source_id: [] for source_id in wanted}
             for at in range(0, len(wanted), _CHUNK):
                 chunk = wanted[at : at + _CHUNK]
-                where = f"{numbered} WHERE source_id IN ({','.join('?' * len(chunk))})"
-                rows += db.execute(query.format(numbered=where), (*chunk, limit))
+                values = f"VALUES {','.join(['(?)'] * len(chunk))}"
+                rows += db.execute(query.format(ids=values), (*chunk, limit))
         for source, doc in rows:
             out.setdefault(source, []).append(self._run(json.loads(doc)))
         return out
