@@ -334,10 +334,9 @@ def source_health(store: Store, period: Period | None = None) -> list[dict[str, 
     """Every source with its health (and how many runs it started in a report's
     ``period``), troubled sources first."""
     started = store.runs.started_per_source(period.since, period.until) if period else {}
-    out = [
-        health_row(s, store.runs.recent(s.id, HEALTH_RUNS), started.get(s.id, 0), period)
-        for s in store.sources.list()
-    ]
+    sources = store.sources.list()
+    runs = store.runs.recent_many([s.id for s in sources], HEALTH_RUNS)
+    out = [health_row(s, runs[s.id], started.get(s.id, 0), period) for s in sources]
     out.sort(key=lambda s: (not s["problems"], s["id"]))
     return out
 

@@ -308,6 +308,15 @@ class RunRepo(ABC):
         starting up needs for every source at once."""
 
     @abstractmethod
+    def recent_many(
+        self, source_ids: Iterable[str] | None = None, limit: int = 20
+    ) -> dict[str, list[CrawlRun]]:
+        """Each source's newest ``limit`` runs, newest first, exactly as :meth:`recent`
+        gives them, in one request or a few pages of one, however many sources: of
+        ``source_ids`` (each named source is a key, ``[]`` without runs), or of every
+        source with runs. What every view of source health needs at once."""
+
+    @abstractmethod
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         """How many runs of each source started in [since, until) (sources with none are
         left out): what a report counts, however many runs a day holds."""

@@ -158,3 +158,38 @@ def test_a_run_started_since_a_time_refuses_the_lease(store: Store) -> None:
     assert second is not None
     assert store.runs.start(run(later), not_since=T0 - timedelta(days=1)) is None
     assert [r.id for r in store.runs.recent("s1")] == [second.id, first.id]
+
+
+def test_the_recent_runs_of_many_sources_at_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What every view of source health reads: each source's newest runs, exactly as
+    recent() gives them, over more sources than one page of the aggregation
+    (Elasticsearch) or one chunk of ids (SQLite)."""
+    monkeypatch.setattr("store.elastic.runs.PAGE", 3)
+    monkeypatch.setattr("store.elastic.runs.TERMS", 4)
+    monkeypatch.setattr("store.sqlite.runs._CHUNK", 4)
+    assert store.runs.recent_many(None, 5) == {} and store.runs.recent_many(["s1"], 5) == {"s1": []}
+    ids = [f"s{n:02d}" for n in range(11)]
+    for n, source_id in enumerate(ids):
+        for k in range(n % 4 + 1):  # 1 to 4 runs a source; two start at the same time
+            at = T0 + timedelta(minutes=10 * k - (k == 3) * 10, microseconds=n * 1_001)
+            done = store.runs.start(run(at, source_id=source_id))
+            assert done is not None
+            if k < 3:
+                done.outcome, done.finished, done.pages = "ok", at, k
+                store.runs.finish(done)
+    for limit in (1, 2, 3, 20):
+        expected = {i: store.runs.recent(i, limit) for i in ids}
+        assert store.runs.recent_many(None, limit) == expected
+        assert store.runs.recent_many([*ids, "nowhere"], limit) == expected | {"nowhere": []}
+    # Fewer sources a page when each brings many runs (Elasticsearch).
+    monkeypatch.setattr("store.elastic.runs.HITS", 6)
+    assert store.runs.recent_many(ids, 3) == {i: store.runs.recent(i, 3) for i in ids}
+    # More runs a source than one top_hits may return: read source by source.
+    monkeypatch.setattr("store.elastic.runs.INNER", 2)
+    assert store.runs.recent_many(ids[:5], 3) == {i: store.runs.recent(i, 3) for i in ids[:5]}
+    assert store.runs.recent_many([], 3) == {}
+    got = store.runs.recent_many(["s03"], 4)["s03"]
+    assert [r.started for r in got] == sorted((r.started for r in got), reverse=True)
+    assert all(r.started.tzinfo == SH for r in got)

@@ -382,8 +382,10 @@ class Service:
         sources from being crawled until they run out. Runs of live processes, and of
         other hosts, are left to their leases."""
         host = socket.gethostname()
-        for source in self._store.sources.list():
-            for run in self._store.runs.recent(source.id, 1):
+        sources = self._store.sources.list()
+        newest = self._store.runs.recent_many([s.id for s in sources], 1)
+        for source in sources:
+            for run in newest[source.id]:
                 name, _, pid = run.holder.rpartition(":")
                 if run.outcome != "running" or name != host or _alive(int(pid or 0)):
                     continue

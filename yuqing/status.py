@@ -15,7 +15,6 @@ from store import Store, StoreError
 from store.model import AlertStatus
 from store.secrets import redact_url
 from yuqing.config import Config
-from yuqing.wiring import CRAWL_COMMAND
 
 ALERT_STATUSES: tuple[AlertStatus, ...] = ("new", "acknowledged", "handling", "responded", "closed")
 COUNT_CAP = 10_000  # alerts counted per status; more shows as this figure and "+"
@@ -76,11 +75,12 @@ def _api(url: str) -> dict[str, Any]:
 def _sources(store: Store, now: datetime) -> list[dict[str, Any]]:
     # The scheduler's own rule (last run plus interval), so this is what a running or
     # restarted scheduler does next.
-    schedule = CrawlScheduler(store, CRAWL_COMMAND)
     rows = []
-    for source in store.sources.list():
-        found = health.assess(source.id, store.runs.recent(source.id, 50))
-        last = next(iter(store.runs.recent(source.id, 1)), None)  # running or abandoned too
+    sources = store.sources.list()
+    recent = store.runs.recent_many([s.id for s in sources], 50)
+    for source in sources:
+        found = health.assess(source.id, recent[source.id])
+        last = next(iter(recent[source.id]), None)  # running or abandoned too
         interval = source.effective_interval(now)
         rows.append(
             {
@@ -91,7 +91,11 @@ def _sources(store: Store, now: datetime) -> list[dict[str, Any]]:
                 "outcome": last.outcome if last else None,
                 "last_success": found.last_success.isoformat() if found.last_success else None,
                 "next_run": (
-                    schedule.due(source, interval, now).isoformat() if source.enabled else None
+                    CrawlScheduler.next_due(
+                        last.started if last else None, interval, now
+                    ).isoformat()
+                    if source.enabled
+                    else None
                 ),
                 "problems": found.problems,
             }

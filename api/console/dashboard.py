@@ -73,7 +73,9 @@ def dashboard() -> str:
     upcoming = sorted((t for t in tickets if t["next_due"]), key=lambda t: t["next_due"])
     recent = p.store.alerts.list(since=now - timedelta(days=7), limit=OPEN_LIMIT)
     top = sorted((a for a in recent if a.kind != "health"), key=lambda a: -a.items)
-    sources = [(s, assess(s.id, p.store.runs.recent(s.id, 20))) for s in p.store.sources.list()]
+    listed = p.store.sources.list()
+    runs = p.store.runs.recent_many([s.id for s in listed], 20)
+    sources = [(s, assess(s.id, runs[s.id])) for s in listed]
     week = ItemQuery(since=now - timedelta(days=7), size=1, highlight=False)
     return render_template(
         "dashboard/index.html",

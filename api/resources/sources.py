@@ -88,7 +88,9 @@ def find(source_id: str) -> Source:
 def listing() -> list[dict[str, Any]]:
     """Every source with its health, by id."""
     store = parts().store
-    return [health_row(s, store.runs.recent(s.id, HEALTH_RUNS)) for s in store.sources.list()]
+    sources = store.sources.list()
+    runs = store.runs.recent_many([s.id for s in sources], HEALTH_RUNS)
+    return [health_row(s, runs[s.id]) for s in sources]
 
 
 def detail(

@@ -57,6 +57,8 @@ LEASE_MAPPING: dict[str, Any] = {
 _TIMES = ("started", "lease_until", "finished")
 PAGE = 2_000  # sources per page of the per-source aggregations
 TERMS = 10_000  # source ids per terms query (the index caps one at 65,536)
+INNER = 100  # index.max_inner_result_window: the most hits one top_hits may return
+HITS = 10_000  # runs per page of recent_many (its pages hold fewer sources)
 
 
 class ElasticRuns(RunRepo):
@@ -216,25 +218,57 @@ class ElasticRuns(RunRepo):
             out[bucket["key"]["s"]] = _time(started).astimezone(self.store.tz)
         return out
 
+    def recent_many(
+        self, source_ids: Iterable[str] | None = None, limit: int = 20
+    ) -> dict[str, list[CrawlRun]]:
+        # The composite aggregation of last_started with a top_hits of ``limit`` runs a
+        # source, sorted as recent() sorts. One top_hits returns at most the index's
+        # max_inner_result_window (100 by default): more runs a source are read one
+        # source at a time. Pages hold at most HITS runs (PAGE sources of few).
+        wanted = None if source_ids is None else sorted(set(source_ids))
+        out: dict[str, list[CrawlRun]] = {s: [] for s in wanted or ()}
+        if limit <= 0:
+            return out
+        if limit > INNER:
+            for source_id in wanted if wanted is not None else self.last_started():
+                out[source_id] = self.recent(source_id, limit)
+            return out
+        newest = {"top_hits": {"size": limit, "sort": [{"started": "desc"}]}}
+        page = max(1, min(PAGE, HITS // limit))
+        queries: list[dict[str, Any]] = [{"match_all": {}}]
+        if wanted is not None:
+            queries = [
+                {"terms": {"source_id": wanted[at : at + TERMS]}}
+                for at in range(0, len(wanted), TERMS)
+            ]
+        for query in queries:
+            for bucket in self._per_source(query, {"runs": newest}, page):
+                hits = bucket["runs"]["hits"]["hits"]
+                out[bucket["key"]["s"]] = [self._run(h["_id"], h["_source"]) for h in hits]
+        return out
+
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:
         span = {"gte": since.isoformat(), "lt": until.isoformat()}
         buckets = self._per_source({"range": {"started": span}}, {})
         return {b["key"]["s"]: b["doc_count"] for b in buckets}
 
-    def _per_source(self, query: dict[str, Any], aggs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _per_source(
+        self, query: dict[str, Any], aggs: dict[str, Any], page_size: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         """One bucket per source with runs matching ``query`` (``aggs`` computed in each):
         a composite aggregation paged by its after key, PAGE sources a request (a terms
         aggregation stops at its size, and a province has over 10,000 sources)."""
+        size = page_size or PAGE
         after: dict[str, Any] = {}
         while True:
-            composite = {"size": PAGE, "sources": [{"s": {"terms": {"field": "source_id"}}}]}
+            composite = {"size": size, "sources": [{"s": {"terms": {"field": "source_id"}}}]}
             by: dict[str, Any] = {"composite": composite | after}
             if aggs:
                 by["aggs"] = aggs
             found = self.es.search(index=self.index, size=0, query=query, aggs={"by": by})
             page = found["aggregations"]["by"]
             yield from page["buckets"]
-            if len(page["buckets"]) < PAGE or "after_key" not in page:
+            if len(page["buckets"]) < size or "after_key" not in page:
                 return
             after = {"after": page["after_key"]}
 

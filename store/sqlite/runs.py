@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 """
 _TIMES = ("started", "lease_until", "finished")
-_CHUNK = 500  # source ids per query of last_started
+_CHUNK = 500  # source ids per query of last_started and recent_many
 
 
 class SQLiteRuns(RunRepo):
@@ -129,6 +129,35 @@ class SQLiteRuns(RunRepo):
             local = self.store.to_local(started)
             assert local is not None  # started is NOT NULL
             out[source] = local
+        return out
+
+    def recent_many(
+        self, source_ids: Iterable[str] | None = None, limit: int = 20
+    ) -> dict[str, list[CrawlRun]]:
+        # Per source id, its newest ``limit`` rowids from the (source_id, started) index
+        # (rowid breaks ties, as in recent()): a correlated LIMIT reads only those
+        # index entries, however long a source's history; then just their documents.
+        # Named sources go in chunks of _CHUNK ids (SQLite's bound-parameter limit).
+        db = self.store.connection()
+        query = (
+            "WITH ids(id) AS ({ids}) SELECT r.source_id, r.doc FROM ids JOIN runs AS r "
+            "ON r.rowid IN (SELECT rowid FROM runs WHERE source_id = ids.id "
+            "ORDER BY started DESC, rowid DESC LIMIT ?) "
+            "ORDER BY r.source_id, r.started DESC, r.rowid DESC"
+        )
+        out: dict[str, list[CrawlRun]] = {}
+        if source_ids is None:
+            every = "SELECT DISTINCT source_id FROM runs"
+            rows = list(db.execute(query.format(ids=every), (limit,)))
+        else:
+            wanted, rows = sorted(set(source_ids)), []
+            out = {source_id: [] for source_id in wanted}
+            for at in range(0, len(wanted), _CHUNK):
+                chunk = wanted[at : at + _CHUNK]
+                values = f"VALUES {','.join(['(?)'] * len(chunk))}"
+                rows += db.execute(query.format(ids=values), (*chunk, limit))
+        for source, doc in rows:
+            out.setdefault(source, []).append(self._run(json.loads(doc)))
         return out
 
     def started_per_source(self, since: datetime, until: datetime) -> dict[str, int]:

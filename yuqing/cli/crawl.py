@@ -45,10 +45,9 @@ def sources_command(
                     click.echo(f"added {len(added)} source(s) from {seed_file or 'defaults'}")
         except SourceError as e:
             raise UserError(str(e)) from e
-        rows = []
-        for source in store.sources.list():
-            found = health.assess(source.id, store.runs.recent(source.id, 50))
-            rows.append((source, found))
+        sources = store.sources.list()
+        runs = store.runs.recent_many([s.id for s in sources], 50)
+        rows = [(s, health.assess(s.id, runs[s.id])) for s in sources]
     finally:
         store.close()
     if as_json:
