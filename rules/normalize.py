@@ -55,17 +55,21 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 import threading
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import opencc
+
+from rules import tablecache
 
 __all__ = [
     "BOUNDARY_PUNCTUATION",
@@ -351,13 +355,37 @@ _tables_lock = threading.Lock()
 
 
 def _get_tables() -> _Tables:
-    # Building scans every code point (about a second), so it happens once, on first use.
+    # Building scans every code point (about a second), so it happens once, on first use,
+    # and is kept on disk for the next process (rules.tablecache).
     global _tables
     if _tables is None:
         with _tables_lock:
             if _tables is None:
-                _tables = _build_tables()
+                _tables = _cached_tables()
     return _tables
+
+
+def _cached_tables() -> _Tables:
+    def build() -> tuple[dict[str, np.ndarray], dict[str, object]]:
+        t = _build_tables()
+        arrays: dict[str, np.ndarray] = {"mapping": t.mapping, "classes": t.classes}
+        return arrays, {"resized": t.resized, "t2s": t.t2s, "enclosed": t.enclosed,
+                        "enclosed_re": t.enclosed_re.pattern}  # fmt: skip
+
+    key = tablecache.cache_key(
+        "normalize",
+        [Path(__file__).read_bytes(), unicodedata.unidata_version, np.__version__,
+         getattr(opencc, "__version__", "?"), sys.version],
+    )  # fmt: skip
+    arrays, data = tablecache.cached(key, build)
+    return _Tables(
+        arrays["mapping"].astype(np.uint32, copy=False),
+        data["resized"],
+        data["t2s"],
+        arrays["classes"].astype(np.uint8, copy=False),
+        data["enclosed"],
+        re.compile(data["enclosed_re"]),
+    )
 
 
 class _EditMap:
