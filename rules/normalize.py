@@ -55,21 +55,17 @@ from __future__ import annotations
 
 import codecs
 import re
-import sys
 import threading
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import opencc
-
-from rules import tablecache
 
 __all__ = [
     "BOUNDARY_PUNCTUATION",
@@ -78,6 +74,8 @@ __all__ = [
     "NOISE_LEVELS",
     "NormalizedText",
     "View",
+    "export_tables",
+    "install_tables",
     "is_cjk",
     "is_word_char",
     "normalize",
@@ -355,30 +353,32 @@ _tables_lock = threading.Lock()
 
 
 def _get_tables() -> _Tables:
-    # Building scans every code point (about a second), so it happens once, on first use,
-    # and is kept on disk for the next process (rules.tablecache).
+    # Building scans every code point (about 0.4 s), so it happens once, on first use, unless
+    # a process installed tables kept from an earlier one (install_tables).
     global _tables
     if _tables is None:
         with _tables_lock:
             if _tables is None:
-                _tables = _cached_tables()
+                _tables = _build_tables()
     return _tables
 
 
-def _cached_tables() -> _Tables:
-    def build() -> tuple[dict[str, np.ndarray], dict[str, object]]:
-        t = _build_tables()
-        arrays: dict[str, np.ndarray] = {"mapping": t.mapping, "classes": t.classes}
-        return arrays, {"resized": t.resized, "t2s": t.t2s, "enclosed": t.enclosed,
-                        "enclosed_re": t.enclosed_re.pattern}  # fmt: skip
+def export_tables() -> tuple[dict[str, npt.NDArray[Any]], dict[str, Any]]:
+    """The normaliser's tables as arrays and JSON data, for a process to keep (this module
+    does no I/O: :mod:`yuqing.tablecache` keeps them on disk, keyed by this module's
+    source, so tables of other code are never installed)."""
+    t = _get_tables()
+    arrays: dict[str, npt.NDArray[Any]] = {"mapping": t.mapping, "classes": t.classes}
+    data: dict[str, Any] = {"resized": t.resized, "t2s": t.t2s, "enclosed": t.enclosed,
+            "enclosed_re": t.enclosed_re.pattern}  # fmt: skip
+    return arrays, data
 
-    key = tablecache.cache_key(
-        "normalize",
-        [Path(__file__).read_bytes(), unicodedata.unidata_version, np.__version__,
-         getattr(opencc, "__version__", "?"), sys.version],
-    )  # fmt: skip
-    arrays, data = tablecache.cached(key, build)
-    return _Tables(
+
+def install_tables(arrays: dict[str, npt.NDArray[Any]], data: dict[str, Any]) -> None:
+    """Use tables that :func:`export_tables` gave (in an earlier process, by the same code)
+    instead of building them."""
+    global _tables
+    tables = _Tables(
         arrays["mapping"].astype(np.uint32, copy=False),
         data["resized"],
         data["t2s"],
@@ -386,6 +386,8 @@ def _cached_tables() -> _Tables:
         data["enclosed"],
         re.compile(data["enclosed_re"]),
     )
+    with _tables_lock:
+        _tables = tables
 
 
 class _EditMap:

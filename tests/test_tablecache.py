@@ -1,4 +1,4 @@
-"""The normaliser's tables kept on disk (rules.tablecache): read back, they are the tables
+"""The normaliser's tables kept on disk (yuqing.tablecache): read back, they are the tables
 built from scratch; a damaged or stale file is rebuilt, never read."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rules import normalize, tablecache
+from rules import normalize
+from yuqing import tablecache
 
 
 def same_tables(a: normalize._Tables, b: normalize._Tables) -> None:
@@ -27,13 +28,20 @@ def test_tables_read_back_from_disk_are_the_built_ones(
 ) -> None:
     monkeypatch.setenv("YUQING_TABLE_CACHE", str(tmp_path))
     built = normalize._build_tables()
-    first = normalize._cached_tables()  # builds and writes
+    monkeypatch.setattr(normalize, "_tables", None)  # restored after the test
+    tablecache.warm_normalizer()  # builds and writes
+    first = normalize._get_tables()
     (stored,) = tmp_path.glob("normalize-*.npz")
     written = stored.stat().st_mtime_ns
-    second = normalize._cached_tables()  # reads
+    monkeypatch.setattr(normalize, "_tables", None)
+    monkeypatch.setattr(normalize, "_build_tables", lambda: pytest.fail("built again"))
+    tablecache.warm_normalizer()  # reads
+    second = normalize._get_tables()
     assert stored.stat().st_mtime_ns == written
     same_tables(first, built)
     same_tables(second, built)
+    text = "Ⓓⓡⓤ⒢ 疫@情 ＡＢＣ 發生"
+    assert normalize.normalize(text) == normalize.normalize(text)  # usable as installed
 
 
 def test_a_damaged_file_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,12 +1,13 @@
 """A cache on disk for tables a process would otherwise build from scratch at start-up.
 
 The normaliser's tables (:mod:`rules.normalize`) come from a scan of every code point,
-about 0.3-0.4 s; every crawl process built them again. Here they are kept as arrays
-(``numpy.save``, no pickle: nothing in the file is ever executed) and JSON, under a key
-made from everything that goes into them: the building code's own source, the Unicode
-version, the OpenCC and numpy versions. A different key is a different file, so a stale
-table is never read; a missing, unreadable or partial file is rebuilt and written again
-(atomically: a reader sees the old file or the whole new one).
+about 0.3-0.4 s; every crawl process built them again. The rule language does no I/O, so
+keeping them is this layer's: :func:`warm_normalizer`, called where a process starts.
+Here they are kept as arrays (``numpy.save``, no pickle: nothing in the file is ever
+executed) and JSON, under a key made from everything that goes into them: the building
+code's own source, the Unicode version, the OpenCC and numpy versions. A different key is
+a different file, so a stale table is never read; a missing, unreadable or partial file is
+rebuilt and written again (atomically: a reader sees the old file or the whole new one).
 
 The directory is ``$YUQING_TABLE_CACHE`` if set (empty: no cache), else
 ``$XDG_CACHE_HOME/yuqing`` or ``~/.cache/yuqing``. Failing to write it is not an error.
@@ -17,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 import time
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
 from contextlib import suppress
@@ -26,6 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import opencc
+
+from rules import normalize
 
 _KEEP_OTHERS = 86_400  # seconds
 
@@ -84,3 +90,15 @@ def cached(
     except OSError:
         pass
     return arrays, data
+
+
+def warm_normalizer() -> None:
+    """Install the normaliser's tables from the cache (built and kept there the first time).
+    The key holds everything the tables come from: the module's source, the Unicode
+    database, OpenCC, numpy and Python."""
+    key = cache_key(
+        "normalize",
+        [Path(normalize.__file__).read_bytes(), unicodedata.unidata_version, np.__version__,
+         getattr(opencc, "__version__", "?"), sys.version],
+    )  # fmt: skip
+    normalize.install_tables(*cached(key, normalize.export_tables))
