@@ -649,18 +649,24 @@ _LOOKALIKE_SYMBOLS = "@$"
 # ``latin`` noise: up to three symbols between two letters (clause punctuation, spaces and
 # line breaks excepted), and single letters spaced out (``c o v i d``, three or more).
 _NOISE_RUN = f"(?:[^\\w\\s,;:?!。、{re.escape(_LOOKALIKE_SYMBOLS)}]|_){{1,{MAX_NOISE_RUN}}}"
+# Each pattern begins with the letter (or digit) before the noise, not a lookbehind, so
+# the search skips to the few letters of Chinese text by their first character; the noise
+# is group 1. The same matches as with a lookbehind: that character is never noise.
 _LATIN_NOISE = {
     False: re.compile(
-        f"(?<=[{_LATIN}]){_NOISE_RUN.replace(re.escape(_LOOKALIKE_SYMBOLS), '')}(?=[{_LATIN}])"
+        f"[{_LATIN}]({_NOISE_RUN.replace(re.escape(_LOOKALIKE_SYMBOLS), '')})(?=[{_LATIN}])"
     ),
     # With lookalikes a digit may stand for a letter, but one side must be a letter: 3.14
     # stays a number.
     True: re.compile(
-        f"(?<=[{_LATIN}]){_NOISE_RUN}(?=[{_LATIN}{_LOOKALIKE_DIGITS}])"
-        f"|(?<=[{_LOOKALIKE_DIGITS}]){_NOISE_RUN}(?=[{_LATIN}])"
+        f"[{_LATIN}{_LOOKALIKE_DIGITS}]"
+        f"(?:(?<=[{_LATIN}])(?={_NOISE_RUN}[{_LATIN}{_LOOKALIKE_DIGITS}])"
+        f"|(?<=[{_LOOKALIKE_DIGITS}])(?={_NOISE_RUN}[{_LATIN}]))"
+        f"({_NOISE_RUN})"
     ),
 }
-_SPACED_LETTERS = re.compile(f"(?<![{_LATIN}\\d])[{_LATIN}](?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
+# The first letter, then (looking behind it) what comes before it: not a letter or digit.
+_SPACED_LETTERS = re.compile(f"[{_LATIN}](?<![{_LATIN}\\d].)(?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
 
 
 _LATIN_LETTER = re.compile(f"[{_LATIN}]")
@@ -677,6 +683,12 @@ def _latin_range(text: str, t: _Tables) -> tuple[int, int] | None:
     return first.start(), len(text) - last.start()
 
 
+def _latin_noise(text: str, lookalikes: bool, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The spans of ``latin`` noise in ``text[lo:hi]`` (the letter before may precede
+    ``lo``, as a lookbehind would see it)."""
+    return [m.span(1) for m in _LATIN_NOISE[lookalikes].finditer(text, max(lo - 1, 0), hi)]
+
+
 def _join_latin(
     text: str, lookalikes: bool, t: _Tables, maps: list[_EditMap]
 ) -> tuple[str, frozenset[int]]:
@@ -686,7 +698,7 @@ def _join_latin(
     if where is None:
         return text, _NO_JOINS
     lo, hi = where
-    deleted = [m.span() for m in _LATIN_NOISE[lookalikes].finditer(text, lo, hi)]
+    deleted = _latin_noise(text, lookalikes, lo, hi)
     for m in _SPACED_LETTERS.finditer(text, lo, hi):
         deleted += [(p, p + 1) for p in range(m.start() + 1, m.end(), 2)]
     if not deleted:
