@@ -510,7 +510,7 @@ def _map_chars(
 ) -> tuple[str, npt.NDArray[np.uint32] | None]:
     """Steps 1-3 of the module docstring, of ``text`` and its ``codes``: the result and,
     in the common case where each character maps to one, its codes."""
-    looked_up = t.mapping[codes]
+    looked_up = t.mapping.take(codes)
     try:
         # The common case: nothing to delete, resize or compose. A flagged value lies past
         # the last code point, so the strict decoder rejects it; this costs no extra pass.
@@ -579,7 +579,7 @@ def _skip_noise(
     """Step 4 of the module docstring; ``noise`` is the class bits counted as noise;
     ``classes``, if given, are those of ``codes``."""
     if classes is None:
-        classes = t.classes[codes]
+        classes = t.classes.take(codes)
     where = (classes & noise).nonzero()[0].tolist()
     if not where:
         return text
@@ -621,7 +621,7 @@ def _open_enclosed(
     text: str, codes: npt.NDArray[np.uint32], t: _Tables, maps: list[_EditMap]
 ) -> str:
     """``enclosed``: each enclosed form becomes what it encloses (``⑽`` -> ``10``)."""
-    if not (t.classes[codes] & _C_ENCLOSED).any():
+    if not (t.classes.take(codes) & _C_ENCLOSED).any():
         return text
     edits = _EditMap()
     pieces: list[str] = []
@@ -769,7 +769,7 @@ def _collapse(
     same = (codes[1:] == codes[:-1]).nonzero()[0]
     if not same.size:
         return text, joins, _NO_RUNS
-    same = same[(t.classes[codes[same]] & _C_LETTER) != 0]
+    same = same[(t.classes.take(codes[same]) & _C_LETTER) != 0]
     if not same.size:
         return text, joins, _NO_RUNS
     # A run is a character followed by repeats of it.
@@ -836,7 +836,7 @@ def normalize_sounds_view_default(
     # The classes of the characters, for both noise passes (this view's and the default's).
     classes: npt.NDArray[np.uint8] | None = None
     if chars and _noise_bits(view.noise):
-        classes = t.classes[_codes(chars) if mapped is None else mapped]
+        classes = t.classes.take(_codes(chars) if mapped is None else mapped)
     result = _noise_pass(chars, mapped, view.noise, t, maps, classes)
     sound_view = view._replace(lookalikes=False, repeats=False)
     latin = _latin_range(result, t) is not None
