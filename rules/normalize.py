@@ -839,7 +839,10 @@ def normalize_sounds_view_default(
         classes = t.classes.take(_codes(chars) if mapped is None else mapped)
     result = _noise_pass(chars, mapped, view.noise, t, maps, classes)
     sound_view = view._replace(lookalikes=False, repeats=False)
-    latin = _latin_range(result, t) is not None
+    # Noise skipping only deletes: no letter in its classes, none in its result.
+    latin = (classes is None or bool((classes & _C_LATIN).any())) and _latin_range(
+        result, t
+    ) is not None
     sounds = _latin_passes(result, sound_view, maps, latin)
     viewed = sounds if sound_view == view else _latin_passes(result, view, maps, latin)
     default = DEFAULT_VIEW
