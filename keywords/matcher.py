@@ -151,6 +151,9 @@ class _View:
         # By row of the sound index, two entries: a word of a homophone group as found
         # when written as it is (2 * row), and as found when heard (2 * row + 1).
         self.heard: list[_Entry] = []
+        # By row: whether another row of its pattern is a word of the same leaf (words of
+        # a group that sound alike): only then can two sound hits share a leaf and place.
+        self.shared_rows: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
 
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
@@ -161,14 +164,18 @@ class _View:
             by_pattern.setdefault(pattern, []).append(entry)
         payloads = [tuple(entries) for entries in by_pattern.values()]
         written: list[list[str]] = []
+        shared: list[bool] = []
         for entries in payloads:
             # Only homophone groups judge what was heard; pinyin groups find their words
             # as written with the plain scan.
             kept = [e for e in entries if variants[e.leaf].homophones]
             written.append([e.norm for e in kept])
+            leaves = [e.leaf for e in kept]
+            shared += (leaves.count(leaf) > 1 for leaf in leaves)
             for e in kept:
                 self.heard += (e, _Entry(e.leaf, e.word, e.norm, "homophone"))
         self.sound = SoundIndex(list(by_pattern), written), payloads
+        self.shared_rows = np.array(shared, dtype=np.bool_)
 
 
 def _scanner(
@@ -978,40 +985,67 @@ def _collect_sounds(
     """Hits in the sound form (pinyin, homophones) and initials, each judged against its
     group's options."""
     form = sound_form(normalized.text)
-    taken: set[tuple[int, int, int]] = set()
+    taken: set[tuple[int, int, int]] | None = None  # (leaf, start, end) of the sound hits
+    hit_starts: list[int] = []
+    hit_ends: list[int] = []
+    hit_entries: list[_Entry] = []
     if compiled.sound is not None:
         patterns, starts, ends = compiled.sound[0].locate(form.text, form.codes)
-        accepted: _Accepted = ([], [], [])
+        # Whether two hits may share a leaf and place: not among homophones in text
+        # without pinyin unless a pattern has two words of one leaf (see _heard_once).
+        shared = True
         if not patterns.size:
             pass
         elif form.spelt:
-            accepted = _judged(form, normalized.text, patterns, starts, ends, compiled, variants)
+            hit_starts, hit_ends, hit_entries = _judged(
+                form, normalized.text, patterns, starts, ends, compiled, variants
+            )
         else:
-            accepted = _heard(normalized.text, patterns, starts, ends, compiled, form.source_codes)
-        hit_starts, hit_ends, hit_entries = accepted
+            (hit_starts, hit_ends, hit_entries), shared = _heard_once(
+                normalized.text, patterns, starts, ends, compiled, form.source_codes
+            )
         if hit_entries:
             original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
             get = found.get
-            take = taken.add
-            for start, end, a, b, entry in zip(
+            hits = zip(
                 hit_starts, hit_ends, original_starts, original_ends, hit_entries, strict=True
-            ):
-                leaf = entry.leaf
-                key = (leaf, start, end)
-                if key in taken:
-                    # Several words of a group heard at one place (heteronym patterns of
-                    # one word, or words that sound alike): the first one found is the hit.
-                    continue
-                take(key)
-                occurrences = get(leaf)
-                if occurrences is None:
-                    found[leaf] = [(start, end, a, b, entry)]
-                else:
-                    occurrences.append((start, end, a, b, entry))
+            )
+            if not shared:
+                for start, end, a, b, entry in hits:
+                    leaf = entry.leaf
+                    occurrences = get(leaf)
+                    if occurrences is None:
+                        found[leaf] = [(start, end, a, b, entry)]
+                    else:
+                        occurrences.append((start, end, a, b, entry))
+            else:
+                taken = set()
+                take = taken.add
+                for start, end, a, b, entry in hits:
+                    leaf = entry.leaf
+                    key = (leaf, start, end)
+                    if key in taken:
+                        # Several words of a group heard at one place (heteronym patterns
+                        # of one word, or words that sound alike): the first one found is
+                        # the hit.
+                        continue
+                    take(key)
+                    occurrences = get(leaf)
+                    if occurrences is None:
+                        found[leaf] = [(start, end, a, b, entry)]
+                    else:
+                        occurrences.append((start, end, a, b, entry))
     if compiled.initials:
         for start, end, alone in form.latin_words():
             entries = compiled.initials.get(normalized.text[start:end]) if alone else None
-            for entry in entries or ():
+            if not entries:
+                continue
+            if taken is None:
+                taken = {
+                    (entry.leaf, s, e)
+                    for s, e, entry in zip(hit_starts, hit_ends, hit_entries, strict=True)
+                }
+            for entry in entries:
                 if (entry.leaf, start, end) not in taken:
                     taken.add((entry.leaf, start, end))
                     a, b = normalized.span(start, end)
@@ -1034,14 +1068,30 @@ def _heard(
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`);
     ``codes``: the code points of ``text``, if at hand."""
+    return _heard_once(text, patterns, starts, ends, compiled, codes)[0]
+
+
+def _heard_once(
+    text: str,
+    patterns: _Positions,
+    starts: _Positions,
+    ends: _Positions,
+    compiled: _View,
+    codes: npt.NDArray[np.uint32] | None = None,
+) -> tuple[_Accepted, bool]:
+    """:func:`_heard`, and whether two of its hits may be of one leaf at one place. Two
+    patterns found at one place would be one string (a character has one stand-in), so
+    only two words of one leaf behind one pattern (words that sound alike) can be."""
     assert compiled.sound is not None
     candidates, rows, same = compiled.sound[0].judge(text, patterns, starts, codes)
     if not candidates.size:
-        return [], [], []
+        return ([], [], []), False
     heard = compiled.heard
     # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
     chosen = (rows * 2 + ~same).tolist()
-    return starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
+    shared = bool(compiled.shared_rows[rows].any())
+    accepted = starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
+    return accepted, shared
 
 
 def _judged(

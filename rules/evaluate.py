@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Protocol
 
 from rules.syntax import FIELDS, And, Fact, GroupRef, Near, Node, Not, Or, Scoped, Word
-from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_counter, within
+from rules.tokens import PARAGRAPH_END, SENTENCE_END, han_over, within
 
 Span = tuple[int, int]  # start, end in the normalised text
 FACTS = "facts"  # the key of an item's :class:`ItemFacts` beside its fields' findings
@@ -176,9 +176,9 @@ def near_spans(node: Near, left: Sequence[Span], right: Sequence[Span], found: F
     if not far:
         return False
     text = found.text
-    han_between = han_counter(text)
+    han_above = han_over(text)
     for first_end, second_start in far:
-        if han_between(first_end, second_start) > distance:
+        if han_above(first_end, second_start, distance):
             continue  # more Chinese characters between than tokens allowed
         if within(text, first_end, second_start, distance):
             return True

@@ -540,7 +540,7 @@ def _map_chars(
 ) -> tuple[str, npt.NDArray[np.uint32] | None]:
     """Steps 1-3 of the module docstring, of ``text`` and its ``codes``: the result and,
     in the common case where each character maps to one, its codes."""
-    looked_up = t.mapping[codes]
+    looked_up = t.mapping.take(codes)
     try:
         # The common case: nothing to delete, resize or compose. A flagged value lies past
         # the last code point, so the strict decoder rejects it; this costs no extra pass.
@@ -609,7 +609,7 @@ def _skip_noise(
     """Step 4 of the module docstring; ``noise`` is the class bits counted as noise;
     ``classes``, if given, are those of ``codes``."""
     if classes is None:
-        classes = t.classes[codes]
+        classes = t.classes.take(codes)
     where = (classes & noise).nonzero()[0].tolist()
     if not where:
         return text
@@ -651,7 +651,7 @@ def _open_enclosed(
     text: str, codes: npt.NDArray[np.uint32], t: _Tables, maps: list[_EditMap]
 ) -> str:
     """``enclosed``: each enclosed form becomes what it encloses (``⑽`` -> ``10``)."""
-    if not (t.classes[codes] & _C_ENCLOSED).any():
+    if not (t.classes.take(codes) & _C_ENCLOSED).any():
         return text
     edits = _EditMap()
     pieces: list[str] = []
@@ -679,18 +679,24 @@ _LOOKALIKE_SYMBOLS = "@$"
 # ``latin`` noise: up to three symbols between two letters (clause punctuation, spaces and
 # line breaks excepted), and single letters spaced out (``c o v i d``, three or more).
 _NOISE_RUN = f"(?:[^\\w\\s,;:?!。、{re.escape(_LOOKALIKE_SYMBOLS)}]|_){{1,{MAX_NOISE_RUN}}}"
+# Each pattern begins with the letter (or digit) before the noise, not a lookbehind, so
+# the search skips to the few letters of Chinese text by their first character; the noise
+# is group 1. The same matches as with a lookbehind: that character is never noise.
 _LATIN_NOISE = {
     False: re.compile(
-        f"(?<=[{_LATIN}]){_NOISE_RUN.replace(re.escape(_LOOKALIKE_SYMBOLS), '')}(?=[{_LATIN}])"
+        f"[{_LATIN}]({_NOISE_RUN.replace(re.escape(_LOOKALIKE_SYMBOLS), '')})(?=[{_LATIN}])"
     ),
     # With lookalikes a digit may stand for a letter, but one side must be a letter: 3.14
     # stays a number.
     True: re.compile(
-        f"(?<=[{_LATIN}]){_NOISE_RUN}(?=[{_LATIN}{_LOOKALIKE_DIGITS}])"
-        f"|(?<=[{_LOOKALIKE_DIGITS}]){_NOISE_RUN}(?=[{_LATIN}])"
+        f"[{_LATIN}{_LOOKALIKE_DIGITS}]"
+        f"(?:(?<=[{_LATIN}])(?={_NOISE_RUN}[{_LATIN}{_LOOKALIKE_DIGITS}])"
+        f"|(?<=[{_LOOKALIKE_DIGITS}])(?={_NOISE_RUN}[{_LATIN}]))"
+        f"({_NOISE_RUN})"
     ),
 }
-_SPACED_LETTERS = re.compile(f"(?<![{_LATIN}\\d])[{_LATIN}](?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
+# The first letter, then (looking behind it) what comes before it: not a letter or digit.
+_SPACED_LETTERS = re.compile(f"[{_LATIN}](?<![{_LATIN}\\d].)(?: [{_LATIN}]){{2,}}(?![{_LATIN}\\d])")
 
 
 _LATIN_LETTER = re.compile(f"[{_LATIN}]")
@@ -707,6 +713,12 @@ def _latin_range(text: str, t: _Tables) -> tuple[int, int] | None:
     return first.start(), len(text) - last.start()
 
 
+def _latin_noise(text: str, lookalikes: bool, lo: int, hi: int) -> list[tuple[int, int]]:
+    """The spans of ``latin`` noise in ``text[lo:hi]`` (the letter before may precede
+    ``lo``, as a lookbehind would see it)."""
+    return [m.span(1) for m in _LATIN_NOISE[lookalikes].finditer(text, max(lo - 1, 0), hi)]
+
+
 def _join_latin(
     text: str, lookalikes: bool, t: _Tables, maps: list[_EditMap]
 ) -> tuple[str, frozenset[int]]:
@@ -716,7 +728,7 @@ def _join_latin(
     if where is None:
         return text, _NO_JOINS
     lo, hi = where
-    deleted = [m.span() for m in _LATIN_NOISE[lookalikes].finditer(text, lo, hi)]
+    deleted = _latin_noise(text, lookalikes, lo, hi)
     for m in _SPACED_LETTERS.finditer(text, lo, hi):
         deleted += [(p, p + 1) for p in range(m.start() + 1, m.end(), 2)]
     if not deleted:
@@ -787,7 +799,7 @@ def _collapse(
     same = (codes[1:] == codes[:-1]).nonzero()[0]
     if not same.size:
         return text, joins, _NO_RUNS
-    same = same[(t.classes[codes[same]] & _C_LETTER) != 0]
+    same = same[(t.classes.take(codes[same]) & _C_LETTER) != 0]
     if not same.size:
         return text, joins, _NO_RUNS
     # A run is a character followed by repeats of it.
@@ -854,10 +866,13 @@ def normalize_sounds_view_default(
     # The classes of the characters, for both noise passes (this view's and the default's).
     classes: npt.NDArray[np.uint8] | None = None
     if chars and _noise_bits(view.noise):
-        classes = t.classes[_codes(chars) if mapped is None else mapped]
+        classes = t.classes.take(_codes(chars) if mapped is None else mapped)
     result = _noise_pass(chars, mapped, view.noise, t, maps, classes)
     sound_view = view._replace(lookalikes=False, repeats=False)
-    latin = _latin_range(result, t) is not None
+    # Noise skipping only deletes: no letter in its classes, none in its result.
+    latin = (classes is None or bool((classes & _C_LATIN).any())) and _latin_range(
+        result, t
+    ) is not None
     sounds = _latin_passes(result, sound_view, maps, latin)
     viewed = sounds if sound_view == view else _latin_passes(result, view, maps, latin)
     default = DEFAULT_VIEW

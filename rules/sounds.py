@@ -105,9 +105,9 @@ class SoundIndex:
             symbols = (_codes(sounds) if codes is None else codes) - _BEFORE_STAND_INS
             symbols *= symbols <= _SYLLABLES
             pairs = (symbols[:-1] << _BITS) | symbols[1:]
-            starts = self._is_pair[pairs].nonzero()[0]
+            starts = self._is_pair.take(pairs).nonzero()[0]
             if starts.size:
-                parts.append((self._pairs[pairs[starts]].astype(np.int64), starts, starts + 2))
+                parts.append((self._pairs.take(pairs[starts]).astype(np.int64), starts, starts + 2))
         if self._rest is not None:
             indexes, found_starts, found_ends = self._rest.locate(sounds)
             if indexes:
@@ -155,10 +155,11 @@ class SoundIndex:
         codes = np.concatenate(
             (_codes(text) if codes is None else codes, np.full(width, _PAST_END))
         )
-        # Written forms are padded with what no text character equals.
+        # Written forms are padded with what no text character equals. Whole rows taken,
+        # then cut: ten times faster than indexing rows and columns at once.
         equal = (
             codes[starts.repeat(counts)[:, None] + self._span[:width]]
-            == self._row_codes[rows, :width]
+            == self._row_codes.take(rows, axis=0)[:, :width]
         )
         matched = equal.sum(axis=1)  # characters as written
         kept = matched.nonzero()[0]

@@ -82,14 +82,25 @@ def _high_bytes(text: str) -> bytes | None:
 _NOT_MAIN_HAN = bytes(b for b in range(256) if not 0x4E <= b <= 0x9F)
 
 
-def han_counter(text: str) -> Callable[[int, int], int]:
-    """:func:`han_at_least` of ``text`` as a function of ``(end, start)``: for asking about
-    several places of one text."""
+@lru_cache(maxsize=8)
+def han_over(text: str) -> Callable[[int, int, int], bool]:
+    """Whether :func:`han_at_least` of ``text`` at ``(end, start)`` is more than ``limit``,
+    as a function of ``(end, start, limit)`` (kept for the few texts being matched: NEAR
+    asks about many places of one). In Chinese text more than half the first
+    ``2 * (limit + 1)`` characters of a long gap are nearly always Chinese (punctuation
+    comes every few), which answers without counting the rest."""
     high = _high_bytes(text)
     if high is None:
         counts = han_counts(text)
-        return lambda end, start: int(counts[start] - counts[end])
-    return lambda end, start: len(high[end:start].translate(None, _NOT_MAIN_HAN))
+        return lambda end, start, limit: int(counts[start] - counts[end]) > limit
+
+    def over(end: int, start: int, limit: int) -> bool:
+        head = end + 2 * (limit + 1)
+        if head < start and len(high[end:head].translate(None, _NOT_MAIN_HAN)) > limit:
+            return True
+        return len(high[end:start].translate(None, _NOT_MAIN_HAN)) > limit
+
+    return over
 
 
 def han_at_least(text: str, end: int, start: int) -> int:

@@ -286,7 +286,7 @@ def homophone_form(text: str) -> str:
     if not text:
         return text
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    return _get().stand_in[codes].tobytes().decode("utf-32-le", "surrogatepass")
+    return _get().stand_in.take(codes).tobytes().decode("utf-32-le", "surrogatepass")
 
 
 # A curated set of characters commonly written as their components to dodge filters:
@@ -472,7 +472,7 @@ def sound_form(text: str) -> SoundForm:
     if not text:
         return SoundForm(text, text, None, None, [])
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    heard = _get().stand_in[codes]
+    heard = _get().stand_in.take(codes)
     sounds = heard.tobytes().decode("utf-32-le", "surrogatepass")
     # Most texts have no Latin letter at all: told from the codes, not by the regex.
     if not ((codes - np.uint32(ord("a"))) < 26).any():

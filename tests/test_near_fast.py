@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from rules.evaluate import Span, near
 from rules.syntax import Near, Word
-from rules.tokens import _TOKEN, PARAGRAPH_END, SENTENCE_END, han_at_least, han_counts
+from rules.tokens import _TOKEN, PARAGRAPH_END, SENTENCE_END, han_at_least, han_counts, han_over
 
 PIECES = [
     *("潼", "南", "火", "灾", "〇", "豈", "㐀", "𠀀"),
@@ -98,6 +98,27 @@ def test_chinese_characters_counted_in_a_gap_are_a_lower_bound(text: str, a: int
     assert counted == exact or "〇" in text or "豈" in text or "㐀" in text or "𠀀" in text
     counts = han_counts(text)
     assert counts[start] - counts[end] == exact
+
+
+@settings(max_examples=300, deadline=None)
+@given(text, st.integers(0, 60), st.integers(0, 60), st.integers(0, 12))
+def test_more_chinese_characters_than_a_limit(text: str, a: int, b: int, limit: int) -> None:
+    """:func:`han_over` answers as :func:`han_at_least` does, whether the head of the gap
+    decides or the whole gap is counted."""
+    end, start = sorted((min(a, len(text)), min(b, len(text))))
+    assert han_over(text)(end, start, limit) == (han_at_least(text, end, start) > limit)
+
+
+def test_more_chinese_characters_than_a_limit_in_long_gaps() -> None:
+    """A head of Chinese decides; a head of Latin letters or of punctuation is followed by
+    counting the whole gap."""
+    over = han_over("潼" * 50 + "a" * 50 + "区，" * 40 + "，" * 50)
+    assert over(0, 100, 20)  # decided by the head
+    assert not over(50, 100, 0)  # all Latin
+    assert over(40, 150, 34)  # a head mostly Latin; 35 Chinese characters in all
+    assert not over(40, 150, 35)
+    assert over(100, 180, 39) and not over(100, 180, 40)  # punctuation every other
+    assert not over(180, 230, 0)
 
 
 def test_far_words_in_long_chinese_text() -> None:

@@ -4,6 +4,7 @@ a slow reference written straight from the rules (sharing no tables with the mod
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 import opencc
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rules import normalize as normalize_module
 from rules.normalize import (
     BOUNDARY_PUNCTUATION,
     MAX_NOISE_RUN,
@@ -334,3 +336,35 @@ def test_sounds_and_view_in_one_run_equal_each_alone(
         assert [together.locate(s, e) for s, e in originals] == [
             alone.locate(s, e) for s, e in originals
         ]
+
+
+def _lookbehind_forms() -> dict[str, re.Pattern[str]]:
+    """The Latin noise patterns as first written (a lookbehind before the noise)."""
+    latin, digits = normalize_module._LATIN, normalize_module._LOOKALIKE_DIGITS
+    run = normalize_module._NOISE_RUN
+    plain_run = run.replace(re.escape(normalize_module._LOOKALIKE_SYMBOLS), "")
+    return {
+        "plain": re.compile(f"(?<=[{latin}]){plain_run}(?=[{latin}])"),
+        "lookalikes": re.compile(
+            f"(?<=[{latin}]){run}(?=[{latin}{digits}])|(?<=[{digits}]){run}(?=[{latin}])"
+        ),
+        "spaced": re.compile(f"(?<![{latin}\\d])[{latin}](?: [{latin}]){{2,}}(?![{latin}\\d])"),
+    }
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="ab ɐя1305.-_@$!，,中\n", max_size=40),
+    st.integers(0, 40),
+    st.integers(0, 40),
+)
+def test_latin_noise_patterns_match_as_their_lookbehind_forms(text: str, a: int, b: int) -> None:
+    lo, hi = sorted((min(a, len(text)), min(b, len(text))))
+    old = _lookbehind_forms()
+    for lookalikes, name in ((False, "plain"), (True, "lookalikes")):
+        assert normalize_module._latin_noise(text, lookalikes, lo, hi) == [
+            m.span() for m in old[name].finditer(text, lo, hi)
+        ]
+    assert [m.span() for m in normalize_module._SPACED_LETTERS.finditer(text, lo, hi)] == [
+        m.span() for m in old["spaced"].finditer(text, lo, hi)
+    ]

@@ -203,3 +203,31 @@ def test_one_hit_of_a_group_at_a_place() -> None:
         places = [(start, end) for start, end, _, _, _ in occurrences]
         assert len(places) == len(set(places)) == text.count("情")
         assert {entry.word for _, _, _, _, entry in occurrences} == {"疫情"}
+
+
+def test_words_that_sound_alike_in_two_groups_are_both_heard() -> None:
+    """Hits of different leaves at one place are all kept: with no two words of one leaf
+    behind a pattern, sound hits are taken without checking for repeats."""
+    homophones = Options.model_validate({"homophones": True})
+    groups = [
+        Group(name="a", words=["疫情"], options=homophones),
+        Group(name="b", words=["易情"], options=homophones),
+    ]
+    rules = [Rule(name="r", expression="@a OR @b")]
+    matcher = Matcher(Library(groups=groups, rules=rules))
+    (compiled,) = (c for c in matcher._views.values() if c.sound is not None)
+    assert not compiled.shared_rows.any()
+    text = "spam 疫情，易情，" * 30
+    found = matcher._scan(text).found
+    assert len(found) == 2
+    for occurrences in found.values():
+        places = [(start, end) for start, end, _, _, _ in occurrences]
+        assert len(places) == len(set(places)) == text.count("情")
+    alike = Matcher(
+        Library(
+            groups=[Group(name="a", words=["疫情", "易情"], options=homophones)],
+            rules=[Rule(name="r", expression="@a")],
+        )
+    )
+    (compiled,) = (c for c in alike._views.values() if c.sound is not None)
+    assert compiled.shared_rows.tolist() == [True, True]
