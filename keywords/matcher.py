@@ -154,6 +154,7 @@ class _View:
         # By row: whether another row of its pattern is a word of the same leaf (words of
         # a group that sound alike): only then can two sound hits share a leaf and place.
         self.shared_rows: npt.NDArray[np.bool_] = np.zeros(0, dtype=np.bool_)
+        self.any_shared = False  # whether any row is (most libraries: none)
 
     def compile(self, variants: list[Variants]) -> None:
         self.scanner = _scanner(self.plain, self.view)
@@ -176,6 +177,7 @@ class _View:
                 self.heard += (e, _Entry(e.leaf, e.word, e.norm, "homophone"))
         self.sound = SoundIndex(list(by_pattern), written), payloads
         self.shared_rows = np.array(shared, dtype=np.bool_)
+        self.any_shared = any(shared)
 
 
 def _scanner(
@@ -296,6 +298,7 @@ class Matcher:
         self._default_leaves = frozenset(
             leaf for leaf, view in enumerate(self._leaf_view) if view == DEFAULT_VIEW
         )
+        self._bits = [1 << leaf for leaf in range(len(self._leaf_variants))]  # by leaf
 
     # --- compiling ----------------------------------------------------------------------------
 
@@ -517,10 +520,11 @@ class Matcher:
         scanned = {"title": title_field, "body": body_field}
         # The leaves found, as bit masks (one per field and both).
         title_mask = body_mask = 0
+        bits = self._bits
         for leaf in in_title:
-            title_mask |= 1 << leaf
+            title_mask |= bits[leaf]
         for leaf in in_body:
-            body_mask |= 1 << leaf
+            body_mask |= bits[leaf]
         either = title_mask | body_mask
         by_leaf = self._rules_by_leaf
         candidates: set[int] = set(self._fact_rules)
@@ -1089,7 +1093,7 @@ def _heard_once(
     heard = compiled.heard
     # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
     chosen = (rows * 2 + ~same).tolist()
-    shared = bool(compiled.shared_rows[rows].any())
+    shared = compiled.any_shared and bool(compiled.shared_rows[rows].any())
     accepted = starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
     return accepted, shared
 
