@@ -720,11 +720,17 @@ def _latin_noise(text: str, lookalikes: bool, lo: int, hi: int) -> list[tuple[in
 
 
 def _join_latin(
-    text: str, lookalikes: bool, t: _Tables, maps: list[_EditMap]
+    text: str,
+    lookalikes: bool,
+    t: _Tables,
+    maps: list[_EditMap],
+    where: tuple[int, int] | None = None,
 ) -> tuple[str, frozenset[int]]:
     """``latin`` noise: the symbols inside Latin words and the spaces between spaced-out
-    letters removed; returns the text and the positions where letters were joined."""
-    where = _latin_range(text, t)
+    letters removed; returns the text and the positions where letters were joined.
+    ``where``: :func:`_latin_range` of ``text``, if known."""
+    if where is None:
+        where = _latin_range(text, t)
     if where is None:
         return text, _NO_JOINS
     lo, hi = where
@@ -772,12 +778,14 @@ def _lookalike(m: re.Match[str]) -> str:
     return word.translate(_LOOKALIKE) if _HAS_LETTER.search(word) else word
 
 
-def _map_lookalikes(text: str, t: _Tables) -> str:
+def _map_lookalikes(text: str, t: _Tables, where: tuple[int, int] | None = None) -> str:
     """``lookalikes``: inside every Latin word (a run of letters and digits with at least
     one letter), each look-alike becomes the letter it imitates; character for character,
     so offsets do not move. ``0``/``o``, ``1``/``l``/``i`` and friends become one letter, so
-    words and text compare equal whichever was written."""
-    where = _latin_range(text, t)
+    words and text compare equal whichever was written. ``where``: :func:`_latin_range`
+    of ``text``, if known."""
+    if where is None:
+        where = _latin_range(text, t)
     if where is None:
         return text
     lo, hi = where
@@ -870,17 +878,17 @@ def normalize_sounds_view_default(
     result = _noise_pass(chars, mapped, view.noise, t, maps, classes)
     sound_view = view._replace(lookalikes=False, repeats=False)
     # Noise skipping only deletes: no letter in its classes, none in its result.
-    latin = (classes is None or bool((classes & _C_LATIN).any())) and _latin_range(
-        result, t
-    ) is not None
-    sounds = _latin_passes(result, sound_view, maps, latin)
-    viewed = sounds if sound_view == view else _latin_passes(result, view, maps, latin)
+    # The Latin letters' range, found once for the views' Latin passes.
+    where = _latin_range(result, t) if classes is None or bool((classes & _C_LATIN).any()) else None
+    latin = where is not None
+    sounds = _latin_passes(result, sound_view, maps, latin, where)
+    viewed = sounds if sound_view == view else _latin_passes(result, view, maps, latin, where)
     default = DEFAULT_VIEW
     if view.enclosed != default.enclosed:
         return sounds, viewed, partial(normalize_with_offsets, text)
     if _noise_bits(view.noise) == _noise_bits(default.noise):
         # The same passes up to the Latin ones, which the default view has none of.
-        return sounds, viewed, partial(_latin_passes, result, default, maps, latin)
+        return sounds, viewed, partial(_latin_passes, result, default, maps, latin, where)
 
     def make_default() -> NormalizedText:
         default_maps = list(char_maps)
@@ -935,19 +943,25 @@ def _noise_pass(
 
 
 def _latin_passes(
-    result: str, view: View, common: list[_EditMap], latin: bool = True
+    result: str,
+    view: View,
+    common: list[_EditMap],
+    latin: bool = True,
+    where: tuple[int, int] | None = None,
 ) -> NormalizedText:
     """Noise inside Latin words, ``lookalikes`` and ``repeats`` after
     :func:`_common_passes` (whose ``common`` maps are left as they are); ``latin=False``
     says the text has no letter of a space-delimited script (the first two passes would
-    change nothing)."""
+    change nothing); ``where``, if given, is :func:`_latin_range` of ``result``."""
     t = _get_tables()
     maps = list(common)
     joins = _NO_JOINS
+    before = result
     if latin and (view.noise == "latin" or view.noise == "brackets"):
-        result, joins = _join_latin(result, view.lookalikes, t, maps)
+        result, joins = _join_latin(result, view.lookalikes, t, maps, where)
     if latin and view.lookalikes:
-        result = _map_lookalikes(result, t)
+        # Nothing joined: the letters are where they were.
+        result = _map_lookalikes(result, t, where if result is before else None)
     runs = _NO_RUNS
     if view.repeats and result:
         result, joins, runs = _collapse(result, joins, t, maps)
