@@ -368,3 +368,18 @@ def test_latin_noise_patterns_match_as_their_lookbehind_forms(text: str, a: int,
     assert [m.span() for m in normalize_module._SPACED_LETTERS.finditer(text, lo, hi)] == [
         m.span() for m in old["spaced"].finditer(text, lo, hi)
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["a b c疫情", "疫情 x y z", "中a.b.c", "0pen 疫情", "疫情 x@y", "1 2 a b c"]
+)
+@pytest.mark.parametrize("noise", ["latin", "brackets"])
+def test_latin_passes_of_both_views_reach_the_first_and_last_letter(text: str, noise: str) -> None:
+    # The range of Latin letters is found once for both views: its ends matter.
+    view = View(True, noise, True, True)  # type: ignore[arg-type]
+    sounds, viewed = normalize_sounds_and_view(text, view)
+    for together, alone in (
+        (sounds, normalize_with_offsets(text, view._replace(lookalikes=False, repeats=False))),
+        (viewed, normalize_with_offsets(text, view)),
+    ):
+        assert (together.text, together.joins) == (alone.text, alone.joins)
