@@ -960,8 +960,10 @@ def _latin_passes(
     if latin and (view.noise == "latin" or view.noise == "brackets"):
         result, joins = _join_latin(result, view.lookalikes, t, maps, where)
     if latin and view.lookalikes:
-        # Nothing joined: the letters are where they were.
-        result = _map_lookalikes(result, t, where if result is before else None)
+        if result is not before and where is not None:
+            # Joining deletes between letters, never a letter: the range moves along.
+            where = maps[-1].forward(*where)
+        result = _map_lookalikes(result, t, where)
     runs = _NO_RUNS
     if view.repeats and result:
         result, joins, runs = _collapse(result, joins, t, maps)
