@@ -14,6 +14,7 @@ import pytest
 from api_support import PASSWORD, Browser, make_app, signed_in
 from apiflask import APIFlask
 from lxml import html as lxml_html
+from pagesite import serve_pages
 
 from api.console.messages import CHINESE, PLACES, chinese, place, template_key
 from store import Store, open_store
@@ -37,6 +38,7 @@ REFUSALS = {
     "SourceError": 2,  # (source id, field, problem)
     "PeriodError": 1,  # (field, problem)
     "ApiError": 1,  # (status, detail): the console calls the API's functions too
+    "OSError": 0,  # the source preview shows why a page could not be fetched
 }
 # Files of keywords/ an import's problems come from: (class, index of the message).
 IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0}
@@ -55,13 +57,51 @@ def _text(node: ast.expr) -> str | None:
     return None
 
 
+def _preview_problems(path: Path, node: ast.AST) -> Iterator[tuple[str, str, str]]:
+    """The "test this source" preview's problems (crawler/preview.py: ``problems=[...]``
+    and ``.problems.append(...)``), the extraction notes it shows (crawler/extract.py:
+    those starting ``no ``) and the render errors' messages (crawler/render.py: a class's
+    ``prefix``, shown as ``prefix: what the browser said (url)``)."""
+    at = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+    if path.name == "preview.py" and isinstance(node, ast.Call):
+        values = [k.value for k in node.keywords if k.arg == "problems"]
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "append":
+            owner = node.func.value
+            if isinstance(owner, ast.Attribute) and owner.attr == "problems":
+                values += node.args[:1]
+        for value in values:
+            for item in value.elts if isinstance(value, ast.List) else [value]:
+                text = _text(item)
+                if text is not None:
+                    yield at, "preview problem", text
+    if (
+        path.name == "extract.py"
+        and isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "append"
+        and (text := _text(node.args[0])) is not None
+        and text.startswith("no ")
+    ):
+        yield at, "extraction note", text
+    if path.name == "render.py" and isinstance(node, ast.ClassDef):
+        for statement in node.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and [getattr(t, "id", None) for t in statement.targets] == ["prefix"]
+                and (text := _text(statement.value)) is not None
+            ):
+                yield at, "render error", f"{text}: {{}} ({{}})"
+
+
 def raised() -> Iterator[tuple[str, str, str]]:
     """(place in the source, error class, message template) of each literal refusal, of
-    each problem keywords/validate.py names, and of each import problem (keywords/io.py,
-    keywords/places.py)."""
+    each problem keywords/validate.py names, of each import problem (keywords/io.py,
+    keywords/places.py) and of each problem the source preview shows."""
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                yield from _preview_problems(path, node)
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                     continue
                 at = f"{path.relative_to(ROOT)}:{node.lineno}"
@@ -295,3 +335,61 @@ def test_an_import_problem_reads_in_chinese(app: APIFlask) -> None:
         operator, "/keywords/groups/地名?lang=en", action="add", parent=1, words="a\na"
     )
     assert text_of(page, "#form-error p").startswith("import failed, 1 problem: line 2: duplicate")
+
+
+def _preview(browser: Browser, start_url: str, lang: str, **more: str) -> tuple[int, str]:
+    fields = {
+        "id": "tn",
+        "name": "要闻",
+        "type": "list",
+        "start_urls": start_url,
+        "interval": "600",
+        "max_pages": "1",
+        "allow_private": "1",
+    }
+    return post(browser, f"/sources/preview?lang={lang}", **fields | more)
+
+
+def _problems(page: str) -> list[str]:
+    found = lxml_html.fromstring(page).cssselect("#source-preview-result .problem")
+    return [" ".join(p.text_content().split()) for p in found]
+
+
+def test_the_source_preview_shows_its_problems_in_the_pages_language(app: APIFlask) -> None:
+    admin = signed_in(app, "admin")
+    empty = "<html><body><p>没有链接</p></body></html>"
+    with serve_pages({"/empty/": empty}) as site:
+        status, page = _preview(admin, f"{site.url}/empty/", "zh")
+        assert status == 200 and _problems(page) == ["起始页上没有找到文章链接"]
+        assert _problems(_preview(admin, f"{site.url}/gone/", "zh")[1]) == ["服务器返回 HTTP 404"]
+        assert _problems(_preview(admin, f"{site.url}/empty/", "en")[1]) == [
+            "no article links found on the start page"
+        ]
+        assert _problems(_preview(admin, f"{site.url}/gone/", "en")[1]) == ["HTTP 404"]
+    closed = site.url  # the server is gone: nothing listens on its port
+    [shown] = _problems(_preview(admin, f"{closed}/empty/", "zh")[1])
+    assert shown.startswith(f"无法获取 {closed}/empty/："), shown  # the system's words kept
+    [shown] = _problems(_preview(admin, f"{closed}/empty/", "en")[1])
+    assert shown.startswith(f"cannot fetch {closed}/empty/: "), shown
+
+
+def test_a_missing_browser_is_named_in_the_pages_language_and_escaped(
+    store: Store, tmp_path: Path
+) -> None:
+    missing = tmp_path / "<b>chromium</b>"
+    args = ["-s", f"YUQING_RENDER_BROWSER={missing}"]
+    admin = signed_in(make_app(store, tmp_path, crawl_args=args), "admin")
+    status, page = _preview(admin, "http://127.0.0.1:9/", "zh", render="1")
+    assert status == 200
+    shown = text_of(page, "#source-preview-result .error")
+    assert shown == (
+        f"信息源 'tn'：render：渲染页面需要 Chromium，但找不到可执行文件 {missing}：请安装"
+        " Debian 的 chromium 软件包（apt-get install chromium），或用 YUQING_RENDER_BROWSER"
+        " 指向其路径"
+    ), shown
+    assert "&lt;b&gt;chromium&lt;/b&gt;" in page and "<b>chromium</b>" not in page
+    status, page = _preview(admin, "http://127.0.0.1:9/", "en", render="1")
+    assert text_of(page, "#source-preview-result .error").startswith(
+        f"source 'tn': render: rendering pages needs Chromium, but there is no executable {missing}"
+    )
+    assert "<b>chromium</b>" not in page

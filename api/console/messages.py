@@ -6,7 +6,8 @@ English message is matched against :data:`CHINESE` (English template -> Chinese 
 the same ``{placeholders}``) and the Chinese is filled with the values found.
 
 Values are data (names, words, ids) and stay as they are, an input's name (``{field}``)
-too, as the form names it. Except: ``{message}`` is itself a refusal (translated in turn),
+too, as the form names it. Except: ``{message}`` is itself a refusal (translated in turn;
+``{detail}`` too when it is one, kept as it is otherwise),
 ``{where}`` a place in the library (:data:`PLACES`), and ``{action}``, ``{state}`` and
 ``{what}`` the console's words (:data:`TERMS`). A message no template matches comes back unchanged.
 A new English refusal needs its Chinese here: tests/test_console_messages.py finds the
@@ -290,6 +291,28 @@ CHINESE: dict[str, str] = {
         " allow_private 允许采集"
     ),
     "{host} was not checked before connecting": "{host} 在连接前未经检查",
+    "cannot connect to {host}": "无法连接 {host}",
+    # Rendering pages in Chromium (crawler/render.py); ``{said}`` is the browser's text.
+    "rendering pages needs Chromium, but there is no executable {path}: install Debian's"
+    " chromium package (apt-get install chromium) or point YUQING_RENDER_BROWSER to its path": (
+        "渲染页面需要 Chromium，但找不到可执行文件 {path}：请安装 Debian 的 chromium 软件包"
+        "（apt-get install chromium），或用 YUQING_RENDER_BROWSER 指向其路径"
+    ),
+    "YUQING_RENDER_WAIT must be one of {choices}, not {value}": (
+        "YUQING_RENDER_WAIT 须为 {choices} 之一，而非 {value}"
+    ),
+    "render failed: {said} ({url})": "渲染失败：{said}（{url}）",
+    "render timed out: the page did not settle in time: {said} ({url})": (
+        "渲染超时：页面未在限定时间内加载完成：{said}（{url}）"
+    ),
+    # The "test this source" preview's problems (crawler/preview.py, crawler/extract.py);
+    # ``{detail}`` is a refusal or the system's text (kept as it is if no refusal).
+    "cannot fetch {url}: {detail}": "无法获取 {url}：{detail}",
+    "HTTP {status}": "服务器返回 HTTP {status}",
+    "not text ({method})": "不是文本（{method}）",
+    "no article links found on the start page": "起始页上没有找到文章链接",
+    "no body found": "没有找到正文",
+    "no publish time found": "没有找到发布时间",
     # Alerts, tickets, acknowledge links, policies (monitor/alerts/).
     "no alert {id}": "没有预警 {id}",
     "alert {id} keeps changing; try again": "预警 {id} 正在不断变化，请稍后重试",
@@ -527,6 +550,9 @@ def _translated(text: str, table: str, depth: int = 0) -> str | None:
             if where is None:
                 continue
             values["where"] = where
+        if "detail" in values:
+            detail = _translated(values["detail"], "messages", depth + 1)
+            values["detail"] = detail if detail is not None else values["detail"]
         for term in ("action", "state", "what"):
             if term in values:
                 values[term] = TERMS.get(values[term], values[term])
