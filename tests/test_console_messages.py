@@ -42,6 +42,9 @@ REFUSALS = {
 }
 # Files of keywords/ an import's problems come from: (class, index of the message).
 IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0}
+# Files of monitor/alerts/ whose checks of a channel's settings, the routing table or an
+# alert policy raise ValueError (the refusal names the field, then the message).
+SETTING_CHECKS = ("routing.py", "policy.py", "base.py", "sms.py", "email.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -110,6 +113,10 @@ def raised() -> Iterator[tuple[str, str, str]]:
                     text = _text(node.args[index])
                     if text is not None:
                         yield at, node.func.id, text
+                if node.func.id == "ValueError" and path.name in SETTING_CHECKS and node.args:
+                    text = _text(node.args[0])
+                    if text is not None:
+                        yield at, "setting ValueError", text
                 imported = IMPORTS.get(node.func.id, 99)
                 if path.name in ("io.py", "places.py") and len(node.args) > imported:
                     text = _text(node.args[imported])
@@ -133,11 +140,13 @@ def needs_chinese(template: str) -> bool:
 def covered(template: str, catalog: set[str]) -> bool:
     """Has Chinese itself, or is ``field: refusal`` with a refusal that has, or reads in
     Chinese with a value left out (``GB18030{}; in Excel``: the value is an optional
-    detail, whose forms have their own entries)."""
+    detail, whose forms have their own entries), or with a number for each value (``line
+    {}: ...``)."""
     return (
         template_key(template) in catalog
         or (bool(FIELD.match(template)) and template_key(FIELD.sub("", template)) in catalog)
         or bool(CJK.search(chinese(template.replace("{}", ""))))
+        or bool(CJK.search(chinese(template.replace("{}", "7"))))  # line {}: ...
     )
 
 
@@ -153,6 +162,15 @@ def test_every_english_refusal_has_chinese() -> None:
         and not covered(text, places if kind == "Problem.where" else messages)
     ]
     assert not missing, "add their Chinese to api/console/messages.py:\n" + "\n".join(missing)
+
+
+def test_the_domain_refuses_in_english() -> None:
+    """One language below the console, which shows the Chinese on Chinese pages: a
+    refusal written in Chinese would show in Chinese on the English pages too."""
+    chinese_in_source = [f"{at} {kind}: {text}" for at, kind, text in raised() if CJK.search(text)]
+    assert not chinese_in_source, "write them in English, their Chinese in " + (
+        "api/console/messages.py:\n" + "\n".join(chinese_in_source)
+    )
 
 
 def test_each_refusal_as_raised_reads_in_chinese() -> None:
@@ -393,3 +411,44 @@ def test_a_missing_browser_is_named_in_the_pages_language_and_escaped(
         f"source 'tn': render: rendering pages needs Chromium, but there is no executable {missing}"
     )
     assert "<b>chromium</b>" not in page
+
+
+def test_routing_and_channel_refusals_read_in_the_pages_language_and_escaped(
+    app: APIFlask,
+) -> None:
+    admin = signed_in(app, "admin")
+    table = "emergency:\n  - channel: '<b>x</b>'\n"
+    status, page = post(admin, "/routing?lang=zh", routing=table)
+    assert status == 400
+    assert text_of(page, "#routing-error") == (
+        "emergency.0.channel：没有渠道 '<b>x</b>'（已有：email）"
+    )
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    status, page = post(admin, "/routing?lang=en", routing=table)
+    assert text_of(page, "#routing-error") == (
+        "emergency.0.channel: no channel '<b>x</b>' (there are: email)"
+    )
+    assert "<b>x</b>" not in page
+    status, page = post(admin, "/routing?lang=en", routing="- a list")
+    assert text_of(page, "#routing-error").startswith("The routing table should be a mapping")
+    for lang, shown in (("zh", "没有渠道 nope"), ("en", "no channel nope")):
+        post(admin, "/channels/nope/delete")  # flashed as raised, shown in the page's language
+        page = admin.get(f"/channels?lang={lang}").get_data(as_text=True)
+        assert text_of(page, ".flash") == shown
+
+
+def test_two_step_refusals_read_in_the_pages_language(app: APIFlask) -> None:
+    admin = signed_in(app, "admin")
+    page = admin.get("/account/totp").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    assert secret, page
+    wrong = {"secret": secret.group(1), "password": PASSWORD, "code": "000000"}
+    status, page = post(admin, "/account/totp?lang=zh", **wrong)
+    assert status == 400
+    assert text_of(page, "#totp-error") == "验证码不正确：请输入验证器应用当前显示的 6 位数字"
+    status, page = post(admin, "/account/totp?lang=en", **wrong)
+    assert text_of(page, "#totp-error") == (
+        "wrong code: enter the 6 digits your authenticator app shows now"
+    )
+    status, page = post(admin, "/account/totp?lang=en", **wrong | {"password": "not it"})
+    assert text_of(page, "#totp-error") == "wrong password"
