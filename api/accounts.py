@@ -218,18 +218,23 @@ class Accounts:
         codes, shown once and kept only as hashes."""
         user = self._user(name)
         if user.role != "admin":
-            raise AccountError("两步验证只供管理员启用", "name")
+            raise AccountError("two-step verification is for admins only", "name")
         if user.totp_secret:
-            raise AccountError("已启用两步验证；要更换，请先由管理员重置", "code")
+            raise AccountError(
+                "two-step verification is on already; to change it, have an admin reset it first",
+                "code",
+            )
         if not self._verify(user.password_hash, password):
-            raise AccountError("密码不正确", "password")
+            raise AccountError("wrong password", "password")
         try:
             step = totp.matching_step(secret, code, self.wall())
             totp.secret_bytes(secret)
         except ValueError as e:
-            raise AccountError("密钥无效，请重新开始启用", "secret") from e
+            raise AccountError("invalid key; start the enrolment again", "secret") from e
         if step is None:
-            raise AccountError("验证码不正确：请输入验证器应用当前显示的 6 位数字", "code")
+            raise AccountError(
+                "wrong code: enter the 6 digits your authenticator app shows now", "code"
+            )
         codes = [_recovery_code() for _ in range(RECOVERY_CODES)]
         self._change(
             user,
@@ -273,7 +278,7 @@ class Accounts:
         alone and may enrol again."""
         user = self._user(name)
         if not user.totp_secret:
-            raise AccountError(f"{name} 未启用两步验证", "name")
+            raise AccountError(f"{name} has no two-step verification on", "name")
         return self._change(
             user, actor, "user.totp.reset", totp_secret="", totp_step=0, recovery_codes=[]
         )

@@ -70,14 +70,16 @@ def render_settings(source: Source, settings: dict[str, Any]) -> dict[str, Any]:
         raise SourceError(
             source.id,
             "render",
-            f"渲染页面需要 Chromium，但找不到可执行文件 {browser}："
-            "请安装 Debian 的 chromium 软件包（apt-get install chromium），"
-            "或用 YUQING_RENDER_BROWSER 指向其路径",
+            f"rendering pages needs Chromium, but there is no executable {browser}: install"
+            " Debian's chromium package (apt-get install chromium) or point"
+            " YUQING_RENDER_BROWSER to its path",
         )
     wait = str(settings.get("YUQING_RENDER_WAIT") or WAIT)
     if wait not in WAITS:
         raise SourceError(
-            source.id, "render", f"YUQING_RENDER_WAIT 须为 {'、'.join(WAITS)} 之一，而非 {wait!r}"
+            source.id,
+            "render",
+            f"YUQING_RENDER_WAIT must be one of {', '.join(WAITS)}, not {wait!r}",
         )
     pages = int(settings.get("YUQING_RENDER_PAGES") or PAGES)
     timeout = float(settings.get("YUQING_RENDER_TIMEOUT") or TIMEOUT)

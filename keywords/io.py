@@ -91,7 +91,7 @@ class ImportLimits:
 
 
 def _limit(message: str, key: str, *, too_large: bool = False) -> ImportFailed:
-    failed = _fail(f"{message}（上限由配置 imports.{key} 设定）")
+    failed = _fail(f"{message} (the limit is set by imports.{key})")
     failed.too_large = too_large
     return failed
 
@@ -194,7 +194,7 @@ def _mb(size: int) -> str:
 def _check_lines(text: str, limits: ImportLimits) -> None:
     lines = text.count("\n") + 1
     if lines > limits.max_rows:
-        raise _limit(f"行数过多：{lines} 行，超过 {limits.max_rows} 行的上限", "max_rows")
+        raise _limit(f"too many lines: {lines}, over the limit of {limits.max_rows}", "max_rows")
 
 
 def merge(base: Library, incoming: Library, *, mode: Literal["add", "replace"] = "add") -> Library:
@@ -394,11 +394,13 @@ def check_size(data: bytes, fmt: Format, limits: ImportLimits) -> None:
     milliseconds). :class:`ImportFailed` with :attr:`ImportFailed.too_large` set."""
     if len(data) > limits.max_bytes:
         size, most = _mb(len(data)), _mb(limits.max_bytes)
-        raise _limit(f"文件过大：{size}，超过 {most} 的上限", "max_bytes", too_large=True)
+        raise _limit(
+            f"the file is too large: {size}, over the limit of {most}", "max_bytes", too_large=True
+        )
     unpacked = unpacked_size(data, fmt)
     if unpacked > limits.max_unpacked_bytes:
         size, most = _mb(unpacked), _mb(limits.max_unpacked_bytes)
-        message = f"文件解压后有 {size}，超过 {most} 的上限"
+        message = f"the file unpacks to {size}, over the limit of {most}"
         raise _limit(message, "max_unpacked_bytes", too_large=True)
 
 
@@ -607,14 +609,19 @@ def _read_table(
         if table is not None:
             data_rows += 1
             if data_rows > limits.max_rows:
-                raise _limit(f"行数过多：超过 {limits.max_rows} 行的上限", "max_rows")
+                raise _limit(f"too many lines: over the limit of {limits.max_rows}", "max_rows")
         if not isinstance(cells, Problem):
             if len(cells) > limits.max_columns:
-                message = f"第 {line} 行有 {len(cells)} 列，超过 {limits.max_columns} 列的上限"
+                message = (
+                    f"line {line} has {len(cells)} columns, over the limit of {limits.max_columns}"
+                )
                 raise _limit(message, "max_columns")
             if any(len(c) > limits.max_cell_chars for c in cells):
-                message = f"单元格超过 {limits.max_cell_chars} 个字符的上限"
-                unreadable.append(Problem(line, None, message + "（imports.max_cell_chars）"))
+                message = (
+                    f"a cell is longer than the limit of {limits.max_cell_chars} characters"
+                    " (imports.max_cell_chars)"
+                )
+                unreadable.append(Problem(line, None, message))
                 continue
         if isinstance(cells, Problem):
             unreadable.append(cells)
@@ -706,7 +713,7 @@ def _read_document(
         raise _fail(f"expected a {fmt} mapping with groups and rules, found {type(data).__name__}")
     words = sum(len(g.get("words") or []) for g in data.get("groups") or [] if isinstance(g, dict))
     if words > limits.max_rows:
-        raise _limit(f"关键词过多：{words} 个，超过 {limits.max_rows} 个的上限", "max_rows")
+        raise _limit(f"too many keywords: {words}, over the limit of {limits.max_rows}", "max_rows")
     return _validated(data, lambda loc: _node_line(root, loc))
 
 

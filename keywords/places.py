@@ -245,8 +245,8 @@ def read_codes(
                 Problem(
                     number,
                     None,
-                    f"第 {number} 行：代码 {code!r} 应是 12 位（统计用区划代码）"
-                    "或 6 位（民政部行政区划代码）数字",
+                    f"line {number}: code {code!r} should be 12 digits (a statistical division"
+                    " code) or 6 digits (an administrative division code)",
                 )
             )
             continue
@@ -255,10 +255,12 @@ def read_codes(
             rest = rest[1:]  # 城乡分类代码
         name = "".join(rest)
         if not name:
-            problems.append(Problem(number, None, f"第 {number} 行：代码 {code} 缺少名称"))
+            problems.append(Problem(number, None, f"line {number}: code {code} has no name"))
             continue
         if len(name) > 64:
-            problems.append(Problem(number, None, f"第 {number} 行：名称超过 64 个字"))
+            problems.append(
+                Problem(number, None, f"line {number}: the name is longer than 64 characters")
+            )
             continue
         short = normalize_code(code)
         if len(short) == 12:
@@ -271,8 +273,8 @@ def read_codes(
                     Problem(
                         number,
                         None,
-                        f"第 {number} 行：代码 {code} 与第 {known.line} 行重复，"
-                        f"名称不同（{known.name}、{name}）",
+                        f"line {number}: code {code} repeats line {known.line} with another"
+                        f" name ({known.name}, {name})",
                     )
                 )
             continue
@@ -281,7 +283,9 @@ def read_codes(
     if problems:
         raise ImportFailed(problems)
     if not found:
-        raise ImportFailed([Problem(None, None, "文件中没有区划代码（每行：代码、名称）")])
+        raise ImportFailed(
+            [Problem(None, None, "the file holds no division codes (each line: code, name)")]
+        )
     return found, villages
 
 
@@ -309,7 +313,8 @@ def plan_codes(
                 Problem(
                     entry.line,
                     None,
-                    f"第 {entry.line} 行：上级代码 {parent} 既不在文件中也不在现有区划中",
+                    f"line {entry.line}: parent code {parent} is neither in the file nor in the"
+                    " gazetteer",
                 )
             )
             continue
@@ -351,9 +356,8 @@ def plan_codes(
                     Problem(
                         None,
                         None,
-                        f"该文件会撤销 {len(gone)} 个区划（共 {len(in_scope)} 个），"
-                        "不像完整的代码表；"
-                        "只导入新增和更名请加 --no-remove",
+                        f"the file would remove {len(gone)} of {len(in_scope)} divisions, unlike"
+                        " a whole code list; to import only new and renamed ones add --no-remove",
                     )
                 ]
             )

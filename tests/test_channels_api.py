@@ -89,7 +89,7 @@ def test_channels_are_managed_with_write_only_secrets_and_audited(
         "/api/channels", json=ding(fakes, id="bad-hook", secrets={"webhook": "ftp://x"})
     )
     assert bad.status_code == 400 and bad.get_json()["field"] == "secrets.webhook"
-    assert "不是 http(s) 地址" in bad.get_json()["detail"]
+    assert "not an http(s) address" in bad.get_json()["detail"]
     assert admin.post("/api/channels", json=ding(fakes)).status_code == 409
     assert store.channels.get("bad-hook") is None
 
@@ -175,7 +175,7 @@ def test_routing_by_region_code_in_the_api_and_the_console(
     refused = admin.send("PUT", "/api/routing", json={"settings": bad})
     assert refused.status_code == 400
     assert refused.get_json()["field"] == "routes.0.when.region_codes.0"
-    assert "没有区划代码 500199" in refused.get_json()["detail"]
+    assert "no region code 500199" in refused.get_json()["detail"]
     assert admin.send("PUT", "/api/routing", json={"settings": table}).status_code == 200
     [entry] = store.audit.list(target="routing")
     assert entry.after["routes"][0]["when"]["region_codes"] == ["500152"]

@@ -14,6 +14,7 @@ import pytest
 from api_support import PASSWORD, Browser, make_app, signed_in
 from apiflask import APIFlask
 from lxml import html as lxml_html
+from pagesite import serve_pages
 
 from api.console.messages import CHINESE, PLACES, chinese, place, template_key
 from store import Store, open_store
@@ -37,9 +38,13 @@ REFUSALS = {
     "SourceError": 2,  # (source id, field, problem)
     "PeriodError": 1,  # (field, problem)
     "ApiError": 1,  # (status, detail): the console calls the API's functions too
+    "OSError": 0,  # the source preview shows why a page could not be fetched
 }
 # Files of keywords/ an import's problems come from: (class, index of the message).
 IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0}
+# Files of monitor/alerts/ whose checks of a channel's settings, the routing table or an
+# alert policy raise ValueError (the refusal names the field, then the message).
+SETTING_CHECKS = ("routing.py", "policy.py", "base.py", "sms.py", "email.py")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -55,13 +60,51 @@ def _text(node: ast.expr) -> str | None:
     return None
 
 
+def _preview_problems(path: Path, node: ast.AST) -> Iterator[tuple[str, str, str]]:
+    """The "test this source" preview's problems (crawler/preview.py: ``problems=[...]``
+    and ``.problems.append(...)``), the extraction notes it shows (crawler/extract.py:
+    those starting ``no ``) and the render errors' messages (crawler/render.py: a class's
+    ``prefix``, shown as ``prefix: what the browser said (url)``)."""
+    at = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+    if path.name == "preview.py" and isinstance(node, ast.Call):
+        values = [k.value for k in node.keywords if k.arg == "problems"]
+        if isinstance(node.func, ast.Attribute) and node.func.attr == "append":
+            owner = node.func.value
+            if isinstance(owner, ast.Attribute) and owner.attr == "problems":
+                values += node.args[:1]
+        for value in values:
+            for item in value.elts if isinstance(value, ast.List) else [value]:
+                text = _text(item)
+                if text is not None:
+                    yield at, "preview problem", text
+    if (
+        path.name == "extract.py"
+        and isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "append"
+        and (text := _text(node.args[0])) is not None
+        and text.startswith("no ")
+    ):
+        yield at, "extraction note", text
+    if path.name == "render.py" and isinstance(node, ast.ClassDef):
+        for statement in node.body:
+            if (
+                isinstance(statement, ast.Assign)
+                and [getattr(t, "id", None) for t in statement.targets] == ["prefix"]
+                and (text := _text(statement.value)) is not None
+            ):
+                yield at, "render error", f"{text}: {{}} ({{}})"
+
+
 def raised() -> Iterator[tuple[str, str, str]]:
     """(place in the source, error class, message template) of each literal refusal, of
-    each problem keywords/validate.py names, and of each import problem (keywords/io.py,
-    keywords/places.py)."""
+    each problem keywords/validate.py names, of each import problem (keywords/io.py,
+    keywords/places.py) and of each problem the source preview shows."""
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                yield from _preview_problems(path, node)
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                     continue
                 at = f"{path.relative_to(ROOT)}:{node.lineno}"
@@ -70,6 +113,10 @@ def raised() -> Iterator[tuple[str, str, str]]:
                     text = _text(node.args[index])
                     if text is not None:
                         yield at, node.func.id, text
+                if node.func.id == "ValueError" and path.name in SETTING_CHECKS and node.args:
+                    text = _text(node.args[0])
+                    if text is not None:
+                        yield at, "setting ValueError", text
                 imported = IMPORTS.get(node.func.id, 99)
                 if path.name in ("io.py", "places.py") and len(node.args) > imported:
                     text = _text(node.args[imported])
@@ -93,11 +140,13 @@ def needs_chinese(template: str) -> bool:
 def covered(template: str, catalog: set[str]) -> bool:
     """Has Chinese itself, or is ``field: refusal`` with a refusal that has, or reads in
     Chinese with a value left out (``GB18030{}; in Excel``: the value is an optional
-    detail, whose forms have their own entries)."""
+    detail, whose forms have their own entries), or with a number for each value (``line
+    {}: ...``)."""
     return (
         template_key(template) in catalog
         or (bool(FIELD.match(template)) and template_key(FIELD.sub("", template)) in catalog)
         or bool(CJK.search(chinese(template.replace("{}", ""))))
+        or bool(CJK.search(chinese(template.replace("{}", "7"))))  # line {}: ...
     )
 
 
@@ -113,6 +162,15 @@ def test_every_english_refusal_has_chinese() -> None:
         and not covered(text, places if kind == "Problem.where" else messages)
     ]
     assert not missing, "add their Chinese to api/console/messages.py:\n" + "\n".join(missing)
+
+
+def test_the_domain_refuses_in_english() -> None:
+    """One language below the console, which shows the Chinese on Chinese pages: a
+    refusal written in Chinese would show in Chinese on the English pages too."""
+    chinese_in_source = [f"{at} {kind}: {text}" for at, kind, text in raised() if CJK.search(text)]
+    assert not chinese_in_source, "write them in English, their Chinese in " + (
+        "api/console/messages.py:\n" + "\n".join(chinese_in_source)
+    )
 
 
 def test_each_refusal_as_raised_reads_in_chinese() -> None:
@@ -295,3 +353,102 @@ def test_an_import_problem_reads_in_chinese(app: APIFlask) -> None:
         operator, "/keywords/groups/地名?lang=en", action="add", parent=1, words="a\na"
     )
     assert text_of(page, "#form-error p").startswith("import failed, 1 problem: line 2: duplicate")
+
+
+def _preview(browser: Browser, start_url: str, lang: str, **more: str) -> tuple[int, str]:
+    fields = {
+        "id": "tn",
+        "name": "要闻",
+        "type": "list",
+        "start_urls": start_url,
+        "interval": "600",
+        "max_pages": "1",
+        "allow_private": "1",
+    }
+    return post(browser, f"/sources/preview?lang={lang}", **fields | more)
+
+
+def _problems(page: str) -> list[str]:
+    found = lxml_html.fromstring(page).cssselect("#source-preview-result .problem")
+    return [" ".join(p.text_content().split()) for p in found]
+
+
+def test_the_source_preview_shows_its_problems_in_the_pages_language(app: APIFlask) -> None:
+    admin = signed_in(app, "admin")
+    empty = "<html><body><p>没有链接</p></body></html>"
+    with serve_pages({"/empty/": empty}) as site:
+        status, page = _preview(admin, f"{site.url}/empty/", "zh")
+        assert status == 200 and _problems(page) == ["起始页上没有找到文章链接"]
+        assert _problems(_preview(admin, f"{site.url}/gone/", "zh")[1]) == ["服务器返回 HTTP 404"]
+        assert _problems(_preview(admin, f"{site.url}/empty/", "en")[1]) == [
+            "no article links found on the start page"
+        ]
+        assert _problems(_preview(admin, f"{site.url}/gone/", "en")[1]) == ["HTTP 404"]
+    closed = site.url  # the server is gone: nothing listens on its port
+    [shown] = _problems(_preview(admin, f"{closed}/empty/", "zh")[1])
+    assert shown.startswith(f"无法获取 {closed}/empty/："), shown  # the system's words kept
+    [shown] = _problems(_preview(admin, f"{closed}/empty/", "en")[1])
+    assert shown.startswith(f"cannot fetch {closed}/empty/: "), shown
+
+
+def test_a_missing_browser_is_named_in_the_pages_language_and_escaped(
+    store: Store, tmp_path: Path
+) -> None:
+    missing = tmp_path / "<b>chromium</b>"
+    args = ["-s", f"YUQING_RENDER_BROWSER={missing}"]
+    admin = signed_in(make_app(store, tmp_path, crawl_args=args), "admin")
+    status, page = _preview(admin, "http://127.0.0.1:9/", "zh", render="1")
+    assert status == 200
+    shown = text_of(page, "#source-preview-result .error")
+    assert shown == (
+        f"信息源 'tn'：render：渲染页面需要 Chromium，但找不到可执行文件 {missing}：请安装"
+        " Debian 的 chromium 软件包（apt-get install chromium），或用 YUQING_RENDER_BROWSER"
+        " 指向其路径"
+    ), shown
+    assert "&lt;b&gt;chromium&lt;/b&gt;" in page and "<b>chromium</b>" not in page
+    status, page = _preview(admin, "http://127.0.0.1:9/", "en", render="1")
+    assert text_of(page, "#source-preview-result .error").startswith(
+        f"source 'tn': render: rendering pages needs Chromium, but there is no executable {missing}"
+    )
+    assert "<b>chromium</b>" not in page
+
+
+def test_routing_and_channel_refusals_read_in_the_pages_language_and_escaped(
+    app: APIFlask,
+) -> None:
+    admin = signed_in(app, "admin")
+    table = "emergency:\n  - channel: '<b>x</b>'\n"
+    status, page = post(admin, "/routing?lang=zh", routing=table)
+    assert status == 400
+    assert text_of(page, "#routing-error") == (
+        "emergency.0.channel：没有渠道 '<b>x</b>'（已有：email）"
+    )
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and "<b>x</b>" not in page
+    status, page = post(admin, "/routing?lang=en", routing=table)
+    assert text_of(page, "#routing-error") == (
+        "emergency.0.channel: no channel '<b>x</b>' (there are: email)"
+    )
+    assert "<b>x</b>" not in page
+    status, page = post(admin, "/routing?lang=en", routing="- a list")
+    assert text_of(page, "#routing-error").startswith("The routing table should be a mapping")
+    for lang, shown in (("zh", "没有渠道 nope"), ("en", "no channel nope")):
+        post(admin, "/channels/nope/delete")  # flashed as raised, shown in the page's language
+        page = admin.get(f"/channels?lang={lang}").get_data(as_text=True)
+        assert text_of(page, ".flash") == shown
+
+
+def test_two_step_refusals_read_in_the_pages_language(app: APIFlask) -> None:
+    admin = signed_in(app, "admin")
+    page = admin.get("/account/totp").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page)
+    assert secret, page
+    wrong = {"secret": secret.group(1), "password": PASSWORD, "code": "000000"}
+    status, page = post(admin, "/account/totp?lang=zh", **wrong)
+    assert status == 400
+    assert text_of(page, "#totp-error") == "验证码不正确：请输入验证器应用当前显示的 6 位数字"
+    status, page = post(admin, "/account/totp?lang=en", **wrong)
+    assert text_of(page, "#totp-error") == (
+        "wrong code: enter the 6 digits your authenticator app shows now"
+    )
+    status, page = post(admin, "/account/totp?lang=en", **wrong | {"password": "not it"})
+    assert text_of(page, "#totp-error") == "wrong password"

@@ -199,7 +199,7 @@ def test_a_missing_browser_is_a_clear_error_naming_the_setting(tmp_path: Path) -
         settings_for(source, {"YUQING_RENDER_BROWSER": missing})
     assert raised.value.field == "render"
     assert missing in str(raised.value) and "YUQING_RENDER_BROWSER" in str(raised.value)
-    assert "找不到" in str(raised.value)
+    assert "no executable" in str(raised.value)
     # A plain source never needs it, and gets Scrapy's own download handlers.
     plain = settings_for(_source("p", "http://news.example/list/", render=False))
     assert "DOWNLOAD_HANDLERS" not in plain
@@ -373,7 +373,8 @@ def test_the_api_preview_renders_with_the_crawls_settings_or_names_the_missing_b
     finally:
         other.close()
     assert refused.status_code == 400 and refused.get_json()["field"] == "render"
-    assert missing in refused.get_json()["detail"] and "找不到" in refused.get_json()["detail"]
+    detail = refused.get_json()["detail"]
+    assert missing in detail and "no executable" in detail
 
 
 class HeldArticles:

@@ -160,7 +160,8 @@ def test_a_wrong_routing_table_names_the_field_and_changes_nothing(store: Store)
         assert caught.value.field == field, caught.value
     assert store.routing.get() == before
     with pytest.raises(
-        RoutingError, match="没有渠道 'nope'（已有：email、district-duty、sms、work-group）"
+        RoutingError,
+        match=r"no channel 'nope' \(there are: email, district-duty, sms, work-group\)",
     ):
         save_routing(Acting("t", store, lambda: T0), bad[0][0])
 
@@ -281,8 +282,8 @@ def test_region_codes_route_by_the_places_the_items_mention(store: Store) -> Non
         "主属地潼南",
     ]
     for mentioned_codes, primary, field, message in [
-        (["500199"], "", "region_codes.0", "没有区划代码 500199"),
-        ([], "潼南", "primary_region", "不是区划代码"),
+        (["500199"], "", "region_codes.0", "no region code 500199"),
+        ([], "潼南", "primary_region", "is not a region code"),
     ]:
         with pytest.raises(RoutingError, match=message) as caught:
             preview_codes(store, mentioned_codes, primary)
@@ -293,8 +294,8 @@ def test_a_region_code_that_names_no_place_is_refused(store: Store) -> None:
     setup(store, Clock())
     before = store.routing.get()
     for codes, field, message in [
-        (["500199"], "routes.0.when.region_codes.0", "没有区划代码 500199"),
-        (["5001x"], "routes.0.when.region_codes", "'5001x' 不是区划代码"),
+        (["500199"], "routes.0.when.region_codes.0", "no region code 500199"),
+        (["5001x"], "routes.0.when.region_codes", "'5001x' is not a region code"),
     ]:
         table = {
             "routes": [

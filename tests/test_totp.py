@@ -179,7 +179,7 @@ def test_only_admins_enrol(app: APIFlask) -> None:
     with app.app_context():
         accounts = parts().accounts
         secret = totp.new_secret()
-        with pytest.raises(ValueError, match="管理员"):
+        with pytest.raises(ValueError, match="for admins only"):
             accounts.enable_totp(
                 "operator1", secret, totp.code_at(secret, accounts.wall()), PASSWORD,
                 actor="operator1",

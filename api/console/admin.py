@@ -88,15 +88,6 @@ ENGLISH: dict[str, str] = {
         "Two-step verification is on. These recovery codes work once each and are shown"
         " only this once; print or write them down and keep them safe:"
     ),
-    "两步验证只供管理员启用": "Two-step verification is for admins",
-    "已启用两步验证；要更换，请先由管理员重置": (
-        "Two-step verification is on already; to change it, have an admin reset it first"
-    ),
-    "密码不正确": "Wrong password",
-    "密钥无效，请重新开始启用": "Invalid key; start the enrolment again",
-    "验证码不正确：请输入验证器应用当前显示的 6 位数字": (
-        "Wrong code: enter the 6 digits your authenticator app shows now"
-    ),
     "尝试次数过多，请 %(seconds)s 秒后再试": "Too many attempts; try again in %(seconds)s s",
 }
 
@@ -268,8 +259,7 @@ def enable_totp() -> tuple[str, int]:
     except AccountError as e:
         if e.field in ("password", "code"):
             throttle.failed(address, me.name)
-        translated = AccountError(_(e.message), e.field)
-        return _totp_page(400, secret="" if e.field == "secret" else secret, error=translated)
+        return _totp_page(400, secret="" if e.field == "secret" else secret, error=e)
     throttle.succeeded(me.name)
     updated = parts().store.users.get(me.name)
     return _totp_page(me=updated or me, codes=codes)

@@ -61,6 +61,13 @@ STATUS_LABELS = {
     "merged": "已合并",
 }
 ENGLISH: dict[str, str] = {
+    "第 %(n)s 行": "line %(n)s",
+    "路由表": "the routing table",
+    "%(where)s：%(problem)s": "%(where)s: %(problem)s",
+    "路由表应是一个映射（routes、emergency、escalation…）": (
+        "The routing table should be a mapping (routes, emergency, escalation…)"
+    ),
+    "%(name)s：第 %(n)s 行应为“名称: 值”": "%(name)s: line %(n)s should be “name: value”",
     "通知渠道": "Channels",
     "添加渠道": "Add a channel",
     "编辑渠道": "Edit channel",
@@ -259,7 +266,9 @@ def _read(field: dict[str, Any], text: str) -> Any:
             name, sep, value = line.partition(":")
             if not sep:
                 raise ApiError(
-                    400, f"{field['name']}: 第 {n} 行应为“名称: 值”", field=field["name"]
+                    400,
+                    _("%(name)s：第 %(n)s 行应为“名称: 值”", name=field["name"], n=n),
+                    field=field["name"],
                 )
             pairs[name.strip()] = value.strip()
         return pairs
@@ -338,7 +347,7 @@ def channel_save(ident: str = "") -> Response | tuple[str, int]:
     creating = not ident
     kind = request.form.get("kind", "")
     if kind not in KINDS:
-        raise ApiError(400, f"kind: 不支持的渠道类型 {kind!r}", field="kind")
+        raise ApiError(400, f"kind: unknown channel kind {kind!r}", field="kind")
     ident = ident or request.form.get("id", "").strip()
     stored = None if creating else api.channel(ident)
     try:
@@ -412,11 +421,13 @@ def parse_table(text: str) -> dict[str, Any]:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
-        where = f"第 {mark.line + 1} 行" if mark is not None else "路由表"
-        raise ApiError(400, f"{where}：{e.problem}", field="settings") from e
+        where = _("第 %(n)s 行", n=mark.line + 1) if mark is not None else _("路由表")
+        raise ApiError(
+            400, _("%(where)s：%(problem)s", where=where, problem=e.problem), field="settings"
+        ) from e
     if not isinstance(data, dict):
         raise ApiError(
-            400, "路由表应是一个映射（routes、emergency、escalation…）", field="settings"
+            400, _("路由表应是一个映射（routes、emergency、escalation…）"), field="settings"
         )
     return data
 

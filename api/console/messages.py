@@ -6,7 +6,8 @@ English message is matched against :data:`CHINESE` (English template -> Chinese 
 the same ``{placeholders}``) and the Chinese is filled with the values found.
 
 Values are data (names, words, ids) and stay as they are, an input's name (``{field}``)
-too, as the form names it. Except: ``{message}`` is itself a refusal (translated in turn),
+too, as the form names it. Except: ``{message}`` is itself a refusal (translated in turn;
+``{detail}`` too when it is one, kept as it is otherwise),
 ``{where}`` a place in the library (:data:`PLACES`), and ``{action}``, ``{state}`` and
 ``{what}`` the console's words (:data:`TERMS`). A message no template matches comes back unchanged.
 A new English refusal needs its Chinese here: tests/test_console_messages.py finds the
@@ -110,6 +111,39 @@ CHINESE: dict[str, str] = {
     "import failed, {n} problem:": "导入失败，共 {n} 个问题：",
     "import failed, {n} problems:": "导入失败，共 {n} 个问题：",
     "line {n}: {message}": "第 {n} 行：{message}",
+    "{message} (the limit is set by imports.{key})": "{message}（上限由配置 imports.{key} 设定）",
+    "too many lines: {n}, over the limit of {max}": "行数过多：{n} 行，超过 {max} 行的上限",
+    "too many lines: over the limit of {max}": "行数过多：超过 {max} 行的上限",
+    "the file is too large: {size}, over the limit of {max}": "文件过大：{size}，超过 {max} 的上限",
+    "the file unpacks to {size}, over the limit of {max}": "文件解压后有 {size}，超过 {max} 的上限",
+    "line {n} has {count} columns, over the limit of {max}": (
+        "第 {n} 行有 {count} 列，超过 {max} 列的上限"
+    ),
+    "a cell is longer than the limit of {max} characters (imports.max_cell_chars)": (
+        "单元格超过 {max} 个字符的上限（imports.max_cell_chars）"
+    ),
+    "too many keywords: {n}, over the limit of {max}": "关键词过多：{n} 个，超过 {max} 个的上限",
+    # The official division codes (keywords/places.py).
+    "code {code} should be 12 digits (a statistical division code) or 6 digits (an"
+    " administrative division code)": (
+        "代码 {code} 应是 12 位（统计用区划代码）或 6 位（民政部行政区划代码）数字"
+    ),
+    "code {code} has no name": "代码 {code} 缺少名称",
+    "the name is longer than 64 characters": "名称超过 64 个字",
+    "code {code} repeats line {n} with another name ({before}, {after})": (
+        "代码 {code} 与第 {n} 行重复，名称不同（{before}、{after}）"
+    ),
+    "the file holds no division codes (each line: code, name)": (
+        "文件中没有区划代码（每行：代码、名称）"
+    ),
+    "parent code {code} is neither in the file nor in the gazetteer": (
+        "上级代码 {code} 既不在文件中也不在现有区划中"
+    ),
+    "the file would remove {n} of {total} divisions, unlike a whole code list; to import only"
+    " new and renamed ones add --no-remove": (
+        "该文件会撤销 {n} 个区划（共 {total} 个），不像完整的代码表；只导入新增和更名请加"
+        " --no-remove"
+    ),
     "line {n}, column {column}: {message}": "第 {n} 行 {column} 列：{message}",
     "... and {n} more": "……另有 {n} 个问题",
     "the file is not text in UTF-8, UTF-16 with BOM or GBK/GB18030; in Excel choose Save As"
@@ -290,6 +324,39 @@ CHINESE: dict[str, str] = {
         " allow_private 允许采集"
     ),
     "{host} was not checked before connecting": "{host} 在连接前未经检查",
+    "cannot connect to {host}": "无法连接 {host}",
+    # Rendering pages in Chromium (crawler/render.py); ``{said}`` is the browser's text.
+    "rendering pages needs Chromium, but there is no executable {path}: install Debian's"
+    " chromium package (apt-get install chromium) or point YUQING_RENDER_BROWSER to its path": (
+        "渲染页面需要 Chromium，但找不到可执行文件 {path}：请安装 Debian 的 chromium 软件包"
+        "（apt-get install chromium），或用 YUQING_RENDER_BROWSER 指向其路径"
+    ),
+    "YUQING_RENDER_WAIT must be one of {choices}, not {value}": (
+        "YUQING_RENDER_WAIT 须为 {choices} 之一，而非 {value}"
+    ),
+    "render failed: {said} ({url})": "渲染失败：{said}（{url}）",
+    "render timed out: the page did not settle in time: {said} ({url})": (
+        "渲染超时：页面未在限定时间内加载完成：{said}（{url}）"
+    ),
+    # The "test this source" preview's problems (crawler/preview.py, crawler/extract.py);
+    # ``{detail}`` is a refusal or the system's text (kept as it is if no refusal).
+    "cannot fetch {url}: {detail}": "无法获取 {url}：{detail}",
+    "HTTP {status}": "服务器返回 HTTP {status}",
+    "not text ({method})": "不是文本（{method}）",
+    "no article links found on the start page": "起始页上没有找到文章链接",
+    "no body found": "没有找到正文",
+    "no publish time found": "没有找到发布时间",
+    # Two-step verification (api/accounts.py).
+    "two-step verification is for admins only": "两步验证只供管理员启用",
+    "two-step verification is on already; to change it, have an admin reset it first": (
+        "已启用两步验证；要更换，请先由管理员重置"
+    ),
+    "wrong password": "密码不正确",
+    "invalid key; start the enrolment again": "密钥无效，请重新开始启用",
+    "wrong code: enter the 6 digits your authenticator app shows now": (
+        "验证码不正确：请输入验证器应用当前显示的 6 位数字"
+    ),
+    "{name} has no two-step verification on": "{name} 未启用两步验证",
     # Alerts, tickets, acknowledge links, policies (monitor/alerts/).
     "no alert {id}": "没有预警 {id}",
     "alert {id} keeps changing; try again": "预警 {id} 正在不断变化，请稍后重试",
@@ -320,6 +387,41 @@ CHINESE: dict[str, str] = {
     "channel {id} exists already": "渠道 {id} 已存在",
     "no channel kind {kind}": "没有渠道类型 {kind}",
     "no delivery {id}": "没有投递 {id}",
+    "lower-case letters, digits, - or _, starting with a letter or digit, at most 40"
+    " characters (email is taken)": (
+        "用小写字母、数字、- 或 _，以字母或数字开头，至多 40 个字符（email 已被占用）"
+    ),
+    "give the channel a name, e.g. the district's duty group": "请填写渠道名称，如“区值班群”",
+    "channel {id} is {before}, it cannot become {after}": "渠道 {id} 是 {before}，不能改为 {after}",
+    "channel {id} is used in the routing table ({route}); change the routes first": (
+        "渠道 {id} 仍在路由表中使用（{route}），请先修改路由"
+    ),
+    "{value} is not a region code (such as 500152)": "{value} 不是区划代码（如 500152）",
+    "{value} is not a region code (such as 500152 or 500152000000)": (
+        "{value} 不是区划代码（如 500152 或 500152000000）"
+    ),
+    "no region code {code}": "没有区划代码 {code}",
+    "delivery {id} is {status}; only failed deliveries are resent": (
+        "投递 {id} 的状态是 {status}，只有失败的投递可以重发"
+    ),
+    "after_minutes must grow from step to step": "after_minutes 须逐级增加",
+    "no channel {name} (there are: {known})": "没有渠道 {name}（已有：{known}）",
+    "unknown channel kind {kind} (there are: {kinds})": "不支持的渠道类型 {kind}（可用：{kinds}）",
+    "unknown channel kind {kind}": "不支持的渠道类型 {kind}",
+    "email is configured in [smtp], not here": "邮件渠道由 [smtp] 配置，不在此设置",
+    # A channel's settings (monitor/alerts/channels/).
+    "{kind} sends to the whole group and takes no recipient ({to})": (
+        "{kind} 发往整个群组，不接受收件人（{to}）"
+    ),
+    "{kind} needs a recipient": "{kind} 需要收件人",
+    "not an http(s) address": "不是 http(s) 地址",
+    "the address has no {name} parameter": "地址中缺少 {name} 参数",
+    "the path should start with {prefix}": "路径应以 {prefix} 开头",
+    "the template is malformed: {problem}": "模板格式错误：{problem}",
+    "unknown placeholder {{name}}; there are: {names}": "未知的占位符 {{name}}，可用：{names}",
+    "{value} is not a mobile number": "{value} 不是手机号码",
+    "{value} is not an email address": "{value} 不是电子邮件地址",
+    "a time is listed twice": "有重复的时间",
     "name the rule, or give alert_id": "请写明规则，或给出 alert_id",
     "region is an administrative code, e.g. 500152": "区域须是行政区划代码，如 500152",
     # Discovery (monitor/discovery/).
@@ -527,6 +629,9 @@ def _translated(text: str, table: str, depth: int = 0) -> str | None:
             if where is None:
                 continue
             values["where"] = where
+        if "detail" in values:
+            detail = _translated(values["detail"], "messages", depth + 1)
+            values["detail"] = detail if detail is not None else values["detail"]
         for term in ("action", "state", "what"):
             if term in values:
                 values[term] = TERMS.get(values[term], values[term])

@@ -64,15 +64,18 @@ def save_channel(
     is written then."""
     if not CHANNEL_ID.match(ident) or ident == EMAIL:
         raise ChannelError(
-            "id: 用小写字母、数字、- 或 _，以字母或数字开头，至多 40 个字符（email 已被占用）",
+            "id: lower-case letters, digits, - or _, starting with a letter or digit, at most"
+            " 40 characters (email is taken)",
             "id",
         )
     if not name.strip():
-        raise ChannelError("name: 请填写渠道名称，如“区值班群”", "name")
+        raise ChannelError("name: give the channel a name, e.g. the district's duty group", "name")
     store, now = acting.store, acting.now()
     before = store.channels.get(ident)
     if before is not None and before.kind != kind:
-        raise ChannelError(f"kind: 渠道 {ident} 是 {before.kind}，不能改为 {kind}", "kind")
+        raise ChannelError(
+            f"kind: channel {ident} is {before.kind}, it cannot become {kind}", "kind"
+        )
     given = {k: v for k, v in secrets.items() if v}
     merged = (before.secrets if before else {}) | given
     good_settings, good_secrets = check(kind, settings, merged)
@@ -103,10 +106,14 @@ def delete_channel(acting: Acting, ident: str) -> None:
     store = acting.store
     before = store.channels.get(ident)
     if before is None:
-        raise ChannelError(f"id: 没有渠道 {ident}", "id")
+        raise ChannelError(f"id: no channel {ident}", "id")
     users = _routes_naming(load(store), ident)
     if users:
-        raise ChannelError(f"id: 渠道 {ident} 仍在路由表中使用（{users[0]}），请先修改路由", "id")
+        raise ChannelError(
+            f"id: channel {ident} is used in the routing table ({users[0]}); change the routes"
+            " first",
+            "id",
+        )
     store.channels.delete(ident)
     acting.audit("channel.delete", f"channel:{ident}", channel_doc(before), None)
 
@@ -182,9 +189,9 @@ def preview_codes(
     def check(value: str, where: str) -> str:
         code = normalize_code(value)
         if not REGION_CODE.match(code):
-            raise RoutingError(f"{where}: {value!r} 不是区划代码（如 500152）", where)
+            raise RoutingError(f"{where}: {value!r} is not a region code (such as 500152)", where)
         if not known(code):
-            raise RoutingError(f"{where}: 没有区划代码 {code}", where)
+            raise RoutingError(f"{where}: no region code {code}", where)
         return code
 
     codes = [check(c, f"region_codes.{i}") for i, c in enumerate(mentioned) if c.strip()]
@@ -197,10 +204,11 @@ def resend(acting: Acting, delivery_id: str) -> OutboxMessage:
     store, now = acting.store, acting.now()
     message = store.outbox.find(delivery_id)
     if message is None:
-        raise ChannelError(f"id: 没有投递 {delivery_id}", "id")
+        raise ChannelError(f"id: no delivery {delivery_id}", "id")
     if message.status != "failed":
         raise ChannelError(
-            f"id: 投递 {delivery_id} 的状态是 {message.status}，只有失败的投递可以重发", "id"
+            f"id: delivery {delivery_id} is {message.status}; only failed deliveries are resent",
+            "id",
         )
     before = {"status": message.status, "attempts": message.attempts, "error": message.error}
     message.status, message.attempts, message.due, message.error = "pending", 0, now, ""
@@ -253,7 +261,7 @@ def try_channel(
         else:
             config = store.channels.get(ident)
             if config is None:
-                raise ChannelError(f"id: 没有渠道 {ident}", "id")
+                raise ChannelError(f"id: no channel {ident}", "id")
             channel = build(config, client, clock)
         try:
             type(channel).check_to(to)

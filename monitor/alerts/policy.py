@@ -73,9 +73,8 @@ def parse_policy(rule: str, settings: dict[str, Any]) -> Policy:
         field = ".".join(str(p) for p in problem["loc"]) or "settings"
         got = problem.get("input")
         shown = "" if isinstance(got, dict) else f" (got {got!r})"
-        raise PolicyError(
-            f"alert policy for {rule}: {field}: {problem['msg']}{shown}", field
-        ) from e
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        raise PolicyError(f"alert policy for {rule}: {field}: {message}{shown}", field) from e
     if policy.mode == "digest" and not policy.digest_times:
         raise PolicyError(
             f"alert policy for {rule}: digest_times: a digest needs at least one time of day",

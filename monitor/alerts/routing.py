@@ -118,7 +118,7 @@ class When(BaseModel):
         for code in value:
             text = normalize_code(str(code))
             if not REGION_CODE.match(text):
-                raise ValueError(f"{code!r} 不是区划代码（如 500152 或 500152000000）")
+                raise ValueError(f"{code!r} is not a region code (such as 500152 or 500152000000)")
             out.append(text)
         return out
 
@@ -189,13 +189,13 @@ def parse_routing(
         waits = [s.after_minutes for s in steps]
         if waits != sorted(set(waits)):
             where = f"escalation.{severity}"
-            raise RoutingError(f"{where}: after_minutes 须逐级增加", where)
+            raise RoutingError(f"{where}: after_minutes must grow from step to step", where)
     if known_code is not None:
         for i, r in enumerate(routing.routes):
             for j, code in enumerate(r.when.region_codes):
                 if not known_code(code):
                     where = f"routes.{i}.when.region_codes.{j}"
-                    raise RoutingError(f"{where}: 没有区划代码 {code}", where)
+                    raise RoutingError(f"{where}: no region code {code}", where)
     places: list[tuple[str, list[Destination]]] = [
         (f"routes.{i}.to", r.to) for i, r in enumerate(routing.routes)
     ]
@@ -214,9 +214,9 @@ def _check_destination(d: Destination, channels: dict[str, ChannelConfig], where
     elif d.channel in channels:
         kind = channels[d.channel].kind
     else:
-        known = "、".join([EMAIL, *sorted(channels)])
+        known = ", ".join([EMAIL, *sorted(channels)])
         raise RoutingError(
-            f"{where}.channel: 没有渠道 {d.channel!r}（已有：{known}）", f"{where}.channel"
+            f"{where}.channel: no channel {d.channel!r} (there are: {known})", f"{where}.channel"
         )
     cls = channel_class(kind)
     try:

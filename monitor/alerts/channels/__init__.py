@@ -44,7 +44,7 @@ def channel_class(kind: str) -> type[Channel]:
         return KINDS[kind]
     except KeyError:
         raise ChannelError(
-            f"kind: 不支持的渠道类型 {kind!r}（可用：{'、'.join(KINDS)}）", "kind"
+            f"kind: unknown channel kind {kind!r} (there are: {', '.join(KINDS)})", "kind"
         ) from None
 
 
@@ -52,7 +52,7 @@ def check(kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> tuple
     """The validated settings and secrets of a channel of ``kind``."""
     cls = channel_class(kind)
     if cls is EmailChannel:
-        raise ChannelError("kind: 邮件渠道由 [smtp] 配置，不在此设置", "kind")
+        raise ChannelError("kind: email is configured in [smtp], not here", "kind")
     return _model(cls.Settings, settings, "settings"), _model(cls.Secrets, secrets, "secrets")
 
 

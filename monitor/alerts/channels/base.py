@@ -127,9 +127,9 @@ class Channel(ABC):
     def check_to(cls, to: str) -> str:
         """``to`` if it is an address this channel can send to; ValueError otherwise."""
         if not cls.addressed and to:
-            raise ValueError(f"{cls.label} 发往整个群组，不接受收件人（{to}）")
+            raise ValueError(f"{cls.kind} sends to the whole group and takes no recipient ({to})")
         if cls.addressed and not to:
-            raise ValueError(f"{cls.label} 需要收件人")
+            raise ValueError(f"{cls.kind} needs a recipient")
         return to
 
     def redact(self, text: str) -> str:
@@ -225,11 +225,11 @@ def check_url(value: str, *, query: str = "", path_prefix: str = "") -> str:
     ``path_prefix`` if given); ValueError naming what is missing."""
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("不是 http(s) 地址")
+        raise ValueError("not an http(s) address")
     if query and f"{query}=" not in parts.query:
-        raise ValueError(f"地址中缺少 {query} 参数")
+        raise ValueError(f"the address has no {query} parameter")
     if path_prefix and not parts.path.startswith(path_prefix):
-        raise ValueError(f"路径应以 {path_prefix} 开头")
+        raise ValueError(f"the path should start with {path_prefix}")
     return value.strip()
 
 

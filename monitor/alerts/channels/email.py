@@ -152,7 +152,7 @@ class EmailChannel(Channel):
     @classmethod
     def check_to(cls, to: str) -> str:
         if not re.fullmatch(EMAIL_PATTERN, to):
-            raise ValueError(f"{to!r} 不是电子邮件地址")
+            raise ValueError(f"{to!r} is not an email address")
         return to
 
     def send(self, out: Outgoing) -> None:

@@ -53,10 +53,12 @@ def check_template(text: str, names: frozenset[str]) -> str:
     try:
         used = [name for _, name, _, _ in Formatter().parse(text) if name is not None]
     except ValueError as e:
-        raise ValueError(f"模板格式错误：{e}") from e
+        raise ValueError(f"the template is malformed: {e}") from e
     for name in used:
         if name not in names:
-            raise ValueError(f"未知的占位符 {{{name}}}，可用：{'、'.join(sorted(names))}")
+            raise ValueError(
+                f"unknown placeholder {{{name}}}; there are: {', '.join(sorted(names))}"
+            )
     return text
 
 
@@ -71,7 +73,7 @@ class _SmsChannel(Channel):
     @classmethod
     def check_to(cls, to: str) -> str:
         if not PHONE.match(to):
-            raise ValueError(f"{to!r} 不是手机号码")
+            raise ValueError(f"{to!r} is not a mobile number")
         return to
 
 
