@@ -267,6 +267,23 @@ def _opens_with_headline(el: etree._Element) -> bool:
     lead = el.text
     if lead and not lead.isspace():
         return False
+    # Most teasers are a chain of only children down to a bare link (<li><a>, <dl><dd><a>)
+    # with no other text than white space: the link's words are then the whole item's.
+    if el.tag not in _HEADLINE_TAGS:
+        node = el
+        while len(node) == 1:
+            node = node[0]
+            tail = node.tail
+            if tail and not tail.isspace():
+                break
+            if node.tag in _HEADLINE_TAGS:
+                if len(node):
+                    break
+                headline = _clean(node.text)
+                return _MIN_TITLE_CHARS <= len(headline) <= _MAX_TEASER_CHARS
+            inner = node.text
+            if inner and not inner.isspace():
+                break
     # The first link or heading, the item itself included (a loop: lxml's several-tag
     # filter costs more to set up than these few elements take to look at).
     for head in el.iter():
