@@ -249,7 +249,11 @@ def _teasers(root: etree._Element) -> set[etree._Element]:
             if isinstance(tag, str) and tag not in _INLINE_TEASER_TAGS:
                 cls = child.get("class")  # _signature, inlined
                 key = (tag, tuple(sorted(cls.split())) if cls else ())
-                groups.setdefault(key, []).append(child)
+                members = groups.get(key)  # not setdefault: no list made per child
+                if members is None:
+                    groups[key] = [child]
+                else:
+                    members.append(child)
         for members in groups.values():
             # Only blocks are looked up as teasers (see _units); other items need no verdict.
             if len(members) >= _MIN_TEASERS and members[0].tag in _BLOCK_TAGS:
