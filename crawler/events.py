@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import sys
 import zlib
 from collections import OrderedDict
 from contextlib import suppress
@@ -37,7 +38,6 @@ from twisted.python.failure import Failure
 from crawler.records import Crawled
 from crawler.storage import store_of
 from store import ConflictError, Item
-from store.elastic import ElasticStore
 
 SHINGLE = 4  # characters; Chinese words are 1-4 characters, so 4-grams span word pairs
 NUM_PERM, BANDS = 64, 16
@@ -263,7 +263,10 @@ class EventPipeline:
         self._ask()  # nothing should wait by now; if it does, it is matched first
         if not self.founders:
             return None
-        if isinstance(store_of(self.crawler), ElasticStore):
+        # Only a crawl on Elasticsearch imports its client (store.open_store): the
+        # embedded store's crawls are spared the import.
+        elastic = sys.modules.get("store.elastic")
+        if elastic is not None and isinstance(store_of(self.crawler), elastic.ElasticStore):
             # A delay of the reactor, not a sleep: a worker's other crawls go on meanwhile.
             from twisted.internet import reactor
 

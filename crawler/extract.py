@@ -249,7 +249,11 @@ def _teasers(root: etree._Element) -> set[etree._Element]:
             if isinstance(tag, str) and tag not in _INLINE_TEASER_TAGS:
                 cls = child.get("class")  # _signature, inlined
                 key = (tag, tuple(sorted(cls.split())) if cls else ())
-                groups.setdefault(key, []).append(child)
+                members = groups.get(key)  # not setdefault: no list made per child
+                if members is None:
+                    groups[key] = [child]
+                else:
+                    members.append(child)
         for members in groups.values():
             # Only blocks are looked up as teasers (see _units); other items need no verdict.
             if len(members) >= _MIN_TEASERS and members[0].tag in _BLOCK_TAGS:
@@ -267,6 +271,23 @@ def _opens_with_headline(el: etree._Element) -> bool:
     lead = el.text
     if lead and not lead.isspace():
         return False
+    # Most teasers are a chain of only children down to a bare link (<li><a>, <dl><dd><a>)
+    # with no other text than white space: the link's words are then the whole item's.
+    if el.tag not in _HEADLINE_TAGS:
+        node = el
+        while len(node) == 1:
+            node = node[0]
+            tail = node.tail
+            if tail and not tail.isspace():
+                break
+            if node.tag in _HEADLINE_TAGS:
+                if len(node):
+                    break
+                headline = _clean(node.text)
+                return _MIN_TITLE_CHARS <= len(headline) <= _MAX_TEASER_CHARS
+            inner = node.text
+            if inner and not inner.isspace():
+                break
     # The first link or heading, the item itself included (a loop: lxml's several-tag
     # filter costs more to set up than these few elements take to look at).
     for head in el.iter():

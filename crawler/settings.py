@@ -48,10 +48,19 @@ SETTINGS: dict[str, Any] = {
         # After Scrapy's DownloadTimeoutMiddleware (350), which sets each request's timeout.
         "crawler.middlewares.DeadlineMiddleware": 360,
         "crawler.middlewares.ConditionalGetMiddleware": 650,
+        # Off (COOKIES_ENABLED above); left in, its module and tldextract's are imported
+        # by every crawl process only to say so.
+        "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     },
     # Each host is looked up once per crawl process, its addresses checked and pinned.
     "TWISTED_DNS_RESOLVER": "crawler.pinning.PinningResolver",
-    "EXTENSIONS": {"crawler.extensions.ItemErrors": 500},
+    "EXTENSIONS": {
+        "crawler.extensions.ItemErrors": 500,
+        # Off by the settings above; out of the list, their modules (the remote control's
+        # aiohttp) are not imported at all.
+        "scrapy.extensions.telnet.TelnetConsole": None,
+        "scrapy.extensions.remote_control.RemoteControl": None,
+    },
     "ITEM_PIPELINES": {
         "crawler.pipelines.ExtractPipeline": 100,
         "crawler.pipelines.NormalizePipeline": 200,
