@@ -202,6 +202,15 @@ def serve(plans: list[Plan], origin: float, ready: multiprocessing.Queue[int]) -
 # -- the store --------------------------------------------------------------------------
 
 
+def run_doc(r: CrawlRun) -> dict[str, Any]:
+    """A run as the Elasticsearch store writes it (for bulk seeding)."""
+    doc = asdict(r)
+    del doc["id"]
+    for name in ("started", "lease_until", "finished"):
+        doc[name] = doc[name].isoformat()
+    return doc
+
+
 def seed(store: Store, plans: list[Plan], base: str, now: datetime, rng: random.Random) -> None:
     """The sources, each with one finished run a random share of its interval ago."""
     sources, runs = [], []
@@ -234,13 +243,6 @@ def seed(store: Store, plans: list[Plan], base: str, now: datetime, rng: random.
         del doc["version"]
         if s.emergency_until is not None:
             doc["emergency_until"] = s.emergency_until.isoformat()
-        return doc
-
-    def run_doc(r: CrawlRun) -> dict[str, Any]:
-        doc = asdict(r)
-        del doc["id"]
-        for name in ("started", "lease_until", "finished"):
-            doc[name] = doc[name].isoformat()
         return doc
 
     runs_index: str = store.runs.index  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from province_sim import es_url, plan, seed  # noqa: E402
+from province_sim import es_url, plan, run_doc, seed  # noqa: E402
 
 from api.reports import HEALTH_RUNS  # noqa: E402
 from crawler.dates import SHANGHAI  # noqa: E402
@@ -66,15 +66,8 @@ def earlier_runs(store: Store, ids: list[str], runs: int, now: datetime) -> None
         return
     from elasticsearch.helpers import bulk
 
-    def doc(r: CrawlRun) -> dict[str, object]:
-        out = asdict(r)
-        del out["id"]
-        for name in ("started", "lease_until", "finished"):
-            out[name] = out[name].isoformat()
-        return out
-
     index: str = store.runs.index  # type: ignore[attr-defined]
-    actions = [{"_index": index, "_id": uuid.uuid4().hex, "_source": doc(r)} for r in extra]
+    actions = [{"_index": index, "_id": uuid.uuid4().hex, "_source": run_doc(r)} for r in extra]
     bulk(es, actions, chunk_size=2000, refresh=True)
 
 
