@@ -67,16 +67,30 @@ def launch(
     group of its own, and a Ctrl-C (KeyboardInterrupt) of this process is passed on to it
     once (a terminal would send it to both, and Scrapy takes a second SIGINT as "kill
     now", leaving its run unrecorded); it stops at once, its run recorded ``abandoned``,
-    and the summary it printed comes back marked ``interrupted``."""
+    and the summary it printed comes back marked ``interrupted``. SIGTERM and SIGHUP of
+    this process (``timeout``, a closed terminal) are taken the same way, since its own
+    group no longer reaches the crawl; a crawl that does not stop within
+    ``INTERRUPT_GRACE`` is killed with its whole group (its browser included)."""
     interrupted = False
-    with subprocess.Popen(
-        [*command, source_id, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env or dict(os.environ),
-        process_group=0 if interruptible else None,
-    ) as process:
+    with (
+        subprocess.Popen(
+            [*command, source_id, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env or dict(os.environ),
+            process_group=0 if interruptible else None,
+        ) as process,
+        _stops_as_interrupt(interruptible),
+    ):
+
+        def kill() -> None:
+            if not interruptible:
+                process.kill()
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
         if running is not None:
             running[source_id] = process
         try:
@@ -90,10 +104,10 @@ def launch(
                 try:
                     stdout, stderr = process.communicate(timeout=INTERRUPT_GRACE)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    kill()
                     stdout, stderr = process.communicate()
         except BaseException:
-            process.kill()  # a timeout, or a second Ctrl-C while the crawl was stopping
+            kill()  # a timeout, or a second Ctrl-C while the crawl was stopping
             raise
         finally:
             if running is not None:
@@ -111,6 +125,26 @@ def launch(
     if interrupted:
         summary["interrupted"] = True
     return summary
+
+
+@contextlib.contextmanager
+def _stops_as_interrupt(active: bool) -> Iterator[None]:
+    """While ``active`` (and on the main thread, where Python handles signals), SIGTERM
+    and SIGHUP raise KeyboardInterrupt, as Ctrl-C does; the handlers before are put back
+    after."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def record_crash(
