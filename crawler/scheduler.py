@@ -35,7 +35,7 @@ from crawler.handoff import CRASHED
 from crawler.run import too_recent
 from store import Store
 from store.clock import Clock
-from store.model import CrawlRun, Source
+from store.model import CrawlRun
 
 log = logging.getLogger(__name__)
 
@@ -319,16 +319,10 @@ class CrawlScheduler:
             self.intervals[source.id] = interval
             log.info("source %s every %ss", source.id, interval)
 
-    def due(self, source: Source, interval: int, now: datetime) -> datetime:
-        """The source's next run: its last recorded run plus ``interval`` (so a restart keeps
-        the rhythm), or now if it never ran or is overdue. (Start-up and sync read every
-        source's last start at once, to the millisecond; this reads one source's exactly.)"""
-        last = next(iter(self.store.runs.recent(source.id, 1)), None)
-        return self.next_due(last.started if last else None, interval, now)
-
     @staticmethod
     def next_due(last: datetime | None, interval: int, now: datetime) -> datetime:
-        """The next run after a run started at ``last`` (None: never ran), see :meth:`due`."""
+        """The next run after a run started at ``last`` (None: never ran; an overdue
+        source runs now): the last run plus ``interval``, so a restart keeps the rhythm."""
         return now if last is None else max(now, last + timedelta(seconds=interval))
 
     def real(self, when: datetime, now: datetime) -> datetime:

@@ -33,7 +33,7 @@ from datetime import timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from crawler.run import DEADLINE, LEASE, run_source
+from crawler.run import DEADLINE, LEASE, abandon_rendering, run_source
 from crawler.settings import settings_for as source_settings
 from store import Item, Store, open_store
 from store.clock import Clock
@@ -174,7 +174,7 @@ class Worker:
     def _stop_all(self) -> None:
         """Every crawl closes now (``shutdown``: recorded ``abandoned``)."""
         for crawler in list(self.runner.crawlers):
-            _abandon_rendering(crawler)
+            abandon_rendering(crawler)
         self.runner.stop()
         self._exit_if_idle()
 
@@ -288,15 +288,7 @@ def _cancel(crawler: Any) -> None:
         # Closing the spider stops its crawler (Scrapy's spider-closed callback); it waits
         # for the downloads in flight, which DeadlineMiddleware has made time out by now.
         deferred_from_coro(engine.close_spider_async(reason=DEADLINE))
-        _abandon_rendering(crawler)
-
-
-def _abandon_rendering(crawler: Any) -> None:
-    """Fail the crawl's rendered pages in flight (a browser page has no download timeout
-    to fire; see :func:`crawler.render.abandon`). Only a rendering crawl imported it."""
-    render = sys.modules.get("crawler.render")
-    if render is not None:
-        render.abandon(crawler)
+        abandon_rendering(crawler)
 
 
 _ANY_SOURCE = Source("-", "-", "page", ["http://127.0.0.1/"], 600)
