@@ -227,6 +227,13 @@ def test_matching_keeps_values_and_leaves_the_unknown() -> None:
     assert chinese("a1：no alert a1") == "a1：没有预警 a1"
     # The alert pages' words for a ticket's step and an alert's status.
     assert chinese("cannot close alert a1: it is new") == "预警 a1 当前为新预警，不能关闭"
+    # A channel kind as raised (``dingtalk``) reads as the console names the channel.
+    from monitor.alerts.channels import AliyunSms, DingTalkRobot
+
+    with pytest.raises(ValueError) as refused:
+        DingTalkRobot.check_to("13800000000")
+    assert chinese(str(refused.value)) == "钉钉群机器人 发往整个群组，不接受收件人（13800000000）"
+    assert chinese(f"{AliyunSms.kind} needs a recipient") == "阿里云短信 需要收件人"
     # Someone's input nested deeper than the code builds refusals is shown as it is.
     deep = "a: " * 700 + "the expression is empty"
     assert chinese(deep) == deep

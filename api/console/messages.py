@@ -8,7 +8,8 @@ the same ``{placeholders}``) and the Chinese is filled with the values found.
 Values are data (names, words, ids) and stay as they are, an input's name (``{field}``)
 too, as the form names it. Except: ``{message}`` is itself a refusal (translated in turn;
 ``{detail}`` too when it is one, kept as it is otherwise),
-``{where}`` a place in the library (:data:`PLACES`), and ``{action}``, ``{state}`` and
+``{where}`` a place in the library (:data:`PLACES`), ``{channel}`` a channel kind (its
+Chinese name), and ``{action}``, ``{state}`` and
 ``{what}`` the console's words (:data:`TERMS`). A message no template matches comes back unchanged.
 A new English refusal needs its Chinese here: tests/test_console_messages.py finds the
 ones missing in the source.
@@ -410,10 +411,10 @@ CHINESE: dict[str, str] = {
     "unknown channel kind {kind}": "不支持的渠道类型 {kind}",
     "email is configured in [smtp], not here": "邮件渠道由 [smtp] 配置，不在此设置",
     # A channel's settings (monitor/alerts/channels/).
-    "{kind} sends to the whole group and takes no recipient ({to})": (
-        "{kind} 发往整个群组，不接受收件人（{to}）"
+    "{channel} sends to the whole group and takes no recipient ({to})": (
+        "{channel} 发往整个群组，不接受收件人（{to}）"
     ),
-    "{kind} needs a recipient": "{kind} 需要收件人",
+    "{channel} needs a recipient": "{channel} 需要收件人",
     "not an http(s) address": "不是 http(s) 地址",
     "the address has no {name} parameter": "地址中缺少 {name} 参数",
     "the path should start with {prefix}": "路径应以 {prefix} 开头",
@@ -635,8 +636,20 @@ def _translated(text: str, table: str, depth: int = 0) -> str | None:
         for term in ("action", "state", "what"):
             if term in values:
                 values[term] = TERMS.get(values[term], values[term])
+        if "channel" in values:
+            values["channel"] = _channel_labels().get(values["channel"], values["channel"])
         return _filled(template.chinese, values)
     return None
+
+
+@cache
+def _channel_labels() -> dict[str, str]:
+    """A channel kind (``dingtalk``) -> its Chinese name (钉钉群机器人)."""
+    from monitor.alerts.channels import KINDS, Channel
+    from monitor.alerts.channels.email import EmailChannel
+
+    classes: list[type[Channel]] = [*KINDS.values(), EmailChannel]
+    return {c.kind: c.label for c in classes}
 
 
 def _filled(chinese: str, values: dict[str, str]) -> str:
