@@ -14,7 +14,9 @@ COPY api/assets api/assets
 COPY analysis/data/package.json analysis/data/package-lock.json analysis/data/
 RUN make assets analysis-npm
 
-FROM python:3.11-slim
+# Debian 12 (bookworm), named: the unnamed tag moves to the next Debian release, and with it
+# the chromium package and the sizes the README gives.
+FROM python:3.11-slim-bookworm
 # Debian's chromium for sources marked `render: true` (crawler/render.py starts
 # /usr/bin/chromium, the YUQING_RENDER_BROWSER default; Playwright downloads no browser).
 # It is most of the image: the chromium packages alone install about 350 MB (README).

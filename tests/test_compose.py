@@ -123,8 +123,8 @@ def test_the_image_installs_as_make_install_does() -> None:
     assert "RUN make .venv/.installed PYTHON=python EXTRAS=" in dockerfile
     assert "pip install -q -e '.$(EXTRAS)'" in makefile and "EXTRAS ?= [dev]" in makefile
     assert "pip install" not in dockerfile  # no second way to install
-    # Slim, not root, checked by its health URL.
-    assert re.search(r"^FROM python:3\.11-slim$", dockerfile, re.M)
+    # Slim on a named Debian release, not root, checked by its health URL.
+    assert re.search(r"^FROM python:3\.11-slim-bookworm$", dockerfile, re.M)
     user = re.findall(r"^USER (\S+)$", dockerfile, re.M)
     assert user and user[-1] not in ("root", "0")
     assert "HEALTHCHECK" in dockerfile and "/api/health" in dockerfile
