@@ -43,7 +43,9 @@ SYNC_SECONDS = 30  # how soon source changes (and emergencies) reach the schedul
 MAX_JITTER = 60  # seconds; spreads sources sharing an interval
 RUN_TIMEOUT = 2 * 3600
 STDERR_LINES = 20  # of a crashed run, kept in its record
-INTERRUPT_GRACE = 30.0  # seconds an interrupted crawl has to record its run and exit
+# Seconds an interrupted crawl has to record its run and exit: a few on a quiet machine,
+# over 20 at load 10 (closing Chromium and Scrapy); past it the crawl is killed unrecorded.
+INTERRUPT_GRACE = 60.0
 
 
 def launch(

@@ -69,9 +69,11 @@ def test_alert_commands(tmp_path: Path) -> None:
         close = ["alerts", "act", ident, "close", "--actor", "张三", "--reason", "handled"]
         assert runner.invoke(main, close).exit_code == 0
         again = runner.invoke(main, close)
-        assert again.exit_code == 2 and f"cannot close alert {ident}: it is closed" in again.output
+        assert again.exit_code == 2 and again.output == f"错误：预警 {ident} 当前已关闭，不能关闭\n"
+        english = runner.invoke(main, close, env={"YUQING_LANG": "en"})  # the second locale
+        assert english.output == f"Error: cannot close alert {ident}: it is closed\n"
         missing = runner.invoke(main, ["alerts", "act", "nope", "acknowledge", "--actor", "张三"])
-        assert missing.exit_code == 2 and "no alert nope" in missing.output
+        assert missing.exit_code == 2 and "没有预警 nope" in missing.output
 
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps({"mode": "threshold", "window_minutes": -1}))

@@ -408,13 +408,14 @@ def _(w: World) -> None:
         actor="operator1",
         status=201,
     )
-    # A file with a bad line changes nothing; the line is named in Chinese.
+    # A file with a bad line changes nothing; the line is named (the API's problems are in
+    # English, the console says them in Chinese).
     bad = "500152104000,宝龙街道\n50015,潼南\n".encode()
     refused = upload(
         w.operator, "/api/keywords/places/import-codes", "c.csv", bad, parent=parent + 1
     )
     assert refused.status_code == 400
-    assert refused.get_json()["problems"][0]["message"].startswith("第 2 行：代码 '50015'")
+    assert refused.get_json()["problems"][0]["message"].startswith("line 2: code '50015'")
 
 
 @reads("POST", "/api/keywords/validate-expression")

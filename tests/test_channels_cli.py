@@ -54,7 +54,7 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
     # Wrong inputs: one line naming the field, exit code 2, nothing changed.
     channel.write_text("id: district-duty\nkind: dingtalk\nname: x\nsecrets:\n  webhook: ${NOPE}\n")
     refused = runner.invoke(main, ["channels", "put", str(channel)])
-    assert refused.exit_code == 2 and "secrets.webhook: 环境变量 NOPE 未设置" in refused.output
+    assert refused.exit_code == 2 and "secrets.webhook：环境变量 NOPE 未设置" in refused.output
     channel.write_text("id: district-duty\nkind: dingtalk\nname: [x\n")
     refused = runner.invoke(main, ["channels", "put", str(channel)])
     assert (
@@ -64,7 +64,7 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
     table.write_text("routes:\n  - name: 全部\n    to:\n      - channel: duty\n")
     refused = runner.invoke(main, ["routing", "set", str(table)])
     assert refused.exit_code == 2
-    assert "routes.0.to.0.channel: no channel 'duty'" in refused.output
+    assert "routes.0.to.0.channel：没有渠道 'duty'" in refused.output
     assert len(refused.output.strip().splitlines()) == 1
 
     table.write_text("routes:\n  - name: 全部\n    to:\n      - channel: district-duty\n")
@@ -76,7 +76,7 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
     )
     assert "routes: 全部" in preview.output and "district-duty  区值班群" in preview.output
     refused = runner.invoke(main, ["channels", "remove", "district-duty"])
-    assert refused.exit_code == 2 and "is used in the routing table" in refused.output
+    assert refused.exit_code == 2 and "仍在路由表中使用" in refused.output
 
     # A dead letter, listed and resent.
     store = open_store(f"sqlite:///{db}")
@@ -91,7 +91,7 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
         resent = runner.invoke(main, ["channels", "resend", dead.id])
         assert resent.exit_code == 0 and store.outbox.find(dead.id).status == "pending"  # type: ignore[union-attr]
         again = runner.invoke(main, ["channels", "resend", dead.id])
-        assert again.exit_code == 2 and "only failed deliveries are resent" in again.output
+        assert again.exit_code == 2 and "只有失败的投递可以重发" in again.output
         actions = [e.action for e in store.audit.list(limit=20)]
         assert actions.count("delivery.resend") == 1 and actions.count("routing.update") == 1
         assert actions.count("channel.create") == 1 and actions.count("channel.test") == 1

@@ -63,4 +63,5 @@ def test_validate_lists_the_problems_of_every_stage_at_once(run, tmp_path: Path)
     code, out = run("keywords", "validate", "lib.yaml")
     # The expression's problem and the other rule's failing test sentence, in one run.
     assert code == 2
-    assert "unknown group @没有" in out and "北京起火" in out and "should match" in out
+    assert "规则 坏方案 的表达式：没有关键词组 @没有" in out
+    assert "规则 火灾 的测试句 '北京起火'：应当匹配，实际未匹配" in out

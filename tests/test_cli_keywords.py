@@ -38,8 +38,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*args: str, input: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args), input=input)
+def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), input=input, env=env)
     return result.exit_code, result.output
 
 
@@ -89,7 +89,9 @@ def test_validate_reports_problems_with_their_place(env: Path) -> None:
     (env / "bad.yaml").write_text(LIBRARY.replace("NOT @排除词", "NOT @没有"), encoding="utf-8")
     code, out = run("keywords", "validate", "bad.yaml")
     assert code == 2
-    assert "rule 火灾监测, expression: unknown group @没有" in out
+    assert "规则 火灾监测 的表达式：没有关键词组 @没有" in out
+    code, out = run("keywords", "validate", "bad.yaml", env={"YUQING_LANG": "en"})
+    assert code == 2 and "rule 火灾监测, expression: unknown group @没有" in out
 
 
 def test_import_history_diff_export_rollback(env: Path) -> None:
@@ -125,14 +127,15 @@ def test_failed_import_changes_nothing(env: Path) -> None:
     )
     code, out = run("keywords", "import", "bad.csv", "--author", "a")
     assert code == 2
-    assert "line 2" in out and "line 3" in out
+    assert "第 2 行 weight 列：权重 'x' 须是 0 到 100 的数" in out
+    assert "第 3 行 word 列：词为空" in out
     assert [line.split()[0] for line in run("keywords", "history")[1].splitlines()] == ["1"]
 
 
 def test_import_places_names_bad_lines_and_files_the_rest(env: Path) -> None:
     (env / "bad.csv").write_text("名称,上级代码\n潼南中学,999999\n甲,500152\n", encoding="utf-8")
     code, out = run("keywords", "import-places", "bad.csv", "--author", "a")
-    assert code == 2 and "line 2" in out and "line 3" in out and "nothing imported" in out
+    assert code == 2 and "未导入" in out and "第 2 行" in out and "第 3 行" in out, out
     (env / "places.csv").write_text(
         "名称,上级代码,类型\n潼南中学,500152,school\n", encoding="utf-8"
     )

@@ -20,7 +20,7 @@ from api.console.messages import CHINESE, PLACES, chinese, place, template_key
 from store import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("api", "keywords", "monitor", "crawler", "store", "rules", "analysis")
+PACKAGES = ("api", "keywords", "monitor", "crawler", "store", "rules", "analysis", "yuqing")
 # The errors whose messages reach an operator, and which argument is the message.
 REFUSALS = {
     "Invalid": 0,
@@ -39,9 +39,13 @@ REFUSALS = {
     "PeriodError": 1,  # (field, problem)
     "ApiError": 1,  # (status, detail): the console calls the API's functions too
     "OSError": 0,  # the source preview shows why a page could not be fetched
+    # The yuqing command's own (yuqing/cli/errors.py says them in the operator's language).
+    "UserError": 0,
+    "Interrupted": 0,
+    "Outage": 0,
 }
 # Files of keywords/ an import's problems come from: (class, index of the message).
-IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0}
+IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0, "problem": 1}
 # Files of monitor/alerts/ whose checks of a channel's settings, the routing table or an
 # alert policy raise ValueError (the refusal names the field, then the message).
 SETTING_CHECKS = ("routing.py", "policy.py", "base.py", "sms.py", "email.py")

@@ -129,7 +129,7 @@ def test_discover_prints_terms_and_suggestions_and_acts_on_them(env: World) -> N
     code, out = run("discover", "accept", env.term, "--group", "没有这组")
     assert code == 2 and "没有这组" in out and "Traceback" not in out
     code, out = run("discover", "accept", env.term, "--group", "民生", "--parent", "7")
-    assert code == 2 and "version" in out
+    assert code == 2 and "词库已是版本 1，不是 7" in out, out
     code, out = run("discover", "accept", env.term, "--group", "民生")
     assert code == 0 and "library version 2" in out
     code, out = run("discover", "dismiss", "a b")

@@ -34,6 +34,49 @@ CHINESE: dict[str, str] = {
     "{field}: {message}": "{field}：{message}",
     "{where}: {message}": "{where}：{message}",
     "{id}：{message}": "{id}：{message}",  # the inbox's refusals of a bulk acknowledge
+    # The yuqing command's (yuqing/cli): a file or an option named before the refusal, the
+    # head of a list of problems (each on its own line below it).
+    "{path}: {message}": "{path}：{message}",
+    "{option}: {message}": "{option}：{message}",
+    "line {line}: {detail}": "第 {line} 行：{detail}",
+    "{problems} problem(s):": "发现 {problems} 个问题：",
+    "{problems} problem(s), nothing changed:": "发现 {problems} 个问题，未做任何更改：",
+    "nothing imported:": "未导入：",
+    "nothing imported: {detail}": "未导入：{detail}",
+    "nothing imported, {problems} problem(s):": "未导入，发现 {problems} 个问题：",
+    "should be a mapping (a YAML or JSON object)": "应是一个映射（YAML 或 JSON 对象）",
+    "the environment variable {name} is not set": "环境变量 {name} 未设置",
+    "unknown field {name} (id, kind, name, settings, secrets, enabled)": (
+        "未知字段 {name}（id、kind、name、settings、secrets、enabled）"
+    ),
+    "give a rule name, or an alert with --alert": "请给出规则名，或用 --alert 指定预警",
+    # A rule's test sentence that fails (keywords/matcher.py: failing_tests).
+    "should match": "应当匹配，实际未匹配",
+    "should not match": "不应匹配，实际匹配了",
+    "not a date and time (such as 2026-12-03T09:00): {value}": (
+        "不是日期时间（格式如 2026-12-03T09:00）：{value}"
+    ),
+    "{detail} (the store from {origin})": "{detail}（存储地址来自 {origin}）",
+    "{command} works only with an Elasticsearch store, not {url}": (
+        "{command} 只适用于 Elasticsearch 存储，当前是 {url}"
+    ),
+    "interrupted: run yuqing store migrate again to go on from there": (
+        "已中断：再次运行 yuqing store migrate 即从中断处继续"
+    ),
+    "the migration failed (run it again to go on): {detail}": (
+        "迁移失败（再次运行即继续）：{detail}"
+    ),
+    "cannot change the replicas: {detail}": "无法修改副本数：{detail}",
+    "the maintenance failed: {detail}": "维护失败：{detail}",
+    "--segmenter {segmenter}: {module} is not installed": (
+        "--segmenter {segmenter}：未安装 {module}"
+    ),
+    "interrupted: the crawl of source {id} has stopped; its run is recorded abandoned": (
+        "已中断：信息源 {id} 的抓取已停止，本次运行记为 abandoned（已放弃）"
+    ),
+    "interrupted: the crawl of source {id} has stopped; its run is recorded {outcome}": (
+        "已中断：信息源 {id} 的抓取已停止（{outcome}）"
+    ),
     # Rule expressions (rules/syntax.py).
     "'@' must be followed by a group name": "“@”后面要跟关键词组名称",
     "'{name}:' must be followed directly by a word or '('": "“{name}:”后面要紧跟一个词或“(”",
@@ -146,6 +189,10 @@ CHINESE: dict[str, str] = {
         " --no-remove"
     ),
     "line {n}, column {column}: {message}": "第 {n} 行 {column} 列：{message}",
+    "weight {value} is not a number from 0 to {max}": "权重 {value} 须是 0 到 {max} 的数",
+    "group {name} is {category} here but {other} on line {n}": (
+        "关键词组 {name} 在此处的类别是 {category}，但在第 {n} 行是 {other}"
+    ),
     "... and {n} more": "……另有 {n} 个问题",
     "the file is not text in UTF-8, UTF-16 with BOM or GBK/GB18030; in Excel choose Save As"
     " > CSV UTF-8": (
@@ -544,7 +591,15 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # What a placeholder may match: an input's name is one word (``selectors.title``), a word
 # and a list of choices are quoted (as Python shows a text); the rest is any text, as short
 # as the template allows.
-_SHAPES = {"field": r"[A-Za-z_][\w.\[\]-]*", "word": r"'.*?'|\".*?\"", "quoted": r"'.*'"}
+_SHAPES = {
+    "field": r"[A-Za-z_][\w.\[\]-]*",
+    "word": r"'.*?'|\".*?\"",
+    "quoted": r"'.*'",
+    "path": r"\S+",  # a file the yuqing command was given
+    "option": r"--[a-z][\w-]*",  # one of its options
+    "problems": r"\d+",  # how many
+    "line": r"\d+",
+}
 
 
 @dataclass(frozen=True)
@@ -556,10 +611,13 @@ class _Template:
     @property
     def weight(self) -> tuple[bool, int, int]:
         """A refusal around another whose bounds are certain first: with a suffix
-        (``{message} (at character 3)``) or an input's name before it (``name: ...``);
-        then more literal text first (the most specific template), then fewer values."""
+        (``{message} (at character 3)``) or a place before it (``name: ...``, ``line 2,
+        column parent: ...``): it holds only if the refusal inside reads in Chinese too,
+        where a plain template's open value (``{code} is not a code ...``) would swallow
+        the place; then more literal text first (the most specific template), then fewer
+        values."""
         literal = _PLACEHOLDER.sub("", self.english)
-        around = self.english.startswith(("{message}", "{field}: {message}"))
+        around = self.english.startswith("{message}") or self.english.endswith(": {message}")
         return (not around, -len(literal), len(_PLACEHOLDER.findall(self.english)))
 
 

@@ -45,11 +45,11 @@ def read_file(path: Path) -> dict[str, Any]:
         data = yaml.safe_load(path.read_text("utf-8"))
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else "?"
-        raise UserError(f"{path}: 第 {line} 行：{e.problem}") from e
+        raise UserError(f"{path}: line {line}: {e.problem}") from e
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"{path}: {e}") from e
     if not isinstance(data, dict):
-        raise UserError(f"{path}: 应是一个映射（YAML 或 JSON 对象）")
+        raise UserError(f"{path}: should be a mapping (a YAML or JSON object)")
     return data
 
 
@@ -61,7 +61,7 @@ def _secret(name: str, value: Any) -> str:
     if not found:
         return text
     if found[1] not in os.environ:
-        raise UserError(f"secrets.{name}: 环境变量 {found[1]} 未设置")
+        raise UserError(f"secrets.{name}: the environment variable {found[1]} is not set")
     return os.environ[found[1]]
 
 
@@ -94,11 +94,12 @@ def channels_put(ctx: click.Context, file: Path) -> None:
     unknown = set(data) - {"id", "kind", "name", "settings", "secrets", "enabled"}
     if unknown:
         raise UserError(
-            f"{file}: 未知字段 {sorted(unknown)[0]}（id、kind、name、settings、secrets、enabled）"
+            f"{file}: unknown field {sorted(unknown)[0]} "
+            "(id, kind, name, settings, secrets, enabled)"
         )
     for name in ("id", "kind", "name"):
         if not isinstance(data.get(name), str) or not data[name].strip():
-            raise UserError(f"{file}: {name}: 必填")
+            raise UserError(f"{file}: {name}: required")
     secrets = {k: _secret(k, v) for k, v in (data.get("secrets") or {}).items()}
     with _store(ctx) as store:
         saved = delivery.save_channel(
@@ -212,19 +213,19 @@ def routing_preview(
     try:
         at = datetime.fromisoformat(at_text) if at_text else clock.now()
     except ValueError as e:
-        raise UserError(f"--at: {e}") from e
+        raise UserError(f"--at: not a date and time (such as 2026-12-03T09:00): {at_text}") from e
     at = at.replace(tzinfo=clock.zone) if at.tzinfo is None else at
     with _store(ctx) as store:
         recipients: list[str] = []
         if alert_id:
             alert = store.alerts.get(alert_id)
             if alert is None:
-                raise UserError(f"--alert: 没有预警 {alert_id}")
+                raise UserError(f"--alert: no alert {alert_id}")
             links = ctx.obj.alerting(store).links
             facts = Notifier(store, config.alerts, links, clock).facts(alert)
             recipients = list(alert.recipients)
         elif not rule:
-            raise UserError("--rule: 请给出规则名，或用 --alert 指定预警")
+            raise UserError("--rule: give a rule name, or an alert with --alert")
         else:
             try:
                 mentioned, primary = delivery.preview_codes(

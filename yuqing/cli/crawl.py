@@ -118,8 +118,8 @@ def crawl_command(ctx: click.Context, source_id: str, settings: tuple[str, ...])
     if summary.get("interrupted"):
         outcome = summary.get("outcome")
         raise Interrupted(
-            f"已中断：信息源 {source_id} 的抓取已停止"
-            + ("，本次运行记为 abandoned（已放弃）" if outcome == "abandoned" else f"（{outcome}）")
+            f"interrupted: the crawl of source {source_id} has stopped; its run is recorded "
+            f"{outcome}"
         )
     if summary["exit"]:
         raise SystemExit(summary["exit"])

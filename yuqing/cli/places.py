@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from api.console.messages import chinese
 from keywords import operations
 from keywords.io import ImportFailed
 from keywords.library import KeywordLibrary
@@ -47,11 +46,11 @@ def import_codes_command(ctx: click.Context, path: str, author: str, keep: bool)
         )
     except ImportFailed as e:
         raise UserError(
-            f"{path}：未导入，发现 {len(e.problems)} 个问题：\n"
-            + "\n".join(f"  {chinese(p.message)}" for p in e.problems)
+            f"{path}: nothing imported, {len(e.problems)} problem(s):\n"
+            + "\n".join(f"  {p.message}" for p in e.problems)
         ) from e
     except ValueError as e:
-        raise UserError(f"{path}：{chinese(str(e))}") from e
+        raise UserError(f"{path}: {e}") from e
     click.echo(f"已读取 {len(lines)} 个区划（跳过村级代码 {villages} 个），正在比对…", err=True)
     store: Store = ctx.obj.store()
     ctx.call_on_close(store.close)
@@ -63,10 +62,10 @@ def import_codes_command(ctx: click.Context, path: str, author: str, keep: bool)
         )
     except ImportFailed as e:
         raise UserError(
-            f"{path}：未导入：\n" + "\n".join(f"  {chinese(p.message)}" for p in e.problems)
+            f"{path}: nothing imported:\n" + "\n".join(f"  {p.message}" for p in e.problems)
         ) from e
     except (InvalidLibrary, ConflictError) as e:
-        raise UserError(f"{path}：未导入：{e}") from e
+        raise UserError(f"{path}: nothing imported: {e}") from e
     s = plan.summary()
     click.echo(
         f"已保存词库版本 {change.version.version}：新增 {s['added']}，更名 {s['renamed']}，"

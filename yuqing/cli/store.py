@@ -22,7 +22,7 @@ def _elastic(ctx: CliContext, what: str) -> ElasticStore:
     store = ctx.store()
     if not isinstance(store, ElasticStore):
         store.close()
-        raise UserError(f"{what}只适用于 Elasticsearch 存储，当前是 {store.url}")
+        raise UserError(f"{what} works only with an Elasticsearch store, not {store.url}")
     return store
 
 
@@ -37,7 +37,7 @@ def store_migrate(ctx: CliContext, batch: int) -> None:
     """
     from store.elastic.generations import MigrationReport
 
-    store = _elastic(ctx, "迁移")
+    store = _elastic(ctx, "yuqing store migrate")
 
     def progress(report: MigrationReport) -> None:
         click.echo(f"已迁移 {report.moved} 条，剩余 {report.left} 条", err=True)
@@ -45,9 +45,9 @@ def store_migrate(ctx: CliContext, batch: int) -> None:
     try:
         report = store.items.generations.migrate(batch=batch, progress=progress)
     except KeyboardInterrupt:
-        raise UserError("已中断：再次运行 yuqing store migrate 即从中断处继续") from None
+        raise UserError("interrupted: run yuqing store migrate again to go on from there") from None
     except (StoreError, ApiError) as e:
-        raise UserError(f"迁移失败（再次运行即继续）：{e}") from e
+        raise UserError(f"the migration failed (run it again to go on): {e}") from e
     finally:
         store.close()
     if not report.legacy:
@@ -73,12 +73,12 @@ def store_replicas(ctx: CliContext, count: str) -> None:
         wanted = int(count)
     else:
         raise click.BadParameter(f"副本数应为 0-8 或 auto，而不是 {count!r}", param_hint="COUNT")
-    store = _elastic(ctx, "副本设置")
+    store = _elastic(ctx, "yuqing store replicas")
     try:
         names = set_replicas(store, wanted)
         nodes = int(store.es.cluster.health()["number_of_data_nodes"])
     except ApiError as e:
-        raise UserError(f"无法修改副本数：{e}") from e
+        raise UserError(f"cannot change the replicas: {e}") from e
     finally:
         store.close()
     click.echo(f"{len(names)} 个索引的副本数已设为 {wanted}")
@@ -92,11 +92,11 @@ def store_replicas(ctx: CliContext, count: str) -> None:
 def store_maintain(ctx: CliContext, rollover: bool) -> None:
     """Apply the items' lifecycle now: roll over if due, delete generations past the
     retention (yuqing also does this by itself every few minutes while it stores items)."""
-    store = _elastic(ctx, "生命周期维护")
+    store = _elastic(ctx, "yuqing store maintain")
     try:
         done = store.items.generations.maintain(force=rollover)
     except ApiError as e:
-        raise UserError(f"维护失败：{e}") from e
+        raise UserError(f"the maintenance failed: {e}") from e
     finally:
         store.close()
     deleted = ", ".join(done["deleted"]) or "无"
