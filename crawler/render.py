@@ -439,7 +439,7 @@ class PageRenderer:
         if self._browser is not None:
             return self._browser
         if self._launches >= LAUNCHES:
-            raise RenderRefused(url, f"the preview's pages are on over {LAUNCHES} hosts")
+            raise RenderTooSpread(url, f"the browser was started {LAUNCHES} times")
         options = dict(self.settings["PLAYWRIGHT_LAUNCH_OPTIONS"])
         if rules:
             options["args"] = [f"--host-resolver-rules={', '.join(sorted(rules))}"]
@@ -585,6 +585,10 @@ class RenderRefused(RenderFailed):
 
 class RenderTooLarge(RenderFailed):
     prefix = "render refused: the rendered page is larger than the preview reads"
+
+
+class RenderTooSpread(RenderFailed):
+    prefix = "render refused: the preview's pages are on more hosts than it maps"
 
 
 class RenderBusy(RenderFailed):

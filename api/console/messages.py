@@ -390,7 +390,13 @@ CHINESE: dict[str, str] = {
     "render refused: the page went to an address that is not allowed: {detail} ({page})": (
         "渲染被拒绝：页面转到了不允许的地址：{detail}（{page}）"
     ),
-    "the preview's pages are on over {n} hosts": "预览的页面分布在超过 {n} 个主机上",
+    "render refused: the preview's pages are on more hosts than it maps: {said} ({url})": (
+        "渲染被拒绝：预览的页面分布的主机过多：{said}（{url}）"
+    ),
+    "render refused: the preview's pages are on more hosts than it maps: the browser was"
+    " started {n} times ({url})": (
+        "渲染被拒绝：预览的页面分布的主机过多：浏览器已启动 {n} 次（{url}）"
+    ),
     "render refused: the rendered page is larger than the preview reads: {said} ({url})": (
         "渲染被拒绝：渲染后的页面超过预览读取的上限：{said}（{url}）"
     ),
