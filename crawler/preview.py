@@ -64,6 +64,8 @@ class Fetched:
     body: bytes
     content_type: str | None
     rendered: bool = False  # the HTML a browser left (UTF-8), not the bytes served
+    # (url, reason) of the requests the rendered page made that were refused (not made).
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Pins:
@@ -184,7 +186,9 @@ def fetch_page(url: str, pins: Pins, renderer: PageRenderer | None) -> Fetched:
     if renderer is None:
         return fetch(url, allow_private=pins.allow_private, pins=pins)
     final, status, html = renderer.render(pins.check(url, "url"))
-    return Fetched(final, status, html.encode("utf-8"), "text/html; charset=utf-8", True)
+    page = Fetched(final, status, html.encode("utf-8"), "text/html; charset=utf-8", True)
+    page.refused = list(renderer.refused)
+    return page
 
 
 @dataclass
@@ -207,6 +211,13 @@ class Preview:
     links: list[str] = field(default_factory=list)
     articles: list[PreviewArticle] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+
+def _not_fetched(page: Fetched, shown: Preview | PreviewArticle) -> None:
+    """A problem per request of a rendered page that was refused: what it would have
+    brought (a body a script fetches) is missing for that reason."""
+    for url, reason in page.refused:
+        shown.problems.append(f"not fetched {url}: {reason}")
 
 
 def _links(source: Source, page: Fetched) -> tuple[list[str], dict[str, dict[str, str]]]:
@@ -276,6 +287,7 @@ def _article(
     shown.publish_time = picked or article.publish_time
     shown.author = article.author or ""
     shown.problems = [n for n in article.notes if n.startswith("no ")]
+    _not_fetched(page, shown)
     return shown
 
 
@@ -300,7 +312,10 @@ def preview(
 
             renderer = stack.enter_context(
                 PageRenderer(
-                    source, lambda u: pins.check(u, "url"), lambda: pins.addresses, settings
+                    source,
+                    lambda u: pins.check(u, "url"),
+                    lambda: pins.addresses,
+                    settings,
                 )
             )
         html = source.type in ("list", "page")  # the start pages a crawl renders
@@ -309,6 +324,7 @@ def preview(
         except OSError as e:
             return Preview(start, 0, problems=[f"cannot fetch {start}: {e}"])
         result = Preview(page.url, page.status)
+        _not_fetched(page, result)
         if page.status >= 400:
             result.problems.append(f"HTTP {page.status}")
             return result

@@ -16,15 +16,22 @@ error naming its URL. ``YUQING_RENDER_BROWSER`` is the Chromium executable.
 Addresses (see docs/security.md): the page request passes the pinning middleware like any
 other; the browser is started with the crawl's pinned answers for the source's hosts
 (``--host-resolver-rules``), so it connects where the check looked; and every request the
-page makes (redirects, scripts, images, XHR) is checked against the same pinning resolver
-and aborted when its host has an internal address the crawl does not allow. Service
-workers are blocked and WebSockets are answered by nothing (no connection is made).
+page or a popup of it makes (scripts, images, XHR) is checked against the same pinning
+resolver and aborted when its host has an internal address the crawl does not allow
+(routes on the page and on the browser context). Redirect hops reach no route: each is
+checked as the browser reports it, and the page's redirect chain and final URL once it
+settled; a page that went through a refused address is a run error, nothing of it kept.
+Service workers are blocked and WebSockets are answered by nothing (no connection is
+made).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
+import threading
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
@@ -54,6 +61,12 @@ CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
 LOCAL_SCHEMES = frozenset({"data", "blob", "about"})
 # Each rendering crawl's handler (one for http and https), for abandon().
 _HANDLERS: weakref.WeakKeyDictionary[Crawler, RenderHandler] = weakref.WeakKeyDictionary()
+# One rendered preview at a time per process: each starts a Chromium of its own, and API
+# requests must not be able to start many at once.
+_PREVIEWS = threading.Semaphore(1)
+# Browser starts per preview (to map hosts checked after the last start): one per page of
+# the largest preview (a start page and 10 articles) and one more.
+LAUNCHES = 12
 
 
 def browser_path(settings: dict[str, Any]) -> str:
@@ -154,6 +167,9 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         self.abort_request: Callable[[Any], Awaitable[bool] | bool] | None = self._refused
         self.abandoned = False
         self.closed = False
+        # Each page in flight (by its Scrapy request) and the checks of its redirect hops.
+        self._page_of: dict[Request, Any] = {}
+        self._hops: dict[Any, list[asyncio.Future[IgnoreRequest | None]]] = {}
         _HANDLERS[crawler] = self
 
     @classmethod
@@ -181,11 +197,78 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         if self.abandoned:
             raise IgnoreRequest(f"not rendered: the crawl is stopping ({request.url})")
         try:
-            return await super()._download_request_with_retry(request, spider)
+            response = await super()._download_request_with_retry(request, spider)
         except Exception as e:
             if self.abandoned:
                 raise IgnoreRequest(f"not rendered: the crawl is stopping ({request.url})") from e
             raise
+        finally:
+            page = self._page_of.pop(request, None)
+            hops = self._hops.pop(page, []) if page is not None else []
+        await self._check_redirects(request, response, hops)
+        return response
+
+    async def _check_redirects(
+        self, request: Request, response: Response, hops: list[asyncio.Future[IgnoreRequest | None]]
+    ) -> None:
+        """Refuses a page that went through a redirect (no route sees one: Playwright) to
+        an address the crawl does not allow, or whose scripts were redirected to one: the
+        request was made, but what the page shows is not kept (a run error). A hop that
+        failed otherwise (a name not found) failed in the browser too: only logged."""
+        for refused in await asyncio.gather(*hops):
+            if isinstance(refused, AddressRefused):
+                raise refused
+        # scrapy-playwright lists the page's redirect hops (its first URL first).
+        for url in [*request.meta.get("redirect_urls", []), response.url]:
+            refused = await self._judgement(url)
+            if refused is not None:
+                self._refuse(url, str(refused))
+            if isinstance(refused, AddressRefused):
+                raise refused
+
+    async def _create_page(self, request: Request, spider: Spider) -> Any:
+        page = await super()._create_page(request, spider)
+        self._page_of[request] = page
+        self._hops[page] = []
+        return page
+
+    async def _create_browser_context(
+        self, name: str, context_kwargs: dict[str, Any] | None, spider: Spider | None = None
+    ) -> Any:
+        """The context's own guards, under the routes scrapy-playwright gives each page it
+        opens: a popup's requests pass the same check, its WebSockets go nowhere, and
+        every redirect hop is checked as it is seen (:meth:`_hop`)."""
+        wrapper = await super()._create_browser_context(name, context_kwargs, spider)
+        context = wrapper.context
+        await context.route_web_socket("**", lambda socket: None)
+        await context.route("**", self._route)
+        context.on("request", self._hop)
+        return wrapper
+
+    async def _route(self, route: Any) -> None:
+        if await self._refused(route.request):
+            await route.abort()
+        else:
+            await route.continue_()
+
+    def _hop(self, request: Any) -> None:
+        """A request the browser made: a redirect hop is checked (no route saw it), and
+        kept with its page's checks, which the page's download awaits."""
+        if request.redirected_from is None:
+            return
+        check = asyncio.ensure_future(self._hop_refused(request.url))
+        try:
+            page = request.frame.page
+        except Exception:  # a worker's request has no frame (workers are blocked)
+            return
+        if page in self._hops:
+            self._hops[page].append(check)
+
+    async def _hop_refused(self, url: str) -> IgnoreRequest | None:
+        refused = await self._judgement(url)
+        if refused is not None:
+            self._refuse(url, str(refused))
+        return refused
 
     async def _maybe_launch_browser(self) -> None:
         if self.abandoned:
@@ -214,17 +297,23 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
         return ", ".join(dict.fromkeys(rules))
 
     async def _refused(self, request: Any) -> bool:
-        """Whether to abort a request the page makes (Playwright's request): a scheme
-        that is not http(s) and makes a request, or a host with an internal address this
-        crawl does not allow (the pinning middleware's judgement)."""
-        parts = urlsplit(request.url)
+        """Whether to abort a request the page makes (Playwright's request): see
+        :meth:`_judgement`."""
+        refused = await self._judgement(request.url)
+        return refused is not None and self._refuse(request.url, str(refused))
+
+    async def _judgement(self, url: str) -> IgnoreRequest | None:
+        """Why the page may not fetch ``url``: a scheme that is not http(s) and makes a
+        request, or a host with an internal address this crawl does not allow (the
+        pinning middleware's judgement, :class:`AddressRefused`); None if it may."""
+        parts = urlsplit(url)
         if parts.scheme in LOCAL_SCHEMES:
-            return False
+            return None
         if parts.scheme not in ("http", "https"):
-            return self._refuse(request.url, f"not http(s): {parts.scheme}")
+            return IgnoreRequest(f"not http(s): {parts.scheme}")
         host = (parts.hostname or "").lower()
         if not self.checking or not host:
-            return False
+            return None
         resolver = resolver_of(self.crawler)
         found = resolver.cached(host)
         try:
@@ -232,10 +321,10 @@ class RenderHandler(ScrapyPlaywrightDownloadHandler):
                 found = await maybe_deferred_to_future(resolver.addresses(host))
             self.guard._judge(host, found)
         except AddressRefused as e:
-            return self._refuse(request.url, str(e))
+            return e
         except Exception as e:  # a lookup failure: the browser would fail it too
-            return self._refuse(request.url, f"host name not found ({e})")
-        return False
+            return IgnoreRequest(f"host name not found ({e})")
+        return None
 
     def _refuse(self, url: str, reason: str) -> bool:
         assert self.crawler.stats is not None
@@ -251,11 +340,22 @@ class PageRenderer:
     (:mod:`crawler.preview`), which runs in the API's request thread (no reactor, no event
     loop: Playwright's synchronous API). The same browser and limits
     (:func:`render_settings`: ``YUQING_RENDER_BROWSER``, ``_WAIT``, ``_TIMEOUT``), the
-    same guards as :class:`RenderHandler`: the hosts ``pinned`` when the browser starts
-    resolve to their checked addresses (``--host-resolver-rules``), every request a page
-    makes goes through ``check`` (which raises for a refused URL: the preview's address
-    check) and is aborted if refused, service workers are blocked and WebSockets answered
-    by nothing. One browser per renderer (a context manager), started on the first page.
+    same guards as :class:`RenderHandler`, at the level of the browser context so that a
+    popup's requests pass them too: every request a page makes goes through ``check``
+    (which raises for a refused URL: the preview's address check) and is aborted if
+    refused, service workers are blocked and WebSockets answered by nothing. Redirect hops
+    never reach a route (Playwright), so each hop is checked as it is seen and after the
+    page settled (with its final URL): a page that went to a refused address, or whose
+    scripts read a redirect to one, is refused (:class:`RenderRefused`), its content
+    never read. The hosts ``pinned`` (checked) resolve to their checked addresses
+    (``--host-resolver-rules``): the browser is restarted before a page when hosts were
+    checked since it started (an article on another host), at most :data:`LAUNCHES` times.
+
+    One browser per renderer (a context manager), started on the first page; one
+    renderer at a time per process holds a browser (:data:`_PREVIEWS`): another waits up
+    to the render timeout, then is refused (:class:`RenderBusy`). HTML over ``max_bytes``
+    (UTF-8; the plain preview's :data:`crawler.preview.MAX_BYTES` by default) is refused
+    (:class:`RenderTooLarge`) before it leaves the browser.
     """
 
     def __init__(
@@ -264,15 +364,23 @@ class PageRenderer:
         check: Callable[[str], object],
         pinned: Callable[[], dict[str, list[str]]],
         settings: dict[str, Any] | None = None,
+        *,
+        max_bytes: int | None = None,
     ) -> None:
+        from crawler.preview import MAX_BYTES
         from crawler.settings import SETTINGS
 
         given = SETTINGS | (settings or {})
         self.settings = render_settings(source, given)  # a missing browser: SourceError
         self.check, self.pinned = check, pinned
-        self.refused: list[tuple[str, str]] = []  # (url, reason) of requests aborted
+        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+        self.refused: list[tuple[str, str]] = []  # (url, reason) of the last page's aborts
+        self._hops: list[tuple[str, str]] = []  # refused redirect hops of the last page
         self._playwright: Any = None
         self._browser: Any = None
+        self._mapped: frozenset[str] = frozenset()  # the resolver rules the browser has
+        self._launches = 0
+        self._holding = False  # this renderer holds _PREVIEWS
 
     def __enter__(self) -> Self:
         return self
@@ -281,81 +389,170 @@ class PageRenderer:
         self.close()
 
     def close(self) -> None:
+        try:
+            self._close_browser()
+        finally:
+            if self._holding:
+                self._holding = False
+                _PREVIEWS.release()
+
+    def _close_browser(self) -> None:
+        from playwright.sync_api import Error as PlaywrightError
+
+        # A browser that died already cannot be closed: nothing more to release.
         if self._browser is not None:
-            self._browser.close()
+            with contextlib.suppress(PlaywrightError):
+                self._browser.close()
             self._browser = None
         if self._playwright is not None:
-            self._playwright.stop()
+            with contextlib.suppress(PlaywrightError):
+                self._playwright.stop()
             self._playwright = None
 
-    def _launch(self) -> Any:
-        from playwright.sync_api import sync_playwright
-
-        options = dict(self.settings["PLAYWRIGHT_LAUNCH_OPTIONS"])
-        rules = [
+    def _rules(self) -> frozenset[str]:
+        return frozenset(
             f"MAP {host} {f'[{found[0]}]' if ':' in found[0] else found[0]}"
             for host, found in self.pinned().items()
             if found and not is_literal(host)
-        ]
+        )
+
+    def _timeout(self) -> float:
+        """The render timeout, in milliseconds (Playwright's unit)."""
+        return float(self.settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"])
+
+    def _hold(self, url: str) -> None:
+        """Takes the process's one rendered preview (:data:`_PREVIEWS`) for this renderer."""
+        if self._holding:
+            return
+        seconds = self._timeout() / 1000
+        if not _PREVIEWS.acquire(timeout=seconds):
+            raise RenderBusy(url, f"waited {seconds:g} s")
+        self._holding = True
+
+    def _browser_for(self, url: str) -> Any:
+        """The browser, started (again) so that every host checked so far is mapped."""
+        from playwright.sync_api import sync_playwright
+
+        rules = self._rules()
+        if self._browser is not None and not rules <= self._mapped:
+            self._close_browser()
+        if self._browser is not None:
+            return self._browser
+        if self._launches >= LAUNCHES:
+            raise RenderTooSpread(url, f"the browser was started {LAUNCHES} times")
+        options = dict(self.settings["PLAYWRIGHT_LAUNCH_OPTIONS"])
         if rules:
-            options["args"] = [f"--host-resolver-rules={', '.join(rules)}"]
+            options["args"] = [f"--host-resolver-rules={', '.join(sorted(rules))}"]
+        self._launches += 1
         self._playwright = sync_playwright().start()
         try:
             self._browser = self._playwright.chromium.launch(**options)
         except Exception:
-            self.close()
+            self._close_browser()
             raise
+        self._mapped = rules
         return self._browser
 
     def render(self, url: str) -> tuple[str, int, str]:
         """The page at ``url`` (checked by the caller) once it settled: its final URL, HTTP
         status and HTML as its scripts left it. A page that does not settle within the
-        timeout raises :class:`RenderTimedOut`; a browser error :class:`RenderFailed`."""
+        timeout raises :class:`RenderTimedOut`; one that went to a refused address
+        :class:`RenderRefused`; a browser error :class:`RenderFailed`. :attr:`refused`
+        lists the requests of the page that were not made."""
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         from crawler.settings import USER_AGENT
 
+        self._hold(url)
+        self.refused, self._hops = [], []
+        context = None
         try:
-            browser = self._browser or self._launch()
+            browser = self._browser_for(url)
             context = browser.new_context(service_workers="block", user_agent=USER_AGENT)
-        except PlaywrightError as e:  # the browser would not start (or went away)
-            raise RenderFailed(url, _first_line(e)) from e
-        try:
+            context.route_web_socket("**", lambda socket: None)
+            context.route("**", self._route)
+            context.on("request", self._hop)
             page = context.new_page()
-            page.route_web_socket("**", lambda socket: None)
-            page.route("**", self._route)
-            timeout = float(self.settings["PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT"])
-            try:
-                response = page.goto(
-                    url, wait_until=self.settings["YUQING_RENDER_WAIT"], timeout=timeout
-                )
-                return page.url, response.status if response else 200, page.content()
-            except PlaywrightTimeout as e:
-                raise RenderTimedOut(url, _first_line(e)) from e
-            except PlaywrightError as e:
-                raise RenderFailed(url, _first_line(e)) from e
+            wait = self.settings["YUQING_RENDER_WAIT"]
+            response = page.goto(url, wait_until=wait, timeout=self._timeout())
+            self._check_chain(url, response, page.url)
+            html = self._html(page, url)
+            # A hop seen until the HTML was read (events come in order) may be in it.
+            if self._hops:
+                raise RenderRefused(url, self._hops[0][1])
+            return page.url, response.status if response else 200, html
+        except PlaywrightTimeout as e:
+            raise RenderTimedOut(url, _first_line(e)) from e
+        except PlaywrightError as e:  # the browser would not start, or went away
+            raise RenderFailed(url, _first_line(e)) from e
         finally:
-            context.close()
+            if context is not None:
+                # A browser gone away fails the close too: the first error is the one told.
+                with contextlib.suppress(PlaywrightError):
+                    context.close()
+
+    def _check_chain(self, url: str, response: Any, final: str) -> None:
+        """Refuses the page if a redirect hop of its own or the URL it ended on is not
+        allowed: the hops were not routed."""
+        hops = []
+        request = response.request if response is not None else None
+        while request is not None:
+            hops.append(request.url)
+            request = request.redirected_from
+        for hop in [*reversed(hops), final]:
+            reason = self._reason(hop)
+            if reason is not None:
+                raise RenderRefused(url, reason)
+
+    def _html(self, page: Any, url: str) -> str:
+        """The page's HTML, refused before it is read if over :attr:`max_bytes`."""
+        size = int(page.evaluate(_HTML_BYTES))
+        if size <= self.max_bytes:
+            html = str(page.content())
+            size = len(html.encode("utf-8"))
+            if size <= self.max_bytes:
+                return html
+        raise RenderTooLarge(url, f"{size} bytes, over {self.max_bytes}")
+
+    def _reason(self, url: str) -> str | None:
+        """Why the preview may not fetch ``url``; None if it may."""
+        scheme = urlsplit(url).scheme
+        if scheme in LOCAL_SCHEMES:
+            return None
+        if scheme not in ("http", "https"):
+            return f"not http(s): {scheme}"
+        try:
+            self.check(url)
+        except (UrlRefused, OSError, ValueError) as e:
+            return str(e)
+        return None
 
     def _route(self, route: Any) -> None:
         url = route.request.url
-        scheme = urlsplit(url).scheme
-        reason = None
-        if scheme in LOCAL_SCHEMES:
-            pass
-        elif scheme not in ("http", "https"):
-            reason = f"not http(s): {scheme}"
-        else:
-            try:
-                self.check(url)
-            except (UrlRefused, OSError, ValueError) as e:
-                reason = str(e)
+        reason = self._reason(url)
         if reason is None:
             route.continue_()
         else:
             self.refused.append((url, reason))
             route.abort()
+
+    def _hop(self, request: Any) -> None:
+        """A request the browser made (the context's ``request`` event): a redirect hop,
+        which no route saw, is checked now; one refused taints the page."""
+        if request.redirected_from is None:
+            return
+        reason = self._reason(request.url)
+        if reason is not None:
+            self.refused.append((request.url, reason))
+            self._hops.append((request.url, reason))
+
+
+# The UTF-8 size of a page's HTML, measured in the browser (none of it read yet).
+_HTML_BYTES = (
+    "() => new TextEncoder().encode(document.documentElement"
+    " ? document.documentElement.outerHTML : '').length"
+)
 
 
 def _first_line(error: BaseException) -> str:
@@ -377,3 +574,22 @@ class RenderFailed(OSError):
 
 class RenderTimedOut(RenderFailed):
     prefix = "render timed out: the page did not settle in time"
+
+
+class RenderRefused(RenderFailed):
+    """A page that went (or whose scripts were redirected) to an address the preview does
+    not allow: what it shows is not returned."""
+
+    prefix = "render refused: the page went to an address that is not allowed"
+
+
+class RenderTooLarge(RenderFailed):
+    prefix = "render refused: the rendered page is larger than the preview reads"
+
+
+class RenderTooSpread(RenderFailed):
+    prefix = "render refused: the preview's pages are on more hosts than it maps"
+
+
+class RenderBusy(RenderFailed):
+    prefix = "render refused: another rendered preview is running; try again when it is done"

@@ -386,9 +386,35 @@ CHINESE: dict[str, str] = {
     "render timed out: the page did not settle in time: {said} ({url})": (
         "渲染超时：页面未在限定时间内加载完成：{said}（{url}）"
     ),
+    # ``{detail}`` is the preview's refusal of an address; ``{page}`` the URL rendered.
+    "render refused: the page went to an address that is not allowed: {detail} ({page})": (
+        "渲染被拒绝：页面转到了不允许的地址：{detail}（{page}）"
+    ),
+    "render refused: the preview's pages are on more hosts than it maps: {said} ({url})": (
+        "渲染被拒绝：预览的页面分布的主机过多：{said}（{url}）"
+    ),
+    "render refused: the preview's pages are on more hosts than it maps: the browser was"
+    " started {n} times ({url})": (
+        "渲染被拒绝：预览的页面分布的主机过多：浏览器已启动 {n} 次（{url}）"
+    ),
+    "render refused: the rendered page is larger than the preview reads: {said} ({url})": (
+        "渲染被拒绝：渲染后的页面超过预览读取的上限：{said}（{url}）"
+    ),
+    "render refused: the rendered page is larger than the preview reads: {size} bytes, over"
+    " {max} ({url})": (
+        "渲染被拒绝：渲染后的页面超过预览读取的上限：{size} 字节，上限 {max} 字节（{url}）"
+    ),
+    "render refused: another rendered preview is running; try again when it is done:"
+    " {said} ({url})": "渲染被拒绝：另一个渲染预览正在进行，请等它结束后重试：{said}（{url}）",
+    "render refused: another rendered preview is running; try again when it is done:"
+    " waited {seconds} s ({url})": (
+        "渲染被拒绝：另一个渲染预览正在进行，请等它结束后重试：已等待 {seconds} 秒（{url}）"
+    ),
+    "not http(s): {scheme}": "不是 http(s) 网址：{scheme}",
     # The "test this source" preview's problems (crawler/preview.py, crawler/extract.py);
     # ``{detail}`` is a refusal or the system's text (kept as it is if no refusal).
     "cannot fetch {url}: {detail}": "无法获取 {url}：{detail}",
+    "not fetched {url}: {detail}": "未获取 {url}：{detail}",  # a rendered page's request
     "HTTP {status}": "服务器返回 HTTP {status}",
     "not text ({method})": "不是文本（{method}）",
     "no article links found on the start page": "起始页上没有找到文章链接",
@@ -589,8 +615,8 @@ PLACES: dict[str, str] = {
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # What a placeholder may match: an input's name is one word (``selectors.title``), a word
-# and a list of choices are quoted (as Python shows a text); the rest is any text, as short
-# as the template allows.
+# and a list of choices are quoted (as Python shows a text), a page's URL and a host name
+# have no spaces; the rest is any text, as short as the template allows.
 _SHAPES = {
     "field": r"[A-Za-z_][\w.\[\]-]*",
     "word": r"'.*?'|\".*?\"",
@@ -599,6 +625,8 @@ _SHAPES = {
     "option": r"--[a-z][\w-]*",  # one of its options
     "problems": r"\d+",  # how many
     "line": r"\d+",
+    "page": r"\S+",  # a URL a browser gave (encoded: no spaces) after a refusal with "( )"
+    "host": r"\S+",  # so that a refusal about a host inside a longer one is found whole
 }
 
 
