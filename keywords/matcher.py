@@ -797,6 +797,11 @@ class _Part(NormalizedText):
         a, b = self._whole.spans([s + at for s in starts], [e + at for e in ends])
         return [s - origin for s in a], [e - origin for e in b]
 
+    def spans_of(
+        self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    ) -> tuple[list[int], list[int]]:
+        return self.spans(starts.tolist(), ends.tolist())
+
 
 def _collect_many(
     founds: list[dict[int, list[_Occurrence]] | None],
@@ -993,6 +998,8 @@ def _collect_sounds(
     hit_starts: list[int] = []
     hit_ends: list[int] = []
     hit_entries: list[_Entry] = []
+    original_starts: list[int] = []
+    original_ends: list[int] = []
     if compiled.sound is not None:
         patterns, starts, ends = compiled.sound[0].locate(form.text, form.codes)
         # Whether two hits may share a leaf and place: not among homophones in text
@@ -1004,12 +1011,16 @@ def _collect_sounds(
             hit_starts, hit_ends, hit_entries = _judged(
                 form, normalized.text, patterns, starts, ends, compiled, variants
             )
+            original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
         else:
-            (hit_starts, hit_ends, hit_entries), shared = _heard_once(
+            (start_array, end_array, hit_entries), shared = _heard_once(
                 normalized.text, patterns, starts, ends, compiled, form.source_codes
             )
+            if hit_entries:
+                # Mapped back from the arrays judging gave, not from lists made of them.
+                original_starts, original_ends = normalized.spans_of(start_array, end_array)
+                hit_starts, hit_ends = start_array.tolist(), end_array.tolist()
         if hit_entries:
-            original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
             get = found.get
             hits = zip(
                 hit_starts, hit_ends, original_starts, original_ends, hit_entries, strict=True
@@ -1072,7 +1083,8 @@ def _heard(
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`);
     ``codes``: the code points of ``text``, if at hand."""
-    return _heard_once(text, patterns, starts, ends, compiled, codes)[0]
+    (hit_starts, hit_ends, entries), _ = _heard_once(text, patterns, starts, ends, compiled, codes)
+    return hit_starts.tolist(), hit_ends.tolist(), entries
 
 
 def _heard_once(
@@ -1082,20 +1094,23 @@ def _heard_once(
     ends: _Positions,
     compiled: _View,
     codes: npt.NDArray[np.uint32] | None = None,
-) -> tuple[_Accepted, bool]:
-    """:func:`_heard`, and whether two of its hits may be of one leaf at one place. Two
-    patterns found at one place would be one string (a character has one stand-in), so
-    only two words of one leaf behind one pattern (words that sound alike) can be."""
+) -> tuple[tuple[_Positions, _Positions, list[_Entry]], bool]:
+    """:func:`_heard` (starts and ends as arrays), and whether two of its hits may be of
+    one leaf at one place. Two patterns found at one place would be one string (a
+    character has one stand-in), so only two words of one leaf behind one pattern (words
+    that sound alike) can be."""
     assert compiled.sound is not None
     candidates, rows, same = compiled.sound[0].judge(text, patterns, starts, codes)
     if not candidates.size:
-        return ([], [], []), False
+        return (_NO_POSITIONS, _NO_POSITIONS, []), False
     heard = compiled.heard
     # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
     chosen = (rows * 2 + ~same).tolist()
     shared = compiled.any_shared and bool(compiled.shared_rows[rows].any())
-    accepted = starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
-    return accepted, shared
+    return (starts[candidates], ends[candidates], [heard[k] for k in chosen]), shared
+
+
+_NO_POSITIONS: _Positions = np.zeros(0, dtype=np.int64)
 
 
 def _judged(

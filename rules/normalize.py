@@ -521,6 +521,17 @@ class NormalizedText:
             start_array, end_array = edit_map.spans(start_array, end_array)
         return start_array.tolist(), end_array.tolist()
 
+    def spans_of(self, starts: _Positions, ends: _Positions) -> tuple[list[int], list[int]]:
+        """:meth:`spans` of spans given as arrays (as found in bulk): not made lists only
+        to be made arrays again."""
+        if not self._maps:
+            return starts.tolist(), ends.tolist()
+        if starts.size < _ARRAY_MIN_SPANS:
+            return self.spans(starts.tolist(), ends.tolist())
+        for edit_map in self._maps:
+            starts, ends = edit_map.spans(starts, ends)
+        return starts.tolist(), ends.tolist()
+
 
 def _codes(text: str) -> npt.NDArray[np.uint32]:
     return np.frombuffer(codecs.utf_32_le_encode(text, "surrogatepass")[0], dtype=np.uint32)
