@@ -993,7 +993,7 @@ def _collect_sounds(
 ) -> None:
     """Hits in the sound form (pinyin, homophones) and initials, each judged against its
     group's options."""
-    form = sound_form(normalized.text)
+    form = sound_form(normalized.text, normalized.codes)
     taken: set[tuple[int, int, int]] | None = None  # (leaf, start, end) of the sound hits
     hit_starts: list[int] = []
     hit_ends: list[int] = []
@@ -1026,13 +1026,14 @@ def _collect_sounds(
                 hit_starts, hit_ends, original_starts, original_ends, hit_entries, strict=True
             )
             if not shared:
-                for start, end, a, b, entry in hits:
-                    leaf = entry.leaf
+                # zip's tuples are the occurrences: stored as they come, not rebuilt.
+                for occurrence in hits:
+                    leaf = occurrence[4].leaf
                     occurrences = get(leaf)
                     if occurrences is None:
-                        found[leaf] = [(start, end, a, b, entry)]
+                        found[leaf] = [occurrence]
                     else:
-                        occurrences.append((start, end, a, b, entry))
+                        occurrences.append(occurrence)
             else:
                 taken = set()
                 take = taken.add
@@ -1107,7 +1108,8 @@ def _heard_once(
     # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
     chosen = (rows * 2 + ~same).tolist()
     shared = compiled.any_shared and bool(compiled.shared_rows[rows].any())
-    return (starts[candidates], ends[candidates], [heard[k] for k in chosen]), shared
+    entries = [heard[k] for k in chosen]
+    return (starts.take(candidates), ends.take(candidates), entries), shared
 
 
 _NO_POSITIONS: _Positions = np.zeros(0, dtype=np.int64)
