@@ -1133,16 +1133,9 @@ def _judged(
     candidates, rows, same = index.judge(text, patterns[bulk], source_starts[bulk])
     heard = compiled.heard
     found = bulk[candidates]
-    ordered: list[tuple[int, int, int, _Entry]] = [
-        (k, s, e, heard[row])
-        for k, s, e, row in zip(
-            found.tolist(),
-            source_starts[found].tolist(),
-            source_ends[found].tolist(),
-            (rows * 2 + ~same).tolist(),
-            strict=True,
-        )
-    ]
+    # The spelt candidates first (a few, judged one by one): where none is kept, the
+    # bulk's hits are the answer as they are, in order, with nothing to interleave.
+    kept: list[tuple[int, int, int, _Entry]] = []
     spelt = np.flatnonzero(~plain)
     for k, i, s, e in zip(
         spelt.tolist(),
@@ -1160,7 +1153,14 @@ def _judged(
                 continue  # not allowed, or found as written by the plain scan
             source_start, source_end = form.source_span(s, e)
             hit = entry if kind == "same" else entry._replace(kind=kind)
-            ordered.append((k, source_start, source_end, hit))
+            kept.append((k, source_start, source_end, hit))
+    bulk_starts = source_starts[found].tolist()
+    bulk_ends = source_ends[found].tolist()
+    bulk_entries = [heard[row] for row in (rows * 2 + ~same).tolist()]
+    if not kept:
+        return bulk_starts, bulk_ends, bulk_entries
+    ordered = list(zip(found.tolist(), bulk_starts, bulk_ends, bulk_entries, strict=True))
+    ordered += kept
     ordered.sort(key=lambda x: x[0])  # stable: a candidate's words keep their order
     return [x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]
 
