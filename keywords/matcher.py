@@ -797,6 +797,11 @@ class _Part(NormalizedText):
         a, b = self._whole.spans([s + at for s in starts], [e + at for e in ends])
         return [s - origin for s in a], [e - origin for e in b]
 
+    def spans_of(
+        self, starts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+    ) -> tuple[list[int], list[int]]:
+        return self.spans(starts.tolist(), ends.tolist())
+
 
 def _collect_many(
     founds: list[dict[int, list[_Occurrence]] | None],
@@ -988,11 +993,13 @@ def _collect_sounds(
 ) -> None:
     """Hits in the sound form (pinyin, homophones) and initials, each judged against its
     group's options."""
-    form = sound_form(normalized.text)
+    form = sound_form(normalized.text, normalized.codes)
     taken: set[tuple[int, int, int]] | None = None  # (leaf, start, end) of the sound hits
     hit_starts: list[int] = []
     hit_ends: list[int] = []
     hit_entries: list[_Entry] = []
+    original_starts: list[int] = []
+    original_ends: list[int] = []
     if compiled.sound is not None:
         patterns, starts, ends = compiled.sound[0].locate(form.text, form.codes)
         # Whether two hits may share a leaf and place: not among homophones in text
@@ -1004,24 +1011,29 @@ def _collect_sounds(
             hit_starts, hit_ends, hit_entries = _judged(
                 form, normalized.text, patterns, starts, ends, compiled, variants
             )
+            original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
         else:
-            (hit_starts, hit_ends, hit_entries), shared = _heard_once(
+            (start_array, end_array, hit_entries), shared = _heard_once(
                 normalized.text, patterns, starts, ends, compiled, form.source_codes
             )
+            if hit_entries:
+                # Mapped back from the arrays judging gave, not from lists made of them.
+                original_starts, original_ends = normalized.spans_of(start_array, end_array)
+                hit_starts, hit_ends = start_array.tolist(), end_array.tolist()
         if hit_entries:
-            original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
             get = found.get
             hits = zip(
                 hit_starts, hit_ends, original_starts, original_ends, hit_entries, strict=True
             )
             if not shared:
-                for start, end, a, b, entry in hits:
-                    leaf = entry.leaf
+                # zip's tuples are the occurrences: stored as they come, not rebuilt.
+                for occurrence in hits:
+                    leaf = occurrence[4].leaf
                     occurrences = get(leaf)
                     if occurrences is None:
-                        found[leaf] = [(start, end, a, b, entry)]
+                        found[leaf] = [occurrence]
                     else:
-                        occurrences.append((start, end, a, b, entry))
+                        occurrences.append(occurrence)
             else:
                 taken = set()
                 take = taken.add
@@ -1072,7 +1084,8 @@ def _heard(
     """Sound hits in a text without pinyin: homophones (one character at least as
     written) of groups that want them, judged in bulk (:meth:`SoundIndex.judge`);
     ``codes``: the code points of ``text``, if at hand."""
-    return _heard_once(text, patterns, starts, ends, compiled, codes)[0]
+    (hit_starts, hit_ends, entries), _ = _heard_once(text, patterns, starts, ends, compiled, codes)
+    return hit_starts.tolist(), hit_ends.tolist(), entries
 
 
 def _heard_once(
@@ -1082,20 +1095,24 @@ def _heard_once(
     ends: _Positions,
     compiled: _View,
     codes: npt.NDArray[np.uint32] | None = None,
-) -> tuple[_Accepted, bool]:
-    """:func:`_heard`, and whether two of its hits may be of one leaf at one place. Two
-    patterns found at one place would be one string (a character has one stand-in), so
-    only two words of one leaf behind one pattern (words that sound alike) can be."""
+) -> tuple[tuple[_Positions, _Positions, list[_Entry]], bool]:
+    """:func:`_heard` (starts and ends as arrays), and whether two of its hits may be of
+    one leaf at one place. Two patterns found at one place would be one string (a
+    character has one stand-in), so only two words of one leaf behind one pattern (words
+    that sound alike) can be."""
     assert compiled.sound is not None
     candidates, rows, same = compiled.sound[0].judge(text, patterns, starts, codes)
     if not candidates.size:
-        return ([], [], []), False
+        return (_NO_POSITIONS, _NO_POSITIONS, []), False
     heard = compiled.heard
     # Each row's entry as written is heard[2 * row], as heard heard[2 * row + 1].
     chosen = (rows * 2 + ~same).tolist()
     shared = compiled.any_shared and bool(compiled.shared_rows[rows].any())
-    accepted = starts[candidates].tolist(), ends[candidates].tolist(), [heard[k] for k in chosen]
-    return accepted, shared
+    entries = [heard[k] for k in chosen]
+    return (starts.take(candidates), ends.take(candidates), entries), shared
+
+
+_NO_POSITIONS: _Positions = np.zeros(0, dtype=np.int64)
 
 
 def _judged(
@@ -1116,16 +1133,9 @@ def _judged(
     candidates, rows, same = index.judge(text, patterns[bulk], source_starts[bulk])
     heard = compiled.heard
     found = bulk[candidates]
-    ordered: list[tuple[int, int, int, _Entry]] = [
-        (k, s, e, heard[row])
-        for k, s, e, row in zip(
-            found.tolist(),
-            source_starts[found].tolist(),
-            source_ends[found].tolist(),
-            (rows * 2 + ~same).tolist(),
-            strict=True,
-        )
-    ]
+    # The spelt candidates first (a few, judged one by one): where none is kept, the
+    # bulk's hits are the answer as they are, in order, with nothing to interleave.
+    kept: list[tuple[int, int, int, _Entry]] = []
     spelt = np.flatnonzero(~plain)
     for k, i, s, e in zip(
         spelt.tolist(),
@@ -1143,7 +1153,14 @@ def _judged(
                 continue  # not allowed, or found as written by the plain scan
             source_start, source_end = form.source_span(s, e)
             hit = entry if kind == "same" else entry._replace(kind=kind)
-            ordered.append((k, source_start, source_end, hit))
+            kept.append((k, source_start, source_end, hit))
+    bulk_starts = source_starts[found].tolist()
+    bulk_ends = source_ends[found].tolist()
+    bulk_entries = [heard[row] for row in (rows * 2 + ~same).tolist()]
+    if not kept:
+        return bulk_starts, bulk_ends, bulk_entries
+    ordered = list(zip(found.tolist(), bulk_starts, bulk_ends, bulk_entries, strict=True))
+    ordered += kept
     ordered.sort(key=lambda x: x[0])  # stable: a candidate's words keep their order
     return [x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]
 

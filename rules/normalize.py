@@ -482,7 +482,7 @@ class NormalizedText:
     to how many characters it stood for."""
 
     # A plain class: a frozen dataclass's __init__ costs a noticeable share of a short scan.
-    __slots__ = ("_maps", "joins", "runs", "text")
+    __slots__ = ("_maps", "codes", "joins", "runs", "text")
 
     def __init__(
         self,
@@ -490,11 +490,15 @@ class NormalizedText:
         maps: tuple[_EditMap, ...],
         joins: frozenset[int] = _NO_JOINS,
         runs: dict[int, int] = _NO_RUNS,
+        codes: npt.NDArray[np.uint32] | None = None,
     ) -> None:
         self.text = text
         self._maps = maps  # last pass first
         self.joins = joins
         self.runs = runs
+        # The code points of ``text`` where the passes had them (read only), else None: the
+        # sound form reads them rather than encoding the text again.
+        self.codes = codes
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normal-form ``[start, end)`` (``start < end``)."""
@@ -520,6 +524,17 @@ class NormalizedText:
         for edit_map in self._maps:
             start_array, end_array = edit_map.spans(start_array, end_array)
         return start_array.tolist(), end_array.tolist()
+
+    def spans_of(self, starts: _Positions, ends: _Positions) -> tuple[list[int], list[int]]:
+        """:meth:`spans` of spans given as arrays (as found in bulk): not made lists only
+        to be made arrays again."""
+        if not self._maps:
+            return starts.tolist(), ends.tolist()
+        if starts.size < _ARRAY_MIN_SPANS:
+            return self.spans(starts.tolist(), ends.tolist())
+        for edit_map in self._maps:
+            starts, ends = edit_map.spans(starts, ends)
+        return starts.tolist(), ends.tolist()
 
 
 def _codes(text: str) -> npt.NDArray[np.uint32]:
@@ -798,11 +813,17 @@ def _map_lookalikes(text: str, t: _Tables, where: tuple[int, int] | None = None)
 
 
 def _collapse(
-    text: str, joins: frozenset[int], t: _Tables, maps: list[_EditMap]
+    text: str,
+    joins: frozenset[int],
+    t: _Tables,
+    maps: list[_EditMap],
+    codes: npt.NDArray[np.uint32] | None = None,
 ) -> tuple[str, frozenset[int], dict[int, int]]:
     """``repeats``: each run of one repeated letter or ideograph becomes one character;
-    returns the text, the joins moved along, and run lengths by position."""
-    codes = _codes(text)
+    returns the text, the joins moved along, and run lengths by position (``codes``: those
+    of ``text``, if at hand)."""
+    if codes is None:
+        codes = _codes(text)
     # Positions followed by the same character (a handful: classified one by one).
     same = (codes[1:] == codes[:-1]).nonzero()[0]
     if not same.size:
@@ -881,8 +902,13 @@ def normalize_sounds_view_default(
     # The Latin letters' range, found once for the views' Latin passes.
     where = _latin_range(result, t) if classes is None or bool((classes & _C_LATIN).any()) else None
     latin = where is not None
-    sounds = _latin_passes(result, sound_view, maps, latin, where)
-    viewed = sounds if sound_view == view else _latin_passes(result, view, maps, latin, where)
+    # The code points of the text both views start from, for the repeats pass and the
+    # sound form: the mapped ones if noise skipping deleted nothing, else encoded once.
+    codes = mapped if result is chars and mapped is not None else _codes(result)
+    sounds = _latin_passes(result, sound_view, maps, latin, where, codes)
+    viewed = (
+        sounds if sound_view == view else _latin_passes(result, view, maps, latin, where, codes)
+    )
     default = DEFAULT_VIEW
     if view.enclosed != default.enclosed:
         return sounds, viewed, partial(normalize_with_offsets, text)
@@ -948,11 +974,13 @@ def _latin_passes(
     common: list[_EditMap],
     latin: bool = True,
     where: tuple[int, int] | None = None,
+    codes: npt.NDArray[np.uint32] | None = None,
 ) -> NormalizedText:
     """Noise inside Latin words, ``lookalikes`` and ``repeats`` after
     :func:`_common_passes` (whose ``common`` maps are left as they are); ``latin=False``
     says the text has no letter of a space-delimited script (the first two passes would
-    change nothing); ``where``, if given, is :func:`_latin_range` of ``result``."""
+    change nothing); ``where``, if given, is :func:`_latin_range` of ``result``, ``codes``
+    its code points."""
     t = _get_tables()
     maps = list(common)
     joins = _NO_JOINS
@@ -965,10 +993,14 @@ def _latin_passes(
             where = maps[-1].forward(*where)
         result = _map_lookalikes(result, t, where)
     runs = _NO_RUNS
+    if result is not before:
+        codes = None  # the Latin passes changed the text
     if view.repeats and result:
-        result, joins, runs = _collapse(result, joins, t, maps)
+        collapsed, joins, runs = _collapse(result, joins, t, maps, codes)
+        if collapsed is not result:
+            result, codes = collapsed, None
     maps.reverse()
-    return NormalizedText(result, tuple(maps), joins, runs)
+    return NormalizedText(result, tuple(maps), joins, runs, codes)
 
 
 def normalize_many(texts: list[str], view: View = DEFAULT_VIEW) -> list[tuple[str, dict[int, int]]]:

@@ -467,17 +467,21 @@ def heard(written: str, word: str, homophones: bool) -> Literal["same", "homopho
     return None
 
 
-def sound_form(text: str) -> SoundForm:
-    """The :class:`SoundForm` of normalised ``text``."""
+def sound_form(text: str, codes: npt.NDArray[np.uint32] | None = None) -> SoundForm:
+    """The :class:`SoundForm` of normalised ``text`` (whose code points are ``codes``, if
+    at hand)."""
     if not text:
         return SoundForm(text, text, None, None, [])
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if codes is None:
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     heard = _get().stand_in.take(codes)
     sounds = heard.tobytes().decode("utf-32-le", "surrogatepass")
-    # Most texts have no Latin letter at all: told from the codes, not by the regex.
-    if not ((codes - np.uint32(ord("a"))) < 26).any():
+    # Most texts have no Latin letter at all: told from the codes, not by the regex, which
+    # then reads only from the first letter to the last (a few words in Chinese text).
+    letters = ((codes - np.uint32(ord("a"))) < 26).nonzero()[0]
+    if not letters.size:
         return SoundForm(text, sounds, None, None, [], heard, codes)
-    tokens = [m.span() for m in _LETTERS.finditer(text)]
+    tokens = [m.span() for m in _LETTERS.finditer(text, int(letters[0]), int(letters[-1]) + 1)]
     if not tokens:
         return SoundForm(text, sounds, None, None, [], heard, codes)
     # Runs of Latin words with only spaces between them.

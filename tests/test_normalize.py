@@ -7,6 +7,7 @@ import functools
 import re
 import unicodedata
 
+import numpy as np
 import opencc
 import pytest
 from hypothesis import given, settings
@@ -383,3 +384,28 @@ def test_latin_passes_of_both_views_reach_the_first_and_last_letter(text: str, n
         (viewed, normalize_with_offsets(text, view)),
     ):
         assert (together.text, together.joins) == (alone.text, alone.joins)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(texts, LATIN_AND_REPEATS),
+    st.sampled_from(("off", "cjk", "latin", "brackets")),
+    st.booleans(),
+    st.booleans(),
+)
+def test_code_points_a_normal_form_carries_are_those_of_its_text(
+    text: str, noise: str, lookalikes: bool, repeats: bool
+) -> None:
+    # The sound form and the repeats pass read them instead of encoding the text again.
+    view = View(True, noise, lookalikes, repeats)  # type: ignore[arg-type]
+    for normalized in normalize_sounds_and_view(text, view):
+        if normalized.codes is not None:
+            assert [chr(c) for c in normalized.codes.tolist()] == list(normalized.text)
+        # Spans given as arrays map back as the same spans given as lists.
+        size = len(normalized.text)
+        pairs = [(s, e) for s in range(size) for e in range(s + 1, min(size, s + 3) + 1)] * 3
+        starts, ends = [s for s, _ in pairs], [e for _, e in pairs]
+        as_arrays = normalized.spans_of(
+            np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+        )
+        assert as_arrays == normalized.spans(starts, ends)
