@@ -132,8 +132,8 @@ def launch(
 @contextlib.contextmanager
 def _stops_as_interrupt(active: bool) -> Iterator[None]:
     """While ``active`` (and on the main thread, where Python handles signals), SIGTERM
-    and SIGHUP raise KeyboardInterrupt, as Ctrl-C does; the handlers before are put back
-    after."""
+    and SIGHUP raise KeyboardInterrupt, as Ctrl-C does, unless ignored; the handlers
+    before are put back after."""
     if not active or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -141,7 +141,12 @@ def _stops_as_interrupt(active: bool) -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # A signal ignored on purpose (``nohup`` ignores SIGHUP) stays ignored.
+    previous = {
+        sig: signal.signal(sig, interrupt)
+        for sig in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(sig) is not signal.SIG_IGN
+    }
     try:
         yield
     finally:

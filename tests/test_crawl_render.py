@@ -498,7 +498,15 @@ def test_ctrl_c_stops_a_single_crawl_at_once_though_its_page_never_settles(
     running)."""
     sqlite_store.sources.put(_source("slow", f"{site.url}/slow/index.html", render=True))
     yuqing = str(Path(sys.executable).with_name("yuqing"))
-    command = [yuqing, "crawl", "slow", *ARGS, "-s", "YUQING_RENDER_TIMEOUT=600"]
+    # Started as from a terminal, where Ctrl-C is not ignored: a job a shell puts in the
+    # background (a CI run, nohup) inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler at all.
+    default_int = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    command = [sys.executable, "-c", default_int, yuqing, "crawl", "slow", *ARGS]
+    command += ["-s", "YUQING_RENDER_TIMEOUT=600"]
     env = _env(sqlite_store, tmp_path)
     with subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
