@@ -11,6 +11,7 @@ import json
 import os
 import socket
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 _asked: Counter[str] = Counter()
@@ -36,3 +37,17 @@ def lookup(host: str) -> list[str]:
     n = _asked[host]
     _asked[host] += 1
     return answers[min(n, len(answers) - 1)]
+
+
+class Rebinding:
+    """In process (a preview's ``Pins``, a renderer's lookups): answers each name's n-th
+    lookup with its n-th answer (the last repeats), as :func:`lookup` does for a crawl."""
+
+    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
+        self.answers, self.asked = answers, Counter[str]()
+
+    def __call__(self, host: str) -> Sequence[str]:
+        n = self.asked[host]
+        self.asked[host] += 1
+        found = self.answers[host]
+        return found[min(n, len(found) - 1)]

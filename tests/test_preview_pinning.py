@@ -6,11 +6,10 @@ for the internal networks so that all traffic stays on 127.0.0.1."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from dnsstub import Rebinding
 from pagesite import serve_pages
 
 from crawler.pinning import checker
@@ -29,19 +28,6 @@ PAGES = {
     "/art/1.html": ARTICLE.format("防汛工作会议一", BODY),
     "/art/2.html": ARTICLE.format("防汛工作会议二", BODY),
 }
-
-
-class Rebinding:
-    """Answers each name's n-th lookup with its n-th answer (the last repeats)."""
-
-    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
-        self.answers, self.asked = answers, Counter[str]()
-
-    def __call__(self, host: str) -> Sequence[str]:
-        n = self.asked[host]
-        self.asked[host] += 1
-        found = self.answers[host]
-        return found[min(n, len(found) - 1)]
 
 
 def pins(lookup: Rebinding) -> Pins:

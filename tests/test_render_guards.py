@@ -16,8 +16,7 @@ import os
 import signal
 import sys
 import threading
-from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -108,22 +107,9 @@ def _site() -> Iterator[PageSite]:
         yield served
 
 
-class Rebinding:
-    """Answers each name's n-th lookup with its n-th answer (the last repeats)."""
-
-    def __init__(self, answers: dict[str, list[list[str]]]) -> None:
-        self.answers, self.asked = answers, Counter[str]()
-
-    def __call__(self, host: str) -> Sequence[str]:
-        n = self.asked[host]
-        self.asked[host] += 1
-        found = self.answers[host]
-        return found[min(n, len(found) - 1)]
-
-
-def _pins(**more: list[list[str]]) -> tuple[Pins, Rebinding]:
+def _pins(**more: list[list[str]]) -> tuple[Pins, dnsstub.Rebinding]:
     answers = {"news.example": [["127.0.0.1"]], "localhost": [["10.0.0.5"]], **more}
-    lookup = Rebinding(answers)
+    lookup = dnsstub.Rebinding(answers)
     return Pins(False, lookup=lookup, is_internal=checker(["10.0.0.0/8"])), lookup
 
 
