@@ -137,7 +137,17 @@ def test_a_rendered_preview_refuses_what_a_redirect_brings_from_a_refused_addres
     _shows_no_secret(shown)
     ok, moved, xhr = shown.articles
     assert ok.title == "防汛工作会议" and not ok.problems, ok
-    for article, path in ((moved, "/art/moved.html"), (xhr, "/art/xhr.html")):
+    refused = [(moved, "/art/moved.html")]
+    # A script's redirect hop is refused when the browser reports it before the page's
+    # HTML is read (docs/security.md); on a loaded machine the report can come after. The
+    # answer was unreadable cross-origin then, and nothing of it is shown (above), but
+    # the refusal goes unnamed: the page reads as one without a body.
+    if xhr.status == 0:
+        refused.append((xhr, "/art/xhr.html"))
+    else:
+        assert xhr.title == "加载中" and xhr.excerpt == "", xhr
+        assert "no body found" in xhr.problems, xhr
+    for article, path in refused:
         assert article.status == 0 and len(article.problems) == 1, article
         problem = article.problems[0]
         assert problem.startswith(
