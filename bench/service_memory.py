@@ -16,6 +16,7 @@ recycled. ``--speed`` runs the demo's clock faster: more crawls and incidents pe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -121,6 +122,9 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=10, help="demo clock speed")
     parser.add_argument("--every", type=float, default=60, help="seconds between samples")
     args = parser.parse_args()
+    # A job a shell starts in the background inherits SIGINT ignored, and so would the demo:
+    # it could not be stopped the way it is below. Default handling, inherited by the demo.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "demo"
         config = Path(tmp) / "yuqing.toml"
@@ -139,6 +143,7 @@ def main() -> None:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its group is not this process's (killed below)
         )
         samples: list[tuple[float, dict[str, dict[int, float]]]] = []
         start = time.monotonic()
@@ -149,13 +154,22 @@ def main() -> None:
                 taken = sample(demo.pid)
                 if taken["service"]:
                     samples.append(((time.monotonic() - start) / 60, taken))
+                    # Each sample as it is taken, so a run cut short still tells its story.
+                    print(
+                        f"sample {samples[-1][0]:.1f} min: "
+                        + ", ".join(f"{k} {sum(v.values()):.1f} MB" for k, v in taken.items()),
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 time.sleep(args.every)  # a sampling period, not a wait for something
         finally:
+            everything = tree(demo.pid)  # the service starts its own process group
             demo.send_signal(signal.SIGINT)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 demo.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(os.getpgid(demo.pid), signal.SIGKILL)
+            for pid in everything:  # whatever did not stop with the demo
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         crawls, items, outcomes = count_log(data / "yuqing.log")
     if len(samples) < 3:
         raise SystemExit("too few samples: run longer")
