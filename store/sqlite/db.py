@@ -50,7 +50,7 @@ class SQLiteStore(Store):
         self.url = f"sqlite:///{self.path}"
         self.tz = ZoneInfo(tz)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._owners: dict[sqlite3.Connection, threading.Thread] = {}  # open ones, by thread
         self._lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,14 @@ class SQLiteStore(Store):
             db.create_function("local_day", 1, self.local_day, deterministic=True)
             self._local.db = db
             with self._lock:
-                self._all.append(db)
+                # Threads come and go (the sender's pool for a burst, a console's "run now",
+                # a pool's reader): a connection left open when its thread ended would keep
+                # its file handle and page cache for the life of the process.
+                for old, owner in list(self._owners.items()):
+                    if not owner.is_alive():
+                        old.close()
+                        del self._owners[old]
+                self._owners[db] = threading.current_thread()
         return db
 
     def local_day(self, ms: int | None) -> str | None:
@@ -145,9 +152,9 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         with self._lock:
-            for db in self._all:
+            for db in self._owners:
                 db.close()
-            self._all.clear()
+            self._owners.clear()
         self._local = threading.local()
 
     def health(self) -> dict[str, Any]:
