@@ -111,5 +111,65 @@ def add_channels(
     return chosen
 
 
+def add_misconfigured(store: Store, fakes: FakePlatforms, clock: Clock) -> None:
+    """One channel of each kind the platform refuses for good, routed to by every alert: a
+    wrong signing secret (DingTalk), a keyword the robot wants and the message lacks
+    (Feishu), a removed robot (WeCom), a wrong API key (SMS gateway), a wrong AccessKey
+    secret (Aliyun), a receiver that refuses the signature (webhook)."""
+    settings = channel_settings(fakes)
+    settings = channel_settings(fakes)
+    kind, ding, secrets = settings["duty-ding"]
+    save_channel(
+        Acting("t", store, clock),
+        "duty-ding",
+        kind,
+        "区值班群",
+        ding,
+        secrets | {"secret": "SECwrong"},
+    )
+    fakes.add_feishu("fs-strict", keywords=["舆情告警"])  # wants a word the message lacks
+    save_channel(
+        Acting("t", store, clock),
+        "duty-feishu",
+        "feishu",
+        "飞书群",
+        {},
+        {"webhook": f"{fakes.url}/open-apis/bot/v2/hook/fs-strict"},
+    )
+    save_channel(
+        Acting("t", store, clock),
+        "duty-wecom",
+        "wecom",
+        "企业微信群",
+        {},
+        {"webhook": f"{fakes.url}/cgi-bin/webhook/send?key=6c1d0f52-removed-robot"},
+    )
+    kind, ali, secrets = settings["sms-ali"]
+    save_channel(
+        Acting("t", store, clock),
+        "sms-ali",
+        kind,
+        "阿里云短信",
+        ali,
+        {"access_key_secret": "wrong"},
+    )
+    kind, hook, secrets = settings["ops-hook"]
+    save_channel(
+        Acting("t", store, clock),
+        "ops-hook",
+        kind,
+        "Webhook",
+        hook,
+        {"secret": "x" * 32},
+    )
+    kind, gateway, secrets = settings["sms-gw"]
+    save_channel(
+        Acting("t", store, clock), "sms-gw", kind, "短信网关", gateway, {"secret": "wrong"}
+    )
+    to = [{"channel": c} for c in ("duty-ding", "duty-feishu", "duty-wecom", "ops-hook")]
+    sms = [{"channel": c, "to": [PHONE]} for c in ("sms-gw", "sms-ali")]
+    save_routing(Acting("t", store, clock), {"routes": [{"name": "全部", "to": [*to, *sms]}]})
+
+
 def sender(store: Store, clock: Clock, **options: Any) -> Sender:
     return Sender(store, SmtpConfig(port=1, timeout=2), clock, base_delay=5, **options)

@@ -49,6 +49,19 @@ IMPORTS = {"Problem": 2, "_fail": 0, "ValueError": 0, "problem": 1}
 # Files of monitor/alerts/ whose checks of a channel's settings, the routing table or an
 # alert policy raise ValueError (the refusal names the field, then the message).
 SETTING_CHECKS = ("routing.py", "policy.py", "base.py", "sms.py", "email.py")
+# Why a delivery failed and how a channel test went (monitor/alerts/: the recorded error
+# of an outbox message, the timeline's note, a test's result): the failures' messages, a
+# test's outcome, what the sender records as a delivery's error (index of the text).
+DELIVERY = {
+    "DeliveryError": 0,
+    "PermanentFailure": 0,
+    "TransientFailure": 0,
+    "RateLimited": 0,
+    "Trial": 1,
+    "_finish": 2,
+}
+# The tables of what a platform's codes mean (channels/: ERRORS, REFUSALS, ALIYUN_ERRORS).
+REASONS = re.compile(r"^[A-Z_]*(?:ERRORS|REFUSALS)$")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -62,6 +75,86 @@ def _text(node: ast.expr) -> str | None:
     if isinstance(node, ast.JoinedStr):
         return "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
     return None
+
+
+def _texts(node: ast.expr) -> Iterator[str]:
+    """The literal messages ``node`` may be: itself, either side of ``a or b`` and of
+    ``a if c else b``, or the text a channel's ``redact(...)`` is given."""
+    if isinstance(node, ast.BoolOp):
+        for value in node.values:
+            yield from _texts(value)
+    elif isinstance(node, ast.IfExp):
+        yield from _texts(node.body)
+        yield from _texts(node.orelse)
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "redact"
+        and node.args
+    ):
+        yield from _texts(node.args[0])
+    elif (text := _text(node)) is not None:
+        yield text
+
+
+def _called(call: ast.Call) -> str:
+    """The name of the function or method ``call`` calls."""
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def _names_a_reason_table(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name) and REASONS.match(n.id) for n in ast.walk(node))
+
+
+def _delivery_failures(path: Path, node: ast.AST) -> Iterator[tuple[str, str, str]]:
+    """Why a delivery failed, as monitor/alerts/ records it: the message of each
+    :class:`DeliveryError` raised, a channel test's result, what the sender records as a
+    delivery's error (``_finish``), and each entry of a platform's table of codes
+    (``ERRORS = {code: reason}``), with the default of a look-up in it."""
+    if "alerts" not in path.relative_to(ROOT).parts:
+        return
+    at = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', 0)}"
+    if (
+        isinstance(node, ast.Assign)
+        and len(node.targets) == 1
+        and isinstance(node.targets[0], ast.Name)
+        and REASONS.match(node.targets[0].id)
+        and isinstance(node.value, ast.Dict)
+    ):
+        for value in node.value.values:
+            for text in _texts(value):
+                yield at, f"reason in {node.targets[0].id}", text
+    if isinstance(node, ast.FunctionDef):
+        # A message made first (text = f"DingTalk {code}: ..."), then raised as one.
+        given = {
+            arg.id
+            for call in ast.walk(node)
+            if isinstance(call, ast.Call) and (index := DELIVERY.get(_called(call), -1)) >= 0
+            for arg in call.args[index : index + 1]
+            if isinstance(arg, ast.Name)
+        }
+        for statement in ast.walk(node):
+            if isinstance(statement, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id in given for t in statement.targets
+            ):
+                for text in _texts(statement.value):
+                    yield f"{path.relative_to(ROOT)}:{statement.lineno}", "delivery failure", text
+    if not isinstance(node, ast.Call):
+        return
+    func = node.func
+    name = _called(node)
+    index = DELIVERY.get(name)
+    if index is not None and len(node.args) > index:
+        for text in _texts(node.args[index]):
+            yield at, f"delivery {name}", text
+    # The default of a look-up in a table: ERRORS.get(code, default), next((...), default).
+    looked_up = (
+        name == "get" and isinstance(func, ast.Attribute) and _names_a_reason_table(func.value)
+    ) or (name == "next" and len(node.args) == 2 and _names_a_reason_table(node.args[0]))
+    if looked_up and len(node.args) == 2:
+        for text in _texts(node.args[1]):
+            yield at, "reason by default", text
 
 
 def _preview_problems(path: Path, node: ast.AST) -> Iterator[tuple[str, str, str]]:
@@ -104,11 +197,13 @@ def _preview_problems(path: Path, node: ast.AST) -> Iterator[tuple[str, str, str
 def raised() -> Iterator[tuple[str, str, str]]:
     """(place in the source, error class, message template) of each literal refusal, of
     each problem keywords/validate.py names, of each import problem (keywords/io.py,
-    keywords/places.py) and of each problem the source preview shows."""
+    keywords/places.py), of each problem the source preview shows and of each reason a
+    delivery failed."""
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text("utf-8"))):
                 yield from _preview_problems(path, node)
+                yield from _delivery_failures(path, node)
                 if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
                     continue
                 at = f"{path.relative_to(ROOT)}:{node.lineno}"

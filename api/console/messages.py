@@ -498,6 +498,109 @@ CHINESE: dict[str, str] = {
     "a time is listed twice": "有重复的时间",
     "name the rule, or give alert_id": "请写明规则，或给出 alert_id",
     "region is an administrative code, e.g. 500152": "区域须是行政区划代码，如 500152",
+    # Why a delivery failed, and a channel test's outcome (monitor/alerts/channels/,
+    # outbox.py, delivery.py): ``{answer}`` is the platform's own words (maybe none),
+    # ``{detail}`` the reason a platform's code stands for (the platform's words when it has
+    # none of ours), ``{host}`` where it was sent.
+    "delivered": "已送达",
+    "{host} did not answer (timed out): {error}": "{host} 无应答（超时）：{error}",
+    "cannot connect to {host}: {error}": "无法连接 {host}：{error}",
+    "{host} is rate limiting (HTTP 429)": "{host} 限流（HTTP 429）",
+    "{host} server error HTTP {status}: {answer}": "{host} 服务端错误 HTTP {status}：{answer}",
+    "the answer of {host} is not JSON (HTTP {status}): {answer}": (
+        "{host} 的应答不是 JSON（HTTP {status}）：{answer}"
+    ),
+    "the answer of {host} is not a JSON object": "{host} 的应答不是 JSON 对象",
+    "unknown error": "未知错误",
+    "DingTalk {code}: {detail} ({answer})": "钉钉 {code}：{detail}（{answer}）",
+    "sending too fast: at most 20 messages a minute per robot, then blocked for 10 minutes": (
+        "发送太快：每个机器人每分钟最多 20 条，超过后限流 10 分钟"
+    ),
+    "blocked for sending too fast": "发送速度太快而被限流",
+    "no such access_token: the robot may have been removed": (
+        "access_token 不存在：机器人可能已被移除"
+    ),
+    "no such access_token": "access_token 不存在",
+    "the robot is disabled": "机器人已停用",
+    "no such robot": "机器人不存在",
+    "the group has been dissolved": "群已被解散",
+    "unsupported message type": "不支持的消息类型",
+    "the message holds an unsafe link": "消息含有不安全的外链",
+    "the message holds inappropriate text": "消息含有不合适的文本",
+    "the message holds inappropriate content": "消息含有不合适的内容",
+    "DingTalk is busy": "钉钉系统繁忙",
+    "signature mismatch: check the signing secret, or whether the server's clock is right": (
+        "签名不匹配：检查加签密钥，或服务器时间是否准确"
+    ),
+    "invalid timestamp: the server's clock is more than an hour off DingTalk's": (
+        "时间戳无效：服务器时间与钉钉相差超过 1 小时"
+    ),
+    "the message holds none of the robot's custom keywords": "消息不含机器人设置的自定义关键词",
+    "the server's IP address is not on the robot's allow list": (
+        "服务器 IP 不在机器人的 IP 白名单内"
+    ),
+    "the security settings refused it": "安全设置校验未通过",
+    "Feishu {code}: {detail} ({answer})": "飞书 {code}：{detail}（{answer}）",
+    "signature check failed: check the signing secret, or whether the server's clock is more"
+    " than an hour off Feishu's": "签名校验失败：检查签名密钥，或服务器时间与飞书相差超过 1 小时",
+    "sending too often: at most 100 messages a minute and 5 a second per robot": (
+        "发送过于频繁（每个机器人每分钟最多 100 条、每秒 5 条）"
+    ),
+    "malformed request": "请求格式错误",
+    "invalid parameter": "参数错误",
+    "the answer of Feishu has no code: {answer}": "飞书的应答没有 code：{answer}",
+    "WeCom {code}: {detail} ({answer})": "企业微信 {code}：{detail}（{answer}）",
+    "calling too often: at most 20 messages a minute per robot": (
+        "调用频率超过限制（每个机器人每分钟最多 20 条）"
+    ),
+    "invalid webhook address: the robot may have been removed from the group chat, or the key"
+    " is wrong": "webhook 地址无效：机器人可能已被移出群聊，或 key 有误",
+    "the robot has been disabled": "机器人已被停用",
+    "the robot is not in this group": "机器人不在该群中",
+    "the message is empty": "消息内容为空",
+    "the message is longer than the limit": "消息内容超过长度限制",
+    "WeCom is busy": "企业微信系统繁忙",
+    "the SMS gateway refused it (HTTP {status}): {answer}": (
+        "短信网关拒绝（HTTP {status}）：{answer}"
+    ),
+    "the SMS gateway answered {name}={value}: {answer}": "短信网关返回 {name}={value}：{answer}",
+    "Aliyun SMS {code}: {detail} ({answer})": "阿里云短信 {code}：{detail}（{answer}）",
+    "Aliyun SMS {code}: rate limited ({answer})": "阿里云短信 {code}：触发流控（{answer}）",
+    "malformed mobile number": "手机号码格式错误",
+    "the SMS template does not exist or is not approved": "短信模板不存在或未审核通过",
+    "the SMS signature does not exist or is not approved": "短信签名不存在或未审核通过",
+    "a template variable has no value": "模板变量缺少对应参数值",
+    "a template variable holds a forbidden keyword": "模板变量里包含非法关键字",
+    "a parameter is longer than the limit": "参数超出长度限制",
+    "the account balance is too low": "账户余额不足",
+    "the text holds a blocklisted keyword": "内容含黑名单关键字",
+    "the server's IP address is not in the allowed range": "服务器 IP 不在允许范围内",
+    "too many mobile numbers": "手机号码数量超过限制",
+    "signature mismatch: check the AccessKey Secret": "签名不匹配：检查 AccessKey Secret",
+    "no such AccessKey ID": "AccessKey ID 不存在",
+    "the AccessKey is disabled": "AccessKey 已停用",
+    "expired timestamp: the server's clock is more than 15 minutes off Aliyun's": (
+        "时间戳过期：服务器时间与阿里云相差超过 15 分钟"
+    ),
+    "the RAM user may not send SMS": "RAM 用户无权发送短信",
+    "the receiver timed out (HTTP 408): {answer}": "接收方超时（HTTP 408）：{answer}",
+    "the receiver refused it (HTTP {status}): {answer}": "接收方拒绝（HTTP {status}）：{answer}",
+    "mail server {host}: the certificate was not accepted: {error} (the certificate must name"
+    " smtp.host; smtp.ca_file names the CA trusted)": (
+        "邮件服务器 {host}：证书未被接受：{error}（证书须包含 smtp.host 的名称；smtp.ca_file"
+        " 指定信任的 CA）"
+    ),
+    "mail server {host}: logging in as {user} was refused: {error} (check smtp.username and"
+    " YUQING_SMTP_PASSWORD)": (
+        "邮件服务器 {host}：以 {user} 登录被拒绝：{error}（请检查 smtp.username 和"
+        " YUQING_SMTP_PASSWORD）"
+    ),
+    "mail server {host}: {error}": "邮件服务器 {host}：{error}",
+    "channel {id} was deleted": "渠道 {id} 已删除",
+    "channel {id} ({name}) is disabled": "渠道 {id}（{name}）已停用",
+    "channel {id} has an invalid configuration: {detail}": "渠道 {id} 的配置无效：{detail}",
+    "internal error: {error}": "内部错误：{error}",
+    "failed after {n} attempts: {detail}": "已重试 {n} 次仍失败：{detail}",
     # Discovery (monitor/discovery/).
     "a run of Chinese characters": "须是连续的汉字",
     "two to twenty Chinese characters": "须是 2 到 20 个汉字",
@@ -627,6 +730,7 @@ _SHAPES = {
     "line": r"\d+",
     "page": r"\S+",  # a URL a browser gave (encoded: no spaces) after a refusal with "( )"
     "host": r"\S+",  # so that a refusal about a host inside a longer one is found whole
+    "answer": r".*?",  # a platform's own words in a delivery's failure: maybe none
 }
 
 

@@ -236,7 +236,7 @@ def resend(acting: Acting, delivery_id: str) -> OutboxMessage:
 @dataclass
 class Trial:
     ok: bool
-    message: str  # the platform's answer in words, or 已送达
+    message: str  # the platform's answer in words, or delivered (English: see DeliveryError)
 
 
 def try_channel(
@@ -285,7 +285,7 @@ def try_channel(
         key = f"test/{ident}/{now.isoformat()}"
         try:
             channel.send(Outgoing(notice, to, "", key, key.replace("/", "-")))
-            result = Trial(True, "已送达")
+            result = Trial(True, "delivered")
         except DeliveryError as e:
             result = Trial(False, channel.redact(e.message))
         finally:

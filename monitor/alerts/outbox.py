@@ -135,7 +135,7 @@ class Sender:
     # -- one worker's destinations -----------------------------------------------------
 
     def _work(self, groups: list[list[OutboxMessage]], configs: dict[str, ChannelConfig]) -> int:
-        opened: dict[str, Channel | str] = {}  # channel id -> channel, or why there is none
+        opened: dict[str, Channel | PermanentFailure] = {}  # id -> channel, or why there is none
         sent = 0
         try:
             for group in groups:
@@ -147,35 +147,42 @@ class Sender:
         return sent
 
     def _channel(
-        self, ident: str, configs: dict[str, ChannelConfig], opened: dict[str, Channel | str]
-    ) -> Channel | str:
+        self,
+        ident: str,
+        configs: dict[str, ChannelConfig],
+        opened: dict[str, Channel | PermanentFailure],
+    ) -> Channel | PermanentFailure:
         if ident not in opened:
             if ident == EMAIL:
                 opened[ident] = EmailChannel(self.smtp)
             elif ident not in configs:
-                opened[ident] = f"渠道 {ident} 已删除"
+                opened[ident] = PermanentFailure(f"channel {ident} was deleted")
             elif not configs[ident].enabled:
-                opened[ident] = f"渠道 {ident}（{configs[ident].name}）已停用"
+                opened[ident] = PermanentFailure(
+                    f"channel {ident} ({configs[ident].name}) is disabled"
+                )
             else:
                 try:
                     opened[ident] = build(configs[ident], self.http, self.clock)
                 except ChannelError as e:
-                    opened[ident] = f"渠道 {ident} 的配置无效：{e.message}"
+                    opened[ident] = PermanentFailure(
+                        f"channel {ident} has an invalid configuration: {e.message}"
+                    )
         return opened[ident]
 
     def _destination(
         self,
         group: list[OutboxMessage],
         configs: dict[str, ChannelConfig],
-        opened: dict[str, Channel | str],
+        opened: dict[str, Channel | PermanentFailure],
     ) -> int:
         """Send one destination's due deliveries; how many were accepted."""
         channel = self._channel(group[0].channel or EMAIL, configs, opened)
         sent = 0
         for batch in self._batches(group, channel):
-            if isinstance(channel, str):  # nothing to send it with: dead letters
+            if isinstance(channel, PermanentFailure):  # nothing to send it with: dead letters
                 if self._claim(batch[0]):
-                    self._finish(batch[0], "failed", channel)
+                    self._finish(batch[0], "failed", channel.message)
                 continue
             where = destination(batch[0])
             limits = channel.rate_limits()
@@ -198,11 +205,11 @@ class Sender:
         return sent
 
     def _batches(
-        self, group: list[OutboxMessage], channel: Channel | str
+        self, group: list[OutboxMessage], channel: Channel | PermanentFailure
     ) -> list[list[OutboxMessage]]:
         """The messages to send: one per delivery, except that a channel that merges
         sends the new-alert and update deliveries of one alert as one."""
-        if isinstance(channel, str) or not channel.merges:
+        if isinstance(channel, PermanentFailure) or not channel.merges:
             return [[m] for m in group]
         batches: list[list[OutboxMessage]] = []
         by_alert: dict[str, list[OutboxMessage]] = {}
@@ -276,7 +283,7 @@ class Sender:
         except Exception as e:  # a bug in a channel must not stop the others
             log.exception("sending %s failed unexpectedly", carrier.key)
             for message in batch:
-                self._retry(message, TransientFailure(channel.redact(f"内部错误：{e!r}")))
+                self._retry(message, TransientFailure(channel.redact(f"internal error: {e!r}")))
             return 0
         self._finish(carrier, "sent", "", merged=len(batch))
         for message in batch[1:]:
@@ -307,7 +314,7 @@ class Sender:
 
     def _retry(self, message: OutboxMessage, e: DeliveryError, after: float | None = None) -> None:
         if after is None and message.attempts >= self.max_attempts:
-            self._finish(message, "failed", f"已重试 {message.attempts} 次仍失败：{e}")
+            self._finish(message, "failed", f"failed after {message.attempts} attempts: {e}")
             return
         delay = after or min(self.base_delay * 2 ** (message.attempts - 1), self.max_delay)
         message.status, message.error = "pending", str(e)

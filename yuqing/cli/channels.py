@@ -21,7 +21,7 @@ from monitor.alerts.channels import EMAIL, ChannelError
 from monitor.alerts.notify import Notifier
 from monitor.alerts.routing import Facts, RoutingError
 from store import Store, StoreError
-from yuqing.cli.errors import UserError
+from yuqing.cli.errors import UserError, in_language, language
 
 _ENV = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
 
@@ -131,7 +131,11 @@ def channels_test(ctx: click.Context, ident: str, to: str) -> None:
             ctx.obj.acting(store), ident, to, clock=ctx.obj.clock(), smtp=config.smtp,
             public_url=config.alerts.public_url,
         )  # fmt: skip
-    click.echo(("已送达" if result.ok else "失败：") + ("" if result.ok else result.message))
+    # The platform's answer (English, as the domain says it) in the operator's language.
+    if result.ok:
+        click.echo(in_language(result.message))
+    else:
+        click.echo(("failed: " if language() == "en" else "失败：") + in_language(result.message))
     if not result.ok:
         ctx.exit(1)
 
@@ -145,7 +149,8 @@ def channels_dead(ctx: click.Context, limit: int) -> None:
         zone = ctx.obj.clock().zone
         for m in store.outbox.list(status="failed", limit=limit):
             when = m.created.astimezone(zone).strftime("%m-%d %H:%M")
-            click.echo(f"{m.id}  {when}  {m.channel}  {m.recipient or '-'}  {m.subject}  {m.error}")
+            error = in_language(m.error)
+            click.echo(f"{m.id}  {when}  {m.channel}  {m.recipient or '-'}  {m.subject}  {error}")
 
 
 @channels_group.command("resend")

@@ -31,7 +31,9 @@ PHONE = re.compile(r"^\+?\d{5,20}$")
 
 class DeliveryError(Exception):
     """A delivery did not go out; the message says why in words an operator reads, with
-    the platform's own code where it gave one."""
+    the platform's own code where it gave one. In English, as the domain's refusals: the
+    console and the ``yuqing`` command show it in Chinese through
+    :mod:`api.console.messages`, and the platform's own words stay as it said them."""
 
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
@@ -138,7 +140,11 @@ class Channel(ABC):
         values = [str(v) for v in (self.secrets.model_dump().values() if self.secrets else [])]
         for value in list(values):
             values += [v for _, v in parse_qsl(urlsplit(value).query)]
-            values.append(urlsplit(value).path.rsplit("/", 1)[-1])
+            last = urlsplit(value).path.rsplit("/", 1)[-1]
+            # Feishu's token ends the path; DingTalk's and WeCom's path ends in the API's own
+            # word (send), which masked would garble the reason (DingTalk 130101: ***ing).
+            if not last.isalpha():
+                values.append(last)
         return Redactor(values)(text)
 
     def rate_limits(self) -> tuple[Limit, ...]:
@@ -176,15 +182,15 @@ class Channel(ABC):
                 method, url, content=content, data=data, params=params, headers=headers
             )
         except httpx.TimeoutException as e:
-            raise TransientFailure(f"{where} 无应答（超时）：{e}") from e
+            raise TransientFailure(f"{where} did not answer (timed out): {e}") from e
         except httpx.HTTPError as e:
-            raise TransientFailure(f"无法连接 {where}：{e}") from e
+            raise TransientFailure(f"cannot connect to {where}: {e}") from e
         if answer.status_code == 429:
             wait = _retry_after(answer.headers.get("Retry-After"), 60.0)
-            raise RateLimited(f"{where} 限流（HTTP 429）", wait, "429")
+            raise RateLimited(f"{where} is rate limiting (HTTP 429)", wait, "429")
         if answer.status_code >= 500:
             raise TransientFailure(
-                f"{where} 服务端错误 HTTP {answer.status_code}：{_excerpt(answer)}",
+                f"{where} server error HTTP {answer.status_code}: {_excerpt(answer)}",
                 str(answer.status_code),
             )
         return answer
@@ -196,11 +202,11 @@ class Channel(ABC):
             body = answer.json()
         except ValueError as e:
             raise TransientFailure(
-                f"{_host(str(answer.url))} 的应答不是 JSON（HTTP {answer.status_code}）："
-                f"{_excerpt(answer)}"
+                f"the answer of {_host(str(answer.url))} is not JSON (HTTP {answer.status_code}):"
+                f" {_excerpt(answer)}"
             ) from e
         if not isinstance(body, dict):
-            raise TransientFailure(f"{_host(str(answer.url))} 的应答不是 JSON 对象")
+            raise TransientFailure(f"the answer of {_host(str(answer.url))} is not a JSON object")
         return body
 
 

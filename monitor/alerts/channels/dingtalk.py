@@ -35,24 +35,24 @@ from monitor.alerts.channels.text import markdown
 MAX_BYTES = 5000  # the platform takes more; a phone screen does not
 BLOCKED_SECONDS = 600.0  # how long DingTalk refuses a robot that went over its limit
 ERRORS = {
-    130101: "发送太快：每个机器人每分钟最多 20 条，超过后限流 10 分钟",
-    410100: "发送速度太快而被限流",
-    300001: "access_token 不存在：机器人可能已被移除",
-    400101: "access_token 不存在",
-    400102: "机器人已停用",
-    400106: "机器人不存在",
-    400013: "群已被解散",
-    400105: "不支持的消息类型",
-    430101: "消息含有不安全的外链",
-    430102: "消息含有不合适的文本",
-    430104: "消息含有不合适的内容",
-    -1: "钉钉系统繁忙",
+    130101: "sending too fast: at most 20 messages a minute per robot, then blocked for 10 minutes",
+    410100: "blocked for sending too fast",
+    300001: "no such access_token: the robot may have been removed",
+    400101: "no such access_token",
+    400102: "the robot is disabled",
+    400106: "no such robot",
+    400013: "the group has been dissolved",
+    400105: "unsupported message type",
+    430101: "the message holds an unsafe link",
+    430102: "the message holds inappropriate text",
+    430104: "the message holds inappropriate content",
+    -1: "DingTalk is busy",
 }
 REFUSALS = {  # errcode 310000: which security setting refused it
-    "sign": "签名不匹配：检查加签密钥，或服务器时间是否准确",
-    "timestamp": "时间戳无效：服务器时间与钉钉相差超过 1 小时",
-    "keywords": "消息不含机器人设置的自定义关键词",
-    "ip": "服务器 IP 不在机器人的 IP 白名单内",
+    "sign": "signature mismatch: check the signing secret, or whether the server's clock is right",
+    "timestamp": "invalid timestamp: the server's clock is more than an hour off DingTalk's",
+    "keywords": "the message holds none of the robot's custom keywords",
+    "ip": "the server's IP address is not on the robot's allow list",
 }
 
 
@@ -119,9 +119,12 @@ class DingTalkRobot(Channel):
         if code == 0:
             return
         if code == 310000:
-            why = next((v for k, v in REFUSALS.items() if k in said.lower()), "安全设置校验未通过")
-            raise PermanentFailure(f"钉钉 310000：{why}（{said}）", "310000")
-        text = f"钉钉 {code}：{ERRORS.get(code, '未知错误')}（{said}）"
+            why = next(
+                (v for k, v in REFUSALS.items() if k in said.lower()),
+                "the security settings refused it",
+            )
+            raise PermanentFailure(f"DingTalk 310000: {why} ({said})", "310000")
+        text = f"DingTalk {code}: {ERRORS.get(code, 'unknown error')} ({said})"
         if code in (130101, 410100):
             raise RateLimited(text, BLOCKED_SECONDS, str(code))
         if code == -1:

@@ -37,7 +37,8 @@ class Mailer:
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
         self._smtp: smtplib.SMTP | None = None
-        self._broken = ""  # why the connection could not be opened, for the whole batch
+        # Why the connection could not be opened, raised again for the rest of the batch.
+        self._broken: TransientFailure | None = None
 
     def __enter__(self) -> Mailer:
         return self
@@ -69,27 +70,32 @@ class Mailer:
         return ssl.create_default_context(cafile=self.config.ca_file or None)
 
     def _session(self) -> smtplib.SMTP:
-        if self._broken:
-            raise TransientFailure(self._broken)
+        if self._broken is not None:
+            raise TransientFailure(self._broken.message)
         if self._smtp is None:
             try:
                 self._smtp = self._connect()
             except (OSError, smtplib.SMTPException) as e:
                 self._broken = self._why(e)
-                raise TransientFailure(self._broken) from e
+                raise self._broken from e
         return self._smtp
 
-    def _why(self, e: OSError | smtplib.SMTPException) -> str:
-        # Operators read these on the alert and dead-letter pages: in Chinese, with the
-        # server's or the system's own words quoted as they came.
-        where = f"邮件服务器 {self.config.host}:{self.config.port}"
+    def _why(self, e: OSError | smtplib.SMTPException) -> TransientFailure:
+        # Operators read these on the alert and dead-letter pages (in English here, in
+        # Chinese through the console's catalog), the server's or the system's own words
+        # quoted as they came.
+        where = f"{self.config.host}:{self.config.port}"
         if isinstance(e, ssl.SSLCertVerificationError):
-            hint = "证书须包含 smtp.host 的名称；smtp.ca_file 指定信任的 CA"
-            return f"{where}：证书未被接受：{e.verify_message}（{hint}）"
+            return TransientFailure(
+                f"mail server {where}: the certificate was not accepted: {e.verify_message}"
+                " (the certificate must name smtp.host; smtp.ca_file names the CA trusted)"
+            )
         if isinstance(e, smtplib.SMTPAuthenticationError):
-            hint = "请检查 smtp.username 和 YUQING_SMTP_PASSWORD"
-            return f"{where}：以 {self.config.username!r} 登录被拒绝：{_reply(e)}（{hint}）"
-        return f"{where}：{e}"
+            return TransientFailure(
+                f"mail server {where}: logging in as {self.config.username!r} was refused:"
+                f" {_reply(e)} (check smtp.username and YUQING_SMTP_PASSWORD)"
+            )
+        return TransientFailure(f"mail server {where}: {e}")
 
     def send(self, to: str, key: str, ident: str, subject: str, text: str, html: str) -> None:
         """Hand one email to the server; returns once the server accepted it."""
@@ -116,7 +122,7 @@ class Mailer:
             raise TransientFailure(_reply(e)) from e
         except (OSError, smtplib.SMTPException) as e:
             self.close()
-            raise TransientFailure(f"邮件服务器 {self.config.host}:{self.config.port}：{e}") from e
+            raise TransientFailure(f"mail server {self.config.host}:{self.config.port}: {e}") from e
         if refused:
             raise PermanentFailure(str(refused))
 

@@ -33,12 +33,13 @@ from monitor.alerts.channels.text import markdown
 MAX_BYTES = 8000
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
 ERRORS = {
-    19021: "签名校验失败：检查签名密钥，或服务器时间与飞书相差超过 1 小时",
-    19022: "服务器 IP 不在机器人的 IP 白名单内",
-    19024: "消息不含机器人设置的自定义关键词",
-    11232: "发送过于频繁（每个机器人每分钟最多 100 条、每秒 5 条）",
-    9499: "请求格式错误",
-    19001: "参数错误",
+    19021: "signature check failed: check the signing secret, or whether the server's clock"
+    " is more than an hour off Feishu's",
+    19022: "the server's IP address is not on the robot's allow list",
+    19024: "the message holds none of the robot's custom keywords",
+    11232: "sending too often: at most 100 messages a minute and 5 a second per robot",
+    9499: "malformed request",
+    19001: "invalid parameter",
 }
 
 
@@ -104,11 +105,11 @@ class FeishuBot(Channel):
         said = str(answer.get("msg", answer.get("StatusMessage", "")))
         if code == 0:
             return
-        text = f"飞书 {code}：{ERRORS.get(code, '未知错误')}（{said}）"  # type: ignore[arg-type]
+        text = f"Feishu {code}: {ERRORS.get(code, 'unknown error')} ({said})"  # type: ignore[arg-type]
         if code == 11232:
             raise RateLimited(text, 60.0, str(code))
         if code is None:
-            raise TransientFailure(f"飞书的应答没有 code：{str(answer)[:200]}")
+            raise TransientFailure(f"the answer of Feishu has no code: {str(answer)[:200]}")
         raise PermanentFailure(text, str(code))
 
 

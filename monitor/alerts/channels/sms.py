@@ -144,11 +144,15 @@ class SmsGateway(_SmsChannel):
             answer = self.post(s.url, data=fields, headers=headers)
         said = answer.text[:200].replace("\n", " ")
         if not 200 <= answer.status_code < 300:
-            raise PermanentFailure(f"短信网关拒绝（HTTP {answer.status_code}）：{said}")
+            raise PermanentFailure(
+                f"the SMS gateway refused it (HTTP {answer.status_code}): {said}"
+            )
         if s.ok_field:
             got = self.answer_json(answer).get(s.ok_field)
             if str(got) != s.ok_value:
-                raise PermanentFailure(f"短信网关返回 {s.ok_field}={got}：{said}", str(got))
+                raise PermanentFailure(
+                    f"the SMS gateway answered {s.ok_field}={got}: {said}", str(got)
+                )
 
 
 # -- 阿里云短信服务 ------------------------------------------------------------------
@@ -170,23 +174,25 @@ def rpc_signature(secret: str, params: dict[str, str], method: str = "POST") -> 
 
 
 ALIYUN_ERRORS = {
-    "isv.MOBILE_NUMBER_ILLEGAL": "手机号码格式错误",
-    "isv.SMS_TEMPLATE_ILLEGAL": "短信模板不存在或未审核通过",
-    "isv.SMS_SIGNATURE_ILLEGAL": "短信签名不存在或未审核通过",
-    "isv.TEMPLATE_MISSING_PARAMETERS": "模板变量缺少对应参数值",
-    "isv.TEMPLATE_PARAMS_ILLEGAL": "模板变量里包含非法关键字",
-    "isv.PARAM_LENGTH_LIMIT": "参数超出长度限制",
-    "isv.AMOUNT_NOT_ENOUGH": "账户余额不足",
-    "isv.BLACK_KEY_CONTROL_LIMIT": "内容含黑名单关键字",
-    "isv.DENY_IP_RANGE": "服务器 IP 不在允许范围内",
-    "isv.MOBILE_COUNT_OVER_LIMIT": "手机号码数量超过限制",
-    "SignatureDoesNotMatch": "签名不匹配：检查 AccessKey Secret",
-    "InvalidAccessKeyId.NotFound": "AccessKey ID 不存在",
-    "InvalidAccessKeyId.Inactive": "AccessKey 已停用",
-    "InvalidTimeStamp.Expired": "时间戳过期：服务器时间与阿里云相差超过 15 分钟",
-    "Forbidden.RAM": "RAM 用户无权发送短信",
+    "isv.MOBILE_NUMBER_ILLEGAL": "malformed mobile number",
+    "isv.SMS_TEMPLATE_ILLEGAL": "the SMS template does not exist or is not approved",
+    "isv.SMS_SIGNATURE_ILLEGAL": "the SMS signature does not exist or is not approved",
+    "isv.TEMPLATE_MISSING_PARAMETERS": "a template variable has no value",
+    "isv.TEMPLATE_PARAMS_ILLEGAL": "a template variable holds a forbidden keyword",
+    "isv.PARAM_LENGTH_LIMIT": "a parameter is longer than the limit",
+    "isv.AMOUNT_NOT_ENOUGH": "the account balance is too low",
+    "isv.BLACK_KEY_CONTROL_LIMIT": "the text holds a blocklisted keyword",
+    "isv.DENY_IP_RANGE": "the server's IP address is not in the allowed range",
+    "isv.MOBILE_COUNT_OVER_LIMIT": "too many mobile numbers",
+    "SignatureDoesNotMatch": "signature mismatch: check the AccessKey Secret",
+    "InvalidAccessKeyId.NotFound": "no such AccessKey ID",
+    "InvalidAccessKeyId.Inactive": "the AccessKey is disabled",
+    "InvalidTimeStamp.Expired": "expired timestamp: the server's clock is more than 15 minutes"
+    " off Aliyun's",
+    "Forbidden.RAM": "the RAM user may not send SMS",
 }
 _RETRY = {"isp.SYSTEM_ERROR", "isp.RAM_PERMISSION_DENY", "SignatureNonceUsed", "ServiceUnavailable"}
+# Aliyun's own (Chinese) answer to a flow control names its window in these words.
 _LIMIT_WINDOW = {"分钟": 60.0, "小时": 3600.0, "天": 86400.0}
 
 
@@ -264,10 +270,10 @@ class AliyunSms(_SmsChannel):
         code, said = str(body.get("Code", "")), str(body.get("Message", ""))
         if code == "OK":
             return
-        text = f"阿里云短信 {code}：{ALIYUN_ERRORS.get(code, said or '未知错误')}（{said}）"
+        text = f"Aliyun SMS {code}: {ALIYUN_ERRORS.get(code, said or 'unknown error')} ({said})"
         if code == "isv.BUSINESS_LIMIT_CONTROL" or code.startswith("Throttling"):
             window = next((s for word, s in _LIMIT_WINDOW.items() if word in said), 60.0)
-            raise RateLimited(f"阿里云短信 {code}：触发流控（{said}）", window, code)
+            raise RateLimited(f"Aliyun SMS {code}: rate limited ({said})", window, code)
         if code in _RETRY:
             raise TransientFailure(text, code)
         raise PermanentFailure(text, code)

@@ -128,7 +128,7 @@ class Webhook(Channel):
             return
         said = answer.text[:200].replace("\n", " ")
         if answer.status_code == 408:
-            raise TransientFailure(f"接收方超时（HTTP 408）：{said}", "408")
+            raise TransientFailure(f"the receiver timed out (HTTP 408): {said}", "408")
         raise PermanentFailure(
-            f"接收方拒绝（HTTP {answer.status_code}）：{said}", str(answer.status_code)
+            f"the receiver refused it (HTTP {answer.status_code}): {said}", str(answer.status_code)
         )

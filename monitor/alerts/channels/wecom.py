@@ -24,14 +24,15 @@ from monitor.alerts.channels.text import markdown
 
 MAX_BYTES = 4096
 ERRORS = {
-    45009: "调用频率超过限制（每个机器人每分钟最多 20 条）",
-    93000: "webhook 地址无效：机器人可能已被移出群聊，或 key 有误",
-    93004: "机器人已被停用",
-    93008: "机器人不在该群中",
-    40008: "不支持的消息类型",
-    44004: "消息内容为空",
-    40058: "消息内容超过长度限制",
-    -1: "企业微信系统繁忙",
+    45009: "calling too often: at most 20 messages a minute per robot",
+    93000: "invalid webhook address: the robot may have been removed from the group chat, or"
+    " the key is wrong",
+    93004: "the robot has been disabled",
+    93008: "the robot is not in this group",
+    40008: "unsupported message type",
+    44004: "the message is empty",
+    40058: "the message is longer than the limit",
+    -1: "WeCom is busy",
 }
 
 
@@ -61,7 +62,7 @@ class WeComRobot(Channel):
         code = int(answer.get("errcode", -2))
         if code == 0:
             return
-        text = f"企业微信 {code}：{ERRORS.get(code, '未知错误')}（{answer.get('errmsg', '')}）"
+        text = f"WeCom {code}: {ERRORS.get(code, 'unknown error')} ({answer.get('errmsg', '')})"
         if code == 45009:
             raise RateLimited(text, 60.0, str(code))
         if code == -1:
