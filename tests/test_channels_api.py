@@ -14,7 +14,8 @@ import pytest
 from alerting_support import SECRET, Clock, add, alerting, story
 from api_support import Browser, make_app, signed_in
 from apiflask import APIFlask
-from channel_support import DING_SECRET, add_channels, sender
+from channel_support import DING_SECRET, add_channels, add_misconfigured, sender
+from lxml import html as lxml_html
 
 from devtools.fakeplatforms import FakePlatforms
 from store import Store
@@ -99,18 +100,28 @@ def test_test_send_reports_the_platforms_answer(
 ) -> None:
     admin.post("/api/channels", json=ding(fakes))
     ok = admin.post("/api/channels/district-duty/test", json={})
-    assert ok.get_json() == {"ok": True, "message": "已送达"}
+    assert ok.get_json() == {"ok": True, "message": "delivered"}  # the API speaks English
     [got] = fakes.received
     assert "测试消息" in got.body["actionCard"]["text"]
     fakes.dingtalk["dt-1"].secret = "SECrotated"  # the robot's secret was reset
     page = admin.post("/channels/district-duty/test", data={"csrf_token": admin.csrf})
     text = page.get_data(as_text=True)
-    assert 'data-ok="0"' in text and "签名不匹配" in text
+    assert 'data-ok="0"' in text and "钉钉 310000：签名不匹配：检查加签密钥" in text
+    page = admin.post("/channels/district-duty/test?lang=en", data={"csrf_token": admin.csrf})
+    text = page.get_data(as_text=True)
+    assert 'data-ok="0"' in text and "DingTalk 310000: signature mismatch: check the" in text
+    assert "签名不匹配" not in text
+    fakes.dingtalk["dt-1"].secret = DING_SECRET
+    for lang, shown in (("zh", "已送达"), ("en", "delivered")):
+        page = admin.post(
+            f"/channels/district-duty/test?lang={lang}", data={"csrf_token": admin.csrf}
+        )
+        assert text_of(page.get_data(as_text=True), ".muted") == shown
     assert [
         e.after["ok"]
         for e in store.audit.list(target="channel:district-duty")
         if e.action == "channel.test"
-    ] == [False, True]
+    ] == [True, True, False, False, True]  # newest first
     sms = admin.post("/api/channels/email/test", json={"to": "not-an-address"})
     assert sms.status_code == 400 and sms.get_json()["field"] == "to"
 
@@ -222,6 +233,74 @@ def test_dead_letters_are_listed_and_resent_and_an_alert_shows_its_deliveries(
     assert admin.post(f"/api/deliveries/{dead.id}/resend").status_code == 409  # not failed now
     # Queued at the console's time (the real clock), sent by a sender on it.
     assert sender(store, RealClock()).run_once() == 1 and len(fakes.received) == 1
+
+
+# Why each kind of channel failed, as the console shows it: recorded in English, read in
+# Chinese on Chinese pages (as the reason was written before), as recorded on English ones.
+FAILED = {
+    "duty-ding": (
+        "钉钉 310000：签名不匹配：检查加签密钥，或服务器时间是否准确（",
+        "DingTalk 310000: signature mismatch: check the signing secret, or whether the"
+        " server's clock is right (",
+    ),
+    "duty-feishu": (
+        "飞书 19024：消息不含机器人设置的自定义关键词（",
+        "Feishu 19024: the message holds none of the robot's custom keywords (",
+    ),
+    "duty-wecom": (
+        "企业微信 93000：webhook 地址无效：机器人可能已被移出群聊，或 key 有误（",
+        "WeCom 93000: invalid webhook address: the robot may have been removed",
+    ),
+    "sms-gw": ("短信网关拒绝（HTTP 401）：", "the SMS gateway refused it (HTTP 401): "),
+    "sms-ali": (
+        "阿里云短信 SignatureDoesNotMatch：签名不匹配：检查 AccessKey Secret（",
+        "Aliyun SMS SignatureDoesNotMatch: signature mismatch: check the AccessKey Secret (",
+    ),
+    "ops-hook": ("接收方拒绝（HTTP 401）：", "the receiver refused it (HTTP 401): "),
+}
+
+
+def text_of(page: str, selector: str) -> str:
+    [found] = lxml_html.fromstring(page).cssselect(selector)
+    return " ".join(found.text_content().split())
+
+
+def test_each_channels_failure_reads_in_the_pages_language(
+    store: Store, app: APIFlask, admin: Browser, fakes: FakePlatforms
+) -> None:
+    clock = Clock()
+    add_misconfigured(store, fakes, clock)
+    [ident] = add(store, alerting(store, clock), [story(1)])
+    sender(store, clock).run_once()  # the channels refuse; the mail server is not there
+    dead = {m.channel: m.id for m in store.outbox.list(status="failed")}
+    assert sorted(dead) == sorted(FAILED)
+    mails = [m for m in store.outbox.list(alert_id=ident) if m.channel == "email"]
+    assert mails and all(m.status == "pending" for m in mails)
+    assert all(m.error.startswith("mail server 127.0.0.1:1: ") for m in mails)
+    for column, lang in ((0, "zh"), (1, "en")):
+        page = admin.get(f"/channels/dead?lang={lang}").get_data(as_text=True)
+        for channel, reasons in FAILED.items():
+            shown = text_of(page, f'tr[data-delivery="{dead[channel]}"] td.problem')
+            assert shown.startswith(reasons[column]), shown
+        page = admin.get(f"/alerts/{ident}?lang={lang}").get_data(as_text=True)
+        for channel, reasons in FAILED.items():
+            shown = text_of(page, f'tr[data-channel="{channel}"] .delivery-error')
+            assert shown.startswith(reasons[column]), shown
+        mail_errors = lxml_html.fromstring(page).cssselect(
+            'tr[data-channel="email"] .delivery-error'
+        )
+        assert len(mail_errors) == len(mails)
+        for found in mail_errors:  # waiting to be retried, shown with why
+            expected = ("邮件服务器 127.0.0.1:1：", "mail server 127.0.0.1:1: ")[column]
+            assert found.text_content().strip().startswith(expected), found.text_content()
+        notes = [
+            " ".join(p.text_content().split())
+            for p in lxml_html.fromstring(page).cssselect(
+                '#timeline li[data-action="notify_failed"] p'
+            )
+        ]
+        assert sorted(n[:12] for n in notes) == sorted(r[column][:12] for r in FAILED.values())
+    assert "签名不匹配" not in admin.get("/channels/dead?lang=en").get_data(as_text=True)
 
 
 def test_the_short_link_acknowledges_once(

@@ -50,6 +50,19 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
     assert DING_SECRET not in listed.output
     tried = runner.invoke(main, ["channels", "test", "district-duty"])
     assert tried.exit_code == 0 and tried.output.strip() == "已送达" and len(fakes.received) == 1
+    tried = runner.invoke(main, ["channels", "test", "district-duty"], env={"YUQING_LANG": "en"})
+    assert tried.exit_code == 0 and tried.output.strip() == "delivered"
+    # The platform refuses: its reason in the operator's language, exit code 1.
+    fakes.dingtalk["dt-cli"].secret = "SECrotated"
+    tried = runner.invoke(main, ["channels", "test", "district-duty"])
+    assert tried.exit_code == 1
+    assert tried.output.startswith(
+        "失败：钉钉 310000：签名不匹配：检查加签密钥，或服务器时间是否准确（"
+    )
+    tried = runner.invoke(main, ["channels", "test", "district-duty"], env={"YUQING_LANG": "en"})
+    assert tried.exit_code == 1
+    assert tried.output.startswith("failed: DingTalk 310000: signature mismatch: check the signing")
+    fakes.dingtalk["dt-cli"].secret = DING_SECRET
 
     # Wrong inputs: one line naming the field, exit code 2, nothing changed.
     channel.write_text("id: district-duty\nkind: dingtalk\nname: x\nsecrets:\n  webhook: ${NOPE}\n")
@@ -87,13 +100,18 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
         sender(store, clock).run_once()
         [dead] = store.outbox.list(status="failed")
         listed = runner.invoke(main, ["channels", "dead"])
-        assert dead.id in listed.output and "钉钉 310000" in listed.output
+        assert dead.id in listed.output
+        assert "钉钉 310000：消息不含机器人设置的自定义关键词（" in listed.output
+        listed = runner.invoke(main, ["channels", "dead"], env={"YUQING_LANG": "en"})
+        assert "DingTalk 310000: the message holds none of the robot's custom keywords (" in (
+            listed.output
+        )
         resent = runner.invoke(main, ["channels", "resend", dead.id])
         assert resent.exit_code == 0 and store.outbox.find(dead.id).status == "pending"  # type: ignore[union-attr]
         again = runner.invoke(main, ["channels", "resend", dead.id])
         assert again.exit_code == 2 and "只有失败的投递可以重发" in again.output
         actions = [e.action for e in store.audit.list(limit=20)]
         assert actions.count("delivery.resend") == 1 and actions.count("routing.update") == 1
-        assert actions.count("channel.create") == 1 and actions.count("channel.test") == 1
+        assert actions.count("channel.create") == 1 and actions.count("channel.test") == 4
     finally:
         store.close()

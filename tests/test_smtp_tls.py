@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from mailsink import MailSink
 
+from api.console.messages import chinese
 from monitor.alerts.outbox import Sender
 from store import Store
 from yuqing.config import ConfigError, SmtpConfig, load
@@ -186,8 +187,12 @@ def test_untrusted_certificate_keeps_the_mail(
         "wrong_name": "IP address mismatch, certificate is not valid for '127.0.0.1'",
     }[trust]
     for message in waiting:
-        assert "证书未被接受" in message.error and expected in message.error
+        assert "the certificate was not accepted" in message.error and expected in message.error
         assert "smtp.ca_file" in message.error
+        # Read in Chinese on the console's Chinese pages, the system's words kept.
+        shown = chinese(message.error)
+        assert shown.startswith(f"邮件服务器 127.0.0.1:{starttls.port}：证书未被接受：")
+        assert expected in shown and shown.endswith("smtp.ca_file 指定信任的 CA）")
     # The password never went to a server the sender could not verify.
     assert starttls.logins == [] and starttls.received == []
     # Trusted again (the right CA, or the right certificate): everything goes out once.
@@ -209,8 +214,9 @@ def test_wrong_password_keeps_the_mail_and_tries_once_per_batch(
     # and failing every queued message for good would lose them all.
     assert len(waiting) == 6 and {(m.status, m.attempts) for m in waiting} == {("pending", 1)}
     for message in waiting:
-        assert "以 'yuqing' 登录被拒绝：535" in message.error
+        assert "logging in as 'yuqing' was refused: 535" in message.error
         assert "YUQING_SMTP_PASSWORD" in message.error
+        assert "以 'yuqing' 登录被拒绝：535" in chinese(message.error)
     # One connection for the batch: six messages do not lock the account with six logins.
     assert len({peer for peer, _ in starttls.logins}) == 1 and starttls.received == []
     clock.advance(minutes=1)
