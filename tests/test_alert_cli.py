@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from alerting_support import RULE, SECRET, SH, Clock, add, alerting, story
 from click.testing import CliRunner
-from mailsink import MailSink
+from mailsink import MailSink, free_port
 
+from monitor.alerts.outbox import Sender
 from monitor.alerts.policy import save_policy
 from store import open_store
 from store.model import Source
 from yuqing.cli import main
-from yuqing.config import ConfigError, load
+from yuqing.config import ConfigError, SmtpConfig, load
 
 
 def test_smtp_and_alerts_configuration(tmp_path: Path) -> None:
@@ -44,6 +45,30 @@ def test_smtp_and_alerts_configuration(tmp_path: Path) -> None:
     assert "smtp: Value error, set ssl (port 465) or starttls (port 587), not both" in message
     assert "alerts.escalation: Value error, '领导' is not an email address" in message
     assert "alerts.quiet_hours: String should match pattern" in message
+
+
+def test_failed_messages_are_listed_in_the_operators_language(tmp_path: Path) -> None:
+    """Why a message failed is recorded in English; ``yuqing outbox --failed`` says it in
+    Chinese, or as recorded with YUQING_LANG=en."""
+    db = tmp_path / "y.db"
+    store = open_store(f"sqlite:///{db}")
+    try:
+        clock = Clock()
+        add(store, alerting(store, clock), [story(1)])
+        closed = free_port()  # no mail server there
+        smtp = SmtpConfig(port=closed, timeout=2)
+        assert Sender(store, smtp, clock, workers=1, max_attempts=1).run_once() == 0
+    finally:
+        store.close()
+    runner = CliRunner(env={"YUQING_STORE": f"sqlite:///{db}", "YUQING_API_SECRET_KEY": SECRET})
+    zh = runner.invoke(main, ["outbox", "--failed"]).output.splitlines()[1:]
+    en = runner.invoke(main, ["outbox", "--failed"], env={"YUQING_LANG": "en"})
+    assert len(zh) == 2 and all(
+        f"已重试 1 次仍失败：邮件服务器 127.0.0.1:{closed}：" in x for x in zh
+    )
+    failed = en.output.splitlines()[1:]
+    assert len(failed) == 2
+    assert all(f"failed after 1 attempts: mail server 127.0.0.1:{closed}: " in x for x in failed)
 
 
 def test_alert_commands(tmp_path: Path) -> None:

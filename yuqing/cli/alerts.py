@@ -16,7 +16,7 @@ from monitor.alerts.outbox import Sender
 from monitor.alerts.stats import report
 from monitor.alerts.tickets import TicketError
 from store import Invalid, NotFound
-from yuqing.cli.errors import UserError
+from yuqing.cli.errors import UserError, in_language
 from yuqing.service import tick_every
 
 
@@ -153,7 +153,8 @@ def outbox_command(ctx: click.Context, failed: bool) -> None:
         click.echo(json.dumps(store.outbox.counts()))
         if failed:
             for m in store.outbox.list(status="failed"):
-                click.echo(f"{m.created:%m-%d %H:%M}  {m.recipient}  {m.subject}  {m.error}")
+                error = in_language(m.error)  # recorded in English
+                click.echo(f"{m.created:%m-%d %H:%M}  {m.recipient}  {m.subject}  {error}")
     finally:
         store.close()
 
