@@ -1,7 +1,7 @@
-"""Refusals in the operators' language: every English refusal the domain raises has its
-Chinese in api/console/messages.py (found in the source, so a new one without Chinese
-fails here), and the console shows them in Chinese on Chinese pages, as raised on English
-ones."""
+"""Refusals in the operators' language: every English refusal the domain raises (and every
+reason a delivery failed for) has its Chinese in api/console/messages.py (found in the
+source, so a new one without Chinese fails here), and the console shows them in Chinese on
+Chinese pages, as raised on English ones."""
 
 from __future__ import annotations
 

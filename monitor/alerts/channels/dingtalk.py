@@ -34,6 +34,8 @@ from monitor.alerts.channels.text import markdown
 
 MAX_BYTES = 5000  # the platform takes more; a phone screen does not
 BLOCKED_SECONDS = 600.0  # how long DingTalk refuses a robot that went over its limit
+# What the platform's codes mean, in English (see DeliveryError: the console reads them
+# in Chinese).
 ERRORS = {
     130101: "sending too fast: at most 20 messages a minute per robot, then blocked for 10 minutes",
     410100: "blocked for sending too fast",

@@ -32,6 +32,8 @@ from monitor.alerts.channels.text import markdown
 
 MAX_BYTES = 8000
 TEMPLATES = {"critical": "red", "warning": "orange", "info": "blue"}
+# What the platform's codes mean, in English (see DeliveryError: the console reads them
+# in Chinese).
 ERRORS = {
     19021: "signature check failed: check the signing secret, or whether the server's clock"
     " is more than an hour off Feishu's",

@@ -173,6 +173,8 @@ def rpc_signature(secret: str, params: dict[str, str], method: str = "POST") -> 
     return base64.b64encode(digest).decode("ascii")
 
 
+# What the platform's codes mean, in English (see DeliveryError: the console reads them
+# in Chinese).
 ALIYUN_ERRORS = {
     "isv.MOBILE_NUMBER_ILLEGAL": "malformed mobile number",
     "isv.SMS_TEMPLATE_ILLEGAL": "the SMS template does not exist or is not approved",

@@ -23,6 +23,8 @@ from monitor.alerts.channels.base import (
 from monitor.alerts.channels.text import markdown
 
 MAX_BYTES = 4096
+# What the platform's codes mean, in English (see DeliveryError: the console reads them
+# in Chinese).
 ERRORS = {
     45009: "calling too often: at most 20 messages a minute per robot",
     93000: "invalid webhook address: the robot may have been removed from the group chat, or"
