@@ -391,3 +391,12 @@ def test_recorded_errors_never_carry_a_channels_secret(store: Store) -> None:
     # The API's own word ending the path (robot/send) is no secret: a reason keeps it.
     reason = "DingTalk 130101: sending too fast: at most 20 messages a minute per robot"
     assert channel.redact(reason) == reason
+    # A token of letters only ending the path (Feishu's is there) is masked all the same.
+    token = "ZqXwVuTsRpOnMlKj"
+    feishu_hook = f"https://open.feishu.cn/open-apis/bot/v2/hook/{token}"
+    save_channel(Acting("t", store, Clock()), "f", "feishu", "飞书群", {}, {"webhook": feishu_hook})
+    config = store.channels.get("f")
+    assert config is not None
+    with httpx.Client() as http:
+        hooked = build(config, http, Clock())
+    assert token not in hooked.redact(f"HTTP 502: no robot {token}")

@@ -29,6 +29,9 @@ Clock = Callable[[], datetime]
 PHONE = re.compile(r"^\+?\d{5,20}$")
 
 
+API_WORD = 12  # letters: the longest last path word of a webhook that is not a secret
+
+
 class DeliveryError(Exception):
     """A delivery did not go out; the message says why in words an operator reads, with
     the platform's own code where it gave one. In English, as the domain's refusals: the
@@ -143,7 +146,8 @@ class Channel(ABC):
             last = urlsplit(value).path.rsplit("/", 1)[-1]
             # Feishu's token ends the path; DingTalk's and WeCom's path ends in the API's own
             # word (send), which masked would garble the reason (DingTalk 130101: ***ing).
-            if not last.isalpha():
+            # A short word of letters is an API's word; a token is long or has digits.
+            if not (last.isalpha() and len(last) <= API_WORD):
                 values.append(last)
         return Redactor(values)(text)
 
