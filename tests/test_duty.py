@@ -60,7 +60,9 @@ def test_one_runs_the_work_and_a_standby_takes_over(store: Store) -> None:
     wait_for("the first to hold the lease", first.held.is_set, 30)
     threads[1].start()
     wait_for("the lease to stay the first's", lambda: _held_by(store, first.holder), 30)
-    assert not second.held.is_set() and worker.active == 1
+    # The holder's work starts in a thread of its own, just after the lease is taken.
+    wait_for("the holder's work to run", lambda: worker.active == 1, 30)
+    assert not second.held.is_set() and worker.most == 1
 
     # The holder stops (SIGTERM): it gives the lease up and the standby takes over.
     stops[0].set()
