@@ -117,55 +117,48 @@ def add_misconfigured(store: Store, fakes: FakePlatforms, clock: Clock) -> None:
     (Feishu), a removed robot (WeCom), a wrong API key (SMS gateway), a wrong AccessKey
     secret (Aliyun), a receiver that refuses the signature (webhook)."""
     settings = channel_settings(fakes)
-    settings = channel_settings(fakes)
-    kind, ding, secrets = settings["duty-ding"]
-    save_channel(
-        Acting("t", store, clock),
-        "duty-ding",
-        kind,
-        "区值班群",
-        ding,
-        secrets | {"secret": "SECwrong"},
-    )
     fakes.add_feishu("fs-strict", keywords=["舆情告警"])  # wants a word the message lacks
-    save_channel(
-        Acting("t", store, clock),
-        "duty-feishu",
-        "feishu",
-        "飞书群",
-        {},
-        {"webhook": f"{fakes.url}/open-apis/bot/v2/hook/fs-strict"},
-    )
-    save_channel(
-        Acting("t", store, clock),
-        "duty-wecom",
-        "wecom",
-        "企业微信群",
-        {},
-        {"webhook": f"{fakes.url}/cgi-bin/webhook/send?key=6c1d0f52-removed-robot"},
-    )
-    kind, ali, secrets = settings["sms-ali"]
-    save_channel(
-        Acting("t", store, clock),
-        "sms-ali",
-        kind,
-        "阿里云短信",
-        ali,
-        {"access_key_secret": "wrong"},
-    )
-    kind, hook, secrets = settings["ops-hook"]
-    save_channel(
-        Acting("t", store, clock),
-        "ops-hook",
-        kind,
-        "Webhook",
-        hook,
-        {"secret": "x" * 32},
-    )
-    kind, gateway, secrets = settings["sms-gw"]
-    save_channel(
-        Acting("t", store, clock), "sms-gw", kind, "短信网关", gateway, {"secret": "wrong"}
-    )
+    wrong: list[tuple[str, str, str, dict[str, Any], dict[str, str]]] = [
+        # (id, kind, name, settings, secrets)
+        (
+            "duty-ding",
+            "dingtalk",
+            "区值班群",
+            settings["duty-ding"][1],
+            settings["duty-ding"][2] | {"secret": "SECwrong"},
+        ),
+        (
+            "duty-feishu",
+            "feishu",
+            "飞书群",
+            {},
+            {"webhook": f"{fakes.url}/open-apis/bot/v2/hook/fs-strict"},
+        ),
+        (
+            "duty-wecom",
+            "wecom",
+            "企业微信群",
+            {},
+            {"webhook": f"{fakes.url}/cgi-bin/webhook/send?key=6c1d0f52-removed-robot"},
+        ),
+        (
+            "sms-ali",
+            settings["sms-ali"][0],
+            "阿里云短信",
+            settings["sms-ali"][1],
+            {"access_key_secret": "wrong"},
+        ),
+        (
+            "ops-hook",
+            settings["ops-hook"][0],
+            "Webhook",
+            settings["ops-hook"][1],
+            {"secret": "x" * 32},
+        ),
+        ("sms-gw", settings["sms-gw"][0], "短信网关", settings["sms-gw"][1], {"secret": "wrong"}),
+    ]
+    for ident, kind, name, chosen, secrets in wrong:
+        save_channel(Acting("t", store, clock), ident, kind, name, chosen, secrets)
     to = [{"channel": c} for c in ("duty-ding", "duty-feishu", "duty-wecom", "ops-hook")]
     sms = [{"channel": c, "to": [PHONE]} for c in ("sms-gw", "sms-ali")]
     save_routing(Acting("t", store, clock), {"routes": [{"name": "全部", "to": [*to, *sms]}]})
