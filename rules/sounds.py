@@ -42,6 +42,10 @@ BULK_FROM = 40
 """Fewest candidates judged with arrays; fewer (a short text) are judged one by one."""
 _NO_CHAR = np.uint32(0xFFFFFFFF)  # pads written forms: never equal to a text character
 _PAST_END = np.uint32(0xFFFFFFFE)  # pads a text's characters
+# Most written forms of one pattern for which the forms are judged through a table of the
+# rows of each pattern (see SoundIndex.__init__); libraries with more judge by count.
+_MOST_ROWS_TABLED = 8
+_TABLED_WIDTH = 8  # code points of a row in that table: one byte each when compared
 
 
 def _codes(text: str) -> npt.NDArray[np.uint32]:
@@ -92,6 +96,30 @@ class SoundIndex:
         # The same for judging a few candidates one by one (arrays cost more there).
         self._rows = rows
         self._first_row = self._first.tolist()
+        # Where no pattern has more than a few written forms (nearly always), the rows of
+        # each pattern in one line of a table, padded with -1, which is the last row of
+        # ``_tabled_codes``: one that no text matches. Candidates are judged against their
+        # whole line at once, in a third of the array calls of spreading them by count.
+        most = int(np.diff(self._first).max(initial=0))
+        self._rows_of: _Array | None = None
+        if 0 < most <= _MOST_ROWS_TABLED:
+            rank = np.arange(most, dtype=np.int64)
+            starts = self._first[:-1, None] + rank
+            self._rows_of = np.where(rank < np.diff(self._first)[:, None], starts, -1)
+            # Rows of _TABLED_WIDTH code points (cut, or padded with what no text character
+            # equals): a row's comparison with the text is one 8-byte word of booleans,
+            # written exactly so when it equals the row's ``_whole`` (its length's first
+            # bytes true), heard when it is not zero: no sum over the columns.
+            tabled = np.full((len(rows) + 1, _TABLED_WIDTH), _NO_CHAR, dtype=np.uint32)
+            kept = min(width, _TABLED_WIDTH)
+            tabled[:-1, :kept] = self._row_codes[:, :kept]
+            self._tabled_codes = tabled
+            columns = np.arange(_TABLED_WIDTH, dtype=np.int64)
+            whole = np.ascontiguousarray(columns < self._row_lengths[:, None])
+            self._whole = whole.view(np.uint64)[:, 0]
+            self._tabled_span = columns
+        # Whether some pattern is too long for the table (its candidates judged by count).
+        self._long = bool((self.pattern_lengths > _TABLED_WIDTH).any())
 
     def locate(
         self, sounds: str, codes: npt.NDArray[np.uint32] | None = None
@@ -143,6 +171,10 @@ class SoundIndex:
         ``text``; in candidate order, then row order."""
         if patterns.size < BULK_FROM:
             return self._judge_each(text, patterns, starts)
+        if self._rows_of is not None:
+            judged = self._judge_tabled(text, patterns, starts, codes)
+            if judged is not None:
+                return judged
         first = self._first[patterns]
         counts = self._first[patterns + 1] - first
         candidate = np.arange(patterns.size, dtype=np.int64).repeat(counts)
@@ -165,6 +197,34 @@ class SoundIndex:
         kept = matched.nonzero()[0]
         rows = rows[kept]
         return candidate[kept], rows, matched[kept] == self._row_lengths[rows]
+
+    def _judge_tabled(
+        self,
+        text: str,
+        patterns: _Array,
+        starts: _Array,
+        codes: npt.NDArray[np.uint32] | None,
+    ) -> tuple[_Array, _Array, npt.NDArray[np.bool_]] | None:
+        """:meth:`judge` through the table of each pattern's rows: every candidate beside
+        each of its pattern's rows (padding rows match nothing), compared at once; None if
+        a candidate is too long for the table."""
+        assert self._rows_of is not None
+        if not patterns.size:
+            return None
+        if self._long and int(self.pattern_lengths.take(patterns).max()) > _TABLED_WIDTH:
+            return None
+        if codes is None:
+            codes = _codes(text)
+        # A candidate lies in the text for its own length; columns past it meet padding in
+        # every row, so positions past the end may read any character: clipped.
+        heard = codes.take(starts[:, None] + self._tabled_span, mode="clip")
+        lines = self._rows_of.take(patterns, axis=0)
+        equal = self._tabled_codes.take(lines, axis=0) == heard[:, None, :]
+        words = equal.view(np.uint64)[:, :, 0]
+        # Candidate by candidate, each one's rows in order: as :meth:`judge` gives them.
+        candidates, columns = words.nonzero()
+        rows = lines[candidates, columns]
+        return candidates, rows, words[candidates, columns] == self._whole.take(rows)
 
     def _judge_each(
         self, text: str, patterns: _Array, starts: _Array
