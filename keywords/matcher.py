@@ -285,6 +285,7 @@ class Matcher:
         for rule in library.rules:
             if rule.enabled:
                 self._add_rule(rule)
+        self._rule_masks()
         self._views: dict[View, _View] = {}
         self._leaf_view: list[View] = []
         for (kind, name), leaf in sorted(self._leaves.items(), key=lambda x: x[1]):
@@ -377,6 +378,27 @@ class Matcher:
         other = _mask(smallest) if others else -1
         for leaf in trigger:
             self._rules_by_leaf.setdefault(leaf, []).append((index, other))
+
+    def _rule_masks(self) -> None:
+        """The same tables by leaf as bit masks over rules (bit ``1 << index``): the rules
+        a leaf triggers, and those whose other need it is; rules with no other need and
+        fact rules in masks of their own. A text's candidate rules are then a few integer
+        operations per leaf found, not a test per rule a found leaf triggers."""
+        count = len(self._leaf_variants)
+        self._triggers = [0] * count
+        self._others = [0] * count
+        self._no_other = 0
+        for leaf, entries in self._rules_by_leaf.items():
+            for index, other in entries:
+                bit = 1 << index
+                self._triggers[leaf] |= bit
+                if other == -1:
+                    self._no_other |= bit
+                else:
+                    for need in range(other.bit_length()):
+                        if other >> need & 1:
+                            self._others[need] |= bit
+        self._fact_mask = _mask(self._fact_rules)
 
     def _bind(self, node: Node) -> Node:
         """Words and groups become leaf ids (kept as ``Word`` text or ``GroupRef`` name of
@@ -518,27 +540,30 @@ class Matcher:
         if not (in_title or in_body or self._fact_rules):
             return result  # most short texts: no word of the library
         scanned = {"title": title_field, "body": body_field}
-        # The leaves found, as bit masks (one per field and both).
-        title_mask = body_mask = 0
-        bits = self._bits
+        # The leaves found, as bit masks (one per field and both); the rules they trigger
+        # and those whose other need they are, as masks over rules.
+        title_mask = body_mask = triggered = othered = 0
+        bits, triggers, others = self._bits, self._triggers, self._others
         for leaf in in_title:
             title_mask |= bits[leaf]
+            triggered |= triggers[leaf]
+            othered |= others[leaf]
         for leaf in in_body:
             body_mask |= bits[leaf]
+            triggered |= triggers[leaf]
+            othered |= others[leaf]
         either = title_mask | body_mask
-        by_leaf = self._rules_by_leaf
-        candidates: set[int] = set(self._fact_rules)
-        add = candidates.add
-        for leaf in in_title.keys() | in_body.keys() if in_title else in_body:
-            for index, other in by_leaf.get(leaf, ()):
-                if other & either:
-                    add(index)
+        # A rule is looked at when a leaf triggered it and its other need was found too.
+        candidates = triggered & (othered | self._no_other) | self._fact_mask
         findings: Mapping[str, Any] = scanned
         if self._fact_rules:
             findings = {**scanned, FACTS: ItemFacts(facts)}
         rules = self.rules
-        for index in sorted(candidates) if len(candidates) > 1 else candidates:
-            compiled = rules[index]
+        while candidates:
+            # The lowest set bit first: rules in library order.
+            lowest = candidates & -candidates
+            candidates ^= lowest
+            compiled = rules[lowest.bit_length() - 1]
             clauses = compiled.clauses
             if clauses is not None:
                 for title_bits, body_bits, wanted in clauses:
