@@ -77,6 +77,8 @@ class SoundIndex:
         self._rest: Scanner[int] | None = None
         if rest:
             self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
+        # The pattern of each of the scanner's (one each: patterns are distinct strings).
+        self._rest_ids = [ids[0] for ids in self._rest.payloads] if self._rest else []
         self.pattern_lengths = np.array([len(p) for p in self.patterns], dtype=np.int64)
         # Written forms, one row each, as long as their pattern: the rows of pattern i are
         # first[i]:first[i + 1]; row k's code points are row_codes[k] (padded with what no
@@ -127,7 +129,9 @@ class SoundIndex:
         """Pattern, start and end of every occurrence in the sound form ``sounds`` (whose
         code points are ``codes``, if at hand), overlapping ones included, ordered by end
         and then pattern (as the scanner)."""
-        parts: list[tuple[_Array, _Array, _Array]] = []
+        # Patterns of two stand-ins (from the table, as int32) and where they start.
+        found: npt.NDArray[np.int32] | None = None
+        starts: _Array | None = None
         if len(sounds) >= 2:
             # Syllable numbers: 0 for what is not a stand-in (wrapped round, or past them).
             symbols = (_codes(sounds) if codes is None else codes) - _BEFORE_STAND_INS
@@ -135,27 +139,31 @@ class SoundIndex:
             pairs = (symbols[:-1] << _BITS) | symbols[1:]
             starts = self._is_pair.take(pairs).nonzero()[0]
             if starts.size:
-                parts.append((self._pairs.take(pairs[starts]).astype(np.int64), starts, starts + 2))
+                found = self._pairs.take(pairs[starts])
+        indexes: list[int] = []
         if self._rest is not None:
-            indexes, found_starts, found_ends = self._rest.locate(sounds)
-            if indexes:
-                payloads = self._rest.payloads
-                parts.append(
-                    (
-                        np.array([payloads[i][0] for i in indexes], dtype=np.int64),
-                        np.array(found_starts, dtype=np.int64),
-                        np.array(found_ends, dtype=np.int64),
-                    )
-                )
-        if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty, empty
-        if len(parts) == 1:
+            indexes, rest_starts, rest_ends = self._rest.locate(sounds)
+        if not indexes:
+            if found is None or starts is None:
+                empty = np.zeros(0, dtype=np.int64)
+                return empty, empty, empty
             # Pairs alone are ordered by end already; patterns cannot share an end there.
-            return parts[0]
-        patterns, begins, ends = (np.concatenate(x) for x in zip(*parts, strict=True))
-        order = (ends * len(self.patterns) + patterns).argsort()
-        return patterns[order], begins[order], ends[order]
+            return found.astype(np.int64), starts, starts + 2
+        rest_ids = self._rest_ids
+        rest = ([rest_ids[i] for i in indexes], rest_starts, rest_ends)
+        if found is None or starts is None:
+            table = np.array(rest, dtype=np.int64)
+        else:
+            # Both kinds (nearly every text): one table of patterns, starts and ends, sorted
+            # once by end and then pattern (the few longer ones go among the pairs).
+            count = starts.size
+            table = np.empty((3, count + len(indexes)), dtype=np.int64)
+            table[0, :count] = found
+            table[1, :count] = starts
+            np.add(starts, 2, out=table[2, :count])
+            table[:, count:] = rest
+            table = table.take((table[2] * len(self.patterns) + table[0]).argsort(), axis=1)
+        return table[0], table[1], table[2]
 
     def judge(
         self,
