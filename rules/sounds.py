@@ -76,7 +76,7 @@ class SoundIndex:
         self._is_pair = self._pairs >= 0
         self._rest: Scanner[int] | None = None
         if rest:
-            self._rest = Scanner(((i, p) for i, p in rest), normalized=True)
+            self._rest = Scanner(((i, p) for i, p in rest), normalized=True, mixed=True)
         # The pattern of each of the scanner's (one each: patterns are distinct strings).
         self._rest_ids = [ids[0] for ids in self._rest.payloads] if self._rest else []
         self.pattern_lengths = np.array([len(p) for p in self.patterns], dtype=np.int64)
