@@ -1033,7 +1033,7 @@ def _collect_sounds(
         if not patterns.size:
             pass
         elif form.spelt:
-            hit_starts, hit_ends, hit_entries = _judged(
+            (hit_starts, hit_ends, hit_entries), shared = _judged_once(
                 form, normalized.text, patterns, starts, ends, compiled, variants
             )
             original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
@@ -1151,6 +1151,22 @@ def _judged(
 ) -> _Accepted:
     """Sound hits in a text with pinyin (positions moved): those clear of pinyin judged in
     bulk as in :func:`_heard`, the others one by one by the form; in the order found."""
+    return _judged_once(form, text, patterns, starts, ends, compiled, variants)[0]
+
+
+def _judged_once(
+    form: SoundForm,
+    text: str,
+    patterns: _Positions,
+    starts: _Positions,
+    ends: _Positions,
+    compiled: _View,
+    variants: list[Variants],
+) -> tuple[_Accepted, bool]:
+    """:func:`_judged`, and whether two of its hits may be of one leaf at one place: the
+    bulk's only as in :func:`_heard_once` (clear of pinyin, each is as long as the text it
+    came from, so two places in the sound form are two in the text), the spelt ones (a
+    word's heteronym patterns may all read one spelling) whenever any is kept."""
     assert compiled.sound is not None
     index, payloads = compiled.sound
     source_starts, source_ends, plain = form.unspelt(starts, ends)
@@ -1183,11 +1199,12 @@ def _judged(
     bulk_ends = source_ends[found].tolist()
     bulk_entries = [heard[row] for row in (rows * 2 + ~same).tolist()]
     if not kept:
-        return bulk_starts, bulk_ends, bulk_entries
+        shared = compiled.any_shared and bool(compiled.shared_rows[rows].any())
+        return (bulk_starts, bulk_ends, bulk_entries), shared
     ordered = list(zip(found.tolist(), bulk_starts, bulk_ends, bulk_entries, strict=True))
     ordered += kept
     ordered.sort(key=lambda x: x[0])  # stable: a candidate's words keep their order
-    return [x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]
+    return ([x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]), True
 
 
 def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
