@@ -1018,7 +1018,7 @@ def _collect_sounds(
 ) -> None:
     """Hits in the sound form (pinyin, homophones) and initials, each judged against its
     group's options."""
-    form = sound_form(normalized.text, normalized.codes)
+    form = sound_form(normalized.text, normalized.codes, normalized.latin)
     taken: set[tuple[int, int, int]] | None = None  # (leaf, start, end) of the sound hits
     hit_starts: list[int] = []
     hit_ends: list[int] = []
