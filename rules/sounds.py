@@ -36,7 +36,9 @@ _Array = npt.NDArray[np.int64]
 
 _STAND_IN_BASE = 0xE000  # as rules.variants
 _BITS = 9  # per syllable: pypinyin's readings are about 430
-_SYLLABLES = (1 << _BITS) - 1  # 0 stands for a character that is no stand-in
+# Syllable numbers are 1 to _SYLLABLES - 1; _SYLLABLES itself stands for a character that
+# is no stand-in (the largest number, so one clipping gives it), 0 for U+DFFF.
+_SYLLABLES = (1 << _BITS) - 1
 _BEFORE_STAND_INS = np.uint32(_STAND_IN_BASE - 1)  # code point - this: syllable number
 BULK_FROM = 40
 """Fewest candidates judged with arrays; fewer (a short text) are judged one by one."""
@@ -66,7 +68,7 @@ class SoundIndex:
             if len(pattern) == 2:
                 first = ord(pattern[0]) - _STAND_IN_BASE + 1
                 second = ord(pattern[1]) - _STAND_IN_BASE + 1
-                if 0 < first <= _SYLLABLES and 0 < second <= _SYLLABLES:
+                if 0 < first < _SYLLABLES and 0 < second < _SYLLABLES:
                     pairs[first << _BITS | second] = index
                     continue
             rest.append((index, pattern))
@@ -133,9 +135,11 @@ class SoundIndex:
         found: npt.NDArray[np.int32] | None = None
         starts: _Array | None = None
         if len(sounds) >= 2:
-            # Syllable numbers: 0 for what is not a stand-in (wrapped round, or past them).
-            symbols = (_codes(sounds) if codes is None else codes) - _BEFORE_STAND_INS
-            symbols *= symbols <= _SYLLABLES
+            # Syllable numbers: _SYLLABLES for what is not a stand-in (wrapped round, or past
+            # them), in no pair of the table.
+            symbols = np.minimum(
+                (_codes(sounds) if codes is None else codes) - _BEFORE_STAND_INS, _SYLLABLES
+            )
             pairs = (symbols[:-1] << _BITS) | symbols[1:]
             starts = self._is_pair.take(pairs).nonzero()[0]
             if starts.size:
