@@ -285,6 +285,7 @@ class Matcher:
         for rule in library.rules:
             if rule.enabled:
                 self._add_rule(rule)
+        self._rule_masks()
         self._views: dict[View, _View] = {}
         self._leaf_view: list[View] = []
         for (kind, name), leaf in sorted(self._leaves.items(), key=lambda x: x[1]):
@@ -377,6 +378,27 @@ class Matcher:
         other = _mask(smallest) if others else -1
         for leaf in trigger:
             self._rules_by_leaf.setdefault(leaf, []).append((index, other))
+
+    def _rule_masks(self) -> None:
+        """The same tables by leaf as bit masks over rules (bit ``1 << index``): the rules
+        a leaf triggers, and those whose other need it is; rules with no other need and
+        fact rules in masks of their own. A text's candidate rules are then a few integer
+        operations per leaf found, not a test per rule a found leaf triggers."""
+        count = len(self._leaf_variants)
+        self._triggers = [0] * count
+        self._others = [0] * count
+        self._no_other = 0
+        for leaf, entries in self._rules_by_leaf.items():
+            for index, other in entries:
+                bit = 1 << index
+                self._triggers[leaf] |= bit
+                if other == -1:
+                    self._no_other |= bit
+                else:
+                    for need in range(other.bit_length()):
+                        if other >> need & 1:
+                            self._others[need] |= bit
+        self._fact_mask = _mask(self._fact_rules)
 
     def _bind(self, node: Node) -> Node:
         """Words and groups become leaf ids (kept as ``Word`` text or ``GroupRef`` name of
@@ -518,27 +540,30 @@ class Matcher:
         if not (in_title or in_body or self._fact_rules):
             return result  # most short texts: no word of the library
         scanned = {"title": title_field, "body": body_field}
-        # The leaves found, as bit masks (one per field and both).
-        title_mask = body_mask = 0
-        bits = self._bits
+        # The leaves found, as bit masks (one per field and both); the rules they trigger
+        # and those whose other need they are, as masks over rules.
+        title_mask = body_mask = triggered = othered = 0
+        bits, triggers, others = self._bits, self._triggers, self._others
         for leaf in in_title:
             title_mask |= bits[leaf]
+            triggered |= triggers[leaf]
+            othered |= others[leaf]
         for leaf in in_body:
             body_mask |= bits[leaf]
+            triggered |= triggers[leaf]
+            othered |= others[leaf]
         either = title_mask | body_mask
-        by_leaf = self._rules_by_leaf
-        candidates: set[int] = set(self._fact_rules)
-        add = candidates.add
-        for leaf in in_title.keys() | in_body.keys() if in_title else in_body:
-            for index, other in by_leaf.get(leaf, ()):
-                if other & either:
-                    add(index)
+        # A rule is looked at when a leaf triggered it and its other need was found too.
+        candidates = triggered & (othered | self._no_other) | self._fact_mask
         findings: Mapping[str, Any] = scanned
         if self._fact_rules:
             findings = {**scanned, FACTS: ItemFacts(facts)}
         rules = self.rules
-        for index in sorted(candidates) if len(candidates) > 1 else candidates:
-            compiled = rules[index]
+        while candidates:
+            # The lowest set bit first: rules in library order.
+            lowest = candidates & -candidates
+            candidates ^= lowest
+            compiled = rules[lowest.bit_length() - 1]
             clauses = compiled.clauses
             if clauses is not None:
                 for title_bits, body_bits, wanted in clauses:
@@ -993,7 +1018,7 @@ def _collect_sounds(
 ) -> None:
     """Hits in the sound form (pinyin, homophones) and initials, each judged against its
     group's options."""
-    form = sound_form(normalized.text, normalized.codes)
+    form = sound_form(normalized.text, normalized.codes, normalized.latin)
     taken: set[tuple[int, int, int]] | None = None  # (leaf, start, end) of the sound hits
     hit_starts: list[int] = []
     hit_ends: list[int] = []
@@ -1008,7 +1033,7 @@ def _collect_sounds(
         if not patterns.size:
             pass
         elif form.spelt:
-            hit_starts, hit_ends, hit_entries = _judged(
+            (hit_starts, hit_ends, hit_entries), shared = _judged_once(
                 form, normalized.text, patterns, starts, ends, compiled, variants
             )
             original_starts, original_ends = normalized.spans(hit_starts, hit_ends)
@@ -1126,6 +1151,22 @@ def _judged(
 ) -> _Accepted:
     """Sound hits in a text with pinyin (positions moved): those clear of pinyin judged in
     bulk as in :func:`_heard`, the others one by one by the form; in the order found."""
+    return _judged_once(form, text, patterns, starts, ends, compiled, variants)[0]
+
+
+def _judged_once(
+    form: SoundForm,
+    text: str,
+    patterns: _Positions,
+    starts: _Positions,
+    ends: _Positions,
+    compiled: _View,
+    variants: list[Variants],
+) -> tuple[_Accepted, bool]:
+    """:func:`_judged`, and whether two of its hits may be of one leaf at one place: the
+    bulk's only as in :func:`_heard_once` (clear of pinyin, each is as long as the text it
+    came from, so two places in the sound form are two in the text), the spelt ones (a
+    word's heteronym patterns may all read one spelling) whenever any is kept."""
     assert compiled.sound is not None
     index, payloads = compiled.sound
     source_starts, source_ends, plain = form.unspelt(starts, ends)
@@ -1158,11 +1199,12 @@ def _judged(
     bulk_ends = source_ends[found].tolist()
     bulk_entries = [heard[row] for row in (rows * 2 + ~same).tolist()]
     if not kept:
-        return bulk_starts, bulk_ends, bulk_entries
+        shared = compiled.any_shared and bool(compiled.shared_rows[rows].any())
+        return (bulk_starts, bulk_ends, bulk_entries), shared
     ordered = list(zip(found.tolist(), bulk_starts, bulk_ends, bulk_entries, strict=True))
     ordered += kept
     ordered.sort(key=lambda x: x[0])  # stable: a candidate's words keep their order
-    return [x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]
+    return ([x[1] for x in ordered], [x[2] for x in ordered], [x[3] for x in ordered]), True
 
 
 def _longest(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

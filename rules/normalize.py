@@ -482,7 +482,7 @@ class NormalizedText:
     to how many characters it stood for."""
 
     # A plain class: a frozen dataclass's __init__ costs a noticeable share of a short scan.
-    __slots__ = ("_maps", "codes", "joins", "runs", "text")
+    __slots__ = ("_maps", "codes", "joins", "latin", "runs", "text")
 
     def __init__(
         self,
@@ -491,6 +491,7 @@ class NormalizedText:
         joins: frozenset[int] = _NO_JOINS,
         runs: dict[int, int] = _NO_RUNS,
         codes: npt.NDArray[np.uint32] | None = None,
+        latin: bool = True,
     ) -> None:
         self.text = text
         self._maps = maps  # last pass first
@@ -499,6 +500,9 @@ class NormalizedText:
         # The code points of ``text`` where the passes had them (read only), else None: the
         # sound form reads them rather than encoding the text again.
         self.codes = codes
+        # False where the passes found no letter of a space-delimited script (most Chinese
+        # text): the sound form need not look for Latin words. True: there may be some.
+        self.latin = latin
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original ``[start, end)`` covering normal-form ``[start, end)`` (``start < end``)."""
@@ -1000,7 +1004,7 @@ def _latin_passes(
         if collapsed is not result:
             result, codes = collapsed, None
     maps.reverse()
-    return NormalizedText(result, tuple(maps), joins, runs, codes)
+    return NormalizedText(result, tuple(maps), joins, runs, codes, latin)
 
 
 def normalize_many(texts: list[str], view: View = DEFAULT_VIEW) -> list[tuple[str, dict[int, int]]]:

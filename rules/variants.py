@@ -467,15 +467,19 @@ def heard(written: str, word: str, homophones: bool) -> Literal["same", "homopho
     return None
 
 
-def sound_form(text: str, codes: npt.NDArray[np.uint32] | None = None) -> SoundForm:
+def sound_form(
+    text: str, codes: npt.NDArray[np.uint32] | None = None, latin: bool = True
+) -> SoundForm:
     """The :class:`SoundForm` of normalised ``text`` (whose code points are ``codes``, if
-    at hand)."""
+    at hand; ``latin=False``: the text is known to hold no Latin letter)."""
     if not text:
         return SoundForm(text, text, None, None, [])
     if codes is None:
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     heard = _get().stand_in.take(codes)
     sounds = heard.tobytes().decode("utf-32-le", "surrogatepass")
+    if not latin:
+        return SoundForm(text, sounds, None, None, [], heard, codes)
     # Most texts have no Latin letter at all: told from the codes, not by the regex, which
     # then reads only from the first letter to the last (a few words in Chinese text).
     letters = ((codes - np.uint32(ord("a"))) < 26).nonzero()[0]

@@ -232,3 +232,23 @@ def test_hit_slices_contain_the_word(engine: str, words: list[str], text: str) -
         # A slice can be wider than the word where the word starts or ends inside an
         # expansion (㈱ -> (株)) or a composed cluster.
         assert normalize(words[hit.word_id]) in normalize(text[hit.start : hit.end])
+
+
+# Stand-ins of the sound form, Chinese, Latin and astral characters (two code units each),
+# with bytes that also pair up across two characters (\ue001\ue0e0 holds e0 01 e0 read
+# from an odd offset).
+MIXED_ALPHABET = "\ue000\ue001\ue0e0\ue1ff\u4e00\u4e01ab\U00020000\U0001f600 "
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(st.text(alphabet=MIXED_ALPHABET, min_size=1, max_size=4), max_size=20),
+    text=st.text(alphabet=MIXED_ALPHABET, max_size=60),
+)
+def test_mixed_code_units_find_what_plain_ones_do(words: list[str], text: str) -> None:
+    """``mixed=True`` changes how Hyperscan is fed, not what is found: the same hits at the
+    same places, astral characters and units straddling two characters included."""
+    words = [w for w in words if w.strip()]
+    plain = Scanner(enumerate(words), normalized=True)
+    mixed = Scanner(enumerate(words), normalized=True, mixed=True)
+    assert mixed.locate(text) == plain.locate(text)

@@ -231,3 +231,47 @@ def test_words_that_sound_alike_in_two_groups_are_both_heard() -> None:
     )
     (compiled,) = (c for c in alike._views.values() if c.sound is not None)
     assert compiled.shared_rows.tolist() == [True, True]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=11),
+            st.lists(st.text(alphabet="疫易情清是", min_size=11, max_size=11), max_size=11),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    text=st.text(alphabet="疫易情清是 ", max_size=60),
+    places=st.lists(st.tuples(st.integers(0, 11), st.integers(0, 60)), max_size=80),
+)
+def test_judging_in_bulk_is_judging_each(
+    lines: list[tuple[int, list[str]]], text: str, places: list[tuple[int, int]]
+) -> None:
+    """However many words a pattern has (none, a few, more than a table line holds) and
+    however long (past a table row too), candidates judged with arrays are judged as one
+    by one: the same candidates, rows and kinds, in the same order."""
+    patterns = [chr(0xE000 + k) * length for k, (length, _) in enumerate(lines)]
+    written = [[form[:length] for form in forms] for length, forms in lines]
+    index = SoundIndex(patterns, written)
+    fits = [
+        (i % len(patterns), start)
+        for i, start in places
+        if start + len(patterns[i % len(patterns)]) <= len(text)
+    ]
+    found = np.array([i for i, _ in fits], dtype=np.int64)
+    starts = np.array([start for _, start in fits], dtype=np.int64)
+    expected = index.judge(text, found, starts)  # fewer than BULK_FROM: one by one
+    if len(fits) >= BULK_FROM:
+        sounds.BULK_FROM = 10**9
+        try:
+            expected = index.judge(text, found, starts)
+        finally:
+            sounds.BULK_FROM = BULK_FROM
+    sounds.BULK_FROM = 0
+    try:
+        judged = index.judge(text, found, starts)
+    finally:
+        sounds.BULK_FROM = BULK_FROM
+    assert [a.tolist() for a in judged] == [a.tolist() for a in expected]
