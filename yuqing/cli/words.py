@@ -1,0 +1,86 @@
+"""What the ``yuqing`` command prints for a person, in the operator's language: Chinese by
+default, English with ``YUQING_LANG=en`` (the rule its refusals follow, see
+:func:`yuqing.cli.errors.language`).
+
+The code writes each line as an English template with ``{placeholders}`` and calls
+:func:`say` (or :func:`text` for a piece of a line); :data:`CHINESE` has the Chinese of
+each template, filled with the same values. The templates are the CLI's own lines, looked
+up by key: unlike the console's catalog of refusals (:mod:`api.console.messages`), which
+matches messages the layers below compose, nothing here needs matching, and a command
+printing a table need not load Flask. Values are data (ids, names, titles, URLs, counts)
+and stay as they are; machine output (JSON) never comes here.
+tests/test_cli_words.py fails for a template without its Chinese.
+"""
+
+from __future__ import annotations
+
+from unicodedata import east_asian_width
+
+import click
+
+from yuqing.cli.errors import language
+
+CHINESE: dict[str, str] = {
+    # yuqing sources / scheduler (yuqing/cli/crawl.py); the header's Chinese is aligned by
+    # columns (a Chinese character takes two) over the same widths as the English.
+    "added {n} source(s) from {path}": "已从 {path} 添加 {n} 个信息源",
+    "added {n} default source(s)": "已添加 {n} 个默认信息源",
+    "source          type      every  last run    outcome  last ok      fails  new empty   FFFD  problems": (
+        "信息源          类型       间隔  上次运行    结果     上次成功      失败 新增  空跑   FFFD  问题"
+    ),
+    "off": "停用",
+    "ok": "正常",
+    "scheduling {n} source(s) on {store}; Ctrl-C stops": (
+        "正在调度 {n} 个信息源（存储：{store}），按 Ctrl-C 停止"
+    ),
+    # yuqing users (yuqing/cli/users.py); a role's name stays as the option names it.
+    "created {name} ({role})": "已创建用户 {name}（{role}）",
+    "password of {name} changed": "已修改 {name} 的密码",
+    "password: {password}": "密码：{password}",
+    "Note it now: it is not stored and cannot be shown again.": (
+        "请立即记下：密码不会保存，之后无法再次显示。"
+    ),
+    "disabled": "已停用",
+    "enabled": "已启用",
+    "never": "从未",
+    "    token {id}  {label}  (last used {used})  expires {ends}": (
+        "    令牌 {id}  {label}（上次使用：{used}）  {ends} 到期"
+    ),
+    "disabled {name}; its tokens are revoked": "已停用 {name}，其 API 令牌均已撤销",
+    "enabled {name}": "已启用 {name}",
+    "token {id} for {name}: {secret}": "{name} 的令牌 {id}：{secret}",
+    "Note it now: only its hash is stored, it cannot be shown again.": (
+        "请立即记下：只保存其哈希，之后无法再次显示。"
+    ),
+    "It expires {time}.": "到期时间：{time}。",
+    "signed {name} out of {n} open session(s)": "已注销 {name} 的 {n} 个登录会话",
+    "two-step verification of {name} reset": "已重置 {name} 的两步验证",
+    "revoked token {id}": "已撤销令牌 {id}",
+    "Password": "密码",
+}
+
+
+def text(template: str, /, **values: object) -> str:
+    """``template`` (English, a key of :data:`CHINESE`) filled with ``values``, in the
+    operator's language (the English if the Chinese is missing: a test catches that)."""
+    if language() != "en":
+        template = CHINESE.get(template, template)
+    return template.format(**values)
+
+
+def say(template: str, /, *, err: bool = False, **values: object) -> None:
+    """Print ``template`` filled with ``values`` (see :func:`text`) as one line; on
+    standard error with ``err`` (progress, so that standard output stays the result)."""
+    click.echo(text(template, **values), err=err)
+
+
+def columns(value: str) -> int:
+    """How many terminal columns ``value`` takes: a Chinese character two."""
+    return sum(2 if east_asian_width(c) in "WF" else 1 for c in value)
+
+
+def pad(value: str, width: int, *, right: bool = False) -> str:
+    """``value`` padded with spaces to ``width`` columns (on the left with ``right``), so
+    that a table's columns line up in either language."""
+    room = " " * max(0, width - columns(value))
+    return room + value if right else value + room
