@@ -49,8 +49,9 @@ def test_sources_list_reads_as_the_other_lists(run) -> None:  # type: ignore[no-
     assert code == 0 and lines[0].startswith("已添加 ") and lines[1].startswith("信息源 "), out
     code, english = run("sources", "list", env={"YUQING_LANG": "en"})
     assert code == 0 and english.splitlines()[0].startswith("source "), english
-    # No run yet: each row's data the same, its health said in the language.
-    rows = [line.removesuffix("正常") for line in lines[2:]]
+    # No run yet: each row's data the same, its health and a paused source's interval
+    # said in the language.
+    rows = [line.removesuffix("正常").replace(" 停用 ", "  off ") for line in lines[2:]]
     assert [line.removesuffix("ok") for line in english.splitlines()[1:]] == rows
 
 
