@@ -57,6 +57,13 @@ CHINESE: dict[str, str] = {
     "two-step verification of {name} reset": "已重置 {name} 的两步验证",
     "revoked token {id}": "已撤销令牌 {id}",
     "Password": "密码",
+    # yuqing alerts, emergency, send-outbox (yuqing/cli/alerts.py).
+    "{id}  {created:%m-%d %H:%M}  {status:<12} {severity:<8} {rule}  {title}  ({n} items)": (
+        "{id}  {created:%m-%d %H:%M}  {status:<12} {severity:<8} {rule}  {title}（{n} 条）"
+    ),
+    "emergency on for {scope}": "已为 {scope} 开启应急模式",
+    "emergency off for {scope}": "已为 {scope} 关闭应急模式",
+    "sent {n}": "已发送 {n} 条",
 }
 
 
