@@ -64,6 +64,18 @@ CHINESE: dict[str, str] = {
     "emergency on for {scope}": "已为 {scope} 开启应急模式",
     "emergency off for {scope}": "已为 {scope} 关闭应急模式",
     "sent {n}": "已发送 {n} 条",
+    # yuqing discover (yuqing/cli/discover.py).
+    "{now} {zone}  window {window} items, baseline {baseline}, regions: {regions}  "
+    "({seconds:.1f} s)": (
+        "{now} {zone}  窗口 {window} 条，基线 {baseline} 条，地区：{regions}（{seconds:.1f} 秒）"
+    ),
+    "terms:": "突增词：",
+    "clusters:": "聚类：",
+    "suggestions:": "建议：",
+    "{term} added to {group}: library version {version}": (
+        "已将 {term} 加入 {group}：词库版本 {version}"
+    ),
+    "{term} dismissed": "已忽略 {term}",
 }
 
 
