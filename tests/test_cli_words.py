@@ -44,10 +44,13 @@ def test_every_template_said_is_a_literal_with_chinese() -> None:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             if arg.value not in words.CHINESE:
                 missing.append(f"{at}: {arg.value!r}")
-        elif not (isinstance(arg, ast.IfExp) and all(
-            isinstance(side, ast.Constant) and side.value in words.CHINESE
-            for side in (arg.body, arg.orelse)
-        )):
+        elif not (
+            isinstance(arg, ast.IfExp)
+            and all(
+                isinstance(side, ast.Constant) and side.value in words.CHINESE
+                for side in (arg.body, arg.orelse)
+            )
+        ):
             built.append(f"{at}: {ast.unparse(arg)}")
     assert not missing, "templates without their Chinese in yuqing/cli/words.py:\n" + "\n".join(
         missing
@@ -64,9 +67,7 @@ def test_catalog_is_chinese_with_the_same_placeholders_and_all_used() -> None:
     }
     for english, chinese in words.CHINESE.items():
         assert CJK.search(chinese), english
-        assert sorted(PLACEHOLDER.findall(english)) == sorted(PLACEHOLDER.findall(chinese)), (
-            english
-        )
+        assert sorted(PLACEHOLDER.findall(english)) == sorted(PLACEHOLDER.findall(chinese)), english
         assert english in used, f"not said anywhere: {english!r}"
 
 
@@ -89,7 +90,9 @@ def test_no_command_prints_words_past_the_catalog() -> None:
     assert not worded, "printed words not in the catalog:\n" + "\n".join(worded)
 
 
-@pytest.mark.parametrize("lang, expected", [("en", "enabled tom"), ("zh", "已启用 tom"), ("", "已启用 tom")])
+@pytest.mark.parametrize(
+    "lang, expected", [("en", "enabled tom"), ("zh", "已启用 tom"), ("", "已启用 tom")]
+)
 def test_text_follows_yuqing_lang(
     monkeypatch: pytest.MonkeyPatch, lang: str, expected: str
 ) -> None:

@@ -58,7 +58,10 @@ def sources_command(
         click.echo(json.dumps([_row(s, h) for s, h in rows], ensure_ascii=False, indent=2))
         return
     # The columns of the rows below (their widths: 16, 8, 7 right, 12, 9, 12, 6, 5, 6, 7).
-    say("source          type      every  last run    outcome  last ok      fails  new empty   FFFD  problems")
+    say(
+        "source          type      every  last run    outcome  "
+        "last ok      fails  new empty   FFFD  problems"
+    )
     for source, h in rows:
         last = h.last_run
         every = f"{source.interval // 60}m" if source.enabled else text("off")

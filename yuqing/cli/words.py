@@ -25,8 +25,10 @@ CHINESE: dict[str, str] = {
     # columns (a Chinese character takes two) over the same widths as the English.
     "added {n} source(s) from {path}": "已从 {path} 添加 {n} 个信息源",
     "added {n} default source(s)": "已添加 {n} 个默认信息源",
-    "source          type      every  last run    outcome  last ok      fails  new empty   FFFD  problems": (
-        "信息源          类型       间隔  上次运行    结果     上次成功      失败 新增  空跑   FFFD  问题"
+    "source          type      every  last run    outcome  "
+    "last ok      fails  new empty   FFFD  problems": (
+        "信息源          类型       间隔  上次运行    结果     "
+        "上次成功      失败 新增  空跑   FFFD  问题"
     ),
     "off": "停用",
     "ok": "正常",
@@ -76,6 +78,37 @@ CHINESE: dict[str, str] = {
         "已将 {term} 加入 {group}：词库版本 {version}"
     ),
     "{term} dismissed": "已忽略 {term}",
+    # yuqing match, keywords (yuqing/cli/keywords.py). A diff's line keeps its sign (+ added,
+    # - removed, ~ changed) first, as the console's diff view shows it.
+    "no rule matched": "未命中任何规则",
+    "word": "词",
+    "  {rule}: {word} ({group}) {field} {start}-{end}{variant}": (
+        "  {rule}：{word}（{group}）{field} {start}-{end}{variant}"
+    ),
+    "{path}: {groups} groups, {rules} rules, all good": (
+        "{path}：{groups} 个词组，{rules} 条规则，检查通过"
+    ),
+    "saved version {version}: {message}": "已保存版本 {version}：{message}",
+    "saved version {version}: {n} place(s)": "已保存版本 {version}：{n} 个地名",
+    "wrote {path}": "已写入 {path}",
+    "no changes": "没有变化",
+    "+ group {name}": "+ 词组 {name}",
+    "- group {name}": "- 词组 {name}",
+    "~ group {name}: + {word}": "~ 词组 {name}：+ {word}",
+    "~ group {name}: - {word}": "~ 词组 {name}：- {word}",
+    "~ group {name}: {key} {old!r} -> {new!r}": "~ 词组 {name}：{key} {old!r} -> {new!r}",
+    "+ rule {name}": "+ 规则 {name}",
+    "- rule {name}": "- 规则 {name}",
+    "~ rule {name}: {key} {old!r} -> {new!r}": "~ 规则 {name}：{key} {old!r} -> {new!r}",
+    "against version {version}, items first seen in the last {days} days": (
+        "对比版本 {version}，最近 {days} 天首次采集到的信息"
+    ),
+    "{rule}: {live} -> {proposed} (at least), +{added} -{removed}": (
+        "{rule}：{live} -> {proposed}（至少），+{added} -{removed}"
+    ),
+    "{rule}: {live} -> {proposed}, +{added} -{removed}": (
+        "{rule}：{live} -> {proposed}，+{added} -{removed}"
+    ),
 }
 
 
