@@ -109,6 +109,21 @@ CHINESE: dict[str, str] = {
     "{rule}: {live} -> {proposed}, +{added} -{removed}": (
         "{rule}：{live} -> {proposed}，+{added} -{removed}"
     ),
+    # yuqing store (yuqing/cli/store.py).
+    "moved {moved}, {left} left": "已迁移 {moved} 条，剩余 {left} 条",
+    "nothing to migrate: the items are in time-based indices already": (
+        "无需迁移：信息已在按时间分代的索引中"
+    ),
+    "migrated: {moved} item(s) moved into {archives}": "迁移完成：{moved} 条移入 {archives}",
+    "{left} item(s) left (written during the migration): run yuqing store migrate again": (
+        "尚余 {left} 条（迁移期间有新写入）：请再次运行 yuqing store migrate"
+    ),
+    "replicas are 0-8 or auto, not {count!r}": "副本数应为 0-8 或 auto，而不是 {count!r}",
+    "replicas of {n} index(es) set to {wanted}": "{n} 个索引的副本数已设为 {wanted}",
+    "note: the cluster has {nodes} data node(s), {wanted} replica(s) cannot all be "
+    "allocated": "注意：集群只有 {nodes} 个数据节点，{wanted} 个副本无法全部分配",
+    "new generation: {rolled}; deleted: {deleted}": "新一代索引：{rolled}；删除：{deleted}",
+    "none": "无",
 }
 
 
