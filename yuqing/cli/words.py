@@ -124,6 +124,22 @@ CHINESE: dict[str, str] = {
     "allocated": "注意：集群只有 {nodes} 个数据节点，{wanted} 个副本无法全部分配",
     "new generation: {rolled}; deleted: {deleted}": "新一代索引：{rolled}；删除：{deleted}",
     "none": "无",
+    # yuqing places import-codes (yuqing/cli/places.py).
+    "{lines} line(s) read…": "已读取 {lines} 行…",
+    "{n} division(s) read ({villages} village code(s) skipped), comparing…": (
+        "已读取 {n} 个区划（跳过村级代码 {villages} 个），正在比对…"
+    ),
+    "saved library version {version}: {added} added, {renamed} renamed, {removed} removed, "
+    "{restored} restored, {unchanged} unchanged": (
+        "已保存词库版本 {version}：新增 {added}，更名 {renamed}，撤销 {removed}，"
+        "恢复 {restored}，未变 {unchanged}"
+    ),
+    "added": "新增",
+    "renamed (the old name kept as a former name)": "更名（旧名保留为曾用名）",
+    "removed": "撤销",
+    "restored": "恢复",
+    "  {label}: {entry}": "  {label}：{entry}",
+    "  {label}: … {n} in all": "  {label}：……等 {n} 个",
 }
 
 
