@@ -15,7 +15,7 @@ import pytest
 from yuqing.cli import words
 
 CLI = Path(__file__).resolve().parent.parent / "yuqing" / "cli"
-CJK = re.compile(r"[\u4e00-\u9fff]")
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # with CJK punctuation
 PLACEHOLDER = re.compile(r"\{(\w+)[^}]*\}")
 WORD = re.compile(r"[A-Za-z]{2,}")
 

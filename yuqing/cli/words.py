@@ -140,6 +140,17 @@ CHINESE: dict[str, str] = {
     "restored": "恢复",
     "  {label}: {entry}": "  {label}：{entry}",
     "  {label}: … {n} in all": "  {label}：……等 {n} 个",
+    # yuqing channels, routing (yuqing/cli/channels.py).
+    "{id:<20} email        email (the [smtp] settings)": "{id:<20} email        电子邮件（[smtp]）",
+    " (disabled)": "（停用）",
+    "removed {id}": "已删除 {id}",
+    "failed: {message}": "失败：{message}",
+    "queued {key}": "已重新排队 {key}",
+    "routing saved: {n} routes": "已保存路由表：{n} 条路由",
+    "routes: {routes}": "路由：{routes}",
+    ", ": "、",
+    "  (quiet hours {held})": "（免打扰时段 {held}）",
+    "  (no such channel)": "（没有这个渠道）",
 }
 
 
