@@ -84,10 +84,14 @@ def test_alert_commands(tmp_path: Path) -> None:
     runner = CliRunner(env=env)
     try:
         listed = runner.invoke(main, ["alerts", "list"])
-        assert listed.exit_code == 0 and ident in listed.output and "(1 items)" in listed.output
+        assert listed.exit_code == 0 and ident in listed.output and "（1 条）" in listed.output
+        listed = runner.invoke(main, ["alerts", "list"], env={"YUQING_LANG": "en"})
+        assert ident in listed.output and "(1 items)" in listed.output
         assert runner.invoke(main, ["outbox"]).output.strip() == '{"pending": 2}'
         sent = runner.invoke(main, ["send-outbox", "--once"])
-        assert sent.output.strip() == "sent 2" and len(sink.received) == 2
+        assert sent.output.strip() == "已发送 2 条" and len(sink.received) == 2
+        sent = runner.invoke(main, ["send-outbox", "--once"], env={"YUQING_LANG": "en"})
+        assert sent.output.strip() == "sent 0"
 
         figures = json.loads(runner.invoke(main, ["alerts", "stats", "--days", "36500"]).output)
         assert figures["alerts"] == 1 and figures["per_rule"] == {RULE: 1}
@@ -111,7 +115,7 @@ def test_alert_commands(tmp_path: Path) -> None:
         for ident, tags in (("gov", ["government"]), ("forum", ["forum"])):
             store.sources.put(Source(ident, ident, "list", ["http://x.cn/"], 600, tags))
         on = ["emergency", "on", "--rule", RULE, "--actor", "值班长", "--hours", "2"]
-        assert runner.invoke(main, on).output.strip() == f"emergency on for {RULE}"
+        assert runner.invoke(main, on).output.strip() == f"已为 {RULE} 开启应急模式"
         switch = store.emergencies.get(RULE)
         assert switch is not None and switch.on and switch.until is not None
         assert [a.action for a in store.audit.list(target=f"emergency:{RULE}")] == ["emergency.on"]
@@ -120,10 +124,9 @@ def test_alert_commands(tmp_path: Path) -> None:
         assert gov is not None and gov.effective_interval(datetime.now(SH)) == 30
         assert gov.emergency_until and abs(gov.emergency_until - switch.until).total_seconds() < 1
         assert forum is not None and forum.effective_interval(datetime.now(SH)) == 600
-        assert (
-            runner.invoke(main, ["emergency", "off", "--rule", RULE, "--actor", "值班长"]).exit_code
-            == 0
-        )
+        off = ["emergency", "off", "--rule", RULE, "--actor", "值班长"]
+        said = runner.invoke(main, off, env={"YUQING_LANG": "en"})
+        assert said.exit_code == 0 and said.output.strip() == f"emergency off for {RULE}"
         gov = store.sources.get("gov")
         assert gov is not None and gov.effective_interval(datetime.now(SH)) == 600
         nobody = runner.invoke(main, ["emergency", "off", "--actor", " "])

@@ -47,7 +47,9 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
     assert DING_SECRET not in made.output and "dt-cli" not in made.output
     listed = runner.invoke(main, ["channels", "list"])
     assert "district-duty" in listed.output and "●●●●" + DING_SECRET[-4:] in listed.output
-    assert DING_SECRET not in listed.output
+    assert DING_SECRET not in listed.output and "电子邮件（[smtp]）" in listed.output
+    listed = runner.invoke(main, ["channels", "list"], env={"YUQING_LANG": "en"})
+    assert "email (the [smtp] settings)" in listed.output and "district-duty" in listed.output
     tried = runner.invoke(main, ["channels", "test", "district-duty"])
     assert tried.exit_code == 0 and tried.output.strip() == "已送达" and len(fakes.received) == 1
     tried = runner.invoke(main, ["channels", "test", "district-duty"], env={"YUQING_LANG": "en"})
@@ -81,11 +83,18 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
     assert len(refused.output.strip().splitlines()) == 1
 
     table.write_text("routes:\n  - name: 全部\n    to:\n      - channel: district-duty\n")
-    assert runner.invoke(main, ["routing", "set", str(table)]).exit_code == 0
+    saved = runner.invoke(main, ["routing", "set", str(table)])
+    assert saved.exit_code == 0 and saved.output == "已保存路由表：1 条路由\n", saved.output
     shown = runner.invoke(main, ["routing", "show"])
     assert "channel: district-duty" in shown.output
     preview = runner.invoke(
         main, ["routing", "preview", "--rule", "潼南火灾", "--severity", "critical"]
+    )
+    assert "路由：全部" in preview.output and "district-duty  区值班群" in preview.output
+    preview = runner.invoke(
+        main,
+        ["routing", "preview", "--rule", "潼南火灾", "--severity", "critical"],
+        env={"YUQING_LANG": "en"},
     )
     assert "routes: 全部" in preview.output and "district-duty  区值班群" in preview.output
     refused = runner.invoke(main, ["channels", "remove", "district-duty"])
@@ -108,6 +117,7 @@ def test_channel_and_routing_commands(tmp_path: Path, fakes: FakePlatforms) -> N
         )
         resent = runner.invoke(main, ["channels", "resend", dead.id])
         assert resent.exit_code == 0 and store.outbox.find(dead.id).status == "pending"  # type: ignore[union-attr]
+        assert resent.output.startswith("已重新排队 "), resent.output
         again = runner.invoke(main, ["channels", "resend", dead.id])
         assert again.exit_code == 2 and "只有失败的投递可以重发" in again.output
         actions = [e.action for e in store.audit.list(limit=20)]

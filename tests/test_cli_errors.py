@@ -42,8 +42,17 @@ def test_user_errors_are_one_line_and_exit_2(run, tmp_path: Path) -> None:  # ty
 
 
 def test_sources_list_reads_as_the_other_lists(run) -> None:  # type: ignore[no-untyped-def]
+    """In Chinese by default (the first listing seeds the defaults and says so), English
+    with YUQING_LANG=en; the rows' data the same."""
     code, out = run("sources", "list")
-    assert code == 0 and any(line.startswith("source ") for line in out.splitlines())
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("已添加 ") and lines[1].startswith("信息源 "), out
+    code, english = run("sources", "list", env={"YUQING_LANG": "en"})
+    assert code == 0 and english.splitlines()[0].startswith("source "), english
+    # No run yet: each row's data the same, its health and a paused source's interval
+    # said in the language.
+    rows = [line.removesuffix("正常").replace(" 停用 ", "  off ") for line in lines[2:]]
+    assert [line.removesuffix("ok") for line in english.splitlines()[1:]] == rows
 
 
 @pytest.mark.slow  # the command waits a while for the store before it gives up

@@ -78,6 +78,11 @@ rules:
     assert (0, 3) in spans and (0, 2) not in spans
     code, out = run("match", "--library", "v.yaml", input=text)
     assert "[pinyin]" in out and "[repeats]" in out
+    assert "（" in out, out  # the hits' lines in Chinese
+    code, out = run("match", "--library", "v.yaml", input="x\n无关\n")
+    assert out == "-: 未命中任何规则\n", out
+    code, out = run("match", "--library", "v.yaml", input="x\n无关\n", env={"YUQING_LANG": "en"})
+    assert out == "-: no rule matched\n", out
 
 
 def test_match_reads_standard_input(env: Path) -> None:
@@ -108,13 +113,16 @@ def test_import_history_diff_export_rollback(env: Path) -> None:
         "--author",
         "李四",
     )
-    assert code == 0 and "saved version 2" in out
+    assert code == 0 and "已保存版本 2：" in out, out
     code, out = run("keywords", "history")
     assert [line.split()[0] for line in out.splitlines()] == ["2", "1"]
-    assert run("keywords", "diff", "1", "2")[1].strip() == "~ group 潼南地名: + 宝龙镇"
-    assert run("keywords", "export", "out.yaml")[0] == 0
+    assert run("keywords", "diff", "1", "2")[1].strip() == "~ 词组 潼南地名：+ 宝龙镇"
+    english = run("keywords", "diff", "1", "2", env={"YUQING_LANG": "en"})[1]
+    assert english.strip() == "~ group 潼南地名: + 宝龙镇"
+    assert run("keywords", "diff", "1", "1")[1].strip() == "没有变化"
+    assert run("keywords", "export", "out.yaml") == (0, "已写入 out.yaml\n")
     assert "宝龙镇" in (env / "out.yaml").read_text(encoding="utf-8")
-    code, out = run("keywords", "rollback", "1", "--author", "王五")
+    code, out = run("keywords", "rollback", "1", "--author", "王五", env={"YUQING_LANG": "en"})
     assert code == 0 and "saved version 3" in out
     assert run("keywords", "export", "v3.yaml")[0] == 0
     assert "宝龙镇" not in (env / "v3.yaml").read_text(encoding="utf-8")
@@ -140,7 +148,7 @@ def test_import_places_names_bad_lines_and_files_the_rest(env: Path) -> None:
         "名称,上级代码,类型\n潼南中学,500152,school\n", encoding="utf-8"
     )
     code, out = run("keywords", "import-places", "places.csv", "--author", "a")
-    assert code == 0 and "1 place(s)" in out, out
+    assert code == 0 and "1 个地名" in out, out
     exported = run("keywords", "export", "now.yaml")
     assert exported[0] == 0 and "500152-1" in (env / "now.yaml").read_text(encoding="utf-8")
 
@@ -148,7 +156,7 @@ def test_import_places_names_bad_lines_and_files_the_rest(env: Path) -> None:
 def test_the_sample_library_is_valid() -> None:
     sample = Path(__file__).parents[1] / "keywords" / "samples" / "tongnan.yaml"
     code, out = run("keywords", "validate", str(sample))
-    assert code == 0, out
+    assert code == 0 and "检查通过" in out, out
     code, out = run("keywords", "test", str(sample), "梓潼街道一民房起火，消防正在扑救")
     assert json.loads(out)["rules"] == ["潼南火灾"]
     # 米心镇 is no word of the sample's 潼南地名: region:500152 finds it.
@@ -182,5 +190,7 @@ def test_backtest_compares_a_file_with_the_live_library(env: Path) -> None:
     (env / "new.yaml").write_text(LIBRARY.replace("双江镇,", "双江镇, 宝龙镇,"), encoding="utf-8")
     code, out = run("keywords", "backtest", "new.yaml", "--days", "1")
     assert code == 0, out
+    assert out.startswith("对比版本 1，最近 1 天") and "火灾监测：1 -> 2，+1 -0" in out, out
+    code, out = run("keywords", "backtest", "new.yaml", "--days", "1", env={"YUQING_LANG": "en"})
     assert "火灾监测: 1 -> 2, +1 -0" in out
     assert "+ 宝龙镇一民房起火  http://x/0" in out

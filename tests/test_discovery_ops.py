@@ -105,13 +105,14 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     return world
 
 
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, list(args))
+def run(*args: str, lang: str = "") -> tuple[int, str]:
+    """``yuqing ARGS`` in Chinese (the default), or ``lang`` (``en``)."""
+    result = CliRunner().invoke(main, list(args), env={"YUQING_LANG": lang})
     return result.exit_code, result.output
 
 
 def test_discover_prints_terms_and_suggestions_and_acts_on_them(env: World) -> None:
-    code, out = run("discover", "--save")
+    code, out = run("discover", "--save", lang="en")
     assert code == 0, out
     lines = out.splitlines()
     assert "regions: 潼南" in lines[0]
@@ -122,16 +123,18 @@ def test_discover_prints_terms_and_suggestions_and_acts_on_them(env: World) -> N
     assert code == 0 and env.term in [t["term"] for t in json.loads(out)["terms"]]
 
     code, out = run("discover", "dismiss", env.term, "--actor", "王五")
-    assert (code, out.strip()) == (0, f"{env.term} dismissed")
+    assert (code, out.strip()) == (0, f"已忽略 {env.term}")
     code, out = run("discover")
-    assert env.term not in out.split("suggestions:")[1]
+    lines = out.splitlines()
+    assert "地区：潼南" in lines[0] and "突增词：" in lines and "聚类：" in lines, out
+    assert env.term not in out.split("建议：")[1]
 
     code, out = run("discover", "accept", env.term, "--group", "没有这组")
     assert code == 2 and "没有这组" in out and "Traceback" not in out
     code, out = run("discover", "accept", env.term, "--group", "民生", "--parent", "7")
     assert code == 2 and "词库已是版本 1，不是 7" in out, out
     code, out = run("discover", "accept", env.term, "--group", "民生")
-    assert code == 0 and "library version 2" in out
+    assert (code, out.strip()) == (0, f"已将 {env.term} 加入 民生：词库版本 2")
     code, out = run("discover", "dismiss", "a b")
     assert code == 2 and "term" in out
 

@@ -263,7 +263,8 @@ def test_article_to_acknowledged_alert_surviving_a_kill(stack: Stack, store: Sto
     stack.cli("users", "create", "duty", "--role", "operator", "--password-stdin",
               input=PASSWORD + "\n")  # fmt: skip
     stack.cli("users", "create", "chief", "--admin", "--password-stdin", input=PASSWORD + "\n")
-    stack.token = stack.cli("users", "token", "duty", "--label", "e2e").split(": ")[1].split()[0]
+    issued = stack.cli("users", "token", "duty", "--label", "e2e")  # said in Chinese
+    stack.token = re.search(r"yq_\S+", issued).group()  # type: ignore[union-attr]
     store.sources.put(demo_source("news", "news", site_url))
     store.sources.put(demo_source("shehui", "shehui", site_url))
     stack.mark("start")

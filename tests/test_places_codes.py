@@ -136,14 +136,14 @@ def test_a_partial_list_would_remove_too_much_unless_told(acting: Acting) -> Non
     assert plan.added == ["500199 琼江新区"] and plan.removed == []
 
 
-def test_the_command_reports_progress_and_errors_in_chinese(
+def test_the_command_reports_in_chinese_and_in_english(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("YUQING_STORE", f"sqlite:///{tmp_path / 'y.db'}")
     runner = CliRunner()
     done = runner.invoke(main, ["places", "import-codes", str(TOWNSHIPS), "--author", "张三"])
     assert done.exit_code == 0, done.output
-    assert "新增 1，更名 1，撤销 1" in done.output
+    assert "新增 1，更名 1，撤销 1" in done.output and "已读取 " in done.output
     assert "更名（旧名保留为曾用名）：500152104 宝龙镇 -> 宝龙街道" in done.output
     bad = runner.invoke(main, ["places", "import-codes", str(HERE / "bad.csv"), "--author", "张三"])
     assert bad.exit_code == 2 and "未导入，发现 3 个问题" in bad.output
@@ -162,8 +162,10 @@ def test_the_command_reports_progress_and_errors_in_chinese(
             "张三",
             "--no-remove",
         ],
+        env={"YUQING_LANG": "en"},  # the second locale: the same report in English
     )
-    assert kept.exit_code == 0 and "新增：500199 琼江新区" in kept.output
+    assert kept.exit_code == 0 and "  added: 500199 琼江新区" in kept.output, kept.output
+    assert "division(s) read" in kept.output and ": 1 added, 0 renamed, 0 removed" in kept.output
 
 
 def test_curated_former_names_resolve_to_the_current_code() -> None:

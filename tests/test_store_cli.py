@@ -38,6 +38,8 @@ def test_store_migrate_command(es_url: str, es_prefix: str, tmp_path: Path) -> N
     store.close()
     again = runner.invoke(main, ["store", "migrate"], env=env)
     assert again.exit_code == 0 and "无需迁移" in again.output
+    english = runner.invoke(main, ["store", "migrate"], env=env | {"YUQING_LANG": "en"})
+    assert english.output == "nothing to migrate: the items are in time-based indices already\n"
 
 
 def test_store_replicas_command(es_url: str, es_prefix: str, tmp_path: Path) -> None:
@@ -66,10 +68,13 @@ def test_store_replicas_command(es_url: str, es_prefix: str, tmp_path: Path) -> 
     assert store.items.generations.rollover(force=True)  # type: ignore[attr-defined]
     store.close()
     assert settings() == {("false", "1")}
-    assert runner.invoke(main, ["store", "replicas", "auto"], env=env).exit_code == 0
+    auto = runner.invoke(main, ["store", "replicas", "auto"], env=env | {"YUQING_LANG": "en"})
+    assert auto.exit_code == 0 and " index(es) set to auto" in auto.output, auto.output
     assert {auto for auto, _ in settings()} == {"0-1"}
     bad = runner.invoke(main, ["store", "replicas", "many"], env=env)
     assert bad.exit_code == 2 and "副本数应为 0-8 或 auto" in bad.output
+    bad = runner.invoke(main, ["store", "replicas", "9"], env=env | {"YUQING_LANG": "en"})
+    assert bad.exit_code == 2 and "replicas are 0-8 or auto, not '9'" in bad.output
     sqlite = {"YUQING_STORE": f"sqlite:///{tmp_path / 'y.db'}", "YUQING_CONFIG": ""}
     refused = runner.invoke(main, ["store", "replicas", "1"], env=sqlite)
     assert refused.exit_code == 2 and "只适用于 Elasticsearch" in refused.output

@@ -26,8 +26,9 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-def run(*args: str, stdin: str | None = None) -> Result:
-    return CliRunner().invoke(main, ["users", *args], input=stdin)
+def run(*args: str, stdin: str | None = None, lang: str = "en") -> Result:
+    """``yuqing users ARGS`` in English (``lang="zh"``: in Chinese, the default)."""
+    return CliRunner().invoke(main, ["users", *args], input=stdin, env={"YUQING_LANG": lang})
 
 
 def opened(url: str) -> tuple[Store, Accounts]:
@@ -156,3 +157,18 @@ def test_password_reset_replaces_the_old_one(db_url: str) -> None:
         store.close()
     missing = run("password", "nobody", "--password-stdin", stdin=f"{PASSWORD}\n")
     assert missing.exit_code != 0 and "nobody" in missing.output
+
+
+def test_users_says_in_chinese_by_default(db_url: str) -> None:
+    """Without YUQING_LANG the lines are Chinese; the data in them (names, roles, ids, the
+    secret) stays as it is."""
+    result = run("create", "zhou", "--password-stdin", stdin=f"{PASSWORD}\n", lang="")
+    assert result.exit_code == 0 and "已创建用户 zhou（viewer）" in result.output
+    issued = run("token", "zhou", "--label", "日报脚本", lang="")
+    found = re.search(r"zhou 的令牌 ([0-9a-f]{16})：yq_\S+", issued.output)
+    assert found is not None and "请立即记下" in issued.output, issued.output
+    listing = run("list", lang="").output
+    assert re.search(r"zhou\s+viewer\s+已启用", listing), listing
+    assert f"令牌 {found.group(1)}  日报脚本（上次使用：从未）" in listing
+    assert run("disable", "zhou", lang="").output.startswith("已停用 zhou，")
+    assert re.search(r"zhou\s+viewer\s+已停用", run("list", lang="").output)

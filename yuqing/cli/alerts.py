@@ -17,6 +17,7 @@ from monitor.alerts.stats import report
 from monitor.alerts.tickets import TicketError
 from store import Invalid, NotFound
 from yuqing.cli.errors import UserError, in_language
+from yuqing.cli.words import say
 from yuqing.service import tick_every
 
 
@@ -35,9 +36,17 @@ def alerts_list(ctx: click.Context, status: tuple[str, ...], rule: str | None, l
     store = ctx.obj.store()
     try:
         for a in store.alerts.list(status=status, rule=rule, limit=limit):
-            click.echo(
-                f"{a.id}  {a.created:%m-%d %H:%M}  {a.status:<12} {a.severity:<8} "
-                f"{a.rule}  {a.title}  ({a.items} items)"
+            # A status and a severity stay as --status and the policies name them.
+            say(
+                "{id}  {created:%m-%d %H:%M}  {status:<12} {severity:<8} {rule}  {title}  "
+                "({n} items)",
+                id=a.id,
+                created=a.created,
+                status=a.status,
+                severity=a.severity,
+                rule=a.rule,
+                title=a.title,
+                n=a.items,
             )
     finally:
         store.close()
@@ -176,7 +185,10 @@ def emergency_command(
         alerting = ctx.obj.alerting(store)
         until = ctx.obj.clock().now() + timedelta(hours=hours) if hours else None
         switch = alerting.emergency(rule, state == "on", actor, reason=reason, until=until)
-        click.echo(f"emergency {'on' if switch.on else 'off'} for {switch.scope}")
+        say(
+            "emergency on for {scope}" if switch.on else "emergency off for {scope}",
+            scope=switch.scope,
+        )
     except ValueError as e:
         raise UserError(str(e)) from e
     finally:
@@ -207,7 +219,7 @@ def send_outbox_command(
     )
     try:
         if once:
-            click.echo(f"sent {sender.run_once()}")
+            say("sent {n}", n=sender.run_once())
             return
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -21,7 +21,8 @@ from monitor.alerts.channels import EMAIL, ChannelError
 from monitor.alerts.notify import Notifier
 from monitor.alerts.routing import Facts, RoutingError
 from store import Store, StoreError
-from yuqing.cli.errors import UserError, in_language, language
+from yuqing.cli.errors import UserError, in_language
+from yuqing.cli.words import say, text
 
 _ENV = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
 
@@ -75,10 +76,10 @@ def channels_group() -> None:
 def channels_list(ctx: click.Context) -> None:
     """Every channel, its secrets masked."""
     with _store(ctx) as store:
-        click.echo(f"{EMAIL:<20} email        电子邮件（[smtp]）")
+        say("{id:<20} email        email (the [smtp] settings)", id=EMAIL)
         for c in store.channels.list():
             doc = delivery.channel_doc(c)
-            state = "" if c.enabled else "（停用）"
+            state = "" if c.enabled else text(" (disabled)")
             secrets = " ".join(f"{k}={v}" for k, v in doc["secrets"].items())
             click.echo(f"{c.id:<20} {c.kind:<12} {c.name}{state}  {secrets}")
 
@@ -116,7 +117,7 @@ def channels_remove(ctx: click.Context, ident: str) -> None:
     """Remove a channel that no route names."""
     with _store(ctx) as store:
         delivery.delete_channel(ctx.obj.acting(store), ident)
-        click.echo(f"removed {ident}")
+        say("removed {id}", id=ident)
 
 
 @channels_group.command("test")
@@ -135,8 +136,7 @@ def channels_test(ctx: click.Context, ident: str, to: str) -> None:
     if result.ok:
         click.echo(in_language(result.message))
     else:
-        click.echo(("failed: " if language() == "en" else "失败：") + in_language(result.message))
-    if not result.ok:
+        say("failed: {message}", message=in_language(result.message))
         ctx.exit(1)
 
 
@@ -160,7 +160,7 @@ def channels_resend(ctx: click.Context, delivery_id: str) -> None:
     """Queue a dead letter again (its id from ``yuqing channels dead``)."""
     with _store(ctx) as store:
         message = delivery.resend(ctx.obj.acting(store), delivery_id)
-        click.echo(f"queued {message.key}")
+        say("queued {key}", key=message.key)
 
 
 @click.group("routing")
@@ -185,7 +185,7 @@ def routing_set(ctx: click.Context, file: Path) -> None:
     settings = read_file(file)
     with _store(ctx) as store:
         routing = delivery.save_routing(ctx.obj.acting(store), settings)
-        click.echo(f"routing saved: {len(routing.routes)} routes")
+        say("routing saved: {n} routes", n=len(routing.routes))
 
 
 @routing_group.command("preview")
@@ -240,8 +240,8 @@ def routing_preview(
                 raise UserError(str(e)) from e
             facts = Facts(rule, severity, set(groups), list(regions), emergency, mentioned, primary)
         shown = delivery.preview(store, facts, at, recipients)
-    click.echo(f"routes: {'、'.join(shown.routes) or '—'}")
+    say("routes: {routes}", routes=text(", ").join(shown.routes) or "—")
     for t in shown.targets:
-        held = f"  (quiet hours {t['held']})" if t["held"] else ""
-        missing = "  (no such channel)" if t["missing"] else ""
+        held = text("  (quiet hours {held})", held=t["held"]) if t["held"] else ""
+        missing = text("  (no such channel)") if t["missing"] else ""
         click.echo(f"  {t['channel']}  {t['name']}  {t['to'] or ''}{held}{missing}")

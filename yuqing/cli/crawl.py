@@ -17,6 +17,7 @@ from crawler.operations import request_run, seed_sources
 from crawler.sources import SourceError, load_sources
 from store import NotFound
 from yuqing.cli.errors import Interrupted, UserError
+from yuqing.cli.words import pad, say, text
 from yuqing.wiring import CRAWL_COMMAND, crawl_args
 
 
@@ -42,7 +43,10 @@ def sources_command(
             if seed_file or not store.sources.list():
                 added = seed_sources(ctx.obj.acting(store), load_sources(seed_file))
                 if added and not as_json:
-                    click.echo(f"added {len(added)} source(s) from {seed_file or 'defaults'}")
+                    if seed_file:
+                        say("added {n} source(s) from {path}", n=len(added), path=seed_file)
+                    else:
+                        say("added {n} default source(s)", n=len(added))
         except SourceError as e:
             raise UserError(str(e)) from e
         sources = store.sources.list()
@@ -53,20 +57,20 @@ def sources_command(
     if as_json:
         click.echo(json.dumps([_row(s, h) for s, h in rows], ensure_ascii=False, indent=2))
         return
-    header = (
-        f"{'source':<16}{'type':<8}{'every':>7}  {'last run':<12}{'outcome':<9}{'last ok':<12}"
-        f"{'fails':>6}{'new':>5}{'empty':>6}{'FFFD':>7}  problems"
+    # The columns of the rows below (their widths: 16, 8, 7 right, 12, 9, 12, 6, 5, 6, 7).
+    say(
+        "source          type      every  last run    outcome  "
+        "last ok      fails  new empty   FFFD  problems"
     )
-    click.echo(header)
     for source, h in rows:
         last = h.last_run
-        every = f"{source.interval // 60}m" if source.enabled else "off"
+        every = f"{source.interval // 60}m" if source.enabled else text("off")
         started = last.started if last else None
         click.echo(
-            f"{source.id:<16}{source.type:<8}{every:>7}  {_when(started):<12}"
+            f"{source.id:<16}{source.type:<8}{pad(every, 7, right=True)}  {_when(started):<12}"
             f"{last.outcome if last else '-':<9}{_when(h.last_success):<12}"
             f"{h.consecutive_failures:>6}{last.new_items if last else 0:>5}{h.empty_runs:>6}"
-            f"{h.replacement_share:>7.2%}  {'; '.join(h.problems.values()) or 'ok'}"
+            f"{h.replacement_share:>7.2%}  {'; '.join(h.problems.values()) or text('ok')}"
         )
 
 
@@ -148,8 +152,10 @@ def scheduler_command(ctx: click.Context, workers: int, settings: tuple[str, ...
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     scheduler.start()
-    click.echo(
-        f"scheduling {len(scheduler.intervals)} source(s) on {store.display_url}; Ctrl-C stops"
+    say(
+        "scheduling {n} source(s) on {store}; Ctrl-C stops",
+        n=len(scheduler.intervals),
+        store=store.display_url,
     )
     try:
         stop.wait()

@@ -15,6 +15,7 @@ from monitor.discovery.run import discover, run_and_save
 from monitor.discovery.segment import segmenter
 from store import ConflictError, Invalid, NotFound
 from yuqing.cli.errors import UserError
+from yuqing.cli.words import pad, say
 from yuqing.discovery import settings_for
 
 
@@ -64,22 +65,28 @@ def discover_group(
         click.echo(json.dumps(report.to_data(), ensure_ascii=False, indent=2, default=str))
         return
     zone = clock.zone
-    click.echo(
-        f"{report.now.astimezone(zone):%Y-%m-%d %H:%M} {zone}  window {report.window_docs} "
-        f"items, baseline {report.baseline_docs}, regions: {', '.join(report.regions) or '*'}"
-        f"  ({report.seconds:.1f} s)"
+    say(
+        "{now} {zone}  window {window} items, baseline {baseline}, regions: {regions}  "
+        "({seconds:.1f} s)",
+        now=f"{report.now.astimezone(zone):%Y-%m-%d %H:%M}",
+        zone=zone,
+        window=report.window_docs,
+        baseline=report.baseline_docs,
+        regions=", ".join(report.regions) or "*",
+        seconds=report.seconds,
     )
-    click.echo("terms:")
+    say("terms:")
     for t in report.terms:
-        click.echo(f"  {t.term:<10} {t.window_df:>5} / {t.baseline_df:<6} G2 {t.g2:>8.1f}")
-    click.echo("clusters:")
+        # Padded by columns: a term is Chinese, two columns a character.
+        click.echo(f"  {pad(t.term, 10)} {t.window_df:>5} / {t.baseline_df:<6} G2 {t.g2:>8.1f}")
+    say("clusters:")
     for c in report.clusters:
         click.echo(f"  {c.items:>4}  {c.titles[0]}")
-    click.echo("suggestions:")
+    say("suggestions:")
     for s in report.suggestions:
         preview = s["preview"] or {}
         fired = ", ".join(f"{r['rule']} +{r['added']}" for r in preview.get("rules", []))
-        click.echo(f"  {s['term']:<10} -> {s['group'] or '?'}  {fired}")
+        click.echo(f"  {pad(s['term'], 10)} -> {s['group'] or '?'}  {fired}")
 
 
 @discover_group.command("accept")
@@ -97,7 +104,12 @@ def discover_accept(
         acting = ctx.obj.acting(store, actor)
         version = operations.library_version(acting) if parent is None else parent
         change = operations.accept(acting, term, group, parent=version)
-        click.echo(f"{term} added to {group}: library version {change.version.version}")
+        say(
+            "{term} added to {group}: library version {version}",
+            term=term,
+            group=group,
+            version=change.version.version,
+        )
     except (Invalid, NotFound, ConflictError) as e:
         raise UserError(str(e)) from e
     except InvalidLibrary as e:
@@ -120,7 +132,7 @@ def discover_dismiss(ctx: click.Context, term: str, window_df: int, actor: str |
             found = [t for t in (latest.data["terms"] if latest else []) if t["term"] == term]
             window_df = found[0]["window_df"] if found else 0
         operations.dismiss(ctx.obj.acting(store, actor), term, window_df=window_df)
-        click.echo(f"{term} dismissed")
+        say("{term} dismissed", term=term)
     except Invalid as e:
         raise UserError(e.message) from e
     finally:

@@ -2,7 +2,8 @@
 the user can fix (a wrong file, field, name or setting), 1 for an outage (the store cannot
 be reached); a traceback only for a bug. The problem is said in Chinese, or in English
 with ``YUQING_LANG=en``: the layers below refuse in English, and the console's catalog
-(:mod:`api.console.messages`) has their Chinese."""
+(:mod:`api.console.messages`) has their Chinese. What a command prints for a person
+follows the same rule through :mod:`yuqing.cli.words`."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from tqdm import tqdm
 from analysis.gazetteer import default as gazetteer
 from keywords import operations
 from keywords.backtest import backtest
+from keywords.diff import LibraryDiff
 from keywords.io import ImportFailed, detect_format, read_library, write_library
 from keywords.library import KeywordLibrary, compile_library
 from keywords.matcher import Matcher, fact_finder
@@ -23,6 +24,7 @@ from keywords.validate import InvalidLibrary
 from store import ConflictError, NotFound, Store
 from store.acting import Acting
 from yuqing.cli.errors import UserError
+from yuqing.cli.words import say, text
 
 
 def _load(path: str, **options: Any) -> Library:
@@ -108,12 +110,20 @@ def match_command(library_path: str, as_json: bool, longest: bool, files: tuple[
                 )
             )
         else:
-            click.echo(f"{name}: {', '.join(result.rules) or 'no rule matched'}")
+            rules = ", ".join(result.rules) or text("no rule matched")
+            click.echo(f"{name}: {rules}")
             for hit in result.hits:
+                # The field (title, body) and the variant's kind stay as --json names them.
                 variant = f" [{hit['variant']}]" if hit["variant"] else ""
-                click.echo(
-                    f"  {hit['rule']}: {hit['word']} ({hit['group'] or 'word'}) "
-                    f"{hit['field']} {hit['start']}-{hit['end']}{variant}"
+                say(
+                    "  {rule}: {word} ({group}) {field} {start}-{end}{variant}",
+                    rule=hit["rule"],
+                    word=hit["word"],
+                    group=hit["group"] or text("word"),
+                    field=hit["field"],
+                    start=hit["start"],
+                    end=hit["end"],
+                    variant=variant,
                 )
 
 
@@ -139,7 +149,12 @@ def validate_command(path: str) -> None:
     """Check a library file: structure, expressions, groups, rule test sentences."""
     library = _load(path)
     _compile(library, path)
-    click.echo(f"{path}: {len(library.groups)} groups, {len(library.rules)} rules, all good")
+    say(
+        "{path}: {groups} groups, {rules} rules, all good",
+        path=path,
+        groups=len(library.groups),
+        rules=len(library.rules),
+    )
 
 
 @keywords_group.command("test")
@@ -194,7 +209,7 @@ def import_command(
         ) from e
     except ConflictError as e:
         raise UserError(str(e)) from e
-    click.echo(f"saved version {saved.version}: {saved.message}")
+    say("saved version {version}: {message}", version=saved.version, message=saved.message)
 
 
 @keywords_group.command("import-places")
@@ -221,7 +236,7 @@ def import_places_command(ctx: click.Context, path: str, author: str) -> None:
         change = operations.import_places(_acting(ctx, author), incoming, details=details)
     except (InvalidLibrary, ConflictError) as e:
         raise UserError(f"{path}: nothing imported: {e}") from e
-    click.echo(f"saved version {change.version.version}: {len(incoming)} place(s)")
+    say("saved version {version}: {n} place(s)", version=change.version.version, n=len(incoming))
 
 
 @keywords_group.command("export")
@@ -237,7 +252,7 @@ def export_command(ctx: click.Context, path: str, version: int | None, group: st
     except NotFound as e:
         raise UserError(str(e)) from e
     Path(path).write_bytes(write_library(data, detect_format(path), group=group))
-    click.echo(f"wrote {path}")
+    say("wrote {path}", path=path)
 
 
 @keywords_group.command("history")
@@ -259,8 +274,32 @@ def diff_command(ctx: click.Context, old: int, new: int) -> None:
         changes = _library(ctx).diff(old, new)
     except NotFound as e:
         raise UserError(str(e)) from e
-    for line in changes.lines() or ["no changes"]:
-        click.echo(line)
+    _say_diff(changes)
+
+
+def _say_diff(changes: LibraryDiff) -> None:
+    """``changes`` a line each (as :meth:`LibraryDiff.lines` has them, for the console),
+    in the operator's language: names, words and settings' values are data."""
+    if not changes:
+        say("no changes")
+    for name in changes.groups_added:
+        say("+ group {name}", name=name)
+    for name in changes.groups_removed:
+        say("- group {name}", name=name)
+    for g in changes.groups_changed:
+        for word in g.added:
+            say("~ group {name}: + {word}", name=g.name, word=word)
+        for word in g.removed:
+            say("~ group {name}: - {word}", name=g.name, word=word)
+        for key, (old, new) in g.settings.items():
+            say("~ group {name}: {key} {old!r} -> {new!r}", name=g.name, key=key, old=old, new=new)
+    for name in changes.rules_added:
+        say("+ rule {name}", name=name)
+    for name in changes.rules_removed:
+        say("- rule {name}", name=name)
+    for r in changes.rules_changed:
+        for key, (old, new) in r.settings.items():
+            say("~ rule {name}: {key} {old!r} -> {new!r}", name=r.name, key=key, old=old, new=new)
 
 
 @keywords_group.command("rollback")
@@ -273,7 +312,7 @@ def rollback_command(ctx: click.Context, version: int, author: str) -> None:
         saved = operations.rollback(_acting(ctx, author), version)
     except (NotFound, ConflictError, InvalidLibrary) as e:
         raise UserError(str(e)) from e
-    click.echo(f"saved version {saved.version}: {saved.message}")
+    say("saved version {version}: {message}", version=saved.version, message=saved.message)
 
 
 @keywords_group.command("backtest")
@@ -289,12 +328,21 @@ def backtest_command(ctx: click.Context, path: str, days: int, examples: int) ->
     library = _library(ctx)
     version, live = library.current()
     now = ctx.obj.clock().now()
-    click.echo(f"against version {version}, items first seen in the last {days} days")
+    say(
+        "against version {version}, items first seen in the last {days} days",
+        version=version,
+        days=days,
+    )
     for impact in backtest(library.store, live, proposed, days=days, now=now, examples=examples):
-        lower = " (at least)" if impact.truncated else ""
-        click.echo(
-            f"{impact.rule}: {impact.live} -> {impact.proposed}{lower}, "
-            f"+{impact.added} -{impact.removed}"
+        say(
+            "{rule}: {live} -> {proposed} (at least), +{added} -{removed}"
+            if impact.truncated
+            else "{rule}: {live} -> {proposed}, +{added} -{removed}",
+            rule=impact.rule,
+            live=impact.live,
+            proposed=impact.proposed,
+            added=impact.added,
+            removed=impact.removed,
         )
         for sign, items in (("+", impact.added_examples), ("-", impact.removed_examples)):
             for item in items:

@@ -14,6 +14,7 @@ from keywords.places import read_codes
 from keywords.validate import InvalidLibrary
 from store import ConflictError, Store
 from yuqing.cli.errors import UserError
+from yuqing.cli.words import say, text
 
 SHOWN = 10  # changes of each kind listed on the terminal
 
@@ -38,7 +39,7 @@ def import_codes_command(ctx: click.Context, path: str, author: str, keep: bool)
     a 12-digit 统计用区划代码 or a 6-digit 民政部 code, then the name), all or nothing."""
 
     def progress(lines: int) -> None:
-        click.echo(f"已读取 {lines} 行…", err=True)
+        say("{lines} line(s) read…", err=True, lines=lines)
 
     try:
         lines, villages = read_codes(
@@ -51,7 +52,12 @@ def import_codes_command(ctx: click.Context, path: str, author: str, keep: bool)
         ) from e
     except ValueError as e:
         raise UserError(f"{path}: {e}") from e
-    click.echo(f"已读取 {len(lines)} 个区划（跳过村级代码 {villages} 个），正在比对…", err=True)
+    say(
+        "{n} division(s) read ({villages} village code(s) skipped), comparing…",
+        err=True,
+        n=len(lines),
+        villages=villages,
+    )
     store: Store = ctx.obj.store()
     ctx.call_on_close(store.close)
     acting = ctx.obj.acting(KeywordLibrary(store).store, author)
@@ -67,17 +73,23 @@ def import_codes_command(ctx: click.Context, path: str, author: str, keep: bool)
     except (InvalidLibrary, ConflictError) as e:
         raise UserError(f"{path}: nothing imported: {e}") from e
     s = plan.summary()
-    click.echo(
-        f"已保存词库版本 {change.version.version}：新增 {s['added']}，更名 {s['renamed']}，"
-        f"撤销 {s['removed']}，恢复 {s['restored']}，未变 {s['unchanged']}"
+    say(
+        "saved library version {version}: {added} added, {renamed} renamed, {removed} removed, "
+        "{restored} restored, {unchanged} unchanged",
+        version=change.version.version,
+        added=s["added"],
+        renamed=s["renamed"],
+        removed=s["removed"],
+        restored=s["restored"],
+        unchanged=s["unchanged"],
     )
     for label, found in (
-        ("新增", plan.added),
-        ("更名（旧名保留为曾用名）", plan.renamed),
-        ("撤销", plan.removed),
-        ("恢复", plan.restored),
+        (text("added"), plan.added),
+        (text("renamed (the old name kept as a former name)"), plan.renamed),
+        (text("removed"), plan.removed),
+        (text("restored"), plan.restored),
     ):
         for entry in found[:SHOWN]:
-            click.echo(f"  {label}：{entry}")
+            say("  {label}: {entry}", label=label, entry=entry)
         if len(found) > SHOWN:
-            click.echo(f"  {label}：……等 {len(found)} 个")
+            say("  {label}: … {n} in all", label=label, n=len(found))

@@ -11,6 +11,7 @@ from store import StoreError
 from store.elastic import ElasticStore
 from yuqing.cli.context import CliContext
 from yuqing.cli.errors import UserError
+from yuqing.cli.words import say, text
 
 
 @click.group("store")
@@ -40,7 +41,7 @@ def store_migrate(ctx: CliContext, batch: int) -> None:
     store = _elastic(ctx, "yuqing store migrate")
 
     def progress(report: MigrationReport) -> None:
-        click.echo(f"已迁移 {report.moved} 条，剩余 {report.left} 条", err=True)
+        say("moved {moved}, {left} left", err=True, moved=report.moved, left=report.left)
 
     try:
         report = store.items.generations.migrate(batch=batch, progress=progress)
@@ -51,11 +52,15 @@ def store_migrate(ctx: CliContext, batch: int) -> None:
     finally:
         store.close()
     if not report.legacy:
-        click.echo("无需迁移：信息已在按时间分代的索引中")
+        say("nothing to migrate: the items are in time-based indices already")
     elif report.done:
-        click.echo(f"迁移完成：{report.moved} 条移入 {', '.join(report.archives) or '-'}")
+        into = ", ".join(report.archives) or "-"
+        say("migrated: {moved} item(s) moved into {archives}", moved=report.moved, archives=into)
     else:
-        click.echo(f"尚余 {report.left} 条（迁移期间有新写入）：请再次运行 yuqing store migrate")
+        say(
+            "{left} item(s) left (written during the migration): run yuqing store migrate again",
+            left=report.left,
+        )
 
 
 @store_group.command("replicas")
@@ -72,7 +77,9 @@ def store_replicas(ctx: CliContext, count: str) -> None:
     elif count.isdigit() and int(count) <= 8:
         wanted = int(count)
     else:
-        raise click.BadParameter(f"副本数应为 0-8 或 auto，而不是 {count!r}", param_hint="COUNT")
+        raise click.BadParameter(
+            text("replicas are 0-8 or auto, not {count!r}", count=count), param_hint="COUNT"
+        )
     store = _elastic(ctx, "yuqing store replicas")
     try:
         names = set_replicas(store, wanted)
@@ -81,9 +88,15 @@ def store_replicas(ctx: CliContext, count: str) -> None:
         raise UserError(f"cannot change the replicas: {e}") from e
     finally:
         store.close()
-    click.echo(f"{len(names)} 个索引的副本数已设为 {wanted}")
+    say("replicas of {n} index(es) set to {wanted}", n=len(names), wanted=wanted)
     if isinstance(wanted, int) and wanted >= nodes:
-        click.echo(f"注意：集群只有 {nodes} 个数据节点，{wanted} 个副本无法全部分配", err=True)
+        say(
+            "note: the cluster has {nodes} data node(s), {wanted} replica(s) cannot all be "
+            "allocated",
+            err=True,
+            nodes=nodes,
+            wanted=wanted,
+        )
 
 
 @store_group.command("maintain")
@@ -99,5 +112,8 @@ def store_maintain(ctx: CliContext, rollover: bool) -> None:
         raise UserError(f"the maintenance failed: {e}") from e
     finally:
         store.close()
-    deleted = ", ".join(done["deleted"]) or "无"
-    click.echo(f"新一代索引：{done['rolled_over'] or '无'}；删除：{deleted}")
+    say(
+        "new generation: {rolled}; deleted: {deleted}",
+        rolled=done["rolled_over"] or text("none"),
+        deleted=", ".join(done["deleted"]) or text("none"),
+    )

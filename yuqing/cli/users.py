@@ -13,6 +13,7 @@ from api.accounts import ROLES, AccountError, Accounts
 from store import StoreError
 from yuqing.cli.context import login_actor
 from yuqing.cli.errors import UserError
+from yuqing.cli.words import pad, say, text
 
 
 @contextmanager
@@ -68,7 +69,7 @@ def users_create(
             display_name=display_name,
             email=email,
         )
-    click.echo(f"created {user.name} ({user.role})")
+    say("created {name} ({role})", name=user.name, role=user.role)
     if generate:
         _show_once(password)
 
@@ -83,7 +84,7 @@ def users_password(ctx: click.Context, name: str, password_stdin: bool, generate
     password = _new_password(password_stdin, generate)
     with _accounts(ctx) as accounts:
         accounts.set_password(name, password, actor=login_actor())
-    click.echo(f"password of {name} changed")
+    say("password of {name} changed", name=name)
     if generate:
         _show_once(password)
 
@@ -95,12 +96,12 @@ def _new_password(from_stdin: bool, generate: bool) -> str:
         return secrets.token_urlsafe(18)
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    return str(click.prompt(text("Password"), hide_input=True, confirmation_prompt=True))
 
 
 def _show_once(password: str) -> None:
-    click.echo(f"password: {password}")
-    click.echo("Note it now: it is not stored and cannot be shown again.")
+    say("password: {password}", password=password)
+    say("Note it now: it is not stored and cannot be shown again.")
 
 
 @users_group.command("list")
@@ -110,14 +111,22 @@ def users_list(ctx: click.Context) -> None:
     with _accounts(ctx) as accounts:
         tokens = accounts.store.tokens.list()
         for user in accounts.store.users.list():
-            state = "disabled" if user.disabled else "enabled"
+            state = text("disabled" if user.disabled else "enabled")
             shown = f"  {user.display_name}" if user.display_name else ""
-            click.echo(f"{user.name:<20} {user.role:<9} {state:<9} {user.created:%Y-%m-%d}{shown}")
+            click.echo(
+                f"{user.name:<20} {user.role:<9} {pad(state, 9)} {user.created:%Y-%m-%d}{shown}"
+            )
             for t in tokens:
                 if t.user == user.name and t.revoked is None:
-                    used = f"{t.last_used:%Y-%m-%d %H:%M}" if t.last_used else "never"
+                    used = f"{t.last_used:%Y-%m-%d %H:%M}" if t.last_used else text("never")
                     ends = f"{accounts.expiry(t):%Y-%m-%d %H:%M}"
-                    click.echo(f"    token {t.id}  {t.label}  (last used {used})  expires {ends}")
+                    say(
+                        "    token {id}  {label}  (last used {used})  expires {ends}",
+                        id=t.id,
+                        label=t.label,
+                        used=used,
+                        ends=ends,
+                    )
 
 
 @users_group.command("disable")
@@ -127,7 +136,7 @@ def users_disable(ctx: click.Context, name: str) -> None:
     """Disable NAME: no more logins, and its API tokens are revoked."""
     with _accounts(ctx) as accounts:
         accounts.set_disabled(name, True, actor=login_actor())
-    click.echo(f"disabled {name}; its tokens are revoked")
+    say("disabled {name}; its tokens are revoked", name=name)
 
 
 @users_group.command("enable")
@@ -137,7 +146,7 @@ def users_enable(ctx: click.Context, name: str) -> None:
     """Let NAME log in again (revoked tokens stay revoked)."""
     with _accounts(ctx) as accounts:
         accounts.set_disabled(name, False, actor=login_actor())
-    click.echo(f"enabled {name}")
+    say("enabled {name}", name=name)
 
 
 @users_group.command("token")
@@ -153,10 +162,10 @@ def users_token(ctx: click.Context, name: str, label: str, days: int | None) -> 
     """Issue an API token for NAME and print its secret once."""
     with _accounts(ctx) as accounts:
         token, secret = accounts.issue_token(name, label, actor=login_actor(), days=days)
-    click.echo(f"token {token.id} for {name}: {secret}")
-    click.echo("Note it now: only its hash is stored, it cannot be shown again.")
+    say("token {id} for {name}: {secret}", id=token.id, name=name, secret=secret)
+    say("Note it now: only its hash is stored, it cannot be shown again.")
     if token.expires:
-        click.echo(f"It expires {token.expires:%Y-%m-%d %H:%M %Z}.")
+        say("It expires {time}.", time=f"{token.expires:%Y-%m-%d %H:%M %Z}")
 
 
 @users_group.command("signout")
@@ -166,7 +175,7 @@ def users_signout(ctx: click.Context, name: str) -> None:
     """Sign NAME out everywhere: every console session of theirs ends (audited)."""
     with _accounts(ctx) as accounts:
         ended = accounts.sign_out_everywhere(name, actor=login_actor())
-    click.echo(f"signed {name} out of {ended} open session(s)")
+    say("signed {name} out of {n} open session(s)", name=name, n=ended)
 
 
 @users_group.command("reset-totp")
@@ -177,7 +186,7 @@ def users_reset_totp(ctx: click.Context, name: str) -> None:
     in with the password alone and may enrol again."""
     with _accounts(ctx) as accounts:
         accounts.reset_totp(name, actor=login_actor())
-    click.echo(f"two-step verification of {name} reset")
+    say("two-step verification of {name} reset", name=name)
 
 
 @users_group.command("revoke")
@@ -187,4 +196,4 @@ def users_revoke(ctx: click.Context, token_id: str) -> None:
     """Revoke the API token TOKEN_ID."""
     with _accounts(ctx) as accounts:
         accounts.revoke_token(token_id, actor=login_actor())
-    click.echo(f"revoked token {token_id}")
+    say("revoked token {id}", id=token_id)
