@@ -74,3 +74,29 @@ def test_validate_lists_the_problems_of_every_stage_at_once(run, tmp_path: Path)
     assert code == 2
     assert "规则 坏方案 的表达式：没有关键词组 @没有" in out
     assert "规则 火灾 的测试句 '北京起火'：应当匹配，实际未匹配" in out
+
+
+def test_status_reads_in_the_operators_language(run) -> None:  # type: ignore[no-untyped-def]
+    """``yuqing status`` in Chinese by default, English with YUQING_LANG=en; the names the
+    options take (a backend, an alert status) and the data the same in both."""
+    assert run("sources", "list")[0] == 0  # the embedded store, with the default sources
+    code, out = run("status")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].startswith("存储      正常  sqlite ") and "条信息" in lines[0], out
+    assert lines[1].startswith("API       无应答  http://"), out
+    assert any(line.startswith("告警      new 0  acknowledged 0") for line in lines), out
+    assert any(line == "应急模式  停用" for line in lines), out
+    code, english = run("status", env={"YUQING_LANG": "en"})
+    assert code == 0, english
+    english_lines = english.splitlines()
+    assert english_lines[0].startswith("store     ok  sqlite ") and "items" in english_lines[0]
+    assert english_lines[1].startswith("API       not answering  http://"), english
+    assert "emergency off" in english
+    # Each source's row: the same data, its health and a paused source said in the language.
+    rows = lines[lines.index("") + 2 :]
+    english_rows = english_lines[english_lines.index("") + 2 :]
+    assert len(rows) == len(english_rows) > 0
+    assert [r.removesuffix("正常").replace(" 停用 ", "  off ") for r in rows] == [
+        r.removesuffix("ok") for r in english_rows
+    ]

@@ -169,7 +169,7 @@ def test_run_stop_and_restart(setup: Setup, store: Store) -> None:
     assert news["outcome"] == "ok" and news["last_run"] == last.started.isoformat()
     assert news["next_run"] == (last.started + timedelta(seconds=600)).isoformat()
     text = setup.cli("status")
-    assert "news" in text and "abandoned" in text and "api       not answering" in text
+    assert "news" in text and "abandoned" in text and "API       无应答" in text
 
     # A restart resumes the schedule: the news source runs its interval after its last run.
     service = setup.start("--grace", "3")

@@ -25,7 +25,10 @@ def test_store_migrate_command(es_url: str, es_prefix: str, tmp_path: Path) -> N
     env = _env(es_url, es_prefix)
     status = runner.invoke(main, ["status"], env=env)
     assert status.exit_code == 0, status.output
-    assert "warning   items are in one index" in status.output
+    assert "警告      信息存放在旧版 yuqing 的单一索引中" in status.output
+    english = runner.invoke(main, ["status"], env=env | {"YUQING_LANG": "en"})
+    assert "warning   items are in one index" in english.output
+    assert "store     ok  elasticsearch" in english.output
     result = runner.invoke(main, ["store", "migrate", "--batch", "10"], env=env)
     assert result.exit_code == 0, result.output
     assert "已迁移 10 条，剩余 15 条" in result.output

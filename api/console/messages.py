@@ -67,6 +67,17 @@ CHINESE: dict[str, str] = {
         "迁移失败（再次运行即继续）：{detail}"
     ),
     "cannot change the replicas: {detail}": "无法修改副本数：{detail}",
+    # The store's warnings (its health; yuqing status shows them).
+    "{n} index(es) have no replica on a cluster of {nodes} data nodes ({shown}): losing a "
+    "node loses their data; run `yuqing store replicas 1`": (
+        "在 {nodes} 个数据节点的集群上有 {n} 个索引没有副本（{shown}）：失去一个节点就会"
+        "失去其数据；请运行 `yuqing store replicas 1`"
+    ),
+    "items are in one index from an earlier yuqing: run `yuqing store migrate` for "
+    "time-based indices and retention": (
+        "信息存放在旧版 yuqing 的单一索引中：请运行 `yuqing store migrate`，改用按时间分段的"
+        "索引并启用保留期限"
+    ),
     "the maintenance failed: {detail}": "维护失败：{detail}",
     "--segmenter {segmenter}: {module} is not installed": (
         "--segmenter {segmenter}：未安装 {module}"

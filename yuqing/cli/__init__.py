@@ -116,7 +116,8 @@ def run(
 @click.pass_obj
 def status(ctx: CliContext, as_json: bool) -> None:
     """The state of every part: store, API, sources and schedule, alerts, outbox, emergency."""
-    from yuqing.status import collect, collect_without_store, render
+    from yuqing.cli.status import render
+    from yuqing.status import collect, collect_without_store
 
     config = ctx.config()
     now = ctx.clock().now()

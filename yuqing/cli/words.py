@@ -35,6 +35,26 @@ CHINESE: dict[str, str] = {
     "scheduling {n} source(s) on {store}; Ctrl-C stops": (
         "正在调度 {n} 个信息源（存储：{store}），按 Ctrl-C 停止"
     ),
+    # yuqing status (yuqing/cli/status.py); an alert status, an outbox state, an outcome
+    # and a backend stay as the options and the store name them.
+    "store": "存储",
+    "ok  {backend} {url}  {items} items": "正常  {backend} {url}  {items} 条信息",
+    "  cluster {status}, {nodes} node(s)": "  集群 {status}，{nodes} 个节点",
+    "DOWN  {error}": "不可用  {error}",
+    "warning": "警告",
+    "up  {url}": "正常  {url}",
+    "not answering  {url}  ({error})": "无应答  {url}（{error}）",
+    "{scope} since {since} by {actor}": "{scope}：{actor} 于 {since} 开启",
+    " until {until}": "，至 {until}",
+    "alerts": "告警",
+    "outbox": "发送队列",
+    "emergency": "应急模式",
+    "source": "信息源",
+    "every": "间隔",
+    "last run": "上次运行",
+    "outcome": "结果",
+    "next run": "下次运行",
+    "health": "健康状况",
     # yuqing users (yuqing/cli/users.py); a role's name stays as the option names it.
     "created {name} ({role})": "已创建用户 {name}（{role}）",
     "password of {name} changed": "已修改 {name} 的密码",
