@@ -10,13 +10,18 @@ ports. Every ``--every`` seconds the resident memory of each of its processes is
 a new process) and the demo itself (world, site and mail catcher). Printed: the memory at
 each tenth of the run, the growth per hour over the second half (a leak shows there, not
 in the warm-up), how many crawls ran and items were stored, and how many workers were
-recycled. ``--speed`` runs the demo's clock faster: more crawls and incidents per hour.
+recycled. The service's discovery job (hourly, over the items of its 24-hour window) reads
+a whole window at each run and the allocator keeps what it peaked at: each run is marked
+in the table, the service's step across it printed with the window's size, and its growth
+outside those steps given apart. ``--speed`` runs the demo's clock faster: more crawls and
+incidents per hour.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import signal
@@ -25,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,23 +103,30 @@ def sample(root: int) -> dict[str, dict[int, float]]:
     return out
 
 
-def count_log(log: Path) -> tuple[int, int, dict[str, int]]:
-    """Crawls, new items and crawl outcomes from the service's JSON log."""
+def read_log(log: Path) -> tuple[int, int, dict[str, int], list[tuple[float, int]]]:
+    """Crawls, new items and crawl outcomes from the service's JSON log, and its
+    discovery runs (when, as a Unix time, and the documents of the window)."""
     crawls = items = 0
     outcomes: dict[str, int] = {}
+    discoveries: list[tuple[float, int]] = []
     if not log.exists():
-        return crawls, items, outcomes
+        return crawls, items, outcomes, discoveries
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
-        if isinstance(event, dict) and event.get("event") == "crawl":
+        if not isinstance(event, dict):
+            continue
+        if event.get("event") == "crawl":
             crawls += 1
             items += int(event.get("new_items") or 0)
             outcome = str(event.get("outcome"))
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    return crawls, items, outcomes
+        elif event.get("event") == "discovery":
+            at = datetime.fromisoformat(str(event["time"])).timestamp()
+            discoveries.append((at, int(event.get("window_docs") or 0)))
+    return crawls, items, outcomes, discoveries
 
 
 def main() -> None:
@@ -146,7 +159,7 @@ def main() -> None:
             start_new_session=True,  # its group is not this process's (killed below)
         )
         samples: list[tuple[float, dict[str, dict[int, float]]]] = []
-        start = time.monotonic()
+        start, started_at = time.monotonic(), time.time()
         try:
             while time.monotonic() - start < args.minutes * 60:
                 if demo.poll() is not None:
@@ -170,7 +183,7 @@ def main() -> None:
             for pid in everything:  # whatever did not stop with the demo
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        crawls, items, outcomes = count_log(data / "yuqing.log")
+        crawls, items, outcomes, discoveries = read_log(data / "yuqing.log")
     if len(samples) < 3:
         raise SystemExit("too few samples: run longer")
     workers_seen = {pid for _, s in samples for pid in s["worker"]}
@@ -179,14 +192,31 @@ def main() -> None:
         f" {items} new items, outcomes {outcomes}; {len(workers_seen)} worker processes"
         f" ({len(workers_seen) - len(samples[-1][1]['worker'])} recycled or replaced)"
     )
-    print(f"{'minute':>8}{'service MB':>12}{'workers MB':>24}{'demo MB':>10}")
+    # Discovery runs by the minute of the run they happened in.
+    runs = [((at - started_at) / 60, docs) for at, docs in discoveries]
+
+    def service(sample: dict[str, dict[int, float]]) -> float:
+        return sum(sample["service"].values())
+
+    def discovered(after: float, until: float) -> int:
+        return sum(1 for minute, _ in runs if after < minute <= until)
+
+    print(f"{'minute':>8}{'service MB':>12}{'workers MB':>24}{'demo MB':>10}{'discovery':>11}")
     step = max(1, len(samples) // 10)
     for minute, s in samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else []):
         workers = " + ".join(f"{mb:.0f}" for mb in s["worker"].values()) or "-"
         print(
-            f"{minute:>8.1f}{sum(s['service'].values()):>12.1f}{workers:>24}"
-            f"{sum(s['demo'].values()):>10.1f}"
+            f"{minute:>8.1f}{service(s):>12.1f}{workers:>24}"
+            f"{sum(s['demo'].values()):>10.1f}{discovered(-1, minute):>8} run(s)"
         )
+    for minute, docs in runs:
+        before = [x for x in samples if x[0] < minute]
+        after = [x for x in samples if x[0] >= minute]
+        if before and after:
+            print(
+                f"discovery run at minute {minute:.1f} ({docs} documents in its window): "
+                f"service {service(before[-1][1]):.1f} -> {service(after[0][1]):.1f} MB"
+            )
     half = samples[len(samples) // 2 :]
     hours = (half[-1][0] - half[0][0]) / 60 or 1.0
 
@@ -199,6 +229,14 @@ def main() -> None:
         " (a recycled worker restarts small), "
         f"demo {growth('demo'):+.1f} MB"
     )
+    # The service between its discovery runs: the sum of its changes from one sample to
+    # the next where no run fell between them.
+    quiet = sum(
+        service(b) - service(a)
+        for (t0, a), (t1, b) in itertools.pairwise(half)
+        if not discovered(t0, t1)
+    )
+    print(f"service over the second half outside discovery runs: {quiet / hours:+.1f} MB an hour")
 
 
 if __name__ == "__main__":

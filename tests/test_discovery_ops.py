@@ -4,6 +4,7 @@ discovery's doors: the scheduled job and ``yuqing discover`` (real SQLite store)
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,14 +80,22 @@ def test_a_term_is_a_run_of_chinese_characters(tmp_path: Path, term: str) -> Non
     assert store.discovery.dismissals() == [] and store.audit.list() == []
 
 
-def test_the_job_runs_once_per_period_whichever_process_asks(tmp_path: Path) -> None:
+def test_the_job_runs_once_per_period_whichever_process_asks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     store, world = _seeded(tmp_path / "j.db")
     clock = ManualClock(world.end_of(13))
     config = DiscoveryConfig.model_validate({"interval_minutes": 60})
     one, other = DiscoveryJob(store, config, clock), DiscoveryJob(store, config, clock)
     other.holder = "elsewhere:1"
-    report = one.run_once()
+    with caplog.at_level(logging.INFO, logger="yuqing.discovery"):
+        report = one.run_once()
     assert report is not None and world.term in [t.term for t in report.terms]
+    # The run's line in the service's log, with its figures.
+    (logged,) = [r for r in caplog.records if getattr(r, "event", None) == "discovery"]
+    fields = logged.fields  # type: ignore[attr-defined]
+    assert fields["window_docs"] == report.window_docs > 0
+    assert fields["terms"] == len(report.terms)
     assert other.run_once() is None  # the period's run is done
     saved = store.discovery.latest_report()
     assert saved is not None and world.term in [t["term"] for t in saved.data["terms"]]

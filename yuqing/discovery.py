@@ -63,7 +63,18 @@ class DiscoveryJob:
         if self.store.leases.acquire(LEASE, self.holder, until, now) is None:
             return None
         try:
-            return run_and_save(self.store, now=now, settings=settings_for(self.config))
+            report = run_and_save(self.store, now=now, settings=settings_for(self.config))
         except Exception:
             log.exception("discovery run failed")
             return None
+        # One line per run in the service's log (``yuqing run``'s JSON lines): a run reads
+        # its whole window, so its size and time say what the run cost.
+        fields = {
+            "window_docs": report.window_docs,
+            "baseline_docs": report.baseline_docs,
+            "terms": len(report.terms),
+            "clusters": len(report.clusters),
+            "seconds": round(report.seconds, 2),
+        }
+        log.info("discovery", extra={"event": "discovery", "fields": fields})
+        return report
