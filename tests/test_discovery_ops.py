@@ -21,7 +21,7 @@ from store.clock import ManualClock
 from store.sqlite import SQLiteStore
 from yuqing.cli import main
 from yuqing.config import DiscoveryConfig
-from yuqing.discovery import DiscoveryJob
+from yuqing.discovery import COMMAND, DiscoveryJob
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -81,26 +81,49 @@ def test_a_term_is_a_run_of_chinese_characters(tmp_path: Path, term: str) -> Non
 
 
 def test_the_job_runs_once_per_period_whichever_process_asks(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store, world = _seeded(tmp_path / "j.db")
+    # The other process runs each run as a process of its own, as yuqing run does: it
+    # finds the store as yuqing does, here from the environment.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YUQING_STORE", f"sqlite:///{tmp_path / 'j.db'}")
+    monkeypatch.delenv("YUQING_CONFIG", raising=False)
     clock = ManualClock(world.end_of(13))
     config = DiscoveryConfig.model_validate({"interval_minutes": 60})
-    one, other = DiscoveryJob(store, config, clock), DiscoveryJob(store, config, clock)
+    one = DiscoveryJob(store, config, clock)
+    other = DiscoveryJob(store, config, clock, command=COMMAND)
     other.holder = "elsewhere:1"
     with caplog.at_level(logging.INFO, logger="yuqing.discovery"):
-        report = one.run_once()
-    assert report is not None and world.term in [t.term for t in report.terms]
+        first = one.run_once()
+    assert first is not None and first["window_docs"] > 0 and first["terms"] > 0
     # The run's line in the service's log, with its figures.
     (logged,) = [r for r in caplog.records if getattr(r, "event", None) == "discovery"]
-    fields = logged.fields  # type: ignore[attr-defined]
-    assert fields["window_docs"] == report.window_docs > 0
-    assert fields["terms"] == len(report.terms)
-    assert other.run_once() is None  # the period's run is done
+    assert logged.fields == first  # type: ignore[attr-defined]
     saved = store.discovery.latest_report()
     assert saved is not None and world.term in [t["term"] for t in saved.data["terms"]]
+    assert other.run_once() is None  # the period's run is done
+
     clock.advance(timedelta(minutes=60))
-    assert other.run_once() is not None
+    second = other.run_once()
+    # The run of its own saved its report, at the time it was given.
+    assert second is not None and second["window_docs"] > 0
+    saved = store.discovery.latest_report()
+    assert saved is not None and saved.time == clock.now()
+    assert world.term in [t["term"] for t in saved.data["terms"]]
+
+
+def test_a_failed_run_of_its_own_is_logged_with_its_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, world = _seeded(tmp_path / "f.db")
+    monkeypatch.setenv("YUQING_CONFIG", str(tmp_path / "missing.toml"))
+    job = DiscoveryJob(store, DiscoveryConfig(), ManualClock(world.end_of(13)), command=COMMAND)
+    with caplog.at_level(logging.INFO, logger="yuqing.discovery"):
+        assert job.run_once() is None
+    (failed,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "exit 1" in failed.getMessage() and "missing.toml" in failed.getMessage()
+    assert store.discovery.latest_report() is None
 
 
 @pytest.fixture

@@ -50,6 +50,7 @@ from store.acting import SYSTEM, Acting
 from store.clock import Clock
 from store.secrets import Redactor, redact_url
 from yuqing.config import Config
+from yuqing.discovery import COMMAND as DISCOVERY_COMMAND
 from yuqing.discovery import DiscoveryJob
 from yuqing.duty import Duty
 from yuqing.wiring import (
@@ -320,7 +321,14 @@ class Service:
             self._thread("report", self._report, self.progress)
         if self.parts.mail and config.discovery.enabled:
             # Monitoring work like the tick; its own lease lets one process run each period.
-            self.discovery = DiscoveryJob(store, config.discovery, self.clock)
+            # Each run in a process of its own: what it reads is given back when it ends.
+            self.discovery = DiscoveryJob(
+                store,
+                config.discovery,
+                self.clock,
+                command=DISCOVERY_COMMAND,
+                args=self.crawl_args,
+            )
             self.discovery.start()
         if self.switch is not None:
             # "Run now" from the console starts crawls the way the scheduler does.
